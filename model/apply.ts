@@ -1,0 +1,511 @@
+// The effects of operations whose checks all passed (model/rules.ts). These
+// functions mutate the state they are given; `step` hands them a clone, so the
+// model stays pure from the outside. Every status change goes through the
+// lifecycle statecharts (advance), so an illegal change is a ModelBug.
+import type {
+  AttachOp, CallOp, CreateNodeOp, Delivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
+  MulticastOp, Notice, PeerId, ReceiveOp, ReceivedHandle, ReleaseOp, ReplyOp, Result, RevokeOp,
+  SendOp, TickOp, Transfer,
+} from '../spec/types';
+import type { BusState, HandleRec, PeerRec, QueueEntry, StepEffects } from './state';
+import { advance } from './lifecycles';
+import { gather } from './payload';
+import { canonicalRights, destOf, firstFailure, lookup, messageBytes, multicastLive, roomError } from './rules';
+
+export interface Ctx extends StepEffects {
+  s: BusState;
+}
+
+const ok = <V>(value: V): Result => ({ ok: true, value: value as never });
+const fail = (error: ErrorCode): Result => ({ ok: false, error });
+
+// ------------------------------------------------------------------ primitives
+
+function byId(a: HandleRec, b: HandleRec): number {
+  return a.id - b.id;
+}
+
+function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void {
+  const seq = ctx.s.nextSeq++;
+  dest.queue.push({ seq, ...entry });
+  ctx.events.push({ type: 'enqueue', seq, to: dest.id, from: entry.sender, kind: entry.kind, bytes: entry.bytes });
+}
+
+/** NOTICE-1: a notice to a peer, in the bus order (ORDER-4); never limited (NOTICE-4). */
+function notify(ctx: Ctx, peer: PeerId, notice: Notice): void {
+  const dest = ctx.s.peers[peer];
+  if (dest.status !== 'open') return;
+  enqueue(ctx, dest, { kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
+}
+
+function complete(ctx: Ctx, ticket: number, result: Result): void {
+  const s = ctx.s;
+  const i = s.pending.findIndex((p) => p.ticket === ticket);
+  const p = s.pending[i];
+  s.pending.splice(i, 1);
+  ctx.completions.push({ ticket, peer: p.peer, op: p.kind, result });
+  ctx.events.push({ type: 'complete', ticket, peer: p.peer });
+}
+
+/** A live node handle other than the root stopped counting as a sender (NOTICE-2). */
+function senderGone(ctx: Ctx, h: HandleRec): void {
+  if (h.kind !== 'node' || h.root) return;
+  const node = ctx.s.nodes[h.node];
+  if (node.status !== 'live') return;
+  node.senders--;
+  if (node.senders === 0) notify(ctx, node.owner, { type: 'no-senders', node: node.ownerName, derivedCount: node.derivedCount });
+}
+
+/** Make a new node handle derived from `parent`, in a table (name) or in flight (name null). */
+function derive(ctx: Ctx, parent: HandleRec, holder: PeerRec, rights: Transfer['rights'], badge: number, inTable: boolean): HandleRec {
+  const s = ctx.s;
+  const node = s.nodes[parent.node];
+  const h: HandleRec = {
+    id: s.nextHandle++, kind: 'node', holder: holder.id, name: null, status: 'live', node: parent.node,
+    rights: canonicalRights(rights ?? parent.rights), badge, parent: parent.id, root: false, call: 0,
+  };
+  s.handles[h.id] = h;
+  node.derivedCount++;
+  node.senders++;
+  if (inTable) place(holder, h);
+  else holder.inflight++;
+  return h;
+}
+
+/** Give a handle the next name in its holder's table (HANDLE-2). */
+function place(holder: PeerRec, h: HandleRec): HandleName {
+  const name = holder.nextName++;
+  holder.table[name] = h.id;
+  h.name = name;
+  h.holder = holder.id;
+  return name;
+}
+
+/** Take a handle out of its table (or out of flight), without destroying it. */
+function unplace(s: BusState, h: HandleRec): void {
+  const holder = s.peers[h.holder];
+  if (h.name === null) holder.inflight--;
+  else delete holder.table[h.name];
+  h.name = null;
+}
+
+/** RELEASE-1..3 and CALL-4: drop a handle wherever it is. */
+function release(ctx: Ctx, h: HandleRec): void {
+  const s = ctx.s;
+  unplace(s, h);
+  if (h.kind === 'reply') {
+    advance('replyHandle', 'live', 'RELEASE');
+    const call = s.calls[h.call];
+    call.replyHandle = null;
+    if (call.status === 'pending') resolveCall(ctx, call.id, 'REPLY_HANDLE_GONE', fail('NO_REPLY'));
+    else delete s.calls[call.id];
+  } else {
+    advance('handle', h.status, 'RELEASE');
+    for (const child of Object.values(s.handles)) if (child.parent === h.id) child.parent = h.parent; // RELEASE-2
+    if (h.root) s.nodes[h.node].root = null;
+    if (h.status === 'live') senderGone(ctx, h);
+  }
+  delete s.handles[h.id];
+}
+
+function resolveCall(ctx: Ctx, callId: number, event: string, result: Result): void {
+  const call = ctx.s.calls[callId];
+  call.status = advance('call', call.status, event);
+  complete(ctx, call.ticket, result);
+  if (call.replyHandle === null) delete ctx.s.calls[callId];
+}
+
+/** Discard a queued entry: every handle it carries is released (DESTROY-3, CLOSE-4). */
+function discard(ctx: Ctx, peer: PeerRec, entry: QueueEntry): void {
+  for (const id of entry.handles) release(ctx, ctx.s.handles[id]);
+  if (entry.replyHandle !== null) release(ctx, ctx.s.handles[entry.replyHandle]);
+  ctx.events.push({ type: 'discard', seq: entry.seq, peer: peer.id });
+}
+
+/** Put a message's handles in flight to `dest` (SEND-4..6, MCAST-5). Moves happen later. */
+function carry(ctx: Ctx, sender: PeerId, dest: PeerRec, transfers: readonly Transfer[]): number[] {
+  const ids: number[] = [];
+  for (const t of transfers) {
+    const h = lookup(ctx.s, sender, t.handle)!;
+    if (h.kind === 'reply') {
+      // CALL-5: the same reply handle travels, bound to its call.
+      unplace(ctx.s, h);
+      h.holder = dest.id;
+      dest.inflight++;
+      advance('replyHandle', 'live', 'DELEGATE');
+      ids.push(h.id);
+    } else {
+      ids.push(derive(ctx, h, dest, t.rights, h.badge, false).id);
+    }
+  }
+  return ids;
+}
+
+/** SEND-5: release moved node handles once the operation has succeeded. */
+function releaseMoved(ctx: Ctx, sender: PeerId, transfers: readonly Transfer[], carried: readonly number[]): void {
+  transfers.forEach((t, i) => {
+    if (t.move !== true) return;
+    const moved = ctx.s.handles[carried[i]];
+    if (moved.kind === 'reply') return; // already travelling
+    const h = lookup(ctx.s, sender, t.handle);
+    if (h) release(ctx, h);
+  });
+}
+
+function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): Omit<QueueEntry, 'seq'> {
+  const node = s.nodes[h.node];
+  const entry: Omit<QueueEntry, 'seq'> = {
+    kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
+    handles: [], replyHandle: null,
+  };
+  if (node.credentials) entry.credentials = { ...s.peers[sender].credentials }; // CRED-1
+  return entry;
+}
+
+// ------------------------------------------------------------------ node death
+
+/** DESTROY-2..4 for one node; `consumed` is the handle destroyNode used, if any. */
+function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', consumed: HandleRec | null): void {
+  const s = ctx.s;
+  const node = s.nodes[nodeId];
+  node.status = advance('node', node.status, event);
+  // DESTROY-4: pending calls and blocked sends to the node fail DEAD, in ticket order.
+  for (const p of [...s.pending]) {
+    if (p.kind === 'call' && s.calls[p.call].node === nodeId) resolveCall(ctx, p.call, 'NODE_DESTROYED', fail('DEAD'));
+    if (p.kind === 'send') {
+      const h = lookup(s, p.peer, p.op.handle);
+      if (h && h.kind === 'node' && h.node === nodeId) {
+        advance('blockedSend', 'waiting', 'NODE_DESTROYED');
+        complete(ctx, p.ticket, fail('DEAD'));
+      }
+    }
+  }
+  // DESTROY-2: every other live handle dies; holders in tables get a notice (NOTICE-5 order).
+  const affected = Object.values(s.handles).filter((h) => h.kind === 'node' && h.node === nodeId && h.status === 'live' && h !== consumed).sort(byId);
+  for (const h of affected) {
+    h.status = advance('handle', h.status, 'NODE_DESTROYED');
+    if (h.name !== null) notify(ctx, h.holder, { type: 'node-destroyed', handle: h.name });
+  }
+  if (consumed) release(ctx, consumed);
+  node.senders = 0;
+  // DESTROY-3: queued messages and calls to the node are discarded.
+  const owner = s.peers[node.owner];
+  const kept: QueueEntry[] = [];
+  const dropped: QueueEntry[] = [];
+  for (const e of owner.queue) (e.kind !== 'notice' && e.node === nodeId ? dropped : kept).push(e);
+  owner.queue = kept;
+  for (const e of dropped) discard(ctx, owner, e);
+}
+
+// ------------------------------------------------------------------ operations
+
+function attach(ctx: Ctx, op: AttachOp): Result {
+  const s = ctx.s;
+  const peer: PeerRec = {
+    id: s.nextPeer++, status: 'open', nextName: 1, table: {}, queue: [], inflight: 0,
+    credentials: { uid: op.credentials.uid, gid: op.credentials.gid, pid: op.credentials.pid },
+  };
+  s.peers[peer.id] = peer;
+  const names: HandleName[] = [];
+  for (const g of op.bootstrap ?? []) {
+    const from = lookup(s, g.fromPeer, g.handle)!;
+    const h = derive(ctx, from, peer, g.rights, g.badge ?? from.badge, true);
+    names.push(h.name!);
+  }
+  return ok({ peer: peer.id, handles: names });
+}
+
+function createNode(ctx: Ctx, op: CreateNodeOp): Result {
+  const s = ctx.s;
+  const peer = s.peers[op.peer];
+  const h: HandleRec = {
+    id: s.nextHandle++, kind: 'node', holder: peer.id, name: null, status: 'live', node: s.nextNode++,
+    rights: ['send', 'grant'], badge: 0, parent: null, root: true, call: 0,
+  };
+  s.handles[h.id] = h;
+  const name = place(peer, h);
+  s.nodes[h.node] = {
+    id: h.node, owner: peer.id, ownerName: name, root: h.id, status: 'live',
+    credentials: op.credentials === true, derivedCount: 0, senders: 0,
+  };
+  return ok({ handle: name });
+}
+
+function mint(ctx: Ctx, op: MintOp): Result {
+  const parent = lookup(ctx.s, op.peer, op.handle)!;
+  const h = derive(ctx, parent, ctx.s.peers[op.peer], op.rights, op.badge ?? parent.badge, true);
+  return ok({ handle: h.name! });
+}
+
+function releaseOp(ctx: Ctx, op: ReleaseOp): Result {
+  release(ctx, lookup(ctx.s, op.peer, op.handle)!);
+  return ok({});
+}
+
+function revoke(ctx: Ctx, op: RevokeOp): Result {
+  const s = ctx.s;
+  const top = lookup(s, op.peer, op.handle)!;
+  const children = new Map<number, HandleRec[]>();
+  for (const h of Object.values(s.handles)) {
+    if (h.parent === null) continue;
+    const list = children.get(h.parent) ?? [];
+    list.push(h);
+    children.set(h.parent, list);
+  }
+  const descendants: HandleRec[] = [];
+  const stack = [...(children.get(top.id) ?? [])];
+  while (stack.length) {
+    const h = stack.pop()!;
+    descendants.push(h);
+    stack.push(...(children.get(h.id) ?? []));
+  }
+  const affected = descendants.filter((h) => h.status === 'live').sort(byId);
+  for (const h of affected) {
+    h.status = advance('handle', h.status, 'REVOKE');
+    if (h.name !== null) notify(ctx, h.holder, { type: 'revoked', handle: h.name }); // REVOKE-2
+    senderGone(ctx, h);
+  }
+  return ok({ revoked: affected.length });
+}
+
+function destroyNode(ctx: Ctx, op: DestroyNodeOp): Result {
+  const h = lookup(ctx.s, op.peer, op.handle)!;
+  destroy(ctx, h.node, 'DESTROY', h);
+  return ok({});
+}
+
+/** The enqueue of send and call, after every check passed. Returns the queued entry. */
+function post(ctx: Ctx, op: SendOp | CallOp, kind: 'message' | 'call'): QueueEntry {
+  const s = ctx.s;
+  const h = lookup(s, op.peer, op.handle)!;
+  const dest = destOf(s, h);
+  const transfers = op.message.transfers ?? [];
+  const entry = messageEntry(s, op.peer, h, kind, gather(op.message.segments), messageBytes(op.message));
+  entry.handles = carry(ctx, op.peer, dest, transfers);
+  enqueue(ctx, dest, entry);
+  const queued = dest.queue[dest.queue.length - 1];
+  releaseMoved(ctx, op.peer, transfers, queued.handles);
+  return queued;
+}
+
+function send(ctx: Ctx, op: SendOp): Result {
+  post(ctx, op, 'message');
+  return ok({});
+}
+
+function call(ctx: Ctx, op: CallOp): Invocation {
+  const s = ctx.s;
+  const target = lookup(s, op.peer, op.handle)!;
+  const dest = destOf(s, target);
+  const ticket = s.nextTicket++;
+  const callId = s.nextCall++;
+  const entry = post(ctx, op, 'call');
+  const reply: HandleRec = {
+    id: s.nextHandle++, kind: 'reply', holder: dest.id, name: null, status: 'live', node: 0,
+    rights: [], badge: 0, parent: null, root: false, call: callId,
+  };
+  s.handles[reply.id] = reply;
+  dest.inflight++;
+  entry.replyHandle = reply.id;
+  s.calls[callId] = { id: callId, caller: op.peer, ticket, node: target.node, status: 'pending', replyHandle: reply.id };
+  s.pending.push({ ticket, kind: 'call', peer: op.peer, call: callId, deadline: op.timeoutMs === undefined ? null : s.nowMs + op.timeoutMs });
+  return { pending: true, ticket };
+}
+
+function reply(ctx: Ctx, op: ReplyOp): Result {
+  const s = ctx.s;
+  const r = lookup(s, op.peer, op.handle)!;
+  const c = s.calls[r.call];
+  const caller = s.peers[c.caller];
+  const transfers = op.message.transfers ?? [];
+  const handles: ReceivedHandle[] = [];
+  const carried: number[] = [];
+  for (const t of transfers) {
+    const h = lookup(s, op.peer, t.handle)!;
+    if (h.kind === 'reply') {
+      unplace(s, h);
+      advance('replyHandle', 'live', 'DELEGATE');
+      handles.push({ name: place(caller, h), kind: 'reply', rights: [], state: 'live' });
+      carried.push(h.id);
+    } else {
+      const d = derive(ctx, h, caller, t.rights, h.badge, true);
+      handles.push({ name: d.name, kind: 'node', rights: d.rights, state: 'live' });
+      carried.push(d.id);
+    }
+  }
+  releaseMoved(ctx, op.peer, transfers, carried);
+  consumeReplyHandle(ctx, r, 'REPLY');
+  resolveCall(ctx, c.id, 'REPLY', ok({ reply: { kind: 'reply', payload: gather(op.message.segments), handles } }));
+  return ok({});
+}
+
+/** CALL-3/CALL-4: a reply handle is used up, by reply or by reply to a call already resolved. */
+export function consumeReplyHandle(ctx: Ctx, r: HandleRec, event: 'REPLY' | 'CALLER_GONE'): void {
+  advance('replyHandle', 'live', event);
+  unplace(ctx.s, r);
+  delete ctx.s.handles[r.id];
+  const c = ctx.s.calls[r.call];
+  c.replyHandle = null;
+  if (c.status !== 'pending') delete ctx.s.calls[c.id];
+}
+
+function multicast(ctx: Ctx, op: MulticastOp): Result {
+  const s = ctx.s;
+  const live = new Set(multicastLive(s, op));
+  const transfers = op.message.transfers ?? [];
+  const payload = gather(op.message.segments);
+  const bytes = messageBytes(op.message);
+  const skipped: HandleName[] = [];
+  for (const name of op.handles) {
+    const h = lookup(s, op.peer, name)!;
+    if (!live.has(h)) { skipped.push(name); continue; }
+    const dest = destOf(s, h);
+    const entry = messageEntry(s, op.peer, h, 'message', payload, bytes);
+    entry.handles = carry(ctx, op.peer, dest, transfers);
+    enqueue(ctx, dest, entry); // MCAST-3, ORDER-3: consecutive places
+  }
+  return ok({ skipped });
+}
+
+/** Hand the oldest deliveries of a queue to its peer (RECV-1, RECV-3). */
+function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
+  const s = ctx.s;
+  const out: Delivery[] = [];
+  while (out.length < max && peer.queue.length > 0) {
+    const e = peer.queue.shift()!;
+    ctx.events.push({ type: 'dequeue', seq: e.seq, peer: peer.id });
+    if (e.kind === 'notice') { out.push({ kind: 'notice', notice: e.notice! }); continue; }
+    const handles = e.handles.map((id) => arrive(s, peer, s.handles[id]));
+    const base = { node: e.ownerName, badge: e.badge, ...(e.credentials ? { credentials: e.credentials } : {}), payload: e.payload, handles };
+    if (e.kind === 'call') {
+      const r = s.handles[e.replyHandle!];
+      peer.inflight--;
+      advance('replyHandle', 'live', 'DELIVER');
+      out.push({ kind: 'call', ...base, replyHandle: place(peer, r) });
+    } else {
+      out.push({ kind: 'message', ...base });
+    }
+  }
+  return out;
+}
+
+/** RECV-3: a handle in flight arrives; dead or revoked ones arrive flagged, without a name. */
+function arrive(s: BusState, peer: PeerRec, h: HandleRec): ReceivedHandle {
+  peer.inflight--;
+  if (h.kind === 'reply') {
+    advance('replyHandle', 'live', 'DELIVER');
+    return { name: place(peer, h), kind: 'reply', rights: [], state: 'live' };
+  }
+  advance('handle', h.status, 'DELIVER');
+  if (h.status !== 'live') {
+    delete s.handles[h.id];
+    return { name: null, kind: 'node', rights: h.rights, state: h.status as 'dead' | 'revoked' };
+  }
+  return { name: place(peer, h), kind: 'node', rights: h.rights, state: 'live' };
+}
+
+function receive(ctx: Ctx, op: ReceiveOp): Invocation {
+  const s = ctx.s;
+  const peer = s.peers[op.peer];
+  if (peer.queue.length === 0 && op.timeoutMs !== undefined && op.timeoutMs > 0) {
+    const ticket = s.nextTicket++;
+    s.pending.push({ ticket, kind: 'receive', peer: op.peer, max: op.max, deadline: s.nowMs + op.timeoutMs });
+    return { pending: true, ticket };
+  }
+  return ok({ deliveries: take(ctx, peer, op.max) });
+}
+
+function close(ctx: Ctx, op: { peer: PeerId }): Result {
+  const s = ctx.s;
+  const peer = s.peers[op.peer];
+  // CLOSE-1: the peer's own pending operations end CLOSED.
+  for (const p of s.pending.filter((q) => q.peer === peer.id)) {
+    if (p.kind === 'call') resolveCall(ctx, p.call, 'CALLER_CLOSE', fail('CLOSED'));
+    else {
+      advance(p.kind === 'send' ? 'blockedSend' : 'receiveWait', 'waiting', p.kind === 'send' ? 'SENDER_CLOSE' : 'RECEIVER_CLOSE');
+      complete(ctx, p.ticket, fail('CLOSED'));
+    }
+  }
+  // Closed from here on: notices to this peer would only be discarded.
+  peer.status = advance('peer', peer.status, 'CLOSE');
+  // CLOSE-2: its nodes die, in creation order.
+  for (const node of Object.values(s.nodes)) if (node.owner === peer.id && node.status === 'live') destroy(ctx, node.id, 'OWNER_CLOSE', null);
+  // CLOSE-3: its handles are released, in name order.
+  for (const name of Object.keys(peer.table).map(Number).sort((a, b) => a - b)) {
+    const h = s.handles[peer.table[name]];
+    if (h) release(ctx, h);
+  }
+  // CLOSE-4: its queue is discarded.
+  const queue = peer.queue;
+  peer.queue = [];
+  for (const e of queue) if (e.kind !== 'notice') discard(ctx, peer, e);
+  for (const node of Object.values(s.nodes)) if (node.owner === peer.id) delete s.nodes[node.id];
+  return ok({});
+}
+
+function tick(ctx: Ctx, op: TickOp): Result {
+  const s = ctx.s;
+  s.nowMs += op.ms;
+  for (const p of s.pending.filter((q) => q.deadline !== null && q.deadline <= s.nowMs)) {
+    if (p.kind === 'call') resolveCall(ctx, p.call, 'DEADLINE', fail('TIMED_OUT'));
+    else if (p.kind === 'send') { advance('blockedSend', 'waiting', 'DEADLINE'); complete(ctx, p.ticket, fail('TIMED_OUT')); }
+    else { advance('receiveWait', 'waiting', 'DEADLINE'); complete(ctx, p.ticket, ok({ deliveries: [] })); }
+  }
+  return ok({ nowMs: s.nowMs });
+}
+
+// ------------------------------------------------------------------ settling
+
+/**
+ * After every operation: waiting receives take what arrived (RECV-2), then
+ * blocked sends are retried in ticket order (SEND-7), until nothing changes.
+ */
+export function settle(ctx: Ctx): void {
+  const s = ctx.s;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const p of [...s.pending]) {
+      if (p.kind !== 'receive') continue;
+      const peer = s.peers[p.peer];
+      if (peer.queue.length === 0) continue;
+      advance('receiveWait', 'waiting', 'ARRIVAL');
+      complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) }));
+      changed = true;
+    }
+    const capacityBlocked = new Set<PeerId>();
+    for (const p of [...s.pending]) {
+      if (p.kind !== 'send') continue;
+      const target = lookup(s, p.op.peer, p.op.handle);
+      const dest = target && target.kind === 'node' && target.status === 'live' ? destOf(s, target).id : 0;
+      if (capacityBlocked.has(dest)) continue; // FIFO behind a waiter blocked by capacity
+      const failure = firstFailure(s, p.op);
+      if (failure === null) {
+        advance('blockedSend', 'waiting', 'ROOM');
+        post(ctx, p.op, 'message');
+        complete(ctx, p.ticket, ok({}));
+        changed = true;
+        break; // the queue changed: start over, in order
+      }
+      if (failure.code === 'QUEUE_FULL') {
+        if (roomError(s, p.op) === 'capacity') capacityBlocked.add(dest);
+        continue;
+      }
+      advance('blockedSend', 'waiting', 'RECHECK_FAILED');
+      complete(ctx, p.ticket, fail(failure.code));
+      changed = true;
+      break;
+    }
+  }
+}
+
+/** Block a send that found no room (SEND-7). */
+export function block(ctx: Ctx, op: SendOp): Invocation {
+  const s = ctx.s;
+  const ticket = s.nextTicket++;
+  s.pending.push({ ticket, kind: 'send', peer: op.peer, op: structuredClone(op), deadline: s.nowMs + op.timeoutMs! });
+  return { pending: true, ticket };
+}
+
+export const APPLY: Record<string, (ctx: Ctx, op: any) => Invocation> = {
+  attach, createNode, mint, release: releaseOp, revoke, destroyNode, send, call, reply, multicast, receive, close, tick,
+};

@@ -1,0 +1,5 @@
+export * from './state';
+export * from './step';
+export * from './lifecycles';
+export { RULES, ruleName, firstFailure, type Rule } from './rules';
+export { describePayload, toBase64, gather, base64Bytes, isBase64 } from './payload';

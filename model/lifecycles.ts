@@ -1,0 +1,138 @@
+// Lifecycle statecharts (xstate v5) of the entities of the protocol. They are
+// the single definition of which status changes are legal: the bus model moves
+// every status through `advance`, which reads the transition table derived from
+// these machines, and the docs draw the diagrams from the same machines.
+import { createMachine } from 'xstate';
+
+export const peerLifecycle = createMachine({
+  id: 'peer',
+  initial: 'open',
+  states: {
+    open: { on: { CLOSE: 'closed' }, description: 'Attached by the bus owner (BUS-2); may operate.' },
+    closed: { type: 'final', description: 'Every operation fails CLOSED (PEER-2, CLOSE-4).' },
+  },
+});
+
+export const nodeLifecycle = createMachine({
+  id: 'node',
+  initial: 'live',
+  states: {
+    live: { on: { DESTROY: 'destroyed', OWNER_CLOSE: 'destroyed' }, description: 'Receives messages in its owner\'s queue (NODE-2).' },
+    destroyed: { type: 'final', description: 'Handles to it are dead; queued messages discarded (DESTROY-2, DESTROY-3).' },
+  },
+});
+
+export const handleLifecycle = createMachine({
+  id: 'handle',
+  initial: 'live',
+  states: {
+    live: {
+      on: { REVOKE: 'revoked', NODE_DESTROYED: 'dead', RELEASE: 'released', DELIVER: 'live' },
+      description: 'Usable as its rights allow; in a table or in flight (HANDLE-6).',
+    },
+    revoked: { on: { RELEASE: 'released', DELIVER: 'released' }, description: 'Every use but release fails REVOKED (REVOKE-1).' },
+    dead: { on: { RELEASE: 'released', DELIVER: 'released' }, description: 'Every use but release fails DEAD (DESTROY-2).' },
+    released: { type: 'final', description: 'The name never resolves again (RELEASE-1).' },
+  },
+});
+
+export const replyHandleLifecycle = createMachine({
+  id: 'replyHandle',
+  initial: 'live',
+  states: {
+    live: {
+      on: { DELIVER: 'live', DELEGATE: 'live', REPLY: 'used', CALLER_GONE: 'used', RELEASE: 'released' },
+      description: 'One-shot right to answer one call (CALL-3), delegable by move (CALL-5).',
+    },
+    used: { type: 'final', description: 'Consumed by reply, or by reply to a call already resolved (CALL-4).' },
+    released: { type: 'final', description: 'Released, discarded in flight, or its holder closed: the call resolves NO_REPLY (CALL-4).' },
+  },
+});
+
+export const callLifecycle = createMachine({
+  id: 'call',
+  initial: 'pending',
+  states: {
+    pending: {
+      on: { REPLY: 'replied', NODE_DESTROYED: 'dead', REPLY_HANDLE_GONE: 'noReply', DEADLINE: 'timedOut', CALLER_CLOSE: 'closed' },
+      description: 'The caller waits for exactly one outcome (CALL-1).',
+    },
+    replied: { type: 'final', description: 'Outcome: the reply (CALL-3).' },
+    dead: { type: 'final', description: 'Outcome: DEAD (DESTROY-4).' },
+    noReply: { type: 'final', description: 'Outcome: NO_REPLY (CALL-4).' },
+    timedOut: { type: 'final', description: 'Outcome: TIMED_OUT (TIME-1).' },
+    closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
+  },
+});
+
+export const blockedSendLifecycle = createMachine({
+  id: 'blockedSend',
+  initial: 'waiting',
+  states: {
+    waiting: {
+      on: { ROOM: 'sent', RECHECK_FAILED: 'failed', NODE_DESTROYED: 'failed', DEADLINE: 'timedOut', SENDER_CLOSE: 'closed' },
+      description: 'Waiting for room in the queue, in order with other waiters (SEND-7).',
+    },
+    sent: { type: 'final', description: 'Enqueued once room freed and every check passed again.' },
+    failed: { type: 'final', description: 'A check failed at retry (e.g. DEAD, REVOKED).' },
+    timedOut: { type: 'final', description: 'Outcome: TIMED_OUT.' },
+    closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
+  },
+});
+
+export const receiveWaitLifecycle = createMachine({
+  id: 'receiveWait',
+  initial: 'waiting',
+  states: {
+    waiting: {
+      on: { ARRIVAL: 'delivered', DEADLINE: 'timedOut', RECEIVER_CLOSE: 'closed' },
+      description: 'Waiting on an empty queue (RECV-2).',
+    },
+    delivered: { type: 'final', description: 'Completed with the first batch that arrived.' },
+    timedOut: { type: 'final', description: 'Completed with an empty list.' },
+    closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
+  },
+});
+
+export const LIFECYCLES = {
+  peer: peerLifecycle,
+  node: nodeLifecycle,
+  handle: handleLifecycle,
+  replyHandle: replyHandleLifecycle,
+  call: callLifecycle,
+  blockedSend: blockedSendLifecycle,
+  receiveWait: receiveWaitLifecycle,
+} as const;
+
+export type LifecycleName = keyof typeof LIFECYCLES;
+export type PeerStatus = 'open' | 'closed';
+export type NodeStatus = 'live' | 'destroyed';
+export type HandleStatus = 'live' | 'revoked' | 'dead';
+export type ReplyHandleStatus = 'live';
+export type CallStatus = 'pending' | 'replied' | 'dead' | 'noReply' | 'timedOut' | 'closed';
+
+/** state -> event -> target, read from the machine definitions once. */
+export type TransitionTable = Record<string, Record<string, string>>;
+
+function tableOf(machine: { config: unknown }): TransitionTable {
+  const config = machine.config as { states: Record<string, { on?: Record<string, string> }> };
+  const table: TransitionTable = {};
+  for (const [state, node] of Object.entries(config.states)) {
+    table[state] = { ...(node.on ?? {}) };
+  }
+  return table;
+}
+
+export const TRANSITIONS: Record<LifecycleName, TransitionTable> = Object.fromEntries(
+  Object.entries(LIFECYCLES).map(([name, machine]) => [name, tableOf(machine)]),
+) as Record<LifecycleName, TransitionTable>;
+
+/** Thrown when the model itself tries an illegal status change: a bug in the model. */
+export class ModelBug extends Error {}
+
+/** The status after `event`; throws ModelBug if the lifecycle does not allow it. */
+export function advance<S extends string>(lifecycle: LifecycleName, from: S, event: string): S {
+  const to = TRANSITIONS[lifecycle][from]?.[event];
+  if (to === undefined) throw new ModelBug(`illegal ${lifecycle} transition: ${from} --${event}-->`);
+  return to as S;
+}

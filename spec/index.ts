@@ -1,0 +1,5 @@
+export * from './types';
+export * from './registry/errors';
+export * from './registry/operations';
+export * from './registry/notices';
+export * from './registry/limits';
