@@ -3,3 +3,4 @@ export * from './registry/errors';
 export * from './registry/operations';
 export * from './registry/notices';
 export * from './registry/limits';
+export * from './validate';

@@ -1,0 +1,230 @@
+// The reference backend: the public Tessera API (Bus, Peer) implemented by
+// driving the formal model. It is the executable spec: simple and obviously
+// correct, not fast. Every operation goes through `step`, so it can never do
+// what the spec forbids.
+import type {
+  CallValue, Credentials, Delivery, ErrorCode, HandleName, HandleValue, Invocation, Limits, Message,
+  MulticastValue, Operation, PeerId, ReceiveValue, ReplyDelivery, Result, RevokeValue, Right, Transfer,
+} from '../../spec/types';
+import { type BusState, type StepOutcome, initialState, step } from '../../model';
+
+/** An operation failed with a spec error code (ERR-2). */
+export class TesseraError extends Error {
+  constructor(readonly code: ErrorCode, readonly op: string) {
+    super(`${op} failed: ${code}`);
+    this.name = 'TesseraError';
+  }
+}
+
+/** A payload as callers like to give it: text, bytes, or a list of segments (gathered, SEND-2). */
+export type PayloadInput = string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+
+export interface MessageInput {
+  payload?: PayloadInput;
+  handles?: Transfer[];
+}
+
+export function toMessage(input: MessageInput = {}): Message {
+  const p = input.payload ?? [];
+  const parts = typeof p === 'string' || p instanceof Uint8Array ? [p] : p;
+  const segments = parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part)).toString('base64'));
+  return input.handles && input.handles.length > 0 ? { segments, transfers: input.handles } : { segments };
+}
+
+/** The payload of a delivery as bytes / as UTF-8 text. */
+export function payloadBytes(d: { payload: string }): Uint8Array {
+  return new Uint8Array(Buffer.from(d.payload, 'base64'));
+}
+export function payloadText(d: { payload: string }): string {
+  return Buffer.from(d.payload, 'base64').toString('utf8');
+}
+
+export interface BootstrapInput {
+  from: Peer;
+  handle: HandleName;
+  rights?: Right[];
+  badge?: number;
+}
+
+export interface BusOptions {
+  limits?: Partial<Limits>;
+  /**
+   * 'real' (default): timeouts follow the wall clock. 'virtual': time moves only
+   * by bus.tick(ms), as in the model (TIME-1); used by the conformance driver.
+   */
+  clock?: 'real' | 'virtual';
+  /** Called with every step, for tracing and the tour. */
+  observe?: (op: Operation, outcome: StepOutcome) => void;
+}
+
+type Waiter = { resolve: (r: Result) => void };
+
+export class Bus {
+  private state: BusState;
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly clock: 'real' | 'virtual';
+  private readonly observe?: BusOptions['observe'];
+  private readonly startMs = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(options: BusOptions = {}) {
+    this.state = initialState(options.limits);
+    this.clock = options.clock ?? 'real';
+    this.observe = options.observe;
+  }
+
+  static create(options: BusOptions = {}): Bus {
+    return new Bus(options);
+  }
+
+  get limits(): Limits {
+    return this.state.limits;
+  }
+
+  /** A deep copy of the model state, for tests and tools. */
+  snapshot(): BusState {
+    return structuredClone(this.state);
+  }
+
+  /** BUS-2: attach a peer with credentials; bootstrap handles derive from handles of open peers. */
+  attach(credentials: Credentials, bootstrap: BootstrapInput[] = []): Peer {
+    const r = this.run({
+      op: 'attach',
+      credentials,
+      bootstrap: bootstrap.map((b) => ({ fromPeer: b.from.id, handle: b.handle, ...(b.rights ? { rights: b.rights } : {}), ...(b.badge !== undefined ? { badge: b.badge } : {}) })),
+    });
+    const v = expectOk<{ peer: PeerId; handles: HandleName[] }>(r, 'attach');
+    return new Peer(this, v.peer, v.handles);
+  }
+
+  /** Advance a virtual clock (TIME-1). With the real clock this is done for you. */
+  tick(ms: number): void {
+    expectOk(this.run({ op: 'tick', ms }), 'tick');
+  }
+
+  /** Run one operation of the spec as given (the driver's entry point). */
+  run(op: Operation): Invocation {
+    if (this.clock === 'real' && op.op !== 'tick') this.catchUp();
+    const outcome = step(this.state, op);
+    this.state = outcome.state;
+    this.observe?.(op, outcome);
+    for (const c of outcome.completions) {
+      const w = this.waiters.get(c.ticket);
+      if (w) {
+        this.waiters.delete(c.ticket);
+        w.resolve(c.result);
+      }
+    }
+    if (this.clock === 'real') this.arm();
+    return outcome.result;
+  }
+
+  /** Run a blocking operation; the promise settles at its completion (TIME-2). */
+  async runBlocking(op: Operation): Promise<Result> {
+    const r = this.run(op);
+    if (!('pending' in r)) return r;
+    return new Promise<Result>((resolve) => this.waiters.set(r.ticket, { resolve }));
+  }
+
+  private catchUp(): void {
+    const elapsed = Date.now() - this.startMs - this.state.nowMs;
+    if (elapsed > 0) this.run({ op: 'tick', ms: elapsed });
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    let next = Infinity;
+    for (const p of this.state.pending) if (p.deadline !== null) next = Math.min(next, p.deadline);
+    if (next === Infinity) return;
+    const delay = Math.max(0, next - (Date.now() - this.startMs));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.catchUp();
+      this.arm();
+    }, delay + 1);
+  }
+}
+
+function expectOk<V>(r: Invocation, op: string): V {
+  if ('pending' in r) throw new Error(`${op} unexpectedly pending`);
+  if (!r.ok) throw new TesseraError(r.error, op);
+  return r.value as V;
+}
+
+export class Peer {
+  constructor(readonly bus: Bus, readonly id: PeerId, readonly bootstrap: HandleName[]) {}
+
+  private now<V>(op: Operation): V {
+    return expectOk<V>(this.bus.run(op), op.op);
+  }
+
+  private async later<V>(op: Operation): Promise<V> {
+    const r = await this.bus.runBlocking(op);
+    if (!r.ok) throw new TesseraError(r.error, op.op);
+    return r.value as V;
+  }
+
+  /** NODE-1: a new node; returns its root handle (all rights, no badge). */
+  createNode(options: { credentials?: boolean } = {}): HandleName {
+    return this.now<HandleValue>({ op: 'createNode', peer: this.id, ...(options.credentials !== undefined ? { credentials: options.credentials } : {}) }).handle;
+  }
+
+  /** MINT-1: derive a handle with the same or fewer rights; set a badge once. */
+  mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
+    return this.now<HandleValue>({ op: 'mint', peer: this.id, handle, rights: options.rights, ...(options.badge !== undefined ? { badge: options.badge } : {}) }).handle;
+  }
+
+  release(handle: HandleName): void {
+    this.now({ op: 'release', peer: this.id, handle });
+  }
+
+  /** REVOKE-1: returns how many handles became revoked. */
+  revoke(handle: HandleName): number {
+    return this.now<RevokeValue>({ op: 'revoke', peer: this.id, handle }).revoked;
+  }
+
+  destroyNode(handle: HandleName): void {
+    this.now({ op: 'destroyNode', peer: this.id, handle });
+  }
+
+  /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
+  send(handle: HandleName, message: MessageInput = {}): void {
+    this.now({ op: 'send', peer: this.id, handle, message: toMessage(message) });
+  }
+
+  /** SEND-7: wait up to timeoutMs for room. */
+  sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
+    return this.later({ op: 'send', peer: this.id, handle, message: toMessage(message), timeoutMs: options.timeoutMs });
+  }
+
+  /** CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
+  async call(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): Promise<ReplyDelivery> {
+    const v = await this.later<CallValue>({ op: 'call', peer: this.id, handle, message: toMessage(message), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+    return v.reply;
+  }
+
+  reply(replyHandle: HandleName, message: MessageInput = {}): void {
+    this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: toMessage(message) });
+  }
+
+  /** MCAST-1: returns the destinations skipped because their node is dead. */
+  multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
+    return this.now<MulticastValue>({ op: 'multicast', peer: this.id, handles, message: toMessage(message) }).skipped;
+  }
+
+  /** RECV-1: what is queued now, at most max (default 64). */
+  tryReceive(max = 64): Delivery[] {
+    return this.now<ReceiveValue>({ op: 'receive', peer: this.id, max }).deliveries;
+  }
+
+  /** RECV-2: wait up to timeoutMs for a batch; an empty list on timeout. */
+  receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
+    const timeoutMs = options.timeoutMs ?? 0;
+    return this.later<ReceiveValue>({ op: 'receive', peer: this.id, max: options.max ?? 64, ...(timeoutMs > 0 ? { timeoutMs } : {}) }).then((v) => v.deliveries);
+  }
+
+  close(): void {
+    this.now({ op: 'close', peer: this.id });
+  }
+}
