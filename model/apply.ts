@@ -438,7 +438,7 @@ function close(ctx: Ctx, op: { peer: PeerId }): Result {
   // CLOSE-4: its queue is discarded.
   const queue = peer.queue;
   peer.queue = [];
-  for (const e of queue) if (e.kind !== 'notice') discard(ctx, peer, e);
+  for (const e of queue) discard(ctx, peer, e);
   for (const node of Object.values(s.nodes)) if (node.owner === peer.id) delete s.nodes[node.id];
   return ok({});
 }

@@ -1,0 +1,235 @@
+// Property tests over random operation sequences on the model: the invariants
+// of the brief hold in every reachable state, a failed operation changes
+// nothing, the xstate machine and the in-place runner agree, and the
+// interesting situations are actually reached (statistics printed and checked).
+import { strict as assert } from 'assert';
+import fc from 'fast-check';
+import type { Invocation, Operation, Right } from '../../spec/types';
+import { type BusState, Monitor, applyInPlace, initialState, step } from '../../model';
+
+const SEED = Number(process.env.TESSERA_SEED ?? 20261126);
+const PATH = process.env.TESSERA_PATH;
+const RUNS = Number(process.env.TESSERA_RUNS ?? 150);
+
+const LIMITS = {
+  maxPeers: 5, maxHandlesPerPeer: 7, maxPayloadBytes: 8, maxHandlesPerMessage: 2,
+  queueCapacityMessages: 3, queueCapacityBytes: 24, senderQuotaMessages: 1, senderQuotaBytes: 12,
+};
+
+/** An operation chosen abstractly: indices are resolved against the state when it runs. */
+interface Abstract {
+  kind: Operation['op'];
+  p: number;
+  h: number[];
+  rights: Right[];
+  badge: number;
+  bytes: number;
+  move: boolean;
+  wait: number;
+}
+
+const abstractOp = fc.record({
+  kind: fc.constantFrom<Operation['op']>(
+    'attach', 'createNode', 'createNode', 'mint', 'mint', 'mint', 'release', 'revoke', 'revoke', 'destroyNode', 'destroyNode',
+    'send', 'send', 'send', 'send', 'call', 'call', 'call', 'reply', 'reply', 'multicast', 'multicast',
+    'receive', 'receive', 'receive', 'close', 'tick',
+  ),
+  p: fc.nat(20),
+  h: fc.array(fc.nat(40), { minLength: 1, maxLength: 3 }),
+  rights: fc.subarray<Right>(['send', 'grant']),
+  badge: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 }), fc.constant(Number.MAX_SAFE_INTEGER)),
+  bytes: fc.oneof({ arbitrary: fc.nat(4), weight: 12 }, { arbitrary: fc.constant(9), weight: 1 }),
+  move: fc.boolean(),
+  wait: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
+});
+
+/** A name of the peer's table by index, or now and then a stale or forged one. */
+function nameFor(s: BusState, peer: number, i: number, kind?: 'node' | 'reply' | 'own'): number {
+  const p = s.peers[peer];
+  if (!p) return i;
+  if (i % 13 === 12) return p.nextName + 7; // forged: never issued
+  if (i % 13 === 11) return Math.max(1, p.nextName - 1 - (i % 3)); // maybe stale
+  let names = Object.keys(p.table).map(Number);
+  if (kind) {
+    const typed = names.filter((n) => {
+      const h = s.handles[p.table[n]];
+      return kind === 'own' ? h.kind === 'node' && s.nodes[h.node]?.owner === peer : h.kind === kind;
+    });
+    if (typed.length) names = typed;
+  }
+  return names.length ? names.sort((a, b) => a - b)[i % names.length] : 1;
+}
+
+function concretize(s: BusState, a: Abstract): Operation {
+  const ids = Object.keys(s.peers).map(Number);
+  const open = ids.filter((id) => s.peers[id].status === 'open');
+  // Replies, and sends that move a handle, come from peers holding reply handles when there are any.
+  const replying = open.filter((id) => Object.values(s.peers[id].table).some((hid) => s.handles[hid].kind === 'reply'));
+  const wantsReply = (a.kind === 'reply' || ((a.kind === 'send' || a.kind === 'release') && a.move)) && replying.length > 0;
+  const pool = wantsReply ? replying : a.p % 17 === 16 ? ids : open.length ? open : ids;
+  const peer = pool.length ? pool[a.p % pool.length] : 1;
+  const h = (i: number, kind?: 'node' | 'reply' | 'own') => nameFor(s, peer, a.h[i % a.h.length], kind);
+  const segments = [Buffer.alloc(a.bytes, 65).toString('base64')];
+  const transfers = () => a.h.slice(1).map((x, i) => ({ handle: nameFor(s, peer, x, i === 0 && a.move ? 'reply' : 'node'), ...(a.move ? { move: true } : {}), ...(a.rights.length < 2 ? { rights: a.rights } : {}) }));
+  switch (a.kind) {
+    case 'attach': {
+      const from = open.length ? open[a.h[0] % open.length] : undefined;
+      return { op: 'attach', credentials: { uid: a.p, gid: 1, pid: a.p + 100 }, ...(from ? { bootstrap: [{ fromPeer: from, handle: nameFor(s, from, a.h[0], 'node'), ...(a.badge ? { badge: a.badge } : {}) }] } : {}) };
+    }
+    case 'createNode': return { op: 'createNode', peer, credentials: a.move };
+    case 'mint': return { op: 'mint', peer, handle: h(0, 'node'), rights: a.rights, ...(a.badge ? { badge: a.badge } : {}) };
+    case 'release': return { op: 'release', peer, handle: h(0, a.move ? 'reply' : undefined) };
+    case 'revoke': return { op: 'revoke', peer, handle: h(0, 'node') };
+    case 'destroyNode': return { op: 'destroyNode', peer, handle: h(0, a.move ? 'own' : 'node') };
+    case 'send': return { op: 'send', peer, handle: h(0, 'node'), message: { segments, transfers: transfers() }, ...(a.wait ? { timeoutMs: a.wait } : {}) };
+    case 'call': return { op: 'call', peer, handle: h(0, 'node'), message: { segments, transfers: transfers().filter((t) => !t.move) }, ...(a.wait ? { timeoutMs: a.wait } : {}) };
+    case 'reply': return { op: 'reply', peer, handle: h(0, 'reply'), message: { segments, transfers: a.h.slice(2).map((x) => ({ handle: nameFor(s, peer, x, 'node') })) } };
+    case 'multicast': return { op: 'multicast', peer, handles: [...new Set(a.h.map((x) => nameFor(s, peer, x, 'node')))], message: { segments } };
+    case 'receive': return { op: 'receive', peer, max: 1 + (a.h[0] % 4), ...(a.wait ? { timeoutMs: a.wait } : {}) };
+    case 'close': return { op: 'close', peer };
+    case 'tick': return { op: 'tick', ms: a.move ? 0 : a.wait };
+  }
+}
+
+/** The situations a good generator must reach (style: statistics, not hope). */
+const STATS = {
+  'revoke with live descendants': 0,
+  'revoke during a pending call': 0,
+  'queue full': 0,
+  'table full': 0,
+  'blocked send woken': 0,
+  'delegated reply handle': 0,
+  'reply to a gone caller': 0,
+  'call resolved NO_REPLY': 0,
+  'call resolved DEAD': 0,
+  'multicast to mixed live/dead': 0,
+  'close with a full queue': 0,
+  'handle arrived flagged': 0,
+  'no-senders notice': 0,
+  'failed operation': 0,
+};
+type Stat = keyof typeof STATS;
+
+function observe(before: BusState, op: Operation, result: Invocation, completions: { op: string; result: any }[], after: BusState, seen: Set<Stat>): void {
+  const failed = !('pending' in result) && !result.ok;
+  if (failed) seen.add('failed operation');
+  if (failed && result.error === 'QUEUE_FULL') seen.add('queue full');
+  if (failed && result.error === 'TABLE_FULL') seen.add('table full');
+  if (failed && result.error === 'CALLER_GONE') seen.add('reply to a gone caller');
+  if (op.op === 'revoke' && !failed && (result as any).value.revoked > 0) {
+    seen.add('revoke with live descendants');
+    if (before.pending.some((p) => p.kind === 'call')) seen.add('revoke during a pending call');
+  }
+  if (op.op === 'send' && !failed && op.message.transfers?.some((t) => before.handles[before.peers[op.peer]?.table[t.handle]]?.kind === 'reply')) seen.add('delegated reply handle');
+  if (op.op === 'multicast' && !failed && (result as any).value.skipped.length > 0 && (result as any).value.skipped.length < op.handles.length) seen.add('multicast to mixed live/dead');
+  if (op.op === 'close' && !failed) {
+    const q = before.peers[op.peer].queue.filter((e) => e.kind !== 'notice').length;
+    if (q >= before.limits.queueCapacityMessages || q >= before.limits.senderQuotaMessages) seen.add('close with a full queue');
+  }
+  for (const c of completions) {
+    if (c.op === 'send' && c.result.ok) seen.add('blocked send woken');
+    if (c.op === 'call' && !c.result.ok && c.result.error === 'NO_REPLY') seen.add('call resolved NO_REPLY');
+    if (c.op === 'call' && !c.result.ok && c.result.error === 'DEAD') seen.add('call resolved DEAD');
+  }
+  const deliveries = op.op === 'receive' && !failed && !('pending' in result) ? [...(result as any).value.deliveries] : [];
+  for (const c of completions) if (c.op === 'receive' && c.result.ok) deliveries.push(...c.result.value.deliveries);
+  for (const d of deliveries) {
+    if (d.handles?.some((h: any) => h.state !== 'live')) seen.add('handle arrived flagged');
+    if (d.kind === 'notice' && d.notice.type === 'no-senders') seen.add('no-senders notice');
+  }
+  void after;
+}
+
+/** Three peers, each owning a node and holding send+grant handles to the others' nodes. */
+const PROLOGUE: Operation[] = [
+  { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } },
+  { op: 'createNode', peer: 1, credentials: true }, // 1:1
+  { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] }, // 2:1 -> node of 1
+  { op: 'createNode', peer: 2 }, // 2:2
+  { op: 'attach', credentials: { uid: 3, gid: 3, pid: 3 }, bootstrap: [{ fromPeer: 1, handle: 1 }, { fromPeer: 2, handle: 2 }] }, // 3:1, 3:2
+  { op: 'createNode', peer: 3 }, // 3:3
+  { op: 'send', peer: 2, handle: 1, message: { segments: [], transfers: [{ handle: 2 }] } },
+  { op: 'send', peer: 3, handle: 1, message: { segments: [], transfers: [{ handle: 3 }] } },
+  { op: 'send', peer: 3, handle: 2, message: { segments: [], transfers: [{ handle: 3 }] } },
+  { op: 'receive', peer: 1, max: 8 },
+  { op: 'receive', peer: 2, max: 8 },
+];
+
+function runSequence(actions: Abstract[], seen: Set<Stat>): void {
+  let s = initialState(LIMITS);
+  const monitor = new Monitor();
+  const play = (op: Operation) => {
+    const out = step(s, op);
+    observe(s, op, out.result, out.completions, out.state, seen);
+    const violations = monitor.observe(s, op, out.result, out, out.state);
+    if (violations.length) throw new Error(`${violations[0].invariant}: ${violations[0].detail}\n  after ${JSON.stringify(op)}`);
+    if (!('pending' in out.result) && !out.result.ok && out.result.error !== 'CALLER_GONE') {
+      assert.deepStrictEqual(out.state, s, `failed ${op.op} changed the state`);
+    }
+    s = out.state;
+  };
+  for (const op of PROLOGUE) play(op);
+  for (const a of actions) play(concretize(s, a));
+  // Liveness: time passes, every peer closes; nothing may remain (INV-5, INV-6).
+  play({ op: 'tick', ms: 1000 });
+  for (const id of Object.keys(s.peers).map(Number)) if (s.peers[id].status === 'open') play({ op: 'close', peer: id });
+  const end = monitor.finish();
+  if (end.length) throw new Error(`${end[0].invariant}: ${end[0].detail}`);
+}
+
+function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (t: T) => void, runs = RUNS): void {
+  const details = fc.check(fc.property(arb, predicate), { seed: SEED, numRuns: runs, ...(PATH ? { path: PATH } : {}) });
+  if (details.failed) {
+    const replay = `TESSERA_SEED=${details.seed} TESSERA_PATH="${details.counterexamplePath}" npx mocha dist/test/model/properties.test.js -g "${name}"`;
+    throw new Error(`${name} failed after ${details.numRuns} runs (shrunk ${details.numShrinks} times)\n` +
+      `counterexample: ${JSON.stringify(details.counterexample)}\n${details.errorInstance}\nreplay: ${replay}`);
+  }
+}
+
+describe('model properties over random operation sequences', function () {
+  this.timeout(300_000);
+
+  it('every invariant holds in every reachable state, failed operations change nothing, and nothing leaks after all close [INV-1, INV-2, INV-3, INV-4, INV-5, INV-6, INV-7, INV-8, INV-9, INV-10, INV-11, ATOMIC-1]', () => {
+    const reachedIn: Record<string, number> = Object.fromEntries(Object.keys(STATS).map((k) => [k, 0]));
+    check('invariants', fc.array(abstractOp, { minLength: 20, maxLength: 80 }), (actions) => {
+      const seen = new Set<Stat>();
+      runSequence(actions, seen);
+      for (const k of seen) reachedIn[k]++;
+    });
+    const lines = Object.entries(reachedIn).map(([k, n]) => `      ${k.padEnd(30)} ${((n / RUNS) * 1000).toFixed(0).padStart(5)} per 1000 runs`);
+    console.log(`\n    interesting situations reached (seed ${SEED}, ${RUNS} runs):\n${lines.join('\n')}`);
+    for (const [k, n] of Object.entries(reachedIn)) assert.ok(n > 0, `the generator never reached "${k}"`);
+  });
+
+  it('the xstate bus machine and the in-place runner agree step by step [ATOMIC-1, ERR-1]', () => {
+    check('xstate agrees with in-place', fc.array(abstractOp, { minLength: 5, maxLength: 40 }), (actions) => {
+      let pure = initialState(LIMITS);
+      const mutable = initialState(LIMITS);
+      const ops = PROLOGUE;
+      for (let i = 0; i < ops.length + actions.length; i++) {
+        const op = i < ops.length ? ops[i] : concretize(pure, actions[i - ops.length]);
+        const a = step(pure, op);
+        const b = applyInPlace(mutable, op);
+        assert.deepStrictEqual(b.result, a.result);
+        assert.deepStrictEqual(b.completions, a.completions);
+        assert.deepStrictEqual(b.events, a.events);
+        assert.deepStrictEqual(mutable, a.state);
+        pure = a.state;
+      }
+    }, Math.ceil(RUNS / 3));
+  });
+
+  it('step never changes the state it is given [ATOMIC-1]', () => {
+    check('step is pure', fc.array(abstractOp, { minLength: 1, maxLength: 30 }), (actions) => {
+      let s = initialState(LIMITS);
+      for (const op of PROLOGUE) s = step(s, op).state;
+      for (const a of actions) {
+        const frozen = JSON.stringify(s);
+        const op = concretize(s, a);
+        const next = step(s, op).state;
+        assert.equal(JSON.stringify(s), frozen, `step(${op.op}) mutated its input`);
+        s = next;
+      }
+    }, Math.ceil(RUNS / 3));
+  });
+});
