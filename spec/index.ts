@@ -4,3 +4,4 @@ export * from './registry/operations';
 export * from './registry/notices';
 export * from './registry/limits';
 export * from './validate';
+export * from './clauses';

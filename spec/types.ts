@@ -84,7 +84,11 @@ export interface Transfer {
 
 /** A message as given to send, call, reply and multicast (SEND-2). */
 export interface Message {
-  /** Payload segments, gathered into one payload in order (scatter/gather). */
+  /**
+   * Payload segments (base64), gathered into one payload in order (scatter/gather).
+   * @items.type string
+   * @items.pattern ^[A-Za-z0-9+/]*={0,2}$
+   */
   segments: Base64[];
   transfers?: Transfer[];
 }
