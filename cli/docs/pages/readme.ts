@@ -1,0 +1,39 @@
+// driver-protocol.html and simulator.html: a folder's README rendered as a
+// page, with a model-computed example appended where the README has none.
+import { esc, type TocEntry } from '../html';
+import { codeBlock, parseBlocks, plainText, renderBlocks } from '../markdown';
+import type { Site } from '../site';
+import { rewriteHref } from './spec';
+import { compactJson, type PageBody } from './page';
+
+export function readmePage(site: Site, file: string, markdown: string, fallbackTitle: string, description: string, extra = ''): PageBody {
+  const linker = site.linker.forPage(file);
+  const blocks = parseBlocks(markdown);
+  const hasTitle = blocks[0]?.kind === 'heading' && blocks[0].level === 1;
+  const headings: { level: number; id: string; text: string }[] = [];
+  const ids = new Set<string>(['top']);
+  const rest = hasTitle ? blocks.slice(1) : blocks;
+  const title = hasTitle && blocks[0].kind === 'heading' ? blocks[0].text : fallbackTitle;
+  const html = renderBlocks(rest, { linker, ids, headings, rewriteHref });
+  const toc: TocEntry[] = headings.filter((h) => h.level === 2 || h.level === 3).map((h) => ({ id: h.id, label: plainText(h.text), sub: h.level === 3 }));
+  if (extra) toc.push({ id: 'computed-example', label: 'Computed example' });
+  return {
+    toc,
+    description,
+    body: `<h1 id="top">${esc(plainText(title))}</h1>\n${html}\n${extra}`,
+  };
+}
+
+/** The example exchange as JSON lines: what a driver is asked and what it answers. */
+export function driverExample(site: Site): string {
+  const lines = site.example.slice(0, 10).flatMap((s) => [
+    `${compactJson(s.op)}`,
+    `${compactJson(s.result)}`,
+    ...s.completions.map((c) => compactJson(c)),
+  ]);
+  return `<section id="computed-example">
+<h2>Computed example</h2>
+<p>The first steps of the <a href="operations.html#example">example exchange</a>, as the model answers them: each operation, then its result (and any completion it caused). An implementation under test must answer the same, up to the renaming of handles the suite allows (${site.linker.forPage('driver-protocol.html').clause('HANDLE-2')}).</p>
+${codeBlock(lines.join('\n'), 'json')}
+</section>`;
+}

@@ -1,0 +1,103 @@
+// spec.html: the prose spec, every clause a section anchored by its id, each
+// followed by what cites it (operations, model checks, errors, tests).
+import { esc, type Linker, type TocEntry } from '../html';
+import { type Block, plainText, renderBlocks, renderInline, slug, uniqueId } from '../markdown';
+import type { ClauseRefs, Site } from '../site';
+import { CLAUSE_PARAGRAPH, FAMILY_HEADING } from '../spec-source';
+import type { PageBody } from './page';
+
+/** Links in the prose: keep web and same-site links; repository paths become plain text. */
+export function rewriteHref(href: string): string | null {
+  if (/^(https?:|mailto:|#)/.test(href)) return href;
+  if (/^[\w-]+\.html(#[\w.-]+)?$/.test(href)) return href;
+  return null;
+}
+
+function refsLine(id: string, refs: ClauseRefs | undefined, linker: Linker): string {
+  if (!refs) return '';
+  const parts: string[] = [];
+  if (refs.operations.length) parts.push(`<span class="ref-kind">Operations</span> ${refs.operations.map((o) => linker.operation(o)).join(', ')}`);
+  if (refs.checks.length) {
+    parts.push(`<span class="ref-kind">Model checks</span> ${refs.checks.map((c) =>
+      `<a href="${linker.href('operations.html', `${c.op}-check-${c.index}`)}">${esc(c.op)}&nbsp;#${c.index}</a>`).join(', ')}`);
+  }
+  if (refs.errors.length) parts.push(`<span class="ref-kind">Errors</span> ${refs.errors.map((e) => linker.error(e)).join(', ')}`);
+  if (refs.notices.length) parts.push(`<span class="ref-kind">Notices</span> ${refs.notices.map((n) => `<a href="${linker.href('notices.html', n)}">${esc(n)}</a>`).join(', ')}`);
+  if (refs.limits.length) parts.push(`<span class="ref-kind">Limits</span> ${refs.limits.map((l) => `<a href="${linker.href('limits.html', l)}">${esc(l)}</a>`).join(', ')}`);
+  if (refs.states.length) {
+    parts.push(`<span class="ref-kind">Lifecycles</span> ${refs.states.map((s) =>
+      `<a href="${linker.href('lifecycles.html', `${s.lifecycle}-${s.state}`)}">${esc(s.lifecycle)}.${esc(s.state)}</a>`).join(', ')}`);
+  }
+  const tests = refs.citations.filter((c) => c.suite === 'test').length;
+  const cases = refs.citations.filter((c) => c.suite === 'conformance').length;
+  const cover = tests + cases === 0
+    ? `<a class="uncovered" href="${linker.href('coverage.html', id)}">not cited by any test yet</a>`
+    : `<a href="${linker.href('coverage.html', id)}">${[tests ? `${tests} test${tests > 1 ? 's' : ''}` : '', cases ? `${cases} conformance case${cases > 1 ? 's' : ''}` : ''].filter(Boolean).join(', ')}</a>`;
+  parts.push(`<span class="ref-kind">Coverage</span> ${cover}`);
+  return `<p class="clause-refs">${parts.join('<span class="sep"> · </span>')}</p>`;
+}
+
+export function specPage(site: Site): PageBody {
+  const linker = site.linker.forPage('spec.html');
+  const ids = new Set<string>(site.clauseIds);
+  const toc: TocEntry[] = [];
+  const out: string[] = [];
+  const opts = { linker, ids, rewriteHref };
+  let openClause: string | null = null;
+  let sawTitle = false;
+
+  const closeClause = () => {
+    if (openClause === null) return;
+    out.push(refsLine(openClause, site.refs.get(openClause), linker), '</section>');
+    openClause = null;
+  };
+
+  const titled = site.spec.blocks.some((b) => b.kind === 'heading' && b.level === 1);
+  if (!titled) out.push('<h1 id="top">Tessera protocol specification</h1>');
+  const banner = site.spec.draft
+    ? `<p class="banner">The prose spec (<code>spec/spec.md</code>) is being written: this page shows the clause outline (<code>${esc(site.spec.file)}</code>) until it lands. Clause ids are binding already.</p>`
+    : '';
+  if (!titled && banner) out.push(banner);
+
+  site.spec.blocks.forEach((b: Block) => {
+    if (b.kind === 'heading' && b.level === 1 && !sawTitle) {
+      sawTitle = true;
+      out.push(`<h1 id="top">${renderInline(b.text, opts)}</h1>`);
+      if (banner) out.push(banner);
+      return;
+    }
+    if (b.kind === 'heading') {
+      closeClause();
+      const family = b.level === 2 ? FAMILY_HEADING.exec(b.text) : null;
+      if (family) {
+        const id = uniqueId(family[2], ids);
+        toc.push({ id, label: plainText(family[1]) });
+        out.push(`<h2 id="${id}" class="family">${renderInline(family[1], opts)} <span class="family-id">${esc(family[2])}</span></h2>`);
+      } else {
+        const id = uniqueId(slug(b.text), ids);
+        if (b.level === 2) toc.push({ id, label: plainText(b.text) });
+        const level = Math.min(6, Math.max(2, b.level));
+        out.push(`<h${level} id="${id}">${renderInline(b.text, opts)}</h${level}>`);
+      }
+      return;
+    }
+    const clause = b.kind === 'para' ? CLAUSE_PARAGRAPH.exec(b.text) : null;
+    if (clause) {
+      closeClause();
+      const [, id, title, text] = clause;
+      openClause = id;
+      const titleHtml = title ? ` <span class="clause-title">${renderInline(title, opts)}</span>` : '';
+      out.push(`<section class="clause" id="${id}">`,
+        `<p><a class="clause-id" href="#${id}" title="Link to ${id}">${id}</a>${titleHtml} ${renderInline(text, opts)}</p>`);
+      return;
+    }
+    out.push(renderBlocks([b], opts));
+  });
+  closeClause();
+
+  return {
+    toc,
+    description: `The Tessera protocol specification: ${site.spec.clauses.length} clauses, each anchored by its id.`,
+    body: out.join('\n'),
+  };
+}
