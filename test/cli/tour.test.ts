@@ -1,0 +1,35 @@
+import { strict as assert } from 'assert';
+import { protocolTour } from '../../cli/tour';
+import { main } from '../../cli/tessera';
+
+describe('the tessera command', () => {
+  it('the tour tells the whole story and leaves nothing on the bus [CLOSE-4, INV-5, CALL-5, REVOKE-2, DESTROY-2]', async () => {
+    const lines: string[] = [];
+    const steps = await protocolTour({ log: (l) => lines.push(l) });
+    const text = lines.join('\n');
+    assert.ok(steps > 30);
+    assert.match(text, /alice\.send\(h4, "try", handles \{h1\}\)  ->  NO_RIGHTS/);
+    assert.match(text, /alice's call resolved with "42"/);
+    assert.match(text, /bob got notice revoked/);
+    assert.match(text, /left on the bus: 0 handles, 0 nodes, 0 calls, 0 pending operations/);
+  });
+
+  it('--help lists the commands and an unknown command exits 2 [ERR-2]', async () => {
+    const out: string[] = [];
+    const original = console.log;
+    const originalError = console.error;
+    console.log = (s: string) => out.push(s);
+    console.error = (s: string) => out.push(s);
+    try {
+      assert.equal(await main(['--help']), 0);
+      assert.equal(await main(['no-such-command']), 2);
+      assert.equal(await main(['tour', '--bogus']), 2);
+    } finally {
+      console.log = original;
+      console.error = originalError;
+    }
+    assert.match(out.join('\n'), /tour/);
+    assert.match(out.join('\n'), /unknown command "no-such-command"/);
+    assert.match(out.join('\n'), /unknown option --bogus/);
+  });
+});
