@@ -6,6 +6,7 @@ import { strict as assert } from 'assert';
 import fc from 'fast-check';
 import type { Invocation, Operation, Right } from '../../spec/types';
 import { type BusState, Monitor, applyInPlace, initialState, step } from '../../model';
+import { ERROR_CODES } from '../../spec/registry/errors';
 
 const SEED = Number(process.env.TESSERA_SEED ?? 20261126);
 const PATH = process.env.TESSERA_PATH;
@@ -35,7 +36,7 @@ const abstractOp = fc.record({
     'receive', 'receive', 'receive', 'close', 'tick',
   ),
   p: fc.nat(20),
-  h: fc.array(fc.nat(40), { minLength: 1, maxLength: 3 }),
+  h: fc.array(fc.nat(40), { minLength: 1, maxLength: 4 }),
   rights: fc.subarray<Right>(['send', 'grant']),
   badge: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 }), fc.constant(Number.MAX_SAFE_INTEGER)),
   bytes: fc.oneof({ arbitrary: fc.nat(4), weight: 12 }, { arbitrary: fc.constant(9), weight: 1 }),
@@ -155,12 +156,15 @@ const PROLOGUE: Operation[] = [
   { op: 'receive', peer: 2, max: 8 },
 ];
 
+const codesReached = new Set<string>();
+
 function runSequence(actions: Abstract[], seen: Set<Stat>): void {
   let s = initialState(LIMITS);
   const monitor = new Monitor();
   const play = (op: Operation) => {
     const out = step(s, op);
     observe(s, op, out.result, out.completions, out.state, seen);
+    for (const r of [out.result, ...out.completions.map((c) => c.result)]) if (!('pending' in r) && !r.ok) codesReached.add(r.error);
     const violations = monitor.observe(s, op, out.result, out, out.state);
     if (violations.length) throw new Error(`${violations[0].invariant}: ${violations[0].detail}\n  after ${JSON.stringify(op)}`);
     if (!('pending' in out.result) && !out.result.ok && out.result.error !== 'CALLER_GONE') {
@@ -199,6 +203,11 @@ describe('model properties over random operation sequences', function () {
     const lines = Object.entries(reachedIn).map(([k, n]) => `      ${k.padEnd(30)} ${((n / RUNS) * 1000).toFixed(0).padStart(5)} per 1000 runs`);
     console.log(`\n    interesting situations reached (seed ${SEED}, ${RUNS} runs):\n${lines.join('\n')}`);
     for (const [k, n] of Object.entries(reachedIn)) assert.ok(n > 0, `the generator never reached "${k}"`);
+  });
+
+  it('every error code of the spec is reachable by random operation sequences [ERR-2]', () => {
+    const missing = ERROR_CODES.filter((c) => !codesReached.has(c));
+    assert.deepEqual(missing, [], `never reached: ${missing.join(', ')}`);
   });
 
   it('the xstate bus machine and the in-place runner agree step by step [ATOMIC-1, ERR-1]', () => {
