@@ -2,6 +2,7 @@
 // the page frame (sidebar, search box, table of contents). Everything here is
 // a pure function of its inputs so the site is byte-identical run to run.
 import { ERROR_CODES } from '../../spec/registry/errors';
+import { OPERATIONS } from '../../spec/registry/operations';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&#39;' };
 
@@ -41,6 +42,7 @@ export interface TocEntry {
  */
 export class Linker {
   private readonly codes: ReadonlySet<string> = new Set<string>(ERROR_CODES);
+  private readonly operations: ReadonlySet<string> = new Set<string>(OPERATIONS.map((o) => o.name));
 
   constructor(readonly clauses: ReadonlySet<string>, readonly page: string) {}
 
@@ -51,6 +53,10 @@ export class Linker {
   href(file: string, anchor?: string): string {
     if (anchor === undefined) return file;
     return file === this.page ? `#${anchor}` : `${file}#${anchor}`;
+  }
+
+  isOperation(name: string): boolean {
+    return this.operations.has(name);
   }
 
   isClause(id: string): boolean {
@@ -119,7 +125,7 @@ function sidebar(frame: PageFrame): string {
   return `<nav class="sidebar" aria-label="Site">
 <a class="brand" href="index.html"><span class="brand-mark" aria-hidden="true"></span>Tessera<span class="brand-sub">protocol reference</span></a>
 <form class="search" role="search" hidden>
-<input type="search" placeholder="Search clauses, operations, errors" aria-label="Search the docs" autocomplete="off">
+<input type="search" placeholder="Search the docs" aria-label="Search the docs" autocomplete="off">
 <ol class="results"></ol>
 </form>
 <ul class="nav">
@@ -136,6 +142,7 @@ export function renderPage(frame: PageFrame): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="description" content="${esc(frame.description)}">
 <title>${esc(frame.page.title)} · Tessera</title>
+<link rel="icon" href="favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="style.css">
 </head>
 <body>

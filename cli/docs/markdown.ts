@@ -265,9 +265,12 @@ export function renderInline(s: string, opts: InlineOptions): string {
 function inlineCode(code: string, opts: InlineOptions): string {
   const html = `<code>${esc(code)}</code>`;
   if (opts.noLinks) return html;
-  if (opts.linker.isClause(code)) return `<a class="clause-ref" href="${opts.linker.href('spec.html', code)}">${html}</a>`;
+  if (opts.linker.isClause(code)) return `<a class="code-link" href="${opts.linker.href('spec.html', code)}">${html}</a>`;
+  // `send(h, message)`: a call of an operation links to its reference (a bare `send` may be the right).
+  const call = /^(\w+)\(/.exec(code);
+  if (call && opts.linker.isOperation(call[1])) return `<a class="code-link" href="${opts.linker.href('operations.html', call[1])}">${html}</a>`;
   const linked = opts.linker.text(code);
-  if (linked !== esc(code) && /^[A-Z_]+$/.test(code)) return `<a class="code-ref" href="${opts.linker.href('errors.html', code)}">${html}</a>`;
+  if (linked !== esc(code) && /^[A-Z_]+$/.test(code)) return `<a class="code-link" href="${opts.linker.href('errors.html', code)}">${html}</a>`;
   return html;
 }
 

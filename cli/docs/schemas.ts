@@ -40,7 +40,10 @@ export class Schemas {
       if (!fs.existsSync(dir)) continue;
       for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
         const text = fs.readFileSync(path.join(dir, f), 'utf8');
-        const file: SchemaFile = { name: f.replace(/\.json$/, ''), file: `${folder}/${f}`, text, json: JSON.parse(text) };
+        const base = f.replace(/\.json$/, '');
+        // Names are unique across folders in practice; qualify a clash with its folder.
+        const name = this.byFile.has(base) ? `${folder.split('/')[0]}.${base}` : base;
+        const file: SchemaFile = { name, file: `${folder}/${f}`, text, json: JSON.parse(text) };
         this.files.push(file);
         this.byFile.set(file.name, file);
       }
@@ -131,7 +134,8 @@ export class Schemas {
     const required: string[] = s.required ?? [];
     return Object.entries<Json>(s.properties ?? {}).map(([name, prop]) => {
       const target = typeof prop.$ref === 'string' ? this.resolve(fileName, prop) : prop;
-      const description = prop.description ?? (typeof prop.$ref === 'string' ? target.description : undefined) ?? '';
+      const description = prop.description ?? (typeof prop.$ref === 'string' ? target.description : undefined)
+        ?? (prop.const !== undefined ? `Always ${JSON.stringify(prop.const)}: names the ${name === 'op' ? 'operation' : 'variant'}.` : '');
       const constraint = this.constraints(fileName, prop);
       return {
         name,

@@ -89,15 +89,15 @@ function pagesOf(site: Omit<Site, 'refs' | 'pages'>): PageInfo[] {
     { file: 'errors.html', title: 'Errors', group: 'Reference', blurb: `The ${ERRORS.length} error codes, their causes and the operations that return them.` },
     { file: 'notices.html', title: 'Notices', group: 'Reference', blurb: `The ${NOTICES.length} notices the bus sends, to whom and when.` },
     { file: 'limits.html', title: 'Limits', group: 'Reference', blurb: `The ${LIMITS.length} limits a bus is created with, and their defaults.` },
-    { file: 'schemas.html', title: 'JSON Schemas', group: 'Reference', blurb: `${site.schemas.files.length} wire schemas and their ${site.schemas.types.length} types, generated from spec/types.ts.` },
+    { file: 'schemas.html', title: 'JSON Schemas', group: 'Reference', blurb: `${site.schemas.files.length} JSON Schemas and their ${site.schemas.types.length} types, generated from the TypeScript types.` },
   ];
   if (site.conformanceReadme !== null) {
     pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with an example exchange.' });
   }
   if (site.simulatorReadme !== null) {
-    pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator and its scenario format.' });
+    pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator: its scenario format, workloads and transport profiles.' });
   }
-  const cited = new Set(site.citations.map((c) => c.clause)).size;
+  const cited = new Set(site.citations.filter((c) => c.kind === 'citation' && c.suite !== 'mutant').map((c) => c.clause)).size;
   pages.push({ file: 'coverage.html', title: 'Coverage', group: 'Implementers', blurb: `Clause by clause, the tests and conformance cases that cite it: ${cited} of ${site.spec.clauses.length} cited.` });
   return pages;
 }

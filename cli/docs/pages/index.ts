@@ -19,6 +19,12 @@ export function indexPage(site: Site): PageBody {
 <h1 id="top">Tessera</h1>
 <p class="lead">A capability-based messaging protocol for local IPC. Processes attach to a bus as <em>peers</em>, own <em>nodes</em> that receive messages, and reach each other only through <em>handles</em>: unforgeable, per-peer names for a node that carry rights and an optional badge.</p>
 </header>
+<section id="map">
+<h2>This site</h2>
+<div class="cards">
+${cards}
+</div>
+</section>
 <section id="in-brief">
 <h2>The protocol in brief</h2>
 <ul class="brief">
@@ -28,12 +34,6 @@ export function indexPage(site: Site): PageBody {
 <li><strong>Nothing is lost silently.</strong> Every operation is atomic: a failure changes nothing (${c('ATOMIC-1')}) and returns one of ${ERRORS.length} codes, decided by a fixed check order (${c('ERR-1')}). Queues have capacities and per-sender quotas; a full queue fails or waits, it never drops (${c('QUOTA-2')}).</li>
 </ul>
 <p>The ${OPERATIONS.length} operations: ${ops}.</p>
-</section>
-<section id="map">
-<h2>This site</h2>
-<div class="cards">
-${cards}
-</div>
 </section>
 <section id="sources">
 <h2>Where it comes from</h2>

@@ -28,11 +28,13 @@ function refsLine(id: string, refs: ClauseRefs | undefined, linker: Linker): str
     parts.push(`<span class="ref-kind">Lifecycles</span> ${refs.states.map((s) =>
       `<a href="${linker.href('lifecycles.html', `${s.lifecycle}-${s.state}`)}">${esc(s.lifecycle)}.${esc(s.state)}</a>`).join(', ')}`);
   }
-  const tests = refs.citations.filter((c) => c.suite === 'test').length;
-  const cases = refs.citations.filter((c) => c.suite === 'conformance').length;
+  const count = (suite: string) => refs.citations.filter((c) => c.kind === 'citation' && c.suite === suite).length;
+  const plural = (n: number, word: string) => (n === 0 ? '' : `${n} ${word}${n > 1 ? 's' : ''}`);
+  const tests = count('test');
+  const cases = count('conformance');
   const cover = tests + cases === 0
     ? `<a class="uncovered" href="${linker.href('coverage.html', id)}">not cited by any test yet</a>`
-    : `<a href="${linker.href('coverage.html', id)}">${[tests ? `${tests} test${tests > 1 ? 's' : ''}` : '', cases ? `${cases} conformance case${cases > 1 ? 's' : ''}` : ''].filter(Boolean).join(', ')}</a>`;
+    : `<a href="${linker.href('coverage.html', id)}">${[plural(tests, 'test'), plural(cases, 'conformance case'), plural(count('mutant'), 'mutant')].filter(Boolean).join(', ')}</a>`;
   parts.push(`<span class="ref-kind">Coverage</span> ${cover}`);
   return `<p class="clause-refs">${parts.join('<span class="sep"> · </span>')}</p>`;
 }

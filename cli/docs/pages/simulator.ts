@@ -1,0 +1,90 @@
+// simulator.html: generated from what the simulator ships: its README (if
+// any), the scenario format (simulator/schema/Scenario.json), the workload
+// kinds, the bundled transport profiles and sample scenarios.
+import * as fs from 'fs';
+import * as path from 'path';
+import { esc, table, type TocEntry } from '../html';
+import { parseBlocks, plainText, renderBlocks } from '../markdown';
+import type { Json } from '../schemas';
+import type { Site } from '../site';
+import type { PageBody } from './page';
+import { rewriteHref } from './spec';
+
+function readJsonFiles(dir: string): { name: string; json: Json; text: string }[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    return { name: f.replace(/\.json$/, ''), json: JSON.parse(text) as Json, text };
+  });
+}
+
+export function simulatorPage(site: Site, readme: string): PageBody {
+  const linker = site.linker.forPage('simulator.html');
+  const s = site.schemas;
+  const toc: TocEntry[] = [];
+  const parts: string[] = ['<h1 id="top">Simulator</h1>'];
+  const ids = new Set<string>(['top', 'scenario-format', 'workloads', 'profiles', 'samples']);
+
+  if (readme.trim()) {
+    const blocks = parseBlocks(readme);
+    const rest = blocks[0]?.kind === 'heading' && blocks[0].level === 1 ? blocks.slice(1) : blocks;
+    const headings: { level: number; id: string; text: string }[] = [];
+    parts.push(renderBlocks(rest, { linker, ids, headings, rewriteHref }));
+    for (const h of headings) if (h.level === 2) toc.push({ id: h.id, label: plainText(h.text) });
+  } else {
+    parts.push('<p class="lead">The simulator runs Tessera workloads on a simulated machine, under the same model, with the costs of a transport given as data; it reports throughput, latency and the invariants it monitored. This page is generated from its scenario schema and the profiles it bundles.</p>');
+  }
+
+  const scenario = s.file('Scenario');
+  if (scenario) {
+    toc.push({ id: 'scenario-format', label: 'Scenario format' });
+    const fields = s.fields('Scenario', scenario.json, linker);
+    parts.push(`<h2 id="scenario-format">Scenario format</h2>
+<p>${linker.text(scenario.json.description ?? '')} A scenario is a JSON file checked against <a href="schemas.html#schema-Scenario"><code>Scenario</code></a> (<code>${esc(scenario.file)}</code>).</p>
+${table(['Field', 'Type', 'Description'], fields.map((f) => [
+    `<code>${esc(f.name)}</code>${f.required ? '' : ' <span class="optional">optional</span>'}`,
+    `<span class="type">${f.type}</span>`,
+    f.description,
+  ]), 'fields')}`);
+    const workload = s.definition('Scenario', 'Workload');
+    const members: Json[] = workload ? (workload.oneOf ?? workload.anyOf ?? []) : [];
+    if (members.length) {
+      toc.push({ id: 'workloads', label: 'Workloads' });
+      const rows = members.map((m) => {
+        const def = s.resolve('Scenario', m);
+        const kind = def.properties?.kind?.const;
+        const params = Object.keys(def.properties ?? {}).filter((k) => k !== 'kind').map((k) => `<code>${esc(k)}</code>`).join(', ');
+        return [kind !== undefined ? `<code>${esc(String(kind))}</code>` : s.typeExpr('Scenario', m, linker), linker.text(def.description ?? ''), params, s.typeExpr('Scenario', m, linker)];
+      });
+      parts.push(`<h2 id="workloads">Workloads</h2>
+<p>The <code>workload</code> field is one of these, told apart by <code>kind</code>.</p>
+${table(['Kind', 'What it runs', 'Parameters', 'Type'], rows)}`);
+    }
+  }
+
+  const profiles = readJsonFiles(path.join(site.root, 'simulator', 'profiles'));
+  if (profiles.length) {
+    toc.push({ id: 'profiles', label: 'Transport profiles' });
+    const ns = (v: unknown) => (typeof v === 'object' && v !== null && typeof (v as Json).ns === 'number' ? `${(v as Json).ns}` : '');
+    const rows = profiles.map((p) => [
+      `<code>${esc(p.name)}</code>`,
+      esc(String(p.json.description ?? '')),
+      `<span class="num">${ns(p.json.syscall)}</span>`,
+      `<span class="num">${ns(p.json.copyPerKiB)}</span>`,
+      `<span class="num">${p.json.copies ?? ''}</span>`,
+    ]);
+    parts.push(`<h2 id="profiles">Transport profiles</h2>
+<p>The transports the simulator bundles (<code>simulator/profiles/</code>), as data: what each step costs in nanoseconds, each number with its source${s.file('Profile') ? ' (format: <a href="schemas.html#schema-Profile"><code>Profile</code></a>)' : ''}.</p>
+${table(['Profile', 'Transport', 'Syscall ns', 'Copy ns/KiB', 'Copies'], rows)}`);
+  }
+
+  const samples = readJsonFiles(path.join(site.root, 'simulator', 'scenarios'));
+  if (samples.length) {
+    toc.push({ id: 'samples', label: 'Sample scenarios' });
+    parts.push(`<h2 id="samples">Sample scenarios</h2>
+${samples.map((x) => `<h3 id="scenario-${esc(x.name)}"><code>${esc(x.name)}</code></h3>
+<p>${linker.text(String(x.json.description ?? ''))}</p>
+<pre class="code lang-json"><code>${s.jsonHtml('Scenario', x.json, linker)}</code></pre>`).join('\n')}`);
+  }
+  return { toc, description: 'The Tessera simulator: scenario format, workloads and transport profiles.', body: parts.join('\n') };
+}

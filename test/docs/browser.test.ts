@@ -1,0 +1,171 @@
+// Opens the committed docs site in headless Chromium (Debian's `chromium`
+// package) served from a local HTTP server, and checks what a reader would
+// hit: errors on load, broken links and anchors, missing clause anchors,
+// diagrams that do not render. Saves a screenshot of the index page to
+// test-artifacts/docs-index.png for a person to look at.
+// TESSERA_SKIP_BROWSER=1 skips it where Chromium cannot be installed.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import type { AddressInfo } from 'net';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { repositoryRoot } from '../../cli/docs';
+import { parseClauses } from '../../spec/clauses';
+import { LIFECYCLES } from '../../model/lifecycles';
+
+/** Debian's chromium package; TESSERA_CHROMIUM points elsewhere (e.g. to check the message when it is missing). */
+const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png',
+};
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
+}
+
+/** A static file server for one folder on 127.0.0.1, on a free port. */
+function serve(dir: string): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const rel = urlPath.endsWith('/') ? `${urlPath}index.html` : urlPath;
+    const file = path.join(dir, path.normalize(rel));
+    if (!file.startsWith(dir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' });
+    res.end(fs.readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// Page functions run in the browser; this file compiles without the DOM library.
+interface DomElement { id: string; getAttribute(name: string): string | null }
+declare const document: { querySelectorAll(selector: string): ArrayLike<DomElement> };
+
+interface PageReport {
+  ids: string[];
+  hrefs: string[];
+  problems: string[];
+}
+
+describe('docs: the site in a browser', function () {
+  this.timeout(60_000);
+  const root = repositoryRoot();
+  const docs = path.join(root, 'docs');
+  let server: http.Server | undefined;
+  let context: BrowserContext | undefined;
+  let userDataDir = '';
+  let base = '';
+  const reports = new Map<string, PageReport>();
+
+  before(async function () {
+    if (process.env.TESSERA_SKIP_BROWSER === '1') this.skip();
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`Chromium is not installed at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; CI installs it), or set TESSERA_SKIP_BROWSER=1 to skip the browser checks`);
+    }
+    assert.ok(fs.existsSync(path.join(docs, 'index.html')), 'docs/index.html is missing: run npm run docs');
+    server = await serve(docs);
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 },
+    });
+  });
+
+  after(async () => {
+    await context?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  /** Load a page once; collect its ids, links and every error seen while loading. */
+  async function visit(file: string): Promise<PageReport> {
+    const cached = reports.get(file);
+    if (cached) return cached;
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    const response = await page.goto(base + file, { waitUntil: 'load' });
+    if (!response || !response.ok()) problems.push(`HTTP ${response?.status()} for ${file}`);
+    const { ids, hrefs } = await page.evaluate(() => ({
+      ids: Array.from(document.querySelectorAll('[id]')).map((e) => e.id),
+      hrefs: Array.from(document.querySelectorAll('a')).map((a) => a.getAttribute('href') ?? a.getAttribute('xlink:href') ?? '').filter((h) => h !== ''),
+    }));
+    await page.close();
+    const duplicates = ids.filter((id, i) => ids.indexOf(id) !== i);
+    if (duplicates.length) problems.push(`duplicate ids: ${[...new Set(duplicates)].join(', ')}`);
+    const report = { ids, hrefs, problems };
+    reports.set(file, report);
+    return report;
+  }
+
+  const pages = () => listFiles(docs).filter((f) => f.endsWith('.html'));
+
+  it('every page loads without console errors, page errors, failed requests or duplicate ids', async () => {
+    const problems: string[] = [];
+    for (const file of pages()) for (const p of (await visit(file)).problems) problems.push(`${file}: ${p}`);
+    assert.deepStrictEqual(problems, []);
+  });
+
+  it('every internal link resolves to an existing page and an existing anchor on it', async () => {
+    const files = new Set(listFiles(docs));
+    const broken: string[] = [];
+    for (const file of pages()) {
+      for (const href of (await visit(file)).hrefs) {
+        const url = new URL(href, base + file);
+        if (url.origin !== new URL(base).origin) continue;
+        const target = decodeURIComponent(url.pathname).replace(/^\//, '') || 'index.html';
+        if (!files.has(target)) { broken.push(`${file}: ${href} (no file ${target})`); continue; }
+        const anchor = decodeURIComponent(url.hash.replace(/^#/, ''));
+        if (!anchor || !target.endsWith('.html')) continue;
+        if (!(await visit(target)).ids.includes(anchor)) broken.push(`${file}: ${href} (no id "${anchor}" on ${target})`);
+      }
+    }
+    assert.deepStrictEqual(broken, []);
+  });
+
+  it('every clause of spec/spec.md has its anchor on spec.html', async function () {
+    const specFile = path.join(root, 'spec', 'spec.md');
+    if (!fs.existsSync(specFile)) this.skip();
+    const ids = new Set((await visit('spec.html')).ids);
+    const clauses = parseClauses(fs.readFileSync(specFile, 'utf8')).map((c) => c.id);
+    assert.ok(clauses.length > 0, 'spec.md has no clauses');
+    assert.deepStrictEqual(clauses.filter((id) => !ids.has(id)), []);
+  });
+
+  it('every lifecycle diagram renders with a non-empty bounding box', async () => {
+    const page = await context!.newPage();
+    await page.goto(`${base}lifecycles.html`, { waitUntil: 'load' });
+    const boxes = await page.$$eval('svg.diagram', (svgs) => svgs.map((s) => {
+      const r = s.getBoundingClientRect();
+      return { label: s.getAttribute('aria-label') ?? '', width: r.width, height: r.height };
+    }));
+    await page.close();
+    assert.strictEqual(boxes.length, Object.keys(LIFECYCLES).length, 'one diagram per lifecycle machine');
+    for (const b of boxes) assert.ok(b.width > 0 && b.height > 0, `${b.label}: ${b.width}x${b.height}`);
+  });
+
+  it('takes a screenshot of the index page into test-artifacts/docs-index.png', async () => {
+    const page = await context!.newPage();
+    await page.goto(`${base}index.html`, { waitUntil: 'load' });
+    const out = path.join(root, 'test-artifacts', 'docs-index.png');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    await page.screenshot({ path: out });
+    await page.close();
+    assert.ok(fs.statSync(out).size > 10_000, 'the screenshot is suspiciously small');
+  });
+});
