@@ -21,6 +21,21 @@ export const SCHEMA_TARGETS: SchemaTarget[] = [
     types: ['Operation', 'Invocation', 'Completion', 'Delivery', 'Result', 'Limits', 'Credentials', 'ErrorCode'],
     out: 'spec/schema',
   },
+  {
+    source: 'simulator/types.ts',
+    types: ['Scenario', 'Profile', 'Sweep', 'SimResults', 'SweepResults'],
+    out: 'simulator/schema',
+  },
+  {
+    source: 'conformance/protocol.ts',
+    types: ['DriverRequest', 'DriverResponse'],
+    out: 'conformance/schema',
+  },
+  {
+    source: 'conformance/report-types.ts',
+    types: ['ConformanceReport'],
+    out: 'conformance/schema',
+  },
 ];
 
 const SETTINGS: TJS.PartialArgs = {

@@ -1,0 +1,1040 @@
+// The discrete-event simulation of peers on CPUs. Every protocol operation of a
+// simulated peer goes through the formal model (applyInPlace on the
+// simulation's own bus state), so a scenario can never do what the spec
+// forbids; the transport profile only says what each step costs.
+//
+// Time: the simulation clock is in nanoseconds; the model's clock (ms, TIME-1)
+// is advanced by `tick` whenever the simulation crosses a millisecond at an
+// operation, and at every deadline a pending operation has.
+//
+// Platform: N CPUs, each running one thread at a time (no time slicing: every
+// burst ends at an operation; a spinning waiter yields when another thread
+// becomes runnable on its CPU), per-CPU run queues with idle stealing, wake-up
+// latency, context switch and migration costs, spinning vs sleeping waiters and
+// direct hand-off (sync wake-up onto the waker's CPU) where the profile has it.
+import type {
+  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, Operation, Result, Transfer,
+} from '../spec/types';
+import { resolveLimits } from '../spec/registry/limits';
+import { applyInPlace, initialState, type BusEvent, type BusState } from '../model';
+import { EventQueue } from './heap';
+import { Rng, formatSeed, parseSeed } from './rng';
+import { expandWorkload } from './workloads';
+import { InvariantViolation, Monitors, fingerprint, type Violation } from './monitors';
+import type {
+  Fault, PeerSpec, PeerTimeline, Profile, QueueOccupancy, Scenario, ServeStep, SimResults, Step, TransferSpec,
+} from './types';
+
+// ------------------------------------------------------------------ errors
+
+/** The model rejected a scenario step with an error the program did not expect: the scenario breaks the spec. */
+export class ScenarioError extends Error {
+  constructor(readonly code: ErrorCode | 'SETUP', readonly where: string, readonly detail: string) {
+    super(`${where}: ${detail}`);
+    this.name = 'ScenarioError';
+  }
+}
+
+/** Outcomes a correct program must be ready for: faults and races cause them (CALL-2, SEND-7, QUOTA-2). */
+const OUTCOMES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DEAD', 'REVOKED', 'NO_REPLY', 'TIMED_OUT', 'CLOSED', 'CALLER_GONE']);
+
+/** "Wait without limit": a deadline no simulation reaches (kept a safe integer, TIME-1). */
+export const FOREVER_MS = 1e12;
+
+// ------------------------------------------------------------------ runtime records
+
+const READY = 0, RUNNING = 1, SPINNING = 2, SLEEPING = 3, DONE = 4;
+const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5, EV_FAULT = 6;
+const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
+
+interface Frame { body: Step[]; i: number; left: number }
+
+interface PeerRt {
+  index: number;
+  name: string;
+  id: number;
+  credentials: Credentials;
+  env: Map<string, number>;
+  /** Reply handles of calls received by plain receive steps, oldest first (for reply steps). */
+  replyQueue: number[];
+  programThreads: number;
+  closed: boolean;
+  stoppedUntilNs: number;
+  threads: ThreadRt[];
+}
+
+interface ThreadRt {
+  id: number;
+  name: string;
+  peer: PeerRt;
+  helper: boolean;
+  frames: Frame[];
+  state: number;
+  cpu: number;
+  lastCpu: number;
+  gen: number;
+  /** The operation being executed and what it is for. */
+  op: Operation | null;
+  step: Step | null;
+  opStartNs: number;
+  /** Payload bytes of the current op (for copy costs of what comes back). */
+  opBytes: number;
+  /** A completion waiting to be processed when the thread runs again. */
+  resumeResult: Result | null;
+  waitStartNs: number;
+  avgWaitNs: number;
+  offCpuAtNs: number;
+  /** CPU owed for work done on behalf of others during the last op (waking them). */
+  debtNs: number;
+  serve: ServeStep | null;
+  batch: Delivery[];
+  batchIndex: number;
+  /** A receive-with-bind step still waiting for a message. */
+  bindNames: string[] | null;
+  timerStartNs: number;
+  afterReply: boolean;
+  closing: boolean;
+  ended: boolean;
+  spanStartNs: number;
+  spans: [number, number, string][] | null;
+  /** Bus sequence numbers of the deliveries of the last receive (one-way latency). */
+  lastSeqs: number[];
+  /** Calls answered by the current serve step. */
+  served: number;
+}
+
+interface CpuRt {
+  id: number;
+  current: ThreadRt | null;
+  queue: ThreadRt[];
+  handoffTo: ThreadRt | null;
+}
+
+export interface RunOptions {
+  seed: string | number | bigint;
+  profile: Profile;
+  /** Collect a JSON-lines trace of spec-level events. */
+  trace?: boolean;
+  /** Collect a per-thread timeline (for the timeline chart). */
+  timeline?: boolean;
+  /** Full structural state check every N model steps (default 2048; 1 = every step). */
+  stateCheckEvery?: number;
+  /** For tests: change a copy of each step's bus events before the monitors see them. */
+  tamper?: (events: BusEvent[], stepIndex: number) => BusEvent[];
+  /** Stop after this many engine events (a runaway guard). */
+  maxEvents?: number;
+}
+
+export interface RunOutcome {
+  results: SimResults;
+  trace: string[] | null;
+  /** Set when the run stopped early: a violated invariant, a scenario error or a liveness failure. */
+  failure: { kind: 'invariant' | 'scenario' | 'liveness'; message: string; replay: string } | null;
+}
+
+// ------------------------------------------------------------------ the simulation
+
+export class Simulation {
+  readonly rng: Rng;
+  readonly queue = new EventQueue(4096);
+  readonly state: BusState;
+  readonly limits: Limits;
+  readonly monitors: Monitors;
+  now = 0;
+  private readonly profile: Profile;
+  private readonly jitterSpread: number;
+  private readonly peers: PeerRt[] = [];
+  private readonly threads: ThreadRt[] = [];
+  private readonly cpus: CpuRt[] = [];
+  private readonly byTicket = new Map<number, ThreadRt>();
+  private readonly byModelPeer = new Map<number, PeerRt>();
+  private readonly payloads = new Map<number, string>();
+  private readonly messages0 = new Map<number, Message>();
+  private readonly faults: Fault[];
+  private readonly stateCheckEvery: number;
+  private readonly tamper: RunOptions['tamper'];
+  private readonly traceLines: string[] | null;
+  private readonly timelineOn: boolean;
+  private stepCount = 0;
+  // Metrics.
+  events = 0;
+  private operations = 0;
+  private messages = 0;
+  private calls = 0;
+  private wakes = 0;
+  private handoffs = 0;
+  private syscalls = 0;
+  private contextSwitches = 0;
+  private migrations = 0;
+  private busyNs = 0;
+  private computeNs = 0;
+  private spinNs = 0;
+  private latency = new Float64Array(1024);
+  private latencyCount = 0;
+  private readonly outcomes: Record<string, number> = {};
+  /** Per bus seq: simulated time of the send that enqueued it (one-way latency). */
+  private seqSentNs = new Float64Array(1024);
+  private seqBytes = new Int32Array(1024);
+  private readonly occupancy = new Map<number, { receiver: number; sender: number; count: number; max: number; areaNs: number; sinceNs: number; enqueued: number }>();
+  private seqFromTo = new Int32Array(2048);
+  private workloadEndNs = 0;
+  private liveness = false;
+  /** Latency samples are one-way message delays when the workload makes no calls and has no timers. */
+  private oneWayLatency = false;
+  /** CPU time the running thread has used since the current event (the thread's local clock offset). */
+  private d = 0;
+
+  constructor(readonly scenario: Scenario, readonly options: RunOptions) {
+    this.profile = options.profile;
+    this.rng = new Rng(options.seed);
+    this.jitterSpread = scenario.jitter ?? 0.08;
+    this.limits = resolveLimits(scenario.limits ?? {});
+    this.state = initialState(this.limits);
+    this.monitors = new Monitors(this.limits);
+    this.faults = scenario.faults ?? [];
+    this.stateCheckEvery = Math.max(1, options.stateCheckEvery ?? 2048);
+    this.tamper = options.tamper;
+    this.traceLines = options.trace ? [] : null;
+    this.timelineOn = options.timeline === true;
+    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null });
+  }
+
+  // ---------------------------------------------------------------- setup
+
+  /** Attach the peers, create their nodes and give bootstrap handles (BUS-2, BUS-3), at time 0 and no cost. */
+  private setup(specs: PeerSpec[]): void {
+    const byName = new Map<string, PeerRt>();
+    specs.forEach((spec, index) => {
+      if (byName.has(spec.name)) throw new ScenarioError('SETUP', `peer ${spec.name}`, 'two peers with the same name');
+      const bootstrap = (spec.bootstrap ?? []).map((g) => {
+        const [peerName, nodeName] = g.node.split('.');
+        const from = byName.get(peerName);
+        const handle = from?.env.get(nodeName);
+        if (!from || handle === undefined) throw new ScenarioError('SETUP', `peer ${spec.name} bootstrap ${g.node}`, `no node ${g.node} among the peers listed before ${spec.name}`);
+        return { fromPeer: from.id, handle, ...(g.rights ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) };
+      });
+      const credentials = spec.credentials ?? { uid: 1000 + index, gid: 1000, pid: 100 + index };
+      const attached = this.setupOp({ op: 'attach', credentials, bootstrap }, `peer ${spec.name} attach`) as { peer: number; handles: number[] };
+      const peer: PeerRt = {
+        index, name: spec.name, id: attached.peer, credentials, env: new Map(), replyQueue: [], programThreads: spec.threads ?? 1,
+        closed: false, stoppedUntilNs: 0, threads: [],
+      };
+      this.monitors.registerPeer(peer.id, credentials);
+      (spec.bootstrap ?? []).forEach((g, i) => peer.env.set(g.as, attached.handles[i]));
+      for (const node of spec.nodes ?? []) {
+        const made = this.setupOp({ op: 'createNode', peer: peer.id, credentials: node.credentials === true }, `peer ${spec.name} node ${node.name}`) as { handle: number };
+        peer.env.set(node.name, made.handle);
+        this.monitors.registerNode(peer.id, made.handle, node.credentials === true);
+      }
+      byName.set(spec.name, peer);
+      this.byModelPeer.set(peer.id, peer);
+      this.peers.push(peer);
+      const programs: [Step[], boolean][] = [];
+      for (let i = 0; i < peer.programThreads; i++) programs.push([spec.program, false]);
+      for (const h of spec.helpers ?? []) programs.push([h, true]);
+      programs.forEach(([program, helper], i) => {
+        const t: ThreadRt = {
+          id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
+          state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
+          waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], served: 0,
+        };
+        this.threads.push(t);
+        peer.threads.push(t);
+      });
+    });
+    for (const f of this.faults) {
+      if (!byName.has(f.peer)) throw new ScenarioError('SETUP', `fault at ${f.atNs} ns`, `no peer ${f.peer}`);
+    }
+  }
+
+  private setupOp(op: Operation, where: string): unknown {
+    const r = this.apply(op, null);
+    if ('pending' in r || !r.ok) throw new ScenarioError('pending' in r ? 'SETUP' : r.error, `setup: ${where}`, `the model rejected ${op.op} with ${'pending' in r ? 'pending' : r.error}`);
+    return r.value;
+  }
+
+  // ---------------------------------------------------------------- the model door
+
+  /** Apply one operation through the model, feed the monitors, and wake whoever it completed. */
+  private apply(op: Operation, by: ThreadRt | null): Invocation {
+    if (op.op !== 'tick') this.syncClock();
+    const before = fingerprint(this.state);
+    const out = applyInPlace(this.state, op);
+    this.stepCount++;
+    this.operations++;
+    const events = this.tamper ? this.tamper(out.events.slice(), this.stepCount) : out.events;
+    const v = this.monitors.step(op, out.result, { completions: out.completions, events }, 'pending' in out.result || out.result.ok ? null : before, this.state);
+    if (v) this.violate(v);
+    if (this.stepCount % this.stateCheckEvery === 0) this.fullCheck();
+    if (this.traceLines) this.traceStep(op, by, out.result, events);
+    this.account(events, by);
+    // Deliveries of this step, in order, checked against the dequeue events (INV-10, INV-9).
+    this.cursor = 0;
+    if (op.op === 'receive' && !('pending' in out.result) && out.result.ok) {
+      const d = (out.result.value as { deliveries: Delivery[] }).deliveries;
+      const seqs = this.takeSeqs(events, op.peer, d.length);
+      const dv = this.monitors.deliveries(op.peer, d, seqs);
+      if (dv) this.violate(dv);
+      if (by) by.lastSeqs = seqs;
+    }
+    for (let i = 0; i < out.completions.length; i++) {
+      const c = out.completions[i];
+      if (c.op === 'receive' && c.result.ok) {
+        const d = (c.result.value as { deliveries: Delivery[] }).deliveries;
+        const seqs = this.takeSeqs(events, c.peer, d.length);
+        const dv = this.monitors.deliveries(c.peer, d, seqs);
+        if (dv) this.violate(dv);
+        const waiter = this.byTicket.get(c.ticket);
+        if (waiter) waiter.lastSeqs = seqs;
+      }
+    }
+    if ('pending' in out.result && by) this.byTicket.set(out.result.ticket, by);
+    for (const c of out.completions) this.completed(c, by, op);
+    return out.result;
+  }
+
+  private cursor = 0;
+
+  /** The next n dequeue events of a peer in this step's events (the deliveries of one receive). */
+  private takeSeqs(events: readonly BusEvent[], peer: number, n: number): number[] {
+    const seqs: number[] = [];
+    while (seqs.length < n && this.cursor < events.length) {
+      const e = events[this.cursor++];
+      if (e.type === 'dequeue' && e.peer === peer) seqs.push(e.seq);
+    }
+    return seqs;
+  }
+
+  /** Keep the model's clock (ms) in step with the simulation's (ns) (TIME-1). */
+  private syncClock(): void {
+    const ms = Math.floor(this.now / 1e6);
+    if (ms > this.state.nowMs) this.apply({ op: 'tick', ms: ms - this.state.nowMs }, null);
+  }
+
+  private violate(v: Violation): never {
+    throw new InvariantViolation(v, this.now);
+  }
+
+  private fullCheck(): void {
+    const v = this.monitors.state(this.state);
+    if (v) this.violate(v);
+  }
+
+  /** Occupancy per (receiver, sender) and one-way latency bookkeeping from bus events. */
+  private account(events: readonly BusEvent[], by: ThreadRt | null): void {
+    for (const e of events) {
+      if (e.type === 'enqueue') {
+        if (e.kind === 'notice') continue;
+        this.ensureSeq(e.seq);
+        this.seqSentNs[e.seq] = by ? by.opStartNs : this.now;
+        this.seqBytes[e.seq] = e.bytes;
+        this.seqFromTo[2 * e.seq] = e.from;
+        this.seqFromTo[2 * e.seq + 1] = e.to;
+        const o = this.occ(e.to, e.from);
+        o.areaNs += o.count * (this.now - o.sinceNs);
+        o.sinceNs = this.now;
+        o.count++;
+        o.enqueued++;
+        if (o.count > o.max) o.max = o.count;
+      } else if (e.type === 'dequeue' || e.type === 'discard') {
+        if (e.seq >= this.seqSentNs.length || this.seqFromTo[2 * e.seq + 1] !== e.peer) continue; // a notice
+        const o = this.occ(e.peer, this.seqFromTo[2 * e.seq]);
+        o.areaNs += o.count * (this.now - o.sinceNs);
+        o.sinceNs = this.now;
+        o.count--;
+      }
+    }
+  }
+
+  private occ(receiver: number, sender: number) {
+    const key = receiver * 1048576 + sender;
+    let o = this.occupancy.get(key);
+    if (!o) this.occupancy.set(key, (o = { receiver, sender, count: 0, max: 0, areaNs: 0, sinceNs: this.now, enqueued: 0 }));
+    return o;
+  }
+
+  private ensureSeq(seq: number): void {
+    if (seq < this.seqSentNs.length) return;
+    let n = this.seqSentNs.length;
+    while (n <= seq) n *= 2;
+    const f = new Float64Array(n); f.set(this.seqSentNs); this.seqSentNs = f;
+    const b = new Int32Array(n); b.set(this.seqBytes); this.seqBytes = b;
+    const ft = new Int32Array(2 * n); ft.set(this.seqFromTo); this.seqFromTo = ft;
+  }
+
+  private traceStep(op: Operation, by: ThreadRt | null, result: Invocation, events: readonly BusEvent[]): void {
+    const r = 'pending' in result ? { pending: result.ticket } : result.ok ? { ok: true } : { error: result.error };
+    const o: Record<string, unknown> = { op: op.op };
+    if ('handle' in op) o.handle = op.handle;
+    if (op.op === 'multicast') o.handles = op.handles;
+    if (op.op === 'tick') o.ms = op.ms;
+    this.traceLines!.push(JSON.stringify({ tNs: Math.round(this.now), thread: by ? by.name : 'bus', peer: 'peer' in op ? op.peer : null, ...o, result: r }));
+    for (const e of events) this.traceLines!.push(JSON.stringify({ tNs: Math.round(this.now), event: e.type, ...e, type: undefined }));
+  }
+
+  // ---------------------------------------------------------------- costs
+
+  private cost(ns: number): number {
+    return ns <= 0 ? 0 : ns * this.rng.jitter(this.jitterSpread);
+  }
+
+  private copyNs(bytes: number): number {
+    return (bytes / 1024) * this.profile.copyPerKiB.ns;
+  }
+
+  private payload(bytes: number): string {
+    let p = this.payloads.get(bytes);
+    if (p === undefined) this.payloads.set(bytes, (p = Buffer.alloc(bytes).toString('base64')));
+    return p;
+  }
+
+  // ---------------------------------------------------------------- threads
+
+  /** Run a thread that is on a CPU: process what woke it, then start its next action after `delay`. */
+  private run(t: ThreadRt, delay: number): void {
+    this.d = delay;
+    if (t.resumeResult) {
+      const r = t.resumeResult;
+      t.resumeResult = null;
+      this.d += this.finish(t, r);
+    }
+    for (;;) {
+      const action = this.nextAction(t);
+      const delayNs = this.d;
+      if (action === A_OP) {
+        const op = t.op!;
+        let c = this.opCost(t, op);
+        c = this.cost(c);
+        this.busyNs += c;
+        t.opStartNs = this.now + delayNs;
+        this.queue.push(this.now + delayNs + c, EV_APPLY, t.id, t.gen);
+        return;
+      }
+      if (action === A_SLEEP) return this.timerSleep(t, delayNs);
+      // A_NONE: the thread's program is over.
+      if (!t.closing && !t.peer.closed && !t.helper && --t.peer.programThreads === 0) {
+        // The last program thread closes its peer (CLOSE-1), as a process exits.
+        t.closing = true;
+        t.op = { op: 'close', peer: t.peer.id };
+        t.step = null;
+        continue;
+      }
+      t.ended = true;
+      t.state = DONE;
+      if (!this.liveness) this.workloadEndNs = Math.max(this.workloadEndNs, this.now + delayNs);
+      this.leaveCpu(t, delayNs);
+      return;
+    }
+  }
+
+  private opCost(t: ThreadRt, op: Operation): number {
+    const P = this.profile;
+    let c = 0;
+    let sys = 0;
+    switch (op.op) {
+      case 'send': case 'call': case 'reply': case 'multicast': {
+        const o = op.op === 'multicast' ? P.ops.send : P.ops[op.op];
+        c = o.cpu.ns;
+        sys = o.syscalls;
+        const bytes = t.opBytes;
+        const transfers = op.message.transfers?.length ?? 0;
+        const copies = op.op === 'multicast' ? op.handles.length : 1;
+        c += this.copyNs(bytes) * copies + transfers * P.handleTransfer.ns * copies;
+        if (op.op === 'multicast') {
+          c += (op.handles.length - 1) * P.ops.multicastPerDestination.ns;
+          if (P.ops.multicastPerDestination.ns >= P.ops.send.cpu.ns * 0.5) sys *= op.handles.length; // one send per destination
+        }
+        t.afterReply = op.op === 'reply';
+        break;
+      }
+      case 'receive':
+        c = P.ops.receive.cpu.ns;
+        sys = P.ops.receive.syscalls;
+        if (t.afterReply && P.fuseReplyReceive && sys > 0) { sys = 0; c = Math.max(0, c - P.syscall.ns); }
+        t.afterReply = false;
+        break;
+      default:
+        c = P.ops.control.cpu.ns;
+        sys = P.ops.control.syscalls;
+        t.afterReply = false;
+    }
+    this.syscalls += sys;
+    return c;
+  }
+
+  /** The thread's next action; sets t.op for A_OP. Zero-cost steps and compute are folded in. */
+  private nextAction(t: ThreadRt): number {
+    const peer = t.peer;
+    if (t.closing) return peer.closed ? A_NONE : A_OP;
+    for (;;) {
+      if (peer.closed) return A_NONE;
+      if (t.bindNames) return this.receiveOp(t, 1, FOREVER_MS);
+      if (t.serve) {
+        const s = t.serve;
+        if (t.batchIndex < t.batch.length) {
+          const d = t.batch[t.batchIndex++];
+          if (d.kind === 'notice') {
+            if (d.notice.type === 'no-senders' && (s.until ?? 'no-senders') === 'no-senders') {
+              t.serve = null;
+              t.batch = [];
+              t.op = { op: 'close', peer: peer.id };
+              t.step = null;
+              return A_OP;
+            }
+            continue;
+          }
+          this.compute(t, s.serviceNs ?? 0);
+          if (d.kind === 'call') {
+            if (s.calls !== undefined && ++t.served >= s.calls) t.serve = null; // answer this one, then go on
+            return this.messageOp(t, 'reply', d.replyHandle, s.replyBytes ?? 0, undefined, undefined, null);
+          }
+          if (d.kind === 'message' && s.answerTo !== undefined) return this.messageOp(t, 'send', this.resolve(t, s.answerTo), s.replyBytes ?? 0, undefined, undefined, null);
+          continue;
+        }
+        if (peer.stoppedUntilNs > this.now) { t.opBytes = peer.stoppedUntilNs - this.now; return A_SLEEP; }
+        return this.receiveOp(t, s.max ?? 1, FOREVER_MS);
+      }
+      const step = this.nextStep(t);
+      if (!step) return A_NONE;
+      t.step = step;
+      switch (step.do) {
+        case 'timerStart': t.timerStartNs = this.now + this.d; continue;
+        case 'timerStop': this.sample(this.now + this.d - t.timerStartNs); continue;
+        case 'compute': this.compute(t, step.ns); continue;
+        case 'sleep': t.opBytes = step.ns; return A_SLEEP;
+        case 'serve': t.serve = step; t.batch = []; t.batchIndex = 0; t.served = 0; continue;
+        case 'call': case 'send': {
+          const h = this.resolve(t, step.to);
+          if (h < 0) { this.skip(t, h); continue; }
+          const flagged = step.transfers?.find((x) => this.resolve(t, x.handle) < 0);
+          if (flagged) { this.skip(t, this.resolve(t, flagged.handle)); continue; } // it arrived revoked/dead (RECV-3)
+          return this.messageOp(t, step.do, h, step.bytes, step.transfers, step.timeoutMs, step);
+        }
+        case 'reply': return this.messageOp(t, 'reply', peer.replyQueue.shift() ?? 0, step.bytes, step.transfers, undefined, step);
+        case 'multicast': {
+          const handles = step.to.map((n) => this.resolve(t, n));
+          const live = handles.filter((h) => h >= 0);
+          if (live.length === 0) { this.skip(t, handles[0]); continue; }
+          t.opBytes = step.bytes;
+          t.op = { op: 'multicast', peer: peer.id, handles: live, message: this.message(t, step.bytes, step.transfers) };
+          return A_OP;
+        }
+        case 'receive':
+          if (peer.stoppedUntilNs > this.now) { t.frames[t.frames.length - 1].i--; t.opBytes = peer.stoppedUntilNs - this.now; return A_SLEEP; }
+          if (step.bind) t.bindNames = step.bind;
+          return this.receiveOp(t, step.max ?? 1, step.timeoutMs ?? FOREVER_MS);
+        case 'mint': {
+          const h = this.resolve(t, step.from);
+          if (h < 0) { this.skip(t, h); continue; }
+          t.op = { op: 'mint', peer: peer.id, handle: h, rights: step.rights, ...(step.badge !== undefined ? { badge: step.badge } : {}) };
+          return A_OP;
+        }
+        case 'release': case 'revoke': case 'destroyNode': {
+          const h = this.resolve(t, step.handle);
+          if (h < 0) { this.skip(t, h); continue; }
+          t.op = { op: step.do, peer: peer.id, handle: h };
+          return A_OP;
+        }
+        case 'close':
+          t.op = { op: 'close', peer: peer.id };
+          return A_OP;
+        case 'repeat':
+          continue; // handled by nextStep
+      }
+    }
+  }
+
+  private compute(t: ThreadRt, ns: number): void {
+    if (ns <= 0) return;
+    const c = this.cost(ns);
+    this.computeNs += c;
+    this.busyNs += c;
+    this.d += c;
+    void t;
+  }
+
+  private skip(t: ThreadRt, marker: number): void {
+    this.count(marker === -1 ? 'REVOKED' : 'DEAD');
+  }
+
+  /** A name in the peer's program: a handle name; -1/-2 for a handle that arrived revoked/dead; 0 (never issued) when unknown. */
+  private resolve(t: ThreadRt, name: string): number {
+    return t.peer.env.get(name) ?? 0;
+  }
+
+  private message(t: ThreadRt, bytes: number, transfers: TransferSpec[] | undefined): Message {
+    if (!transfers || transfers.length === 0) {
+      // The model never changes a message it is given (a blocked send keeps its own clone, SEND-7).
+      let m = this.messages0.get(bytes);
+      if (!m) this.messages0.set(bytes, (m = { segments: [this.payload(bytes)] }));
+      return m;
+    }
+    const m: Message = { segments: [this.payload(bytes)] };
+    if (transfers && transfers.length) {
+      m.transfers = transfers.map((x): Transfer => ({ handle: this.resolve(t, x.handle), ...(x.rights ? { rights: x.rights } : {}), ...(x.move ? { move: true } : {}) }));
+    }
+    return m;
+  }
+
+  private messageOp(t: ThreadRt, kind: 'send' | 'call' | 'reply', handle: number, bytes: number, transfers: TransferSpec[] | undefined, timeoutMs: number | undefined, step: Step | null): number {
+    t.opBytes = bytes;
+    t.step = step;
+    const message = this.message(t, bytes, transfers);
+    if (kind === 'reply') t.op = { op: 'reply', peer: t.peer.id, handle, message };
+    else if (kind === 'call') t.op = timeoutMs === undefined ? { op: 'call', peer: t.peer.id, handle, message } : { op: 'call', peer: t.peer.id, handle, message, timeoutMs };
+    else t.op = timeoutMs ? { op: 'send', peer: t.peer.id, handle, message, timeoutMs } : { op: 'send', peer: t.peer.id, handle, message };
+    return A_OP;
+  }
+
+  private receiveOp(t: ThreadRt, max: number, timeoutMs: number): number {
+    t.op = { op: 'receive', peer: t.peer.id, max: this.profile.batchReceive ? max : 1, timeoutMs };
+    t.opBytes = 0;
+    return A_OP;
+  }
+
+  private nextStep(t: ThreadRt): Step | null {
+    const frames = t.frames;
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1];
+      if (f.i < f.body.length) {
+        const s = f.body[f.i++];
+        if (s.do === 'repeat') { frames.push({ body: s.body, i: 0, left: s.times - 1 }); continue; }
+        return s;
+      }
+      if (f.left > 0) { f.left--; f.i = 0; continue; }
+      frames.pop();
+    }
+    return null;
+  }
+
+  /** Where a thread is in its program, for error messages: "peer#0 step 2.1 (send)". */
+  private where(t: ThreadRt): string {
+    const path = t.frames.map((f) => f.i).join('.');
+    const what = t.serve ? 'serve' : t.step ? t.step.do : t.op ? t.op.op : '?';
+    return `peer ${t.peer.name} thread ${t.name} step ${path || 'end'} (${what}${t.op ? ` -> ${t.op.op}` : ''})`;
+  }
+
+  /** The EV_APPLY event: the op's CPU cost has elapsed; it takes effect now. */
+  private applyOp(t: ThreadRt): void {
+    const op = t.op!;
+    const result = this.apply(op, t);
+    if (op.op === 'close') t.peer.closed = true;
+    if ('pending' in result) {
+      if (t.resumeResult) return this.resume(t, 0); // completed within the same step
+      const timeoutMs = (op as { timeoutMs?: number }).timeoutMs;
+      if (timeoutMs !== undefined && timeoutMs > 0 && timeoutMs < FOREVER_MS) {
+        this.queue.push((this.state.nowMs + timeoutMs) * 1e6, EV_DEADLINE, 0, 0);
+      }
+      return this.wait(t, op.op === 'call');
+    }
+    const cpu = this.cpus[t.cpu];
+    if (cpu.handoffTo && !(op.op === 'reply')) {
+      // The replier did not go to sleep after all: wake the caller the ordinary way.
+      const w = cpu.handoffTo;
+      cpu.handoffTo = null;
+      this.handoffs--;
+      this.wakeSleeping(w, t);
+    }
+    this.d = 0;
+    let delay = this.finish(t, result);
+    delay += t.debtNs;
+    t.debtNs = 0;
+    this.run(t, delay);
+  }
+
+  /** Process an operation's result; returns the CPU time its processing costs (receive side). */
+  private finish(t: ThreadRt, result: Result): number {
+    const op = t.op!;
+    if (!result.ok) {
+      const code = result.error;
+      this.count(code);
+      if (t.bindNames && code !== 'CLOSED') t.bindNames = null;
+      if (code === 'CLOSED') { t.bindNames = null; t.serve = null; return 0; }
+      if (OUTCOMES.has(code) || (t.step?.expect?.includes(code) ?? false)) return 0;
+      if (code === 'QUEUE_FULL' && op.op === 'send' && (op.timeoutMs ?? 0) > 0) return 0;
+      throw new ScenarioError(code, this.where(t), `the model rejected ${op.op} with ${code}`);
+    }
+    const P = this.profile;
+    switch (op.op) {
+      case 'call': {
+        this.calls++;
+        this.messages++;
+        this.count('reply');
+        const reply = (result.value as { reply: { payload: string } }).reply;
+        const bytes = (reply.payload.length * 3) >> 2;
+        const c = this.cost(P.ops.receivePerMessage.ns + (P.copies >= 2 ? this.copyNs(bytes) : 0));
+        // The round trip: from issuing the call to having taken the reply in.
+        this.sample(this.now + this.d + c - t.opStartNs);
+        return c;
+      }
+      case 'receive': {
+        const deliveries = (result.value as { deliveries: Delivery[] }).deliveries;
+        let c = 0;
+        let gotMessage = false;
+        const bindNames = t.bindNames;
+        let bound = 0;
+        for (const d of deliveries) {
+          if (d.kind === 'notice') { this.count(`notice:${d.notice.type}`); continue; }
+          if (d.kind === 'reply') continue;
+          gotMessage = true;
+          this.messages++;
+          const bytes = (d.payload.length * 3) >> 2;
+          c += P.ops.receivePerMessage.ns + (P.copies >= 2 ? this.copyNs(bytes) : 0) + d.handles.length * P.handleTransfer.ns * 0.5;
+          if (bindNames) {
+            for (const h of d.handles) {
+              if (bound < bindNames.length) t.peer.env.set(bindNames[bound++], h.name ?? (h.state === 'revoked' ? -1 : -2));
+            }
+          }
+          if (d.kind === 'call' && !t.serve) t.peer.replyQueue.push(d.replyHandle);
+        }
+        if (!t.serve && !bindNames && deliveries.length === 0) this.count('empty-receive');
+        if (bindNames && gotMessage) t.bindNames = null;
+        if (t.serve) { t.batch = deliveries; t.batchIndex = 0; }
+        if (this.oneWayLatency) {
+          const done = this.now + this.d + c;
+          for (const seq of t.lastSeqs) if (seq < this.seqSentNs.length && this.seqFromTo[2 * seq + 1] === t.peer.id) this.sample(done - this.seqSentNs[seq]);
+        }
+        return this.cost(c);
+      }
+      case 'mint':
+        if (t.step?.do === 'mint') t.peer.env.set(t.step.as, (result.value as { handle: number }).handle);
+        return 0;
+      default:
+        return 0;
+    }
+  }
+
+  private count(key: string): void {
+    this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
+  }
+
+  private sample(ns: number): void {
+    if (this.latencyCount === this.latency.length) {
+      const l = new Float64Array(this.latency.length * 2);
+      l.set(this.latency);
+      this.latency = l;
+    }
+    this.latency[this.latencyCount++] = ns;
+  }
+
+  // ---------------------------------------------------------------- waiting and waking
+
+  /** The thread's operation is pending: spin, or sleep (TIME-2). */
+  private wait(t: ThreadRt, isCall: boolean): void {
+    const P = this.profile;
+    t.waitStartNs = this.now;
+    const cpu = this.cpus[t.cpu];
+    let budget = P.spin.budget.ns;
+    if (isCall && P.handoff.call) budget = 0;
+    if (cpu.handoffTo) budget = 0;
+    if (budget > 0 && P.spin.adaptive && (cpu.queue.length > 0 || t.avgWaitNs > budget)) budget = 0;
+    const delay = t.debtNs;
+    t.debtNs = 0;
+    if (budget > 0) {
+      t.state = SPINNING;
+      this.closeSpan(t, this.now + delay, 'run');
+      t.spanStartNs = this.now + delay;
+      this.busyNs += delay;
+      this.queue.push(this.now + delay + budget, EV_SPIN_END, t.id, t.gen);
+      return;
+    }
+    this.sleep(t, delay);
+  }
+
+  private sleep(t: ThreadRt, delay: number): void {
+    const P = this.profile;
+    const c = this.cost(P.wake.sleep.ns);
+    this.busyNs += c;
+    if (P.wake.sleepIsSyscall) this.syscalls++;
+    t.state = SLEEPING;
+    t.offCpuAtNs = this.now + delay + c;
+    this.leaveCpu(t, delay + c);
+  }
+
+  /** A completion for a thread that waits (or one that just issued the op). */
+  private completed(c: Completion, waker: ThreadRt | null, op: Operation): void {
+    const t = this.byTicket.get(c.ticket);
+    if (!t) return; // a thread that ended (closed) or the setup
+    this.byTicket.delete(c.ticket);
+    t.resumeResult = c.result;
+    const waited = this.now - t.waitStartNs;
+    t.avgWaitNs = t.avgWaitNs * 0.75 + waited * 0.25;
+    if (t === waker) return; // completed inside its own step: applyOp resumes it
+    if (t.state === SPINNING) {
+      t.gen++; // cancels the spin end
+      const observe = this.cost(this.profile.wake.spinObserve.ns);
+      this.spinNs += this.now + observe - t.spanStartNs;
+      this.busyNs += this.now + observe - t.spanStartNs;
+      this.closeSpan(t, this.now + observe, 'spin');
+      t.spanStartNs = this.now + observe;
+      t.state = RUNNING;
+      this.queue.push(this.now + observe, EV_RESUME, t.id, t.gen);
+      return;
+    }
+    if (t.state !== SLEEPING) return;
+    const P = this.profile;
+    if (waker && waker.cpu >= 0) {
+      const cpu = this.cpus[waker.cpu];
+      const handoff = cpu.handoffTo === null && (
+        (op.op === 'call' && P.handoff.call) ||
+        (op.op === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
+      if (handoff) {
+        cpu.handoffTo = t;
+        t.state = READY;
+        this.handoffs++;
+        return;
+      }
+    }
+    this.wakeSleeping(t, waker);
+  }
+
+  /** Whether a replier's next step is a receive that will find its queue empty (binder's reply + read). */
+  private aboutToWait(t: ThreadRt): boolean {
+    return t.serve !== null && t.batchIndex >= t.batch.length && this.state.peers[t.peer.id].queue.length === 0;
+  }
+
+  private wakeSleeping(t: ThreadRt, waker: ThreadRt | null): void {
+    const P = this.profile;
+    this.wakes++;
+    if (waker) {
+      waker.debtNs += this.cost(P.wake.waker.ns);
+      if (P.wake.wakeIsSyscall) this.syscalls++;
+    }
+    t.state = READY;
+    t.gen++;
+    this.queue.push(Math.max(this.now, t.offCpuAtNs) + this.cost(P.wake.latency.ns), EV_WAKE, t.id, t.gen);
+  }
+
+  private timerSleep(t: ThreadRt, delay: number): void {
+    const ns = t.opBytes;
+    t.state = READY;
+    t.gen++;
+    this.queue.push(this.now + delay + ns + this.cost(this.profile.wake.latency.ns), EV_WAKE, t.id, t.gen);
+    this.leaveCpu(t, delay);
+  }
+
+  private resume(t: ThreadRt, delay: number): void {
+    delay += t.debtNs;
+    t.debtNs = 0;
+    this.run(t, delay);
+  }
+
+  // ---------------------------------------------------------------- scheduler
+
+  /** A thread becomes runnable: its last CPU if idle, else any idle CPU, else a run queue. */
+  private makeRunnable(t: ThreadRt): void {
+    const cpus = this.cpus;
+    let target: CpuRt | null = null;
+    if (t.lastCpu >= 0 && cpus[t.lastCpu].current === null && cpus[t.lastCpu].handoffTo === null) target = cpus[t.lastCpu];
+    if (!target) for (const c of cpus) if (c.current === null && c.handoffTo === null) { target = c; break; }
+    if (target) return this.dispatch(target, t, 0, false);
+    let q = t.lastCpu >= 0 ? cpus[t.lastCpu] : cpus[0];
+    if (t.lastCpu < 0) for (const c of cpus) if (c.queue.length < q.queue.length) q = c;
+    q.queue.push(t);
+    t.state = READY;
+    const cur = q.current;
+    if (cur && cur.state === SPINNING) {
+      // A spinner yields to a runnable thread (wake-up preemption).
+      cur.gen++;
+      this.spinNs += this.now - cur.spanStartNs;
+      this.busyNs += this.now - cur.spanStartNs;
+      this.closeSpan(cur, this.now, 'spin');
+      this.sleep(cur, 0);
+    }
+  }
+
+  private dispatch(c: CpuRt, t: ThreadRt, delay: number, handoff: boolean): void {
+    const P = this.profile;
+    c.current = t;
+    let cost = this.cost(handoff ? P.handoff.switch.ns : P.scheduler.contextSwitch.ns);
+    if (t.lastCpu >= 0 && t.lastCpu !== c.id) { this.migrations++; cost += this.cost(P.scheduler.migration.ns); }
+    this.contextSwitches++;
+    this.busyNs += cost;
+    t.cpu = c.id;
+    t.state = RUNNING;
+    t.gen++;
+    t.spanStartNs = this.now + delay;
+    this.run(t, delay + cost);
+  }
+
+  private leaveCpu(t: ThreadRt, delay: number): void {
+    const c = this.cpus[t.cpu];
+    this.closeSpan(t, this.now + delay, 'run');
+    t.lastCpu = t.cpu;
+    t.cpu = -1;
+    c.current = null;
+    const h = c.handoffTo;
+    c.handoffTo = null;
+    let next = h;
+    if (!next) next = c.queue.shift() ?? null;
+    if (!next) {
+      let from: CpuRt | null = null;
+      for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
+      if (from) next = from.queue.shift()!;
+    }
+    if (next) {
+      this.dispatch(c, next, delay, h !== null); // one switch, thread to thread
+      return;
+    }
+    this.contextSwitches++; // to idle
+  }
+
+  private closeSpan(t: ThreadRt, end: number, state: string): void {
+    if (!t.spans || t.spans.length > 4000) return;
+    if (end > t.spanStartNs) t.spans.push([t.spanStartNs, end, state]);
+  }
+
+  // ---------------------------------------------------------------- faults and liveness
+
+  private fault(f: Fault): void {
+    const peer = this.peers.find((p) => p.name === f.peer)!;
+    if (f.action === 'stop-receiving') {
+      peer.stoppedUntilNs = this.now + (f.forNs ?? 1e6);
+      this.count('fault:stop-receiving');
+      return;
+    }
+    const op: Operation = f.action === 'close'
+      ? { op: 'close', peer: peer.id }
+      : { op: f.action, peer: peer.id, handle: peer.env.get(f.handle ?? '') ?? 0 };
+    const r = this.apply(op, null);
+    if (op.op === 'close' && !('pending' in r) && r.ok) peer.closed = true;
+    this.count(`fault:${f.action}:${'pending' in r ? 'pending' : r.ok ? 'ok' : r.error}`);
+    this.fullCheck();
+  }
+
+  /** Run the event loop until nothing is left to happen. */
+  private loop(maxEvents: number): void {
+    const q = this.queue;
+    while (q.pop()) {
+      this.now = q.popTime;
+      if (this.events > maxEvents) throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
+      const kind = q.popKind;
+      if (kind === EV_DEADLINE) { this.events++; this.syncClock(); continue; }
+      if (kind === EV_FAULT) { this.events++; this.fault(this.faults[q.popA]); continue; }
+      const t = this.threads[q.popA];
+      if (q.popB !== t.gen) continue; // stale (cancelled): not counted as an event
+      this.events++;
+      switch (kind) {
+        case EV_APPLY: this.applyOp(t); break;
+        case EV_RESUME: this.resume(t, 0); break;
+        case EV_SPIN_END:
+          if (t.state === SPINNING) {
+            this.spinNs += this.now - t.spanStartNs;
+            this.busyNs += this.now - t.spanStartNs;
+            this.closeSpan(t, this.now, 'spin');
+            this.sleep(t, 0);
+          }
+          break;
+        case EV_WAKE: this.makeRunnable(t); break;
+      }
+    }
+  }
+
+  /** The whole run: setup, workload phase, liveness phase, final checks. */
+  execute(): void {
+    const specs = expandWorkload(this.scenario.workload);
+    const uses = (steps: Step[]): boolean => steps.some((s) => s.do === 'call' || s.do === 'timerStart' || (s.do === 'repeat' && uses(s.body)));
+    this.oneWayLatency = !specs.some((p) => uses(p.program) || (p.helpers ?? []).some(uses));
+    this.setup(specs);
+    this.faults.forEach((f, i) => this.queue.push(f.atNs, EV_FAULT, i, 0));
+    for (const t of this.threads) this.makeRunnable(t);
+    const maxEvents = this.options.maxEvents ?? 50_000_000;
+    this.loop(maxEvents);
+    this.workloadEndNs = Math.max(this.workloadEndNs, this.now);
+    // Liveness: nothing can happen any more. Every call must have resolved (CALL-2).
+    this.liveness = true;
+    const stuck = this.state.pending.filter((p) => p.kind === 'call');
+    if (stuck.length > 0) {
+      const who = stuck.map((p) => this.byModelPeer.get(p.peer)?.name ?? p.peer).join(', ');
+      throw new LivenessError(`${stuck.length} call(s) never resolved at quiescence (callers: ${who}); a deadlock`);
+    }
+    // Then the bus owner closes whoever is still open (servers waiting for work) and drains.
+    for (const p of this.peers) {
+      if (p.closed) continue;
+      this.apply({ op: 'close', peer: p.id }, null);
+      p.closed = true;
+      this.loop(maxEvents);
+    }
+    const v = this.monitors.finish(this.state);
+    if (v) this.violate(v);
+  }
+
+  // ---------------------------------------------------------------- results
+
+  results(seed: bigint): SimResults {
+    const lat = this.latency.slice(0, this.latencyCount).sort();
+    const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil(q * lat.length) - 1))] : 0);
+    let sum = 0;
+    for (const x of lat) sum += x;
+    const cdf: [number, number][] = [];
+    if (lat.length) {
+      const n = Math.min(200, lat.length);
+      for (let i = 0; i < n; i++) {
+        const idx = Math.min(lat.length - 1, Math.floor(((i + 1) / n) * lat.length) - 1);
+        cdf.push([round(lat[Math.max(0, idx)]), round((Math.max(0, idx) + 1) / lat.length, 4)]);
+      }
+    }
+    const nameOf = (id: number) => this.byModelPeer.get(id)?.name ?? `peer${id}`;
+    const occupancy: QueueOccupancy[] = [...this.occupancy.values()]
+      .sort((a, b) => a.receiver - b.receiver || a.sender - b.sender)
+      .map((o) => {
+        const area = o.areaNs + o.count * (this.workloadEndNs - o.sinceNs);
+        return { receiver: nameOf(o.receiver), sender: nameOf(o.sender), meanMessages: round(this.workloadEndNs > 0 ? area / this.workloadEndNs : 0, 3), maxMessages: o.max, enqueued: o.enqueued };
+      });
+    const m = Math.max(1, this.messages);
+    const T = this.workloadEndNs;
+    const timeline: PeerTimeline[] | undefined = this.timelineOn
+      ? this.threads.map((t) => ({ thread: t.name, spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]) }))
+      : undefined;
+    const outcomes: Record<string, number> = {};
+    for (const k of Object.keys(this.outcomes).sort()) outcomes[k] = this.outcomes[k];
+    return {
+      scenario: this.scenario.name,
+      transport: this.profile.name,
+      seed: formatSeed(seed),
+      cpus: this.cpus.length,
+      simulatedNs: round(this.now),
+      workloadNs: round(T),
+      totals: {
+        events: this.events, operations: this.operations, messages: this.messages, calls: this.calls, wakes: this.wakes,
+        handoffs: this.handoffs, syscalls: this.syscalls, contextSwitches: this.contextSwitches, migrations: this.migrations,
+        cpuBusyNs: round(this.busyNs), spinNs: round(this.spinNs),
+      },
+      latency: { count: lat.length, p50Ns: round(pct(0.5)), p99Ns: round(pct(0.99)), p999Ns: round(pct(0.999)), meanNs: round(lat.length ? sum / lat.length : 0), maxNs: round(lat.length ? lat[lat.length - 1] : 0) },
+      messagesPerSec: round(T > 0 ? (this.messages / T) * 1e9 : 0),
+      callsPerSec: round(T > 0 ? (this.calls / T) * 1e9 : 0),
+      wakesPerMessage: round(this.wakes / m, 4),
+      handoffsPerMessage: round(this.handoffs / m, 4),
+      syscallsPerMessage: round(this.syscalls / m, 4),
+      contextSwitchesPerMessage: round(this.contextSwitches / m, 4),
+      cpuNsPerMessage: round((this.busyNs - this.computeNs) / m),
+      outcomes,
+      queueOccupancy: occupancy,
+      monitors: { checks: this.monitors.checks, stateChecks: this.monitors.stateChecks, violations: [] },
+      liveness: { ok: true, detail: 'every call resolved; all peers closed; nothing left' },
+      latencyCdf: cdf,
+      ...(timeline ? { timeline } : {}),
+      performance: { wallMs: 0, eventsPerSec: 0, eventsPerCpuSec: 0, operationsPerSec: 0 },
+      hash: '',
+    };
+  }
+
+  get traceOutput(): string[] | null {
+    return this.traceLines;
+  }
+}
+
+export class LivenessError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LivenessError';
+  }
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export { parseSeed };
