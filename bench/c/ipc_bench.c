@@ -1,0 +1,365 @@
+/*
+ * C IPC baselines for Tessera (compiled at run time by bench/baselines/c.ts into bench/c/build/).
+ *
+ *   ipc_bench pingpong <warmup> <iters> <size>           AF_UNIX SOCK_STREAM socketpair, 2 processes
+ *   ipc_bench stream   <warmup> <msgs>  <size>           one-way, one write() per message
+ *   ipc_bench scm      <warmup> <iters> <size> <fdmode>  ping-pong with sendmsg/recvmsg;
+ *        fdmode 0: no fd; 1: every message carries the same fd (SCM_RIGHTS); 2: a new fd per message
+ *
+ * Prints one JSON line: {"median_us":..,"p99_us":..,"msgs_per_sec":..,"bytes_per_sec":..,"samples":..}
+ * Round trips are timed one by one with clock_gettime(CLOCK_MONOTONIC).
+ * Environment IPC_BENCH_MAX_MS (default 7000) caps each measured phase; "samples" then tells how
+ * many round trips / messages were actually measured.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+static uint64_t max_ns = 7000ull * 1000000ull;
+
+static void die(const char *what) {
+  fprintf(stderr, "ipc_bench: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* 0 on success, -1 on EOF before n bytes. */
+static int read_full(int fd, void *buf, size_t n) {
+  char *p = buf;
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    if (r == 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static void write_full(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("write");
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *sorted, long n, double q) {
+  long rank = (long)(q * (double)n + 0.999999999) - 1;
+  if (rank < 0) rank = 0;
+  if (rank >= n) rank = n - 1;
+  return (double)sorted[rank] / 1000.0;
+}
+
+static void print_rtt(uint64_t *s, long n) {
+  qsort(s, (size_t)n, sizeof *s, cmp_u64);
+  printf("{\"median_us\":%.4f,\"p99_us\":%.4f,\"msgs_per_sec\":null,\"bytes_per_sec\":null,\"samples\":%ld}\n",
+         pct(s, n, 0.5), pct(s, n, 0.99), n);
+}
+
+static void make_pair(int sv[2]) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+}
+
+static void reap(pid_t pid) {
+  int st;
+  if (waitpid(pid, &st, 0) < 0) die("waitpid");
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "ipc_bench: child failed (status %d)\n", st);
+    exit(1);
+  }
+}
+
+/* ---------------------------------------------------------------- plain ping-pong */
+
+static int run_pingpong(long warm, long iters, size_t size) {
+  int sv[2];
+  make_pair(sv);
+  char *buf = calloc(1, size);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(sv[0]);
+    while (read_full(sv[1], buf, size) == 0) write_full(sv[1], buf, size);
+    _exit(0);
+  }
+  close(sv[1]);
+  uint64_t *s = malloc(sizeof(uint64_t) * (size_t)iters);
+  memset(buf, 7, size);
+  long done = 0;
+  uint64_t start = 0;
+  for (long i = 0; i < warm + iters; i++) {
+    if (i == warm) start = now_ns();
+    uint64_t t0 = now_ns();
+    write_full(sv[0], buf, size);
+    if (read_full(sv[0], buf, size) < 0) die("early EOF");
+    uint64_t t1 = now_ns();
+    if (i >= warm) {
+      s[done++] = t1 - t0;
+      if ((done & 1023) == 0 && t1 - start > max_ns) break;
+    }
+  }
+  close(sv[0]);
+  reap(pid);
+  print_rtt(s, done);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- one-way stream */
+
+/* Read until EOF; return the byte count. */
+static uint64_t sink_to_eof(int fd, char *buf, size_t cap) {
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf, cap);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    if (r == 0) return total;
+    total += (uint64_t)r;
+  }
+}
+
+static void sink_bytes(int fd, char *buf, size_t cap, uint64_t total) {
+  while (total > 0) {
+    size_t want = total < cap ? (size_t)total : cap;
+    ssize_t r = read(fd, buf, want);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("read");
+    }
+    if (r == 0) die("sink: early EOF");
+    total -= (uint64_t)r;
+  }
+}
+
+static int run_stream(long warm, long msgs, size_t size) {
+  int sv[2];
+  make_pair(sv);
+  size_t cap = 256 * 1024;
+  char *rbuf = malloc(cap);
+  char *msg = malloc(size);
+  memset(msg, 5, size);
+  char ack = 0;
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(sv[0]);
+    sink_bytes(sv[1], rbuf, cap, (uint64_t)warm * size);
+    write_full(sv[1], &ack, 1);
+    uint64_t got = sink_to_eof(sv[1], rbuf, cap); /* measured phase ends with the writer's shutdown */
+    write_full(sv[1], &got, sizeof got);
+    _exit(0);
+  }
+  close(sv[1]);
+  for (long i = 0; i < warm; i++) write_full(sv[0], msg, size);
+  if (read_full(sv[0], &ack, 1) < 0) die("no warm-up ack");
+  uint64_t t0 = now_ns();
+  long sent = 0;
+  while (sent < msgs) {
+    write_full(sv[0], msg, size);
+    sent++;
+    if ((sent & 1023) == 0 && now_ns() - t0 > max_ns) break;
+  }
+  if (shutdown(sv[0], SHUT_WR) < 0) die("shutdown");
+  uint64_t got = 0;
+  if (read_full(sv[0], &got, sizeof got) < 0) die("no byte count");
+  uint64_t t1 = now_ns();
+  if (got != (uint64_t)sent * size) {
+    fprintf(stderr, "ipc_bench: sink got %llu bytes, sent %llu\n", (unsigned long long)got, (unsigned long long)sent * size);
+    exit(1);
+  }
+  msgs = sent;
+  close(sv[0]);
+  reap(pid);
+  double secs = (double)(t1 - t0) / 1e9;
+  printf("{\"median_us\":null,\"p99_us\":null,\"msgs_per_sec\":%.1f,\"bytes_per_sec\":%.1f,\"samples\":%ld}\n",
+         (double)msgs / secs, (double)msgs * (double)size / secs, msgs);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- SCM_RIGHTS ping-pong */
+
+/* Send one message of `size` bytes, with fd attached when fd >= 0. */
+static void send_msg(int sock, const char *buf, size_t size, int fd) {
+  union {
+    char raw[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  size_t done = 0;
+  int first = 1;
+  while (done < size) {
+    struct iovec iov = {.iov_base = (void *)(buf + done), .iov_len = size - done};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (first && fd >= 0) {
+      memset(&ctl, 0, sizeof ctl);
+      mh.msg_control = ctl.raw;
+      mh.msg_controllen = sizeof ctl.raw;
+      struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("sendmsg");
+    }
+    done += (size_t)r;
+    first = 0;
+  }
+}
+
+/* Receive one message of `size` bytes; closes any fds received and returns how many. -1 on EOF. */
+static int recv_msg(int sock, char *buf, size_t size) {
+  union {
+    char raw[CMSG_SPACE(sizeof(int) * 4)];
+    struct cmsghdr align;
+  } ctl;
+  size_t done = 0;
+  int nfds = 0;
+  while (done < size) {
+    struct iovec iov = {.iov_base = buf + done, .iov_len = size - done};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.raw, .msg_controllen = sizeof ctl.raw};
+    ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      die("recvmsg");
+    }
+    if (r == 0) return -1;
+    if (mh.msg_flags & MSG_CTRUNC) {
+      fprintf(stderr, "ipc_bench: control data truncated\n");
+      exit(1);
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int k = 0; k < n; k++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+          close(fd);
+          nfds++;
+        }
+      }
+    }
+    done += (size_t)r;
+  }
+  return nfds;
+}
+
+/* fdmode 0: none; 1: the same fd every time; 2: a newly created eventfd per message. */
+static int next_fd(int fdmode, int fixed) {
+  if (fdmode == 0) return -1;
+  if (fdmode == 1) return fixed;
+  int fd = eventfd(0, EFD_CLOEXEC);
+  if (fd < 0) die("eventfd");
+  return fd;
+}
+
+static void done_fd(int fdmode, int fd) {
+  if (fdmode == 2) close(fd);
+}
+
+static int run_scm(long warm, long iters, size_t size, int fdmode) {
+  int sv[2];
+  make_pair(sv);
+  char *buf = calloc(1, size);
+  int fixed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fixed < 0) die("open /dev/null");
+  int want = fdmode ? 1 : 0;
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(sv[0]);
+    for (;;) {
+      int got = recv_msg(sv[1], buf, size);
+      if (got < 0) break;
+      if (got != want) {
+        fprintf(stderr, "ipc_bench: child got %d fds, expected %d\n", got, want);
+        _exit(1);
+      }
+      int fd = next_fd(fdmode, fixed);
+      send_msg(sv[1], buf, size, fd);
+      done_fd(fdmode, fd);
+    }
+    _exit(0);
+  }
+  close(sv[1]);
+  uint64_t *s = malloc(sizeof(uint64_t) * (size_t)iters);
+  memset(buf, 7, size);
+  long done = 0;
+  uint64_t start = 0;
+  for (long i = 0; i < warm + iters; i++) {
+    if (i == warm) start = now_ns();
+    uint64_t t0 = now_ns();
+    int fd = next_fd(fdmode, fixed);
+    send_msg(sv[0], buf, size, fd);
+    done_fd(fdmode, fd);
+    int got = recv_msg(sv[0], buf, size);
+    uint64_t t1 = now_ns();
+    if (got != want) {
+      fprintf(stderr, "ipc_bench: parent got %d fds, expected %d\n", got, want);
+      exit(1);
+    }
+    if (i >= warm) {
+      s[done++] = t1 - t0;
+      if ((done & 1023) == 0 && t1 - start > max_ns) break;
+    }
+  }
+  close(sv[0]);
+  reap(pid);
+  print_rtt(s, done);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: %s pingpong|stream|scm <warmup> <n> <size> [fdmode]\n", argv[0]);
+    return 2;
+  }
+  long warm = atol(argv[2]), n = atol(argv[3]);
+  size_t size = (size_t)atol(argv[4]);
+  if (n <= 0 || warm < 0 || size == 0) {
+    fprintf(stderr, "ipc_bench: bad arguments\n");
+    return 2;
+  }
+  const char *mx = getenv("IPC_BENCH_MAX_MS");
+  if (mx && atol(mx) > 0) max_ns = (uint64_t)atol(mx) * 1000000ull;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (strcmp(argv[1], "pingpong") == 0) return run_pingpong(warm, n, size);
+  if (strcmp(argv[1], "stream") == 0) return run_stream(warm, n, size);
+  if (strcmp(argv[1], "scm") == 0) return run_scm(warm, n, size, argc > 5 ? atoi(argv[5]) : 1);
+  fprintf(stderr, "ipc_bench: unknown mode %s\n", argv[1]);
+  return 2;
+}
