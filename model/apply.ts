@@ -462,6 +462,7 @@ function tick(ctx: Ctx, op: TickOp): Result {
  */
 export function settle(ctx: Ctx): void {
   const s = ctx.s;
+  if (!s.pending.some((p) => p.kind !== 'call')) return; // only calls wait: nothing to serve or retry
   for (let changed = true; changed;) {
     changed = false;
     for (const p of [...s.pending]) {

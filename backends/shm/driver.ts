@@ -1,0 +1,45 @@
+// The in-process conformance driver of the shm backend: every operation runs on
+// a ShmBus through its model-exact runner (ShmBus.run) with the virtual clock.
+// Handle names are the backend's own (slot + generation); the suite maps them.
+import type { Completion, Invocation, Limits, Operation } from '../../spec/types';
+import { OPERATIONS } from '../../spec/registry/operations';
+import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
+import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../../conformance/driver';
+import { ShmBus } from './index';
+
+/** Sequential in-process driver: no 'concurrency' (the operations of all peers run on one thread). */
+export const SHM_FEATURES: Feature[] = ['virtual-clock', 'configurable-limits', 'credentials', 'transfers', 'blocking-send', 'blocking-receive'];
+
+/** Reply areas cost callSlotsPerPeer * maxPayloadBytes per peer: keep them within a budget. */
+const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
+
+export function shmBusForConformance(limits: Limits): ShmBus {
+  const callSlotsPerPeer = Math.max(4, Math.min(limits.maxPeers * limits.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes))));
+  return ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer, noticeSlotsPerPeer: 4 * limits.maxHandlesPerPeer + 64 });
+}
+
+export function createShmDriver(): Driver {
+  let bus: ShmBus | null = null;
+  let listener: (c: Completion) => void = () => {};
+  return {
+    async init(): Promise<DriverInfo> {
+      return { name: 'shm', protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS }, operations: OPERATIONS.map((o) => o.name), features: [...SHM_FEATURES] };
+    },
+    async reset(limits: Limits): Promise<Limits> {
+      bus = shmBusForConformance(resolveLimits(limits));
+      return { ...bus.limits };
+    },
+    async invoke(op: Operation): Promise<Invocation> {
+      if (!bus) throw new Error('reset was not called');
+      const result = bus.run(op);
+      for (const c of bus.lastCompletions) listener(c);
+      return result;
+    },
+    onCompletion(l) {
+      listener = l;
+    },
+    async close() {
+      bus = null;
+    },
+  };
+}

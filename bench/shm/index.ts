@@ -1,0 +1,115 @@
+// The shm backend's benchmarks: each workload on a fresh bus, peers in worker
+// threads, the main thread only orchestrating. Records as the baselines'.
+import * as path from 'path';
+import * as fs from 'fs';
+import { once } from 'events';
+import type { Worker } from 'worker_threads';
+import { ShmBus } from '../../backends/shm';
+import { emptyRecord, rttStats, type BenchRecord, type Log } from '../baselines/common';
+
+export interface ShmBenchOptions {
+  quick?: boolean;
+  log?: Log;
+}
+
+const WORKER_JS = path.join(__dirname, 'worker.js');
+const KIB64 = 65_536;
+
+const BENCH_LIMITS = {
+  maxPeers: 8, maxHandlesPerPeer: 1024, maxPayloadBytes: KIB64, maxHandlesPerMessage: 4,
+  queueCapacityMessages: 1024, queueCapacityBytes: 4 * 1024 * 1024, senderQuotaMessages: 1024, senderQuotaBytes: 4 * 1024 * 1024,
+};
+
+function spawn(bus: ShmBus, data: Record<string, unknown>, bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = []) {
+  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} missing: run from the compiled output (npm run bench)`);
+  const r = bus.spawnPeer(WORKER_JS, { credentials: { uid: 0, gid: 0, pid: process.pid }, bootstrap, workerData: data });
+  const queue: unknown[] = [];
+  const waiters: ((m: unknown) => void)[] = [];
+  r.worker.on('message', (m) => { const w = waiters.shift(); if (w) w(m); else queue.push(m); });
+  const exited = once(r.worker, 'exit');
+  const next = <T>() => (queue.length > 0 ? Promise.resolve(queue.shift() as T) : new Promise<T>((res) => waiters.push(res as (m: unknown) => void)));
+  return { ...r, next, exited };
+}
+
+async function callReply(spin: number, clients: number, iterations: number, warmup: number, log: Log): Promise<BenchRecord> {
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin });
+  const server = spawn(bus, { role: 'server', size: 64 });
+  const { node } = await server.next<{ node: number }>();
+  const cs = Array.from({ length: clients }, () => spawn(bus, { role: 'client', size: 64, iterations, warmup }, [{ from: server.peer, handle: node, rights: ['send'] }]));
+  const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number; sleeps: number }>()));
+  const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
+  stopper.send(stopper.bootstrap[0], { payload: 'stop' });
+  const s = await server.next<{ sleeps: number }>();
+  stopper.close();
+  await Promise.all([server, ...cs].map((w) => w.exited));
+  const all = results.flatMap((r) => Array.from(r.samples));
+  const { medianUs, p99Us } = rttStats(all, all.length);
+  const calls = clients * iterations;
+  const elapsed = Math.max(...results.map((r) => r.elapsedNs));
+  const rec = emptyRecord(clients === 1 ? 'shm.call' : 'shm.rpc', `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`);
+  rec.medianRttUs = medianUs;
+  rec.p99RttUs = p99Us;
+  rec.msgsPerSec = (calls * 1e9) / elapsed;
+  rec.bytesPerSec = (calls * 64 * 1e9) / elapsed;
+  rec.wakesPerMsg = (results.reduce((a, r) => a + r.sleeps, 0) + s.sleeps) / (2 * calls);
+  rec.samples = all.length;
+  log(`  ${rec.name} ${rec.variant}: median ${medianUs?.toFixed(2)} us, ${Math.round(rec.msgsPerSec)} calls/s`);
+  return rec;
+}
+
+async function stream(name: string, variant: string, mode: 'bytes' | 'objects' | 'handle' | 'mcast', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 50 });
+  const copies = mode === 'mcast' ? nodes : 1;
+  const sink = spawn(bus, { role: 'sink', size, nodes, expect: count * copies, warmupExpect: warmup * copies, mode: mode === 'bytes' ? 'batch' : 'objects' });
+  const { nodes: ns } = await sink.next<{ nodes: number[] }>();
+  const source = spawn(bus, { role: 'source', size, count, warmup, mode }, ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })));
+  const [src, snk] = await Promise.all([source.next<{ t0: string; sleeps: number }>(), sink.next<{ t: string; sleeps: number }>()]);
+  await Promise.all([source.exited, sink.exited]);
+  const elapsedNs = Number(BigInt(snk.t) - BigInt(src.t0));
+  const rec = emptyRecord(name, variant);
+  rec.msgsPerSec = (count * 1e9) / elapsedNs; // operations per second (a multicast is one)
+  rec.bytesPerSec = (count * copies * size * 1e9) / elapsedNs;
+  rec.wakesPerMsg = (src.sleeps + snk.sleeps) / (count * copies);
+  rec.samples = count;
+  log(`  ${name} ${variant}: ${Math.round(rec.msgsPerSec)} ops/s, ${(rec.bytesPerSec / 1e6).toFixed(0)} MB/s, wakes/msg ${rec.wakesPerMsg.toFixed(4)}`);
+  return rec;
+}
+
+/** Median of each figure over repetitions (records of one workload). */
+function medianRecord(recs: BenchRecord[]): BenchRecord {
+  const med = (k: 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg') => {
+    const v = recs.map((r) => r[k]).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    return v.length === 0 ? null : v[Math.floor(v.length / 2)];
+  };
+  return { ...recs[0], variant: `${recs[0].variant}; median of ${recs.length}`, medianRttUs: med('medianRttUs'), p99RttUs: med('p99RttUs'), msgsPerSec: med('msgsPerSec'), bytesPerSec: med('bytesPerSec'), wakesPerMsg: med('wakesPerMsg'), samples: recs.reduce((a, r) => a + r.samples, 0) };
+}
+
+export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? (() => undefined);
+  const q = opts.quick === true;
+  const reps = q ? 1 : 3;
+  const rtt = q ? { iterations: 2_000, warmup: 200 } : { iterations: 100_000, warmup: 10_000 };
+  const small = q ? { count: 20_000, warmup: 2_000 } : { count: 1_000_000, warmup: 100_000 };
+  const objects = q ? { count: 10_000, warmup: 1_000 } : { count: 200_000, warmup: 20_000 };
+  const large = q ? { count: 200, warmup: 20 } : { count: 16_384, warmup: 1_600 };
+  const workloads: (() => Promise<BenchRecord>)[] = [
+    () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
+    () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
+    () => stream('shm.stream', '64B one-way, sendBytesSync -> receiveBatchSync', 'bytes', 64, small.count, small.warmup, log),
+    () => stream('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync', 'bytes', KIB64, large.count, large.warmup, log),
+    () => stream('shm.send', '64B, no handle (object API)', 'objects', 64, objects.count, objects.warmup, log),
+    () => stream('shm.send', '64B + 1 handle (object API, receiver releases it)', 'handle', 64, objects.count, objects.warmup, log),
+    () => stream('shm.unicast', '64B send to 1 node (object API)', 'objects', 64, objects.count, objects.warmup, log),
+    () => stream('shm.multicast', '64B multicast to 8 nodes (object API)', 'mcast', 64, objects.count, objects.warmup, log, 8),
+    () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
+  ];
+  const out: BenchRecord[] = [];
+  for (const w of workloads) {
+    const recs: BenchRecord[] = [];
+    for (let r = 0; r < reps; r++) recs.push(await w());
+    out.push(reps === 1 ? recs[0] : medianRecord(recs));
+  }
+  return out;
+}
+
+export type { Worker };

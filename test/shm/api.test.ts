@@ -1,0 +1,92 @@
+// The shm backend's public API in one thread: errors by code, nothing changed on failure.
+import * as assert from 'assert';
+import { ShmBus, TesseraError, createReceiveBatch } from '../../backends/shm';
+
+function code(fn: () => unknown): string {
+  try { fn(); } catch (e) { if (e instanceof TesseraError) return e.code; throw e; }
+  return 'OK';
+}
+
+describe('shm backend API (one thread)', () => {
+  const limits = { maxPeers: 4, maxHandlesPerPeer: 8, maxPayloadBytes: 32, maxHandlesPerMessage: 2, queueCapacityMessages: 4, queueCapacityBytes: 64, senderQuotaMessages: 3, senderQuotaBytes: 64 };
+
+  it('forged names, another peer\'s names and released names fail BAD_HANDLE and change nothing [HANDLE-3, RELEASE-1, ATOMIC-1]', () => {
+    const bus = ShmBus.create({ limits });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const b = bus.attach({ uid: 2, gid: 2, pid: 2 });
+    const n = a.createNode();
+    let before = bus.audit();
+    assert.strictEqual(code(() => b.send(n, { payload: 'x' })), 'BAD_HANDLE');
+    assert.strictEqual(code(() => a.send(n + 1, { payload: 'x' })), 'BAD_HANDLE');
+    assert.strictEqual(code(() => a.send(123456789, { payload: 'x' })), 'BAD_HANDLE');
+    const m = a.mint(n, { rights: ['send'] });
+    a.release(m);
+    assert.deepStrictEqual(a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type), ['no-senders']);
+    before = bus.audit();
+    assert.strictEqual(code(() => a.send(m, { payload: 'x' })), 'BAD_HANDLE');
+    assert.strictEqual(code(() => a.release(m)), 'BAD_HANDLE');
+    assert.deepStrictEqual(bus.audit(), before);
+  });
+
+  it('oversized payloads and too many handles fail with their codes [SEND-2, SEND-3]', () => {
+    const bus = ShmBus.create({ limits });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    assert.strictEqual(code(() => a.send(n, { payload: new Uint8Array(33) })), 'TOO_LARGE');
+    const h = [a.mint(n, { rights: ['send', 'grant'] }), a.mint(n, { rights: ['send', 'grant'] }), a.mint(n, { rights: ['send', 'grant'] })];
+    assert.strictEqual(code(() => a.send(n, { handles: h.map((handle) => ({ handle })) })), 'TOO_MANY_HANDLES');
+    assert.strictEqual(code(() => a.send(n, { payload: ['0123456789abcdef', '0123456789abcdef'] })), 'OK');
+    assert.strictEqual(a.tryReceive()[0].kind, 'message');
+  });
+
+  it('a call is answered through the fast path and the reply goes straight to the caller [CALL-3, CALL-6]', async () => {
+    const bus = ShmBus.create({ limits });
+    const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = server.createNode();
+    const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server, handle: node, rights: ['send'] }]);
+    const pending = client.call(client.bootstrap[0], { payload: 'ping' }, { timeoutMs: 5000 });
+    const batch = createReceiveBatch(8, 256);
+    assert.strictEqual(server.receiveBatchSync(batch, 8, 0), 1);
+    assert.strictEqual(batch.kind[0], 2);
+    assert.strictEqual(Buffer.from(batch.data.subarray(0, batch.length[0])).toString(), 'ping');
+    server.replyBytes(batch.replyHandle[0], Buffer.from('pong'));
+    const reply = await pending;
+    assert.strictEqual(Buffer.from(reply.payload, 'base64').toString(), 'pong');
+    assert.strictEqual(server.tryReceive().length, 0);
+  });
+
+  it('a call times out on the real clock and a late reply fails CALLER_GONE [CALL-2, CALL-4]', async () => {
+    const bus = ShmBus.create({ limits });
+    const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = server.createNode();
+    const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server, handle: node }]);
+    await assert.rejects(client.call(client.bootstrap[0], {}, { timeoutMs: 5 }), (e: TesseraError) => e.code === 'TIMED_OUT');
+    const [d] = server.tryReceive();
+    assert.strictEqual(d.kind, 'call');
+    assert.strictEqual(code(() => server.reply((d as { replyHandle: number }).replyHandle)), 'CALLER_GONE');
+    client.close();
+    server.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it('an exception in the middle of an operation is rolled back by the undo journal [ATOMIC-1]', () => {
+    const bus = ShmBus.create({ limits });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    const m = a.mint(n, { rights: ['send', 'grant'] });
+    const words = Int32Array.from(bus.core.I);
+    const core = bus.core as unknown as { releaseMoved: (slot: number) => void };
+    const orig = core.releaseMoved;
+    core.releaseMoved = () => { throw new Error('injected'); };
+    try {
+      assert.throws(() => a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] }), /injected/);
+    } finally { core.releaseMoved = orig; }
+    // every control word is back (the journal itself is cleared; payload bytes past the tail are invisible)
+    const after = bus.core.I;
+    const L = bus.layout;
+    for (let i = 0; i < L.journalBase; i++) if (i !== 16 && (i < L.entryBase) && after[i] !== words[i]) assert.fail(`word ${i} changed: ${words[i]} -> ${after[i]}`);
+    assert.strictEqual(a.tryReceive().length, 0);
+    a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] });
+    assert.strictEqual((a.tryReceive()[0] as { handles: unknown[] }).handles.length, 1);
+  });
+});

@@ -1,0 +1,107 @@
+// Worker roles for the shm backend's thread tests (started compiled, from dist/).
+import { parentPort, workerData } from 'worker_threads';
+import { joinBus, TesseraError, type PeerDescriptor } from '../../backends/shm';
+import type { Delivery } from '../../spec/types';
+
+const { tessera, data } = workerData as { tessera: PeerDescriptor; data: Record<string, unknown> };
+const peer = joinBus(tessera);
+const post = (m: unknown) => parentPort!.postMessage(m);
+
+function text(d: { payload: string }): string {
+  return Buffer.from(d.payload, 'base64').toString();
+}
+
+function echo(): void {
+  const node = peer.createNode();
+  post({ node });
+  for (;;) {
+    let ds: Delivery[];
+    try { ds = peer.receiveSync({ max: 32, timeoutMs: 10_000 }); } catch { return; }
+    for (const d of ds) {
+      if (d.kind === 'call') peer.reply(d.replyHandle, { payload: Buffer.from(d.payload, 'base64') });
+      if (d.kind === 'message' && text(d) === 'stop') { peer.close(); post({ done: true }); return; }
+    }
+  }
+}
+
+function client(): void {
+  const n = data.calls as number;
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const msg = `${tessera.id}:${i}`;
+    const r = peer.callSync(peer.bootstrap[0], { payload: msg }, { timeoutMs: 10_000 });
+    if (text(r) !== msg) bad++;
+  }
+  peer.close();
+  post({ done: true, bad });
+}
+
+function mcastReceive(): void {
+  const node = peer.createNode();
+  post({ node });
+  const seen: string[] = [];
+  const want = data.expect as number;
+  while (seen.length < want) {
+    for (const d of peer.receiveSync({ max: 64, timeoutMs: 10_000 })) if (d.kind === 'message') seen.push(text(d));
+  }
+  peer.close();
+  post({ seen });
+}
+
+function mcastSend(): void {
+  const n = data.count as number;
+  let i = 0;
+  while (i < n) {
+    try { peer.multicast(peer.bootstrap, { payload: `${tessera.id}:${i}` }); i++; }
+    catch (e) { if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e; }
+  }
+  peer.close();
+  post({ done: true });
+}
+
+// Chaos: random operations against the other workers' nodes for a while.
+function chaos(): void {
+  let seed = (data.seed as number) >>> 0;
+  const rnd = (n: number) => { seed = (seed + 0x6d2b79f5) >>> 0; let t = seed; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) % n; };
+  const registry = peer.bootstrap[0];
+  const own = peer.createNode();
+  peer.send(registry, { handles: [{ handle: own, rights: ['send', 'grant'] }] });
+  // the registry answers with handles to every chaos node
+  let targets: number[] = [];
+  while (targets.length === 0) {
+    for (const d of peer.receiveSync({ max: 8, timeoutMs: 5000 })) if (d.kind === 'message' && d.handles.length > 0) targets = d.handles.map((h) => h.name!).filter((h) => h !== null);
+  }
+  post({ ready: true });
+  const outcomes: Record<string, number> = {};
+  let calls = 0;
+  const until = Date.now() + (data.durationMs as number);
+  const held: number[] = [];
+  const count = (k: string) => { outcomes[k] = (outcomes[k] ?? 0) + 1; };
+  while (Date.now() < until) {
+    const r = rnd(10);
+    try {
+      if (r < 3) {
+        calls++;
+        try { peer.callSync(targets[rnd(targets.length)], { payload: 'c' }, { timeoutMs: 20 }); count('ok'); }
+        catch (e) { if (e instanceof TesseraError) count(e.code); else throw e; }
+      } else if (r < 5) {
+        peer.send(targets[rnd(targets.length)], { payload: 'm', handles: rnd(3) === 0 ? [{ handle: own, rights: ['send'] }] : [] });
+      } else if (r < 6 && held.length > 0) {
+        peer.release(held.splice(rnd(held.length), 1)[0]);
+      } else {
+        for (const d of peer.receiveSync({ max: 8, timeoutMs: 1 })) {
+          if (d.kind === 'call') { if (rnd(5) > 0) peer.reply(d.replyHandle, { payload: 'r' }); else peer.release(d.replyHandle); }
+          if (d.kind === 'message') for (const h of d.handles) if (h.name !== null) held.push(h.name);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof TesseraError)) throw e;
+      count(`op ${e.code}`);
+    }
+  }
+  peer.close();
+  post({ done: true, calls, outcomes });
+}
+
+const roles: Record<string, () => void> = { echo, client, mcastReceive, mcastSend, chaos };
+roles[data.role as string]();
