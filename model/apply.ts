@@ -32,10 +32,16 @@ function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void 
 }
 
 /** NOTICE-1: a notice to a peer, in the bus order (ORDER-4); never limited (NOTICE-4). */
-function notify(ctx: Ctx, peer: PeerId, notice: Notice): void {
+function notify(ctx: Ctx, peer: PeerId, notice: Notice): number | null {
   const dest = ctx.s.peers[peer];
-  if (dest.status !== 'open') return;
+  if (dest.status !== 'open') return null;
   enqueue(ctx, dest, { kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
+  return ctx.s.nextSeq - 1;
+}
+
+/** A revoked or node-destroyed notice about a handle in a table (REVOKE-2, DESTROY-2). */
+function notifyHolder(ctx: Ctx, h: HandleRec, type: 'revoked' | 'node-destroyed'): void {
+  h.notice = notify(ctx, h.holder, { type, handle: h.name! });
 }
 
 function complete(ctx: Ctx, ticket: number, result: Result): void {
@@ -53,7 +59,12 @@ function senderGone(ctx: Ctx, h: HandleRec): void {
   const node = ctx.s.nodes[h.node];
   if (node.status !== 'live') return;
   node.senders--;
-  if (node.senders === 0) notify(ctx, node.owner, { type: 'no-senders', node: node.ownerName, derivedCount: node.derivedCount });
+  if (node.senders > 0) return;
+  // NOTICE-2: at most one no-senders notice per node waits in the owner's queue; a new fall
+  // to zero while one waits brings its derivedCount up to date instead of adding another.
+  const waiting = ctx.s.peers[node.owner].queue.find((e) => e.notice?.type === 'no-senders' && e.notice.node === node.ownerName);
+  if (waiting) (waiting.notice as { derivedCount: number }).derivedCount = node.derivedCount;
+  else notify(ctx, node.owner, { type: 'no-senders', node: node.ownerName, derivedCount: node.derivedCount });
 }
 
 /** Make a new node handle derived from `parent`, in a table (name) or in flight (name null). */
@@ -62,7 +73,7 @@ function derive(ctx: Ctx, parent: HandleRec, holder: PeerRec, rights: Transfer['
   const node = s.nodes[parent.node];
   const h: HandleRec = {
     id: s.nextHandle++, kind: 'node', holder: holder.id, name: null, status: 'live', node: parent.node,
-    rights: canonicalRights(rights ?? parent.rights), badge, parent: parent.id, root: false, call: 0,
+    rights: canonicalRights(rights ?? parent.rights), badge, parent: parent.id, root: false, call: 0, notice: null,
   };
   s.handles[h.id] = h;
   node.derivedCount++;
@@ -101,6 +112,12 @@ function release(ctx: Ctx, h: HandleRec): void {
     else delete s.calls[call.id];
   } else {
     advance('handle', h.status, 'RELEASE');
+    if (h.notice !== null) {
+      // NOTICE-4: the notice still waiting for this handle keeps its slot until received.
+      const holder = s.peers[h.holder];
+      const entry = holder.queue.find((e) => e.seq === h.notice);
+      if (entry) { entry.ghost = true; holder.ghosts++; }
+    }
     for (const child of Object.values(s.handles)) if (child.parent === h.id) child.parent = h.parent; // RELEASE-2
     if (h.root) s.nodes[h.node].root = null;
     if (h.status === 'live') senderGone(ctx, h);
@@ -117,6 +134,7 @@ function resolveCall(ctx: Ctx, callId: number, event: string, result: Result): v
 
 /** Discard a queued entry: every handle it carries is released (DESTROY-3, CLOSE-4). */
 function discard(ctx: Ctx, peer: PeerRec, entry: QueueEntry): void {
+  if (entry.ghost) peer.ghosts--;
   for (const id of entry.handles) release(ctx, ctx.s.handles[id]);
   if (entry.replyHandle !== null) release(ctx, ctx.s.handles[entry.replyHandle]);
   ctx.events.push({ type: 'discard', seq: entry.seq, peer: peer.id });
@@ -184,7 +202,7 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
   const affected = Object.values(s.handles).filter((h) => h.kind === 'node' && h.node === nodeId && h.status === 'live' && h !== consumed).sort(byId);
   for (const h of affected) {
     h.status = advance('handle', h.status, 'NODE_DESTROYED');
-    if (h.name !== null) notify(ctx, h.holder, { type: 'node-destroyed', handle: h.name });
+    if (h.name !== null) notifyHolder(ctx, h, 'node-destroyed');
   }
   if (consumed) release(ctx, consumed);
   node.senders = 0;
@@ -202,7 +220,7 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
 function attach(ctx: Ctx, op: AttachOp): Result {
   const s = ctx.s;
   const peer: PeerRec = {
-    id: s.nextPeer++, status: 'open', nextName: 1, table: {}, queue: [], inflight: 0,
+    id: s.nextPeer++, status: 'open', nextName: 1, table: {}, queue: [], inflight: 0, ghosts: 0,
     credentials: { uid: op.credentials.uid, gid: op.credentials.gid, pid: op.credentials.pid },
   };
   s.peers[peer.id] = peer;
@@ -220,7 +238,7 @@ function createNode(ctx: Ctx, op: CreateNodeOp): Result {
   const peer = s.peers[op.peer];
   const h: HandleRec = {
     id: s.nextHandle++, kind: 'node', holder: peer.id, name: null, status: 'live', node: s.nextNode++,
-    rights: ['send', 'grant'], badge: 0, parent: null, root: true, call: 0,
+    rights: ['send', 'grant'], badge: 0, parent: null, root: true, call: 0, notice: null,
   };
   s.handles[h.id] = h;
   const name = place(peer, h);
@@ -262,7 +280,7 @@ function revoke(ctx: Ctx, op: RevokeOp): Result {
   const affected = descendants.filter((h) => h.status === 'live').sort(byId);
   for (const h of affected) {
     h.status = advance('handle', h.status, 'REVOKE');
-    if (h.name !== null) notify(ctx, h.holder, { type: 'revoked', handle: h.name }); // REVOKE-2
+    if (h.name !== null) notifyHolder(ctx, h, 'revoked'); // REVOKE-2
     senderGone(ctx, h);
   }
   return ok({ revoked: affected.length });
@@ -302,7 +320,7 @@ function call(ctx: Ctx, op: CallOp): Invocation {
   const entry = post(ctx, op, 'call');
   const reply: HandleRec = {
     id: s.nextHandle++, kind: 'reply', holder: dest.id, name: null, status: 'live', node: 0,
-    rights: [], badge: 0, parent: null, root: false, call: callId,
+    rights: [], badge: 0, parent: null, root: false, call: callId, notice: null,
   };
   s.handles[reply.id] = reply;
   dest.inflight++;
@@ -374,7 +392,11 @@ function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
   while (out.length < max && peer.queue.length > 0) {
     const e = peer.queue.shift()!;
     ctx.events.push({ type: 'dequeue', seq: e.seq, peer: peer.id });
-    if (e.kind === 'notice') { out.push({ kind: 'notice', notice: e.notice! }); continue; }
+    if (e.kind === 'notice') {
+      if (e.ghost) peer.ghosts--;
+      out.push({ kind: 'notice', notice: e.notice! });
+      continue;
+    }
     const handles = e.handles.map((id) => arrive(s, peer, s.handles[id]));
     const base = { node: e.ownerName, badge: e.badge, ...(e.credentials ? { credentials: e.credentials } : {}), payload: e.payload, handles };
     if (e.kind === 'call') {

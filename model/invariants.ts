@@ -87,7 +87,11 @@ export function checkState(s: BusState): Violation[] {
     for (const [sender, m] of mine) {
       if (m.n > l.senderQuotaMessages || m.b > l.senderQuotaBytes) out.push(v('INV-11', `sender ${sender} over quota in peer ${p.id}'s queue`));
     }
-    if (Object.keys(p.table).length + p.inflight > l.maxHandlesPerPeer) out.push(v('INV-11', `peer ${p.id} table over maxHandlesPerPeer`));
+    if (Object.keys(p.table).length + p.inflight + p.ghosts > l.maxHandlesPerPeer) out.push(v('INV-11', `peer ${p.id} table over maxHandlesPerPeer`));
+    const ghosts = p.queue.filter((e) => e.ghost).length;
+    if (ghosts !== p.ghosts) out.push(v('INV-9', `peer ${p.id} counts ${p.ghosts} notice slots held by released handles, ${ghosts} exist`));
+    const noSenders = p.queue.filter((e) => e.notice?.type === 'no-senders').map((e) => (e.notice as { node: number }).node);
+    if (new Set(noSenders).size !== noSenders.length) out.push(v('INV-9', `peer ${p.id} has two no-senders notices waiting for one node`));
   }
   for (const n of Object.values(s.nodes)) {
     if (n.status === 'live' && (senders.get(n.id) ?? 0) !== n.senders) out.push(v('INV-9', `node ${n.id} counts ${n.senders} senders, ${senders.get(n.id) ?? 0} exist`));

@@ -60,7 +60,7 @@ export function resolveUsable(s: BusState, peer: PeerId, name: HandleName, kind:
 }
 
 export function tableUse(p: PeerRec): number {
-  return Object.keys(p.table).length + p.inflight;
+  return Object.keys(p.table).length + p.inflight + p.ghosts;
 }
 
 /** Room in a receive queue for one more message from `sender` (QUOTA-1). */

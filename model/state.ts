@@ -16,6 +16,11 @@ export interface PeerRec {
   queue: QueueEntry[];
   /** Handles in flight to this peer, which hold a slot in its table (HANDLE-1). */
   inflight: number;
+  /**
+   * Slots still held by released handles whose notice has not been received yet
+   * (NOTICE-4): a notice's room is the slot of the handle it is about.
+   */
+  ghosts: number;
 }
 
 export interface NodeRec {
@@ -50,6 +55,8 @@ export interface HandleRec {
   root: boolean;
   /** Reply handles: the call this handle answers. */
   call: number;
+  /** The seq of the revoked/node-destroyed notice about this handle, once one is queued. */
+  notice: number | null;
 }
 
 export interface QueueEntry {
@@ -66,6 +73,8 @@ export interface QueueEntry {
   handles: number[];
   replyHandle: number | null;
   notice?: Notice;
+  /** A notice about a handle released before the notice was received: it holds a slot (NOTICE-4). */
+  ghost?: boolean;
 }
 
 export interface CallRec {

@@ -473,6 +473,27 @@ describe('credentials and notices', () => {
     w.ok({ op: 'release', peer: client, handle: copy });
     assert.deepEqual(notices(w.receive(service)), [{ type: 'no-senders', node, derivedCount: 2 }]);
   });
+  it('a notice keeps its handle\'s slot until received, so notices are bounded by the table [NOTICE-4, HANDLE-1, INV-11]', () => {
+    const { w, service, node, client, toService } = serviceAndClient({ maxHandlesPerPeer: 3 });
+    const a = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send'] }).handle;
+    w.ok({ op: 'revoke', peer: service, handle: node }); // client: toService and a revoked, two notices queued
+    w.ok({ op: 'release', peer: client, handle: a });
+    w.ok({ op: 'release', peer: client, handle: toService });
+    w.node(client); // 1 table slot + 2 slots held by the waiting notices = 3
+    w.fails({ op: 'createNode', peer: client }, 'TABLE_FULL');
+    assert.equal(notices(w.receive(client)).length, 2);
+    w.node(client);
+  });
+  it('a node has at most one no-senders notice waiting, brought up to date by a later fall to zero [NOTICE-2, NOTICE-3]', () => {
+    const w = new World();
+    const p = w.peer();
+    const n = w.node(p);
+    for (let i = 0; i < 3; i++) {
+      const m = w.ok<{ handle: number }>({ op: 'mint', peer: p, handle: n, rights: ['send'] }).handle;
+      w.ok({ op: 'release', peer: p, handle: m });
+    }
+    assert.deepEqual(notices(w.receive(p)), [{ type: 'no-senders', node: n, derivedCount: 3 }]);
+  });
   it('notices caused by one operation come in the order the handles were created [NOTICE-5]', () => {
     const { w, service, node, client, toService } = serviceAndClient();
     const b = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send'] }).handle;
