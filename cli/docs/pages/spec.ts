@@ -56,16 +56,11 @@ export function specPage(site: Site): PageBody {
 
   const titled = site.spec.blocks.some((b) => b.kind === 'heading' && b.level === 1);
   if (!titled) out.push('<h1 id="top">Tessera protocol specification</h1>');
-  const banner = site.spec.draft
-    ? `<p class="banner">The prose spec (<code>spec/spec.md</code>) is being written: this page shows the clause outline (<code>${esc(site.spec.file)}</code>) until it lands. Clause ids are binding already.</p>`
-    : '';
-  if (!titled && banner) out.push(banner);
 
   site.spec.blocks.forEach((b: Block) => {
     if (b.kind === 'heading' && b.level === 1 && !sawTitle) {
       sawTitle = true;
       out.push(`<h1 id="top">${renderInline(b.text, opts)}</h1>`);
-      if (banner) out.push(banner);
       return;
     }
     if (b.kind === 'heading') {
