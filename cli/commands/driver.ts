@@ -1,0 +1,41 @@
+// `tessera driver --impl <name>`: serve an implementation over the stdio
+// driver protocol (conformance/README.md), so `tessera conformance --driver
+// "npx tessera driver --impl reference"` exercises the whole stdio path.
+// IMPLEMENTATIONS is the registry behind every `--impl` flag: add a backend here.
+import { type Command, UsageError, parseFlags } from '../command';
+import type { Driver } from '../../conformance/driver';
+import { serveStdio } from '../../conformance/serve';
+import { MUTANTS } from '../../conformance/mutants';
+import { createReferenceDriver } from '../../backends/reference/driver';
+
+export interface Implementation {
+  name: string;
+  summary: string;
+  createDriver(): Driver;
+}
+
+export const IMPLEMENTATIONS: Implementation[] = [
+  { name: 'reference', summary: 'the reference backend (the model behind the public API)', createDriver: createReferenceDriver },
+  ...MUTANTS.map((m) => ({ name: `mutant:${m.name}`, summary: `a deliberately wrong implementation: ${m.bug}`, createDriver: () => m.createDriver() })),
+];
+
+export function implementationNamed(name: string): Implementation {
+  const impl = IMPLEMENTATIONS.find((i) => i.name === name);
+  if (!impl) throw new UsageError(`unknown implementation "${name}"; known: ${IMPLEMENTATIONS.map((i) => i.name).join(', ')}`);
+  return impl;
+}
+
+export const command: Command = {
+  name: 'driver',
+  summary: 'Serve an implementation over the conformance driver protocol (JSON lines on stdio).',
+  usage: 'tessera driver --impl <reference|mutant:NAME|...>',
+  async run(argv) {
+    const { flags } = parseFlags(argv, { impl: 'string' });
+    if (typeof flags.impl !== 'string') throw new UsageError('--impl is required');
+    const impl = implementationNamed(flags.impl);
+    // stdout carries the protocol only: anything else goes to stderr.
+    console.log = (...args: unknown[]) => process.stderr.write(args.join(' ') + '\n');
+    await serveStdio(impl.createDriver());
+    return 0;
+  },
+};

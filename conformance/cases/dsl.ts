@@ -1,0 +1,85 @@
+// A small vocabulary for writing scenario cases as data. Names are the
+// model's (peers 1, 2, 3..., handles 1, 2, 3... per peer, in order of entry,
+// HANDLE-2); the suite translates them for the implementation.
+import type { BootstrapGrant, Credentials, ErrorCode, Limits, Operation, Right, Transfer } from '../../spec/types';
+import type { Feature } from '../driver';
+
+/** What a step must give: 'ok', 'pending', or an error code; `match` is a deep partial of the value. */
+export type Expectation = 'ok' | 'pending' | ErrorCode;
+
+export interface CaseStep {
+  op: Operation;
+  expect?: Expectation;
+  /** A deep partial of the ok value (arrays compared by length and position). */
+  match?: unknown;
+}
+
+export interface Case {
+  /** Stable id, kebab-case. */
+  id: string;
+  /** A sentence about the behaviour. */
+  title: string;
+  /** The clause ids it exercises (spec/CLAUSES-OUTLINE.md, later spec/spec.md). */
+  clauses: string[];
+  limits?: Partial<Limits>;
+  /** Features needed beyond those read from the operations. */
+  features?: Feature[];
+  steps: CaseStep[];
+}
+
+export const creds = (uid: number): Credentials => ({ uid, gid: uid + 100, pid: uid + 200 });
+const text = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+export interface MessageOptions {
+  transfers?: Transfer[];
+  segments?: string[];
+  timeoutMs?: number;
+}
+const message = (payload: string, o: MessageOptions = {}) => ({
+  segments: o.segments ? o.segments.map(text) : [text(payload)],
+  ...(o.transfers ? { transfers: o.transfers } : {}),
+});
+
+export const op = {
+  attach: (uid: number, bootstrap?: BootstrapGrant[]): Operation => ({ op: 'attach', credentials: creds(uid), ...(bootstrap ? { bootstrap } : {}) }),
+  createNode: (peer: number, credentials?: boolean): Operation => ({ op: 'createNode', peer, ...(credentials !== undefined ? { credentials } : {}) }),
+  mint: (peer: number, handle: number, rights: Right[], badge?: number): Operation => ({ op: 'mint', peer, handle, rights, ...(badge !== undefined ? { badge } : {}) }),
+  release: (peer: number, handle: number): Operation => ({ op: 'release', peer, handle }),
+  revoke: (peer: number, handle: number): Operation => ({ op: 'revoke', peer, handle }),
+  destroyNode: (peer: number, handle: number): Operation => ({ op: 'destroyNode', peer, handle }),
+  send: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'send', peer, handle, message: message(payload, o), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }),
+  call: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'call', peer, handle, message: message(payload, o), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }),
+  reply: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'reply', peer, handle, message: message(payload, o) }),
+  multicast: (peer: number, handles: number[], payload = '', o: MessageOptions = {}): Operation => ({ op: 'multicast', peer, handles, message: message(payload, o) }),
+  receive: (peer: number, max = 16, timeoutMs?: number): Operation => ({ op: 'receive', peer, max, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
+  close: (peer: number): Operation => ({ op: 'close', peer }),
+  tick: (ms: number): Operation => ({ op: 'tick', ms }),
+};
+
+/** A transfer: `t(3)`, `t(3, ['send'])`, `t(3, undefined, true)` (move). */
+export const t = (handle: number, rights?: Right[], move?: boolean): Transfer => ({ handle, ...(rights ? { rights } : {}), ...(move ? { move } : {}) });
+
+/** A step with an expectation. */
+export const x = (o: Operation, expect?: Expectation, match?: unknown): CaseStep => ({ op: o, ...(expect ? { expect } : {}), ...(match !== undefined ? { match } : {}) });
+
+/**
+ * The usual start: p1 owns node A (p1.h1); p2 holds p2.h1 -> A (send, grant),
+ * and owns node B (p2.h2). With `three`, p3 holds p3.h1 -> A and p3.h2 -> B and owns node C (p3.h3).
+ */
+export function setup(three = false): CaseStep[] {
+  const steps = [
+    x(op.attach(1001), 'ok', { peer: 1 }),
+    x(op.createNode(1), 'ok', { handle: 1 }),
+    x(op.attach(1002, [{ fromPeer: 1, handle: 1 }]), 'ok', { peer: 2, handles: [1] }),
+    x(op.createNode(2), 'ok', { handle: 2 }),
+  ];
+  if (three) {
+    steps.push(
+      x(op.attach(1003, [{ fromPeer: 1, handle: 1 }, { fromPeer: 2, handle: 2 }]), 'ok', { peer: 3, handles: [1, 2] }),
+      x(op.createNode(3), 'ok', { handle: 3 }),
+    );
+  }
+  return steps;
+}
+
+export const payload = text;

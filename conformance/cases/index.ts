@@ -1,0 +1,35 @@
+// Every scenario case, as data, and what each needs of an implementation.
+import type { OperationName } from '../../spec/types';
+import type { Feature } from '../driver';
+import type { Case } from './dsl';
+import { HANDLE_CASES } from './handles';
+import { MESSAGE_CASES } from './messages';
+
+export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES];
+
+export interface Requirements {
+  operations: OperationName[];
+  features: Feature[];
+}
+
+const KNOWN_OPERATIONS = new Set<string>(['attach', 'createNode', 'mint', 'release', 'revoke', 'destroyNode', 'send', 'call', 'reply', 'multicast', 'receive', 'close', 'tick']);
+
+/** What a case needs, read from its operations (plus what it declares). */
+export function requirementsOf(c: Case): Requirements {
+  const ops = new Set<OperationName>(['attach', 'close']);
+  const features = new Set<Feature>(c.features ?? []);
+  if (c.limits) features.add('configurable-limits');
+  for (const { op } of c.steps) {
+    const o = op as any;
+    if (KNOWN_OPERATIONS.has(o.op)) ops.add(o.op);
+    if (o.op === 'tick') features.add('virtual-clock');
+    if (o.timeoutMs !== undefined && (o.op === 'call' || o.timeoutMs > 0)) features.add('virtual-clock');
+    if (o.op === 'send' && o.timeoutMs > 0) features.add('blocking-send');
+    if (o.op === 'receive' && o.timeoutMs > 0) features.add('blocking-receive');
+    if (o.op === 'createNode' && o.credentials === true) features.add('credentials');
+    if (Array.isArray(o.message?.transfers) && o.message.transfers.length > 0) features.add('transfers');
+  }
+  return { operations: [...ops], features: [...features] };
+}
+
+export type { Case } from './dsl';

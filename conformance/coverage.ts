@@ -1,0 +1,155 @@
+// Clause coverage: which clauses each step exercised. A failing step names
+// its clause through the model's rule (`firstFailure(state, op).rule.clause`);
+// a successful one through the operation registry (spec/registry/operations.ts)
+// and what it caused (completions, deliveries, notices).
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Completion, Delivery, Invocation, Operation } from '../spec/types';
+import { OPERATIONS } from '../spec/registry/operations';
+import type { BusState } from '../model';
+import type { StepObserver } from './session';
+
+/** The repository root (where spec/ lives), from the source or the compiled location. */
+export function repositoryRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'spec', 'types.ts')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Clause ids defined by spec/spec.md, or by spec/CLAUSES-OUTLINE.md while spec.md is being written. */
+export function loadClauseIds(root = repositoryRoot()): string[] {
+  const candidates = [path.join(root, 'spec', 'spec.md'), path.join(root, 'spec', 'CLAUSES-OUTLINE.md')];
+  const file = candidates.find((f) => fs.existsSync(f));
+  if (!file) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  const ids = new Set<string>();
+  for (const m of text.matchAll(/^[#>*\-\s|]*\**`?([A-Z]+-\d+)\b/gm)) ids.add(m[1]);
+  for (const m of text.matchAll(/\b([A-Z]+)-(\d+)\s*\.\.\s*\1-(\d+)\b/g)) {
+    for (let k = Number(m[2]); k <= Number(m[3]); k++) ids.add(`${m[1]}-${k}`);
+  }
+  return [...ids].sort(compareClauseIds);
+}
+
+export function compareClauseIds(a: string, b: string): number {
+  const [fa, na] = a.split('-');
+  const [fb, nb] = b.split('-');
+  return fa === fb ? Number(na) - Number(nb) : fa.localeCompare(fb);
+}
+
+const OUTCOME_CLAUSES: Record<string, string[]> = {
+  DEAD: ['DESTROY-4', 'CALL-2'],
+  NO_REPLY: ['CALL-4', 'CALL-2'],
+  TIMED_OUT: ['TIME-1', 'CALL-2'],
+  CLOSED: ['CLOSE-1', 'CALL-2'],
+};
+
+function deliveryClauses(d: Delivery, out: string[]): void {
+  out.push('DELIVER-1', 'ORDER-2');
+  if (d.kind === 'notice') {
+    out.push('NOTICE-1', 'INV-9');
+    if (d.notice.type === 'node-destroyed') out.push('DESTROY-2', 'ORDER-4');
+    if (d.notice.type === 'revoked') out.push('REVOKE-2');
+    if (d.notice.type === 'no-senders') out.push('NOTICE-2', 'NOTICE-3');
+    return;
+  }
+  if (d.handles.length > 0) out.push('RECV-3');
+  for (const h of d.handles) {
+    if (h.state === 'revoked') out.push('REVOKE-2', 'INV-1');
+    if (h.state === 'dead') out.push('DESTROY-2');
+    if (h.kind === 'reply') out.push('CALL-5');
+  }
+  if (d.kind === 'call') out.push('CALL-1', 'RECV-3');
+  if (d.kind !== 'reply' && d.credentials) out.push('CRED-1', 'INV-10');
+  if (d.kind !== 'reply' && d.badge !== 0) out.push('MINT-3');
+}
+
+function resultClauses(op: string, r: Invocation, out: string[]): void {
+  if ('pending' in r) { out.push('TIME-2'); return; }
+  if (!r.ok) {
+    out.push(...(OUTCOME_CLAUSES[r.error] ?? []));
+    return;
+  }
+  const v = r.value as any;
+  if (Array.isArray(v.deliveries)) {
+    for (const d of v.deliveries) deliveryClauses(d, out);
+    if (v.deliveries.length >= 2) out.push('INV-7');
+  }
+  if (v.reply) { out.push('CALL-3', 'CALL-6', 'INV-6'); for (const h of v.reply.handles) if (h.kind === 'reply') out.push('CALL-5'); }
+  if (op === 'multicast' && v.skipped?.length) out.push('MCAST-3');
+}
+
+/** Counts, per clause, the steps that exercised it. */
+export class ClauseCounter implements StepObserver {
+  readonly counts = new Map<string, number>();
+  private pendingFailure: string | null = null;
+  private stepClauses: string[] = [];
+
+  private add(ids: Iterable<string>): void {
+    for (const id of new Set(ids)) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+  }
+
+  before(_state: BusState, _op: Operation, failure: { rule: { clause: string }; code: string } | null): void {
+    this.pendingFailure = failure ? failure.rule.clause : null;
+  }
+
+  after(state: BusState, op: Operation, outcome: { result: Invocation; completions: Completion[]; events: { type: string }[] }): void {
+    const out: string[] = [];
+    const r = outcome.result;
+    if (this.pendingFailure !== null && !('pending' in r && op.op === 'send')) {
+      out.push(this.pendingFailure, 'ERR-1', 'ERR-2', 'ATOMIC-1', 'INV-3');
+      if (!('pending' in r) && !r.ok) {
+        if (r.error === 'BAD_HANDLE') out.push('HANDLE-3', 'INV-8');
+        if (r.error === 'REVOKED' || r.error === 'DEAD') out.push('HANDLE-6');
+        if (r.error === 'WRONG_KIND') out.push('HANDLE-5');
+        if (r.error === 'QUEUE_FULL') out.push('QUOTA-1', 'QUOTA-2', 'INV-11');
+        if (r.error === 'CALLER_GONE') out.push('CALL-4');
+        if (r.error === 'CLOSED') out.push('PEER-2');
+      }
+    } else {
+      const entry = OPERATIONS.find((o) => o.name === op.op);
+      if (entry) out.push(...entry.clauses);
+      if (op.op === 'send' && 'pending' in r) out.push('SEND-7');
+      if (op.op === 'mint' || op.op === 'attach') out.push('INV-2');
+      if ((op.op === 'send' || op.op === 'call' || op.op === 'multicast') && (op.message.transfers?.length ?? 0) > 0) out.push('SEND-4', 'INV-2');
+      if (op.op === 'close' && Object.values(state.peers).every((p) => p.status === 'closed')) out.push('INV-5');
+      resultClauses(op.op, r, out);
+    }
+    for (const c of outcome.completions) {
+      resultClauses(c.op, c.result, out);
+      if (c.op === 'send') out.push('SEND-7');
+      if (c.op === 'receive') out.push('RECV-2');
+      if (c.op === 'call') out.push('INV-6');
+    }
+    const enqueues = outcome.events.filter((e) => e.type === 'enqueue') as { type: string; kind: string; to: number }[];
+    if (enqueues.length > 0) out.push('ORDER-1');
+    const notices = enqueues.filter((e) => e.kind === 'notice');
+    if (notices.length >= 2) out.push('NOTICE-5');
+    for (const e of notices) {
+      const q = state.peers[e.to]?.queue ?? [];
+      if (q.filter((x) => x.kind !== 'notice').length >= state.limits.queueCapacityMessages) out.push('NOTICE-4', 'QUOTA-3');
+    }
+    if (op.op === 'multicast' && enqueues.length >= 2) out.push('ORDER-3', 'MCAST-3');
+    if (!('pending' in r) && r.ok) {
+      if (op.op === 'attach') out.push('BUS-1');
+      if (op.op === 'createNode' || op.op === 'mint') out.push('HANDLE-2');
+      if (op.op === 'send' || op.op === 'call' || op.op === 'mint' || op.op === 'multicast') out.push('HANDLE-4');
+      if (op.op === 'reply') out.push('QUOTA-3');
+    }
+    if (!('pending' in r) && !r.ok && r.error === 'DEAD') out.push('NODE-2');
+    if (outcome.events.some((e) => e.type === 'discard')) out.push('INV-4');
+    this.stepClauses = out;
+    this.add(out);
+  }
+
+  /** The clauses of the last step. */
+  lastStep(): string[] {
+    return this.stepClauses;
+  }
+
+  merge(other: ClauseCounter): void {
+    for (const [id, n] of other.counts) this.counts.set(id, (this.counts.get(id) ?? 0) + n);
+  }
+}
