@@ -7,6 +7,7 @@ import type { Driver } from '../../conformance/driver';
 import { serveStdio } from '../../conformance/serve';
 import { MUTANTS } from '../../conformance/mutants';
 import { createReferenceDriver } from '../../backends/reference/driver';
+import { createShmDriver } from '../../backends/shm/driver';
 
 export interface Implementation {
   name: string;
@@ -16,6 +17,7 @@ export interface Implementation {
 
 export const IMPLEMENTATIONS: Implementation[] = [
   { name: 'reference', summary: 'the reference backend (the model behind the public API)', createDriver: createReferenceDriver },
+  { name: 'shm', summary: 'the shared-memory backend (SharedArrayBuffer + Atomics), in-process', createDriver: () => createShmDriver() },
   ...MUTANTS.map((m) => ({ name: `mutant:${m.name}`, summary: `a deliberately wrong implementation: ${m.bug}`, createDriver: () => m.createDriver() })),
 ];
 
