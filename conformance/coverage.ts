@@ -2,42 +2,14 @@
 // its clause through the model's rule (`firstFailure(state, op).rule.clause`);
 // a successful one through the operation registry (spec/registry/operations.ts)
 // and what it caused (completions, deliveries, notices).
-import * as fs from 'fs';
-import * as path from 'path';
 import type { Completion, Delivery, Invocation, Operation } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import type { BusState } from '../model';
 import type { StepObserver } from './session';
+import { compareClauseIds, loadClauseIds } from '../spec/clauses';
 
-/** The repository root (where spec/ lives), from the source or the compiled location. */
-export function repositoryRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'spec', 'types.ts')) && fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return process.cwd();
-}
+export { compareClauseIds, loadClauseIds };
 
-/** Clause ids defined by spec/spec.md, or by spec/CLAUSES-OUTLINE.md while spec.md is being written. */
-export function loadClauseIds(root = repositoryRoot()): string[] {
-  const candidates = [path.join(root, 'spec', 'spec.md'), path.join(root, 'spec', 'CLAUSES-OUTLINE.md')];
-  const file = candidates.find((f) => fs.existsSync(f));
-  if (!file) return [];
-  const text = fs.readFileSync(file, 'utf8');
-  const ids = new Set<string>();
-  for (const m of text.matchAll(/^[#>*\-\s|]*\**`?([A-Z]+-\d+)\b/gm)) ids.add(m[1]);
-  for (const m of text.matchAll(/\b([A-Z]+)-(\d+)\s*\.\.\s*\1-(\d+)\b/g)) {
-    for (let k = Number(m[2]); k <= Number(m[3]); k++) ids.add(`${m[1]}-${k}`);
-  }
-  return [...ids].sort(compareClauseIds);
-}
-
-export function compareClauseIds(a: string, b: string): number {
-  const [fa, na] = a.split('-');
-  const [fb, nb] = b.split('-');
-  return fa === fb ? Number(na) - Number(nb) : fa.localeCompare(fb);
-}
 
 const OUTCOME_CLAUSES: Record<string, string[]> = {
   DEAD: ['DESTROY-4', 'CALL-2'],

@@ -2,6 +2,7 @@
 // source of the clause ids that the model, tests, suite and docs cite.
 import * as fs from 'fs';
 import * as path from 'path';
+import { repositoryRoot } from './paths';
 
 export interface Clause {
   id: string;
@@ -20,7 +21,16 @@ export const CLAUSE_FAMILIES = [
 /** Matches a clause id anywhere in text. */
 export const CLAUSE_ID = new RegExp(`\\b(?:${CLAUSE_FAMILIES.join('|')})-\\d+\\b`, 'g');
 
-export const SPEC_PATH = path.join(__dirname, '..', '..', 'spec', 'spec.md');
+export const specPath = (): string => path.join(repositoryRoot(), 'spec', 'spec.md');
+
+/** Order clause ids by family as the spec lists them, then by number. */
+export function compareClauseIds(a: string, b: string): number {
+  const [fa, na] = a.split('-');
+  const [fb, nb] = b.split('-');
+  const ra = (CLAUSE_FAMILIES as readonly string[]).indexOf(fa);
+  const rb = (CLAUSE_FAMILIES as readonly string[]).indexOf(fb);
+  return fa === fb ? Number(na) - Number(nb) : ra - rb || fa.localeCompare(fb);
+}
 
 /** Parse clauses: a paragraph starting `**ID** *Title.* text`, ending at a blank line. */
 export function parseClauses(markdown: string): Clause[] {
@@ -39,9 +49,14 @@ export function parseClauses(markdown: string): Clause[] {
 }
 
 let cached: Clause[] | null = null;
-export function loadClauses(file = SPEC_PATH): Clause[] {
-  if (file === SPEC_PATH && cached) return cached;
-  const clauses = parseClauses(fs.readFileSync(file, 'utf8'));
-  if (file === SPEC_PATH) cached = clauses;
+export function loadClauses(file?: string): Clause[] {
+  if (!file && cached) return cached;
+  const clauses = parseClauses(fs.readFileSync(file ?? specPath(), 'utf8'));
+  if (!file) cached = clauses;
   return clauses;
+}
+
+/** Every clause id of the spec, in spec order. */
+export function loadClauseIds(): string[] {
+  return loadClauses().map((c) => c.id);
 }

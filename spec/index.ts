@@ -5,3 +5,4 @@ export * from './registry/notices';
 export * from './registry/limits';
 export * from './validate';
 export * from './clauses';
+export * from './paths';

@@ -24,15 +24,8 @@ import { simulatorPage } from './pages/simulator';
 import { specPage } from './pages/spec';
 import { type Site, loadSite } from './site';
 
-/** The repository root, from the compiled location dist/cli/docs/ (or cli/docs/ under tsx). */
-export function repositoryRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'spec'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find the repository root above ${__dirname}`);
-}
+export { repositoryRoot } from '../../spec/paths';
+import { repositoryRoot } from '../../spec/paths';
 
 function searchIndex(site: Site): SearchEntry[] {
   const clip = (s: string) => (s.length > 140 ? `${s.slice(0, 137)}…` : s);
