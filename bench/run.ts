@@ -1,10 +1,24 @@
 // `npm run bench`: the shm backend and the IPC baselines in one process run,
 // with ratios against the targets of issue 4. Never a pass/fail test.
-//   node dist/bench/run.js [--quick] [--json FILE] [--skip-baselines]
+//   node dist/bench/run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...]
+//                          [--baselines sab,net.pingpong,c.pingpong] [--reps N]
+// --only picks shm workloads (bench/shm SHM_WORKLOADS); --baselines picks baseline groups
+// (bench/baselines GROUP_IDS); --targets-only runs just the baselines the targets need.
 import * as fs from 'fs';
 import { formatTable, type BenchRecord } from './baselines/common';
 import { runBaselines } from './baselines';
 import { runShmBenchmarks } from './shm';
+
+/** The baseline groups the targets of issue 4 are ratios against. */
+const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
+
+function listFlag(argv: string[], name: string): string[] | undefined {
+  const at = argv.indexOf(name);
+  if (at < 0) return undefined;
+  const v = argv[at + 1];
+  if (!v || v.startsWith('--')) throw new Error(`${name} needs a comma-separated list`);
+  return v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+}
 
 interface Target {
   name: string;
@@ -29,7 +43,7 @@ function best(records: BenchRecord[], name: string, key: 'msgsPerSec' | 'bytesPe
 const div = (a: number | null | undefined, b: number | null | undefined): number | null => (a == null || b == null || b === 0 ? null : a / b);
 
 export function targets(records: BenchRecord[]): Target[] {
-  const call = find(records, 'shm.call', ['adaptive']);
+  const call = find(records, 'shm.call', ['adaptive'], ['no hand-off']);
   const call0 = find(records, 'shm.call', ['spin 0']);
   const sabSpin = find(records, 'sab.pingpong', ['spin 30'])?.medianRttUs ?? best(records, 'sab.pingpong', 'medianRttUs', [], ['spin 0']);
   const sab0 = find(records, 'sab.pingpong', ['spin 0'])?.medianRttUs;
@@ -71,12 +85,21 @@ async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const jsonAt = argv.indexOf('--json');
   const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
-  if (jsonAt >= 0 && !jsonFile) { console.error('usage: run.js [--quick] [--json FILE] [--skip-baselines]'); return 2; }
+  const usage = 'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N]';
+  if (jsonAt >= 0 && !jsonFile) { console.error(usage); return 2; }
+  let only: string[] | undefined, baselines: string[] | undefined;
+  try {
+    only = listFlag(argv, '--only');
+    baselines = argv.includes('--targets-only') ? TARGET_BASELINES : listFlag(argv, '--baselines');
+  } catch (e) { console.error(`${(e as Error).message}\n${usage}`); return 2; }
+  const repsAt = argv.indexOf('--reps');
+  const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined;
+  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1)) { console.error(usage); return 2; }
   const log = (line: string) => console.error(line);
   const records: BenchRecord[] = [];
   log(`tessera bench (${quick ? 'quick' : 'full'}): shm backend, then baselines, in one process run`);
-  records.push(...await runShmBenchmarks({ quick, log }));
-  if (!argv.includes('--skip-baselines')) records.push(...await runBaselines({ quick, log }));
+  records.push(...await runShmBenchmarks({ quick, log, only, reps }));
+  if (!argv.includes('--skip-baselines')) records.push(...await runBaselines({ quick, log, only: baselines }));
   const ts = targets(records);
   console.log(formatTable(records));
   console.log('\nratios against the targets of issue 4 (same run):');

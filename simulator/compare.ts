@@ -3,8 +3,9 @@
 // switches; shared memory beats AF_UNIX).
 import type { Scenario, SimResults } from './types';
 import { loadProfile, loadScenario } from './load';
-import { runScenario } from './run';
-import { summaryTable } from './report';
+import { DEFAULT_SEED, runScenario } from './run';
+import { summaryTable, type LabelledResults } from './report';
+import { latencyCdfSvg } from './svg';
 
 export interface Comparison {
   table: string;
@@ -35,4 +36,25 @@ export function runScenarioComparison(name: string | Scenario, transports: strin
   }
   rows.sort((a, b) => a.label.localeCompare(b.label));
   return { table: summaryTable(rows), results: rows.map((r) => r.results) };
+}
+
+/** The title of a scenario's latency CDF chart (the CLI's --svg and the docs use the same). */
+export function cdfTitle(scenario: Scenario): string {
+  return `Latency CDF: ${scenario.name}`;
+}
+
+/**
+ * One scenario on each transport and its latency CDF chart: byte for byte what
+ * `tessera sim <name> --compare T1,T2,... --seed S --svg DIR` writes as <name>-latency-cdf.svg
+ * (the docs embed it; a test holds the two equal). Deterministic: same inputs, same bytes.
+ */
+export function latencyComparison(name: string, transports: string[], seed: string = DEFAULT_SEED): { svg: string; runs: LabelledResults[]; scenario: Scenario } {
+  const scenario = loadScenario(name);
+  const runs: LabelledResults[] = transports.map((t) => {
+    const profile = loadProfile(t);
+    const out = runScenario({ scenario, profile, seed, scenarioRef: name });
+    if (out.failure) throw new Error(`${name} on ${t} failed: ${out.failure.message}\nreplay: ${out.failure.replay}`);
+    return { label: profile.name, results: out.results };
+  });
+  return { svg: latencyCdfSvg(runs, cdfTitle(scenario)), runs, scenario };
 }

@@ -1,7 +1,9 @@
 // The event queue: a binary min-heap ordered by (time, sequence). Events at the
 // same virtual time pop in the order they were pushed, so simultaneous events
 // are deterministic. Events live in parallel typed arrays (no object per event):
-// the hot loop allocates nothing here.
+// the hot loop allocates nothing here. A keyed event (at most one per key, e.g. a
+// thread's spin deadline) can be cancelled: it leaves the heap at once instead of
+// staying as a stale entry that deepens the heap until its time comes.
 
 export class EventQueue {
   private time: Float64Array;
@@ -9,6 +11,9 @@ export class EventQueue {
   private kind: Int32Array;
   private a: Int32Array;
   private b: Float64Array;
+  /** Key of the event at each heap slot (-1: none), and heap slot of each key's event (-1: none). */
+  private keyAt: Int32Array;
+  private slotOfKey = new Int32Array(16).fill(-1);
   private size = 0;
   private nextSeq = 0;
   /** Fields of the event `pop` returned last. */
@@ -23,6 +28,7 @@ export class EventQueue {
     this.kind = new Int32Array(capacity);
     this.a = new Int32Array(capacity);
     this.b = new Float64Array(capacity);
+    this.keyAt = new Int32Array(capacity).fill(-1);
   }
 
   get length(): number {
@@ -35,10 +41,43 @@ export class EventQueue {
   }
 
   push(time: number, kind: number, a: number, b: number): void {
+    this.insert(time, this.nextSeq++, kind, a, b, -1);
+  }
+
+  /** Push an event that `cancel(key)` can take back; a key's earlier event is cancelled first. */
+  pushKeyed(key: number, time: number, kind: number, a: number, b: number): void {
+    if (key >= this.slotOfKey.length) {
+      const g = new Int32Array(Math.max(key + 1, this.slotOfKey.length * 2)).fill(-1);
+      g.set(this.slotOfKey);
+      this.slotOfKey = g;
+    }
+    this.cancel(key);
+    this.insert(time, this.nextSeq++, kind, a, b, key);
+  }
+
+  /** Remove the event pushed with `key`, if it is still queued. */
+  cancel(key: number): void {
+    if (key >= this.slotOfKey.length) return;
+    const i = this.slotOfKey[key];
+    if (i < 0) return;
+    this.slotOfKey[key] = -1;
+    this.keyAt[i] = -1;
+    const last = --this.size;
+    if (i === last) return;
+    // Refill slot i with the last event: sift it up or down from there.
+    const t = this.time[last], s = this.seq[last], k = this.kind[last], a = this.a[last], b = this.b[last], key2 = this.keyAt[last];
+    this.keyAt[last] = -1;
+    this.siftDown(this.siftUp(i, t, s), t, s, k, a, b, key2);
+  }
+
+  private insert(time: number, s: number, kind: number, a: number, b: number, key: number): void {
     if (this.size === this.time.length) this.grow();
-    let i = this.size++;
-    const s = this.nextSeq++;
-    // Sift up with a hole instead of swaps.
+    const i = this.siftUp(this.size++, time, s);
+    this.place(i, time, s, kind, a, b, key);
+  }
+
+  /** Move parents down into the hole at i while they order after (time, s); returns the hole. */
+  private siftUp(i: number, time: number, s: number): number {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const pt = this.time[parent];
@@ -46,24 +85,12 @@ export class EventQueue {
       this.move(parent, i);
       i = parent;
     }
-    this.time[i] = time;
-    this.seq[i] = s;
-    this.kind[i] = kind;
-    this.a[i] = a;
-    this.b[i] = b;
+    return i;
   }
 
-  /** Remove the earliest event into popTime/popKind/popA/popB; false when empty. */
-  pop(): boolean {
-    if (this.size === 0) return false;
-    this.popTime = this.time[0];
-    this.popKind = this.kind[0];
-    this.popA = this.a[0];
-    this.popB = this.b[0];
-    const last = --this.size;
-    if (last === 0) return true;
-    const t = this.time[last], s = this.seq[last], k = this.kind[last], a = this.a[last], b = this.b[last];
-    let i = 0;
+  /** Sift the event (t, s, ...) down from the hole at i within the heap, and place it. */
+  private siftDown(i: number, t: number, s: number, k: number, a: number, b: number, key: number): void {
+    const last = this.size;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= last) break;
@@ -74,11 +101,33 @@ export class EventQueue {
       this.move(child, i);
       i = child;
     }
+    this.place(i, t, s, k, a, b, key);
+  }
+
+  private place(i: number, t: number, s: number, k: number, a: number, b: number, key: number): void {
     this.time[i] = t;
     this.seq[i] = s;
     this.kind[i] = k;
     this.a[i] = a;
     this.b[i] = b;
+    this.keyAt[i] = key;
+    if (key >= 0) this.slotOfKey[key] = i;
+  }
+
+  /** Remove the earliest event into popTime/popKind/popA/popB; false when empty. */
+  pop(): boolean {
+    if (this.size === 0) return false;
+    this.popTime = this.time[0];
+    this.popKind = this.kind[0];
+    this.popA = this.a[0];
+    this.popB = this.b[0];
+    const key0 = this.keyAt[0];
+    if (key0 >= 0) { this.slotOfKey[key0] = -1; this.keyAt[0] = -1; }
+    const last = --this.size;
+    if (last === 0) return true;
+    const t = this.time[last], s = this.seq[last], k = this.kind[last], a = this.a[last], b = this.b[last], key = this.keyAt[last];
+    this.keyAt[last] = -1;
+    this.siftDown(0, t, s, k, a, b, key);
     return true;
   }
 
@@ -88,6 +137,9 @@ export class EventQueue {
     this.kind[to] = this.kind[from];
     this.a[to] = this.a[from];
     this.b[to] = this.b[from];
+    const key = this.keyAt[from];
+    this.keyAt[to] = key;
+    if (key >= 0) this.slotOfKey[key] = to;
   }
 
   private grow(): void {
@@ -99,5 +151,8 @@ export class EventQueue {
     this.kind = grow32(this.kind);
     this.a = grow32(this.a);
     this.b = grow64(this.b);
+    const keys = new Int32Array(n).fill(-1);
+    keys.set(this.keyAt);
+    this.keyAt = keys;
   }
 }

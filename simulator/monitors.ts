@@ -4,9 +4,10 @@
 // the model state (model/invariants.ts checkState) and a final check once every
 // peer has closed. Incremental checks cost O(1) per event, so they run on every
 // step of every simulation; the structural check is O(state) and is sampled.
-import type { Credentials, Delivery, Invocation, Limits, Operation } from '../spec/types';
-import type { BusEvent, BusState, StepEffects } from '../model/state';
+import type { Completion, Credentials, Delivery, Invocation, Limits, Operation } from '../spec/types';
+import type { BusEvent, BusState } from '../model/state';
 import { checkState } from '../model/invariants';
+import { SeqRing } from './seq-ring';
 
 export interface Violation {
   invariant: string;
@@ -30,23 +31,23 @@ export function fingerprint(s: BusState): number {
   return ((((s.nextPeer * 31 + s.nextNode) * 31 + s.nextHandle) * 31 + s.nextCall) * 31 + s.nextSeq) * 31 + s.nextTicket * 7 + s.pending.length;
 }
 
-const OPEN = 1;
-const DONE = 2;
-
 export class Monitors {
   checks = 0;
   stateChecks = 0;
   private lastSeq = 0;
-  // Per bus sequence number (they start at 1 and only grow): state, receiver, sender, kind.
-  private seqState = new Int8Array(1024);
-  private seqTo = new Int32Array(1024);
-  private seqFrom = new Int32Array(1024);
-  private seqNotice = new Int8Array(1024);
-  private readonly lastTaken = new Map<number, number>();
-  private readonly outstanding = new Set<number>();
-  /** Messages (not notices) per receiver and per (receiver, sender): INV-11. */
-  private readonly queued = new Map<number, number>();
-  private readonly queuedFrom = new Map<number, number>();
+  // Per bus sequence number still queued (they start at 1 and only grow): receiver, sender,
+  // whether it is a notice. Live in the ring = enqueued and not yet dequeued or discarded.
+  private readonly seqs = new SeqRing(3, 0);
+  // Per peer id (small and dense: the model numbers peers from 1): the last seq it took (INV-7)
+  // and its queued messages, not notices (INV-11); per (receiver, sender) pair: that sender's
+  // messages in the receiver's queue (INV-11). Typed arrays: nothing allocated per event.
+  private lastTaken = new Float64Array(16);
+  private queued = new Int32Array(16);
+  private queuedFrom = new Int32Array(16 * 16);
+  private stride = 16;
+  /** Tickets (they only grow) of pending operations not completed yet: live in the ring (INV-6). */
+  private readonly outstanding = new SeqRing(0, 0, 64);
+  private outstandingCount = 0;
   private readonly notified = new Set<string>();
   private readonly credentials = new Map<number, Credentials>();
   /** peer -> names of its nodes that opted in to credentials. */
@@ -67,24 +68,36 @@ export class Monitors {
   }
 
   /** Everything one model step reported. `before` is the fingerprint taken before it, for failed steps. */
-  step(op: Operation, result: Invocation, effects: StepEffects, before: number | null, after: BusState): Violation | null {
+  step(op: Operation, result: Invocation, completions: readonly Completion[], events: readonly BusEvent[], before: number | null, after: BusState): Violation | null {
     this.checks++;
-    if (before !== null && !('pending' in result) && !result.ok && result.error !== 'CALLER_GONE') {
-      // INV-3: a failed operation changes nothing (CALLER_GONE consumes the reply handle, CALL-4).
-      if (effects.events.length > 0 || effects.completions.length > 0) return { invariant: 'INV-3', detail: `failed ${op.op} (${result.error}) had effects` };
-      if (fingerprint(after) !== before) return { invariant: 'INV-3', detail: `failed ${op.op} (${result.error}) changed the state` };
+    this.seqs.step++;
+    this.outstanding.step++;
+    const ticket = (result as { pending?: boolean; ticket?: number }).pending === true ? (result as { ticket: number }).ticket : -1;
+    if (before !== null && ticket < 0 && !(result as { ok: boolean }).ok) {
+      const error = (result as { error: string }).error;
+      if (error !== 'CALLER_GONE') {
+        // INV-3: a failed operation changes nothing (CALLER_GONE consumes the reply handle, CALL-4).
+        if (events.length > 0 || completions.length > 0) return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) had effects` };
+        if (fingerprint(after) !== before) return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) changed the state` };
+      }
     }
-    if ('pending' in result) {
-      if (this.outstanding.has(result.ticket)) return { invariant: 'INV-6', detail: `ticket ${result.ticket} issued twice` };
-      this.outstanding.add(result.ticket);
+    if (ticket >= 0) {
+      const known = this.outstanding.find(ticket);
+      if (known >= 0 && this.outstanding.isLive(known)) return { invariant: 'INV-6', detail: `ticket ${ticket} issued twice` };
+      this.outstanding.add(ticket);
+      this.outstandingCount++;
     }
-    for (const e of effects.events) {
-      const v = this.event(e);
-      if (v) return v;
+    for (let i = 0; i < events.length; i++) {
+      const v = this.event(events[i]);
+      if (v !== null) return v;
     }
-    for (const c of effects.completions) {
+    for (let i = 0; i < completions.length; i++) {
       // INV-6: every call (and every pending operation) gets exactly one outcome.
-      if (!this.outstanding.delete(c.ticket)) return { invariant: 'INV-6', detail: `ticket ${c.ticket} completed twice or never started` };
+      const t = completions[i].ticket;
+      const slot = this.outstanding.find(t);
+      if (slot < 0 || !this.outstanding.isLive(slot)) return { invariant: 'INV-6', detail: `ticket ${t} completed twice or never started` };
+      this.outstanding.retire(slot);
+      this.outstandingCount--;
     }
     return null;
   }
@@ -97,19 +110,17 @@ export class Monitors {
         // INV-7: one bus-wide order.
         if (e.seq <= this.lastSeq) return { invariant: 'INV-7', detail: `enqueue seq ${e.seq} after ${this.lastSeq}` };
         this.lastSeq = e.seq;
-        this.ensure(e.seq);
-        this.seqState[e.seq] = OPEN;
-        this.seqTo[e.seq] = e.to;
-        this.seqFrom[e.seq] = e.from;
-        this.seqNotice[e.seq] = e.kind === 'notice' ? 1 : 0;
+        const slot = this.seqs.add(e.seq);
+        const [to, from, notice] = this.seqs.i32;
+        to[slot] = e.to;
+        from[slot] = e.from;
+        notice[slot] = e.kind === 'notice' ? 1 : 0;
         this.openCount++;
         if (e.kind !== 'notice') {
           // INV-11: a sender never holds more than its quota of a queue; capacity holds.
-          const total = (this.queued.get(e.to) ?? 0) + 1;
-          const key = e.to * 1048576 + e.from;
-          const mine = (this.queuedFrom.get(key) ?? 0) + 1;
-          this.queued.set(e.to, total);
-          this.queuedFrom.set(key, mine);
+          if (e.to >= this.stride || e.from >= this.stride) this.growPeers(Math.max(e.to, e.from));
+          const total = ++this.queued[e.to];
+          const mine = ++this.queuedFrom[e.to * this.stride + e.from];
           if (mine > this.limits.senderQuotaMessages) return { invariant: 'INV-11', detail: `peer ${e.from} holds ${mine} messages in peer ${e.to}'s queue (quota ${this.limits.senderQuotaMessages})` };
           if (total > this.limits.queueCapacityMessages) return { invariant: 'INV-11', detail: `peer ${e.to}'s queue holds ${total} messages (capacity ${this.limits.queueCapacityMessages})` };
         }
@@ -118,21 +129,24 @@ export class Monitors {
       case 'dequeue':
       case 'discard': {
         // INV-4: each enqueued entry leaves its receiver's queue exactly once.
-        if (e.seq > this.lastSeq || this.seqState[e.seq] !== OPEN || this.seqTo[e.seq] !== e.peer) {
+        const slot = e.seq > this.lastSeq ? -1 : this.seqs.find(e.seq);
+        const [to, from, notice] = this.seqs.i32;
+        if (slot < 0 || !this.seqs.isLive(slot) || to[slot] !== e.peer) {
           return { invariant: 'INV-4', detail: `seq ${e.seq} ${e.type}d by peer ${e.peer} twice or never enqueued to it` };
         }
-        this.seqState[e.seq] = DONE;
+        this.seqs.retire(slot);
         this.openCount--;
-        if (!this.seqNotice[e.seq]) {
-          this.queued.set(e.peer, (this.queued.get(e.peer) ?? 0) - 1);
-          const key = e.peer * 1048576 + this.seqFrom[e.seq];
-          this.queuedFrom.set(key, (this.queuedFrom.get(key) ?? 0) - 1);
+        // (The receiver was checked against the enqueue, so it and the sender are within the stride.)
+        if (notice[slot] === 0) {
+          this.queued[e.peer]--;
+          this.queuedFrom[e.peer * this.stride + from[slot]]--;
         }
         if (e.type === 'dequeue') {
           // INV-7: each peer receives in the bus order.
-          const last = this.lastTaken.get(e.peer) ?? 0;
+          if (e.peer >= this.stride) this.growPeers(e.peer);
+          const last = this.lastTaken[e.peer];
           if (e.seq < last) return { invariant: 'INV-7', detail: `peer ${e.peer} received seq ${e.seq} after ${last}` };
-          this.lastTaken.set(e.peer, e.seq);
+          this.lastTaken[e.peer] = e.seq;
         }
         return null;
       }
@@ -164,7 +178,9 @@ export class Monitors {
         continue;
       }
       const seq = seqs[i];
-      const sender = seq !== undefined ? this.seqFrom[seq] : -1;
+      // Dequeued in this step: retired, and its slot kept until the next step.
+      const slot = seq !== undefined ? this.seqs.find(seq) : -1;
+      const sender = slot >= 0 ? this.seqs.i32[1][slot] : -1;
       const expected = this.credentials.get(sender);
       const got = d.credentials;
       if (!got || !expected || got.uid !== expected.uid || got.gid !== expected.gid || got.pid !== expected.pid) {
@@ -184,21 +200,23 @@ export class Monitors {
   /** Once every peer has closed: nothing left anywhere (INV-4, INV-5, INV-6). */
   finish(s: BusState): Violation | null {
     if (this.openCount > 0) return { invariant: 'INV-4', detail: `${this.openCount} enqueued entries neither received nor discarded` };
-    if (this.outstanding.size > 0) return { invariant: 'INV-6', detail: `${this.outstanding.size} pending operations never completed (tickets ${[...this.outstanding].slice(0, 5).join(', ')})` };
+    if (this.outstandingCount > 0) {
+      const tickets = this.outstanding.liveSeqs().slice(0, 5);
+      return { invariant: 'INV-6', detail: `${this.outstandingCount} pending operations never completed (tickets ${tickets.join(', ')})` };
+    }
     const left = Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
     if (left > 0) return { invariant: 'INV-5', detail: `all peers closed but ${left} handles/nodes/calls/pending operations remain` };
     return this.state(s);
   }
 
-  private ensure(seq: number): void {
-    if (seq < this.seqState.length) return;
-    let n = this.seqState.length;
-    while (n <= seq) n *= 2;
-    const g8 = (x: Int8Array) => { const y = new Int8Array(n); y.set(x); return y; };
-    const g32 = (x: Int32Array) => { const y = new Int32Array(n); y.set(x); return y; };
-    this.seqState = g8(this.seqState);
-    this.seqNotice = g8(this.seqNotice);
-    this.seqTo = g32(this.seqTo);
-    this.seqFrom = g32(this.seqFrom);
+  /** Room for peer ids up to `id` in the per-peer and per-pair arrays. */
+  private growPeers(id: number): void {
+    const stride = Math.max(this.stride * 2, id + 1);
+    const pairs = new Int32Array(stride * stride);
+    for (let r = 0; r < this.stride; r++) for (let c = 0; c < this.stride; c++) pairs[r * stride + c] = this.queuedFrom[r * this.stride + c];
+    const q = new Int32Array(stride); q.set(this.queued);
+    const l = new Float64Array(stride); l.set(this.lastTaken);
+    this.queuedFrom = pairs; this.queued = q; this.lastTaken = l;
+    this.stride = stride;
   }
 }

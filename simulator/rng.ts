@@ -70,8 +70,16 @@ export class Rng {
    */
   jitter(spread: number): number {
     if (spread <= 0) return 1;
-    // Sum of two uniforms: a cheap bell shape in [-1, 1).
-    const u = this.next() + this.next() - 1;
+    // Sum of two uniforms: a cheap bell shape in [-1, 1). (next() twice, inlined: the hot path.)
+    let a = this.a, b = this.b, c = this.c, d = this.d;
+    const r1 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    let t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+    const r2 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    t = b << 9;
+    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+    this.a = a; this.b = b; this.c = c; this.d = d;
+    const u = r1 / 4294967296 + r2 / 4294967296 - 1;
     return Math.exp(u * spread);
   }
 

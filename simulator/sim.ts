@@ -21,6 +21,7 @@ import { EventQueue } from './heap';
 import { Rng, formatSeed, parseSeed } from './rng';
 import { expandWorkload } from './workloads';
 import { InvariantViolation, Monitors, fingerprint, type Violation } from './monitors';
+import { SeqRing } from './seq-ring';
 import type {
   Fault, PeerSpec, PeerTimeline, Profile, QueueOccupancy, Scenario, ServeStep, SimResults, Step, TransferSpec,
 } from './types';
@@ -97,8 +98,10 @@ interface ThreadRt {
   ended: boolean;
   spanStartNs: number;
   spans: [number, number, string][] | null;
-  /** Bus sequence numbers of the deliveries of the last receive (one-way latency). */
+  /** Bus sequence numbers of the deliveries of the last receive (for the monitors). */
   lastSeqs: number[];
+  /** When each of those was sent (NaN for a notice): one-way latency. */
+  lastSent: number[];
   /** Calls answered by the current serve step. */
   served: number;
 }
@@ -136,7 +139,7 @@ export interface RunOutcome {
 
 export class Simulation {
   readonly rng: Rng;
-  readonly queue = new EventQueue(4096);
+  readonly queue = new EventQueue(256);
   readonly state: BusState;
   readonly limits: Limits;
   readonly monitors: Monitors;
@@ -146,7 +149,8 @@ export class Simulation {
   private readonly peers: PeerRt[] = [];
   private readonly threads: ThreadRt[] = [];
   private readonly cpus: CpuRt[] = [];
-  private readonly byTicket = new Map<number, ThreadRt>();
+  /** The thread waiting on each ticket of a pending operation (tickets only grow, TIME-2). */
+  private readonly waiters = new SeqRing(1, 0, 64);
   private readonly byModelPeer = new Map<number, PeerRt>();
   private readonly payloads = new Map<number, string>();
   private readonly messages0 = new Map<number, Message>();
@@ -171,12 +175,30 @@ export class Simulation {
   private spinNs = 0;
   private latency = new Float64Array(1024);
   private latencyCount = 0;
-  private readonly outcomes: Record<string, number> = {};
-  /** Per bus seq: simulated time of the send that enqueued it (one-way latency). */
-  private seqSentNs = new Float64Array(1024);
-  private seqBytes = new Int32Array(1024);
-  private readonly occupancy = new Map<number, { receiver: number; sender: number; count: number; max: number; areaNs: number; sinceNs: number; enqueued: number }>();
-  private seqFromTo = new Int32Array(2048);
+  private readonly outcomes = new Map<string, number>();
+  /** The most frequent outcome, counted apart from the map (one per call). */
+  private replies = 0;
+  /**
+   * Per bus seq of a queued message (not notices): sender, receiver, occupancy pair (i32
+   * columns 0..2) and the simulated time of the send that enqueued it (f64 column 0).
+   */
+  private readonly seqs = new SeqRing(3, 1);
+  /** Per event of the current step: when the message a dequeue took was sent (NaN: a notice). */
+  private eventSentNs = new Float64Array(64);
+  /** (receiver, sender) -> pair index + 1 (0: none yet), indexed receiver * pairStride + sender. */
+  private pairOf = new Int32Array(0);
+  private pairStride = 0;
+  // Occupancy per pair, in typed arrays (no object per pair touched in the hot path).
+  private pairReceiver: number[] = [];
+  private pairSender: number[] = [];
+  private pairCount = new Int32Array(16);
+  private pairMax = new Int32Array(16);
+  private pairEnqueued = new Int32Array(16);
+  private pairAreaNs = new Float64Array(16);
+  private pairSinceNs = new Float64Array(16);
+  /** Scratch for the seqs of a completion whose waiter is gone. */
+  private readonly scratchSeqs: number[] = [];
+  private readonly scratchSent: number[] = [];
   private workloadEndNs = 0;
   private liveness = false;
   /** Latency samples are one-way message delays when the workload makes no calls and has no timers. */
@@ -237,7 +259,7 @@ export class Simulation {
           id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], served: 0,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], lastSent: [], served: 0,
         };
         this.threads.push(t);
         peer.threads.push(t);
@@ -258,52 +280,78 @@ export class Simulation {
 
   /** Apply one operation through the model, feed the monitors, and wake whoever it completed. */
   private apply(op: Operation, by: ThreadRt | null): Invocation {
-    if (op.op !== 'tick') this.syncClock();
-    const before = fingerprint(this.state);
-    const out = applyInPlace(this.state, op);
+    const kind = op.op;
+    if (kind !== 'tick') this.syncClock();
+    this.seqs.step++;
+    this.waiters.step++;
+    const state = this.state;
+    const before = fingerprint(state);
+    const out = applyInPlace(state, op);
     this.stepCount++;
     this.operations++;
+    const result = out.result;
+    const completions = out.completions;
     const events = this.tamper ? this.tamper(out.events.slice(), this.stepCount) : out.events;
-    const v = this.monitors.step(op, out.result, { completions: out.completions, events }, 'pending' in out.result || out.result.ok ? null : before, this.state);
-    if (v) this.violate(v);
+    const pending = isPending(result);
+    const v = this.monitors.step(op, result, completions, events, pending || (result as Result).ok ? null : before, state);
+    if (v !== null) this.violate(v);
     if (this.stepCount % this.stateCheckEvery === 0) this.fullCheck();
-    if (this.traceLines) this.traceStep(op, by, out.result, events);
-    this.account(events, by);
+    if (this.traceLines) this.traceStep(op, by, result, events);
+    if (events.length > 0) this.account(events, by);
     // Deliveries of this step, in order, checked against the dequeue events (INV-10, INV-9).
     this.cursor = 0;
-    if (op.op === 'receive' && !('pending' in out.result) && out.result.ok) {
-      const d = (out.result.value as { deliveries: Delivery[] }).deliveries;
-      const seqs = this.takeSeqs(events, op.peer, d.length);
+    if (kind === 'receive' && !pending && (result as Result).ok) {
+      const d = ((result as { value: unknown }).value as { deliveries: Delivery[] }).deliveries;
+      const seqs = by !== null ? by.lastSeqs : this.scratchSeqs;
+      this.takeSeqs(events, op.peer, d.length, seqs, by !== null ? by.lastSent : this.scratchSent);
       const dv = this.monitors.deliveries(op.peer, d, seqs);
-      if (dv) this.violate(dv);
-      if (by) by.lastSeqs = seqs;
+      if (dv !== null) this.violate(dv);
     }
-    for (let i = 0; i < out.completions.length; i++) {
-      const c = out.completions[i];
+    const nc = completions.length;
+    for (let i = 0; i < nc; i++) {
+      const c = completions[i];
       if (c.op === 'receive' && c.result.ok) {
         const d = (c.result.value as { deliveries: Delivery[] }).deliveries;
-        const seqs = this.takeSeqs(events, c.peer, d.length);
+        const waiter = this.waiterOf(c.ticket);
+        const seqs = waiter !== null ? waiter.lastSeqs : this.scratchSeqs;
+        this.takeSeqs(events, c.peer, d.length, seqs, waiter !== null ? waiter.lastSent : this.scratchSent);
         const dv = this.monitors.deliveries(c.peer, d, seqs);
-        if (dv) this.violate(dv);
-        const waiter = this.byTicket.get(c.ticket);
-        if (waiter) waiter.lastSeqs = seqs;
+        if (dv !== null) this.violate(dv);
       }
     }
-    if ('pending' in out.result && by) this.byTicket.set(out.result.ticket, by);
-    for (const c of out.completions) this.completed(c, by, op);
-    return out.result;
+    if (pending && by !== null) this.setWaiter((result as { ticket: number }).ticket, by);
+    for (let i = 0; i < nc; i++) this.completed(completions[i], by, kind);
+    return result;
   }
 
   private cursor = 0;
 
-  /** The next n dequeue events of a peer in this step's events (the deliveries of one receive). */
-  private takeSeqs(events: readonly BusEvent[], peer: number, n: number): number[] {
-    const seqs: number[] = [];
+  /**
+   * The next n dequeue events of a peer in this step's events (the deliveries of one receive):
+   * their seqs into `seqs`, and when each was sent into `sent` (from account(), same step).
+   */
+  private takeSeqs(events: readonly BusEvent[], peer: number, n: number, seqs: number[], sent: number[]): void {
+    if (seqs.length !== 0) seqs.length = 0;
+    if (sent.length !== 0) sent.length = 0;
     while (seqs.length < n && this.cursor < events.length) {
-      const e = events[this.cursor++];
-      if (e.type === 'dequeue' && e.peer === peer) seqs.push(e.seq);
+      const i = this.cursor++;
+      const e = events[i];
+      if (e.type === 'dequeue' && e.peer === peer) {
+        seqs.push(e.seq);
+        sent.push(this.eventSentNs[i]);
+      }
     }
-    return seqs;
+  }
+
+  /** The thread waiting on a ticket, or null (a thread that ended, the setup, a fault). */
+  private waiterOf(ticket: number): ThreadRt | null {
+    const slot = this.waiters.find(ticket);
+    return slot >= 0 && this.waiters.isLive(slot) ? this.threads[this.waiters.i32[0][slot]] : null;
+  }
+
+  private setWaiter(ticket: number, t: ThreadRt): void {
+    const slot = this.waiters.add(ticket);
+    this.waiters.i32[0][slot] = t.id;
   }
 
   /** Keep the model's clock (ms) in step with the simulation's (ns) (TIME-1). */
@@ -323,44 +371,66 @@ export class Simulation {
 
   /** Occupancy per (receiver, sender) and one-way latency bookkeeping from bus events. */
   private account(events: readonly BusEvent[], by: ThreadRt | null): void {
-    for (const e of events) {
+    const now = this.now;
+    const ring = this.seqs;
+    if (events.length > this.eventSentNs.length) this.eventSentNs = new Float64Array(events.length * 2);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
       if (e.type === 'enqueue') {
         if (e.kind === 'notice') continue;
-        this.ensureSeq(e.seq);
-        this.seqSentNs[e.seq] = by ? by.opStartNs : this.now;
-        this.seqBytes[e.seq] = e.bytes;
-        this.seqFromTo[2 * e.seq] = e.from;
-        this.seqFromTo[2 * e.seq + 1] = e.to;
-        const o = this.occ(e.to, e.from);
-        o.areaNs += o.count * (this.now - o.sinceNs);
-        o.sinceNs = this.now;
-        o.count++;
-        o.enqueued++;
-        if (o.count > o.max) o.max = o.count;
+        const slot = ring.add(e.seq);
+        const o = this.pair(e.to, e.from);
+        const cols = ring.i32;
+        cols[0][slot] = e.from;
+        cols[1][slot] = e.to;
+        cols[2][slot] = o;
+        ring.f64[0][slot] = by !== null ? by.opStartNs : now;
+        this.pairAreaNs[o] += this.pairCount[o] * (now - this.pairSinceNs[o]);
+        this.pairSinceNs[o] = now;
+        const count = ++this.pairCount[o];
+        this.pairEnqueued[o]++;
+        if (count > this.pairMax[o]) this.pairMax[o] = count;
       } else if (e.type === 'dequeue' || e.type === 'discard') {
-        if (e.seq >= this.seqSentNs.length || this.seqFromTo[2 * e.seq + 1] !== e.peer) continue; // a notice
-        const o = this.occ(e.peer, this.seqFromTo[2 * e.seq]);
-        o.areaNs += o.count * (this.now - o.sinceNs);
-        o.sinceNs = this.now;
-        o.count--;
+        this.eventSentNs[i] = NaN;
+        const slot = ring.find(e.seq);
+        if (slot < 0 || ring.i32[1][slot] !== e.peer) continue; // a notice
+        const o = ring.i32[2][slot];
+        this.eventSentNs[i] = ring.f64[0][slot];
+        ring.retire(slot);
+        this.pairAreaNs[o] += this.pairCount[o] * (now - this.pairSinceNs[o]);
+        this.pairSinceNs[o] = now;
+        this.pairCount[o]--;
       }
     }
   }
 
-  private occ(receiver: number, sender: number) {
-    const key = receiver * 1048576 + sender;
-    let o = this.occupancy.get(key);
-    if (!o) this.occupancy.set(key, (o = { receiver, sender, count: 0, max: 0, areaNs: 0, sinceNs: this.now, enqueued: 0 }));
-    return o;
+  /** The occupancy record of a (receiver, sender) pair, made at its first message. */
+  private pair(receiver: number, sender: number): number {
+    if (receiver >= this.pairStride || sender >= this.pairStride) this.growPairs(Math.max(receiver, sender) + 1);
+    const k = receiver * this.pairStride + sender;
+    const o = this.pairOf[k];
+    if (o !== 0) return o - 1;
+    const i = this.pairReceiver.length;
+    this.pairReceiver.push(receiver);
+    this.pairSender.push(sender);
+    if (i >= this.pairCount.length) {
+      const n = this.pairCount.length * 2;
+      const g32 = (x: Int32Array) => { const y = new Int32Array(n); y.set(x); return y; };
+      const g64 = (x: Float64Array) => { const y = new Float64Array(n); y.set(x); return y; };
+      this.pairCount = g32(this.pairCount); this.pairMax = g32(this.pairMax); this.pairEnqueued = g32(this.pairEnqueued);
+      this.pairAreaNs = g64(this.pairAreaNs); this.pairSinceNs = g64(this.pairSinceNs);
+    }
+    this.pairSinceNs[i] = this.now;
+    this.pairOf[k] = i + 1;
+    return i;
   }
 
-  private ensureSeq(seq: number): void {
-    if (seq < this.seqSentNs.length) return;
-    let n = this.seqSentNs.length;
-    while (n <= seq) n *= 2;
-    const f = new Float64Array(n); f.set(this.seqSentNs); this.seqSentNs = f;
-    const b = new Int32Array(n); b.set(this.seqBytes); this.seqBytes = b;
-    const ft = new Int32Array(2 * n); ft.set(this.seqFromTo); this.seqFromTo = ft;
+  private growPairs(atLeast: number): void {
+    const stride = Math.max(8, atLeast * 2);
+    const next = new Int32Array(stride * stride);
+    for (let r = 0; r < this.pairStride; r++) for (let c = 0; c < this.pairStride; c++) next[r * stride + c] = this.pairOf[r * this.pairStride + c];
+    this.pairOf = next;
+    this.pairStride = stride;
   }
 
   private traceStep(op: Operation, by: ThreadRt | null, result: Invocation, events: readonly BusEvent[]): void {
@@ -619,17 +689,18 @@ export class Simulation {
   private applyOp(t: ThreadRt): void {
     const op = t.op!;
     const result = this.apply(op, t);
-    if (op.op === 'close') t.peer.closed = true;
-    if ('pending' in result) {
+    const kind = op.op;
+    if (kind === 'close') t.peer.closed = true;
+    if (isPending(result)) {
       if (t.resumeResult) return this.resume(t, 0); // completed within the same step
       const timeoutMs = (op as { timeoutMs?: number }).timeoutMs;
       if (timeoutMs !== undefined && timeoutMs > 0 && timeoutMs < FOREVER_MS) {
         this.queue.push((this.state.nowMs + timeoutMs) * 1e6, EV_DEADLINE, 0, 0);
       }
-      return this.wait(t, op.op === 'call');
+      return this.wait(t, kind === 'call');
     }
     const cpu = this.cpus[t.cpu];
-    if (cpu.handoffTo && !(op.op === 'reply')) {
+    if (cpu.handoffTo && kind !== 'reply') {
       // The replier did not go to sleep after all: wake the caller the ordinary way.
       const w = cpu.handoffTo;
       cpu.handoffTo = null;
@@ -660,7 +731,7 @@ export class Simulation {
       case 'call': {
         this.calls++;
         this.messages++;
-        this.count('reply');
+        this.replies++;
         const reply = (result.value as { reply: { payload: string } }).reply;
         const bytes = (reply.payload.length * 3) >> 2;
         const c = this.cost(P.ops.receivePerMessage.ns + (P.copies >= 2 ? this.copyNs(bytes) : 0));
@@ -693,7 +764,8 @@ export class Simulation {
         if (t.serve) { t.batch = deliveries; t.batchIndex = 0; }
         if (this.oneWayLatency) {
           const done = this.now + this.d + c;
-          for (const seq of t.lastSeqs) if (seq < this.seqSentNs.length && this.seqFromTo[2 * seq + 1] === t.peer.id) this.sample(done - this.seqSentNs[seq]);
+          const sent = t.lastSent;
+          for (let i = 0; i < sent.length; i++) if (sent[i] === sent[i]) this.sample(done - sent[i]); // NaN: a notice
         }
         return this.cost(c);
       }
@@ -706,7 +778,7 @@ export class Simulation {
   }
 
   private count(key: string): void {
-    this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
+    this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
   }
 
   private sample(ns: number): void {
@@ -736,7 +808,8 @@ export class Simulation {
       this.closeSpan(t, this.now + delay, 'run');
       t.spanStartNs = this.now + delay;
       this.busyNs += delay;
-      this.queue.push(this.now + delay + budget, EV_SPIN_END, t.id, t.gen);
+      // Keyed by thread: a spinner that sees its completion takes its spin end back out of the queue.
+      this.queue.pushKeyed(t.id, this.now + delay + budget, EV_SPIN_END, t.id, t.gen);
       return;
     }
     this.sleep(t, delay);
@@ -753,16 +826,18 @@ export class Simulation {
   }
 
   /** A completion for a thread that waits (or one that just issued the op). */
-  private completed(c: Completion, waker: ThreadRt | null, op: Operation): void {
-    const t = this.byTicket.get(c.ticket);
-    if (!t) return; // a thread that ended (closed) or the setup
-    this.byTicket.delete(c.ticket);
+  private completed(c: Completion, waker: ThreadRt | null, kind: Operation['op']): void {
+    const slot = this.waiters.find(c.ticket);
+    if (slot < 0 || !this.waiters.isLive(slot)) return; // a thread that ended (closed) or the setup
+    const t = this.threads[this.waiters.i32[0][slot]];
+    this.waiters.retire(slot);
     t.resumeResult = c.result;
     const waited = this.now - t.waitStartNs;
     t.avgWaitNs = t.avgWaitNs * 0.75 + waited * 0.25;
     if (t === waker) return; // completed inside its own step: applyOp resumes it
     if (t.state === SPINNING) {
-      t.gen++; // cancels the spin end
+      t.gen++; // the spin end is stale now: take it out
+      this.queue.cancel(t.id);
       const observe = this.cost(this.profile.wake.spinObserve.ns);
       this.spinNs += this.now + observe - t.spanStartNs;
       this.busyNs += this.now + observe - t.spanStartNs;
@@ -777,8 +852,8 @@ export class Simulation {
     if (waker && waker.cpu >= 0) {
       const cpu = this.cpus[waker.cpu];
       const handoff = cpu.handoffTo === null && (
-        (op.op === 'call' && P.handoff.call) ||
-        (op.op === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
+        (kind === 'call' && P.handoff.call) ||
+        (kind === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
       if (handoff) {
         cpu.handoffTo = t;
         t.state = READY;
@@ -837,6 +912,7 @@ export class Simulation {
     if (cur && cur.state === SPINNING) {
       // A spinner yields to a runnable thread (wake-up preemption).
       cur.gen++;
+      this.queue.cancel(cur.id);
       this.spinNs += this.now - cur.spanStartNs;
       this.busyNs += this.now - cur.spanStartNs;
       this.closeSpan(cur, this.now, 'spin');
@@ -907,13 +983,15 @@ export class Simulation {
   private loop(maxEvents: number): void {
     const q = this.queue;
     while (q.pop()) {
-      this.now = q.popTime;
       if (this.events > maxEvents) throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
       const kind = q.popKind;
-      if (kind === EV_DEADLINE) { this.events++; this.syncClock(); continue; }
-      if (kind === EV_FAULT) { this.events++; this.fault(this.faults[q.popA]); continue; }
+      if (kind === EV_DEADLINE) { this.now = q.popTime; this.events++; this.syncClock(); continue; }
+      if (kind === EV_FAULT) { this.now = q.popTime; this.events++; this.fault(this.faults[q.popA]); continue; }
       const t = this.threads[q.popA];
-      if (q.popB !== t.gen) continue; // stale (cancelled): not counted as an event
+      // Stale (cancelled): it does not happen, so it neither counts nor moves the clock (a
+      // cancelled spin deadline must not stretch the run's simulated time).
+      if (q.popB !== t.gen) continue;
+      this.now = q.popTime;
       this.events++;
       switch (kind) {
         case EV_APPLY: this.applyOp(t); break;
@@ -976,11 +1054,14 @@ export class Simulation {
       }
     }
     const nameOf = (id: number) => this.byModelPeer.get(id)?.name ?? `peer${id}`;
-    const occupancy: QueueOccupancy[] = [...this.occupancy.values()]
-      .sort((a, b) => a.receiver - b.receiver || a.sender - b.sender)
+    const occupancy: QueueOccupancy[] = this.pairReceiver.map((_, i) => i)
+      .sort((a, b) => this.pairReceiver[a] - this.pairReceiver[b] || this.pairSender[a] - this.pairSender[b])
       .map((o) => {
-        const area = o.areaNs + o.count * (this.workloadEndNs - o.sinceNs);
-        return { receiver: nameOf(o.receiver), sender: nameOf(o.sender), meanMessages: round(this.workloadEndNs > 0 ? area / this.workloadEndNs : 0, 3), maxMessages: o.max, enqueued: o.enqueued };
+        const area = this.pairAreaNs[o] + this.pairCount[o] * (this.workloadEndNs - this.pairSinceNs[o]);
+        return {
+          receiver: nameOf(this.pairReceiver[o]), sender: nameOf(this.pairSender[o]),
+          meanMessages: round(this.workloadEndNs > 0 ? area / this.workloadEndNs : 0, 3), maxMessages: this.pairMax[o], enqueued: this.pairEnqueued[o],
+        };
       });
     const m = Math.max(1, this.messages);
     const T = this.workloadEndNs;
@@ -988,7 +1069,9 @@ export class Simulation {
       ? this.threads.map((t) => ({ thread: t.name, spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]) }))
       : undefined;
     const outcomes: Record<string, number> = {};
-    for (const k of Object.keys(this.outcomes).sort()) outcomes[k] = this.outcomes[k];
+    const counted = new Map(this.outcomes);
+    if (this.replies > 0) counted.set('reply', (counted.get('reply') ?? 0) + this.replies);
+    for (const k of [...counted.keys()].sort()) outcomes[k] = counted.get(k)!;
     return {
       scenario: this.scenario.name,
       transport: this.profile.name,
@@ -1030,6 +1113,11 @@ export class LivenessError extends Error {
     super(message);
     this.name = 'LivenessError';
   }
+}
+
+/** Whether an invocation is pending (a ticket) rather than a result. */
+function isPending(r: Invocation): r is { pending: true; ticket: number } {
+  return (r as { pending?: boolean }).pending === true;
 }
 
 function round(x: number, digits = 1): number {

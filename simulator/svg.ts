@@ -15,9 +15,9 @@ function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Axis tick labels: 1 us, 2.5 us, 500 ns (no trailing zeros). */
-function tickNs(ns: number): string {
-  return fmtNs(ns).replace(/\.?0+ (?=[a-z]+$)/, ' ');
+/** Axis tick labels: 1 us, 2.5 us, 500 ns, 0 ns (trailing zeros of a fraction dropped, never of the integer part). */
+export function tickNs(ns: number): string {
+  return fmtNs(ns).replace(/\.(\d*?)0+ (?=[a-z]+$)/, (_m, digits: string) => (digits ? `.${digits} ` : ' '));
 }
 
 function num(x: number): string {
@@ -35,6 +35,13 @@ export function linearTicks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/** The smallest 1, 2 or 5 x a power of ten at or above x (x > 0). */
+export function niceCeil(x: number): number {
+  const mag = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * mag >= x * (1 - 1e-12)) return m * mag;
+  return 10 * mag;
+}
+
 /** Ticks at 1, 2, 5 x powers of ten for a log axis. */
 export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
@@ -50,6 +57,7 @@ export function logTicks(lo: number, hi: number): number[] {
 function frame(title: string, subtitle: string, xLabel: string, yLabel: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`,
+    `<title>${esc(title)}</title>`,
     `<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${M.left}" y="26" font-size="18" font-weight="bold" fill="#222">${esc(title)}</text>`,
     `<text x="${M.left}" y="45" font-size="12" fill="#666">${esc(subtitle)}</text>`,
@@ -111,7 +119,7 @@ export function latencyCdfSvg(runs: { label: string; results: SimResults }[], ti
   if (all.length === 0) return frame(title, 'no latency samples', 'latency', 'fraction of samples', []);
   let lo = Math.min(...all), hi = Math.max(...all);
   lo = 10 ** Math.floor(Math.log10(lo * 0.9));
-  hi = 10 ** (Math.log10(hi * 1.1));
+  hi = niceCeil(hi * 1.05); // end on a 1-2-5 tick
   if (hi / lo < 10) hi = lo * 10;
   const xs = logScale(lo, hi, M.left, W - M.right);
   const ys = linScale(0, 1, H - M.bottom, M.top);
@@ -197,6 +205,7 @@ export function timelineSvg(r: SimResults, windowNs?: number, title = 'Per-threa
   const xs = linScale(0, end, left, W - 40);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" ${FONT}>`,
+    `<title>${esc(title)}</title>`,
     `<rect x="0" y="0" width="${W}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="26" font-size="18" font-weight="bold" fill="#222">${esc(title)}</text>`,
     `<text x="${left}" y="45" font-size="12" fill="#666">${esc(`${r.scenario} on ${r.transport}, ${r.cpus} CPUs, first ${fmtNs(end)}; blank = off CPU (sleeping or runnable)`)}</text>`,

@@ -15,7 +15,10 @@ const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export function shmBusForConformance(limits: Limits): ShmBus {
   const callSlotsPerPeer = Math.max(4, Math.min(limits.maxPeers * limits.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes))));
-  return ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer, noticeSlotsPerPeer: 4 * limits.maxHandlesPerPeer + 64 });
+  // Node records: live nodes plus destroyed ones whose no-senders notice still waits (DESIGN.md);
+  // sized so that the suite's sequences never meet the pool's limit.
+  const maxNodes = Math.max(limits.maxPeers * limits.maxHandlesPerPeer, 4096);
+  return ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer, maxNodes });
 }
 
 export function createShmDriver(): Driver {

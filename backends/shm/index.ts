@@ -7,17 +7,17 @@ import { Worker, type WorkerOptions } from 'worker_threads';
 import { performance } from 'perf_hooks';
 import type {
   BootstrapGrant, Completion, Credentials, Delivery, HandleName, Invocation, Limits, Message, Operation, PeerId,
-  ReplyDelivery, Result, Right, Transfer,
+  ReceivedHandle, ReplyDelivery, Result, Right, Transfer,
 } from '../../spec/types';
 import { resolveLimits } from '../../spec/registry/limits';
 import { isBase64 } from '../../model/payload';
 import { rightsValid } from '../../model/rules';
 import { TesseraError, type MessageInput } from '../reference';
 import {
-  BLOCKED, BusCore, CALLER_GONE, CLOSED, CODES, INVALID_ARGUMENT, OK, OWNER_TOKEN, TIMED_OUT, createReceiveBatch,
-  rightsMask, type LocalPending, type ReceiveBatch, type StagedTransfer,
+  BLOCKED, BusCore, CLOSED, CODES, INVALID_ARGUMENT, OK, OWNER_TOKEN, TIMED_OUT, createReceiveBatch,
+  rightsArray, rightsMask, type LocalPending, type ReceiveBatch, type StagedTransfer,
 } from './core';
-import { computeLayout, NONE, P_ROOM, P_WAKE, P_WORDS, type Layout, type ShmOptions } from './layout';
+import { computeLayout, NONE, P_MBREADY, P_ROOM_WAITERS, P_SLEEP, P_WAITING, P_WAKE, P_WORDS, type Layout, type ShmOptions } from './layout';
 
 export { TesseraError, createReceiveBatch, type ReceiveBatch, type MessageInput };
 export type { ShmOptions };
@@ -31,7 +31,7 @@ const waitAsync = (Atomics as unknown as {
 
 export interface ShmBusOptions extends ShmOptions {
   limits?: Partial<Limits>;
-  /** Longest spin before sleeping, in microseconds (adaptive below it); 0 sleeps at once. Default 50. */
+  /** Longest spin before sleeping, in microseconds (adaptive below it, see DESIGN.md); 0 sleeps at once. Default 50. */
   spin?: number;
   /** 'real' (default): timeouts follow performance.now(). 'virtual': only bus.tick(ms) moves time (run() only). */
   clock?: 'real' | 'virtual';
@@ -58,23 +58,6 @@ export interface BootstrapInput {
 
 function fail(code: number, op: string): never {
   throw new TesseraError(CODES[code] as never, op);
-}
-
-let spinItersPerUs = 0;
-/** Atomics.load iterations per microsecond on this machine, measured once per thread. */
-function calibrateSpin(): number {
-  if (spinItersPerUs > 0) return spinItersPerUs;
-  const a = new Int32Array(new SharedArrayBuffer(4));
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const t0 = now();
-    let x = 0;
-    for (let i = 0; i < 20000; i++) x += Atomics.load(a, 0);
-    const dt = now() - t0;
-    if (x === 0 && dt < best) best = dt;
-  }
-  spinItersPerUs = Math.max(1, Math.round(20000 / (best * 1000)));
-  return spinItersPerUs;
 }
 
 // ------------------------------------------------------------------ staging of messages
@@ -160,7 +143,7 @@ export class ShmBus {
 
   private constructor(options: ShmBusOptions) {
     this.limits = resolveLimits(options.limits);
-    this.options = { callSlotsPerPeer: options.callSlotsPerPeer, noticeSlotsPerPeer: options.noticeSlotsPerPeer, maxNodes: options.maxNodes, journalEntries: options.journalEntries };
+    this.options = { callSlotsPerPeer: options.callSlotsPerPeer, maxNodes: options.maxNodes, journalEntries: options.journalEntries, viewSlackBytes: options.viewSlackBytes };
     for (const k of Object.keys(this.options) as (keyof ShmOptions)[]) if (this.options[k] === undefined) delete this.options[k];
     this.layout = computeLayout(this.limits, this.options);
     this.sab = new SharedArrayBuffer(this.layout.totalBytes);
@@ -216,7 +199,8 @@ export class ShmBus {
     if (slot === undefined) return false;
     const core = this.core;
     const token = core.tokenOf(slot);
-    core.lockStealing(token === OWNER_TOKEN ? -2 : token);
+    // A worker journals in area 1 + slot (joinBus); the owner thread's peers never die alone.
+    core.lockStealing(token === OWNER_TOKEN ? -2 : token, 1 + slot);
     try {
       if (!core.peerOpen(slot, peer)) { core.unlock(); return false; }
       core.closeLocked(slot, peer);
@@ -387,7 +371,7 @@ export class ShmBus {
         if (!Array.isArray(hs) || hs.length === 0 || !hs.every(isName) || new Set(hs).size !== hs.length) return err(INVALID_ARGUMENT);
         if (!stageMessage(core, o.message, false)) return err(INVALID_ARGUMENT);
         const code = this.locked(() => core.multicastLocked(slot, id, hs as number[]));
-        return code === OK ? { ok: true, value: { skipped: core.outSkipped.slice() } } : err(code);
+        return code === OK ? { ok: true, value: { skipped: core.outSkipped.slice(0, core.outSkippedCount) } } : err(code);
       }
       case 'receive': {
         if (!isName(o.max) || (o.max as number) < 1) return err(INVALID_ARGUMENT);
@@ -399,7 +383,7 @@ export class ShmBus {
           return { pending: true, ticket };
         }
         let deliveries: Delivery[] = [];
-        this.locked(() => { deliveries = core.takeDeliveries(slot, o.max as number); return OK; });
+        this.locked(() => { deliveries = this.takeDeliveries(slot, o.max as number); return OK; });
         return { ok: true, value: { deliveries } };
       }
       case 'close':
@@ -413,6 +397,24 @@ export class ShmBus {
     return this.core.F[this.layout.fHeader + 4];
   }
 
+  private rx: ReceiveBatch | null = null;
+  private rxBuffer: Buffer | null = null;
+
+  /** RECV-1 under the lock: up to max deliveries, through the same batch path as the peers' receive. */
+  private takeDeliveries(slot: number, max: number): Delivery[] {
+    const core = this.core;
+    const take = Math.min(max, core.queued(slot));
+    if (take === 0) return [];
+    core.batchNeeds(slot, take);
+    const rx = this.rx;
+    if (rx === null || rx.kind.length < take || rx.data.length < core.needBytes || rx.handleName.length < core.needHandles) {
+      this.rx = createReceiveBatch(Math.max(take, 64), Math.max(core.needBytes, 4096), { handles: Math.max(core.needHandles, 64) });
+      this.rxBuffer = Buffer.from(this.rx.data.buffer, this.rx.data.byteOffset, this.rx.data.length);
+    }
+    const n = core.takeBatch(slot, take, this.rx!);
+    return deliveriesOf(this.rx!, n, this.rxBuffer!);
+  }
+
   /** RECV-2, SEND-7: the model's settle, over this thread's pending operations. */
   private settle(): void {
     const core = this.core;
@@ -421,7 +423,7 @@ export class ShmBus {
       for (const lp of core.local.slice()) {
         if (lp.kind !== 'receive' || core.queued(lp.slot) === 0) continue;
         let deliveries: Delivery[] = [];
-        this.locked(() => { deliveries = core.takeDeliveries(lp.slot, lp.max); return OK; });
+        this.locked(() => { deliveries = this.takeDeliveries(lp.slot, lp.max); return OK; });
         core.removeLocal(lp);
         core.pushCompletion(lp, { ok: true, value: { deliveries } });
         changed = true;
@@ -459,62 +461,215 @@ function res(code: number, value: object): Result {
 export function joinBus(descriptor: PeerDescriptor): ShmPeer {
   const layout = computeLayout(descriptor.limits, descriptor.options);
   if (layout.totalBytes !== descriptor.sab.byteLength) throw new Error('joinBus: the buffer does not match the limits');
-  const core = new BusCore(descriptor.sab, layout, descriptor.token);
+  // Journal area 1 + slot: this thread's own undo journal stays in its own cache (DESIGN.md).
+  const core = new BusCore(descriptor.sab, layout, descriptor.token, 1 + descriptor.slot);
   return new ShmPeer(core, descriptor.slot, descriptor.id, descriptor.bootstrap, descriptor.spin, null);
 }
 
 /** A received message in the convenience API, with bytes as well as base64. */
 export type ShmDelivery = Delivery;
 
+const HANDLE_STATES = ['live', 'revoked', 'dead'] as const;
+
+/** Spec deliveries from the first n of a (copy-mode) batch, in the model's shape and key order. */
+function deliveriesOf(b: ReceiveBatch, n: number, data: Buffer): Delivery[] {
+  const out: Delivery[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const kind = b.kind[i];
+    if (kind === 3) {
+      const t = b.noticeType[i];
+      out[i] = t === 3
+        ? { kind: 'notice', notice: { type: 'no-senders', node: b.node[i], derivedCount: b.badge[i] } }
+        : { kind: 'notice', notice: { type: t === 1 ? 'node-destroyed' : 'revoked', handle: b.node[i] } };
+      continue;
+    }
+    const handles: ReceivedHandle[] = new Array(b.handleCount[i]);
+    for (let j = 0, h = b.handleStart[i]; j < handles.length; j++, h++) {
+      const st = b.handleState[h];
+      handles[j] = { name: st === 0 ? b.handleName[h] : null, kind: b.handleKind[h] === 2 ? 'reply' : 'node', rights: rightsArray(b.handleRights[h]), state: HANDLE_STATES[st] };
+    }
+    const len = b.length[i];
+    const payload = len === 0 ? '' : data.toString('base64', b.offset[i], b.offset[i] + len);
+    const d: Record<string, unknown> = b.credentials[i] === 1
+      ? { kind: kind === 2 ? 'call' : 'message', node: b.node[i], badge: b.badge[i], credentials: { uid: b.uid[i], gid: b.gid[i], pid: b.pid[i] }, payload, handles }
+      : { kind: kind === 2 ? 'call' : 'message', node: b.node[i], badge: b.badge[i], payload, handles };
+    if (kind === 2) d.replyHandle = b.replyHandle[i];
+    out[i] = d as unknown as Delivery;
+  }
+  return out;
+}
+
+/** Spin until word `idx` moves away from `seen` or `budgetMs` passed. */
+function spinChange(I: Int32Array, idx: number, seen: number, budgetMs: number): boolean {
+  const t0 = now();
+  for (let i = 1; ; i++) {
+    if (Atomics.load(I, idx) !== seen) return true;
+    if ((i & 63) === 0 && now() - t0 > budgetMs) return false;
+  }
+}
+
+/** Spin until word `idx` equals `want` or `budgetMs` passed. */
+function spinEquals(I: Int32Array, idx: number, want: number, budgetMs: number): boolean {
+  const t0 = now();
+  for (let i = 1; ; i++) {
+    if (Atomics.load(I, idx) === want) return true;
+    if ((i & 63) === 0 && now() - t0 > budgetMs) return false;
+  }
+}
+
+/** How often a peer whose spin budget fell to 0 tries a full spin again (in waits). */
+const PROBE_EVERY = 64;
+/** A sleeper re-checks a call under the lock this often (a resolver that died between commit and publication). */
+const CALL_RECHECK_MS = 50;
+
 export class ShmPeer {
-  private spinMax: number;
-  private spinBudget: number;
+  /** Longest spin, ms; 0 never spins. */
+  private readonly spinMaxMs: number;
+  /** Current spin budget, ms (adaptive, DESIGN.md "Wake-ups and spinning"). */
+  private spinMs: number;
+  private waitsSinceProbe = 0;
   /** Wake-ups that actually slept (for the bench's wakes-per-message). */
   sleeps = 0;
+  /** Deliveries received through the hand-off mailbox (replyBytesAndReceiveSync). */
+  handedOff = 0;
+  /** Waits that ended while spinning / after the spin ran out. */
+  spinsWon = 0;
+  spinsLost = 0;
+  /** The fast call path collects its last call at the next call (one lock hold per call). */
+  private uncollected = NONE;
+  private outBytes: Uint8Array | null = null;
+  private rx: ReceiveBatch | null = null;
+  private rxBuffer: Buffer | null = null;
+  private outWords: Int32Array | null = null;
+  private readonly I: Int32Array;
+  private readonly wakeI: number;
+  private readonly sleepI: number;
+  private readonly readyI: number;
+  private readonly waitingI: number;
 
   constructor(readonly core: BusCore, readonly slot: number, readonly id: PeerId, readonly bootstrap: HandleName[], spinUs: number, readonly bus: ShmBus | null) {
-    this.spinMax = spinUs > 0 ? Math.round(spinUs * calibrateSpin()) : 0;
-    this.spinBudget = this.spinMax;
+    this.spinMaxMs = spinUs > 0 ? spinUs / 1000 : 0;
+    this.spinMs = this.spinMaxMs;
+    this.I = core.I;
+    this.wakeI = core.L.peerBase + slot * P_WORDS + P_WAKE;
+    this.sleepI = core.L.peerBase + slot * P_WORDS + P_SLEEP;
+    this.readyI = core.L.peerBase + slot * P_WORDS + P_MBREADY;
+    this.waitingI = core.L.peerBase + slot * P_WORDS + P_WAITING;
   }
 
-  // Every operation: lock, PEER-2 check, the core's checks and effects, unlock.
-  private op(name: string, fn: () => number): void {
-    const core = this.core;
-    core.lock();
-    let code: number;
-    try { code = core.peerOpen(this.slot, this.id) ? fn() : CLOSED; } catch (e) { core.abort(); throw e; }
-    core.unlock();
+  /** The spin budget for the next wait: 0 after spins kept failing, except for a periodic full probe. */
+  private budget(): number {
+    if (this.spinMs > 0) return this.spinMs;
+    if (this.spinMaxMs === 0) return 0;
+    if (++this.waitsSinceProbe < PROBE_EVERY) return 0;
+    this.waitsSinceProbe = 0;
+    return this.spinMaxMs;
+  }
+
+  private spinWon(): void {
+    this.spinsWon++;
+    this.spinMs = this.spinMaxMs;
+  }
+
+  private spinLost(): void {
+    this.spinsLost++;
+    // When the peer is not running (both threads on one vCPU, or it sleeps), spinning only adds
+    // latency: cut the budget fast; a periodic probe finds out when spinning pays again.
+    const next = this.spinMs / 4;
+    this.spinMs = next < 0.001 ? 0 : next;
+  }
+
+  // Every operation: lock, PEER-2 check, the core's checks and effects, unlock (no closures).
+  private begin(): void {
+    this.core.lock();
+  }
+
+  private end(code: number, name: string): void {
+    this.core.unlock();
     if (code !== OK) fail(code, name);
   }
 
+  private open(): boolean {
+    return this.core.peerOpen(this.slot, this.id);
+  }
+
   createNode(options: { credentials?: boolean } = {}): HandleName {
-    this.op('createNode', () => this.core.createNodeLocked(this.slot, options.credentials === true));
-    return this.core.outName;
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = this.open() ? core.createNodeLocked(this.slot, options.credentials === true) : CLOSED; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'createNode');
+    return core.outName;
   }
 
   mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
-    if (!isName(handle) || !rightsValid(options.rights) || (options.badge !== undefined && !(isName(options.badge) && options.badge >= 1))) this.op('mint', () => INVALID_ARGUMENT);
-    this.op('mint', () => this.core.mintLocked(this.slot, handle, rightsMask(options.rights), options.badge ?? 0));
-    return this.core.outName;
+    const core = this.core;
+    const valid = isName(handle) && rightsValid(options?.rights) && (options.badge === undefined || (isName(options.badge) && options.badge >= 1));
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : !valid ? INVALID_ARGUMENT : core.mintLocked(this.slot, handle, rightsMask(options.rights), options.badge ?? 0); } catch (e) { core.abort(); throw e; }
+    this.end(code, 'mint');
+    return core.outName;
   }
 
   release(handle: HandleName): void {
-    this.op('release', () => (isName(handle) ? this.core.releaseLocked(this.slot, handle) : INVALID_ARGUMENT));
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : isName(handle) ? core.releaseLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'release');
+  }
+
+  /**
+   * RELEASE-1, several times: releases names[0 .. count-1] in order, as that many release
+   * operations run back to back in one lock hold (each is linearized there, in order; nothing
+   * else interleaves). A name that does not resolve is skipped (that release fails BAD_HANDLE
+   * and changes nothing). Returns how many failed. Throws CLOSED if the peer is closed.
+   */
+  releaseEach(names: ArrayLike<number>, count = names.length): number {
+    const core = this.core;
+    let failed = 0;
+    this.begin();
+    let code = OK;
+    try {
+      if (!this.open()) code = CLOSED;
+      else for (let i = 0; i < count; i++) if (core.releaseLocked(this.slot, names[i]) !== OK) failed++;
+    } catch (e) { core.abort(); throw e; }
+    this.end(code, 'release');
+    return failed;
   }
 
   revoke(handle: HandleName): number {
-    this.op('revoke', () => (isName(handle) ? this.core.revokeLocked(this.slot, handle) : INVALID_ARGUMENT));
-    return this.core.outCount;
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : isName(handle) ? core.revokeLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'revoke');
+    return core.outCount;
   }
 
   destroyNode(handle: HandleName): void {
-    this.op('destroyNode', () => (isName(handle) ? this.core.destroyNodeLocked(this.slot, handle) : INVALID_ARGUMENT));
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : isName(handle) ? core.destroyNodeLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'destroyNode');
+  }
+
+  /** One send attempt under the lock with what is staged; BLOCKED when there is no room and `block`. */
+  private trySend(handle: HandleName, staged: boolean, block: boolean): number {
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : staged && isName(handle) ? core.sendLocked(this.slot, this.id, handle, block) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    core.unlock();
+    return code;
   }
 
   /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
   send(handle: HandleName, message: MessageInput = {}): void {
-    const ok = stageInput(this.core, message, true);
-    this.op('send', () => (ok && isName(handle) ? this.core.sendLocked(this.slot, this.id, handle, false) : INVALID_ARGUMENT));
+    const code = this.trySend(handle, stageInput(this.core, message, true), false);
+    if (code !== OK) fail(code, 'send');
   }
 
   /** The hot path: one payload, no handles, no allocation. Returns false on QUEUE_FULL. */
@@ -523,96 +678,175 @@ export class ShmPeer {
     core.segs[0] = bytes;
     core.nsegs = 1;
     core.nxfers = 0;
-    core.lock();
-    let code: number;
-    try { code = core.peerOpen(this.slot, this.id) ? core.sendLocked(this.slot, this.id, handle, true) : CLOSED; } catch (e) { core.abort(); throw e; }
-    core.unlock();
+    const code = this.trySend(handle, true, true);
     if (code === OK) return true;
     if (code === BLOCKED) return false;
     return fail(code, 'send');
   }
 
-  /** The hot path, blocking: waits (spin, then Atomics.wait on the queue's room word) until there is room. */
+  /**
+   * Wait for room in the queue behind `handle` after a BLOCKED attempt: read the queue's room
+   * word, retry once under the lock (room freed before that read is seen by the retry), then
+   * spin until the room word moves, or sleep on it (announced in the room-waiter count).
+   * Returns the retry's code, or BLOCKED when it is worth another attempt.
+   */
+  private waitRoom(handle: HandleName, deadline: number, staged: boolean, block: boolean): number {
+    const core = this.core, I = this.I;
+    const dest = core.destOfHandle(this.slot, handle);
+    if (dest === NONE) return this.trySend(handle, staged, block); // gone meanwhile: the retry says why
+    const roomI = core.roomIndex(dest);
+    const seen = Atomics.load(I, roomI);
+    const code = this.trySend(handle, staged, block);
+    if (code !== BLOCKED) return code;
+    const budget = this.budget();
+    if (budget > 0) {
+      if (spinChange(I, roomI, seen, budget)) { this.spinWon(); return BLOCKED; }
+      this.spinLost();
+    }
+    const waitersI = core.L.peerBase + dest * P_WORDS + P_ROOM_WAITERS;
+    Atomics.add(I, waitersI, 1);
+    const left = deadline - now();
+    if (left > 0 && Atomics.load(I, roomI) === seen) {
+      this.sleeps++;
+      Atomics.wait(I, roomI, seen, left < 50 ? left : 50);
+    }
+    Atomics.sub(I, waitersI, 1);
+    return BLOCKED;
+  }
+
+  /** The hot path, blocking: waits (adaptive spin, then Atomics.wait on the queue's room word) until there is room. */
   sendBytesSync(handle: HandleName, bytes: Uint8Array): void {
     const core = this.core;
     for (;;) {
-      const dest = core.destOfHandle(this.slot, handle);
-      const seen = dest === NONE ? 0 : core.roomValue(dest);
-      if (this.sendBytes(handle, bytes)) return;
-      let moved = false;
-      for (let i = 0; i < this.spinBudget; i++) if (core.roomValue(dest) !== seen) { moved = true; break; }
-      if (moved) continue;
-      this.sleeps++;
-      core.sleepForRoom(dest, seen, 50);
+      core.segs[0] = bytes;
+      core.nsegs = 1;
+      core.nxfers = 0;
+      let code = this.trySend(handle, true, true);
+      if (code === BLOCKED) code = this.waitRoom(handle, Infinity, true, true);
+      if (code === OK) return;
+      if (code !== BLOCKED) fail(code, 'send');
     }
   }
 
-  /** SEND-7, synchronous flavour: wait (Atomics.wait) up to timeoutMs for room. */
+  /** SEND-7, synchronous flavour: wait (spin, then Atomics.wait) up to timeoutMs for room. */
   sendSync(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): void {
-    const core = this.core;
     const deadline = now() + options.timeoutMs;
+    const block = options.timeoutMs > 0;
     for (;;) {
-      if (!stageInput(core, message, true)) fail(INVALID_ARGUMENT, 'send');
-      const dest = core.destOfHandle(this.slot, handle);
-      const seen = dest === NONE ? 0 : core.roomValue(dest);
-      core.lock();
-      let code: number;
-      try { code = core.peerOpen(this.slot, this.id) ? core.sendLocked(this.slot, this.id, handle, options.timeoutMs > 0) : CLOSED; } catch (e) { core.abort(); throw e; }
-      core.unlock();
+      const staged = stageInput(this.core, message, true);
+      let code = this.trySend(handle, staged, block);
+      if (code === BLOCKED) {
+        if (now() >= deadline) fail(TIMED_OUT, 'send');
+        code = this.waitRoom(handle, deadline, staged, block);
+      }
       if (code === OK) return;
       if (code !== BLOCKED) fail(code, 'send');
-      const left = deadline - now();
-      if (left <= 0) fail(TIMED_OUT, 'send');
-      core.sleepForRoom(dest, seen, Math.min(left, 50));
+      if (now() >= deadline) fail(TIMED_OUT, 'send');
     }
   }
 
   /** SEND-7, promise flavour (Atomics.waitAsync). */
   async sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    const core = this.core;
+    const core = this.core, I = this.I;
     const deadline = now() + options.timeoutMs;
+    const block = options.timeoutMs > 0;
     for (;;) {
-      if (!stageInput(core, message, true)) fail(INVALID_ARGUMENT, 'send');
       const dest = core.destOfHandle(this.slot, handle);
-      const seen = dest === NONE ? 0 : core.roomValue(dest);
-      core.lock();
-      let code: number;
-      try { code = core.peerOpen(this.slot, this.id) ? core.sendLocked(this.slot, this.id, handle, options.timeoutMs > 0) : CLOSED; } catch (e) { core.abort(); throw e; }
-      core.unlock();
+      const roomI = dest === NONE ? -1 : core.roomIndex(dest);
+      const seen = roomI < 0 ? 0 : Atomics.load(I, roomI);
+      const code = this.trySend(handle, stageInput(core, message, true), block);
       if (code === OK) return;
       if (code !== BLOCKED) fail(code, 'send');
       const left = deadline - now();
       if (left <= 0) fail(TIMED_OUT, 'send');
-      const idx = core.L.peerBase + dest * P_WORDS + P_ROOM;
-      if (Atomics.load(core.I, idx) === seen) {
-        Atomics.add(core.I, idx + 1, 1);
-        const w = waitAsync(core.I, idx, seen, Math.min(left, 50));
+      if (roomI < 0 || Atomics.load(I, roomI) !== seen) continue;
+      const waitersI = core.L.peerBase + dest * P_WORDS + P_ROOM_WAITERS;
+      Atomics.add(I, waitersI, 1);
+      try {
+        const w = waitAsync(I, roomI, seen, Math.min(left, 50));
         if (w.async) await w.value;
-        Atomics.sub(core.I, idx + 1, 1);
+      } finally {
+        Atomics.sub(I, waitersI, 1);
       }
     }
   }
 
-  /** Start a call; returns the call slot. */
-  private startCall(handle: HandleName, message: MessageInput | null, bytes: Uint8Array | null): number {
+  /**
+   * Wait until the queue behind `handle` may have room again (after QUEUE_FULL from a
+   * non-blocking operation such as multicast): spin on its room word, then sleep on it, up to
+   * timeoutMs. Returns at once if the handle no longer leads to a live node.
+   */
+  awaitRoom(handle: HandleName, timeoutMs: number): void {
+    const core = this.core, I = this.I;
+    const dest = core.destOfHandle(this.slot, handle);
+    if (dest === NONE) return;
+    const roomI = core.roomIndex(dest);
+    const seen = Atomics.load(I, roomI);
+    const budget = this.budget();
+    if (budget > 0) {
+      if (spinChange(I, roomI, seen, budget)) { this.spinWon(); return; }
+      this.spinLost();
+    }
+    const waitersI = core.L.peerBase + dest * P_WORDS + P_ROOM_WAITERS;
+    Atomics.add(I, waitersI, 1);
+    if (Atomics.load(I, roomI) === seen) {
+      this.sleeps++;
+      Atomics.wait(I, roomI, seen, timeoutMs);
+    }
+    Atomics.sub(I, waitersI, 1);
+  }
+
+  /** Start a call with what is staged (one lock hold, which also collects the previous fast call); returns the call slot. */
+  private startCall(handle: HandleName, staged: boolean): number {
     const core = this.core;
-    let ok = true;
-    if (bytes !== null) { core.segs[0] = bytes; core.nsegs = 1; core.nxfers = 0; }
-    else ok = stageInput(core, message ?? {}, true);
-    this.op('call', () => (ok && isName(handle) ? core.callLocked(this.slot, this.id, handle) : INVALID_ARGUMENT));
+    this.begin();
+    let code: number;
+    try {
+      if (this.uncollected !== NONE) { core.collectCall(this.uncollected); this.uncollected = NONE; }
+      code = !this.open() ? CLOSED : staged && isName(handle) ? core.callLocked(this.slot, this.id, handle) : INVALID_ARGUMENT;
+    } catch (e) { core.abort(); throw e; }
+    this.end(code, 'call');
     return core.outCall;
   }
 
-  /** Wait (spin, then Atomics.wait) until call c resolves or the deadline passes. */
-  private awaitCallSync(c: number, deadline: number): void {
-    const core = this.core;
-    for (;;) {
-      const seen = core.wakeValue(this.slot);
-      if (core.callState(c) === 2) return;
-      const left = deadline - now();
-      if (left <= 0) { this.expireCall(c); return; }
-      this.sleepOn(seen, left);
+  /**
+   * Wait until call c (generation gen) has a committed outcome or the deadline passes (then it
+   * is expired: TIMED_OUT unless something else resolved it first). Spins on the call's
+   * completion word, then sleeps on this peer's wake word (announced in P_SLEEP first).
+   */
+  private awaitCallSync(c: number, gen: number, deadline: number): void {
+    const core = this.core, I = this.I, doneI = core.callDoneIndex(c);
+    if (Atomics.load(I, doneI) === gen) return;
+    const budget = this.budget();
+    if (budget > 0) {
+      if (spinEquals(I, doneI, gen, budget)) { this.spinWon(); return; }
+      this.spinLost();
     }
+    let recheckAt = now() + CALL_RECHECK_MS;
+    for (;;) {
+      const t = now();
+      if (t >= deadline) { this.expireCall(c); return; }
+      if (t >= recheckAt) {
+        if (this.resolvedUnderLock(c)) return;
+        recheckAt = t + CALL_RECHECK_MS;
+      }
+      Atomics.add(I, this.sleepI, 1);
+      const w = Atomics.load(I, this.wakeI);
+      if (Atomics.load(I, doneI) === gen) { Atomics.sub(I, this.sleepI, 1); return; }
+      this.sleeps++;
+      const left = Math.min(deadline - t, recheckAt - t);
+      Atomics.wait(I, this.wakeI, w, left);
+      Atomics.sub(I, this.sleepI, 1);
+      if (Atomics.load(I, doneI) === gen) return;
+    }
+  }
+
+  private resolvedUnderLock(c: number): boolean {
+    const core = this.core;
+    core.lock();
+    const st = core.callState(c);
+    core.unlock();
+    return st === 2;
   }
 
   private expireCall(c: number): void {
@@ -633,40 +867,52 @@ export class ShmPeer {
 
   /** CALL-1, synchronous flavour: blocks this thread until the one outcome. */
   callSync(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): ReplyDelivery {
-    const c = this.startCall(handle, message, null);
-    this.awaitCallSync(c, options.timeoutMs === undefined ? Infinity : now() + options.timeoutMs);
+    const c = this.startCall(handle, stageInput(this.core, message, true));
+    this.awaitCallSync(c, this.core.callGen(c), options.timeoutMs === undefined ? Infinity : now() + options.timeoutMs);
     const r = this.finishCall(c);
     if (!r.ok) throw new TesseraError(r.error, 'call');
     return (r.value as { reply: ReplyDelivery }).reply;
   }
 
   /**
-   * CALL-1, the fast path: payload bytes out, reply bytes copied into `replyOut`.
-   * Returns the reply's length; throws TesseraError for the other outcomes.
+   * CALL-1, the fast path: one lock hold (which also collects the previous call), a spin or
+   * sleep on the call's own completion word, and the reply bytes read straight from the call's
+   * reply area into `replyOut` without the lock. Returns the reply's length; throws
+   * TesseraError for the other outcomes.
    */
   callBytesSync(handle: HandleName, bytes: Uint8Array, replyOut: Uint8Array, timeoutMs = Infinity): number {
     const core = this.core;
-    const c = this.startCall(handle, null, bytes);
-    this.awaitCallSync(c, timeoutMs === Infinity ? Infinity : now() + timeoutMs);
-    core.lock();
-    let n: number;
-    try { n = core.replyInto(c, replyOut); core.collectCall(c); } catch (e) { core.abort(); throw e; }
-    core.unlock();
+    core.segs[0] = bytes;
+    core.nsegs = 1;
+    core.nxfers = 0;
+    const c = this.startCall(handle, true);
+    this.awaitCallSync(c, core.callGen(c), timeoutMs === Infinity ? Infinity : now() + timeoutMs);
+    if (replyOut !== this.outBytes) { // one cached word view of the caller's reply buffer
+      this.outBytes = replyOut;
+      this.outWords = (replyOut.byteOffset & 3) === 0 ? new Int32Array(replyOut.buffer, replyOut.byteOffset, replyOut.length >> 2) : null;
+    }
+    const n = core.replyInto(c, replyOut, this.outWords);
+    this.uncollected = c;
     if (n < 0) fail(-n, 'call');
     return n;
   }
 
   /** CALL-1, promise flavour (Atomics.waitAsync, checking the value first: issue fact 2). */
   async call(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): Promise<ReplyDelivery> {
-    const core = this.core;
-    const c = this.startCall(handle, message, null);
+    const core = this.core, I = this.I;
+    const c = this.startCall(handle, stageInput(core, message, true));
+    const gen = core.callGen(c), doneI = core.callDoneIndex(c);
     const deadline = options.timeoutMs === undefined ? Infinity : now() + options.timeoutMs;
+    let recheckAt = now() + CALL_RECHECK_MS;
     for (;;) {
-      const seen = core.wakeValue(this.slot);
-      if (core.callState(c) === 2) break;
-      const left = deadline - now();
-      if (left <= 0) { this.expireCall(c); break; }
-      await this.sleepAsync(seen, left);
+      if (Atomics.load(I, doneI) === gen) break;
+      const t = now();
+      if (t >= deadline) { this.expireCall(c); break; }
+      if (t >= recheckAt) {
+        if (this.resolvedUnderLock(c)) break;
+        recheckAt = t + CALL_RECHECK_MS;
+      }
+      await this.sleepAsync(0, doneI, gen, Math.min(deadline - t, recheckAt - t));
     }
     const r = this.finishCall(c);
     if (!r.ok) throw new TesseraError(r.error, 'call');
@@ -674,32 +920,106 @@ export class ShmPeer {
   }
 
   reply(replyHandle: HandleName, message: MessageInput = {}): void {
-    const ok = stageInput(this.core, message, true);
-    this.op('reply', () => (ok && isName(replyHandle) ? this.core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT));
+    const core = this.core;
+    const staged = stageInput(core, message, true);
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : staged && isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'reply');
   }
 
-  /** CALL-3, the fast path. */
+  /** CALL-3, the fast path: the reply goes straight into the caller's reply area. */
   replyBytes(replyHandle: HandleName, bytes: Uint8Array): void {
     const core = this.core;
     core.segs[0] = bytes; core.nsegs = 1; core.nxfers = 0;
-    core.lock();
+    this.begin();
     let code: number;
-    try { code = core.peerOpen(this.slot, this.id) ? core.replyLocked(this.slot, replyHandle) : CLOSED; } catch (e) { core.abort(); throw e; }
-    core.unlock();
-    if (code !== OK) fail(code, 'reply');
+    try { code = !this.open() ? CLOSED : isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'reply');
   }
 
+  /** MCAST-1..5. */
   multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
-    const ok = stageInput(this.core, message, false) && Array.isArray(handles) && handles.length > 0 && handles.every(isName) && new Set(handles).size === handles.length;
-    this.op('multicast', () => (ok ? this.core.multicastLocked(this.slot, this.id, handles) : INVALID_ARGUMENT));
-    return this.core.outSkipped.slice();
+    const core = this.core;
+    let valid = stageInput(core, message, false) && Array.isArray(handles) && handles.length > 0;
+    if (valid) {
+      for (let i = 0; i < handles.length && valid; i++) {
+        if (!isName(handles[i])) valid = false;
+        for (let j = 0; j < i && valid; j++) if (handles[j] === handles[i]) valid = false;
+      }
+    }
+    this.begin();
+    let code: number;
+    try { code = !this.open() ? CLOSED : valid ? core.multicastLocked(this.slot, this.id, handles) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    this.end(code, 'multicast');
+    return core.outSkippedCount === 0 ? [] : core.outSkipped.slice(0, core.outSkippedCount);
   }
 
-  /** RECV-1: what is queued now, at most max. */
+  /**
+   * RECV-1: what is queued now, at most max. The lock is held only to pop the entries into an
+   * internal batch (copying payloads out); the Delivery objects are built after unlocking.
+   */
   tryReceive(max = 64): Delivery[] {
-    let out: Delivery[] = [];
-    this.op('receive', () => { if (!(isName(max) && max >= 1)) return INVALID_ARGUMENT; out = this.core.takeDeliveries(this.slot, max); return OK; });
-    return out;
+    const core = this.core;
+    let n = 0;
+    this.begin();
+    let code: number;
+    try {
+      if (!this.open()) code = CLOSED;
+      else if (!(isName(max) && max >= 1)) code = INVALID_ARGUMENT;
+      else {
+        const take = Math.min(max, core.queued(this.slot));
+        if (take > 0) {
+          core.batchNeeds(this.slot, take);
+          n = core.takeBatch(this.slot, take, this.rxFor(take, core.needBytes, core.needHandles));
+        }
+        code = OK;
+      }
+    } catch (e) { core.abort(); throw e; }
+    this.end(code, 'receive');
+    return n === 0 ? [] : deliveriesOf(this.rx!, n, this.rxBuffer!);
+  }
+
+  /** The internal batch of tryReceive, grown (rarely) to hold `max` deliveries, `bytes` and `handles`. */
+  private rxFor(max: number, bytes: number, handles: number): ReceiveBatch {
+    const rx = this.rx;
+    if (rx !== null && rx.kind.length >= max && rx.data.length >= bytes && rx.handleName.length >= handles) return rx;
+    const size = (want: number, have: number) => Math.max(want, 2 * have);
+    this.rx = createReceiveBatch(size(max, rx?.kind.length ?? 32), size(bytes, rx?.data.length ?? 4096), { handles: size(handles, rx?.handleName.length ?? 64) });
+    this.rxBuffer = Buffer.from(this.rx.data.buffer, this.rx.data.byteOffset, this.rx.data.length);
+    return this.rx;
+  }
+
+  /**
+   * Wait until this peer's queue may hold something (or it closed) or the deadline passes:
+   * announce in P_WAITING (publishers bump the wake word only while someone waits), read the
+   * wake word, re-check the queue, then spin on the word (adaptive budget), then announce in
+   * P_SLEEP and Atomics.wait on it.
+   */
+  private waitQueued(deadline: number): void {
+    const I = this.I, wakeI = this.wakeI;
+    Atomics.add(I, this.waitingI, 1);
+    const seen = Atomics.load(I, wakeI);
+    if (this.core.queued(this.slot) === 0 && this.open()) {
+      const budget = this.budget();
+      let won = false;
+      if (budget > 0) {
+        won = spinChange(I, wakeI, seen, budget);
+        if (won) this.spinWon(); else this.spinLost();
+      }
+      if (!won) {
+        Atomics.add(I, this.sleepI, 1);
+        if (Atomics.load(I, wakeI) === seen) {
+          const left = deadline - now();
+          if (left > 0) {
+            this.sleeps++;
+            Atomics.wait(I, wakeI, seen, left === Infinity ? undefined : left);
+          }
+        }
+        Atomics.sub(I, this.sleepI, 1);
+      }
+    }
+    Atomics.sub(I, this.waitingI, 1);
   }
 
   /** RECV-2, synchronous flavour: wait up to timeoutMs for a batch; [] on timeout. */
@@ -707,14 +1027,12 @@ export class ShmPeer {
     const max = options.max ?? 64;
     const deadline = now() + (options.timeoutMs ?? 0);
     for (;;) {
-      const seen = this.core.wakeValue(this.slot);
-      if (this.core.queued(this.slot) > 0 || !this.core.peerOpen(this.slot, this.id)) {
+      if (this.core.queued(this.slot) > 0 || !this.open()) {
         const out = this.tryReceive(max);
         if (out.length > 0) return out;
       }
-      const left = deadline - now();
-      if (left <= 0) return [];
-      this.sleepOn(seen, left);
+      if (now() >= deadline) return [];
+      this.waitQueued(deadline);
     }
   }
 
@@ -723,77 +1041,150 @@ export class ShmPeer {
     const max = options.max ?? 64;
     const deadline = now() + (options.timeoutMs ?? 0);
     for (;;) {
-      const seen = this.core.wakeValue(this.slot);
-      if (this.core.queued(this.slot) > 0 || !this.core.peerOpen(this.slot, this.id)) {
+      if (this.core.queued(this.slot) > 0 || !this.open()) {
         const out = this.tryReceive(max);
         if (out.length > 0) return out;
       }
       const left = deadline - now();
       if (left <= 0) return [];
-      await this.sleepAsync(seen, left);
+      await this.sleepAsync(0, -1, 0, left);
     }
   }
 
   /**
-   * RECV-1, the fast path: drain up to max entries into a preallocated batch (one
-   * wake per batch). Waits up to timeoutMs for the first. Returns the count.
+   * RECV-1, the fast path: drain up to max entries into a preallocated batch (one lock hold and
+   * at most one wake per batch). Waits up to timeoutMs for the first. Returns the count. With a
+   * batch made with `views: true`, payloads are views into the queue, valid until the next receive.
    */
   receiveBatchSync(batch: ReceiveBatch, max: number, timeoutMs: number): number {
     const core = this.core;
     const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     for (;;) {
-      const seen = core.wakeValue(this.slot);
       if (core.queued(this.slot) > 0) {
         core.lock();
         let n: number;
-        try { n = core.peerOpen(this.slot, this.id) ? core.takeBatch(this.slot, max, batch) : -1; } catch (e) { core.abort(); throw e; }
+        try { n = this.open() ? core.takeBatch(this.slot, max, batch) : -1; } catch (e) { core.abort(); throw e; }
         core.unlock();
         if (n < 0) fail(CLOSED, 'receive');
         if (n > 0) return n;
-      } else if (!core.peerOpen(this.slot, this.id)) fail(CLOSED, 'receive');
-      if (timeoutMs <= 0) return 0;
-      const left = deadline - now();
-      if (left <= 0) { batch.count = 0; return 0; }
-      this.sleepOn(seen, left);
+      } else if (!this.open()) fail(CLOSED, 'receive');
+      batch.count = 0;
+      if (timeoutMs <= 0 || now() >= deadline) return 0;
+      this.waitQueued(deadline);
+    }
+  }
+
+  /**
+   * CALL-3 then RECV-1 in one lock hold (the ReplyRecv of seL4): reply to a call, then take what
+   * is queued, or, with an empty queue, offer this peer's mailbox for a direct hand-off and wait:
+   * the next sender or caller delivers straight into it in its own lock hold, so a call/reply
+   * round trip takes one lock hold on each side. Payloads over MB_PAYLOAD_MAX, notices and
+   * multicasts still come through the queue. Throws (and receives nothing) if the reply fails.
+   */
+  replyBytesAndReceiveSync(replyHandle: HandleName, bytes: Uint8Array, batch: ReceiveBatch, max: number, timeoutMs: number): number {
+    const core = this.core, I = this.I;
+    core.segs[0] = bytes; core.nsegs = 1; core.nxfers = 0;
+    const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
+    this.begin();
+    let code: number, n = 0, reg = 0, seen = 0;
+    try {
+      code = !this.open() ? CLOSED : isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT;
+      if (code === OK) {
+        if (core.queued(this.slot) > 0) n = core.takeBatch(this.slot, max, batch);
+        else if (timeoutMs > 0) {
+          reg = core.registerHandOff(this.slot);
+          // announced inside the hold: an enqueue committed after it bumps the wake word
+          if (reg !== 0) { Atomics.add(I, this.waitingI, 1); seen = Atomics.load(I, this.wakeI); }
+        }
+      }
+    } catch (e) { core.abort(); throw e; }
+    this.end(code, 'reply');
+    if (n > 0) return n;
+    if (reg === 0) return this.receiveBatchSync(batch, max, timeoutMs);
+    try {
+      return this.awaitHandOff(reg, seen, batch, max, deadline);
+    } finally {
+      Atomics.sub(I, this.waitingI, 1);
+    }
+  }
+
+  /** Wait for hand-off registration `reg` to be filled (or something else to arrive, or the deadline). */
+  private awaitHandOff(reg: number, seen: number, batch: ReceiveBatch, max: number, deadline: number): number {
+    const core = this.core, I = this.I, readyI = this.readyI, wakeI = this.wakeI;
+    if (Atomics.load(I, readyI) === reg) { this.handedOff++; return core.readHandOff(this.slot, batch); }
+    const budget = this.budget();
+    if (budget > 0) {
+      // both words are on this peer's wake line: one line to watch
+      const t0 = now();
+      for (let i = 1; ; i++) {
+        if (Atomics.load(I, readyI) === reg) { this.spinWon(); this.handedOff++; return core.readHandOff(this.slot, batch); }
+        if (Atomics.load(I, wakeI) !== seen) { this.spinWon(); break; }
+        if ((i & 63) === 0 && now() - t0 > budget) { this.spinLost(); break; }
+      }
+    }
+    for (;;) {
+      if (Atomics.load(I, wakeI) === seen) {
+        Atomics.add(I, this.sleepI, 1);
+        const w = Atomics.load(I, wakeI);
+        const left = deadline - now();
+        if (Atomics.load(I, readyI) !== reg && w === seen && left > 0) {
+          this.sleeps++;
+          Atomics.wait(I, wakeI, w, left < CALL_RECHECK_MS ? left : CALL_RECHECK_MS);
+        }
+        Atomics.sub(I, this.sleepI, 1);
+      }
+      if (Atomics.load(I, readyI) === reg) { this.handedOff++; return core.readHandOff(this.slot, batch); }
+      // Something else arrived, time passed, or the filler's publication is late: settle under the lock.
+      const moved = Atomics.load(I, wakeI) !== seen;
+      const expired = now() >= deadline;
+      core.lock();
+      let n: number;
+      try {
+        n = core.settleHandOff(this.slot, reg, batch, !moved && !expired);
+        if (n > 0) this.handedOff++;
+        if (n === 0 && moved && core.queued(this.slot) > 0 && this.open()) n = core.takeBatch(this.slot, max, batch);
+      } catch (e) { core.abort(); throw e; }
+      core.unlock();
+      if (n > 0) return n;
+      if (moved || expired) {
+        if (!this.open()) fail(CLOSED, 'receive');
+        const left = deadline - now();
+        if (left <= 0) { batch.count = 0; return 0; }
+        return this.receiveBatchSync(batch, max, left);
+      }
     }
   }
 
   close(): void {
-    this.op('close', () => this.core.closeLocked(this.slot, this.id));
+    const core = this.core;
+    this.begin();
+    let code: number;
+    try { code = this.open() ? core.closeLocked(this.slot, this.id) : CLOSED; } catch (e) { core.abort(); throw e; }
+    this.uncollected = NONE;
+    this.end(code, 'close');
   }
 
-  /** Adaptive spin, then Atomics.wait on this peer's wake word. */
-  private sleepOn(seen: number, leftMs: number): void {
-    const core = this.core;
-    const I = core.I, idx = core.L.peerBase + this.slot * P_WORDS + P_WAKE;
-    const budget = this.spinBudget;
-    for (let i = 0; i < budget; i++) {
-      if (Atomics.load(I, idx) !== seen) {
-        // spinning paid off: allow longer spins again
-        if (this.spinBudget < this.spinMax) this.spinBudget = Math.min(this.spinMax, this.spinBudget * 2);
-        return;
-      }
-    }
-    // spinning did not pay off (e.g. both threads on one vCPU): spin less next time, but never
-    // stop probing altogether (a budget of 0 could never learn that spinning pays again)
-    this.spinBudget = Math.max(this.spinMax >> 1, this.spinBudget >> 1);
-    this.sleeps++;
-    Atomics.add(I, idx + 1, 1);
-    if (Atomics.load(I, idx) === seen) Atomics.wait(I, idx, seen, leftMs === Infinity ? undefined : leftMs);
-    Atomics.sub(I, idx + 1, 1);
-  }
-
-  private async sleepAsync(seen: number, leftMs: number): Promise<void> {
-    const core = this.core;
-    const I = core.I, idx = core.L.peerBase + this.slot * P_WORDS + P_WAKE;
-    if (Atomics.load(I, idx) !== seen) return; // waitAsync costs ~0.7 us even when it returns at once
-    this.sleeps++;
-    Atomics.add(I, idx + 1, 1);
+  /**
+   * The promise flavour's sleep: announce, re-check, then Atomics.waitAsync on the wake word.
+   * A receive passes doneI -1 (it announces in P_WAITING too and re-checks its queue); a call
+   * its completion word and generation.
+   */
+  private async sleepAsync(_seen: number, doneI: number, gen: number, leftMs: number): Promise<void> {
+    const I = this.I, wakeI = this.wakeI, receive = doneI < 0;
+    const ready = () => (receive ? this.core.queued(this.slot) > 0 || !this.open() : Atomics.load(I, doneI) === gen);
+    if (ready()) return;
+    if (receive) Atomics.add(I, this.waitingI, 1);
+    Atomics.add(I, this.sleepI, 1);
     try {
-      const w = waitAsync(I, idx, seen, leftMs === Infinity ? undefined : leftMs);
-      if (w.async) await w.value;
+      const w = Atomics.load(I, wakeI);
+      // waitAsync costs ~0.7 us even when it returns at once (issue fact 2): check first.
+      if (ready()) return;
+      this.sleeps++;
+      const r = waitAsync(I, wakeI, w, leftMs === Infinity ? undefined : leftMs);
+      if (r.async) await r.value;
     } finally {
-      Atomics.sub(I, idx + 1, 1);
+      Atomics.sub(I, this.sleepI, 1);
+      if (receive) Atomics.sub(I, this.waitingI, 1);
     }
   }
 }

@@ -8,14 +8,13 @@ export const NONE = -1;
 
 // ------------------------------------------------------------------ header (i32 words)
 export const HDR_LOCK = 0; // bus lock: 0 free, else the holder's thread token
+export const HDR_JAREA = 1; // which thread's operation is using the shared journal area (diagnostics; recovery does not need it)
 export const HDR_LOCK_WAITERS = 16; // threads sleeping on HDR_LOCK (own cache line)
-export const HDR_JLEN = 32; // undo journal length (i32 entries)
-export const HDR_JFLEN = 33; // undo journal length (f64 entries)
-export const HDR_NEXT_PEER = 34; // next peer id (PEER-1)
-export const HDR_NODE_FREE = 35; // head of the node free list
-export const HDR_MAGIC = 36;
+export const HDR_NEXT_PEER = 32; // next peer id (PEER-1)
+export const HDR_NODE_FREE = 33; // head of the node free list
+export const HDR_MAGIC = 34;
 export const HDR_WORDS = 64;
-export const MAGIC = 0x7e55e4a;
+export const MAGIC = 0x7e55e4b;
 
 // header f64 words
 export const FH_SEQ = 0; // bus-wide order (ORDER-1)
@@ -28,17 +27,24 @@ export const FH_WORDS = 8;
 // ------------------------------------------------------------------ peer record (i32)
 export const P_ID = 0; // peer id of the slot's current occupant
 export const P_STATUS = 1; // 0 free, 1 open, 2 closed
-export const P_USED = 2; // table use: named + in flight (HANDLE-1)
+export const P_USED = 2; // table use: named + in flight + held by a waiting notice (HANDLE-1, NOTICE-4)
 export const P_FREE = 3; // head of the table's free slot list
-export const P_QHEAD = 4; // first entry of the receive queue (ring index)
-export const P_QCOUNT = 5; // entries queued (messages, calls, notices)
+export const P_QHEAD = 4; // first entry of the receive queue's entry ring
+export const P_QCOUNT = 5; // entries in the ring (messages, calls, state notices)
 export const P_QMSGS = 6; // messages and calls queued (QUOTA-1)
-export const P_QBYTES = 7; // payload bytes queued (QUOTA-1); also bytes used in the byte ring
-export const P_BHEAD = 8; // byte ring head offset
-export const P_TOKEN = 9; // thread token of the thread that runs this peer (0: owner thread)
-export const P_WAKE = 16; // futex word: bumped on every enqueue / outcome for this peer
-export const P_SLEEP = 17; // set by the peer itself while it sleeps on P_WAKE
-export const P_ROOM = 32; // futex word: bumped when this queue frees room
+export const P_QBYTES = 7; // payload bytes queued (QUOTA-1)
+export const P_BHEAD = 8; // byte ring head offset (the oldest byte still in use, held views included)
+export const P_TOKEN = 9; // thread token of the thread that runs this peer
+export const P_NSHEAD = 10; // waiting no-senders notices: FIFO list of node records (NOTICE-2)
+export const P_NSTAIL = 11;
+export const P_NSCOUNT = 12;
+export const P_BUSED = 13; // bytes of the byte ring in use: QBYTES + bytes held by the receiver's views
+export const P_BHELD = 14; // bytes held by the receiver's last view batch (released at its next receive)
+export const P_WAKE = 16; // futex word: bumped after an enqueue (or close) while a receiver waits (P_WAITING); a call's outcome bumps it only for a sleeper
+export const P_SLEEP = 17; // sleepers on P_WAKE: changed only by the sleeping threads themselves
+export const P_MBREADY = 18; // hand-off mailbox: the registration number it was filled for, stored after the filling hold committed
+export const P_WAITING = 19; // receivers waiting (spinning or sleeping) for this queue: changed only by them
+export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
 export const P_WORDS = 48; // three cache lines: control, wake, room
 // peer f64
@@ -49,7 +55,7 @@ export const PF_PLACE = 3; // placements so far (name order for CLOSE-3)
 export const PF_WORDS = 4;
 
 // ------------------------------------------------------------------ handle record (i32), one per table slot
-export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table
+export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table, 3 released but its slot held by a waiting notice
 export const H_KIND = 1; // 1 node, 2 reply
 export const H_STATUS = 2; // 0 live, 1 revoked, 2 dead (HANDLE-6)
 export const H_GEN = 3; // generation: bumped when the slot is freed (HANDLE-2)
@@ -63,11 +69,13 @@ export const H_PREV = 10;
 export const H_CALL = 11; // reply handles: call slot
 export const H_CALLGEN = 12;
 export const H_NEXTFREE = 13;
-export const H_WORDS = 14;
+export const H_NOTICE = 14; // 1 while a revoked / node-destroyed notice about this handle waits (NOTICE-4)
+export const H_WORDS = 16;
 export const HF_BADGE = 0;
 export const HF_CREATED = 1; // creation order (NOTICE-5)
-export const HF_PLACED = 2; // placement order (CLOSE-3)
-export const HF_WORDS = 3;
+export const HF_WORDS = 2;
+// Placement order (CLOSE-3) is an f64 array of its own, one word per table slot: the receiver
+// writes it when a handle arrives, while the sender wrote badge and creation order (no shared line).
 
 export const KIND_NODE = 1;
 export const KIND_REPLY = 2;
@@ -78,17 +86,21 @@ export const R_SEND = 1;
 export const R_GRANT = 2;
 
 // ------------------------------------------------------------------ node record
-export const N_STATE = 0; // 0 free, 1 live
+export const N_STATE = 0; // 0 free, 1 live, 2 dying, 3 destroyed but held by its waiting no-senders notice
 export const N_OWNER = 1; // owner peer slot
 export const N_ROOT = 2; // root handle record while it exists
 export const N_CRED = 3; // CRED-1
 export const N_SENDERS = 4; // NOTICE-2
 export const N_NEXTFREE = 5;
-export const N_WORDS = 6;
+export const N_NSWAIT = 6; // 1 while a no-senders notice for the node waits in the owner's queue (NOTICE-2)
+export const N_NSNEXT = 7; // next node in the owner's list of waiting no-senders notices
+export const N_WORDS = 8;
 export const NF_NAME = 0; // owner's name for the node (NODE-3)
 export const NF_DERIVED = 1; // NOTICE-3
 export const NF_CREATED = 2;
-export const NF_WORDS = 3;
+export const NF_NSSEQ = 3; // bus order of the waiting no-senders notice (ORDER-1)
+export const NF_NSDERIVED = 4; // its derivedCount, updated in place by a later fall to zero (NOTICE-2)
+export const NF_WORDS = 5;
 
 // ------------------------------------------------------------------ call record (per caller slot, callSlotsPerPeer of them)
 export const C_STATE = 0; // 0 free, 1 pending, 2 resolved
@@ -102,6 +114,12 @@ export const C_OUTCOME = 7; // 0: replied; else an error code number
 export const C_RBYTES = 8;
 export const C_RNH = 9;
 export const C_RHANDLES = 10; // then 3 words per handle: kind, rights, state
+/**
+ * Completion words, one cache line per call slot: the call's generation, stored once the lock
+ * hold that resolved it committed. The caller spins on it without the lock; a line of its own
+ * means the resolver's other writes never disturb that spin.
+ */
+export const DONE_STRIDE = 16;
 export const CF_TICKET = 0;
 export const CF_NAMES = 1; // then one name per reply handle
 
@@ -113,10 +131,11 @@ export const E_NODE = 3;
 export const E_BYTES = 4;
 export const E_OFF = 5; // payload offset in the byte ring
 export const E_NH = 6;
-export const E_REPLY = 7; // reply handle record (calls)
+export const E_REPLY = 7; // reply handle record (calls); the handle record a state notice is about
 export const E_NTYPE = 8; // notice type
 export const E_CRED = 9;
-export const E_HANDLES = 10;
+export const E_PHYS = 10; // bytes of the byte ring this entry frees when it leaves (0: it shares the next entry's bytes)
+export const E_HANDLES = 11;
 export const EF_SEQ = 0;
 export const EF_NAME = 1; // node name (messages), handle or node name (notices)
 export const EF_BADGE = 2; // badge (messages), derivedCount (no-senders)
@@ -131,6 +150,27 @@ export const NOTICE_DESTROYED = 1;
 export const NOTICE_REVOKED = 2;
 export const NOTICE_NO_SENDERS = 3;
 
+// ------------------------------------------------------------------ hand-off mailbox (one per peer)
+// A receiver blocked in replyBytesAndReceiveSync with an empty queue registers its mailbox; a
+// sender that finds it registered and the queue empty delivers straight into it (send and
+// receive in one lock hold: the receive is linearized there, inside the receiver's blocked call).
+export const MB_STATE = 0; // 0 not registered, 1 registered and empty, 2 filled
+export const MB_REG = 1; // registration number (bumped at each registration)
+export const MB_KIND = 2; // 1 message, 2 call
+export const MB_LEN = 3; // payload bytes
+export const MB_NH = 4; // handles delivered
+export const MB_CRED = 5;
+export const MB_HANDLES = 8; // then 3 words per handle: kind, rights, state
+export const MBF_NODE = 0;
+export const MBF_BADGE = 1;
+export const MBF_REPLY = 2; // reply handle name (calls)
+export const MBF_UID = 3;
+export const MBF_GID = 4;
+export const MBF_PID = 5;
+export const MBF_NAMES = 6; // then one name per handle
+/** Largest payload handed off through a mailbox (larger ones go through the queue). */
+export const MB_PAYLOAD_MAX = 1024;
+
 // quota record per (destination slot, sender slot)
 export const Q_ID = 0;
 export const Q_MSGS = 1;
@@ -140,13 +180,18 @@ export const Q_WORDS = 3;
 export interface ShmOptions {
   /** Pending calls one peer may have at a time (each owns a reply area of maxPayloadBytes). */
   callSlotsPerPeer?: number;
-  /** Queue entries reserved for notices in each receive queue (NOTICE-4). */
-  noticeSlotsPerPeer?: number;
-  /** Nodes alive at one time on the bus (default maxPeers * maxHandlesPerPeer). */
+  /** Node records on the bus: live nodes plus destroyed ones whose no-senders notice still waits (default maxPeers * maxHandlesPerPeer). */
   maxNodes?: number;
-  /** Undo journal entries (default sized for the largest cascade). */
+  /** Entries of the shared undo journal used by operations too large for a thread's own journal. */
   journalEntries?: number;
+  /** Bytes of each byte ring for payloads held by zero-copy receive views (default 2 * maxPayloadBytes). */
+  viewSlackBytes?: number;
 }
+
+/** Entries of a thread's own undo journal (an operation that needs more moves to the shared one). */
+export const JOURNAL_AREA_ENTRIES = 1024;
+/** i32 words before a journal area's entries: its length, on a line of its own. */
+export const JOURNAL_AREA_HEADER = 16;
 
 export interface Layout {
   limits: Limits;
@@ -158,27 +203,37 @@ export interface Layout {
   entryWords: number;
   callWords: number;
   callFWords: number;
+  /** Journal areas: 0 for the owner thread, 1 + slot for a peer's worker thread, the last one shared. */
+  journalAreas: number;
   journalEntries: number;
   // i32 offsets
   peerBase: number;
   handleBase: number;
   nodeBase: number;
   callBase: number;
+  doneBase: number;
   quotaBase: number;
+  mbBase: number;
+  mbWords: number;
   entryBase: number;
   journalBase: number;
-  journalFIndexBase: number;
   // f64 offsets
   fHeader: number;
   fPeerBase: number;
   fHandleBase: number;
+  fPlacedBase: number;
   fNodeBase: number;
   fCallBase: number;
   fEntryBase: number;
+  fMbBase: number;
+  mbFWords: number;
   fJournalBase: number;
   // byte offsets
   queueBytesBase: number;
   queueBytes: number;
+  mbBytesBase: number;
+  mbPayload: number;
+  viewSlack: number;
   replyBytesBase: number;
   totalBytes: number;
 }
@@ -187,45 +242,71 @@ function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
+/** i32 offset and f64 offset of journal area `a` (entries: 2 i32 words + 1 f64 word each). */
+export function journalArea(L: Layout, a: number): { i: number; f: number; entries: number } {
+  const shared = a === L.journalAreas - 1;
+  const stride = JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES;
+  const i = L.journalBase + a * stride;
+  const f = L.fJournalBase + a * JOURNAL_AREA_ENTRIES;
+  return { i, f, entries: shared ? L.journalEntries : JOURNAL_AREA_ENTRIES };
+}
+
 export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout {
   const P = limits.maxPeers;
   const H = limits.maxHandlesPerPeer;
   const M = limits.maxHandlesPerMessage;
   const callSlots = options.callSlotsPerPeer ?? 4;
-  const notices = options.noticeSlotsPerPeer ?? 2 * H + 16;
   const maxNodes = options.maxNodes ?? P * H;
-  const entriesPerQueue = limits.queueCapacityMessages + notices;
-  const entryWords = E_HANDLES + M;
+  // NOTICE-4: every waiting revoked / node-destroyed notice holds a table slot (named or released),
+  // so a ring of messages + H entries always has room; no-senders notices live in the node records.
+  const entriesPerQueue = limits.queueCapacityMessages + H;
+  const entryWords = align(E_HANDLES + M, 2);
   const callWords = C_RHANDLES + 3 * M;
   const callFWords = CF_NAMES + M;
   const journalEntries = options.journalEntries ?? Math.max(1 << 14, P * H * 24 + maxNodes * 8);
+  const journalAreas = P + 2;
   let i = HDR_WORDS;
   const peerBase = i; i += P * P_WORDS;
   const handleBase = i; i += P * H * H_WORDS;
   const nodeBase = i; i += maxNodes * N_WORDS;
   const callBase = i; i += P * callSlots * callWords;
+  i = align(i, 16);
+  const doneBase = i; i += P * callSlots * DONE_STRIDE;
   const quotaBase = i; i += P * P * Q_WORDS;
+  i = align(i, 16);
+  const mbWords = align(MB_HANDLES + 3 * M, 16);
+  const mbBase = i; i += P * mbWords;
   const entryBase = i; i += P * entriesPerQueue * entryWords;
-  const journalBase = i; i += journalEntries * 2;
-  const journalFIndexBase = i; i += journalEntries;
+  i = align(i, 16);
+  const journalBase = i; i += (journalAreas - 1) * (JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES) + JOURNAL_AREA_HEADER + 2 * journalEntries;
   let byte = align(i * 4, 64);
   let f = byte / 8;
   const fHeader = f; f += FH_WORDS;
   const fPeerBase = f; f += P * PF_WORDS;
   const fHandleBase = f; f += P * H * HF_WORDS;
+  const fPlacedBase = f; f += P * H;
   const fNodeBase = f; f += maxNodes * NF_WORDS;
   const fCallBase = f; f += P * callSlots * callFWords;
   const fEntryBase = f; f += P * entriesPerQueue * EF_WORDS;
-  const fJournalBase = f; f += journalEntries;
+  f = align(f, 8);
+  const mbFWords = align(MBF_NAMES + M, 8);
+  const fMbBase = f; f += P * mbFWords;
+  f = align(f, 8);
+  const fJournalBase = f; f += (journalAreas - 1) * JOURNAL_AREA_ENTRIES + journalEntries;
   byte = align(f * 8, 64);
-  const queueBytes = align(limits.queueCapacityBytes, 8);
+  // Each byte ring: the queued bytes (QUOTA-1), up to 3 bytes of padding per queued message (every
+  // payload starts on a 4-byte boundary), and the bytes a receiver may hold in views.
+  const viewSlack = align(options.viewSlackBytes ?? 2 * limits.maxPayloadBytes, 4);
+  const queueBytes = align(limits.queueCapacityBytes + 4 * limits.queueCapacityMessages + viewSlack, 64);
   const queueBytesBase = byte; byte += P * queueBytes;
-  const replyBytesBase = byte; byte += P * callSlots * align(limits.maxPayloadBytes, 8);
+  const replyBytesBase = byte; byte += P * callSlots * align(limits.maxPayloadBytes, 64);
+  const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
+  const mbBytesBase = byte; byte += P * mbPayload;
   const totalBytes = align(byte, 64);
   return {
-    limits, peers: P, tableSize: H, maxNodes, callSlots, entriesPerQueue, entryWords, callWords, callFWords, journalEntries,
-    peerBase, handleBase, nodeBase, callBase, quotaBase, entryBase, journalBase, journalFIndexBase,
-    fHeader, fPeerBase, fHandleBase, fNodeBase, fCallBase, fEntryBase, fJournalBase,
-    queueBytesBase, queueBytes, replyBytesBase, totalBytes,
+    limits, peers: P, tableSize: H, maxNodes, callSlots, entriesPerQueue, entryWords, callWords, callFWords, journalAreas, journalEntries,
+    peerBase, handleBase, nodeBase, callBase, doneBase, quotaBase, mbBase, mbWords, entryBase, journalBase,
+    fHeader, fPeerBase, fHandleBase, fPlacedBase, fNodeBase, fCallBase, fEntryBase, fMbBase, mbFWords, fJournalBase,
+    queueBytesBase, queueBytes, viewSlack, replyBytesBase, mbBytesBase, mbPayload, totalBytes,
   };
 }

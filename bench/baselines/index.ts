@@ -146,3 +146,5 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
   }
   return out;
 }
+export { cRpcPool, cRpcPoolRun, netRpcPool, netRpcPoolRun, poolWindowRate, rpcPoolShape } from "./rpc-pool";
+export type { PoolChildReport, RpcPoolOptions, RpcPoolRun } from "./rpc-pool";

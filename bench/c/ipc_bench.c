@@ -5,8 +5,16 @@
  *   ipc_bench stream   <warmup> <msgs>  <size>           one-way, one write() per message
  *   ipc_bench scm      <warmup> <iters> <size> <fdmode>  ping-pong with sendmsg/recvmsg;
  *        fdmode 0: no fd; 1: every message carries the same fd (SCM_RIGHTS); 2: a new fd per message
+ *   ipc_bench rpcpool  <warmup> <iters> <size> <clients> RPC pool: one server process, <clients>
+ *        client processes, each with its own socketpair; closed-loop calls; the server waits in
+ *        epoll_wait and answers one request per ready socket in turn. <iters> calls per client.
+ *        With 1 client the server reads its one socket directly (no epoll): the plain ping-pong.
  *
  * Prints one JSON line: {"median_us":..,"p99_us":..,"msgs_per_sec":..,"bytes_per_sec":..,"samples":..}
+ * (rpcpool: msgs_per_sec is calls per second over the window where every client was measuring,
+ * plus "window_ms", "ready_per_wait", the mean number of ready sockets an epoll_wait returned, and
+ * "cpu_us_per_call", the CPU time (user + system) of the server and all clients over the whole run
+ * divided by every call made, warm-up included).
  * Round trips are timed one by one with clock_gettime(CLOCK_MONOTONIC).
  * Environment IPC_BENCH_MAX_MS (default 7000) caps each measured phase; "samples" then tells how
  * many round trips / messages were actually measured.
@@ -17,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -343,9 +354,166 @@ static int run_scm(long warm, long iters, size_t size, int fdmode) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- RPC pool */
+
+/* What one client leaves in the shared mapping: per-call round trips and completion times. */
+struct pool_client {
+  long n;
+  uint64_t t_start, t_end;
+};
+
+struct pool_shared {
+  int ready; /* clients done with their warm-up (the start barrier) */
+  int pad;
+};
+
+static int run_rpcpool(long warm, long iters, size_t size, int clients) {
+  if (clients < 1 || clients > 64) {
+    fprintf(stderr, "ipc_bench: rpcpool needs 1..64 clients\n");
+    return 2;
+  }
+  size_t per = sizeof(uint64_t) * 2 * (size_t)iters; /* rtt[iters], done_at[iters] */
+  size_t bytes = sizeof(struct pool_shared) + (size_t)clients * (sizeof(struct pool_client) + per);
+  char *map = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED) die("mmap");
+  struct pool_shared *sh = (struct pool_shared *)map;
+  struct pool_client *pc = (struct pool_client *)(map + sizeof *sh);
+  uint64_t *series = (uint64_t *)(map + sizeof *sh + (size_t)clients * sizeof(struct pool_client));
+  int fds[64];
+  pid_t pids[64];
+  for (int c = 0; c < clients; c++) {
+    int sv[2];
+    make_pair(sv);
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) {
+      close(sv[0]);
+      for (int k = 0; k < c; k++) close(fds[k]);
+      char *buf = calloc(1, size);
+      uint64_t *rtt = series + (size_t)c * 2 * (size_t)iters, *done_at = rtt + iters;
+      memset(buf, 3, size);
+      for (long i = 0; i < warm; i++) {
+        write_full(sv[1], buf, size);
+        if (read_full(sv[1], buf, size) < 0) _exit(3);
+      }
+      /* Start together: every client measures while all the others do. */
+      __atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+      while (__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) < clients) usleep(50);
+      uint64_t start = now_ns();
+      long n = 0;
+      while (n < iters) {
+        uint64_t t0 = now_ns();
+        write_full(sv[1], buf, size);
+        if (read_full(sv[1], buf, size) < 0) _exit(3);
+        uint64_t t1 = now_ns();
+        rtt[n] = t1 - t0;
+        done_at[n] = t1;
+        n++;
+        if ((n & 1023) == 0 && t1 - start > max_ns) break;
+      }
+      pc[c].n = n;
+      pc[c].t_start = start;
+      pc[c].t_end = done_at[n - 1];
+      close(sv[1]);
+      _exit(0);
+    }
+    close(sv[1]);
+    fds[c] = sv[0];
+    pids[c] = pid;
+  }
+  char *buf = calloc(1, size);
+  uint64_t waits = 0, ready = 0;
+  if (clients == 1) {
+    /* One client: answer its socket directly, as the ping-pong's echo does. */
+    while (read_full(fds[0], buf, size) == 0) write_full(fds[0], buf, size);
+    close(fds[0]);
+    waits = ready = 1;
+    goto served;
+  }
+  /* The server: one thread, epoll over every client's socket. */
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) die("epoll_create1");
+  for (int c = 0; c < clients; c++) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[c], &ev) < 0) die("epoll_ctl");
+  }
+  struct epoll_event evs[64];
+  int open_count = clients;
+  while (open_count > 0) {
+    int k = epoll_wait(ep, evs, clients, -1);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    waits++;
+    ready += (uint64_t)k;
+    for (int i = 0; i < k; i++) {
+      int c = (int)evs[i].data.u32;
+      if (read_full(fds[c], buf, size) < 0) { /* the client is done */
+        epoll_ctl(ep, EPOLL_CTL_DEL, fds[c], NULL);
+        close(fds[c]);
+        open_count--;
+        continue;
+      }
+      write_full(fds[c], buf, size);
+    }
+  }
+  close(ep);
+served:;
+  /* CPU time of everyone: the server's own and each client's, as the kernel accounted it. */
+  double cpu_us = 0;
+  for (int c = 0; c < clients; c++) {
+    int st;
+    struct rusage ru;
+    if (wait4(pids[c], &st, 0, &ru) < 0) die("wait4");
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      fprintf(stderr, "ipc_bench: client %d failed (status %d)\n", c, st);
+      exit(1);
+    }
+    cpu_us += ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
+  }
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  cpu_us += self.ru_utime.tv_sec * 1e6 + self.ru_utime.tv_usec + self.ru_stime.tv_sec * 1e6 + self.ru_stime.tv_usec;
+  /* Throughput over the window in which every client was measuring. */
+  uint64_t w0 = 0, w1 = UINT64_MAX;
+  long total = 0;
+  for (int c = 0; c < clients; c++) {
+    if (pc[c].n <= 0) {
+      fprintf(stderr, "ipc_bench: client %d measured nothing\n", c);
+      return 1;
+    }
+    if (pc[c].t_start > w0) w0 = pc[c].t_start;
+    if (pc[c].t_end < w1) w1 = pc[c].t_end;
+    total += pc[c].n;
+  }
+  if (w1 <= w0) {
+    fprintf(stderr, "ipc_bench: the clients' measured phases do not overlap\n");
+    return 1;
+  }
+  long in_window = 0;
+  uint64_t *all = malloc(sizeof(uint64_t) * (size_t)total);
+  long m = 0;
+  for (int c = 0; c < clients; c++) {
+    uint64_t *rtt = series + (size_t)c * 2 * (size_t)iters, *done_at = rtt + iters;
+    for (long i = 0; i < pc[c].n; i++) {
+      all[m++] = rtt[i];
+      if (done_at[i] > w0 && done_at[i] <= w1) in_window++;
+    }
+  }
+  qsort(all, (size_t)m, sizeof *all, cmp_u64);
+  double secs = (double)(w1 - w0) / 1e9;
+  printf("{\"median_us\":%.4f,\"p99_us\":%.4f,\"msgs_per_sec\":%.1f,\"bytes_per_sec\":%.1f,\"samples\":%ld,"
+         "\"window_ms\":%.3f,\"ready_per_wait\":%.4f,\"cpu_us_per_call\":%.4f}\n",
+         pct(all, m, 0.5), pct(all, m, 0.99), (double)in_window / secs, (double)in_window * (double)size / secs, m,
+         secs * 1e3, waits ? (double)ready / (double)waits : 0.0, cpu_us / (double)(total + (long)clients * warm));
+  munmap(map, bytes);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s pingpong|stream|scm <warmup> <n> <size> [fdmode]\n", argv[0]);
+    fprintf(stderr, "usage: %s pingpong|stream|scm|rpcpool <warmup> <n> <size> [fdmode|clients]\n", argv[0]);
     return 2;
   }
   long warm = atol(argv[2]), n = atol(argv[3]);
@@ -360,6 +528,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "pingpong") == 0) return run_pingpong(warm, n, size);
   if (strcmp(argv[1], "stream") == 0) return run_stream(warm, n, size);
   if (strcmp(argv[1], "scm") == 0) return run_scm(warm, n, size, argc > 5 ? atoi(argv[5]) : 1);
+  if (strcmp(argv[1], "rpcpool") == 0) return run_rpcpool(warm, n, size, argc > 5 ? atoi(argv[5]) : 4);
   fprintf(stderr, "ipc_bench: unknown mode %s\n", argv[1]);
   return 2;
 }

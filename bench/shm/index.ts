@@ -2,6 +2,7 @@
 // threads, the main thread only orchestrating. Records as the baselines'.
 import * as path from 'path';
 import * as fs from 'fs';
+import * as os from 'os';
 import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus } from '../../backends/shm';
@@ -10,15 +11,22 @@ import { emptyRecord, rttStats, type BenchRecord, type Log } from '../baselines/
 export interface ShmBenchOptions {
   quick?: boolean;
   log?: Log;
+  /** Workload ids to run (default all): SHM_WORKLOADS. */
+  only?: string[];
+  /** Repetitions per workload (median reported); default 3 (1 with quick). */
+  reps?: number;
 }
 
 const WORKER_JS = path.join(__dirname, 'worker.js');
 const KIB64 = 65_536;
 
+// Tables larger than a queue: handles in flight in a full queue never fill the receiver's table.
 const BENCH_LIMITS = {
-  maxPeers: 8, maxHandlesPerPeer: 1024, maxPayloadBytes: KIB64, maxHandlesPerMessage: 4,
+  maxPeers: 8, maxHandlesPerPeer: 4096, maxPayloadBytes: KIB64, maxHandlesPerMessage: 4,
   queueCapacityMessages: 1024, queueCapacityBytes: 4 * 1024 * 1024, senderQuotaMessages: 1024, senderQuotaBytes: 4 * 1024 * 1024,
 };
+
+interface WaitReport { sleeps: number; spinsWon: number; spinsLost: number; lockContended: number }
 
 function spawn(bus: ShmBus, data: Record<string, unknown>, bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = []) {
   if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} missing: run from the compiled output (npm run bench)`);
@@ -31,47 +39,55 @@ function spawn(bus: ShmBus, data: Record<string, unknown>, bootstrap: { from: nu
   return { ...r, next, exited };
 }
 
-async function callReply(spin: number, clients: number, iterations: number, warmup: number, log: Log): Promise<BenchRecord> {
+function waits(label: string, w: WaitReport, perMsgs: number): string {
+  return `${label}: spins won/lost ${w.spinsWon}/${w.spinsLost}, sleeps ${w.sleeps} (${(w.sleeps / perMsgs).toFixed(3)}/msg), contended locks ${w.lockContended}`;
+}
+
+async function callReply(spin: number, clients: number, iterations: number, warmup: number, log: Log, handoff = true): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin });
-  const server = spawn(bus, { role: 'server', size: 64 });
+  const server = spawn(bus, { role: 'server', size: 64, handoff: handoff ? 1 : 0 });
   const { node } = await server.next<{ node: number }>();
   const cs = Array.from({ length: clients }, () => spawn(bus, { role: 'client', size: 64, iterations, warmup }, [{ from: server.peer, handle: node, rights: ['send'] }]));
-  const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number; sleeps: number }>()));
+  const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number } & WaitReport>()));
   const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
   stopper.send(stopper.bootstrap[0], { payload: 'stop' });
-  const s = await server.next<{ sleeps: number }>();
+  const s = await server.next<WaitReport>();
   stopper.close();
   await Promise.all([server, ...cs].map((w) => w.exited));
   const all = results.flatMap((r) => Array.from(r.samples));
   const { medianUs, p99Us } = rttStats(all, all.length);
   const calls = clients * iterations;
   const elapsed = Math.max(...results.map((r) => r.elapsedNs));
-  const rec = emptyRecord(clients === 1 ? 'shm.call' : 'shm.rpc', `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`);
+  const rec = emptyRecord(clients === 1 ? 'shm.call' : 'shm.rpc', `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`);
   rec.medianRttUs = medianUs;
   rec.p99RttUs = p99Us;
   rec.msgsPerSec = (calls * 1e9) / elapsed;
   rec.bytesPerSec = (calls * 64 * 1e9) / elapsed;
   rec.wakesPerMsg = (results.reduce((a, r) => a + r.sleeps, 0) + s.sleeps) / (2 * calls);
   rec.samples = all.length;
-  log(`  ${rec.name} ${rec.variant}: median ${medianUs?.toFixed(2)} us, ${Math.round(rec.msgsPerSec)} calls/s`);
+  log(`  ${rec.name} ${rec.variant}: median ${medianUs?.toFixed(2)} us, p99 ${p99Us?.toFixed(2)} us, ${Math.round(rec.msgsPerSec)} calls/s`);
+  log(`    ${waits('client', results[0], iterations)}; ${waits('server (whole run)', s, calls + clients * warmup)}`);
   return rec;
 }
 
-async function stream(name: string, variant: string, mode: 'bytes' | 'objects' | 'handle' | 'mcast', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
+type StreamMode = 'bytes' | 'views' | 'objects' | 'handle' | 'mcast';
+
+async function stream(name: string, variant: string, source: 'bytes' | 'objects' | 'handle' | 'mcast', sinkMode: 'batch' | 'views' | 'objects', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 50 });
-  const copies = mode === 'mcast' ? nodes : 1;
-  const sink = spawn(bus, { role: 'sink', size, nodes, expect: count * copies, warmupExpect: warmup * copies, mode: mode === 'bytes' ? 'batch' : 'objects' });
+  const copies = source === 'mcast' ? nodes : 1;
+  const sink = spawn(bus, { role: 'sink', size, nodes, expect: count * copies, warmupExpect: warmup * copies, mode: sinkMode });
   const { nodes: ns } = await sink.next<{ nodes: number[] }>();
-  const source = spawn(bus, { role: 'source', size, count, warmup, mode }, ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })));
-  const [src, snk] = await Promise.all([source.next<{ t0: string; sleeps: number }>(), sink.next<{ t: string; sleeps: number }>()]);
-  await Promise.all([source.exited, sink.exited]);
-  const elapsedNs = Number(BigInt(snk.t) - BigInt(src.t0));
+  const src = spawn(bus, { role: 'source', size, count, warmup, mode: source }, ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })));
+  const [a, b] = await Promise.all([src.next<{ t0: string } & WaitReport>(), sink.next<{ t: string } & WaitReport>()]);
+  await Promise.all([src.exited, sink.exited]);
+  const elapsedNs = Number(BigInt(b.t) - BigInt(a.t0));
   const rec = emptyRecord(name, variant);
   rec.msgsPerSec = (count * 1e9) / elapsedNs; // operations per second (a multicast is one)
   rec.bytesPerSec = (count * copies * size * 1e9) / elapsedNs;
-  rec.wakesPerMsg = (src.sleeps + snk.sleeps) / (count * copies);
+  rec.wakesPerMsg = (a.sleeps + b.sleeps) / (count * copies);
   rec.samples = count;
   log(`  ${name} ${variant}: ${Math.round(rec.msgsPerSec)} ops/s, ${(rec.bytesPerSec / 1e6).toFixed(0)} MB/s, wakes/msg ${rec.wakesPerMsg.toFixed(4)}`);
+  log(`    ${waits('source', a, count)}; ${waits('sink', b, count * copies)}`);
   return rec;
 }
 
@@ -84,32 +100,37 @@ function medianRecord(recs: BenchRecord[]): BenchRecord {
   return { ...recs[0], variant: `${recs[0].variant}; median of ${recs.length}`, medianRttUs: med('medianRttUs'), p99RttUs: med('p99RttUs'), msgsPerSec: med('msgsPerSec'), bytesPerSec: med('bytesPerSec'), wakesPerMsg: med('wakesPerMsg'), samples: recs.reduce((a, r) => a + r.samples, 0) };
 }
 
+export const SHM_WORKLOADS = ['call', 'call0', 'callq', 'stream64', 'stream64k', 'send', 'handle', 'unicast', 'multicast', 'rpc'] as const;
+
 export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? (() => undefined);
   const q = opts.quick === true;
-  const reps = q ? 1 : 3;
+  const reps = opts.reps ?? (q ? 1 : 3);
   const rtt = q ? { iterations: 2_000, warmup: 200 } : { iterations: 100_000, warmup: 10_000 };
   const small = q ? { count: 20_000, warmup: 2_000 } : { count: 1_000_000, warmup: 100_000 };
   const objects = q ? { count: 10_000, warmup: 1_000 } : { count: 200_000, warmup: 20_000 };
   const large = q ? { count: 200, warmup: 20 } : { count: 16_384, warmup: 1_600 };
-  const workloads: (() => Promise<BenchRecord>)[] = [
-    () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
-    () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
-    () => stream('shm.stream', '64B one-way, sendBytesSync -> receiveBatchSync', 'bytes', 64, small.count, small.warmup, log),
-    () => stream('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync', 'bytes', KIB64, large.count, large.warmup, log),
-    () => stream('shm.send', '64B, no handle (object API)', 'objects', 64, objects.count, objects.warmup, log),
-    () => stream('shm.send', '64B + 1 handle (object API, receiver releases it)', 'handle', 64, objects.count, objects.warmup, log),
-    () => stream('shm.unicast', '64B send to 1 node (object API)', 'objects', 64, objects.count, objects.warmup, log),
-    () => stream('shm.multicast', '64B multicast to 8 nodes (object API)', 'mcast', 64, objects.count, objects.warmup, log, 8),
-    () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
-  ];
+  const workloads: Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> = {
+    call: () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
+    call0: () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
+    callq: () => callReply(50, 1, rtt.iterations, rtt.warmup, log, false),
+    stream64: () => stream('shm.stream', '64B one-way, sendBytesSync -> receiveBatchSync (copy)', 'bytes', 'batch', 64, small.count, small.warmup, log),
+    stream64k: () => stream('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync (views, each copied out by the sink)', 'bytes', 'views', KIB64, large.count, large.warmup, log),
+    send: () => stream('shm.send', '64B, no handle (object API both sides)', 'objects', 'objects', 64, objects.count, objects.warmup, log),
+    handle: () => stream('shm.send', '64B + 1 handle (object API both sides, receiver releases it)', 'handle', 'objects', 64, objects.count, objects.warmup, log),
+    unicast: () => stream('shm.unicast', '64B send to 1 node (object API send, batch receive)', 'objects', 'batch', 64, objects.count, objects.warmup, log),
+    multicast: () => stream('shm.multicast', '64B multicast to 8 nodes (object API multicast, batch receive)', 'mcast', 'batch', 64, objects.count, objects.warmup, log, 8),
+    rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
+  };
+  const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
+  log(`shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`);
   const out: BenchRecord[] = [];
-  for (const w of workloads) {
+  for (const id of ids) {
     const recs: BenchRecord[] = [];
-    for (let r = 0; r < reps; r++) recs.push(await w());
+    for (let r = 0; r < reps; r++) recs.push(await workloads[id]());
     out.push(reps === 1 ? recs[0] : medianRecord(recs));
   }
   return out;
 }
 
-export type { Worker };
+export type { Worker, StreamMode };

@@ -1,34 +1,43 @@
 // Worker roles of the shm benchmarks. Hot loops are plain named functions
 // without await or allocation (issue: 2.5x slower otherwise).
 import { parentPort, workerData } from 'worker_threads';
-import { joinBus, createReceiveBatch, type PeerDescriptor, type ShmPeer, type ReceiveBatch } from '../../backends/shm';
+import { joinBus, createReceiveBatch, TesseraError, type PeerDescriptor, type ShmPeer, type ReceiveBatch } from '../../backends/shm';
 
 const { tessera, data } = workerData as { tessera: PeerDescriptor; data: Record<string, number | string> };
 const peer = joinBus(tessera);
 
-function server(p: ShmPeer): void {
-  const node = p.createNode();
-  parentPort!.postMessage({ node });
-  const batch = createReceiveBatch(64, 64 * 1024);
-  const reply = new Uint8Array(data.size as number);
+/** What every role reports besides its own figures: how its waits ended, and lock contention. */
+function waitStats(p: ShmPeer): { sleeps: number; spinsWon: number; spinsLost: number; lockContended: number } {
+  return { sleeps: p.sleeps, spinsWon: p.spinsWon, spinsLost: p.spinsLost, lockContended: p.core.lockContended };
+}
+
+/** Answer calls until a message arrives: the last call of each batch is answered with ReplyRecv (hand-off). */
+function serve(p: ShmPeer, batch: ReceiveBatch, reply: Uint8Array): void {
+  let n = p.receiveBatchSync(batch, 64, 60_000);
   for (;;) {
-    const n = p.receiveBatchSync(batch, 64, 60_000);
+    let last = -1;
     for (let i = 0; i < n; i++) {
-      if (batch.kind[i] === 2) p.replyBytes(batch.replyHandle[i], reply);
-      else if (batch.kind[i] === 1) { parentPort!.postMessage({ sleeps: p.sleeps }); p.close(); return; }
+      if (batch.kind[i] === 1) return;
+      if (batch.kind[i] === 2) {
+        if (i === n - 1) last = i;
+        else p.replyBytes(batch.replyHandle[i], reply);
+      }
     }
+    if (last >= 0 && data.handoff === 0) { p.replyBytes(batch.replyHandle[last], reply); last = -1; }
+    n = last >= 0 ? p.replyBytesAndReceiveSync(batch.replyHandle[last], reply, batch, 64, 60_000) : p.receiveBatchSync(batch, 64, 60_000);
   }
 }
 
-function client(p: ShmPeer): void {
-  const iterations = data.iterations as number, warmup = data.warmup as number;
-  const msg = new Uint8Array(data.size as number), out = new Uint8Array(data.size as number);
-  const h = p.bootstrap[0];
-  for (let i = 0; i < warmup; i++) p.callBytesSync(h, msg, out);
-  const sleeps0 = p.sleeps;
-  const samples = new Float64Array(Math.ceil(iterations / 4));
+function server(p: ShmPeer): void {
+  const node = p.createNode();
+  parentPort!.postMessage({ node });
+  serve(p, createReceiveBatch(64, 64 * 1024), new Uint8Array(data.size as number));
+  parentPort!.postMessage(waitStats(p));
+  p.close();
+}
+
+function callLoop(p: ShmPeer, h: number, msg: Uint8Array, out: Uint8Array, iterations: number, samples: Float64Array): number {
   let ns = 0;
-  const t0 = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) {
     if ((i & 3) === 0) {
       const a = process.hrtime.bigint();
@@ -36,16 +45,43 @@ function client(p: ShmPeer): void {
       samples[ns++] = Number(process.hrtime.bigint() - a);
     } else p.callBytesSync(h, msg, out);
   }
+  return ns;
+}
+
+function client(p: ShmPeer): void {
+  const iterations = data.iterations as number, warmup = data.warmup as number;
+  const msg = new Uint8Array(data.size as number), out = new Uint8Array(data.size as number);
+  const h = p.bootstrap[0];
+  const scratch = new Float64Array(Math.ceil(warmup / 4) + 1);
+  callLoop(p, h, msg, out, warmup, scratch);
+  const before = waitStats(p);
+  const samples = new Float64Array(Math.ceil(iterations / 4));
+  const t0 = process.hrtime.bigint();
+  const ns = callLoop(p, h, msg, out, iterations, samples);
   const elapsedNs = Number(process.hrtime.bigint() - t0);
-  parentPort!.postMessage({ samples: samples.subarray(0, ns), elapsedNs, sleeps: p.sleeps - sleeps0 });
+  const after = waitStats(p);
+  parentPort!.postMessage({
+    samples: samples.subarray(0, ns), elapsedNs, sleeps: after.sleeps - before.sleeps,
+    spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended,
+  });
   p.close();
 }
 
 // Both sinks count from 0 across the warm-up and measured phases (a batch may straddle them).
 let got = 0;
 
-function sinkBatch(p: ShmPeer, batch: ReceiveBatch, expect: number): void {
-  while (got < expect) got += p.receiveBatchSync(batch, 256, 60_000);
+function sinkBatch(p: ShmPeer, batch: ReceiveBatch, expect: number, local: Uint8Array): void {
+  while (got < expect) {
+    const n = p.receiveBatchSync(batch, 256, 60_000);
+    if (batch.views) {
+      // Use each payload as the bare ring's consumer does: copy it out (here, outside the lock).
+      for (let i = 0; i < n; i++) {
+        const len = batch.length[i];
+        if (len > 0) local.set(batch.buf[i].subarray(batch.offset[i], batch.offset[i] + len));
+      }
+    }
+    got += n;
+  }
 }
 
 function sinkObjects(p: ShmPeer, expect: number): void {
@@ -64,12 +100,16 @@ function sink(p: ShmPeer): void {
   for (let i = 0; i < ((data.nodes as number) ?? 1); i++) nodes.push(p.createNode());
   parentPort!.postMessage({ nodes });
   const expect = data.expect as number, warm = data.warmupExpect as number;
-  const batch = createReceiveBatch(256, Math.max(256 * 64, 8 * (data.size as number)));
-  if (data.mode === 'objects') { sinkObjects(p, warm); } else sinkBatch(p, batch, warm);
-  const sleeps0 = p.sleeps;
-  if (data.mode === 'objects') sinkObjects(p, warm + expect); else sinkBatch(p, batch, warm + expect);
+  const size = data.size as number;
+  const batch = createReceiveBatch(256, Math.max(256 * 64, 8 * size), { views: data.mode === 'views' });
+  const local = new Uint8Array(size);
+  const run = (n: number) => (data.mode === 'objects' ? sinkObjects(p, n) : sinkBatch(p, batch, n, local));
+  run(warm);
+  const before = waitStats(p);
+  run(warm + expect);
   const t = process.hrtime.bigint().toString();
-  parentPort!.postMessage({ t, sleeps: p.sleeps - sleeps0 });
+  const after = waitStats(p);
+  parentPort!.postMessage({ t, sleeps: after.sleeps - before.sleeps, spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended });
   p.close();
 }
 
@@ -79,22 +119,18 @@ function sourceBytes(p: ShmPeer, h: number, msg: Uint8Array, n: number): void {
 
 function sourceObjects(p: ShmPeer, h: number, msg: Uint8Array, n: number, withHandle: number): void {
   const message = withHandle >= 0 ? { payload: msg, handles: [{ handle: withHandle, rights: ['send' as const] }] } : { payload: msg };
-  for (let i = 0; i < n;) {
-    try { p.send(h, message); i++; } catch { sleepBriefly(p, h); }
-  }
+  const wait = { timeoutMs: 60_000 };
+  for (let i = 0; i < n; i++) p.sendSync(h, message, wait);
 }
 
 function sourceMulticast(p: ShmPeer, hs: number[], msg: Uint8Array, n: number): void {
   const message = { payload: msg };
   for (let i = 0; i < n;) {
-    try { p.multicast(hs, message); i++; } catch { sleepBriefly(p, hs[0]); }
+    try { p.multicast(hs, message); i++; } catch (e) {
+      if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e;
+      p.awaitRoom(hs[0], 50);
+    }
   }
-}
-
-function sleepBriefly(p: ShmPeer, h: number): void {
-  const dest = p.core.destOfHandle(p.slot, h);
-  p.sleeps++;
-  p.core.sleepForRoom(dest, p.core.roomValue(dest), 1);
 }
 
 function source(p: ShmPeer): void {
@@ -109,11 +145,11 @@ function source(p: ShmPeer): void {
     else sourceObjects(p, h, msg, n, own);
   };
   run(warmup);
-  // wait for the sink to drain the warm-up so both start together
-  const sleeps0 = p.sleeps;
+  const before = waitStats(p);
   const t0 = process.hrtime.bigint().toString();
   run(count);
-  parentPort!.postMessage({ t0, sleeps: p.sleeps - sleeps0 });
+  const after = waitStats(p);
+  parentPort!.postMessage({ t0, sleeps: after.sleeps - before.sleeps, spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended });
   p.close(); // handles still in flight to the sink now arrive flagged dead: it releases nothing then
 }
 

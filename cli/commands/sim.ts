@@ -6,9 +6,11 @@ import * as path from 'path';
 import { type Command, parseFlags, UsageError } from '../command';
 import { bundledProfiles, bundledScenarios, InputError, loadProfile, loadScenario, loadSweep } from '../../simulator/load';
 import { DEFAULT_SEED, runScenario } from '../../simulator/run';
+import { parseSeed } from '../../simulator/rng';
 import { describeRun, summaryTable } from '../../simulator/report';
 import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
 import { runSweep } from '../../simulator/sweep';
+import { cdfTitle } from '../../simulator/compare';
 import type { SimResults } from '../../simulator/types';
 
 const USAGE = 'tessera sim <scenario|file.json> [--seed S] [--transport T | --profile FILE] [--compare T1,T2,...] [--trace FILE] [--json FILE] [--svg DIR] [--paranoid]\n'
@@ -22,7 +24,8 @@ function write(file: string, text: string): void {
 
 async function sweep(file: string, flags: Record<string, string | boolean>): Promise<number> {
   const spec = loadSweep(file);
-  const workers = flags.workers ? Number(flags.workers) : undefined;
+  const workers = typeof flags.workers === 'string' ? Number(flags.workers) : undefined;
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError(`--workers takes an integer 1..64, not ${flags.workers}`);
   const result = await runSweep(spec, path.dirname(path.resolve(file)), { workers, progress: process.stderr.isTTY ? process.stderr : undefined });
   const rows = result.points.map((p) => ({ label: `${p.transport} ${Object.entries(p.params).map(([k, v]) => `${k}=${v}`).join(' ')}`, results: p.results }));
   console.log(summaryTable(rows));
@@ -54,14 +57,27 @@ export const command: Command = {
         console.log(`scenarios: ${bundledScenarios().join(', ')}\ntransports: ${bundledProfiles().join(', ')}`);
         return 0;
       }
-      if (typeof flags.sweep === 'string') return await sweep(flags.sweep, flags);
+      if (typeof flags.sweep === 'string') {
+        if (positional.length > 0) throw new UsageError(`--sweep takes no scenario argument (the sweep file names it), got ${positional.join(' ')}`);
+        for (const f of ['seed', 'profile', 'transport', 'compare', 'trace', 'paranoid'] as const) {
+          if (flags[f] !== undefined) throw new UsageError(`--${f} does not apply to --sweep (the sweep file gives seed and transports)`);
+        }
+        return await sweep(flags.sweep, flags);
+      }
+      if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
       if (positional.length !== 1) throw new UsageError('give one scenario (a bundled name or a .json file)');
       const ref = positional[0];
-      const scenario = loadScenario(ref);
       const seed = typeof flags.seed === 'string' ? flags.seed : DEFAULT_SEED;
+      try {
+        parseSeed(seed);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      if (typeof flags.profile === 'string' && flags.compare) throw new UsageError('--profile and --compare do not combine');
+      if (typeof flags.transport === 'string' && flags.compare) throw new UsageError('--transport and --compare do not combine');
+      const scenario = loadScenario(ref);
       const transports = typeof flags.compare === 'string' ? flags.compare.split(',').filter(Boolean)
         : [typeof flags.transport === 'string' ? flags.transport : scenario.transport ?? 'tessera_shm'];
-      if (typeof flags.profile === 'string' && flags.compare) throw new UsageError('--profile and --compare do not combine');
       const runs: { label: string; results: SimResults }[] = [];
       let failed = false;
       for (const transport of transports) {
@@ -91,7 +107,7 @@ export const command: Command = {
       }
       if (typeof flags.svg === 'string') {
         const cdf = path.join(flags.svg, `${scenario.name}-latency-cdf.svg`);
-        write(cdf, latencyCdfSvg(runs, `Latency CDF: ${scenario.name}`));
+        write(cdf, latencyCdfSvg(runs, cdfTitle(scenario)));
         console.log(`chart: ${cdf}`);
         for (const r of runs) {
           const tl = path.join(flags.svg, `${scenario.name}-timeline-${r.label}.svg`);

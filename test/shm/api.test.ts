@@ -28,6 +28,31 @@ describe('shm backend API (one thread)', () => {
     assert.deepStrictEqual(bus.audit(), before);
   });
 
+  it('releaseEach runs one release per name in one lock hold; names that do not resolve fail alone and change nothing [RELEASE-1, ATOMIC-1]', () => {
+    const bus = ShmBus.create({ limits });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    const ms = [a.mint(n, { rights: ['send'] }), a.mint(n, { rights: ['send'] })];
+    assert.strictEqual(a.releaseEach([ms[0], 987654321, ms[1], ms[0]]), 2);
+    assert.strictEqual(code(() => a.release(ms[1])), 'BAD_HANDLE');
+    assert.deepStrictEqual(a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type), ['no-senders']);
+    a.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it('a no-senders notice of a destroyed node holds its node record until received: the pool is the bound (documented departure) [NOTICE-2, NOTICE-4]', () => {
+    const bus = ShmBus.create({ limits, maxNodes: 3 });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    for (let i = 0; i < 3; i++) {
+      const n = a.createNode();
+      a.release(a.mint(n, { rights: ['send'] }));
+      a.destroyNode(n);
+    }
+    assert.strictEqual(code(() => a.createNode()), 'TABLE_FULL'); // the model would succeed here
+    assert.strictEqual(a.tryReceive(8).length, 3);
+    assert.strictEqual(code(() => a.createNode()), 'OK');
+  });
+
   it('oversized payloads and too many handles fail with their codes [SEND-2, SEND-3]', () => {
     const bus = ShmBus.create({ limits });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
@@ -81,10 +106,21 @@ describe('shm backend API (one thread)', () => {
     try {
       assert.throws(() => a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] }), /injected/);
     } finally { core.releaseMoved = orig; }
-    // every control word is back (the journal itself is cleared; payload bytes past the tail are invisible)
+    // every control word is back (the journal itself is cleared; payload bytes past the tail are
+    // invisible, and so are the fields of free records, which every allocation sets again)
     const after = bus.core.I;
     const L = bus.layout;
-    for (let i = 0; i < L.journalBase; i++) if (i !== 16 && (i < L.entryBase) && after[i] !== words[i]) assert.fail(`word ${i} changed: ${words[i]} -> ${after[i]}`);
+    const freeRecord = (i: number): boolean => {
+      const inRegion = (base: number, words: number, count: number, stateWord: number, keep: number[]) => {
+        if (i < base || i >= base + words * count) return false;
+        const rec = base + Math.floor((i - base) / words) * words;
+        return after[rec + stateWord] === 0 && !keep.includes(i - rec);
+      };
+      return inRegion(L.handleBase, 16, L.peers * L.tableSize, 0, [0, 3, 13]) // H_STATE, H_GEN, H_NEXTFREE kept
+        || inRegion(L.nodeBase, 8, L.maxNodes, 0, [0, 5]) // N_STATE, N_NEXTFREE kept
+        || inRegion(L.callBase, L.callWords, L.peers * L.callSlots, 0, [0, 1]); // C_STATE, C_GEN kept
+    };
+    for (let i = 0; i < L.entryBase; i++) if (i !== 16 && !freeRecord(i) && after[i] !== words[i]) assert.fail(`word ${i} changed: ${words[i]} -> ${after[i]}`);
     assert.strictEqual(a.tryReceive().length, 0);
     a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] });
     assert.strictEqual((a.tryReceive()[0] as { handles: unknown[] }).handles.length, 1);

@@ -2,6 +2,7 @@
 // fixed seeds), results, deliveries and completions compared modulo handle names.
 import * as assert from 'assert';
 import fc from 'fast-check';
+import type { Operation } from '../../spec/types';
 import { runDifferential, SMALL_LIMITS, type Choice, type Stats } from './differential';
 
 const n = fc.noBias(fc.nat(999));
@@ -39,11 +40,79 @@ describe('shm backend vs the model (differential)', function () {
       'completion receive ok', 'op receive pending', 'deliver notice no-senders', 'deliver notice node-destroyed', 'deliver notice revoked',
       'arrive node revoked', 'arrive node dead', 'arrive reply live', 'op multicast ok', 'op multicast QUEUE_FULL', 'op close ok',
       'op destroyNode NOT_OWNER', 'op attach ok', 'op revoke ok', 'op send QUEUE_FULL', 'op call TABLE_FULL',
+      'slot held by a waiting notice', 'no-senders notice coalesced',
     ]);
   });
 
   it('with deep queues and roomy tables the same holds (blocked sends, batches) [SEND-7, QUOTA-1, RECV-1]', () => {
     const stats = check(0xbeef, { ...SMALL_LIMITS, maxHandlesPerPeer: 24, queueCapacityMessages: 10, senderQuotaMessages: 3, queueCapacityBytes: 64 }, 120);
     mustReach(stats, ['op send pending', 'completion send ok', 'deliver message', 'deliver call']);
+  });
+
+  const A = { uid: 1, gid: 1, pid: 1 }, B = { uid: 2, gid: 2, pid: 2 };
+
+  it('a released handle keeps its slot while its revoked notice waits, and gets it back when the notice is received [NOTICE-4, HANDLE-1, REVOKE-2]', () => {
+    const limits = { ...SMALL_LIMITS, maxHandlesPerPeer: 3 };
+    const ops: Operation[] = [
+      { op: 'attach', credentials: A }, { op: 'attach', credentials: B },
+      { op: 'createNode', peer: 1 }, // peer 1 name 1
+      { op: 'mint', peer: 1, handle: 1, rights: ['send', 'grant'] }, // name 2
+      { op: 'send', peer: 1, handle: 1, message: { segments: [], transfers: [{ handle: 2 }] } }, // one in flight to 1's own queue
+      { op: 'receive', peer: 1, max: 1 }, // name 3 arrives
+      { op: 'revoke', peer: 1, handle: 2 }, // name 3 revoked: notice to peer 1
+      { op: 'release', peer: 1, handle: 3 }, // its slot stays held
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, // 1 + 2 + held = 3: TABLE_FULL
+      { op: 'receive', peer: 1, max: 8 }, // the revoked notice, then the no-senders notice
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, // room again
+      { op: 'close', peer: 1 },
+    ];
+    const { stats, bus } = runDifferential(ops, limits, {}, { noPrelude: true });
+    assert.strictEqual(stats['op mint TABLE_FULL'], 1);
+    assert.strictEqual(stats['slot held by a waiting notice'] > 0, true);
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it('a node-destroyed notice about a released handle is discarded with its peer\'s queue and frees the slot [NOTICE-4, CLOSE-3, CLOSE-4, DESTROY-2]', () => {
+    const ops: Operation[] = [
+      { op: 'attach', credentials: A }, { op: 'createNode', peer: 1 },
+      { op: 'attach', credentials: B, bootstrap: [{ fromPeer: 1, handle: 1 }] },
+      { op: 'destroyNode', peer: 1, handle: 1 }, // peer 2's handle dies: notice to peer 2
+      { op: 'release', peer: 2, handle: 1 }, // held by the notice
+      { op: 'close', peer: 2 }, // CLOSE-4 discards the notice
+    ];
+    const { stats, bus } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true });
+    assert.ok(stats['slot held by a waiting notice'] > 0);
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it('a new fall to zero while a no-senders notice waits updates its derivedCount in place, keeping its place in the order [NOTICE-2, NOTICE-3, ORDER-2]', () => {
+    const ops: Operation[] = [
+      { op: 'attach', credentials: A }, { op: 'createNode', peer: 1 }, { op: 'createNode', peer: 1 },
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'release', peer: 1, handle: 3 }, // node 1: notice, derivedCount 1
+      { op: 'mint', peer: 1, handle: 2, rights: ['send'] }, { op: 'release', peer: 1, handle: 4 }, // node 2: notice after it
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
+      { op: 'release', peer: 1, handle: 5 }, { op: 'release', peer: 1, handle: 6 }, // node 1 again: derivedCount 3, still first
+      { op: 'receive', peer: 1, max: 8 },
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'release', peer: 1, handle: 7 }, // received: a new notice
+      { op: 'receive', peer: 1, max: 8 },
+    ];
+    const { stats } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true });
+    assert.strictEqual(stats['no-senders notice coalesced'], 1);
+    assert.strictEqual(stats['deliver notice no-senders'], 3);
+  });
+
+  it('a destroyed node whose no-senders notice waits keeps its record until the notice is received; the bus then reuses it [NOTICE-2, DESTROY-3]', () => {
+    // Create, mint, release, destroy in a loop without receiving: each round leaves one no-senders
+    // notice about a dead node. The model keeps them all; the shm bus holds one node record per
+    // waiting notice, so the loop must stay within its node pool (maxNodes 8 here).
+    const ops: Operation[] = [{ op: 'attach', credentials: A }];
+    for (let i = 0; i < 6; i++) {
+      const root = 1 + 2 * i;
+      ops.push({ op: 'createNode', peer: 1 }, { op: 'mint', peer: 1, handle: root, rights: ['send'] }, { op: 'release', peer: 1, handle: root + 1 }, { op: 'destroyNode', peer: 1, handle: root });
+    }
+    ops.push({ op: 'receive', peer: 1, max: 16 }, { op: 'createNode', peer: 1 }, { op: 'close', peer: 1 });
+    const { stats, bus } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true, maxNodes: 8 });
+    assert.strictEqual(stats['deliver notice no-senders'], 6);
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 });

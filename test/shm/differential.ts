@@ -168,10 +168,27 @@ export interface RunOutcome {
   stats: Stats;
 }
 
-/** Run a choice sequence on both; throws with the op log on the first difference. */
-export function runDifferential(choices: readonly Choice[], limits: Limits = SMALL_LIMITS, stats: Stats = {}): RunOutcome {
+/** Waiting no-senders notices by queue seq -> derivedCount (to see NOTICE-2 coalescing happen). */
+function waitingNoSenders(s: BusState): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const p of Object.values(s.peers)) for (const e of p.queue) if (e.notice?.type === 'no-senders') out.set(e.seq, e.notice.derivedCount);
+  return out;
+}
+
+export interface DifferentialOptions {
+  /** Run the model-named operations as given, without the two-peer prelude. */
+  noPrelude?: boolean;
+  /** The shm bus's node pool (default 4096: never the limit in these runs). */
+  maxNodes?: number;
+}
+
+/**
+ * Run a sequence on both (choices are interpreted against the model state, operations are
+ * model-named and run as given); throws with the op log on the first difference.
+ */
+export function runDifferential(choices: readonly (Choice | Operation)[], limits: Limits = SMALL_LIMITS, stats: Stats = {}, options: DifferentialOptions = {}): RunOutcome & { bus: ShmBus; state: BusState } {
   let s = initialState(limits);
-  const bus = ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer: limits.maxPeers * limits.maxHandlesPerPeer, noticeSlotsPerPeer: 400 });
+  const bus = ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer: limits.maxPeers * limits.maxHandlesPerPeer, maxNodes: options.maxNodes ?? 4096 });
   const names = new NameMap();
   const log: string[] = [];
   const bump = (k: string) => { stats[k] = (stats[k] ?? 0) + 1; };
@@ -183,12 +200,13 @@ export function runDifferential(choices: readonly Choice[], limits: Limits = SMA
     { op: 'createNode', peer: 2, credentials: true },
     { op: 'mint', peer: 1, handle: 1, rights: ['send', 'grant'] },
   ];
-  const all: (Operation | Choice)[] = [...prelude, ...choices];
+  const all: (Operation | Choice)[] = [...(options.noPrelude ? [] : prelude), ...choices];
   for (let i = 0; i < all.length; i++) {
     const item = all[i];
     const op = Array.isArray(item) ? buildOp(s, item) : item;
     const shmOp = toShmOp(names, op);
     log.push(`${i}: ${describeOp(op)}`);
+    const nsBefore = waitingNoSenders(s);
     const m = step(s, op);
     s = m.state;
     let x;
@@ -207,6 +225,9 @@ export function runDifferential(choices: readonly Choice[], limits: Limits = SMA
       throw new Error(`${(e as Error).message}\nmodel: ${JSON.stringify(m.result)} ${JSON.stringify(m.completions)}\nshm:   ${JSON.stringify(x)} ${JSON.stringify(bus.lastCompletions)}\n${log.join('\n')}`);
     }
     bump(`op ${op.op} ${'pending' in m.result ? 'pending' : m.result.ok ? 'ok' : m.result.error}`);
+    // NOTICE-4 / NOTICE-2 situations: a released handle's slot held by its notice, a notice coalesced.
+    if (Object.values(s.peers).some((p) => p.ghosts > 0)) bump('slot held by a waiting notice');
+    for (const [seq, d] of waitingNoSenders(s)) if (nsBefore.has(seq) && nsBefore.get(seq) !== d) bump('no-senders notice coalesced');
     for (const c of m.completions) bump(`completion ${c.op} ${c.result.ok ? 'ok' : c.result.error}`);
     if ('ok' in m.result && m.result.ok && op.op === 'receive') {
       for (const d of (m.result.value as { deliveries: { kind: string; notice?: { type: string }; handles?: { state: string; kind: string }[] }[] }).deliveries) {
@@ -229,5 +250,5 @@ export function runDifferential(choices: readonly Choice[], limits: Limits = SMA
   if (audit.handles !== 0 || audit.nodes !== 0 || audit.calls !== 0 || audit.queued !== 0 || audit.peersOpen !== 0) {
     throw new Error(`leak after closing every peer: ${JSON.stringify(audit)}\n${log.join('\n')}`);
   }
-  return { steps: all.length, stats };
+  return { steps: all.length, stats, bus, state: s };
 }

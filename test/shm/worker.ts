@@ -1,6 +1,6 @@
 // Worker roles for the shm backend's thread tests (started compiled, from dist/).
 import { parentPort, workerData } from 'worker_threads';
-import { joinBus, TesseraError, type PeerDescriptor } from '../../backends/shm';
+import { createReceiveBatch, joinBus, TesseraError, type PeerDescriptor } from '../../backends/shm';
 import type { Delivery } from '../../spec/types';
 
 const { tessera, data } = workerData as { tessera: PeerDescriptor; data: Record<string, unknown> };
@@ -103,5 +103,61 @@ function chaos(): void {
   post({ done: true, calls, outcomes });
 }
 
-const roles: Record<string, () => void> = { echo, client, mcastReceive, mcastSend, chaos };
+// A server on the fast path: batch receive, and ReplyRecv (reply + hand-off) for the last call of a batch.
+function handoffServer(): void {
+  const node = peer.createNode();
+  const node2 = peer.createNode();
+  post({ node, node2 });
+  const batch = createReceiveBatch(16, 4096, { views: data.views === true });
+  const stats = { calls: 0, messages: 0, notices: 0, noSenders: 0, handlesLive: 0, handlesFlagged: 0 };
+  let n = peer.receiveBatchSync(batch, 16, 10_000);
+  for (;;) {
+    let last = -1;
+    let lastReply = new Uint8Array(0);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < batch.handleCount[i]; j++) {
+        const name = batch.handleName[batch.handleStart[i] + j];
+        if (name >= 0) { stats.handlesLive++; peer.release(name); } else stats.handlesFlagged++;
+      }
+      if (batch.kind[i] === 3) { if (batch.noticeType[i] === 3) stats.noSenders++; else stats.notices++; continue; }
+      const payload = Uint8Array.from(batch.buf[i].subarray(batch.offset[i], batch.offset[i] + batch.length[i]));
+      if (batch.kind[i] === 1) {
+        if (Buffer.from(payload).toString() === 'stop') { peer.close(); post({ done: true, ...stats, handedOff: peer.handedOff }); return; }
+        stats.messages++;
+        continue;
+      }
+      stats.calls++;
+      if (i === n - 1) { last = i; lastReply = payload; } else peer.replyBytes(batch.replyHandle[i], payload);
+    }
+    n = last >= 0 ? peer.replyBytesAndReceiveSync(batch.replyHandle[last], lastReply, batch, 16, 10_000) : peer.receiveBatchSync(batch, 16, 10_000);
+  }
+}
+
+function fastClient(): void {
+  const n = data.calls as number;
+  const out = new Uint8Array(64);
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const msg = Buffer.from(`${tessera.id}:${i}`);
+    const len = peer.callBytesSync(peer.bootstrap[0], msg, out, 10_000);
+    if (Buffer.from(out.subarray(0, len)).toString() !== msg.toString()) bad++;
+  }
+  peer.close();
+  post({ done: true, bad });
+}
+
+function handleClient(): void {
+  const n = data.calls as number;
+  const own = peer.createNode();
+  let bad = 0;
+  for (let i = 0; i < n; i++) {
+    const msg = `${tessera.id}:${i}`;
+    const r = peer.callSync(peer.bootstrap[0], { payload: msg, handles: [{ handle: own, rights: ['send'] }] }, { timeoutMs: 10_000 });
+    if (text(r) !== msg) bad++;
+  }
+  peer.close();
+  post({ done: true, bad });
+}
+
+const roles: Record<string, () => void> = { echo, client, mcastReceive, mcastSend, chaos, handoffServer, fastClient, handleClient };
 roles[data.role as string]();

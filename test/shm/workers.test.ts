@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import * as path from 'path';
 import { once } from 'events';
 import type { Worker } from 'worker_threads';
-import { ShmBus } from '../../backends/shm';
+import { ShmBus, TesseraError } from '../../backends/shm';
 
 const WORKER = path.join(__dirname, 'worker.js');
 const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
@@ -56,6 +56,46 @@ describe('shm backend across worker threads', function () {
     await Promise.all([server, ...clients].map((c) => exited(c.worker)));
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
+
+  for (const views of [false, true]) {
+    it(`a call hands off straight into a server waiting in ReplyRecv; handles arrive named, messages and notices still queue and are taken in order${views ? ' (zero-copy views)' : ''} [CALL-1, CALL-3, CALL-6, RECV-1, RECV-3, NOTICE-1]`, async () => {
+      const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 20 });
+      const server = spawn(bus, WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views } });
+      const { node, node2 } = await nextMessage<{ node: number; node2: number }>(server.worker);
+      const grant = [{ from: server.peer, handle: node, rights: ['send'] as ('send')[] }];
+      const clients = [
+        spawn(bus, WORKER, { credentials: cred(10), bootstrap: grant, workerData: { role: 'fastClient', calls: 4000 } }),
+        spawn(bus, WORKER, { credentials: cred(11), bootstrap: grant, workerData: { role: 'handleClient', calls: 1500 } }),
+      ];
+      const results = clients.map((c) => nextMessage<{ bad: number }>(c.worker));
+      // Meanwhile the main thread sends messages carrying a handle (revoking them now and then, so
+      // some arrive flagged), and releases the only sender of the server's second node: the
+      // no-senders notice reaches the server's queue while it is registered for a hand-off.
+      const me = bus.attach(cred(99), [...grant, { from: server.peer, handle: node2, rights: ['send'] }]);
+      const mine = me.createNode();
+      let sent = 0;
+      for (let i = 0; i < 200; i++) {
+        try { me.send(me.bootstrap[0], { payload: `m${i}`, handles: [{ handle: mine, rights: ['send'] }] }); sent++; } catch (e) { if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e; }
+        if (i % 50 === 0) me.revoke(mine);
+        if (i === 100) me.release(me.bootstrap[1]);
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.deepStrictEqual((await Promise.all(results)).map((r) => r.bad), [0, 0]);
+      const stopped = nextMessage<{ calls: number; messages: number; notices: number; noSenders: number; handlesLive: number; handlesFlagged: number; handedOff: number }>(server.worker);
+      me.send(me.bootstrap[0], { payload: 'stop' });
+      const st = await stopped;
+      assert.strictEqual(st.calls, 5500);
+      assert.strictEqual(st.messages, sent);
+      assert.strictEqual(st.handlesLive + st.handlesFlagged, 1500 + sent);
+      assert.ok(st.handlesLive >= 1500, `only ${st.handlesLive} handles arrived live`);
+      assert.ok(st.handedOff > 100, `only ${st.handedOff} deliveries were handed off`);
+      assert.strictEqual(st.noSenders, 1);
+      me.tryReceive(1024);
+      me.close();
+      await Promise.all([server, ...clients].map((c) => exited(c.worker)));
+      assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+    });
+  }
 
   it('concurrent multicasts are seen in one order by every receiver [ORDER-1, ORDER-3, MCAST-3]', async () => {
     const bus = ShmBus.create({ limits: { maxPeers: 8, queueCapacityMessages: 256, senderQuotaMessages: 128 }, spin: 20 });

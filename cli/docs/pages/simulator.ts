@@ -1,8 +1,13 @@
 // simulator.html: generated from what the simulator ships: its README (if
 // any), the scenario format (simulator/schema/Scenario.json), the workload
-// kinds, the bundled transport profiles and sample scenarios.
+// kinds, the bundled transport profiles and sample scenarios, and a transport
+// comparison the simulator runs at docs time (deterministic: one seed, so the
+// same sources give the same bytes).
 import * as fs from 'fs';
 import * as path from 'path';
+import { latencyComparison } from '../../../simulator/compare';
+import { fmtNs, fmtRate } from '../../../simulator/report';
+import { inlineSvg } from '../diagrams';
 import { esc, table, type TocEntry } from '../html';
 import { parseBlocks, plainText, renderBlocks } from '../markdown';
 import type { Json } from '../schemas';
@@ -18,12 +23,46 @@ function readJsonFiles(dir: string): { name: string; json: Json; text: string }[
   });
 }
 
+/** The comparison the page shows: what `tessera sim` prints and draws for it. */
+export const DOCS_COMPARISON = { scenario: 'pingpong', transports: ['af_unix', 'binder_like', 'tessera_kernel', 'tessera_shm'], seed: '0x5eed' };
+
+let memo: { key: string; html: string } | null = null;
+
+/**
+ * The transport comparison section: the latency CDF chart exactly as
+ * `tessera sim pingpong --compare ... --svg DIR` writes it, and the summary numbers.
+ * Memoized on the scenario and profile files within a process (the docs tests generate
+ * the site three times; the simulation runs once).
+ */
+function comparisonSection(root: string): string {
+  const { scenario, transports, seed } = DOCS_COMPARISON;
+  const sources = [path.join('scenarios', `${scenario}.json`), ...transports.map((t) => path.join('profiles', `${t}.json`))];
+  const key = sources.map((f) => fs.readFileSync(path.join(root, 'simulator', f), 'utf8')).join('\0');
+  if (memo?.key === key) return memo.html;
+  const cmp = latencyComparison(scenario, transports, seed);
+  const command = `npx tessera sim ${scenario} --compare ${transports.join(',')} --seed ${seed} --svg DIR`;
+  const rows = cmp.runs.map(({ label, results: r }) => [
+    `<code>${esc(label)}</code>`,
+    ...[fmtNs(r.latency.p50Ns), fmtNs(r.latency.p99Ns), fmtRate(r.messagesPerSec), r.wakesPerMessage.toFixed(2), r.handoffsPerMessage.toFixed(2),
+      r.syscallsPerMessage.toFixed(2), r.contextSwitchesPerMessage.toFixed(2), fmtNs(r.cpuNsPerMessage)].map((c) => `<span class="num">${esc(c)}</span>`),
+  ]);
+  const html = `<h2 id="comparison">Transport comparison</h2>
+<p>The bundled <a href="#scenario-${esc(scenario)}"><code>${esc(scenario)}</code></a> scenario (${esc(cmp.scenario.description)}) on each bundled transport, seed <code>${esc(seed)}</code>: simulated when these pages are generated, so the chart follows the model and the profiles. The chart is the file <code>${esc(scenario)}-latency-cdf.svg</code> that <code>${esc(command)}</code> writes.</p>
+<figure class="diagram-figure">
+${inlineSvg(cmp.svg, 'sim-cdf', `Latency CDF of ${scenario} on ${transports.join(', ')}`)}
+<figcaption>Round-trip latency (log scale) of ${esc(scenario)} on each transport; dots mark the medians.</figcaption>
+</figure>
+${table(['Transport', 'p50', 'p99', 'msgs/s', 'wakes/msg', 'hand-offs/msg', 'syscalls/msg', 'switches/msg', 'CPU/msg'], rows)}`;
+  memo = { key, html };
+  return html;
+}
+
 export function simulatorPage(site: Site, readme: string): PageBody {
   const linker = site.linker.forPage('simulator.html');
   const s = site.schemas;
   const toc: TocEntry[] = [];
   const parts: string[] = ['<h1 id="top">Simulator</h1>'];
-  const ids = new Set<string>(['top', 'scenario-format', 'workloads', 'profiles', 'samples']);
+  const ids = new Set<string>(['top', 'scenario-format', 'workloads', 'profiles', 'comparison', 'samples']);
 
   if (readme.trim()) {
     const blocks = parseBlocks(readme);
@@ -76,6 +115,11 @@ ${table(['Kind', 'What it runs', 'Parameters', 'Type'], rows)}`);
     parts.push(`<h2 id="profiles">Transport profiles</h2>
 <p>The transports the simulator bundles (<code>simulator/profiles/</code>), as data: what each step costs in nanoseconds, each number with its source${s.file('Profile') ? ' (format: <a href="schemas.html#schema-Profile"><code>Profile</code></a>)' : ''}.</p>
 ${table(['Profile', 'Transport', 'Syscall ns', 'Copy ns/KiB', 'Copies'], rows)}`);
+  }
+
+  if (fs.existsSync(path.join(site.root, 'simulator', 'scenarios', `${DOCS_COMPARISON.scenario}.json`))) {
+    toc.push({ id: 'comparison', label: 'Transport comparison' });
+    parts.push(comparisonSection(site.root));
   }
 
   const samples = readJsonFiles(path.join(site.root, 'simulator', 'scenarios'));
