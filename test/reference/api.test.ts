@@ -21,7 +21,7 @@ describe('the reference backend API', () => {
   });
 
   it('errors are TesseraError values with the spec code, and change nothing [ERR-2, ATOMIC-1]', () => {
-    const bus = Bus.create();
+    const bus = Bus.create({ clock: 'virtual' }); // a real clock would tick between the snapshots
     const p = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const before = bus.snapshot();
     assert.throws(() => p.send(99, { payload: 'x' }), (e: unknown) => e instanceof TesseraError && e.code === 'BAD_HANDLE' && /send failed: BAD_HANDLE/.test(e.message));
