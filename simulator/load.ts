@@ -3,6 +3,7 @@
 // simulator/types.ts; a rejection names the bad field (JSON pointer).
 import * as fs from 'fs';
 import * as path from 'path';
+import { repositoryRoot } from '../spec/paths';
 import { createAjv, Validator, type Checked } from '../spec/validate';
 import type { Profile, Scenario, SimResults, Sweep } from './types';
 
@@ -34,15 +35,8 @@ export class InputError extends Error {
   }
 }
 
-/** The repository root (where package.json is), from source or from dist/. */
-export function repoRoot(): string {
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error('cannot find the repository root from ' + __dirname);
-}
+/** The repository root (spec/paths.ts: one finder for every tool). */
+export const repoRoot = repositoryRoot;
 
 export const SCENARIO_DIR = () => path.join(repoRoot(), 'simulator', 'scenarios');
 export const PROFILE_DIR = () => path.join(repoRoot(), 'simulator', 'profiles');
