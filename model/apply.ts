@@ -206,11 +206,14 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
   }
   if (consumed) release(ctx, consumed);
   node.senders = 0;
-  // DESTROY-3: queued messages and calls to the node are discarded.
+  // DESTROY-3: queued messages and calls to the node, and its waiting no-senders notice, are discarded.
   const owner = s.peers[node.owner];
   const kept: QueueEntry[] = [];
   const dropped: QueueEntry[] = [];
-  for (const e of owner.queue) (e.kind !== 'notice' && e.node === nodeId ? dropped : kept).push(e);
+  for (const e of owner.queue) {
+    const mine = e.kind !== 'notice' ? e.node === nodeId : e.notice?.type === 'no-senders' && e.notice.node === node.ownerName;
+    (mine ? dropped : kept).push(e);
+  }
   owner.queue = kept;
   for (const e of dropped) discard(ctx, owner, e);
 }

@@ -867,7 +867,7 @@ export class BusCore {
     this.w(p + P_BHELD, 0);
   }
 
-  /** Take the oldest no-senders notice (into nsName / nsDerived); a destroyed node's record is freed now. */
+  /** Take the oldest no-senders notice (into nsName / nsDerived); its node is live (DESTROY-3 discards a destroyed node's). */
   private popNoSenders(slot: number): void {
     const I = this.I, p = this.pw(slot);
     const node = I[p + P_NSHEAD], n = this.nrec(node), nf = this.nf(node);
@@ -879,7 +879,6 @@ export class BusCore {
     this.w(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
     this.w(n + N_NSWAIT, 0);
     this.w(n + N_NSNEXT, NONE);
-    if (I[n + N_STATE] === 3) this.freeNode(node);
   }
 
   private freeNode(node: number): void {
@@ -1014,11 +1013,28 @@ export class BusCore {
     }
     if (consumed !== NONE) this.release(consumed);
     this.w(n + N_SENDERS, 0);
-    // DESTROY-3
+    // DESTROY-3: queued traffic to the node, and its waiting no-senders notice, are discarded.
     this.discardNodeEntries(owner, node);
-    // The record is free once no live handle, queued entry, pending call or waiting notice refers to it.
-    if (I[n + N_NSWAIT] === 1) this.w(n + N_STATE, 3);
-    else this.freeNode(node);
+    if (I[n + N_NSWAIT] === 1) this.unlinkNoSenders(owner, node);
+    // No live handle, queued entry, pending call or waiting notice refers to the record now.
+    this.freeNode(node);
+  }
+
+  /** DESTROY-3: take a node's waiting no-senders notice out of its owner's list (anywhere in it). */
+  private unlinkNoSenders(owner: number, node: number): void {
+    const I = this.I, p = this.pw(owner);
+    let prev = NONE, cur = I[p + P_NSHEAD];
+    while (cur !== node) {
+      prev = cur;
+      cur = I[this.nrec(cur) + N_NSNEXT];
+    }
+    const n = this.nrec(node), next = I[n + N_NSNEXT];
+    if (prev === NONE) this.w(p + P_NSHEAD, next);
+    else this.w(this.nrec(prev) + N_NSNEXT, next);
+    if (I[p + P_NSTAIL] === node) this.w(p + P_NSTAIL, prev);
+    this.wa(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
+    this.w(n + N_NSWAIT, 0);
+    this.w(n + N_NSNEXT, NONE);
   }
 
   // ------------------------------------------------------------------ checks shared by send, call, reply, multicast

@@ -15,8 +15,7 @@ const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export function shmBusForConformance(limits: Limits): ShmBus {
   const callSlotsPerPeer = Math.max(4, Math.min(limits.maxPeers * limits.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes))));
-  // Node records: live nodes plus destroyed ones whose no-senders notice still waits (DESIGN.md);
-  // sized so that the suite's sequences never meet the pool's limit.
+  // Node records bound live nodes (DESIGN.md); sized so that the suite's sequences never meet the pool's limit.
   const maxNodes = Math.max(limits.maxPeers * limits.maxHandlesPerPeer, 4096);
   return ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer, maxNodes });
 }

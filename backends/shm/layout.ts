@@ -86,7 +86,7 @@ export const R_SEND = 1;
 export const R_GRANT = 2;
 
 // ------------------------------------------------------------------ node record
-export const N_STATE = 0; // 0 free, 1 live, 2 dying, 3 destroyed but held by its waiting no-senders notice
+export const N_STATE = 0; // 0 free, 1 live, 2 dying (within destroy's lock hold)
 export const N_OWNER = 1; // owner peer slot
 export const N_ROOT = 2; // root handle record while it exists
 export const N_CRED = 3; // CRED-1

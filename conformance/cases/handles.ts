@@ -177,6 +177,12 @@ export const HANDLE_CASES: Case[] = [
       x(op.receive(2), 'ok', { deliveries: [{ notice: { type: 'node-destroyed' } }, { notice: { type: 'no-senders', node: 2 } }] })],
   },
   {
+    id: 'destroy-discards-no-senders', title: 'destroying a node discards its waiting no-senders notice and keeps the other notices', clauses: ['DESTROY-3', 'NOTICE-2', 'NOTICE-4'],
+    steps: [...setup(), x(op.mint(2, 2, ['send']), 'ok', { handle: 3 }), x(op.release(2, 3), 'ok'), x(op.createNode(2), 'ok', { handle: 4 }),
+      x(op.mint(2, 4, ['send']), 'ok', { handle: 5 }), x(op.release(2, 5), 'ok'), x(op.destroyNode(2, 4), 'ok'),
+      x(op.receive(2), 'ok', { deliveries: [{ notice: { type: 'no-senders', node: 2, derivedCount: 1 } }] })],
+  },
+  {
     id: 'destroy-fails-pending', title: 'pending calls to a destroyed node resolve DEAD, blocked sends fail DEAD', clauses: ['DESTROY-4', 'CALL-2', 'SEND-7'],
     limits: { senderQuotaMessages: 1 },
     steps: [...setup(), x(op.call(2, 1, 'served'), 'pending'), x(op.receive(1), 'ok'), x(op.send(2, 1, 'fills quota'), 'ok'),

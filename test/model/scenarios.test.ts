@@ -231,6 +231,22 @@ describe('destroy', () => {
     // the carried handle was the last sender to the client's node: no-senders tells the client
     assert.deepEqual(notices(w.receive(client)).map((n) => n.type), ['node-destroyed', 'no-senders']);
   });
+  it('destroying a node discards its waiting no-senders notice, so create-mint-release-destroy cannot grow a queue [DESTROY-3, NOTICE-4]', () => {
+    const w = new World();
+    const a = w.peer(100);
+    const keep = w.node(a);
+    const kept = w.ok<{ handle: number }>({ op: 'mint', peer: a, handle: keep, rights: ['send'] }).handle;
+    w.ok({ op: 'release', peer: a, handle: kept }); // a no-senders notice for a live node: it stays
+    for (let i = 0; i < 50; i++) {
+      const n = w.node(a);
+      const h = w.ok<{ handle: number }>({ op: 'mint', peer: a, handle: n, rights: ['send'] }).handle;
+      w.ok({ op: 'release', peer: a, handle: h });
+      assert.equal(w.state.peers[a].queue.length, 2);
+      w.ok({ op: 'destroyNode', peer: a, handle: n });
+      assert.equal(w.state.peers[a].queue.length, 1);
+    }
+    assert.deepEqual(notices(w.receive(a)), [{ type: 'no-senders', node: keep, derivedCount: 1 }]);
+  });
   it('destroy while a call is pending resolves the call DEAD [DESTROY-4, CALL-2]', () => {
     const { w, service, node, client, toService } = serviceAndClient();
     const queued = expectPending(w.do({ op: 'call', peer: client, handle: toService, message: text('a') }));
