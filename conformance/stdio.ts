@@ -15,6 +15,8 @@ export interface StdioDriverOptions {
   command: string;
   /** How long any request may wait for its response. */
   requestTimeoutMs?: number;
+  /** How long the init request may wait: it includes starting the process (default 60 s, at least requestTimeoutMs). */
+  startupTimeoutMs?: number;
   cwd?: string;
   /** Each stderr line of the child, as it comes (default: kept, shown on failure). */
   onStderr?: (line: string) => void;
@@ -30,6 +32,8 @@ export interface StdioDriver extends Driver {
 
 export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  // A loaded machine can take many seconds to start a Node process: init gets its own deadline.
+  const startupMs = Math.max(options.startupTimeoutMs ?? 60_000, timeoutMs);
   let child: ChildProcessWithoutNullStreams | null = null;
   let broken: DriverError | null = null;
   let nextId = 1;
@@ -113,13 +117,13 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
   }
 
   type Body = DriverRequest extends infer R ? (R extends DriverRequest ? Omit<R, 'id'> : never) : never;
-  function request<T extends DriverResponse>(body: Body): Promise<T> {
+  function request<T extends DriverResponse>(body: Body, deadlineMs = timeoutMs): Promise<T> {
     if (broken) return Promise.reject(broken);
     if (!child) child = start();
     const id = nextId++;
     const req = { ...body, id } as DriverRequest;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new DriverError(`the driver did not answer request #${id} (${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}) within ${timeoutMs} ms${tail()}`)), timeoutMs);
+      const timer = setTimeout(() => fail(new DriverError(`the driver did not answer request #${id} (${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}) within ${deadlineMs} ms${tail()}`)), deadlineMs);
       waiting.set(id, { request: req, resolve: resolve as (r: DriverResponse) => void, reject, timer });
       child!.stdin.write(JSON.stringify(req) + '\n');
     });
@@ -127,7 +131,7 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
 
   return {
     async init(): Promise<DriverInfo> {
-      const r = await request<{ type: 'init_ok'; id: number; info: DriverInfo }>({ type: 'init', protocolVersion: PROTOCOL_VERSION });
+      const r = await request<{ type: 'init_ok'; id: number; info: DriverInfo }>({ type: 'init', protocolVersion: PROTOCOL_VERSION }, startupMs);
       if (r.info.protocolVersion !== PROTOCOL_VERSION) {
         fail(new DriverError(`the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`));
         throw broken;

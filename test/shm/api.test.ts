@@ -40,16 +40,18 @@ describe('shm backend API (one thread)', () => {
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 
-  it('a no-senders notice of a destroyed node holds its node record until received: the pool is the bound (documented departure) [NOTICE-2, NOTICE-4]', () => {
+  it('destroying a node discards its waiting no-senders notice and frees its record: the node pool bounds live nodes only [DESTROY-3, NOTICE-4]', () => {
     const bus = ShmBus.create({ limits, maxNodes: 3 });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 10; i++) {
       const n = a.createNode();
       a.release(a.mint(n, { rights: ['send'] }));
       a.destroyNode(n);
     }
-    assert.strictEqual(code(() => a.createNode()), 'TABLE_FULL'); // the model would succeed here
-    assert.strictEqual(a.tryReceive(8).length, 3);
+    assert.strictEqual(a.tryReceive(8).length, 0);
+    const live = [a.createNode(), a.createNode(), a.createNode()];
+    assert.strictEqual(code(() => a.createNode()), 'TABLE_FULL'); // three live nodes fill the pool
+    a.destroyNode(live[0]);
     assert.strictEqual(code(() => a.createNode()), 'OK');
   });
 
