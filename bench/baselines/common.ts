@@ -146,3 +146,46 @@ export function formatTable(records: BenchRecord[]): string {
   rows.forEach((row, i) => out.push(line(row, records[i].skipped !== undefined)));
   return out.join("\n");
 }
+
+/**
+ * The clock of a callback-driven ping-pong (one ping in flight): call `ping()` right before each
+ * send and `pong()` as each echo arrives; `pong()` says whether to send again. The first `warmup`
+ * round trips are not sampled; the measured phase stops after `maxMs` (checked every 1024 samples).
+ */
+export class PingPongClock {
+  readonly samples: Float64Array;
+  private readonly total: number;
+  private i = 0;
+  private measured = 0;
+  private t0 = 0n;
+  private tStart = 0n;
+  private deadline = 0n;
+
+  constructor(private readonly warmup: number, iterations: number, private readonly maxMs: number) {
+    this.samples = new Float64Array(iterations);
+    this.total = warmup + iterations;
+  }
+
+  private startMeasuring(): void {
+    this.tStart = process.hrtime.bigint();
+    this.deadline = this.tStart + BigInt(Math.round(this.maxMs * 1e6));
+  }
+
+  ping(): void {
+    if (this.tStart === 0n && this.warmup === 0) this.startMeasuring();
+    this.t0 = process.hrtime.bigint();
+  }
+
+  /** An echo arrived: sample it; true when another round trip should follow. */
+  pong(): boolean {
+    const t1 = process.hrtime.bigint();
+    if (this.i >= this.warmup) this.samples[this.measured++] = Number(t1 - this.t0);
+    this.i++;
+    if (this.i === this.warmup) this.startMeasuring();
+    return this.i < this.total && !((this.measured & 1023) === 1023 && t1 > this.deadline);
+  }
+
+  result(): { done: number; samples: Float64Array; elapsedNs: number } {
+    return { done: this.measured, samples: this.samples, elapsedNs: Number(process.hrtime.bigint() - this.tStart) };
+  }
+}

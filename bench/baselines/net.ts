@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { BenchRecord, emptyRecord, Log, noLog, rttStats, siblingEntry } from "./common";
+import { BenchRecord, emptyRecord, Log, noLog, PingPongClock, rttStats, siblingEntry } from "./common";
 import { FrameReader, makeFrame } from "./frames";
 import { sizeLabel } from "./sab";
 
@@ -95,40 +95,23 @@ export async function netPingPong(opts: NetPingPongOptions = {}): Promise<BenchR
 function pingOverSocket(sock: net.Socket, msgSize: number, warmup: number, iterations: number, maxMs: number): Promise<{ done: number; samples: Float64Array; elapsedNs: number }> {
   return new Promise((resolve, reject) => {
     const frame = makeFrame(msgSize, 9);
-    const samples = new Float64Array(iterations);
-    const total = warmup + iterations;
-    let i = 0;
-    let measured = 0;
-    let t0 = process.hrtime.bigint();
-    let tStart = t0;
-    let deadline = t0 + 3600n * 1_000_000_000n;
+    const clock = new PingPongClock(warmup, iterations, maxMs);
     const reader = new FrameReader(function onPongFrame(buf: Buffer, start: number, len: number) {
-      const t1 = process.hrtime.bigint();
       if (len !== msgSize || buf[start] !== 9) return reject(new Error("net: bad echo"));
-      if (i >= warmup) samples[measured++] = Number(t1 - t0);
-      i++;
-      if (i === warmup) {
-        tStart = process.hrtime.bigint();
-        deadline = tStart + BigInt(Math.round(maxMs * 1e6));
-      }
-      if (i < total && !((measured & 1023) === 1023 && t1 > deadline)) {
-        t0 = process.hrtime.bigint();
+      if (clock.pong()) {
+        clock.ping();
         sock.write(frame);
         return;
       }
       sock.removeListener("data", onPingData);
-      resolve({ done: measured, samples, elapsedNs: Number(process.hrtime.bigint() - tStart) });
+      resolve(clock.result());
     });
     function onPingData(chunk: Buffer): void {
       reader.push(chunk);
     }
     sock.on("data", onPingData);
     sock.once("error", reject);
-    if (warmup === 0) {
-      tStart = process.hrtime.bigint();
-      deadline = tStart + BigInt(Math.round(maxMs * 1e6));
-    }
-    t0 = process.hrtime.bigint();
+    clock.ping();
     sock.write(frame);
   });
 }

@@ -4,7 +4,7 @@
  * control.
  */
 import { MessageChannel, Worker } from "worker_threads";
-import { BenchRecord, emptyRecord, Log, noLog, rttStats, siblingEntry } from "./common";
+import { BenchRecord, emptyRecord, Log, noLog, PingPongClock, rttStats, siblingEntry } from "./common";
 import type { PmPingResult } from "./pm-worker";
 import { sizeLabel } from "./sab";
 import { runWorkerGroup } from "./workers";
@@ -61,13 +61,7 @@ function mainPing(msgSize: number, warmup: number, iterations: number, maxMs: nu
     const { file, execArgv } = siblingEntry(__dirname, "pm-worker");
     const w = new Worker(file, { workerData: { role: "echo-parent" }, execArgv });
     const payload = new Uint8Array(msgSize).fill(7);
-    const samples = new Float64Array(iterations);
-    const total = warmup + iterations;
-    let i = 0;
-    let measured = 0;
-    let t0 = 0n;
-    let tStart = 0n;
-    let deadline = 0n;
+    const clock = new PingPongClock(warmup, iterations, maxMs);
     let finished: PmPingResult | undefined;
     const timer = setTimeout(() => {
       void w.terminate();
@@ -83,29 +77,18 @@ function mainPing(msgSize: number, warmup: number, iterations: number, maxMs: nu
       else reject(new Error("pm echo worker exited early"));
     });
     w.on("message", function onMainPong(m: Uint8Array | { result?: unknown; error?: string }) {
-      const t1 = process.hrtime.bigint();
       if (finished) return; // the echo worker's final { result }
       if (!(m instanceof Uint8Array)) return reject(new Error(`pm echo worker: ${JSON.stringify(m)}`));
-      if (i >= warmup) samples[measured++] = Number(t1 - t0);
-      i++;
-      if (i === warmup) {
-        tStart = process.hrtime.bigint();
-        deadline = tStart + BigInt(Math.round(maxMs * 1e6));
-      }
-      if (i < total && !((measured & 1023) === 1023 && t1 > deadline)) {
-        t0 = process.hrtime.bigint();
+      if (clock.pong()) {
+        clock.ping();
         w.postMessage(payload);
         return;
       }
-      finished = { done: measured, samples, elapsedNs: Number(process.hrtime.bigint() - tStart) };
+      finished = clock.result();
       w.postMessage(null);
     });
     w.once("online", () => {
-      if (warmup === 0) {
-        tStart = process.hrtime.bigint();
-        deadline = tStart + BigInt(Math.round(maxMs * 1e6));
-      }
-      t0 = process.hrtime.bigint();
+      clock.ping();
       w.postMessage(payload);
     });
   });
