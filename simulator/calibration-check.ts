@@ -15,7 +15,7 @@ import { checkPredictions, checkTable, predict, type CheckRow, type Measurement 
 
 export function runCheck(measurements: Measurement[], profileFor: (transport: string) => string): CheckRow[] {
   const rows: CheckRow[] = [];
-  for (const m of measurements) rows.push(...checkPredictions(m, predict(loadProfile(profileFor(m.transport)), m.rpcPool)));
+  for (const m of measurements) rows.push(...checkPredictions(m, predict(loadProfile(profileFor(m.transport)), m.rpcPool, false, m.backgroundCpus)));
   return rows;
 }
 

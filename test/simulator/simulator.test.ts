@@ -9,7 +9,7 @@ import { bundledScenarios, loadProfile, loadScenario, parseProfile, parseScenari
 import { runScenario } from '../../simulator/run';
 import { runScenarioComparison } from '../../simulator/compare';
 import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
-import type { Profile, Scenario } from '../../simulator/types';
+import type { PeerSpec, Profile, Scenario } from '../../simulator/types';
 import { resolveLimits } from '../../spec/registry/limits';
 
 /** A profile in which every cost is zero except the ones a test sets: hand-computable runs. */
@@ -134,6 +134,79 @@ describe('simulator cost accounting', () => {
     assert.ok(kCall.syscallsPerMessage < kSend.syscallsPerMessage);
     assert.ok(kCall.latency.p50Ns < kSend.latency.p50Ns);
     assert.ok(get('tessera_shm', true).latency.p50Ns * 4 < get('af_unix', true).latency.p50Ns);
+  });
+});
+
+describe('simulator platform: time slices, wake-up preemption, background load', () => {
+  /** One CPU, exact costs: call 1000, reply 700, receive 300, per delivery 50, switch 400, wake latency 2000, spin 50 us. */
+  function oneCpuSpin(protectionNs: number): Profile {
+    return zeroProfile((p) => {
+      p.ops.call.cpu.ns = 1000; p.ops.reply.cpu.ns = 700; p.ops.receive.cpu.ns = 300; p.ops.receivePerMessage.ns = 50;
+      p.scheduler.contextSwitch.ns = 400; p.wake.latency.ns = 2000;
+      p.spin.budget.ns = 50_000; p.spin.adaptive = false;
+      p.scheduler.slice = { ns: 1_000_000, source: 'test' };
+      p.scheduler.wakeupProtection = { ns: protectionNs, source: 'test' };
+    });
+  }
+
+  it('a thread woken onto a CPU preempts the spinner there at once: one call on one CPU, to the nanosecond', () => {
+    const { results, failure } = runScenario({ scenario: pingpong('call', 1, { cpus: 1 }), profile: oneCpuSpin(0), seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // 0: server gets the CPU (switch 400), receive 300, spins from 700; the client, runnable since 0
+    // (before the server got the CPU: no wake-up preemption), waits until the spin ends at 50,700.
+    // Client: switch 400, call from 51,100 (1000): the server is woken at 52,100 + 2000 = 54,100
+    // while the client spins; it preempts the spinner (switch 400), takes the call (50), replies
+    // (700, at 55,250) and spins again from 55,550: the client was queued before the server got
+    // the CPU, so it waits for the spin to end at 105,550; then switch 400 and the reply (50).
+    assert.equal(results.latency.maxNs, 105_550 + 400 + 50 - 51_100);
+    assert.equal(results.totals.preemptions, 1);
+  });
+
+  it('a thread inside its wake-up protection keeps spinning: the woken server waits for the spin to end', () => {
+    const { results, failure } = runScenario({ scenario: pingpong('call', 1, { cpus: 1 }), profile: oneCpuSpin(1_000_000), seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // As above until 54,100; the client (on the CPU since 50,700) is protected: it spins to
+    // 102,100 and sleeps; the server: switch 400, 50, reply 700 (at 103,250; the client is woken
+    // at 105,250), receive 300, spins until 153,550; then the client: switch 400, reply 50.
+    assert.equal(results.latency.maxNs, 153_550 + 400 + 50 - 51_100);
+    assert.equal(results.totals.preemptions ?? 0, 0);
+  });
+
+  /** Peers that only compute (1500 ns) between two control operations (mint + release): op boundaries every 1500 ns. */
+  function computeLoop(peers: number, iterations: number, extra: Partial<Scenario>): Scenario {
+    return {
+      name: 'compute', description: 'compute', cpus: 1, jitter: 0, ...extra,
+      workload: {
+        kind: 'script', peers: Array.from({ length: peers }, (_, i) => ({
+          name: `p${i}`, nodes: [{ name: 'n' }],
+          program: [{ do: 'repeat', times: iterations, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }],
+        })) as PeerSpec[],
+      },
+    };
+  }
+
+  it('a used-up slice ends at the next scheduler tick when another thread waits: two busy threads on one CPU', () => {
+    const profile = zeroProfile((p) => { p.scheduler.slice = { ns: 1_000_000, source: 'test' }; p.scheduler.tick = { ns: 4_000_000, source: 'test' }; });
+    const { results, failure } = runScenario({ scenario: computeLoop(2, 4000, {}), profile, seed: 1, timeline: true });
+    assert.equal(failure, null, failure?.message);
+    // Each needs 6 ms. p0 runs from 0; its slice is used up at 1 ms, the tick at 4 ms ends its turn
+    // at the op boundary at 4,000,500 (2667 x 1500); p1 runs to its first boundary past the tick at
+    // 8 ms (8,001,000); p0 finishes its last 1,999,500 ns (before the next tick), then p1.
+    assert.equal(results.totals.preemptions, 2);
+    const spans = (name: string) => results.timeline!.find((t) => t.thread === name)!.spans.map(([a, b]) => [a, b]);
+    assert.deepEqual(spans('p0#0')[0], [0, 4_000_500]);
+    assert.deepEqual(spans('p1#0')[0], [4_000_500, 8_001_000]);
+    assert.equal(results.workloadNs, 12_000_000);
+  });
+
+  it('background load holds each CPU its share of every period; a running thread leaves it at its next op boundary', () => {
+    const { results, failure } = runScenario({ scenario: computeLoop(1, 2000, { background: { cpus: 0.5 } }), profile: zeroProfile(), seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // The CPU is held [0, 2 ms) of every 4 ms. The thread's first boundary (1500) is inside: it
+    // waits until 2 ms, runs to its first boundary past 4 ms (2 ms + 1334 x 1500 = 4,001,000),
+    // waits until 6 ms and does its remaining 665 x 1500.
+    assert.equal(results.totals.preemptions, 2);
+    assert.equal(results.workloadNs, 6_000_000 + 665 * 1500);
   });
 });
 
