@@ -112,6 +112,8 @@ interface ThreadRt {
   /** The spin budget of the shm backend's back-off rule (spin.backoff), and waits since the last probe. */
   spinBudgetNs: number;
   waitsSinceProbe: number;
+  /** EEVDF lag: CPU time this thread is owed (+) or has had beyond its share (-), ns. */
+  lagNs: number;
 }
 
 interface CpuRt {
@@ -121,8 +123,10 @@ interface CpuRt {
   handoffTo: ThreadRt | null;
   /** When the current thread got the CPU (its slice runs from here). */
   sliceStartNs: number;
-  /** When a thread last joined this CPU's run queue (a wake-up after the slice preempts at once). */
-  lastEnqueueNs: number;
+  /** A thread woken onto this CPU preempts the current one at its next operation boundary. */
+  wakePreempt: boolean;
+  /** Lag bookkeeping of this CPU's threads is up to this time. */
+  settledAtNs: number;
   /** Background load (other processes) holds this CPU now. */
   bgBusy: boolean;
 }
@@ -244,7 +248,7 @@ export class Simulation {
     this.tamper = options.tamper;
     this.traceLines = options.trace ? [] : null;
     this.timelineOn = options.timeline === true;
-    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null, sliceStartNs: 0, lastEnqueueNs: -1, bgBusy: false });
+    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null, sliceStartNs: 0, wakePreempt: false, settledAtNs: 0, bgBusy: false });
     const P = options.profile;
     this.sliceNs = P.scheduler.slice?.ns ?? 0;
     this.tickNs = P.scheduler.tick?.ns ?? 0;
@@ -294,7 +298,7 @@ export class Simulation {
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
           timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], lastSent: [], served: 0,
-          opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0,
+          opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
         peer.threads.push(t);
@@ -982,6 +986,8 @@ export class Simulation {
   /** A thread becomes runnable: its last CPU if idle, else any idle CPU, else a run queue. */
   private makeRunnable(t: ThreadRt): void {
     const cpus = this.cpus;
+    // A sleeper works its negative lag off while it sleeps (delayed dequeue); positive lag stays.
+    if (t.lagNs < 0) t.lagNs = Math.min(0, t.lagNs + (this.now - t.offCpuAtNs));
     let target: CpuRt | null = null;
     if (t.lastCpu >= 0 && this.idle(cpus[t.lastCpu])) target = cpus[t.lastCpu];
     if (!target) for (const c of cpus) if (this.idle(c)) { target = c; break; }
@@ -989,14 +995,17 @@ export class Simulation {
     // The CPU with the fewest runnable threads (the load balancer evens them out), its last CPU on a tie.
     let q = t.lastCpu >= 0 ? cpus[t.lastCpu] : cpus[0];
     for (const c of cpus) if (this.nrRunning(c) < this.nrRunning(q)) q = c;
+    this.settle(q);
     q.queue.push(t);
-    q.lastEnqueueNs = this.now;
     t.state = READY;
     const cur = q.current;
-    if (cur && cur.state === SPINNING && !q.bgBusy && this.sliceNs > 0 && this.now > q.sliceStartNs + this.protectNs) {
-      // Wake-up preemption: the woken thread takes the CPU from a spinner that is past its
-      // protection; the spinner waits in the run queue, its spin deadline still running.
-      // (A running thread leaves at its next operation boundary: preemptDue.)
+    if (!cur || q.bgBusy || this.sliceNs <= 0 || this.now <= q.sliceStartNs + this.protectNs || t.lagNs < 0 || cur.lagNs >= 0) return;
+    // Wake-up preemption (EEVDF): the woken thread is eligible (lag >= 0) and the running one is
+    // not (it has had more than its share: lag < 0, so RUN_TO_PARITY does not protect it). A
+    // spinner leaves at once (it waits in the run queue, its spin deadline still running); a
+    // running thread at its next operation boundary (preemptDue).
+    q.wakePreempt = true;
+    if (cur.state === SPINNING) {
       cur.gen++;
       this.queue.cancel(cur.id);
       this.spinNs += this.now - cur.spanStartNs;
@@ -1005,6 +1014,25 @@ export class Simulation {
       cur.waitingOp = true;
       this.preempt(cur);
     }
+  }
+
+  /**
+   * Lag bookkeeping of a CPU up to now (EEVDF, equal weights): of the time since the last
+   * settling, each of its n runnable threads was owed 1/n; the running one got all of it.
+   * Lag is clamped to +-max(2 slices, tick), as the kernel does.
+   */
+  private settle(c: CpuRt): void {
+    const dt = this.now - c.settledAtNs;
+    c.settledAtNs = this.now;
+    if (dt <= 0 || this.sliceNs <= 0) return;
+    const q = c.queue;
+    const n = q.length + (c.current !== null || c.bgBusy ? 1 : 0);
+    if (n <= 1) return;
+    const share = dt / n;
+    const limit = Math.max(2 * this.sliceNs, this.tickNs);
+    const cur = c.current;
+    if (cur !== null) cur.lagNs = Math.max(-limit, cur.lagNs - dt + share);
+    for (let i = 0; i < q.length; i++) q[i].lagNs = Math.min(limit, q[i].lagNs + share);
   }
 
   private idle(c: CpuRt): boolean {
@@ -1021,7 +1049,7 @@ export class Simulation {
     if (c.handoffTo !== null) return false;
     if (c.bgBusy) return true;
     if (this.sliceNs <= 0 || c.queue.length === 0) return false;
-    if (c.lastEnqueueNs > c.sliceStartNs + this.protectNs) return true;
+    if (c.wakePreempt) return true;
     const expiry = c.sliceStartNs + this.sliceNs;
     if (at < expiry) return false;
     const tick = this.tickNs > 0 ? Math.ceil(expiry / this.tickNs) * this.tickNs : expiry;
@@ -1032,7 +1060,8 @@ export class Simulation {
   private preempt(t: ThreadRt): void {
     const c = this.cpus[t.cpu];
     // The thread that was to take the CPU went to another (idle) CPU meanwhile: carry on.
-    if (!c.bgBusy && c.queue.length === 0) return this.run(t, 0);
+    if (!c.bgBusy && c.queue.length === 0) { c.wakePreempt = false; return this.run(t, 0); }
+    this.settle(c);
     this.preemptions++;
     this.closeSpan(t, this.now, t.waitingOp ? 'spin' : 'run');
     t.lastCpu = t.cpu;
@@ -1052,6 +1081,7 @@ export class Simulation {
     // balancing), this one on a tie.
     let q = c;
     for (const o of this.cpus) if (this.nrRunning(o) < this.nrRunning(q)) q = o;
+    if (q !== c) this.settle(q);
     q.queue.push(t); // not a wake-up: it waits for a tick there
     this.dispatch(c, next, 0, false);
   }
@@ -1063,6 +1093,7 @@ export class Simulation {
 
   /** Background load starts (holds the CPU) or ends on a CPU; the next period is scheduled while anything else can happen. */
   private background(c: CpuRt, start: boolean): void {
+    this.settle(c);
     if (start) {
       c.bgBusy = true;
       this.queue.push(this.now + this.bgBusyNs, EV_BG, c.id, 0);
@@ -1086,12 +1117,14 @@ export class Simulation {
     if (c.current === null && c.handoffTo === null) {
       let from: CpuRt | null = c.queue.length > 0 ? c : null;
       if (!from) for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
-      if (from) this.dispatch(c, from.queue.shift()!, 0, false);
+      if (from) { this.settle(from); this.dispatch(c, from.queue.shift()!, 0, false); }
     }
   }
 
   private dispatch(c: CpuRt, t: ThreadRt, delay: number, handoff: boolean): void {
     const P = this.profile;
+    this.settle(c);
+    c.wakePreempt = false;
     c.current = t;
     let cost = this.cost(handoff ? P.handoff.switch.ns : P.scheduler.contextSwitch.ns);
     if (t.lastCpu >= 0 && t.lastCpu !== c.id) { this.migrations++; cost += this.cost(P.scheduler.migration.ns); }
@@ -1107,6 +1140,7 @@ export class Simulation {
 
   private leaveCpu(t: ThreadRt, delay: number): void {
     const c = this.cpus[t.cpu];
+    this.settle(c);
     this.closeSpan(t, this.now + delay, 'run');
     t.lastCpu = t.cpu;
     t.cpu = -1;
@@ -1123,7 +1157,7 @@ export class Simulation {
     if (!next) {
       let from: CpuRt | null = null;
       for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
-      if (from) next = from.queue.shift()!;
+      if (from) { this.settle(from); next = from.queue.shift()!; }
     }
     if (next) {
       this.dispatch(c, next, delay, h !== null); // one switch, thread to thread

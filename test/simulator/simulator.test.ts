@@ -138,38 +138,45 @@ describe('simulator cost accounting', () => {
 });
 
 describe('simulator platform: time slices, wake-up preemption, background load', () => {
-  /** One CPU, exact costs: call 1000, reply 700, receive 300, per delivery 50, switch 400, wake latency 2000, spin 50 us. */
-  function oneCpuSpin(protectionNs: number): Profile {
-    return zeroProfile((p) => {
-      p.ops.call.cpu.ns = 1000; p.ops.reply.cpu.ns = 700; p.ops.receive.cpu.ns = 300; p.ops.receivePerMessage.ns = 50;
-      p.scheduler.contextSwitch.ns = 400; p.wake.latency.ns = 2000;
-      p.spin.budget.ns = 50_000; p.spin.adaptive = false;
+  /**
+   * One CPU: p0 computes (1500 ns between two control operations, 2000 times); w is runnable
+   * from 0, then sleeps 100 us and measures how long it took to get the CPU back after that.
+   */
+  function wakeOnBusyCpu(protectionNs: number) {
+    const profile = zeroProfile((p) => {
       p.scheduler.slice = { ns: 1_000_000, source: 'test' };
       p.scheduler.wakeupProtection = { ns: protectionNs, source: 'test' };
     });
+    const scenario: Scenario = {
+      name: 'wake', description: 'wake', cpus: 1, jitter: 0,
+      workload: {
+        kind: 'script', peers: [
+          { name: 'p0', nodes: [{ name: 'n' }], program: [{ do: 'repeat', times: 2000, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }] },
+          { name: 'w', program: [{ do: 'timerStart' }, { do: 'sleep', ns: 100_000 }, { do: 'timerStop' }] },
+        ],
+      },
+    };
+    return runScenario({ scenario, profile, seed: 1 });
   }
 
-  it('a thread woken onto a CPU preempts the spinner there at once: one call on one CPU, to the nanosecond', () => {
-    const { results, failure } = runScenario({ scenario: pingpong('call', 1, { cpus: 1 }), profile: oneCpuSpin(0), seed: 1 });
+  it('a woken thread that is owed CPU preempts one that has had more than its share (EEVDF lag), at its next op boundary', () => {
+    const { results, failure } = wakeOnBusyCpu(0);
     assert.equal(failure, null, failure?.message);
-    // 0: server gets the CPU (switch 400), receive 300, spins from 700; the client, runnable since 0
-    // (before the server got the CPU: no wake-up preemption), waits until the spin ends at 50,700.
-    // Client: switch 400, call from 51,100 (1000): the server is woken at 52,100 + 2000 = 54,100
-    // while the client spins; it preempts the spinner (switch 400), takes the call (50), replies
-    // (700, at 55,250) and spins again from 55,550: the client was queued before the server got
-    // the CPU, so it waits for the spin to end at 105,550; then switch 400 and the reply (50).
-    assert.equal(results.latency.maxNs, 105_550 + 400 + 50 - 51_100);
-    assert.equal(results.totals.preemptions, 1);
+    // w waits while p0 uses its slice: p0 leaves at its first op boundary past 1 ms (1,000,500 =
+    // 667 x 1500), having had 500,250 ns more than its share, which w is owed. w sleeps at once; it
+    // wakes at 1,100,500, eligible against a p0 that is not: p0 leaves at its next boundary
+    // (1,101,000) and w runs 100,500 ns after it went to sleep.
+    assert.equal(results.latency.maxNs, 100_500);
+    assert.equal(results.totals.preemptions, 2);
   });
 
-  it('a thread inside its wake-up protection keeps spinning: the woken server waits for the spin to end', () => {
-    const { results, failure } = runScenario({ scenario: pingpong('call', 1, { cpus: 1 }), profile: oneCpuSpin(1_000_000), seed: 1 });
+  it('within its wake-up protection the running thread keeps the CPU until its slice is used up', () => {
+    const { results, failure } = wakeOnBusyCpu(1_000_000);
     assert.equal(failure, null, failure?.message);
-    // As above until 54,100; the client (on the CPU since 50,700) is protected: it spins to
-    // 102,100 and sleeps; the server: switch 400, 50, reply 700 (at 103,250; the client is woken
-    // at 105,250), receive 300, spins until 153,550; then the client: switch 400, reply 50.
-    assert.equal(results.latency.maxNs, 153_550 + 400 + 50 - 51_100);
-    assert.equal(results.totals.preemptions ?? 0, 0);
+    // p0 got the CPU back at 1,000,500, protected until its slice ends at 2,000,500: w runs at
+    // p0's first boundary after that (2,001,000).
+    assert.equal(results.latency.maxNs, 2_001_000 - 1_000_500);
+    assert.equal(results.totals.preemptions, 2);
   });
 
   /** Peers that only compute (1500 ns) between two control operations (mint + release): op boundaries every 1500 ns. */
