@@ -179,6 +179,20 @@ describe('simulator platform: time slices, wake-up preemption, background load',
     assert.equal(results.totals.preemptions, 2);
   });
 
+  it('the shm back-off: lost spins divide the budget by 4 down to 0 below 1 us; then a full probe every 64th wait', () => {
+    const profile = zeroProfile((p) => {
+      p.spin.budget.ns = 50_000; p.spin.adaptive = true;
+      p.spin.backoff = { divisor: 4, floorNs: 1000, probeEvery: 64, source: 'test' };
+    });
+    const scenario: Scenario = { ...pingpong('call', 130), workload: { kind: 'pingpong', mode: 'call', rounds: 130, payloadBytes: 64, serviceNs: 100_000 } };
+    const { results, failure } = runScenario({ scenario, profile, seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // Every call takes 100 us, so every client spin is lost: 50 + 12.5 + 3.125 us, then 0 (781 ns
+    // is below the floor); of the 127 waits left, the 64th is a full 50 us probe (lost too). The
+    // server's spins all end at once (the next call is already there).
+    assert.equal(results.totals.spinNs, 50_000 + 12_500 + 3125 + 50_000);
+  });
+
   /** Peers that only compute (1500 ns) between two control operations (mint + release): op boundaries every 1500 ns. */
   function computeLoop(peers: number, iterations: number, extra: Partial<Scenario>): Scenario {
     return {
