@@ -12,8 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { type Command, parseFlags, UsageError } from '../command';
 import { InputError, loadProfile } from '../../simulator/load';
-import { DEFAULT_POOL, adoptKernelCosts, checkPredictions, checkTable, fitProfile, type CheckRow, type Measurement } from '../../simulator/calibration';
-import { textTable } from '../../simulator/report';
+import { DEFAULT_POOL, adoptKernelCosts, checkPredictions, checkTable, fitProfile, summarize, summaryTable, type CheckRow, type Measurement } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
 import { cPingPong, cRpcPoolRun, cStream, findCompiler, netPingPong, netRpcPoolRun, netStream, type BenchRecord } from '../../bench/baselines';
 
@@ -188,46 +187,6 @@ function fitAll(measurements: Measurement[], label: string, rounds: number, out:
   fs.writeFileSync(path.join(out, 'check.json'), JSON.stringify(rows, null, 2) + '\n');
   console.log(`wrote ${path.join(out, 'measurements.json')} and ${path.join(out, 'check.json')}\n`);
   return rows;
-}
-
-/** Median and range of each (transport, metric) over repetitions. */
-export function summarize(reps: CheckRow[][]): SummaryRow[] {
-  const keys = new Map<string, CheckRow[]>();
-  for (const rows of reps) for (const r of rows) {
-    const k = `${r.transport}\u0000${r.metric}`;
-    if (!keys.has(k)) keys.set(k, []);
-    keys.get(k)!.push(r);
-  }
-  const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const n = s.length; return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
-  return [...keys.values()].map((rs) => {
-    const errs = rs.map((r) => r.error).filter((e): e is number => e !== null);
-    const measured = rs.map((r) => r.measured).filter((e): e is number => e !== null);
-    return {
-      transport: rs[0].transport, metric: rs[0].metric, runs: rs.length,
-      measuredMedian: med(measured), measuredMin: measured.length ? Math.min(...measured) : null, measuredMax: measured.length ? Math.max(...measured) : null,
-      predictedMedian: med(rs.map((r) => r.predicted))!,
-      errorMedian: med(errs), errorMin: errs.length ? Math.min(...errs) : null, errorMax: errs.length ? Math.max(...errs) : null,
-      within: errs.filter((e) => Math.abs(e) <= 0.25).length,
-    };
-  });
-}
-
-export interface SummaryRow {
-  transport: string; metric: string; runs: number;
-  measuredMedian: number | null; measuredMin: number | null; measuredMax: number | null;
-  predictedMedian: number;
-  errorMedian: number | null; errorMin: number | null; errorMax: number | null;
-  /** Runs whose error was within 25%. */
-  within: number;
-}
-
-export function summaryTable(rows: SummaryRow[]): string {
-  const pct = (e: number | null) => (e === null ? '-' : `${(e * 100).toFixed(1)}%`);
-  const n = (x: number | null) => (x === null ? '-' : x.toFixed(0));
-  return textTable(['transport', 'metric', 'measured median [min..max]', 'predicted median', 'error median [min..max]', 'runs within 25%'], rows.map((r) => [
-    r.transport, r.metric, `${n(r.measuredMedian)} [${n(r.measuredMin)}..${n(r.measuredMax)}]`, n(r.predictedMedian),
-    `${pct(r.errorMedian)} [${pct(r.errorMin)}..${pct(r.errorMax)}]`, `${r.within}/${r.runs}`,
-  ]), 2);
 }
 
 export const command: Command = {
