@@ -160,6 +160,13 @@ function readMeasurements(file: string): Measurement[] {
       const v = m[k];
       if (v !== undefined && v !== null && !(typeof v === 'number' && v > 0)) throw bad(k);
     }
+    if (m.backgroundCpus !== undefined) {
+      if (typeof m.backgroundCpus !== 'object' || m.backgroundCpus === null) throw bad('backgroundCpus');
+      for (const k of ['rtt', 'stream', 'pool'] as const) {
+        const v = m.backgroundCpus[k];
+        if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0)) throw bad(`backgroundCpus/${k}`);
+      }
+    }
     if (!Array.isArray(m.sources)) m.sources = [`${file}`];
   });
   return list as Measurement[];

@@ -147,6 +147,8 @@ describe('tessera calibrate (the command)', function () {
     fs.writeFileSync(badField, JSON.stringify([{ transport: 'af_unix', rttNs: -5, oneWayMsgsPerSec: 1, sources: [] }]));
     const unknown = path.join(d, 'unknown.json');
     fs.writeFileSync(unknown, JSON.stringify([{ transport: 'carrier_pigeon', rttNs: 5, oneWayMsgsPerSec: 1, sources: [] }]));
+    const badBg = path.join(d, 'badbg.json');
+    fs.writeFileSync(badBg, JSON.stringify([{ transport: 'af_unix', rttNs: 5, oneWayMsgsPerSec: 1, backgroundCpus: { pool: -1 }, sources: [] }]));
     const notJson = path.join(d, 'not.json');
     fs.writeFileSync(notJson, '{');
     const cases: [string[], RegExp][] = [
@@ -155,6 +157,8 @@ describe('tessera calibrate (the command)', function () {
       [['calibrate', 'extra'], /unexpected argument extra/],
       [['calibrate', '--measurements', badField, '--out', d], /invalid measurement at \/0\/rttNs/],
       [['calibrate', '--measurements', notJson, '--out', d], /cannot read measurements/],
+      [['calibrate', '--measurements', badBg, '--out', d], /invalid measurement at \/0\/backgroundCpus\/pool/],
+      [['calibrate', '--repeat', '0'], /--repeat takes an integer 1\.\.20/],
       [['calibrate', '--measurements', unknown, '--out', d], /no bundled transport profile "carrier_pigeon"/],
       [['calibrate', '--shm-json', path.join(d, 'nope.json'), '--only', 'tessera_shm', '--out', d], /no such shm bench results file/],
     ];
