@@ -26,7 +26,13 @@ export interface Measurement {
   cpuNsPerRoundTrip?: number | null;
   /** RPC pool: calls per second with `rpcPool` clients and server threads. */
   rpcPoolCallsPerSec?: number | null;
-  rpcPool?: { clients: number; serverThreads: number };
+  rpcPool?: { clients: number; serverThreads: number; batch?: number };
+  /**
+   * Load of other processes during each measurement, in CPU-equivalents: the machine's busy CPU
+   * time (/proc/stat) minus this process tree's, over the run's wall time. The simulated
+   * scenarios run with the same background (Scenario.background): an input, not a fit.
+   */
+  backgroundCpus?: { rtt?: number | null; stream?: number | null; pool?: number | null };
   /** Where each number comes from (bench record names and variants). */
   sources: string[];
 }
@@ -41,35 +47,51 @@ export interface Prediction {
 
 const SEED = '0xca1';
 
-export function pingpongScenario(rounds = 3000): Scenario {
-  return { name: 'calibration-pingpong', description: 'calibration: 64 B call/reply round trips', cpus: 2, workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 } };
+/** Background load (CPU-equivalents) as a scenario field; none below 0.02 CPUs (the probe's resolution). */
+function bgOf(cpus: number | null | undefined, what: string): Partial<Scenario> {
+  return cpus && cpus >= 0.02 ? { background: { cpus: Math.round(cpus * 100) / 100, source: `measured during the ${what} run` } } : {};
 }
 
-export function streamScenario(messages = 20000): Scenario {
+export function pingpongScenario(rounds = 3000, background?: number | null): Scenario {
+  return { name: 'calibration-pingpong', description: 'calibration: 64 B call/reply round trips', cpus: 2, ...bgOf(background, 'round-trip'), workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 } };
+}
+
+export function streamScenario(messages = 20000, background?: number | null): Scenario {
   return {
-    name: 'calibration-stream', description: 'calibration: one-way stream of 64 B messages', cpus: 2,
+    name: 'calibration-stream', description: 'calibration: one-way stream of 64 B messages', cpus: 2, ...bgOf(background, 'stream'),
     limits: { queueCapacityMessages: 1024, senderQuotaMessages: 1024 },
     workload: { kind: 'backpressure', producers: 1, messagesPerProducer: messages, payloadBytes: 64, consumerServiceNs: 0, sendTimeoutMs: 1000 },
   };
 }
 
-export function rpcPoolScenario(clients = 4, serverThreads = 1, calls = 1000): Scenario {
-  return { name: 'calibration-rpc-pool', description: 'calibration: RPC pool', cpus: 2, workload: { kind: 'rpc-pool', clients, serverThreads, callsPerClient: calls, payloadBytes: 64 } };
+/**
+ * The RPC pool as the benches run it: `clients` client peers in closed-loop 64 B calls to one
+ * server peer with `serverThreads` threads, each receiving up to `batch` calls at a time (the shm
+ * bench's receiveBatchSync(64); the C server reads one socket per read, so 1 for af_unix).
+ */
+export function rpcPoolScenario(clients = 4, serverThreads = 1, calls = 1000, batch = 1, background?: number | null): Scenario {
+  return {
+    name: 'calibration-rpc-pool', description: 'calibration: RPC pool', cpus: 2, ...bgOf(background, 'RPC-pool'),
+    workload: { kind: 'rpc-pool', clients, serverThreads, callsPerClient: calls, payloadBytes: 64, batch },
+  };
 }
 
 /** The pool shape of both RPC-pool benches (C epoll server, Node event loop, shm bench): one server thread. */
-export const DEFAULT_POOL = { clients: 4, serverThreads: 1 };
+export const DEFAULT_POOL: { clients: number; serverThreads: number; batch?: number } = { clients: 4, serverThreads: 1 };
 
-/** The simulator's predictions for the three calibration workloads. */
-export function predict(profile: Profile, pool = DEFAULT_POOL, quick = false): Prediction {
+/**
+ * The simulator's predictions for the three calibration workloads, each with the background load
+ * measured during its run. The pool runs 25000 calls per client, as the shm bench does (many scheduler slices).
+ */
+export function predict(profile: Profile, pool = DEFAULT_POOL, quick = false, background: Measurement['backgroundCpus'] = {}): Prediction {
   const run = (s: Scenario) => {
     const out = runScenario({ scenario: s, profile, seed: SEED });
     if (out.failure) throw new Error(`calibration run ${s.name} on ${profile.name} failed: ${out.failure.message}`);
     return out.results;
   };
-  const pp = run(pingpongScenario(quick ? 1000 : 3000));
-  const st = run(streamScenario(quick ? 5000 : 20000));
-  const rp = run(rpcPoolScenario(pool.clients, pool.serverThreads, quick ? 300 : 1000));
+  const pp = run(pingpongScenario(quick ? 1000 : 3000, background.rtt));
+  const st = run(streamScenario(quick ? 5000 : 20000, background.stream));
+  const rp = run(rpcPoolScenario(pool.clients, pool.serverThreads, quick ? 300 : 25000, pool.batch ?? 1, background.pool));
   return {
     rttNs: pp.latency.p50Ns, oneWayMsgsPerSec: st.messagesPerSec, rpcPoolCallsPerSec: rp.callsPerSec,
     cpuNsPerRoundTrip: Math.round(pp.totals.cpuBusyNs / Math.max(1, pp.totals.calls)),
@@ -78,19 +100,41 @@ export function predict(profile: Profile, pool = DEFAULT_POOL, quick = false): P
 
 /** The costs paid once per message (scaled together by the stream fit). */
 function perMessageCosts(p: Profile) {
-  return [p.ops.send.cpu, p.ops.call.cpu, p.ops.reply.cpu, p.ops.receive.cpu, p.ops.receivePerMessage];
+  const spinning = p.spin.budget.ns > 0;
+  return spinning
+    ? [p.ops.send.cpu, p.ops.receive.cpu, p.ops.receivePerMessage]
+    : [p.ops.send.cpu, p.ops.call.cpu, p.ops.reply.cpu, p.ops.receive.cpu, p.ops.receivePerMessage];
 }
 
 /**
  * Fit step 1: scale the per-message costs so the simulated one-way stream moves to the measured
  * one. Damped (exponent 0.8): the stream and the round trip share costs. Returns the factor.
- * Costs are whole nanoseconds with floors (10 ns per op, 5 ns per delivery).
+ * Costs are whole nanoseconds with floors (10 ns per op, 5 ns per delivery). A spinning
+ * transport's call and reply are left to the round trip (fit step 3): its stream is bound by
+ * the sender's cache-line transfers and lock contention with the receiver, which a round trip,
+ * one side at a time, does not pay.
  */
 export function scaleToStream(p: Profile, measuredMsgsPerSec: number, predictedMsgsPerSec: number): number {
   const f = Math.pow(predictedMsgsPerSec / measuredMsgsPerSec, 0.8);
-  for (const o of [p.ops.send, p.ops.call, p.ops.reply, p.ops.receive]) o.cpu.ns = Math.max(10, Math.round(o.cpu.ns * f));
+  const spinning = p.spin.budget.ns > 0;
+  for (const o of spinning ? [p.ops.send, p.ops.receive] : [p.ops.send, p.ops.call, p.ops.reply, p.ops.receive]) o.cpu.ns = Math.max(10, Math.round(o.cpu.ns * f));
   p.ops.receivePerMessage.ns = Math.max(5, Math.round(p.ops.receivePerMessage.ns * f));
   return f;
+}
+
+/**
+ * The kernel's wake-up path as fitted for another transport on the same machine (the af_unix
+ * fit, which measures it: round trip time and CPU): context switch, the waker's share, going to
+ * sleep, wake-up latency, migration. A futex wait/wake pays the same scheduler path. Copied with
+ * their sources; the syscall flags of `p` stay.
+ */
+export function adoptKernelCosts(p: Profile, from: Profile, note: string): void {
+  const copy = (c: { ns: number; source: string }, f: { ns: number; source: string }) => { c.ns = f.ns; c.source = `${note}: ${f.source}`; };
+  copy(p.scheduler.contextSwitch, from.scheduler.contextSwitch);
+  copy(p.scheduler.migration, from.scheduler.migration);
+  copy(p.wake.waker, from.wake.waker);
+  copy(p.wake.sleep, from.wake.sleep);
+  copy(p.wake.latency, from.wake.latency);
 }
 
 /** The CPU costs of the wake-up path: a round trip pays each about twice (two wakes, two sleeps, two switches in). */
@@ -112,13 +156,19 @@ export function matchRoundTripCpu(p: Profile, measuredCpuNs: number, predictedCp
 }
 
 /**
- * Fit step 3: move the wake-up latency (a sleeping transport) or the spin observe delay (a
- * spinning one) by half the round-trip gap: a round trip has two one-way trips. Floors: 200 ns
- * wake latency, 20 ns observe delay. Returns the new value.
+ * Fit step 3: move the wake-up latency of a sleeping transport by half the round-trip gap (a
+ * round trip has two one-way trips; floor 200 ns); returns it. A spinning transport's round
+ * trip is its call and reply on the CPU (plus two spin observe delays, kept): scale call and
+ * reply together by the gap (factor within 1/4..4 per round, floor 10 ns); returns the call cost.
  */
 export function moveToRoundTrip(p: Profile, measuredRttNs: number, predictedRttNs: number): number {
   const gap = (measuredRttNs - predictedRttNs) / 2;
-  if (p.spin.budget.ns > 0) return (p.wake.spinObserve.ns = Math.max(20, Math.round(p.wake.spinObserve.ns + gap)));
+  if (p.spin.budget.ns > 0) {
+    const sum = p.ops.call.cpu.ns + p.ops.reply.cpu.ns;
+    const f = Math.min(4, Math.max(0.25, 1 + (2 * gap) / sum));
+    p.ops.reply.cpu.ns = Math.max(10, Math.round(p.ops.reply.cpu.ns * f));
+    return (p.ops.call.cpu.ns = Math.max(10, Math.round(p.ops.call.cpu.ns * f)));
+  }
   return (p.wake.latency.ns = Math.max(200, Math.round(p.wake.latency.ns + gap)));
 }
 
@@ -131,28 +181,29 @@ export function moveToRoundTrip(p: Profile, measuredRttNs: number, predictedRttN
  */
 export function fitProfile(
   base: Profile, m: Measurement, label: string, rounds = 5,
-  predictor: (p: Profile, pool: { clients: number; serverThreads: number }, quick: boolean) => Prediction = predict,
+  predictor: (p: Profile, pool: { clients: number; serverThreads: number; batch?: number }, quick: boolean, background?: Measurement['backgroundCpus']) => Prediction = predict,
 ): { profile: Profile; prediction: Prediction } {
   const p: Profile = structuredClone(base);
   const pool = m.rpcPool ?? DEFAULT_POOL;
   const spinning = p.spin.budget.ns > 0;
+  const bg = m.backgroundCpus ?? {};
   for (let i = 0; i < rounds; i++) {
     if (m.oneWayMsgsPerSec) {
-      const pred = predictor(p, pool, true);
+      const pred = predictor(p, pool, true, bg);
       if (pred.oneWayMsgsPerSec > 0) scaleToStream(p, m.oneWayMsgsPerSec, pred.oneWayMsgsPerSec);
     }
-    if (m.cpuNsPerRoundTrip) matchRoundTripCpu(p, m.cpuNsPerRoundTrip, predictor(p, pool, true).cpuNsPerRoundTrip);
-    if (m.rttNs) moveToRoundTrip(p, m.rttNs, predictor(p, pool, true).rttNs);
+    if (m.cpuNsPerRoundTrip) matchRoundTripCpu(p, m.cpuNsPerRoundTrip, predictor(p, pool, true, bg).cpuNsPerRoundTrip);
+    if (m.rttNs) moveToRoundTrip(p, m.rttNs, predictor(p, pool, true, bg).rttNs);
   }
   const note = `calibrated (${label}): fitted to ${m.sources.join('; ')}`;
   if (m.oneWayMsgsPerSec) for (const c of perMessageCosts(p)) c.source = `${note}; per-message costs scaled together to the one-way stream`;
   if (m.cpuNsPerRoundTrip) for (const c of wakePathCosts(p)) c.source = `${note}; the wake-up path's CPU costs scaled together to the round trip's CPU time`;
   if (m.rttNs) {
-    if (spinning) p.wake.spinObserve.source = `${note}; set so the round trip matches`;
+    if (spinning) for (const c of [p.ops.call.cpu, p.ops.reply.cpu]) c.source = `${note}; call and reply scaled together so the round trip matches`;
     else p.wake.latency.source = `${note}; set so the round trip matches`;
   }
   p.description = `${base.description} [${note}]`;
-  return { profile: p, prediction: predictor(p, pool, false) };
+  return { profile: p, prediction: predictor(p, pool, false, bg) };
 }
 
 export interface CheckRow {
@@ -183,5 +234,45 @@ export function checkTable(rows: CheckRow[]): string {
   return textTable(['transport', 'metric', 'measured', 'predicted', 'error', 'within 25%'], rows.map((r) => [
     r.transport, r.metric, r.measured === null ? 'not measured' : r.measured.toFixed(0), r.predicted.toFixed(0),
     r.error === null ? '-' : `${(r.error * 100).toFixed(1)}%`, r.ok === null ? '-' : r.ok ? 'yes' : 'NO',
+  ]), 2);
+}
+
+/** Median and range of each (transport, metric) over repetitions. */
+export function summarize(reps: CheckRow[][]): SummaryRow[] {
+  const keys = new Map<string, CheckRow[]>();
+  for (const rows of reps) for (const r of rows) {
+    const k = `${r.transport}\u0000${r.metric}`;
+    if (!keys.has(k)) keys.set(k, []);
+    keys.get(k)!.push(r);
+  }
+  const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const n = s.length; return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+  return [...keys.values()].map((rs) => {
+    const errs = rs.map((r) => r.error).filter((e): e is number => e !== null);
+    const measured = rs.map((r) => r.measured).filter((e): e is number => e !== null);
+    return {
+      transport: rs[0].transport, metric: rs[0].metric, runs: rs.length,
+      measuredMedian: med(measured), measuredMin: measured.length ? Math.min(...measured) : null, measuredMax: measured.length ? Math.max(...measured) : null,
+      predictedMedian: med(rs.map((r) => r.predicted))!,
+      errorMedian: med(errs), errorMin: errs.length ? Math.min(...errs) : null, errorMax: errs.length ? Math.max(...errs) : null,
+      within: errs.filter((e) => Math.abs(e) <= 0.25).length,
+    };
+  });
+}
+
+export interface SummaryRow {
+  transport: string; metric: string; runs: number;
+  measuredMedian: number | null; measuredMin: number | null; measuredMax: number | null;
+  predictedMedian: number;
+  errorMedian: number | null; errorMin: number | null; errorMax: number | null;
+  /** Runs whose error was within 25%. */
+  within: number;
+}
+
+export function summaryTable(rows: SummaryRow[]): string {
+  const pct = (e: number | null) => (e === null ? '-' : `${(e * 100).toFixed(1)}%`);
+  const n = (x: number | null) => (x === null ? '-' : x.toFixed(0));
+  return textTable(['transport', 'metric', 'measured median [min..max]', 'predicted median', 'error median [min..max]', 'runs within 25%'], rows.map((r) => [
+    r.transport, r.metric, `${n(r.measuredMedian)} [${n(r.measuredMin)}..${n(r.measuredMax)}]`, n(r.predictedMedian),
+    `${pct(r.errorMedian)} [${pct(r.errorMin)}..${pct(r.errorMax)}]`, `${r.within}/${r.runs}`,
   ]), 2);
 }

@@ -45,7 +45,7 @@ export const FOREVER_MS = 1e12;
 // ------------------------------------------------------------------ runtime records
 
 const READY = 0, RUNNING = 1, SPINNING = 2, SLEEPING = 3, DONE = 4;
-const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5, EV_FAULT = 6;
+const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5, EV_FAULT = 6, EV_PREEMPT = 7, EV_BG = 8;
 const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
 
 interface Frame { body: Step[]; i: number; left: number }
@@ -104,6 +104,16 @@ interface ThreadRt {
   lastSent: number[];
   /** Calls answered by the current serve step. */
   served: number;
+  /** The op in t.op is chosen but not started: the thread was preempted at the op boundary. */
+  opReady: boolean;
+  /** A waiter preempted while spinning: its op is still pending, its spin ends at spinEndNs. */
+  waitingOp: boolean;
+  spinEndNs: number;
+  /** The spin budget of the shm backend's back-off rule (spin.backoff), and waits since the last probe. */
+  spinBudgetNs: number;
+  waitsSinceProbe: number;
+  /** EEVDF lag: CPU time this thread is owed (+) or has had beyond its share (-), ns. */
+  lagNs: number;
 }
 
 interface CpuRt {
@@ -111,6 +121,14 @@ interface CpuRt {
   current: ThreadRt | null;
   queue: ThreadRt[];
   handoffTo: ThreadRt | null;
+  /** When the current thread got the CPU (its slice runs from here). */
+  sliceStartNs: number;
+  /** A thread woken onto this CPU preempts the current one at its next operation boundary. */
+  wakePreempt: boolean;
+  /** Lag bookkeeping of this CPU's threads is up to this time. */
+  settledAtNs: number;
+  /** Background load (other processes) holds this CPU now. */
+  bgBusy: boolean;
 }
 
 export interface RunOptions {
@@ -205,6 +223,18 @@ export class Simulation {
   private oneWayLatency = false;
   /** CPU time the running thread has used since the current event (the thread's local clock offset). */
   private d = 0;
+  /** Scheduler slice and tick (0: no time slicing). */
+  private readonly sliceNs: number;
+  private readonly tickNs: number;
+  /** How long a thread that got a CPU keeps it against woken threads (at most the slice). */
+  private readonly protectNs: number;
+  /** Background load: each CPU is held by other processes bgBusyNs of every bgPeriodNs (0: none). */
+  private readonly bgPeriodNs: number;
+  private readonly bgBusyNs: number;
+  private preemptions = 0;
+  /** CPUs whose background load still cycles; the time of the last event that was not background. */
+  private bgLive = 0;
+  private lastActivityNs = 0;
 
   constructor(readonly scenario: Scenario, readonly options: RunOptions) {
     this.profile = options.profile;
@@ -218,7 +248,15 @@ export class Simulation {
     this.tamper = options.tamper;
     this.traceLines = options.trace ? [] : null;
     this.timelineOn = options.timeline === true;
-    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null });
+    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null, sliceStartNs: 0, wakePreempt: false, settledAtNs: 0, bgBusy: false });
+    const P = options.profile;
+    this.sliceNs = P.scheduler.slice?.ns ?? 0;
+    this.tickNs = P.scheduler.tick?.ns ?? 0;
+    this.protectNs = Math.min(this.sliceNs, P.scheduler.wakeupProtection?.ns ?? 0);
+    const bg = scenario.background;
+    const share = bg ? Math.min(0.95, Math.max(0, bg.cpus / this.cpus.length)) : 0;
+    this.bgPeriodNs = bg && share > 0 ? bg.periodNs ?? 4e6 : 0;
+    this.bgBusyNs = this.bgPeriodNs * share;
   }
 
   // ---------------------------------------------------------------- setup
@@ -260,6 +298,7 @@ export class Simulation {
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
           timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], lastSent: [], served: 0,
+          opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
         peer.threads.push(t);
@@ -464,15 +503,27 @@ export class Simulation {
   /** Run a thread that is on a CPU: process what woke it, then start its next action after `delay`. */
   private run(t: ThreadRt, delay: number): void {
     this.d = delay;
+    if (t.waitingOp) {
+      t.waitingOp = false;
+      if (!t.resumeResult) return this.spinOn(t, delay);
+      this.spinWon(t);
+    }
     if (t.resumeResult) {
       const r = t.resumeResult;
       t.resumeResult = null;
       this.d += this.finish(t, r);
     }
     for (;;) {
-      const action = this.nextAction(t);
+      let action: number;
+      if (t.opReady) { t.opReady = false; action = A_OP; } else action = this.nextAction(t);
       const delayNs = this.d;
       if (action === A_OP) {
+        if (this.preemptDue(t, this.now + delayNs)) {
+          // Preempted at the op boundary: the op starts when the thread runs again.
+          t.opReady = true;
+          this.queue.push(this.now + delayNs, EV_PREEMPT, t.id, t.gen);
+          return;
+        }
         const op = t.op!;
         let c = this.opCost(t, op);
         c = this.cost(c);
@@ -800,19 +851,53 @@ export class Simulation {
     let budget = P.spin.budget.ns;
     if (isCall && P.handoff.call) budget = 0;
     if (cpu.handoffTo) budget = 0;
-    if (budget > 0 && P.spin.adaptive && (cpu.queue.length > 0 || t.avgWaitNs > budget)) budget = 0;
+    const backoff = P.spin.backoff;
+    if (budget > 0 && P.spin.adaptive) {
+      if (backoff) {
+        // The shm backend's rule: the budget left by the last waits; at 0, a full probe every probeEvery waits.
+        if (t.spinBudgetNs > 0) budget = Math.min(budget, t.spinBudgetNs);
+        else if (++t.waitsSinceProbe >= backoff.probeEvery) t.waitsSinceProbe = 0;
+        else budget = 0;
+      } else if (cpu.queue.length > 0 || t.avgWaitNs > budget) budget = 0;
+    }
     const delay = t.debtNs;
     t.debtNs = 0;
     if (budget > 0) {
-      t.state = SPINNING;
-      this.closeSpan(t, this.now + delay, 'run');
-      t.spanStartNs = this.now + delay;
+      t.spinEndNs = this.now + delay + budget;
       this.busyNs += delay;
-      // Keyed by thread: a spinner that sees its completion takes its spin end back out of the queue.
-      this.queue.pushKeyed(t.id, this.now + delay + budget, EV_SPIN_END, t.id, t.gen);
-      return;
+      this.closeSpan(t, this.now + delay, 'run');
+      if (this.preemptDue(t, this.now + delay)) {
+        // Preempted before it could spin (woken thread, slice, background): it waits in the run queue.
+        t.waitingOp = true;
+        this.queue.push(this.now + delay, EV_PREEMPT, t.id, t.gen);
+        return;
+      }
+      return this.spinOn(t, delay);
     }
     this.sleep(t, delay);
+  }
+
+  /** Spin (on the CPU) until t.spinEndNs unless the completion comes first; past it, sleep. */
+  private spinOn(t: ThreadRt, delay: number): void {
+    if (this.now + delay >= t.spinEndNs) {
+      this.spinLost(t);
+      return this.sleep(t, delay);
+    }
+    t.state = SPINNING;
+    t.spanStartNs = this.now + delay;
+    // Keyed by thread: a spinner that sees its completion takes its spin end back out of the queue.
+    this.queue.pushKeyed(t.id, t.spinEndNs, EV_SPIN_END, t.id, t.gen);
+  }
+
+  private spinWon(t: ThreadRt): void {
+    if (this.profile.spin.backoff) t.spinBudgetNs = this.profile.spin.budget.ns;
+  }
+
+  private spinLost(t: ThreadRt): void {
+    const b = this.profile.spin.backoff;
+    if (!b) return;
+    const next = t.spinBudgetNs / b.divisor;
+    t.spinBudgetNs = next < b.floorNs ? 0 : next;
   }
 
   private sleep(t: ThreadRt, delay: number): void {
@@ -838,6 +923,7 @@ export class Simulation {
     if (t.state === SPINNING) {
       t.gen++; // the spin end is stale now: take it out
       this.queue.cancel(t.id);
+      this.spinWon(t);
       const observe = this.cost(this.profile.wake.spinObserve.ns);
       this.spinNs += this.now + observe - t.spanStartNs;
       this.busyNs += this.now + observe - t.spanStartNs;
@@ -900,28 +986,145 @@ export class Simulation {
   /** A thread becomes runnable: its last CPU if idle, else any idle CPU, else a run queue. */
   private makeRunnable(t: ThreadRt): void {
     const cpus = this.cpus;
+    // A sleeper works its negative lag off while it sleeps (delayed dequeue); positive lag stays.
+    if (t.lagNs < 0) t.lagNs = Math.min(0, t.lagNs + (this.now - t.offCpuAtNs));
     let target: CpuRt | null = null;
-    if (t.lastCpu >= 0 && cpus[t.lastCpu].current === null && cpus[t.lastCpu].handoffTo === null) target = cpus[t.lastCpu];
-    if (!target) for (const c of cpus) if (c.current === null && c.handoffTo === null) { target = c; break; }
+    if (t.lastCpu >= 0 && this.idle(cpus[t.lastCpu])) target = cpus[t.lastCpu];
+    if (!target) for (const c of cpus) if (this.idle(c)) { target = c; break; }
     if (target) return this.dispatch(target, t, 0, false);
+    // The CPU with the fewest runnable threads (the load balancer evens them out), its last CPU on a tie.
     let q = t.lastCpu >= 0 ? cpus[t.lastCpu] : cpus[0];
-    if (t.lastCpu < 0) for (const c of cpus) if (c.queue.length < q.queue.length) q = c;
+    for (const c of cpus) if (this.nrRunning(c) < this.nrRunning(q)) q = c;
+    this.settle(q);
     q.queue.push(t);
     t.state = READY;
     const cur = q.current;
-    if (cur && cur.state === SPINNING) {
-      // A spinner yields to a runnable thread (wake-up preemption).
+    if (!cur || q.bgBusy || this.sliceNs <= 0 || this.now <= q.sliceStartNs + this.protectNs || t.lagNs < 0 || cur.lagNs >= 0) return;
+    // Wake-up preemption (EEVDF): the woken thread is eligible (lag >= 0) and the running one is
+    // not (it has had more than its share: lag < 0, so RUN_TO_PARITY does not protect it). A
+    // spinner leaves at once (it waits in the run queue, its spin deadline still running); a
+    // running thread at its next operation boundary (preemptDue).
+    q.wakePreempt = true;
+    if (cur.state === SPINNING) {
       cur.gen++;
       this.queue.cancel(cur.id);
       this.spinNs += this.now - cur.spanStartNs;
       this.busyNs += this.now - cur.spanStartNs;
       this.closeSpan(cur, this.now, 'spin');
-      this.sleep(cur, 0);
+      cur.waitingOp = true;
+      this.preempt(cur);
+    }
+  }
+
+  /**
+   * Lag bookkeeping of a CPU up to now (EEVDF, equal weights): of the time since the last
+   * settling, each of its n runnable threads was owed 1/n; the running one got all of it.
+   * Lag is clamped to +-max(2 slices, tick), as the kernel does.
+   */
+  private settle(c: CpuRt): void {
+    const dt = this.now - c.settledAtNs;
+    c.settledAtNs = this.now;
+    if (dt <= 0 || this.sliceNs <= 0) return;
+    const q = c.queue;
+    const n = q.length + (c.current !== null || c.bgBusy ? 1 : 0);
+    if (n <= 1) return;
+    const share = dt / n;
+    const limit = Math.max(2 * this.sliceNs, this.tickNs);
+    const cur = c.current;
+    if (cur !== null) cur.lagNs = Math.max(-limit, cur.lagNs - dt + share);
+    for (let i = 0; i < q.length; i++) q[i].lagNs = Math.min(limit, q[i].lagNs + share);
+  }
+
+  private idle(c: CpuRt): boolean {
+    return c.current === null && c.handoffTo === null && !c.bgBusy;
+  }
+
+  /**
+   * Whether the running thread is preempted at an op boundary at time `at`: background load
+   * holds its CPU; or a thread woken onto its CPU after its wake-up protection (wake-up
+   * preemption); or others wait in its run queue, its slice is over and a scheduler tick has come.
+   */
+  private preemptDue(t: ThreadRt, at: number): boolean {
+    const c = this.cpus[t.cpu];
+    if (c.handoffTo !== null) return false;
+    if (c.bgBusy) return true;
+    if (this.sliceNs <= 0 || c.queue.length === 0) return false;
+    if (c.wakePreempt) return true;
+    const expiry = c.sliceStartNs + this.sliceNs;
+    if (at < expiry) return false;
+    const tick = this.tickNs > 0 ? Math.ceil(expiry / this.tickNs) * this.tickNs : expiry;
+    return at >= tick;
+  }
+
+  /** Take the CPU from a running (or spinning) thread: it goes to the back of a run queue. */
+  private preempt(t: ThreadRt): void {
+    const c = this.cpus[t.cpu];
+    // The thread that was to take the CPU went to another (idle) CPU meanwhile: carry on.
+    if (!c.bgBusy && c.queue.length === 0) { c.wakePreempt = false; return this.run(t, 0); }
+    this.settle(c);
+    this.preemptions++;
+    this.closeSpan(t, this.now, t.waitingOp ? 'spin' : 'run');
+    t.lastCpu = t.cpu;
+    t.cpu = -1;
+    t.state = READY;
+    t.gen++;
+    c.current = null;
+    if (c.bgBusy) {
+      // Other processes take this CPU: the thread moves to an idle CPU if there is one.
+      for (const o of this.cpus) if (this.idle(o)) return this.dispatch(o, t, 0, false);
+      c.queue.unshift(t);
+      this.contextSwitches++;
+      return;
+    }
+    const next = c.queue.shift()!;
+    // To the back of the run queue of the CPU with the fewest runnable threads (periodic load
+    // balancing), this one on a tie.
+    let q = c;
+    for (const o of this.cpus) if (this.nrRunning(o) < this.nrRunning(q)) q = o;
+    if (q !== c) this.settle(q);
+    q.queue.push(t); // not a wake-up: it waits for a tick there
+    this.dispatch(c, next, 0, false);
+  }
+
+  /** Runnable threads of a CPU: the running one (or background load) and its run queue. */
+  private nrRunning(c: CpuRt): number {
+    return (c.current !== null || c.bgBusy ? 1 : 0) + c.queue.length;
+  }
+
+  /** Background load starts (holds the CPU) or ends on a CPU; the next period is scheduled while anything else can happen. */
+  private background(c: CpuRt, start: boolean): void {
+    this.settle(c);
+    if (start) {
+      c.bgBusy = true;
+      this.queue.push(this.now + this.bgBusyNs, EV_BG, c.id, 0);
+      const cur = c.current;
+      if (cur && cur.state === SPINNING) {
+        cur.gen++;
+        this.queue.cancel(cur.id);
+        this.spinNs += this.now - cur.spanStartNs;
+        this.busyNs += this.now - cur.spanStartNs;
+        cur.waitingOp = true;
+        this.preempt(cur);
+      }
+      // A running thread leaves at its next op boundary (preemptDue).
+      return;
+    }
+    c.bgBusy = false;
+    // The other CPUs' background events do not keep it going: only what the threads still have to do.
+    if (this.queue.length > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
+      this.queue.push(this.now + this.bgPeriodNs - this.bgBusyNs, EV_BG, c.id, 1);
+    } else this.bgLive--;
+    if (c.current === null && c.handoffTo === null) {
+      let from: CpuRt | null = c.queue.length > 0 ? c : null;
+      if (!from) for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
+      if (from) { this.settle(from); this.dispatch(c, from.queue.shift()!, 0, false); }
     }
   }
 
   private dispatch(c: CpuRt, t: ThreadRt, delay: number, handoff: boolean): void {
     const P = this.profile;
+    this.settle(c);
+    c.wakePreempt = false;
     c.current = t;
     let cost = this.cost(handoff ? P.handoff.switch.ns : P.scheduler.contextSwitch.ns);
     if (t.lastCpu >= 0 && t.lastCpu !== c.id) { this.migrations++; cost += this.cost(P.scheduler.migration.ns); }
@@ -931,23 +1134,30 @@ export class Simulation {
     t.state = RUNNING;
     t.gen++;
     t.spanStartNs = this.now + delay;
+    c.sliceStartNs = this.now + delay;
     this.run(t, delay + cost);
   }
 
   private leaveCpu(t: ThreadRt, delay: number): void {
     const c = this.cpus[t.cpu];
+    this.settle(c);
     this.closeSpan(t, this.now + delay, 'run');
     t.lastCpu = t.cpu;
     t.cpu = -1;
     c.current = null;
     const h = c.handoffTo;
     c.handoffTo = null;
+    if (c.bgBusy) {
+      if (h) c.queue.unshift(h);
+      this.contextSwitches++; // to the other process
+      return;
+    }
     let next = h;
     if (!next) next = c.queue.shift() ?? null;
     if (!next) {
       let from: CpuRt | null = null;
       for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
-      if (from) next = from.queue.shift()!;
+      if (from) { this.settle(from); next = from.queue.shift()!; }
     }
     if (next) {
       this.dispatch(c, next, delay, h !== null); // one switch, thread to thread
@@ -987,11 +1197,13 @@ export class Simulation {
       const kind = q.popKind;
       if (kind === EV_DEADLINE) { this.now = q.popTime; this.events++; this.syncClock(); continue; }
       if (kind === EV_FAULT) { this.now = q.popTime; this.events++; this.fault(this.faults[q.popA]); continue; }
+      if (kind === EV_BG) { this.now = q.popTime; this.events++; this.background(this.cpus[q.popA], q.popB === 1); continue; }
       const t = this.threads[q.popA];
       // Stale (cancelled): it does not happen, so it neither counts nor moves the clock (a
       // cancelled spin deadline must not stretch the run's simulated time).
       if (q.popB !== t.gen) continue;
       this.now = q.popTime;
+      this.lastActivityNs = this.now;
       this.events++;
       switch (kind) {
         case EV_APPLY: this.applyOp(t); break;
@@ -1001,10 +1213,12 @@ export class Simulation {
             this.spinNs += this.now - t.spanStartNs;
             this.busyNs += this.now - t.spanStartNs;
             this.closeSpan(t, this.now, 'spin');
+            this.spinLost(t);
             this.sleep(t, 0);
           }
           break;
         case EV_WAKE: this.makeRunnable(t); break;
+        case EV_PREEMPT: this.preempt(t); break;
       }
     }
   }
@@ -1016,10 +1230,16 @@ export class Simulation {
     this.oneWayLatency = !specs.some((p) => uses(p.program) || (p.helpers ?? []).some(uses));
     this.setup(specs);
     this.faults.forEach((f, i) => this.queue.push(f.atNs, EV_FAULT, i, 0));
+    // Background load: CPU i is held from i/n of each period on, so the CPUs are not all held at once.
+    if (this.bgPeriodNs > 0) {
+      this.bgLive = this.cpus.length;
+      this.cpus.forEach((c, i) => this.queue.push((i * this.bgPeriodNs) / this.cpus.length, EV_BG, i, 1));
+    }
     for (const t of this.threads) this.makeRunnable(t);
     const maxEvents = this.options.maxEvents ?? 50_000_000;
     this.loop(maxEvents);
-    this.workloadEndNs = Math.max(this.workloadEndNs, this.now);
+    // (Background load may run on a little after the last thread event: it is not the workload.)
+    this.workloadEndNs = Math.max(this.workloadEndNs, this.bgPeriodNs > 0 ? this.lastActivityNs : this.now);
     // Liveness: nothing can happen any more. Every call must have resolved (CALL-2).
     this.liveness = true;
     const stuck = this.state.pending.filter((p) => p.kind === 'call');
@@ -1082,6 +1302,7 @@ export class Simulation {
       totals: {
         events: this.events, operations: this.operations, messages: this.messages, calls: this.calls, wakes: this.wakes,
         handoffs: this.handoffs, syscalls: this.syscalls, contextSwitches: this.contextSwitches, migrations: this.migrations,
+        ...(this.preemptions > 0 ? { preemptions: this.preemptions } : {}),
         cpuBusyNs: round(this.busyNs), spinNs: round(this.spinNs),
       },
       latency: { count: lat.length, p50Ns: round(pct(0.5)), p99Ns: round(pct(0.99)), p999Ns: round(pct(0.999)), meanNs: round(lat.length ? sum / lat.length : 0), maxNs: round(lat.length ? lat[lat.length - 1] : 0) },

@@ -57,6 +57,8 @@ export interface Scenario {
   limits?: LimitsOverride;
   /** Relative spread of every cost (0 = exact costs; default 0.08). */
   jitter?: number;
+  /** Other processes' load on the machine (measured by `tessera calibrate`); default none. */
+  background?: BackgroundLoad;
   /** The workload: a bundled generator or explicit per-peer programs. */
   workload: Workload;
   /** Faults injected during the workload phase; the liveness phase follows. */
@@ -71,6 +73,21 @@ export type Workload =
   | IntroductionChainWorkload
   | RevocationStormWorkload
   | BackpressureWorkload;
+
+/**
+ * Load of other processes: each CPU is held by them `cpus / CPUs` of every period (CPU i from
+ * i/CPUs of the period on, so they are not all held at once). A thread running on a CPU when its
+ * background share starts leaves it at its next operation boundary (a spinner at once), for an
+ * idle CPU if there is one, else the front of the run queue.
+ */
+export interface BackgroundLoad {
+  /** CPU-equivalents of load (0..CPUs; at most 95% of each CPU). */
+  cpus: number;
+  /** Length of one period, ns (default 4 ms, a scheduler tick at CONFIG_HZ=250). */
+  periodNs?: Nanos;
+  /** Where the number comes from. */
+  source?: string;
+}
 
 /** Explicit peers and programs. */
 export interface ScriptWorkload {
@@ -365,12 +382,32 @@ export interface Profile {
     contextSwitch: Cost;
     /** Extra when a thread resumes on another CPU than it last ran on. */
     migration: Cost;
+    /**
+     * Time slice (EEVDF base slice): a thread that has run this long loses its CPU at the next
+     * scheduler tick to a thread waiting in its run queue (to the back of the least loaded run
+     * queue). Absent or 0: no time slicing and no preemption (threads keep a CPU until they wait).
+     */
+    slice?: Cost;
+    /**
+     * How long a thread that got a CPU keeps it against a thread woken onto its CPU (at most the
+     * slice); a thread woken later preempts it (a spinner at once, a worker at its next
+     * operation). Absent: 0.
+     */
+    wakeupProtection?: Cost;
+    /** Scheduler tick (1 / CONFIG_HZ); absent or 0: the slice ends the turn at once. */
+    tick?: Cost;
   };
   spin: {
     /** Spin this long before sleeping (0: sleep at once). */
     budget: Cost;
     /** Skip the spin when it is not likely to pay (run queue busy, or recent waits longer than the budget). */
     adaptive: boolean;
+    /**
+     * With adaptive: the shm backend's rule instead (backends/shm DESIGN.md): a wait that ends
+     * while spinning resets the budget to the maximum; one that has to sleep divides it by
+     * `divisor`, to 0 below `floorNs`; at 0 every `probeEvery`th wait spins the full budget.
+     */
+    backoff?: SpinBackoff;
   };
   handoff: {
     /** A call switches its CPU straight to the server thread waiting in receive. */
@@ -384,6 +421,14 @@ export interface Profile {
   batchReceive: boolean;
   /** A receive right after a reply shares its system call (binder's write+read ioctl). */
   fuseReplyReceive: boolean;
+}
+
+export interface SpinBackoff {
+  /** @minimum 1 */
+  divisor: number;
+  floorNs: Nanos;
+  probeEvery: PositiveInt;
+  source: string;
 }
 
 // ------------------------------------------------------------------ sweeps
@@ -437,6 +482,8 @@ export interface Totals {
   syscalls: Int;
   contextSwitches: Int;
   migrations: Int;
+  /** Threads that lost their CPU before they were done (time slice, background load). */
+  preemptions?: Int;
   cpuBusyNs: number;
   spinNs: number;
 }

@@ -59,14 +59,19 @@ describe('calibration: the fitting math', () => {
     assert.equal(p.ops.control.cpu.ns, loadProfile('af_unix').ops.control.cpu.ns);
   });
 
-  it('moves the wake-up latency (sleeping) or the spin observe delay (spinning) by half the round-trip gap', () => {
+  it('moves the wake-up latency (sleeping) by half the round-trip gap, or scales call and reply (spinning) by the gap', () => {
     const sleeping = handProfile();
     assert.equal(moveToRoundTrip(sleeping, 20_000, 12_000), 1500 + 4000);
     assert.equal(sleeping.wake.latency.ns, 5500);
     assert.equal(moveToRoundTrip(sleeping, 1000, 20_000), 200, 'floored at 200 ns');
     const spinning = structuredClone(loadProfile('tessera_shm'));
-    const observe = spinning.wake.spinObserve.ns;
-    assert.equal(moveToRoundTrip(spinning, 2000, 1000), observe + 500);
+    spinning.ops.call.cpu.ns = 300; spinning.ops.reply.cpu.ns = 200;
+    // Round trip 1000 ns short: call + reply (500) grow by 1000, factor 3: 900 and 600.
+    assert.equal(moveToRoundTrip(spinning, 2000, 1000), 900);
+    assert.equal(spinning.ops.reply.cpu.ns, 600);
+    // At most a factor 4 (or 1/4) per round.
+    assert.equal(moveToRoundTrip(spinning, 100_000, 1000), 3600);
+    assert.equal(spinning.wake.spinObserve.ns, loadProfile('tessera_shm').wake.spinObserve.ns, 'the observe delay is kept');
     assert.equal(spinning.wake.latency.ns, loadProfile('tessera_shm').wake.latency.ns, 'a spinning transport keeps its wake latency');
   });
 
@@ -142,6 +147,8 @@ describe('tessera calibrate (the command)', function () {
     fs.writeFileSync(badField, JSON.stringify([{ transport: 'af_unix', rttNs: -5, oneWayMsgsPerSec: 1, sources: [] }]));
     const unknown = path.join(d, 'unknown.json');
     fs.writeFileSync(unknown, JSON.stringify([{ transport: 'carrier_pigeon', rttNs: 5, oneWayMsgsPerSec: 1, sources: [] }]));
+    const badBg = path.join(d, 'badbg.json');
+    fs.writeFileSync(badBg, JSON.stringify([{ transport: 'af_unix', rttNs: 5, oneWayMsgsPerSec: 1, backgroundCpus: { pool: -1 }, sources: [] }]));
     const notJson = path.join(d, 'not.json');
     fs.writeFileSync(notJson, '{');
     const cases: [string[], RegExp][] = [
@@ -150,6 +157,8 @@ describe('tessera calibrate (the command)', function () {
       [['calibrate', 'extra'], /unexpected argument extra/],
       [['calibrate', '--measurements', badField, '--out', d], /invalid measurement at \/0\/rttNs/],
       [['calibrate', '--measurements', notJson, '--out', d], /cannot read measurements/],
+      [['calibrate', '--measurements', badBg, '--out', d], /invalid measurement at \/0\/backgroundCpus\/pool/],
+      [['calibrate', '--repeat', '0'], /--repeat takes an integer 1\.\.20/],
       [['calibrate', '--measurements', unknown, '--out', d], /no bundled transport profile "carrier_pigeon"/],
       [['calibrate', '--shm-json', path.join(d, 'nope.json'), '--only', 'tessera_shm', '--out', d], /no such shm bench results file/],
     ];
@@ -207,6 +216,7 @@ describe('tessera calibrate (the command)', function () {
     for (const v of [m.rttNs, m.oneWayMsgsPerSec, m.cpuNsPerRoundTrip, m.rpcPoolCallsPerSec]) assert.ok(typeof v === 'number' && v > 0, JSON.stringify(m));
     assert.deepEqual(m.rpcPool, { clients: 4, serverThreads: 1 });
     assert.equal(m.sources.length, 4);
+    for (const k of ['rtt', 'stream', 'pool'] as const) assert.ok(typeof m.backgroundCpus?.[k] === 'number' && m.backgroundCpus[k]! >= 0, JSON.stringify(m.backgroundCpus));
     assert.match(m.sources[2], /^(c|net)\.rpcpool \(64B call\/reply, 1 client, 1 server thread/);
     assert.match(m.sources[3], /^(c|net)\.rpcpool \(64B call\/reply, 4 clients, 1 server thread/);
     parseProfile(JSON.parse(fs.readFileSync(path.join(d, 'calibrated-af_unix.json'), 'utf8')));
@@ -230,7 +240,7 @@ describe('calibration inputs', () => {
     assert.equal(m.rttNs, 3500);
     assert.equal(m.oneWayMsgsPerSec, 1_500_000);
     assert.equal(m.rpcPoolCallsPerSec, 400_000);
-    assert.deepEqual(m.rpcPool, { clients: 4, serverThreads: 1 });
+    assert.deepEqual(m.rpcPool, { clients: 4, serverThreads: 1, batch: 64 });
     assert.equal(m.sources.length, 3);
     assert.match(m.sources[0], /^bench\.json: shm\.call .*adaptive/);
     const none = shmMeasurement([], 'empty.json');

@@ -9,7 +9,7 @@ import { bundledScenarios, loadProfile, loadScenario, parseProfile, parseScenari
 import { runScenario } from '../../simulator/run';
 import { runScenarioComparison } from '../../simulator/compare';
 import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
-import type { Profile, Scenario } from '../../simulator/types';
+import type { PeerSpec, Profile, Scenario } from '../../simulator/types';
 import { resolveLimits } from '../../spec/registry/limits';
 
 /** A profile in which every cost is zero except the ones a test sets: hand-computable runs. */
@@ -134,6 +134,100 @@ describe('simulator cost accounting', () => {
     assert.ok(kCall.syscallsPerMessage < kSend.syscallsPerMessage);
     assert.ok(kCall.latency.p50Ns < kSend.latency.p50Ns);
     assert.ok(get('tessera_shm', true).latency.p50Ns * 4 < get('af_unix', true).latency.p50Ns);
+  });
+});
+
+describe('simulator platform: time slices, wake-up preemption, background load', () => {
+  /**
+   * One CPU: p0 computes (1500 ns between two control operations, 2000 times); w is runnable
+   * from 0, then sleeps 100 us and measures how long it took to get the CPU back after that.
+   */
+  function wakeOnBusyCpu(protectionNs: number) {
+    const profile = zeroProfile((p) => {
+      p.scheduler.slice = { ns: 1_000_000, source: 'test' };
+      p.scheduler.wakeupProtection = { ns: protectionNs, source: 'test' };
+    });
+    const scenario: Scenario = {
+      name: 'wake', description: 'wake', cpus: 1, jitter: 0,
+      workload: {
+        kind: 'script', peers: [
+          { name: 'p0', nodes: [{ name: 'n' }], program: [{ do: 'repeat', times: 2000, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }] },
+          { name: 'w', program: [{ do: 'timerStart' }, { do: 'sleep', ns: 100_000 }, { do: 'timerStop' }] },
+        ],
+      },
+    };
+    return runScenario({ scenario, profile, seed: 1 });
+  }
+
+  it('a woken thread that is owed CPU preempts one that has had more than its share (EEVDF lag), at its next op boundary', () => {
+    const { results, failure } = wakeOnBusyCpu(0);
+    assert.equal(failure, null, failure?.message);
+    // w waits while p0 uses its slice: p0 leaves at its first op boundary past 1 ms (1,000,500 =
+    // 667 x 1500), having had 500,250 ns more than its share, which w is owed. w sleeps at once; it
+    // wakes at 1,100,500, eligible against a p0 that is not: p0 leaves at its next boundary
+    // (1,101,000) and w runs 100,500 ns after it went to sleep.
+    assert.equal(results.latency.maxNs, 100_500);
+    assert.equal(results.totals.preemptions, 2);
+  });
+
+  it('within its wake-up protection the running thread keeps the CPU until its slice is used up', () => {
+    const { results, failure } = wakeOnBusyCpu(1_000_000);
+    assert.equal(failure, null, failure?.message);
+    // p0 got the CPU back at 1,000,500, protected until its slice ends at 2,000,500: w runs at
+    // p0's first boundary after that (2,001,000).
+    assert.equal(results.latency.maxNs, 2_001_000 - 1_000_500);
+    assert.equal(results.totals.preemptions, 2);
+  });
+
+  it('the shm back-off: lost spins divide the budget by 4 down to 0 below 1 us; then a full probe every 64th wait', () => {
+    const profile = zeroProfile((p) => {
+      p.spin.budget.ns = 50_000; p.spin.adaptive = true;
+      p.spin.backoff = { divisor: 4, floorNs: 1000, probeEvery: 64, source: 'test' };
+    });
+    const scenario: Scenario = { ...pingpong('call', 130), workload: { kind: 'pingpong', mode: 'call', rounds: 130, payloadBytes: 64, serviceNs: 100_000 } };
+    const { results, failure } = runScenario({ scenario, profile, seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // Every call takes 100 us, so every client spin is lost: 50 + 12.5 + 3.125 us, then 0 (781 ns
+    // is below the floor); of the 127 waits left, the 64th is a full 50 us probe (lost too). The
+    // server's spins all end at once (the next call is already there).
+    assert.equal(results.totals.spinNs, 50_000 + 12_500 + 3125 + 50_000);
+  });
+
+  /** Peers that only compute (1500 ns) between two control operations (mint + release): op boundaries every 1500 ns. */
+  function computeLoop(peers: number, iterations: number, extra: Partial<Scenario>): Scenario {
+    return {
+      name: 'compute', description: 'compute', cpus: 1, jitter: 0, ...extra,
+      workload: {
+        kind: 'script', peers: Array.from({ length: peers }, (_, i) => ({
+          name: `p${i}`, nodes: [{ name: 'n' }],
+          program: [{ do: 'repeat', times: iterations, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }],
+        })) as PeerSpec[],
+      },
+    };
+  }
+
+  it('a used-up slice ends at the next scheduler tick when another thread waits: two busy threads on one CPU', () => {
+    const profile = zeroProfile((p) => { p.scheduler.slice = { ns: 1_000_000, source: 'test' }; p.scheduler.tick = { ns: 4_000_000, source: 'test' }; });
+    const { results, failure } = runScenario({ scenario: computeLoop(2, 4000, {}), profile, seed: 1, timeline: true });
+    assert.equal(failure, null, failure?.message);
+    // Each needs 6 ms. p0 runs from 0; its slice is used up at 1 ms, the tick at 4 ms ends its turn
+    // at the op boundary at 4,000,500 (2667 x 1500); p1 runs to its first boundary past the tick at
+    // 8 ms (8,001,000); p0 finishes its last 1,999,500 ns (before the next tick), then p1.
+    assert.equal(results.totals.preemptions, 2);
+    const spans = (name: string) => results.timeline!.find((t) => t.thread === name)!.spans.map(([a, b]) => [a, b]);
+    assert.deepEqual(spans('p0#0')[0], [0, 4_000_500]);
+    assert.deepEqual(spans('p1#0')[0], [4_000_500, 8_001_000]);
+    assert.equal(results.workloadNs, 12_000_000);
+  });
+
+  it('background load holds each CPU its share of every period; a running thread leaves it at its next op boundary', () => {
+    const { results, failure } = runScenario({ scenario: computeLoop(1, 2000, { background: { cpus: 0.5 } }), profile: zeroProfile(), seed: 1 });
+    assert.equal(failure, null, failure?.message);
+    // The CPU is held [0, 2 ms) of every 4 ms. The thread's first boundary (1500) is inside: it
+    // waits until 2 ms, runs to its first boundary past 4 ms (2 ms + 1334 x 1500 = 4,001,000),
+    // waits until 6 ms and does its remaining 665 x 1500.
+    assert.equal(results.totals.preemptions, 2);
+    assert.equal(results.workloadNs, 6_000_000 + 665 * 1500);
   });
 });
 
