@@ -43,10 +43,13 @@ export const P_BHELD = 14; // bytes held by the receiver's last view batch (rele
 export const P_WAKE = 16; // futex word: bumped after an enqueue (or close) while a receiver waits (P_WAITING); a call's outcome bumps it only for a sleeper
 export const P_SLEEP = 17; // sleepers on P_WAKE: changed only by the sleeping threads themselves
 export const P_MBREADY = 18; // hand-off mailbox: the registration number it was filled for, stored after the filling hold committed
-export const P_WAITING = 19; // receivers waiting (spinning or sleeping) for this queue: changed only by them
+// receivers waiting (spinning or sleeping) for this queue: changed only by them, read by publishers.
+// A line of its own: on the wake line, a ReplyRecv server's add / sub (two locked RMWs per round trip)
+// took the line the caller writes the ready word on away from it twice per round trip.
+export const P_WAITING = 48;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
-export const P_WORDS = 48; // three cache lines: control, wake, room
+export const P_WORDS = 64; // four cache lines: control, wake, room, waiting
 // peer f64
 export const PF_UID = 0;
 export const PF_GID = 1;
