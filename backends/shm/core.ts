@@ -157,6 +157,8 @@ export class BusCore {
   nsegs = 0;
   xfers: StagedTransfer[] = [];
   nxfers = 0;
+  /** log2(maxHandlesPerPeer) when it is a power of 2 (names split with a mask and a shift), else -1. */
+  private readonly hShift: number;
   /** The table records of the staged transfers, resolved by transferError (valid within its lock hold). */
   private xferRec: Int32Array;
 
@@ -254,6 +256,7 @@ export class BusCore {
     this.accBytes = new Float64Array(this.P);
     for (let i = 0; i < this.M; i++) this.xfers.push({ handle: 0, rights: -1, move: false });
     this.xferRec = new Int32Array(this.M + 1);
+    this.hShift = (this.H & (this.H - 1)) === 0 ? 31 - Math.clz32(this.H) : -1;
     this.sharedArea = layout.journalAreas - 1;
     this.ownArea = Math.max(0, Math.min(area, this.sharedArea - 1));
     this.jArea = this.ownArea;
@@ -516,7 +519,9 @@ export class BusCore {
   lookup(slot: number, name: number): number {
     const H = this.H;
     let t: number, gen: number;
-    if ((name | 0) === name && name >= 0) { t = name % H; gen = ((name - t) / H) | 0; } // small-integer names: integer arithmetic
+    if ((name | 0) === name && name >= 0) { // small-integer names: integer arithmetic (no division when H is a power of 2)
+      if (this.hShift >= 0) { t = name & (H - 1); gen = name >>> this.hShift; } else { t = name % H; gen = ((name - t) / H) | 0; }
+    }
     else if (isName(name)) { t = name % H; gen = (name - t) / H; }
     else return NONE;
     const r = slot * H + t;
