@@ -32,7 +32,7 @@ const {
   EF_SEQ, EF_NAME, EF_BADGE, EF_UID, EF_GID, EF_PID, EF_WORDS,
   ENTRY_MESSAGE, ENTRY_CALL, ENTRY_NOTICE, NOTICE_DESTROYED, NOTICE_REVOKED, NOTICE_NO_SENDERS,
   Q_ID, Q_MSGS, Q_BYTES, Q_WORDS, JOURNAL_AREA_HEADER,
-  P_MBREADY, P_WAITING, MB_STATE, MB_REG, MB_KIND, MB_LEN, MB_NH, MB_CRED, MB_HANDLES,
+  P_MBREADY, P_WAITING, MB_STATE, MB_REG, MB_KIND, MB_LEN, MB_NH, MB_CRED, MB_F64,
   MBF_NODE, MBF_BADGE, MBF_REPLY, MBF_UID, MBF_GID, MBF_PID, MBF_NAMES,
 } = L;
 
@@ -157,6 +157,10 @@ export class BusCore {
   nsegs = 0;
   xfers: StagedTransfer[] = [];
   nxfers = 0;
+  /** log2(maxHandlesPerPeer) when it is a power of 2 (names split with a mask and a shift), else -1. */
+  private readonly hShift: number;
+  /** The table records of the staged transfers, resolved by transferError (valid within its lock hold). */
+  private xferRec: Int32Array;
 
   // Outputs of the last operation.
   outName = 0;
@@ -251,6 +255,8 @@ export class BusCore {
     this.mcOff = new Int32Array(this.P);
     this.accBytes = new Float64Array(this.P);
     for (let i = 0; i < this.M; i++) this.xfers.push({ handle: 0, rights: -1, move: false });
+    this.xferRec = new Int32Array(this.M + 1);
+    this.hShift = (this.H & (this.H - 1)) === 0 ? 31 - Math.clz32(this.H) : -1;
     this.sharedArea = layout.journalAreas - 1;
     this.ownArea = Math.max(0, Math.min(area, this.sharedArea - 1));
     this.jArea = this.ownArea;
@@ -295,8 +301,10 @@ export class BusCore {
   qrec(dest: number, sender: number): number { return this.L.quotaBase + (dest * this.P + sender) * Q_WORDS; }
   ringBase(slot: number): number { return this.L.queueBytesBase + slot * this.QB; }
   mbrec(slot: number): number { return this.L.mbBase + slot * this.L.mbWords; }
-  mbf(slot: number): number { return this.L.fMbBase + slot * this.L.mbFWords; }
-  mbBytes(slot: number): number { return this.L.mbBytesBase + slot * this.L.mbPayload; }
+  /** f64 index of mailbox slot's f64 fields (on the block's first line, DESIGN.md). */
+  mbf(slot: number): number { return (this.mbrec(slot) + MB_F64) >> 1; }
+  /** Byte offset of mailbox slot's payload. */
+  mbBytes(slot: number): number { return (this.mbrec(slot) + this.L.mbPayloadAt) << 2; }
   replyBase(c: number): number { return this.L.replyBytesBase + c * this.replyStride; }
 
   // ------------------------------------------------------------------ undo journal
@@ -469,8 +477,17 @@ export class BusCore {
       }
     }
     this.ndone = 0;
-    // Filled mailboxes: their registration number, before the wake-up below (the receiver spins on both).
-    for (let i = 0; i < this.nmb; i++) Atomics.store(I, this.pw(this.mbDest[i]) + P_MBREADY, this.mbReg[i]);
+    // Filled mailboxes: their registration number. The receiver (awaitHandOff) checks the ready word
+    // after announcing itself in P_SLEEP and before sleeping, so the wake word needs a bump (and a
+    // notify) only when it sleeps: store, then read the count, both SC (the lost-wakeup rule above).
+    for (let i = 0; i < this.nmb; i++) {
+      const p = this.pw(this.mbDest[i]);
+      Atomics.store(I, p + P_MBREADY, this.mbReg[i]);
+      if (Atomics.load(I, p + P_SLEEP) !== 0) {
+        Atomics.add(I, p + P_WAKE, 1);
+        Atomics.notify(I, p + P_WAKE);
+      }
+    }
     this.nmb = 0;
     for (let i = 0; i < this.nwake; i++) {
       const slot = this.wakeList[i];
@@ -500,10 +517,13 @@ export class BusCore {
 
   /** HANDLE-2/3: a name resolves only in its own table, only while issued. */
   lookup(slot: number, name: number): number {
-    if (!isName(name)) return NONE;
     const H = this.H;
-    const t = name % H;
-    const gen = (name - t) / H;
+    let t: number, gen: number;
+    if ((name | 0) === name && name >= 0) { // small-integer names: integer arithmetic (no division when H is a power of 2)
+      if (this.hShift >= 0) { t = name & (H - 1); gen = name >>> this.hShift; } else { t = name % H; gen = ((name - t) / H) | 0; }
+    }
+    else if (isName(name)) { t = name % H; gen = (name - t) / H; }
+    else return NONE;
     const r = slot * H + t;
     const h = this.hrec(r);
     return this.I[h + H_GEN] === gen && this.I[h + H_STATE] === 2 ? r : NONE;
@@ -1045,6 +1065,7 @@ export class BusCore {
       const t = this.xfers[i];
       const r = this.lookup(slot, t.handle);
       if (r === NONE) return BAD_HANDLE;
+      this.xferRec[i] = r; // the effects (carry, handOff, reply) use it in the same hold: no second lookup
       const h = this.hrec(r);
       if (I[h + H_KIND] === KIND_REPLY) {
         if (!allowReply || !t.move) return INVALID_ARGUMENT;
@@ -1146,22 +1167,22 @@ export class BusCore {
     this.nextSeq(); // ORDER-1: its place in the bus order
     for (let i = 0; i < this.nxfers; i++) {
       const t = this.xfers[i];
-      const r = this.lookup(slot, t.handle);
+      const r = this.xferRec[i];
       const h = this.hrec(r);
       let nr: number;
       if (I[h + H_KIND] === KIND_REPLY) nr = this.moveReply(r, dest, true); // CALL-5
       else nr = this.derive(r, dest, t.rights >= 0 ? t.rights : I[h + H_RIGHTS], F[this.hf(r) + HF_BADGE], true);
       const nh = this.hrec(nr);
-      I[mb + MB_HANDLES + 3 * i] = I[nh + H_KIND];
-      I[mb + MB_HANDLES + 3 * i + 1] = I[nh + H_KIND] === KIND_REPLY ? 0 : I[nh + H_RIGHTS];
-      I[mb + MB_HANDLES + 3 * i + 2] = ST_LIVE;
+      I[mb + this.L.mbHandles + 3 * i] = I[nh + H_KIND];
+      I[mb + this.L.mbHandles + 3 * i + 1] = I[nh + H_KIND] === KIND_REPLY ? 0 : I[nh + H_RIGHTS];
+      I[mb + this.L.mbHandles + 3 * i + 2] = ST_LIVE;
       F[mf + MBF_NAMES + i] = this.nameOf(nr);
     }
     F[mf + MBF_REPLY] = reply === NONE ? -1 : this.place(reply);
     this.w(mb + MB_STATE, 2);
     this.mbDest[this.nmb] = dest;
     this.mbReg[this.nmb++] = I[mb + MB_REG];
-    this.wake(dest);
+    // No wake(dest): the ready word is the receiver's signal (flushWakes bumps the wake word only for a sleeper).
     if (this.nxfers > 0) this.releaseMoved(slot);
   }
 
@@ -1205,8 +1226,8 @@ export class BusCore {
     if (cred === 1) { batch.uid[0] = F[mf + MBF_UID]; batch.gid[0] = F[mf + MBF_GID]; batch.pid[0] = F[mf + MBF_PID]; }
     for (let i = 0; i < nh; i++) {
       batch.handleName[i] = F[mf + MBF_NAMES + i];
-      batch.handleKind[i] = I[mb + MB_HANDLES + 3 * i];
-      batch.handleRights[i] = I[mb + MB_HANDLES + 3 * i + 1];
+      batch.handleKind[i] = I[mb + this.L.mbHandles + 3 * i];
+      batch.handleRights[i] = I[mb + this.L.mbHandles + 3 * i + 1];
       batch.handleState[i] = ST_LIVE;
     }
     const base = this.mbBytes(slot);
@@ -1231,7 +1252,7 @@ export class BusCore {
     const I = this.I;
     for (let i = 0; i < this.nxfers; i++) {
       const t = this.xfers[i];
-      const r = this.lookup(slot, t.handle);
+      const r = this.xferRec[i];
       const h = this.hrec(r);
       let carried: number;
       if (I[h + H_KIND] === KIND_REPLY) carried = this.moveReply(r, dest, false); // CALL-5
@@ -1510,7 +1531,7 @@ export class BusCore {
       const cf = this.cf(c);
       for (let i = 0; i < this.nxfers; i++) {
         const t = this.xfers[i];
-        const tr = this.lookup(slot, t.handle);
+        const tr = this.xferRec[i];
         const th = this.hrec(tr);
         let nr: number;
         if (I[th + H_KIND] === KIND_REPLY) nr = this.moveReply(tr, caller, true);

@@ -43,10 +43,13 @@ export const P_BHELD = 14; // bytes held by the receiver's last view batch (rele
 export const P_WAKE = 16; // futex word: bumped after an enqueue (or close) while a receiver waits (P_WAITING); a call's outcome bumps it only for a sleeper
 export const P_SLEEP = 17; // sleepers on P_WAKE: changed only by the sleeping threads themselves
 export const P_MBREADY = 18; // hand-off mailbox: the registration number it was filled for, stored after the filling hold committed
-export const P_WAITING = 19; // receivers waiting (spinning or sleeping) for this queue: changed only by them
+// receivers waiting (spinning or sleeping) for this queue: changed only by them, read by publishers.
+// A line of its own: on the wake line, a ReplyRecv server's add / sub (two locked RMWs per round trip)
+// took the line the caller writes the ready word on away from it twice per round trip.
+export const P_WAITING = 48;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
-export const P_WORDS = 48; // three cache lines: control, wake, room
+export const P_WORDS = 64; // four cache lines: control, wake, room, waiting
 // peer f64
 export const PF_UID = 0;
 export const PF_GID = 1;
@@ -154,20 +157,26 @@ export const NOTICE_NO_SENDERS = 3;
 // A receiver blocked in replyBytesAndReceiveSync with an empty queue registers its mailbox; a
 // sender that finds it registered and the queue empty delivers straight into it (send and
 // receive in one lock hold: the receive is linearized there, inside the receiver's blocked call).
+// One contiguous block per peer, read through both views: its first cache line holds the i32
+// header (words 0-7) and the first four f64 fields (node, badge, reply handle, uid); then the rest
+// of the f64 fields and the handles (touched only by deliveries with credentials or handles);
+// then the payload, on a line boundary. A handed-off call without handles moves two lines for a
+// payload up to 64 bytes (header + payload) where separate i32 / f64 / payload regions moved three.
 export const MB_STATE = 0; // 0 not registered, 1 registered and empty, 2 filled
 export const MB_REG = 1; // registration number (bumped at each registration)
 export const MB_KIND = 2; // 1 message, 2 call
 export const MB_LEN = 3; // payload bytes
 export const MB_NH = 4; // handles delivered
 export const MB_CRED = 5;
-export const MB_HANDLES = 8; // then 3 words per handle: kind, rights, state
+/** i32 word of the block where its f64 fields start (f64 index = (block + MB_F64) / 2). */
+export const MB_F64 = 8;
 export const MBF_NODE = 0;
 export const MBF_BADGE = 1;
 export const MBF_REPLY = 2; // reply handle name (calls)
 export const MBF_UID = 3;
-export const MBF_GID = 4;
+export const MBF_GID = 4; // (second line from here on)
 export const MBF_PID = 5;
-export const MBF_NAMES = 6; // then one name per handle
+export const MBF_NAMES = 6; // then one name per handle; then (Layout.mbHandles) 3 i32 words per handle: kind, rights, state
 /** Largest payload handed off through a mailbox (larger ones go through the queue). */
 export const MB_PAYLOAD_MAX = 1024;
 
@@ -214,7 +223,10 @@ export interface Layout {
   doneBase: number;
   quotaBase: number;
   mbBase: number;
+  /** i32 words per mailbox block, and offsets in a block: the handles' i32 words, the payload. */
   mbWords: number;
+  mbHandles: number;
+  mbPayloadAt: number;
   entryBase: number;
   journalBase: number;
   // f64 offsets
@@ -225,13 +237,10 @@ export interface Layout {
   fNodeBase: number;
   fCallBase: number;
   fEntryBase: number;
-  fMbBase: number;
-  mbFWords: number;
   fJournalBase: number;
   // byte offsets
   queueBytesBase: number;
   queueBytes: number;
-  mbBytesBase: number;
   mbPayload: number;
   viewSlack: number;
   replyBytesBase: number;
@@ -274,8 +283,11 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const doneBase = i; i += P * callSlots * DONE_STRIDE;
   const quotaBase = i; i += P * P * Q_WORDS;
   i = align(i, 16);
-  const mbWords = align(MB_HANDLES + 3 * M, 16);
-  const mbBase = i; i += P * mbWords;
+  const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
+  const mbHandles = MB_F64 + 2 * (MBF_NAMES + M);
+  const mbPayloadAt = align(mbHandles + 3 * M, 16);
+  const mbWords = mbPayloadAt + mbPayload / 4;
+  const mbBase = i; i += P * mbWords; // 16-aligned: every block starts a cache line
   const entryBase = i; i += P * entriesPerQueue * entryWords;
   i = align(i, 16);
   const journalBase = i; i += (journalAreas - 1) * (JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES) + JOURNAL_AREA_HEADER + 2 * journalEntries;
@@ -289,9 +301,6 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const fCallBase = f; f += P * callSlots * callFWords;
   const fEntryBase = f; f += P * entriesPerQueue * EF_WORDS;
   f = align(f, 8);
-  const mbFWords = align(MBF_NAMES + M, 8);
-  const fMbBase = f; f += P * mbFWords;
-  f = align(f, 8);
   const fJournalBase = f; f += (journalAreas - 1) * JOURNAL_AREA_ENTRIES + journalEntries;
   byte = align(f * 8, 64);
   // Each byte ring: the queued bytes (QUOTA-1), up to 3 bytes of padding per queued message (every
@@ -300,13 +309,11 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const queueBytes = align(limits.queueCapacityBytes + 4 * limits.queueCapacityMessages + viewSlack, 64);
   const queueBytesBase = byte; byte += P * queueBytes;
   const replyBytesBase = byte; byte += P * callSlots * align(limits.maxPayloadBytes, 64);
-  const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
-  const mbBytesBase = byte; byte += P * mbPayload;
   const totalBytes = align(byte, 64);
   return {
     limits, peers: P, tableSize: H, maxNodes, callSlots, entriesPerQueue, entryWords, callWords, callFWords, journalAreas, journalEntries,
-    peerBase, handleBase, nodeBase, callBase, doneBase, quotaBase, mbBase, mbWords, entryBase, journalBase,
-    fHeader, fPeerBase, fHandleBase, fPlacedBase, fNodeBase, fCallBase, fEntryBase, fMbBase, mbFWords, fJournalBase,
-    queueBytesBase, queueBytes, viewSlack, replyBytesBase, mbBytesBase, mbPayload, totalBytes,
+    peerBase, handleBase, nodeBase, callBase, doneBase, quotaBase, mbBase, mbWords, mbHandles, mbPayloadAt, entryBase, journalBase,
+    fHeader, fPeerBase, fHandleBase, fPlacedBase, fNodeBase, fCallBase, fEntryBase, fJournalBase,
+    queueBytesBase, queueBytes, viewSlack, replyBytesBase, mbPayload, totalBytes,
   };
 }

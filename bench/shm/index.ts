@@ -72,7 +72,7 @@ async function callReply(spin: number, clients: number, iterations: number, warm
 
 type StreamMode = 'bytes' | 'views' | 'objects' | 'handle' | 'mcast';
 
-async function stream(name: string, variant: string, source: 'bytes' | 'objects' | 'handle' | 'mcast', sinkMode: 'batch' | 'views' | 'objects', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
+async function stream(name: string, variant: string, source: 'bytes' | 'objects' | 'handle' | 'mcast', sinkMode: 'batch' | 'views' | 'objects' | 'objectsEach', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 50 });
   const copies = source === 'mcast' ? nodes : 1;
   const sink = spawn(bus, { role: 'sink', size, nodes, expect: count * copies, warmupExpect: warmup * copies, mode: sinkMode });
@@ -100,7 +100,7 @@ function medianRecord(recs: BenchRecord[]): BenchRecord {
   return { ...recs[0], variant: `${recs[0].variant}; median of ${recs.length}`, medianRttUs: med('medianRttUs'), p99RttUs: med('p99RttUs'), msgsPerSec: med('msgsPerSec'), bytesPerSec: med('bytesPerSec'), wakesPerMsg: med('wakesPerMsg'), samples: recs.reduce((a, r) => a + r.samples, 0) };
 }
 
-export const SHM_WORKLOADS = ['call', 'call0', 'callq', 'stream64', 'stream64k', 'send', 'handle', 'unicast', 'multicast', 'rpc'] as const;
+export const SHM_WORKLOADS = ['call', 'call0', 'callq', 'stream64', 'stream64k', 'send', 'handle', 'handleEach', 'unicast', 'multicast', 'rpc'] as const;
 
 export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? (() => undefined);
@@ -118,6 +118,9 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
     stream64k: () => stream('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync (views, each copied out by the sink)', 'bytes', 'views', KIB64, large.count, large.warmup, log),
     send: () => stream('shm.send', '64B, no handle (object API both sides)', 'objects', 'objects', 64, objects.count, objects.warmup, log),
     handle: () => stream('shm.send', '64B + 1 handle (object API both sides, receiver releases it)', 'handle', 'objects', 64, objects.count, objects.warmup, log),
+    // Not a target workload (the target uses one release per handle): the same traffic with the
+    // receiver releasing each batch's handles in one releaseEach, to show what the release holds cost.
+    handleEach: () => stream('shm.send.releaseEach', '64B + 1 handle (object API both sides, receiver releases each batch with releaseEach)', 'handle', 'objectsEach', 64, objects.count, objects.warmup, log),
     unicast: () => stream('shm.unicast', '64B send to 1 node (object API send, batch receive)', 'objects', 'batch', 64, objects.count, objects.warmup, log),
     multicast: () => stream('shm.multicast', '64B multicast to 8 nodes (object API multicast, batch receive)', 'mcast', 'batch', 64, objects.count, objects.warmup, log, 8),
     rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),

@@ -95,6 +95,21 @@ function sinkObjects(p: ShmPeer, expect: number): void {
   }
 }
 
+/** As sinkObjects, but the handles of each receive batch are released with one releaseEach (one lock hold per batch). */
+const releaseNames: number[] = [];
+function sinkObjectsEach(p: ShmPeer, expect: number): void {
+  while (got < expect) {
+    const ds = p.receiveSync({ max: 256, timeoutMs: 60_000 });
+    let k = 0;
+    for (const d of ds) {
+      if (d.kind !== 'message') continue;
+      got++;
+      for (const h of d.handles) if (h.name !== null) releaseNames[k++] = h.name;
+    }
+    if (k > 0) p.releaseEach(releaseNames, k);
+  }
+}
+
 function sink(p: ShmPeer): void {
   const nodes: number[] = [];
   for (let i = 0; i < ((data.nodes as number) ?? 1); i++) nodes.push(p.createNode());
@@ -103,7 +118,7 @@ function sink(p: ShmPeer): void {
   const size = data.size as number;
   const batch = createReceiveBatch(256, Math.max(256 * 64, 8 * size), { views: data.mode === 'views' });
   const local = new Uint8Array(size);
-  const run = (n: number) => (data.mode === 'objects' ? sinkObjects(p, n) : sinkBatch(p, batch, n, local));
+  const run = (n: number) => (data.mode === 'objects' ? sinkObjects(p, n) : data.mode === 'objectsEach' ? sinkObjectsEach(p, n) : sinkBatch(p, batch, n, local));
   run(warm);
   const before = waitStats(p);
   run(warm + expect);

@@ -49,6 +49,11 @@ describe('shm backend vs the model (differential)', function () {
     mustReach(stats, ['op send pending', 'completion send ok', 'deliver message', 'deliver call']);
   });
 
+  it('with a power-of-2 table size (names split by mask and shift) the same holds [HANDLE-2, HANDLE-3]', () => {
+    const stats = check(0x2b16, { ...SMALL_LIMITS, maxHandlesPerPeer: 16 });
+    mustReach(stats, ['op send ok', 'completion call ok', 'arrive reply live', 'op multicast ok']);
+  });
+
   const A = { uid: 1, gid: 1, pid: 1 }, B = { uid: 2, gid: 2, pid: 2 };
 
   it('a released handle keeps its slot while its revoked notice waits, and gets it back when the notice is received [NOTICE-4, HANDLE-1, REVOKE-2]', () => {

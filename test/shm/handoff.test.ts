@@ -1,0 +1,44 @@
+// The ReplyRecv hand-off when the server sleeps: a filled mailbox bumps the server's wake word
+// only when the server announced itself as a sleeper (DESIGN.md "Hand-off"), so with spin 0
+// (every wait sleeps) each hand-off must still wake it. Uses the roles of worker.ts.
+import * as assert from 'assert';
+import * as path from 'path';
+import { once } from 'events';
+import type { Worker } from 'worker_threads';
+import { ShmBus } from '../../backends/shm';
+
+const WORKER = path.join(__dirname, 'worker.js');
+const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
+
+function collector(w: Worker) {
+  const queue: unknown[] = [];
+  const waiters: ((m: unknown) => void)[] = [];
+  w.on('message', (m) => { const f = waiters.shift(); if (f) f(m); else queue.push(m); });
+  const exited = once(w, 'exit');
+  const next = <T>() => (queue.length > 0 ? Promise.resolve(queue.shift() as T) : new Promise<T>((res) => waiters.push(res as (m: unknown) => void)));
+  return { next, exited };
+}
+
+describe('shm hand-off to a sleeping server', function () {
+  this.timeout(60_000);
+
+  it('with spin 0 every call handed off to a server asleep in ReplyRecv wakes it and gets its own reply [CALL-1, CALL-3, CALL-6, RECV-1]', async () => {
+    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 0 });
+    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
+    const s = collector(server.worker);
+    const { node } = await s.next<{ node: number; node2: number }>();
+    const grant = [{ from: server.peer, handle: node, rights: ['send'] as ('send')[] }];
+    const clients = [0, 1].map((i) => bus.spawnPeer(WORKER, { credentials: cred(10 + i), bootstrap: grant, workerData: { role: 'fastClient', calls: 1500 } }));
+    const cs = clients.map((c) => collector(c.worker));
+    assert.deepStrictEqual((await Promise.all(cs.map((c) => c.next<{ bad: number }>()))).map((r) => r.bad), [0, 0]);
+    const me = bus.attach(cred(99), grant);
+    const stopped = s.next<{ calls: number; handedOff: number }>();
+    me.send(me.bootstrap[0], { payload: 'stop' });
+    const st = await stopped;
+    assert.strictEqual(st.calls, 3000);
+    assert.ok(st.handedOff > 0, 'no delivery was handed off');
+    me.close();
+    await Promise.all([s, ...cs].map((c) => c.exited));
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+});
