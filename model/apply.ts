@@ -3,14 +3,14 @@
 // model stays pure from the outside. Every status change goes through the
 // lifecycle statecharts (advance), so an illegal change is a ModelBug.
 import type {
-  AttachOp, CallOp, CreateNodeOp, Delivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
+  AttachOp, CallDelivery, CallOp, CreateNodeOp, Delivery, MessageDelivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
   MulticastOp, Notice, PeerId, ReceiveOp, ReceivedHandle, ReleaseOp, ReplyOp, Result, RevokeOp,
   SendOp, TickOp, Transfer,
 } from '../spec/types';
-import type { BusState, HandleRec, PeerRec, QueueEntry, StepEffects } from './state';
+import type { BusState, HandleRec, PeerRec, PendingRec, QueueEntry, StepEffects } from './state';
 import { advance } from './lifecycles';
 import { gather } from './payload';
-import { canonicalRights, destOf, firstFailure, lookup, messageBytes, multicastLive, roomError } from './rules';
+import { canonicalRights, destOf, lookup, messageBytes, multicastLive, recheckBlockedSend } from './rules';
 
 export interface Ctx extends StepEffects {
   s: BusState;
@@ -25,9 +25,11 @@ function byId(a: HandleRec, b: HandleRec): number {
   return a.id - b.id;
 }
 
-function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void {
+/** Queue an entry: it takes the next sequence number (its `seq` field is a placeholder until then). */
+function enqueue(ctx: Ctx, dest: PeerRec, entry: QueueEntry): void {
   const seq = ctx.s.nextSeq++;
-  dest.queue.push({ seq, ...entry });
+  entry.seq = seq;
+  dest.queue.push(entry);
   ctx.events.push({ type: 'enqueue', seq, to: dest.id, from: entry.sender, kind: entry.kind, bytes: entry.bytes });
 }
 
@@ -35,7 +37,7 @@ function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void 
 function notify(ctx: Ctx, peer: PeerId, notice: Notice): number | null {
   const dest = ctx.s.peers[peer];
   if (dest.status !== 'open') return null;
-  enqueue(ctx, dest, { kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
+  enqueue(ctx, dest, { seq: 0, kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
   return ctx.s.nextSeq - 1;
 }
 
@@ -45,10 +47,11 @@ function notifyHolder(ctx: Ctx, h: HandleRec, type: 'revoked' | 'node-destroyed'
 }
 
 function complete(ctx: Ctx, ticket: number, result: Result): void {
-  const s = ctx.s;
-  const i = s.pending.findIndex((p) => p.ticket === ticket);
-  const p = s.pending[i];
-  s.pending.splice(i, 1);
+  const pending = ctx.s.pending;
+  let i = 0;
+  while (pending[i].ticket !== ticket) i++;
+  const p = pending[i];
+  pending.splice(i, 1);
   ctx.completions.push({ ticket, peer: p.peer, op: p.kind, result });
   ctx.events.push({ type: 'complete', ticket, peer: p.peer });
 }
@@ -170,10 +173,10 @@ function releaseMoved(ctx: Ctx, sender: PeerId, transfers: readonly Transfer[], 
   });
 }
 
-function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): Omit<QueueEntry, 'seq'> {
+function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): QueueEntry {
   const node = s.nodes[h.node];
-  const entry: Omit<QueueEntry, 'seq'> = {
-    kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
+  const entry: QueueEntry = {
+    seq: 0, kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
     handles: [], replyHandle: null,
   };
   if (node.credentials) entry.credentials = { ...s.peers[sender].credentials }; // CRED-1
@@ -304,9 +307,8 @@ function post(ctx: Ctx, op: SendOp | CallOp, kind: 'message' | 'call'): QueueEnt
   const entry = messageEntry(s, op.peer, h, kind, gather(op.message.segments), messageBytes(op.message));
   entry.handles = carry(ctx, op.peer, dest, transfers);
   enqueue(ctx, dest, entry);
-  const queued = dest.queue[dest.queue.length - 1];
-  releaseMoved(ctx, op.peer, transfers, queued.handles);
-  return queued;
+  releaseMoved(ctx, op.peer, transfers, entry.handles);
+  return entry;
 }
 
 function send(ctx: Ctx, op: SendOp): Result {
@@ -400,16 +402,20 @@ function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
       out.push({ kind: 'notice', notice: e.notice! });
       continue;
     }
-    const handles = e.handles.map((id) => arrive(s, peer, s.handles[id]));
-    const base = { node: e.ownerName, badge: e.badge, ...(e.credentials ? { credentials: e.credentials } : {}), payload: e.payload, handles };
+    const handles: ReceivedHandle[] = [];
+    for (const id of e.handles) handles.push(arrive(s, peer, s.handles[id]));
+    // Field by field, in the order deliveries list them: kind, node, badge, credentials (CRED-1), payload, handles.
+    const d = { kind: e.kind, node: e.ownerName, badge: e.badge } as Partial<CallDelivery> & Pick<CallDelivery, 'node'>;
+    if (e.credentials) d.credentials = e.credentials;
+    d.payload = e.payload;
+    d.handles = handles;
     if (e.kind === 'call') {
       const r = s.handles[e.replyHandle!];
       peer.inflight--;
       advance('replyHandle', 'live', 'DELIVER');
-      out.push({ kind: 'call', ...base, replyHandle: place(peer, r) });
-    } else {
-      out.push({ kind: 'message', ...base });
+      d.replyHandle = place(peer, r);
     }
+    out.push(d as MessageDelivery | CallDelivery);
   }
   return out;
 }
@@ -484,27 +490,34 @@ function tick(ctx: Ctx, op: TickOp): Result {
 /**
  * After every operation: waiting receives take what arrived (RECV-2), then
  * blocked sends are retried in ticket order (SEND-7), until nothing changes.
+ *
+ * The loops walk `pending` by index instead of over a copy: serving a receive
+ * removes exactly that receive, and the send loop stops at its first change.
  */
 export function settle(ctx: Ctx): void {
   const s = ctx.s;
-  if (!s.pending.some((p) => p.kind !== 'call')) return; // only calls wait: nothing to serve or retry
+  const pending = s.pending;
+  if (!waitsOtherThanCalls(pending)) return; // only calls wait: nothing to serve or retry
   for (let changed = true; changed;) {
     changed = false;
-    for (const p of [...s.pending]) {
-      if (p.kind !== 'receive') continue;
+    for (let i = 0; i < pending.length;) {
+      const p = pending[i];
+      if (p.kind !== 'receive') { i++; continue; }
       const peer = s.peers[p.peer];
-      if (peer.queue.length === 0) continue;
+      if (peer.queue.length === 0) { i++; continue; }
       advance('receiveWait', 'waiting', 'ARRIVAL');
-      complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) }));
+      complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) })); // removes pending[i]
       changed = true;
     }
-    const capacityBlocked = new Set<PeerId>();
-    for (const p of [...s.pending]) {
+    // Queues found full (capacity, not a sender's quota): later waiters for them wait behind.
+    let capacityBlocked: PeerId[] | null = null;
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i];
       if (p.kind !== 'send') continue;
       const target = lookup(s, p.op.peer, p.op.handle);
       const dest = target && target.kind === 'node' && target.status === 'live' ? destOf(s, target).id : 0;
-      if (capacityBlocked.has(dest)) continue; // FIFO behind a waiter blocked by capacity
-      const failure = firstFailure(s, p.op);
+      if (capacityBlocked !== null && capacityBlocked.includes(dest)) continue; // FIFO behind a waiter blocked by capacity
+      const failure = recheckBlockedSend(s, p.op);
       if (failure === null) {
         advance('blockedSend', 'waiting', 'ROOM');
         post(ctx, p.op, 'message');
@@ -512,24 +525,68 @@ export function settle(ctx: Ctx): void {
         changed = true;
         break; // the queue changed: start over, in order
       }
-      if (failure.code === 'QUEUE_FULL') {
-        if (roomError(s, p.op) === 'capacity') capacityBlocked.add(dest);
+      if (failure === 'capacity' || failure === 'quota') { // QUEUE_FULL: still waiting
+        if (failure === 'capacity') (capacityBlocked ??= []).push(dest);
         continue;
       }
       advance('blockedSend', 'waiting', 'RECHECK_FAILED');
-      complete(ctx, p.ticket, fail(failure.code));
+      complete(ctx, p.ticket, fail(failure));
       changed = true;
       break;
     }
   }
 }
 
-/** Block a send that found no room (SEND-7). */
+function waitsOtherThanCalls(pending: readonly PendingRec[]): boolean {
+  for (let i = 0; i < pending.length; i++) if (pending[i].kind !== 'call') return true;
+  return false;
+}
+
+/** Block a send that found no room (SEND-7). It keeps its own copy of the operation. */
 export function block(ctx: Ctx, op: SendOp): Invocation {
   const s = ctx.s;
   const ticket = s.nextTicket++;
-  s.pending.push({ ticket, kind: 'send', peer: op.peer, op: structuredClone(op), deadline: s.nowMs + op.timeoutMs! });
+  s.pending.push({ ticket, kind: 'send', peer: op.peer, op: copyOp(op), deadline: s.nowMs + op.timeoutMs! });
   return { pending: true, ticket };
+}
+
+/**
+ * What structuredClone(op) gives, for an operation made of plain objects, arrays and
+ * primitives (every operation a program builds), without its serialisation round trip.
+ * Anything else (a class instance, a sparse array, an array with extra keys, an object
+ * reached twice or a cycle) is handed to structuredClone itself.
+ */
+export function copyOp<T>(op: T): T {
+  const seen: object[] = [];
+  const copy = copyPlain(op, seen);
+  return copy === NOT_PLAIN ? structuredClone(op) : copy as T;
+}
+
+const NOT_PLAIN = Symbol('not plain');
+
+function copyPlain(v: unknown, seen: object[]): unknown {
+  if (typeof v !== 'object' || v === null) return typeof v === 'function' || typeof v === 'symbol' ? NOT_PLAIN : v;
+  if (seen.includes(v)) return NOT_PLAIN; // shared or cyclic: structuredClone keeps the sharing
+  seen.push(v);
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype || Object.keys(v).length !== v.length) return NOT_PLAIN;
+    const out = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const c = copyPlain(v[i], seen);
+      if (c === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = c;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype) return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const c = copyPlain((v as Record<string, unknown>)[k], seen);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    out[k] = c;
+  }
+  return out;
 }
 
 export const APPLY: Record<string, (ctx: Ctx, op: any) => Invocation> = {

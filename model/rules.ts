@@ -283,15 +283,31 @@ const destroyRules: Rule[] = [
   },
 ];
 
+const sendRoom: Rule = {
+  clause: 'QUOTA-2', says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
+  fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
+  onFail: 'block-if-waiting',
+};
+
 const sendRules: Rule[] = [
   peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,
-  targetNode, targetCanSend, transfersValid, destTableRoom(0),
-  {
-    clause: 'QUOTA-2', says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
-    fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
-    onFail: 'block-if-waiting',
-  },
+  targetNode, targetCanSend, transfersValid, destTableRoom(0), sendRoom,
 ];
+
+/**
+ * SEND-7: a blocked send checked again, exactly as firstFailure would check it, except that
+ * its last rule (QUOTA-2) says which room is short: 'capacity' (the queue is full, so later
+ * waiters for the same queue wait behind it) or 'quota' (this sender's share is used up).
+ */
+export function recheckBlockedSend(s: BusState, op: SendOp): ErrorCode | 'capacity' | 'quota' | null {
+  for (let i = 0; i < sendRules.length; i++) {
+    const rule = sendRules[i];
+    if (rule === sendRoom) return roomError(s, op);
+    const code = rule.fails(s, op);
+    if (code !== null) return code;
+  }
+  return null;
+}
 
 const callRules: Rule[] = [
   peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,
