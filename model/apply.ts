@@ -7,7 +7,7 @@ import type {
   MulticastOp, Notice, PeerId, ReceiveOp, ReceivedHandle, ReleaseOp, ReplyOp, Result, RevokeOp,
   SendOp, TickOp, Transfer,
 } from '../spec/types';
-import type { BusState, HandleRec, PeerRec, PendingRec, QueueEntry, StepEffects } from './state';
+import { queueChanged, tableResized, type BusState, type HandleRec, type PeerRec, type PendingRec, type QueueEntry, type StepEffects } from './state';
 import { advance } from './lifecycles';
 import { gather } from './payload';
 import { canonicalRights, destOf, lookup, messageBytes, multicastLive, recheckBlockedSend } from './rules';
@@ -30,6 +30,7 @@ function enqueue(ctx: Ctx, dest: PeerRec, entry: QueueEntry): void {
   const seq = ctx.s.nextSeq++;
   entry.seq = seq;
   dest.queue.push(entry);
+  queueChanged(dest.queue, entry, 1);
   ctx.events.push({ type: 'enqueue', seq, to: dest.id, from: entry.sender, kind: entry.kind, bytes: entry.bytes });
 }
 
@@ -90,6 +91,7 @@ function derive(ctx: Ctx, parent: HandleRec, holder: PeerRec, rights: Transfer['
 function place(holder: PeerRec, h: HandleRec): HandleName {
   const name = holder.nextName++;
   holder.table[name] = h.id;
+  tableResized(holder.table, 1);
   h.name = name;
   h.holder = holder.id;
   return name;
@@ -99,7 +101,7 @@ function place(holder: PeerRec, h: HandleRec): HandleName {
 function unplace(s: BusState, h: HandleRec): void {
   const holder = s.peers[h.holder];
   if (h.name === null) holder.inflight--;
-  else delete holder.table[h.name];
+  else { delete holder.table[h.name]; tableResized(holder.table, -1); }
   h.name = null;
 }
 
@@ -396,6 +398,7 @@ function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
   const out: Delivery[] = [];
   while (out.length < max && peer.queue.length > 0) {
     const e = peer.queue.shift()!;
+    queueChanged(peer.queue, e, -1);
     ctx.events.push({ type: 'dequeue', seq: e.seq, peer: peer.id });
     if (e.kind === 'notice') {
       if (e.ghost) peer.ghosts--;
@@ -493,6 +496,9 @@ function tick(ctx: Ctx, op: TickOp): Result {
  *
  * The loops walk `pending` by index instead of over a copy: serving a receive
  * removes exactly that receive, and the send loop stops at its first change.
+ * A round in which no blocked send went anywhere ends the settling: serving
+ * receives only empties queues, so every receive still waiting has an empty
+ * queue, and another round would check the same sends in the same state.
  */
 export function settle(ctx: Ctx): void {
   const s = ctx.s;
@@ -507,7 +513,6 @@ export function settle(ctx: Ctx): void {
       if (peer.queue.length === 0) { i++; continue; }
       advance('receiveWait', 'waiting', 'ARRIVAL');
       complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) })); // removes pending[i]
-      changed = true;
     }
     // Queues found full (capacity, not a sender's quota): later waiters for them wait behind.
     let capacityBlocked: PeerId[] | null = null;
@@ -551,38 +556,41 @@ export function block(ctx: Ctx, op: SendOp): Invocation {
 }
 
 /**
- * What structuredClone(op) gives, for an operation made of plain objects, arrays and
+ * What structuredClone(op) gives, for an operation made of plain objects, dense arrays and
  * primitives (every operation a program builds), without its serialisation round trip.
- * Anything else (a class instance, a sparse array, an array with extra keys, an object
- * reached twice or a cycle) is handed to structuredClone itself.
+ * Anything else (a class instance, a sparse array, a function, nesting deeper than any
+ * operation has, such as a cycle) is left to structuredClone. Two differences the model
+ * never sees (it reads only an operation's fields, and JSON drops named keys on arrays):
+ * an object reached twice is copied twice, and named keys on an array are not copied.
  */
 export function copyOp<T>(op: T): T {
-  const seen: object[] = [];
-  const copy = copyPlain(op, seen);
+  const copy = copyPlain(op, 0);
   return copy === NOT_PLAIN ? structuredClone(op) : copy as T;
 }
 
 const NOT_PLAIN = Symbol('not plain');
+const MAX_DEPTH = 16;
 
-function copyPlain(v: unknown, seen: object[]): unknown {
+function copyPlain(v: unknown, depth: number): unknown {
   if (typeof v !== 'object' || v === null) return typeof v === 'function' || typeof v === 'symbol' ? NOT_PLAIN : v;
-  if (seen.includes(v)) return NOT_PLAIN; // shared or cyclic: structuredClone keeps the sharing
-  seen.push(v);
+  if (depth > MAX_DEPTH) return NOT_PLAIN;
   if (Array.isArray(v)) {
-    if (Object.getPrototypeOf(v) !== Array.prototype || Object.keys(v).length !== v.length) return NOT_PLAIN;
-    const out = new Array(v.length);
-    for (let i = 0; i < v.length; i++) {
-      const c = copyPlain(v[i], seen);
+    if (Object.getPrototypeOf(v) !== Array.prototype) return NOT_PLAIN;
+    const n = v.length;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      if (!(i in v)) return NOT_PLAIN; // a hole
+      const c = copyPlain(v[i], depth + 1);
       if (c === NOT_PLAIN) return NOT_PLAIN;
       out[i] = c;
     }
     return out;
   }
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype) return NOT_PLAIN;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_PLAIN;
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v)) {
-    const c = copyPlain((v as Record<string, unknown>)[k], seen);
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) return NOT_PLAIN; // an enumerable key on Object.prototype
+    const c = copyPlain((v as Record<string, unknown>)[k], depth + 1);
     if (c === NOT_PLAIN) return NOT_PLAIN;
     out[k] = c;
   }

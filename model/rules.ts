@@ -7,7 +7,7 @@ import type {
   AttachOp, CallOp, ErrorCode, HandleName, Message, MulticastOp, Operation, OperationName,
   PeerId, ReceiveOp, ReplyOp, Right, SendOp, Transfer,
 } from '../spec/types';
-import type { BusState, HandleRec, PeerRec } from './state';
+import { queueLoad, tableSize, type BusState, type HandleRec, type PeerRec } from './state';
 import { base64Bytes, isBase64 } from './payload';
 
 export const RIGHTS: readonly Right[] = ['send', 'grant'];
@@ -59,22 +59,18 @@ export function resolveUsable(s: BusState, peer: PeerId, name: HandleName, kind:
   return h;
 }
 
+/** Slots of a peer's table in use: names, handles in flight to it, notices holding a slot (HANDLE-1, NOTICE-4). */
 export function tableUse(p: PeerRec): number {
-  return Object.keys(p.table).length + p.inflight + p.ghosts;
+  return tableSize(p.table) + p.inflight + p.ghosts;
 }
 
-/** Room in a receive queue for one more message from `sender` (QUOTA-1). */
+/** Room in a receive queue for `messages` more messages from `sender` (QUOTA-1). */
 export function queueRoom(s: BusState, dest: PeerRec, sender: PeerId, messages: number, bytes: number): 'capacity' | 'quota' | null {
-  let count = 0, total = 0, mine = 0, mineBytes = 0;
-  for (const e of dest.queue) {
-    if (e.kind === 'notice') continue;
-    count++;
-    total += e.bytes;
-    if (e.sender === sender) { mine++; mineBytes += e.bytes; }
-  }
+  const load = queueLoad(dest.queue); // its messages, not its notices
+  const mine = load.bySender.get(sender);
   const l = s.limits;
-  if (count + messages > l.queueCapacityMessages || total + bytes > l.queueCapacityBytes) return 'capacity';
-  if (mine + messages > l.senderQuotaMessages || mineBytes + bytes > l.senderQuotaBytes) return 'quota';
+  if (load.messages + messages > l.queueCapacityMessages || load.bytes + bytes > l.queueCapacityBytes) return 'capacity';
+  if ((mine?.messages ?? 0) + messages > l.senderQuotaMessages || (mine?.bytes ?? 0) + bytes > l.senderQuotaBytes) return 'quota';
   return null;
 }
 
