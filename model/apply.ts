@@ -52,7 +52,8 @@ function complete(ctx: Ctx, ticket: number, result: Result): void {
   let i = 0;
   while (pending[i].ticket !== ticket) i++;
   const p = pending[i];
-  pending.splice(i, 1);
+  for (; i < pending.length - 1; i++) pending[i] = pending[i + 1]; // splice(i, 1), without the array it returns
+  pending.pop();
   ctx.completions.push({ ticket, peer: p.peer, op: p.kind, result });
   ctx.events.push({ type: 'complete', ticket, peer: p.peer });
 }
@@ -589,7 +590,7 @@ function copyPlain(v: unknown, depth: number): unknown {
   if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_PLAIN;
   const out: Record<string, unknown> = {};
   for (const k in v) {
-    if (!Object.hasOwn(v, k)) return NOT_PLAIN; // an enumerable key on Object.prototype
+    if (!Object.hasOwn(v, k) || k === '__proto__') return NOT_PLAIN; // a key on Object.prototype; a key that assignment would not create
     const c = copyPlain((v as Record<string, unknown>)[k], depth + 1);
     if (c === NOT_PLAIN) return NOT_PLAIN;
     out[k] = c;
