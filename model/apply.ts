@@ -3,14 +3,14 @@
 // model stays pure from the outside. Every status change goes through the
 // lifecycle statecharts (advance), so an illegal change is a ModelBug.
 import type {
-  AttachOp, CallOp, CreateNodeOp, Delivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
+  AttachOp, CallDelivery, CallOp, CreateNodeOp, Delivery, MessageDelivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
   MulticastOp, Notice, PeerId, ReceiveOp, ReceivedHandle, ReleaseOp, ReplyOp, Result, RevokeOp,
   SendOp, TickOp, Transfer,
 } from '../spec/types';
-import type { BusState, HandleRec, PeerRec, QueueEntry, StepEffects } from './state';
+import { queueChanged, tableResized, type BusState, type HandleRec, type PeerRec, type PendingRec, type QueueEntry, type StepEffects } from './state';
 import { advance } from './lifecycles';
 import { gather } from './payload';
-import { canonicalRights, destOf, firstFailure, lookup, messageBytes, multicastLive, roomError } from './rules';
+import { canonicalRights, destOf, lookup, messageBytes, multicastLive, recheckBlockedSend } from './rules';
 
 export interface Ctx extends StepEffects {
   s: BusState;
@@ -25,9 +25,12 @@ function byId(a: HandleRec, b: HandleRec): number {
   return a.id - b.id;
 }
 
-function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void {
+/** Queue an entry: it takes the next sequence number (its `seq` field is a placeholder until then). */
+function enqueue(ctx: Ctx, dest: PeerRec, entry: QueueEntry): void {
   const seq = ctx.s.nextSeq++;
-  dest.queue.push({ seq, ...entry });
+  entry.seq = seq;
+  dest.queue.push(entry);
+  queueChanged(dest.queue, entry, 1);
   ctx.events.push({ type: 'enqueue', seq, to: dest.id, from: entry.sender, kind: entry.kind, bytes: entry.bytes });
 }
 
@@ -35,7 +38,7 @@ function enqueue(ctx: Ctx, dest: PeerRec, entry: Omit<QueueEntry, 'seq'>): void 
 function notify(ctx: Ctx, peer: PeerId, notice: Notice): number | null {
   const dest = ctx.s.peers[peer];
   if (dest.status !== 'open') return null;
-  enqueue(ctx, dest, { kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
+  enqueue(ctx, dest, { seq: 0, kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
   return ctx.s.nextSeq - 1;
 }
 
@@ -45,10 +48,12 @@ function notifyHolder(ctx: Ctx, h: HandleRec, type: 'revoked' | 'node-destroyed'
 }
 
 function complete(ctx: Ctx, ticket: number, result: Result): void {
-  const s = ctx.s;
-  const i = s.pending.findIndex((p) => p.ticket === ticket);
-  const p = s.pending[i];
-  s.pending.splice(i, 1);
+  const pending = ctx.s.pending;
+  let i = 0;
+  while (pending[i].ticket !== ticket) i++;
+  const p = pending[i];
+  for (; i < pending.length - 1; i++) pending[i] = pending[i + 1]; // splice(i, 1), without the array it returns
+  pending.pop();
   ctx.completions.push({ ticket, peer: p.peer, op: p.kind, result });
   ctx.events.push({ type: 'complete', ticket, peer: p.peer });
 }
@@ -87,6 +92,7 @@ function derive(ctx: Ctx, parent: HandleRec, holder: PeerRec, rights: Transfer['
 function place(holder: PeerRec, h: HandleRec): HandleName {
   const name = holder.nextName++;
   holder.table[name] = h.id;
+  tableResized(holder.table, 1);
   h.name = name;
   h.holder = holder.id;
   return name;
@@ -96,7 +102,7 @@ function place(holder: PeerRec, h: HandleRec): HandleName {
 function unplace(s: BusState, h: HandleRec): void {
   const holder = s.peers[h.holder];
   if (h.name === null) holder.inflight--;
-  else delete holder.table[h.name];
+  else { delete holder.table[h.name]; tableResized(holder.table, -1); }
   h.name = null;
 }
 
@@ -170,10 +176,10 @@ function releaseMoved(ctx: Ctx, sender: PeerId, transfers: readonly Transfer[], 
   });
 }
 
-function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): Omit<QueueEntry, 'seq'> {
+function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): QueueEntry {
   const node = s.nodes[h.node];
-  const entry: Omit<QueueEntry, 'seq'> = {
-    kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
+  const entry: QueueEntry = {
+    seq: 0, kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
     handles: [], replyHandle: null,
   };
   if (node.credentials) entry.credentials = { ...s.peers[sender].credentials }; // CRED-1
@@ -304,9 +310,8 @@ function post(ctx: Ctx, op: SendOp | CallOp, kind: 'message' | 'call'): QueueEnt
   const entry = messageEntry(s, op.peer, h, kind, gather(op.message.segments), messageBytes(op.message));
   entry.handles = carry(ctx, op.peer, dest, transfers);
   enqueue(ctx, dest, entry);
-  const queued = dest.queue[dest.queue.length - 1];
-  releaseMoved(ctx, op.peer, transfers, queued.handles);
-  return queued;
+  releaseMoved(ctx, op.peer, transfers, entry.handles);
+  return entry;
 }
 
 function send(ctx: Ctx, op: SendOp): Result {
@@ -394,22 +399,27 @@ function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
   const out: Delivery[] = [];
   while (out.length < max && peer.queue.length > 0) {
     const e = peer.queue.shift()!;
+    queueChanged(peer.queue, e, -1);
     ctx.events.push({ type: 'dequeue', seq: e.seq, peer: peer.id });
     if (e.kind === 'notice') {
       if (e.ghost) peer.ghosts--;
       out.push({ kind: 'notice', notice: e.notice! });
       continue;
     }
-    const handles = e.handles.map((id) => arrive(s, peer, s.handles[id]));
-    const base = { node: e.ownerName, badge: e.badge, ...(e.credentials ? { credentials: e.credentials } : {}), payload: e.payload, handles };
+    const handles: ReceivedHandle[] = [];
+    for (const id of e.handles) handles.push(arrive(s, peer, s.handles[id]));
+    // Field by field, in the order deliveries list them: kind, node, badge, credentials (CRED-1), payload, handles.
+    const d = { kind: e.kind, node: e.ownerName, badge: e.badge } as Partial<CallDelivery> & Pick<CallDelivery, 'node'>;
+    if (e.credentials) d.credentials = e.credentials;
+    d.payload = e.payload;
+    d.handles = handles;
     if (e.kind === 'call') {
       const r = s.handles[e.replyHandle!];
       peer.inflight--;
       advance('replyHandle', 'live', 'DELIVER');
-      out.push({ kind: 'call', ...base, replyHandle: place(peer, r) });
-    } else {
-      out.push({ kind: 'message', ...base });
+      d.replyHandle = place(peer, r);
     }
+    out.push(d as MessageDelivery | CallDelivery);
   }
   return out;
 }
@@ -484,27 +494,36 @@ function tick(ctx: Ctx, op: TickOp): Result {
 /**
  * After every operation: waiting receives take what arrived (RECV-2), then
  * blocked sends are retried in ticket order (SEND-7), until nothing changes.
+ *
+ * The loops walk `pending` by index instead of over a copy: serving a receive
+ * removes exactly that receive, and the send loop stops at its first change.
+ * A round in which no blocked send went anywhere ends the settling: serving
+ * receives only empties queues, so every receive still waiting has an empty
+ * queue, and another round would check the same sends in the same state.
  */
 export function settle(ctx: Ctx): void {
   const s = ctx.s;
-  if (!s.pending.some((p) => p.kind !== 'call')) return; // only calls wait: nothing to serve or retry
+  const pending = s.pending;
+  if (!waitsOtherThanCalls(pending)) return; // only calls wait: nothing to serve or retry
   for (let changed = true; changed;) {
     changed = false;
-    for (const p of [...s.pending]) {
-      if (p.kind !== 'receive') continue;
+    for (let i = 0; i < pending.length;) {
+      const p = pending[i];
+      if (p.kind !== 'receive') { i++; continue; }
       const peer = s.peers[p.peer];
-      if (peer.queue.length === 0) continue;
+      if (peer.queue.length === 0) { i++; continue; }
       advance('receiveWait', 'waiting', 'ARRIVAL');
-      complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) }));
-      changed = true;
+      complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) })); // removes pending[i]
     }
-    const capacityBlocked = new Set<PeerId>();
-    for (const p of [...s.pending]) {
+    // Queues found full (capacity, not a sender's quota): later waiters for them wait behind.
+    let capacityBlocked: PeerId[] | null = null;
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i];
       if (p.kind !== 'send') continue;
       const target = lookup(s, p.op.peer, p.op.handle);
       const dest = target && target.kind === 'node' && target.status === 'live' ? destOf(s, target).id : 0;
-      if (capacityBlocked.has(dest)) continue; // FIFO behind a waiter blocked by capacity
-      const failure = firstFailure(s, p.op);
+      if (capacityBlocked !== null && capacityBlocked.includes(dest)) continue; // FIFO behind a waiter blocked by capacity
+      const failure = recheckBlockedSend(s, p.op);
       if (failure === null) {
         advance('blockedSend', 'waiting', 'ROOM');
         post(ctx, p.op, 'message');
@@ -512,24 +531,71 @@ export function settle(ctx: Ctx): void {
         changed = true;
         break; // the queue changed: start over, in order
       }
-      if (failure.code === 'QUEUE_FULL') {
-        if (roomError(s, p.op) === 'capacity') capacityBlocked.add(dest);
+      if (failure === 'capacity' || failure === 'quota') { // QUEUE_FULL: still waiting
+        if (failure === 'capacity') (capacityBlocked ??= []).push(dest);
         continue;
       }
       advance('blockedSend', 'waiting', 'RECHECK_FAILED');
-      complete(ctx, p.ticket, fail(failure.code));
+      complete(ctx, p.ticket, fail(failure));
       changed = true;
       break;
     }
   }
 }
 
-/** Block a send that found no room (SEND-7). */
+function waitsOtherThanCalls(pending: readonly PendingRec[]): boolean {
+  for (let i = 0; i < pending.length; i++) if (pending[i].kind !== 'call') return true;
+  return false;
+}
+
+/** Block a send that found no room (SEND-7). It keeps its own copy of the operation. */
 export function block(ctx: Ctx, op: SendOp): Invocation {
   const s = ctx.s;
   const ticket = s.nextTicket++;
-  s.pending.push({ ticket, kind: 'send', peer: op.peer, op: structuredClone(op), deadline: s.nowMs + op.timeoutMs! });
+  s.pending.push({ ticket, kind: 'send', peer: op.peer, op: copyOp(op), deadline: s.nowMs + op.timeoutMs! });
   return { pending: true, ticket };
+}
+
+/**
+ * What structuredClone(op) gives, for an operation made of plain objects, dense arrays and
+ * primitives (every operation a program builds), without its serialisation round trip.
+ * Anything else (a class instance, a sparse array, a function, nesting deeper than any
+ * operation has, such as a cycle) is left to structuredClone. Two differences the model
+ * never sees (it reads only an operation's fields, and JSON drops named keys on arrays):
+ * an object reached twice is copied twice, and named keys on an array are not copied.
+ */
+export function copyOp<T>(op: T): T {
+  const copy = copyPlain(op, 0);
+  return copy === NOT_PLAIN ? structuredClone(op) : copy as T;
+}
+
+const NOT_PLAIN = Symbol('not plain');
+const MAX_DEPTH = 16;
+
+function copyPlain(v: unknown, depth: number): unknown {
+  if (typeof v !== 'object' || v === null) return typeof v === 'function' || typeof v === 'symbol' ? NOT_PLAIN : v;
+  if (depth > MAX_DEPTH) return NOT_PLAIN;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return NOT_PLAIN;
+    const n = v.length;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      if (!(i in v)) return NOT_PLAIN; // a hole
+      const c = copyPlain(v[i], depth + 1);
+      if (c === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = c;
+    }
+    return out;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    if (!Object.hasOwn(v, k) || k === '__proto__') return NOT_PLAIN; // a key on Object.prototype; a key that assignment would not create
+    const c = copyPlain((v as Record<string, unknown>)[k], depth + 1);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    out[k] = c;
+  }
+  return out;
 }
 
 export const APPLY: Record<string, (ctx: Ctx, op: any) => Invocation> = {

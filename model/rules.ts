@@ -7,7 +7,7 @@ import type {
   AttachOp, CallOp, ErrorCode, HandleName, Message, MulticastOp, Operation, OperationName,
   PeerId, ReceiveOp, ReplyOp, Right, SendOp, Transfer,
 } from '../spec/types';
-import type { BusState, HandleRec, PeerRec } from './state';
+import { queueLoad, tableSize, type BusState, type HandleRec, type PeerRec } from './state';
 import { base64Bytes, isBase64 } from './payload';
 
 export const RIGHTS: readonly Right[] = ['send', 'grant'];
@@ -59,22 +59,18 @@ export function resolveUsable(s: BusState, peer: PeerId, name: HandleName, kind:
   return h;
 }
 
+/** Slots of a peer's table in use: names, handles in flight to it, notices holding a slot (HANDLE-1, NOTICE-4). */
 export function tableUse(p: PeerRec): number {
-  return Object.keys(p.table).length + p.inflight + p.ghosts;
+  return tableSize(p.table) + p.inflight + p.ghosts;
 }
 
-/** Room in a receive queue for one more message from `sender` (QUOTA-1). */
+/** Room in a receive queue for `messages` more messages from `sender` (QUOTA-1). */
 export function queueRoom(s: BusState, dest: PeerRec, sender: PeerId, messages: number, bytes: number): 'capacity' | 'quota' | null {
-  let count = 0, total = 0, mine = 0, mineBytes = 0;
-  for (const e of dest.queue) {
-    if (e.kind === 'notice') continue;
-    count++;
-    total += e.bytes;
-    if (e.sender === sender) { mine++; mineBytes += e.bytes; }
-  }
+  const load = queueLoad(dest.queue); // its messages, not its notices
+  const mine = load.bySender.get(sender);
   const l = s.limits;
-  if (count + messages > l.queueCapacityMessages || total + bytes > l.queueCapacityBytes) return 'capacity';
-  if (mine + messages > l.senderQuotaMessages || mineBytes + bytes > l.senderQuotaBytes) return 'quota';
+  if (load.messages + messages > l.queueCapacityMessages || load.bytes + bytes > l.queueCapacityBytes) return 'capacity';
+  if ((mine?.messages ?? 0) + messages > l.senderQuotaMessages || (mine?.bytes ?? 0) + bytes > l.senderQuotaBytes) return 'quota';
   return null;
 }
 
@@ -87,7 +83,9 @@ export function messageBytes(m: Message): number {
 function messageShapeValid(m: unknown): m is Message {
   if (typeof m !== 'object' || m === null) return false;
   const msg = m as Message;
-  if (!Array.isArray(msg.segments) || !msg.segments.every(isBase64)) return false;
+  if (!Array.isArray(msg.segments)) return false;
+  const segs = msg.segments; // segs.every(isBase64), without a callback per segment
+  for (let i = 0, n = segs.length; i < n; i++) if (i in segs && !isBase64(segs[i])) return false;
   if (msg.transfers === undefined) return true;
   if (!Array.isArray(msg.transfers)) return false;
   const seen = new Set<number>();
@@ -283,15 +281,31 @@ const destroyRules: Rule[] = [
   },
 ];
 
+const sendRoom: Rule = {
+  clause: 'QUOTA-2', says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
+  fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
+  onFail: 'block-if-waiting',
+};
+
 const sendRules: Rule[] = [
   peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,
-  targetNode, targetCanSend, transfersValid, destTableRoom(0),
-  {
-    clause: 'QUOTA-2', says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
-    fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
-    onFail: 'block-if-waiting',
-  },
+  targetNode, targetCanSend, transfersValid, destTableRoom(0), sendRoom,
 ];
+
+/**
+ * SEND-7: a blocked send checked again, exactly as firstFailure would check it, except that
+ * its last rule (QUOTA-2) says which room is short: 'capacity' (the queue is full, so later
+ * waiters for the same queue wait behind it) or 'quota' (this sender's share is used up).
+ */
+export function recheckBlockedSend(s: BusState, op: SendOp): ErrorCode | 'capacity' | 'quota' | null {
+  for (let i = 0; i < sendRules.length; i++) {
+    const rule = sendRules[i];
+    if (rule === sendRoom) return roomError(s, op);
+    const code = rule.fails(s, op);
+    if (code !== null) return code;
+  }
+  return null;
+}
 
 const callRules: Rule[] = [
   peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,

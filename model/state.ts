@@ -141,3 +141,68 @@ export function initialState(limits: Partial<Limits> = {}): BusState {
 export function cloneState(state: BusState): BusState {
   return structuredClone(state);
 }
+
+// ------------------------------------------------------------------ derived counts
+//
+// Two counts the rules need on every send and call, kept beside the state rather than in
+// it (a state stays plain JSON data): how many names a table holds (HANDLE-1) and how
+// much of a receive queue is messages, in all and per sender (QUOTA-1). Counting them
+// afresh means Object.keys on a table (which turns every name into a string) or a walk
+// of the whole queue; here they are counted once, on first use, and then kept up to date
+// by the only code that adds to or takes from a table (place, unplace) or a queue
+// (enqueue, take) in model/apply.ts. They are keyed by the table object and the queue
+// array themselves, so a cloned state, or a queue array replaced by a new one, is simply
+// counted afresh on first use.
+
+const tableSizes = new WeakMap<Record<number, number>, number>();
+
+/** The number of names in a table. */
+export function tableSize(table: Record<number, number>): number {
+  let n = tableSizes.get(table);
+  if (n === undefined) {
+    n = Object.keys(table).length;
+    tableSizes.set(table, n);
+  }
+  return n;
+}
+
+/** A name was added to (+1) or deleted from (-1) a table. */
+export function tableResized(table: Record<number, number>, by: 1 | -1): void {
+  const n = tableSizes.get(table);
+  if (n !== undefined) tableSizes.set(table, n + by);
+}
+
+/** The messages (notices do not count, NOTICE-4) in a receive queue: in all, and per sender. */
+export interface QueueLoad {
+  messages: number;
+  bytes: number;
+  bySender: Map<PeerId, { messages: number; bytes: number }>;
+}
+
+const queueLoads = new WeakMap<QueueEntry[], QueueLoad>();
+
+export function queueLoad(queue: QueueEntry[]): QueueLoad {
+  let load = queueLoads.get(queue);
+  if (load === undefined) {
+    load = { messages: 0, bytes: 0, bySender: new Map() };
+    for (const e of queue) addLoad(load, e, 1);
+    queueLoads.set(queue, load);
+  }
+  return load;
+}
+
+/** An entry was pushed onto (+1) or taken from (-1) a queue. */
+export function queueChanged(queue: QueueEntry[], e: QueueEntry, by: 1 | -1): void {
+  const load = queueLoads.get(queue);
+  if (load !== undefined) addLoad(load, e, by);
+}
+
+function addLoad(load: QueueLoad, e: QueueEntry, by: 1 | -1): void {
+  if (e.kind === 'notice') return;
+  load.messages += by;
+  load.bytes += by * e.bytes;
+  let mine = load.bySender.get(e.sender);
+  if (mine === undefined) load.bySender.set(e.sender, (mine = { messages: 0, bytes: 0 }));
+  mine.messages += by;
+  mine.bytes += by * e.bytes;
+}

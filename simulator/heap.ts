@@ -1,18 +1,35 @@
-// The event queue: a binary min-heap ordered by (time, sequence). Events at the
-// same virtual time pop in the order they were pushed, so simultaneous events
-// are deterministic. Events live in parallel typed arrays (no object per event):
-// the hot loop allocates nothing here. A keyed event (at most one per key, e.g. a
-// thread's spin deadline) can be cancelled: it leaves the heap at once instead of
-// staying as a stale entry that deepens the heap until its time comes.
+// The event queue: a min-heap ordered by (time, sequence). Events at the same
+// virtual time pop in the order they were pushed, so simultaneous events are
+// deterministic: (time, sequence) is a total order, so the pop order is fixed by
+// the events alone, whatever the shape of the heap. Events live in parallel
+// typed arrays indexed by an event slot (no object per event): the hot loop
+// allocates nothing here. The heap itself is 4-ary (half the depth of a binary
+// heap: a scenario with many far-off deadlines keeps a thousand events queued)
+// and holds slot numbers, so sifting moves one integer per level, not an event.
+// A keyed event (at most one per key, e.g. a thread's spin deadline) can be
+// cancelled: it leaves the heap at once instead of staying as a stale entry
+// that deepens the heap until its time comes.
+
+const ARITY = 4;
 
 export class EventQueue {
+  // Per event slot:
   private time: Float64Array;
   private seq: Float64Array;
   private kind: Int32Array;
   private a: Int32Array;
   private b: Float64Array;
-  /** Key of the event at each heap slot (-1: none), and heap slot of each key's event (-1: none). */
-  private keyAt: Int32Array;
+  /** The key the event was pushed with (-1: none). */
+  private keyOf: Int32Array;
+  /** Where the event is in the heap. */
+  private pos: Int32Array;
+  /** The heap: event slots, earliest first at 0; children of i at ARITY*i+1 ... ARITY*i+ARITY. */
+  private heap: Int32Array;
+  /** Event slots free for reuse (a stack), and the next never-used slot. */
+  private free: Int32Array;
+  private freeCount = 0;
+  private fresh = 0;
+  /** Slot of each key's event (-1: none). */
   private slotOfKey = new Int32Array(16).fill(-1);
   private size = 0;
   private nextSeq = 0;
@@ -23,12 +40,16 @@ export class EventQueue {
   popB = 0;
 
   constructor(capacity = 1024) {
-    this.time = new Float64Array(capacity);
-    this.seq = new Float64Array(capacity);
-    this.kind = new Int32Array(capacity);
-    this.a = new Int32Array(capacity);
-    this.b = new Float64Array(capacity);
-    this.keyAt = new Int32Array(capacity).fill(-1);
+    const n = Math.max(capacity, 1);
+    this.time = new Float64Array(n);
+    this.seq = new Float64Array(n);
+    this.kind = new Int32Array(n);
+    this.a = new Int32Array(n);
+    this.b = new Float64Array(n);
+    this.keyOf = new Int32Array(n).fill(-1);
+    this.pos = new Int32Array(n);
+    this.heap = new Int32Array(n);
+    this.free = new Int32Array(n);
   }
 
   get length(): number {
@@ -37,11 +58,11 @@ export class EventQueue {
 
   /** Time of the earliest event (Infinity when empty). */
   peekTime(): number {
-    return this.size === 0 ? Infinity : this.time[0];
+    return this.size === 0 ? Infinity : this.time[this.heap[0]];
   }
 
   push(time: number, kind: number, a: number, b: number): void {
-    this.insert(time, this.nextSeq++, kind, a, b, -1);
+    this.insert(time, kind, a, b, -1);
   }
 
   /** Push an event that `cancel(key)` can take back; a key's earlier event is cancelled first. */
@@ -52,94 +73,98 @@ export class EventQueue {
       this.slotOfKey = g;
     }
     this.cancel(key);
-    this.insert(time, this.nextSeq++, kind, a, b, key);
+    this.slotOfKey[key] = this.insert(time, kind, a, b, key);
   }
 
   /** Remove the event pushed with `key`, if it is still queued. */
   cancel(key: number): void {
     if (key >= this.slotOfKey.length) return;
-    const i = this.slotOfKey[key];
-    if (i < 0) return;
+    const e = this.slotOfKey[key];
+    if (e < 0) return;
     this.slotOfKey[key] = -1;
-    this.keyAt[i] = -1;
+    this.keyOf[e] = -1;
+    const i = this.pos[e];
+    this.free[this.freeCount++] = e;
     const last = --this.size;
     if (i === last) return;
-    // Refill slot i with the last event: sift it up or down from there.
-    const t = this.time[last], s = this.seq[last], k = this.kind[last], a = this.a[last], b = this.b[last], key2 = this.keyAt[last];
-    this.keyAt[last] = -1;
-    this.siftDown(this.siftUp(i, t, s), t, s, k, a, b, key2);
-  }
-
-  private insert(time: number, s: number, kind: number, a: number, b: number, key: number): void {
-    if (this.size === this.time.length) this.grow();
-    const i = this.siftUp(this.size++, time, s);
-    this.place(i, time, s, kind, a, b, key);
-  }
-
-  /** Move parents down into the hole at i while they order after (time, s); returns the hole. */
-  private siftUp(i: number, time: number, s: number): number {
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pt = this.time[parent];
-      if (pt < time || (pt === time && this.seq[parent] < s)) break;
-      this.move(parent, i);
-      i = parent;
-    }
-    return i;
-  }
-
-  /** Sift the event (t, s, ...) down from the hole at i within the heap, and place it. */
-  private siftDown(i: number, t: number, s: number, k: number, a: number, b: number, key: number): void {
-    const last = this.size;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= last) break;
-      const right = child + 1;
-      if (right < last && (this.time[right] < this.time[child] || (this.time[right] === this.time[child] && this.seq[right] < this.seq[child]))) child = right;
-      const ct = this.time[child];
-      if (t < ct || (t === ct && s < this.seq[child])) break;
-      this.move(child, i);
-      i = child;
-    }
-    this.place(i, t, s, k, a, b, key);
-  }
-
-  private place(i: number, t: number, s: number, k: number, a: number, b: number, key: number): void {
-    this.time[i] = t;
-    this.seq[i] = s;
-    this.kind[i] = k;
-    this.a[i] = a;
-    this.b[i] = b;
-    this.keyAt[i] = key;
-    if (key >= 0) this.slotOfKey[key] = i;
+    // Refill position i with the last event: sift it up or down from there.
+    const moved = this.heap[last];
+    if (i > 0 && this.before(moved, this.heap[(i - 1) >> 2])) this.siftUp(i, moved);
+    else this.siftDown(i, moved);
   }
 
   /** Remove the earliest event into popTime/popKind/popA/popB; false when empty. */
   pop(): boolean {
     if (this.size === 0) return false;
-    this.popTime = this.time[0];
-    this.popKind = this.kind[0];
-    this.popA = this.a[0];
-    this.popB = this.b[0];
-    const key0 = this.keyAt[0];
-    if (key0 >= 0) { this.slotOfKey[key0] = -1; this.keyAt[0] = -1; }
+    const e = this.heap[0];
+    this.popTime = this.time[e];
+    this.popKind = this.kind[e];
+    this.popA = this.a[e];
+    this.popB = this.b[e];
+    const key = this.keyOf[e];
+    if (key >= 0) { this.slotOfKey[key] = -1; this.keyOf[e] = -1; }
+    this.free[this.freeCount++] = e;
     const last = --this.size;
-    if (last === 0) return true;
-    const t = this.time[last], s = this.seq[last], k = this.kind[last], a = this.a[last], b = this.b[last], key = this.keyAt[last];
-    this.keyAt[last] = -1;
-    this.siftDown(0, t, s, k, a, b, key);
+    if (last > 0) this.siftDown(0, this.heap[last]);
     return true;
   }
 
-  private move(from: number, to: number): void {
-    this.time[to] = this.time[from];
-    this.seq[to] = this.seq[from];
-    this.kind[to] = this.kind[from];
-    this.a[to] = this.a[from];
-    this.b[to] = this.b[from];
-    const key = this.keyAt[from];
-    this.keyAt[to] = key;
-    if (key >= 0) this.slotOfKey[key] = to;
+  private insert(time: number, kind: number, a: number, b: number, key: number): number {
+    if (this.freeCount === 0 && this.fresh === this.time.length) this.grow();
+    const e = this.freeCount > 0 ? this.free[--this.freeCount] : this.fresh++;
+    this.time[e] = time;
+    this.seq[e] = this.nextSeq++;
+    this.kind[e] = kind;
+    this.a[e] = a;
+    this.b[e] = b;
+    this.keyOf[e] = key;
+    this.siftUp(this.size++, e);
+    return e;
+  }
+
+  /** Whether event x orders before event y: earlier time, or the same time and pushed first. */
+  private before(x: number, y: number): boolean {
+    const tx = this.time[x], ty = this.time[y];
+    return tx < ty || (tx === ty && this.seq[x] < this.seq[y]);
+  }
+
+  /** Put event e at position i or above it, moving later parents down. */
+  private siftUp(i: number, e: number): void {
+    const heap = this.heap, pos = this.pos;
+    while (i > 0) {
+      const parent = (i - 1) >> 2;
+      const p = heap[parent];
+      if (this.before(p, e)) break;
+      heap[i] = p;
+      pos[p] = i;
+      i = parent;
+    }
+    heap[i] = e;
+    pos[e] = i;
+  }
+
+  /** Put event e at position i or below it (within the heap), moving earlier children up. */
+  private siftDown(i: number, e: number): void {
+    const heap = this.heap, pos = this.pos, time = this.time, seq = this.seq;
+    const n = this.size;
+    const t = time[e], s = seq[e];
+    for (;;) {
+      const first = ARITY * i + 1;
+      if (first >= n) break;
+      // The earliest child.
+      let c = first, ce = heap[first], ct = time[ce];
+      const end = first + ARITY < n ? first + ARITY : n;
+      for (let k = first + 1; k < end; k++) {
+        const ke = heap[k], kt = time[ke];
+        if (kt < ct || (kt === ct && seq[ke] < seq[ce])) { c = k; ce = ke; ct = kt; }
+      }
+      if (t < ct || (t === ct && s < seq[ce])) break;
+      heap[i] = ce;
+      pos[ce] = i;
+      i = c;
+    }
+    heap[i] = e;
+    pos[e] = i;
   }
 
   private grow(): void {
@@ -152,7 +177,10 @@ export class EventQueue {
     this.a = grow32(this.a);
     this.b = grow64(this.b);
     const keys = new Int32Array(n).fill(-1);
-    keys.set(this.keyAt);
-    this.keyAt = keys;
+    keys.set(this.keyOf);
+    this.keyOf = keys;
+    this.pos = grow32(this.pos);
+    this.heap = grow32(this.heap);
+    this.free = grow32(this.free);
   }
 }

@@ -5,7 +5,8 @@
 import { strict as assert } from 'assert';
 import fc from 'fast-check';
 import type { Invocation, Operation, Right } from '../../spec/types';
-import { type BusState, Monitor, applyInPlace, initialState, step } from '../../model';
+import { type BusState, Monitor, applyInPlace, initialState, queueLoad, step, tableSize } from '../../model';
+import { copyOp } from '../../model/apply';
 import { ERROR_CODES } from '../../spec/registry/errors';
 
 const SEED = Number(process.env.TESSERA_SEED ?? 20261126);
@@ -228,6 +229,34 @@ describe('model properties over random operation sequences', function () {
     }, Math.ceil(RUNS / 3));
   });
 
+  it('the counts kept beside an in-place state (table sizes, queue loads) always equal a fresh count [HANDLE-1, QUOTA-1]', () => {
+    check('derived counts', fc.array(abstractOp, { minLength: 5, maxLength: 60 }), (actions) => {
+      const s = initialState(LIMITS);
+      for (let i = 0; i < PROLOGUE.length + actions.length; i++) {
+        const op = i < PROLOGUE.length ? PROLOGUE[i] : concretize(s, actions[i - PROLOGUE.length]);
+        applyInPlace(s, op);
+        for (const p of Object.values(s.peers)) {
+          assert.equal(tableSize(p.table), Object.keys(p.table).length, `peer ${p.id} table size after ${op.op}`);
+          const fresh = { messages: 0, bytes: 0, bySender: new Map<number, { messages: number; bytes: number }>() };
+          for (const e of p.queue) {
+            if (e.kind === 'notice') continue;
+            fresh.messages++;
+            fresh.bytes += e.bytes;
+            const m = fresh.bySender.get(e.sender) ?? { messages: 0, bytes: 0 };
+            m.messages++;
+            m.bytes += e.bytes;
+            fresh.bySender.set(e.sender, m);
+          }
+          const load = queueLoad(p.queue);
+          assert.equal(load.messages, fresh.messages, `peer ${p.id} queued messages after ${op.op}`);
+          assert.equal(load.bytes, fresh.bytes, `peer ${p.id} queued bytes after ${op.op}`);
+          for (const [sender, m] of fresh.bySender) assert.deepEqual(load.bySender.get(sender), m, `peer ${p.id} load of sender ${sender} after ${op.op}`);
+          for (const [sender, m] of load.bySender) if (!fresh.bySender.has(sender)) assert.deepEqual(m, { messages: 0, bytes: 0 }, `peer ${p.id} sender ${sender}`);
+        }
+      }
+    }, Math.ceil(RUNS / 3));
+  });
+
   it('step never changes the state it is given [ATOMIC-1]', () => {
     check('step is pure', fc.array(abstractOp, { minLength: 1, maxLength: 30 }), (actions) => {
       let s = initialState(LIMITS);
@@ -240,5 +269,29 @@ describe('model properties over random operation sequences', function () {
         s = next;
       }
     }, Math.ceil(RUNS / 3));
+  });
+});
+
+describe('the copy a blocked send keeps of its operation', () => {
+  class Box { constructor(readonly v: number) {} }
+  const cyclic: Record<string, unknown> = { op: 'send' };
+  cyclic.self = cyclic;
+  const sparse = ['QUFB', 'QUFB'];
+  delete sparse[0];
+
+  it('equals structuredClone of the operation and shares no object with it, for plain data and for anything else [SEND-7]', () => {
+    const same = (x: unknown) => {
+      const copy = copyOp(x);
+      assert.deepStrictEqual(copy, structuredClone(x));
+      if (typeof x === 'object' && x !== null) assert.notEqual(copy, x);
+    };
+    for (const x of [
+      { op: 'send', peer: 1, handle: 2, message: { segments: ['QUFB', ''], transfers: [{ handle: 3, rights: ['send'], move: true }] }, timeoutMs: 5 },
+      { op: 'send', peer: 1, handle: 2, message: { segments: [] }, timeoutMs: undefined, extra: [null, -0, 1n, 'x'] },
+      { op: 'send', peer: 1, handle: 2, message: { segments: sparse }, when: new Date(0), box: new Box(1), map: new Map([[1, 2]]) },
+      Object.assign(Object.create(null), { op: 'send' }), JSON.parse('{"op":"send","__proto__":{"peer":1}}'), cyclic, [1, [2, [3]]], 'text', 7, null, undefined,
+    ]) same(x);
+    fc.assert(fc.property(fc.jsonValue(), (x) => same(x)), { seed: SEED, numRuns: RUNS });
+    assert.throws(() => copyOp({ op: 'send', f: () => 1 }), (e: Error) => e.name === 'DataCloneError');
   });
 });
