@@ -26,8 +26,11 @@ export interface Rule {
 const isName = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const isCount = isName;
 
+/** A list of rights: every element 'send' or 'grant' (a hole in a sparse array is not a right: invalid). */
 export function rightsValid(rights: unknown): rights is Right[] {
-  return Array.isArray(rights) && rights.every((r) => r === 'send' || r === 'grant');
+  if (!Array.isArray(rights)) return false;
+  for (let i = 0; i < rights.length; i++) if (rights[i] !== 'send' && rights[i] !== 'grant') return false;
+  return true;
 }
 
 export function canonicalRights(rights: readonly Right[]): Right[] {

@@ -76,8 +76,7 @@ function stageInput(core: BusCore, input: MessageInput | undefined, allowMove: b
 
 /**
  * rightsValid(r) ? rightsMask(r) : -1, in one indexed pass without a closure or an iterator (the
- * per-transfer cost of a send). Same results as the pair, holes included: every() skips a hole,
- * and rightsMask's for-of reads it as undefined, which counts as grant.
+ * per-transfer cost of a send). A hole in a sparse array is not a right: -1, as rightsValid says.
  */
 function transferMask(r: unknown): number {
   if (!Array.isArray(r)) return -1;
@@ -85,7 +84,7 @@ function transferMask(r: unknown): number {
   for (let i = 0; i < r.length; i++) {
     const x = r[i];
     if (x === 'send') m |= 1;
-    else if (x === 'grant' || (x === undefined && !(i in r))) m |= 2;
+    else if (x === 'grant') m |= 2;
     else return -1;
   }
   return m;

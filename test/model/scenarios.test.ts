@@ -149,6 +149,13 @@ describe('mint, release, revoke', () => {
     w.fails({ op: 'mint', peer: a, handle: h, rights: ['grant'] }, 'NO_RIGHTS');
     w.ok({ op: 'mint', peer: a, handle: h, rights: [] });
   });
+  it('a rights list must hold only send and grant: a hole in a sparse array is invalid, not a right [MINT-1, SEND-4]', () => {
+    const { w, client, toService } = serviceAndClient();
+    const sparse = ['send'] as ('send' | 'grant')[];
+    sparse[2] = 'send'; // index 1 is a hole
+    w.fails({ op: 'mint', peer: client, handle: toService, rights: sparse }, 'INVALID_ARGUMENT');
+    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: toService, rights: sparse }] } }, 'INVALID_ARGUMENT');
+  });
   it('a badge is fixed once set and inherited by descendants [MINT-3, DELIVER-1]', () => {
     const { w, service, client, toService } = serviceAndClient();
     const badged = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send', 'grant'], badge: 7 }).handle;

@@ -55,6 +55,18 @@ describe('shm backend API (one thread)', () => {
     assert.strictEqual(code(() => a.createNode()), 'OK');
   });
 
+  it('a sparse rights list (a hole) fails INVALID_ARGUMENT in mint and in a transfer, as in the model, and changes nothing [MINT-1, SEND-4]', () => {
+    const bus = ShmBus.create({ limits });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    const sparse = ['send'] as ('send' | 'grant')[];
+    sparse[2] = 'send';
+    const before = bus.audit();
+    assert.strictEqual(code(() => a.mint(n, { rights: sparse })), 'INVALID_ARGUMENT');
+    assert.strictEqual(code(() => a.send(n, { payload: 'x', handles: [{ handle: n, rights: sparse }] })), 'INVALID_ARGUMENT');
+    assert.deepStrictEqual(bus.audit(), before);
+  });
+
   it('oversized payloads and too many handles fail with their codes [SEND-2, SEND-3]', () => {
     const bus = ShmBus.create({ limits });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
