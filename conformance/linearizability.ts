@@ -24,6 +24,23 @@ export interface HistoryOp {
   /** For a pending operation: when its completion was observed, and its result. */
   completed?: number;
   outcome?: Result;
+  /**
+   * The client died with this operation in flight (it has no response): it may
+   * or may not have taken effect, so a linearization may include it (anywhere
+   * after its invocation) or leave it out.
+   */
+  optional?: boolean;
+}
+
+/** An operation recorded outside the recorder (e.g. in a worker thread), stamped on the recorder's clock. */
+export interface StampedOp {
+  client: number;
+  op: Operation;
+  call: number;
+  return: number;
+  invocation: Invocation;
+  completed?: number;
+  outcome?: Invocation;
 }
 
 export interface LinearizabilityOptions {
@@ -98,6 +115,14 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   const byId = new Map(ops.map((o) => [o.id, o]));
   const maxStates = options.maxStates ?? 200_000;
   const seen = new Set<string>();
+  // Operations a dead client left in flight may be left out of a linearization.
+  const optional = new Set(ops.filter((o) => o.optional === true && o.return === null && o.invocation === undefined).map((o) => o.id));
+  const required = ops.length - optional.size;
+  const requiredLeft = (b: Branch) => {
+    let n = b.linearized.size;
+    for (const id of optional) if (b.linearized.has(id)) n--;
+    return required - n;
+  };
   let explored = 0;
   let deepest: { linearized: number[]; reason: string } = { linearized: [], reason: 'no operation could go first' };
   let gaveUp = false;
@@ -146,10 +171,11 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
 
   function dfs(b: Branch): Branch | null {
     if (gaveUp) return null;
-    if (b.linearized.size === ops.length) {
+    if (requiredLeft(b) === 0) {
       const missing = ops.find((o) => o.completed !== undefined && !b.done.has(o.id));
-      if (missing) { note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`); return null; }
-      return b;
+      if (!missing) return b;
+      // An operation of a dead client, linearized too, may be what completes it.
+      if (b.linearized.size === ops.length) { note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`); return null; }
     }
     const key = signature(b);
     if (seen.has(key)) return null;
@@ -201,14 +227,21 @@ export function formatHistory(history: HistoryOp[]): string[] {
  * event order numbers: the recorder of a concurrent run.
  */
 export class HistoryRecorder {
-  private clock = 0;
+  private counter = 0;
   private nextId = 1;
   readonly ops: HistoryOp[] = [];
   private readonly byTicket = new Map<number, HistoryOp>();
   /** Completions for tickets never seen, and duplicate completions (INV-6). */
   readonly anomalies: string[] = [];
+  private readonly clock: () => number;
 
-  constructor(readonly driver: Driver) {
+  /**
+   * `clock` stamps events (default: event order numbers on this thread). A
+   * driver whose clients run in other threads passes its shared clock, so the
+   * operations it records there (adopt) and the ones invoked here compare.
+   */
+  constructor(readonly driver: Driver, clock?: () => number) {
+    this.clock = clock ?? (() => ++this.counter);
     driver.onCompletion((c) => this.complete(c));
   }
 
@@ -216,21 +249,34 @@ export class HistoryRecorder {
     const o = this.byTicket.get(c.ticket);
     if (!o) { this.anomalies.push(`a completion for ticket ${c.ticket}, which no operation holds`); return; }
     if (o.outcome !== undefined) { this.anomalies.push(`a second completion for ticket ${c.ticket} (${formatOp(o.op)})`); return; }
-    o.completed = ++this.clock;
+    o.completed = this.clock();
     o.outcome = c.result;
   }
 
-  async invoke(client: number, op: Operation): Promise<Invocation> {
-    const o: HistoryOp = { id: this.nextId++, client, op, call: ++this.clock, return: null };
-    this.ops.push(o);
-    const r = await this.driver.invoke(op);
-    o.return = ++this.clock;
-    o.invocation = r;
+  private track(o: HistoryOp, r: Invocation): void {
     if ('pending' in r) {
       if (this.byTicket.has(r.ticket)) this.anomalies.push(`ticket ${r.ticket} returned twice`);
       this.byTicket.set(r.ticket, o);
     }
+  }
+
+  async invoke(client: number, op: Operation): Promise<Invocation> {
+    const o: HistoryOp = { id: this.nextId++, client, op, call: this.clock(), return: null };
+    this.ops.push(o);
+    const r = await this.driver.invoke(op);
+    o.return = this.clock();
+    o.invocation = r;
+    this.track(o, r);
     return r;
+  }
+
+  /** Record an operation a client ran elsewhere, stamped on this recorder's clock. */
+  adopt(r: StampedOp): HistoryOp {
+    const o: HistoryOp = { id: this.nextId++, client: r.client, op: r.op, call: r.call, return: r.return, invocation: r.invocation };
+    if (r.completed !== undefined && r.outcome !== undefined && !('pending' in r.outcome)) { o.completed = r.completed; o.outcome = r.outcome; }
+    this.ops.push(o);
+    this.track(o, r.invocation);
+    return o;
   }
 
   /** Pending operations that never completed. */

@@ -1,0 +1,174 @@
+// The concurrent conformance driver of the shm backend: the bus lives in this
+// thread; every peer the suite attaches runs in its own worker thread
+// (driver-worker.ts, through ShmBus.spawnPeer and the public peer API), so the
+// operations of different peers really run in parallel on the shared buffer.
+//
+// - invoke(op) posts the operation to the worker of op.peer (attach runs here:
+//   spawnPeer is the owner's BUS-2); the worker answers the spec Invocation and
+//   later posts the completions of calls.
+// - runClients(plans) makes every worker run a concurrent client's whole
+//   script at once (conformance/concurrent.ts ClientScript), released together
+//   by one signal, each invocation and response stamped on the shared clock
+//   (now()); so the intervals the linearizability checker sees are the real
+//   ones, and operations of different peers overlap for real.
+// Real clock only ('virtual-clock' is not declared): timeouts are not
+// exercised by the suite through this driver.
+import * as path from 'path';
+import type { Worker } from 'worker_threads';
+import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../../spec/types';
+import { OPERATIONS } from '../../spec/registry/operations';
+import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
+import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../../conformance/driver';
+import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../../conformance/concurrent';
+import { ShmBus, TesseraError } from './index';
+import type { DriverWorkerData, FromWorker, ToWorker } from './driver-worker';
+
+export const SHM_WORKER_FEATURES: Feature[] = ['concurrency', 'configurable-limits', 'credentials', 'transfers'];
+
+const WORKER_FILE = path.join(__dirname, 'driver-worker.js');
+const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
+
+export interface ShmWorkerDriverOptions {
+  /** A deliberately wrong variant, for the suite's self-test (see driver-worker.ts). */
+  mutant?: DriverWorkerData['mutant'];
+  /** Spin budget of the peers, microseconds (ShmBusOptions.spin). */
+  spin?: number;
+}
+
+interface PeerWorker {
+  worker: Worker;
+  waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
+  onRan?: (ops: RecordedOp[]) => void;
+  onArmed?: () => void;
+  failure?: Error;
+}
+
+export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): ClientRunningDriver {
+  const clockSab = new SharedArrayBuffer(8);
+  const clock = new Int32Array(clockSab);
+  let bus: ShmBus | null = null;
+  let peers = new Map<number, PeerWorker>();
+  let listener: (c: Completion) => void = () => {};
+  let nextRequest = 1;
+  let runNumber = 0;
+  const name = options.mutant ? `mutant:shm-${options.mutant}` : 'shm-workers';
+
+  async function stopAll(): Promise<void> {
+    const old = [...peers.values()];
+    peers = new Map();
+    await Promise.all(old.map((p) => p.worker.terminate().catch(() => undefined)));
+  }
+
+  function onMessage(p: PeerWorker, m: FromWorker): void {
+    switch (m.type) {
+      case 'result': {
+        const w = p.waiting.get(m.id);
+        p.waiting.delete(m.id);
+        w?.resolve(m.invocation);
+        return;
+      }
+      case 'error': {
+        const e = new DriverError(`the shm driver worker failed: ${m.message}`);
+        p.failure = e;
+        if (m.id >= 0) { const w = p.waiting.get(m.id); p.waiting.delete(m.id); w?.reject(e); }
+        else for (const w of p.waiting.values()) w.reject(e);
+        return;
+      }
+      case 'armed': p.onArmed?.(); return;
+      case 'ran': p.onRan?.(m.ops); return;
+      case 'completion': listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result }); return;
+    }
+  }
+
+  function attach(op: Operation): Invocation {
+    const o = op as unknown as { credentials?: unknown; bootstrap?: unknown };
+    const grants = o.bootstrap;
+    if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null))) return { ok: false, error: 'INVALID_ARGUMENT' };
+    const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
+    let spawned;
+    try {
+      spawned = bus!.spawnPeer(WORKER_FILE, {
+        credentials: o.credentials as never,
+        bootstrap: ((grants ?? []) as BootstrapGrant[]).map((g) => ({ from: g.fromPeer, handle: g.handle, ...(g.rights !== undefined ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
+        workerData: data,
+      });
+    } catch (e) {
+      if (e instanceof TesseraError) return { ok: false, error: e.code as never };
+      throw e;
+    }
+    const p: PeerWorker = { worker: spawned.worker, waiting: new Map() };
+    p.worker.on('message', (m: FromWorker) => onMessage(p, m));
+    p.worker.on('error', (e) => { p.failure = new DriverError(`the shm driver worker of peer ${spawned.peer} failed: ${e?.stack ?? e}`); });
+    p.worker.on('exit', () => {
+      const e = p.failure ?? new DriverError(`the shm driver worker of peer ${spawned.peer} exited`);
+      for (const w of p.waiting.values()) w.reject(e);
+      p.waiting.clear();
+    });
+    peers.set(spawned.peer, p);
+    return { ok: true, value: { peer: spawned.peer, handles: spawned.bootstrap } };
+  }
+
+  return {
+    async init(): Promise<DriverInfo> {
+      return {
+        name, protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS },
+        operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'), features: [...SHM_WORKER_FEATURES],
+      };
+    },
+    async reset(limits: Limits): Promise<Limits> {
+      await stopAll();
+      const l = resolveLimits(limits);
+      const callSlotsPerPeer = Math.max(4, Math.min(l.maxPeers * l.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (l.maxPeers * l.maxPayloadBytes))));
+      bus = ShmBus.create({ limits: l, clock: 'real', spin: options.spin ?? 20, callSlotsPerPeer, maxNodes: Math.max(l.maxPeers * l.maxHandlesPerPeer, 4096) });
+      return { ...bus.limits };
+    },
+    async invoke(op: Operation): Promise<Invocation> {
+      if (!bus) throw new DriverError('reset was not called');
+      const o = op as unknown as { op?: unknown; peer?: unknown };
+      if (o?.op === 'attach') return attach(op);
+      const p = typeof o?.peer === 'number' ? peers.get(o.peer) : undefined;
+      if (!p) return { ok: false, error: 'INVALID_ARGUMENT' }; // PEER-2: no such peer
+      if (p.failure) throw p.failure;
+      const id = nextRequest++;
+      return new Promise<Invocation>((resolve, reject) => {
+        p.waiting.set(id, { resolve, reject });
+        p.worker.postMessage({ type: 'op', id, op } satisfies ToWorker);
+      });
+    },
+    onCompletion(l) {
+      listener = l;
+    },
+    now(): number {
+      return Atomics.add(clock, 0, 1) + 1;
+    },
+    async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
+      const run = ++runNumber;
+      const workers = plans.map((plan) => {
+        const p = peers.get(plan.peer);
+        if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
+        return p;
+      });
+      let armed = 0;
+      const allArmed = new Promise<void>((resolve) => { for (const p of workers) p.onArmed = () => { if (++armed === workers.length) resolve(); }; });
+      const results = workers.map((p) => new Promise<RecordedOp[]>((resolve, reject) => {
+        p.onRan = resolve;
+        p.worker.once('exit', () => reject(p.failure ?? new DriverError('a client worker exited during its script')));
+        const prior = p.failure;
+        if (prior) reject(prior);
+        p.waiting.set(-1, { resolve: () => undefined, reject });
+      }));
+      plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
+      await Promise.race([allArmed, Promise.all(results)]);
+      // Release every client at once.
+      Atomics.store(clock, 1, run);
+      Atomics.notify(clock, 1);
+      const out = await Promise.all(results);
+      for (const p of workers) { p.waiting.delete(-1); p.onRan = undefined; p.onArmed = undefined; }
+      return out.flat();
+    },
+    async close() {
+      await stopAll();
+      bus = null;
+    },
+  };
+}
