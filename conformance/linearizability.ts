@@ -5,7 +5,7 @@
 // and cheap to clone, so each branch of the search carries its own state and
 // its own renaming (names are learned from results, which depend on the order).
 import type { Completion, Invocation, Limits, Operation, Result } from '../spec/types';
-import { applyInPlace, cloneState, initialState, type BusState } from '../model';
+import { applyInPlace, initialState, type BusState } from '../model';
 import type { Driver } from './driver';
 import { Renaming, unifyInvocation } from './names';
 import { formatInvocation, formatOp } from './format';
@@ -96,11 +96,17 @@ interface Branch {
   /** Ops whose final outcome the model has produced. */
   done: Set<number>;
   order: number[];
+  /** The state as JSON, computed once per branch: the memo key and the source of the clones. */
+  json?: string;
+}
+
+function stateJson(b: Branch): string {
+  return (b.json ??= JSON.stringify(b.state));
 }
 
 function signature(b: Branch): string {
   const names = [...b.renaming.handles].map(([p, bij]) => `${p}:${[...bij.modelToImpl].join(',')}`).join(';');
-  return `${[...b.linearized].sort((x, y) => x - y).join(',')}|${[...b.done].sort((x, y) => x - y).join(',')}|${[...b.renaming.peers.modelToImpl].join(',')}|${[...b.renaming.tickets.modelToImpl].join(',')}|${names}|${JSON.stringify(b.state)}`;
+  return `${[...b.linearized].sort((x, y) => x - y).join(',')}|${[...b.done].sort((x, y) => x - y).join(',')}|${[...b.renaming.peers.modelToImpl].join(',')}|${[...b.renaming.tickets.modelToImpl].join(',')}|${names}|${stateJson(b)}`;
 }
 
 /** Check a history against the model. */
@@ -142,7 +148,8 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   }
 
   function tryStep(b: Branch, o: HistoryOp): Branch | null {
-    const state = cloneState(b.state);
+    // The model state is plain JSON (model/state.ts): parsing the branch's JSON is the cheapest deep clone.
+    const state = JSON.parse(stateJson(b)) as BusState;
     const renaming = b.renaming.clone();
     const modelOp = operationToModel(o.op, renaming);
     let out;
@@ -182,9 +189,13 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
     seen.add(key);
     if (++explored > maxStates) { gaveUp = true; return null; }
     const h = horizon(b);
+    const candidates: HistoryOp[] = [];
     for (const o of ops) {
       if (b.linearized.has(o.id)) continue;
       if (o.call > h) break; // ops are sorted by call: none later can go first
+      candidates.push(o);
+    }
+    for (const o of candidates) {
       const next = tryStep(b, o);
       if (!next) continue;
       const found = dfs(next);
