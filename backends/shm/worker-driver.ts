@@ -51,6 +51,12 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
   let listener: (c: Completion) => void = () => {};
   let nextRequest = 1;
   let runNumber = 0;
+  /**
+   * While runClients collects the scripts' records: the pending calls reported so far, by ticket.
+   * A call that completes after its worker reported comes as a message, possibly before every
+   * worker has reported (before the suite adopts the records): it is attached here instead.
+   */
+  let batchCalls: Map<number, RecordedOp> | null = null;
   const name = options.mutant ? `mutant:shm-${options.mutant}` : 'shm-workers';
 
   async function stopAll(): Promise<void> {
@@ -75,8 +81,16 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
         return;
       }
       case 'armed': p.onArmed?.(); return;
-      case 'ran': p.onRan?.(m.ops); return;
-      case 'completion': listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result }); return;
+      case 'ran':
+        for (const r of m.ops) if ('pending' in r.invocation) batchCalls?.set(r.invocation.ticket, r);
+        p.onRan?.(m.ops);
+        return;
+      case 'completion': {
+        const r = batchCalls?.get(m.ticket);
+        if (r && r.outcome === undefined) { r.completed = Atomics.add(clock, 0, 1) + 1; r.outcome = m.result; return; }
+        listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
+        return;
+      }
     }
   }
 
@@ -143,6 +157,7 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
     },
     async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
       const run = ++runNumber;
+      batchCalls = new Map();
       const workers = plans.map((plan) => {
         const p = peers.get(plan.peer);
         if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
@@ -162,9 +177,14 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       // Release every client at once.
       Atomics.store(clock, 1, run);
       Atomics.notify(clock, 1);
-      const out = await Promise.all(results);
-      for (const p of workers) { p.waiting.delete(-1); p.onRan = undefined; p.onArmed = undefined; }
-      return out.flat();
+      try {
+        // The suite adopts the records in the continuation of this promise: no message is handled in between.
+        const out = await Promise.all(results);
+        return out.flat();
+      } finally {
+        batchCalls = null;
+        for (const p of workers) { p.waiting.delete(-1); p.onRan = undefined; p.onArmed = undefined; }
+      }
     },
     async close() {
       await stopAll();
