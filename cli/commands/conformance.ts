@@ -5,7 +5,7 @@ import { type Command, UsageError, parseFlags } from '../command';
 import { runSuite, formatReport } from '../../conformance/suite';
 import { createStdioDriver } from '../../conformance/stdio';
 import { wire } from '../../conformance/wire';
-import { implementationNamed } from './driver';
+import { implementationNamed, suiteDefaults } from './driver';
 import type { Driver } from '../../conformance/driver';
 
 function parseSeed(text: string): number {
@@ -66,14 +66,10 @@ export const command: Command = {
       createDriver = () => impl.createDriver();
       driverLabel = `in-process:${impl.name}`;
       replayBase = `npx tessera conformance --impl ${impl.name}`;
-      completionGraceMs = impl.completionGraceMs ?? 0;
-      if (impl.concurrent) {
-        concurrency = concurrencyFlag ?? impl.concurrent.clients;
-        if (impl.concurrent.implementation) {
-          const other = implementationNamed(impl.concurrent.implementation);
-          concurrent = { createDriver: () => other.createDriver(), driverLabel: `in-process:${other.name}` };
-        }
-      }
+      const defaults = suiteDefaults(impl, concurrencyFlag);
+      completionGraceMs = defaults.completionGraceMs;
+      concurrency = defaults.concurrency;
+      concurrent = defaults.concurrent;
     } else {
       const cmd = String(flags.driver);
       createDriver = () => createStdioDriver({ command: cmd, requestTimeoutMs: timeoutMs });

@@ -40,6 +40,17 @@ export const IMPLEMENTATIONS: Implementation[] = [
   ...MUTANTS.map((m) => ({ name: `mutant:${m.name}`, summary: `a deliberately wrong implementation: ${m.bug}`, createDriver: () => m.createDriver() })),
 ];
 
+/** The suite options an implementation's defaults imply: its concurrent phase and completion grace. */
+export function suiteDefaults(impl: Implementation, concurrencyFlag?: number): { concurrency: number; concurrent?: { createDriver: () => Driver; driverLabel: string }; completionGraceMs: number } {
+  const concurrency = concurrencyFlag ?? impl.concurrent?.clients ?? 1;
+  const other = impl.concurrent?.implementation ? implementationNamed(impl.concurrent.implementation) : null;
+  return {
+    concurrency,
+    ...(other ? { concurrent: { createDriver: () => other.createDriver(), driverLabel: `in-process:${other.name}` } } : {}),
+    completionGraceMs: impl.completionGraceMs ?? 0,
+  };
+}
+
 export function implementationNamed(name: string): Implementation {
   const impl = IMPLEMENTATIONS.find((i) => i.name === name);
   if (!impl) throw new UsageError(`unknown implementation "${name}"; known: ${IMPLEMENTATIONS.map((i) => i.name).join(', ')}`);
