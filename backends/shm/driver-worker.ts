@@ -1,5 +1,7 @@
 // The worker side of the shm worker driver (worker-driver.ts): one peer of the
-// bus, run by this thread through the backend's public peer API (joinBus).
+// bus at a time, run by this thread through the backend's public peer API
+// (joinBus with the descriptor the bus owner attached for it). The driver keeps
+// these threads in a pool: a fresh bus gets the same threads, which join again.
 // It performs the spec operations the driver posts one at a time, and runs a
 // concurrent client's whole script on request (runClients), stamping every
 // invocation and response on the driver's shared clock (a SharedArrayBuffer
@@ -8,8 +10,9 @@
 import { parentPort, workerData } from 'worker_threads';
 import type { Invocation, Message, Operation, Result } from '../../spec/types';
 import { isBase64 } from '../../model/payload';
-import { ClientScript, type ClientPlan, type RecordedOp } from '../../conformance/concurrent';
-import { joinBus, TesseraError, type MessageInput, type PeerDescriptor } from './index';
+import { performance } from 'perf_hooks';
+import { ClientScript, prng, type ClientPlan, type RecordedOp } from '../../conformance/concurrent';
+import { joinBus, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from './index';
 
 export interface DriverWorkerData {
   /** Int32 words: [0] the clock, [1] the start signal of runClients (the run number). */
@@ -20,6 +23,8 @@ export interface DriverWorkerData {
 
 /** Messages from the driver. */
 export type ToWorker =
+  | { type: 'join'; descriptor: PeerDescriptor; epoch: number }
+  | { type: 'leave' }
   | { type: 'op'; id: number; op: Operation }
   | { type: 'run'; plan: ClientPlan; run: number };
 
@@ -29,10 +34,12 @@ export type FromWorker =
   | { type: 'error'; id: number; message: string }
   | { type: 'armed' }
   | { type: 'ran'; ops: RecordedOp[] }
-  | { type: 'completion'; ticket: number; peer: number; result: Result };
+  | { type: 'completion'; ticket: number; peer: number; result: Result; epoch: number };
 
-const { tessera, data } = workerData as { tessera: PeerDescriptor; data: DriverWorkerData };
-const peer = joinBus(tessera);
+const { data } = workerData as { data: DriverWorkerData };
+let peer: ShmPeer;
+/** Which bus (reset) of the driver this thread's peer belongs to: completions carry it. */
+let epoch = 0;
 const clock = new Int32Array(data.clock);
 const stamp = (): number => Atomics.add(clock, 0, 1) + 1;
 const post = (m: FromWorker) => parentPort!.postMessage(m);
@@ -131,10 +138,14 @@ async function perform(op: Operation, sink: (ticket: number) => Sink): Promise<I
 }
 
 /** Completions of calls started by `op` requests, reported as messages. */
-const toDriver = (ticket: number): Sink => (result) => post({ type: 'completion', ticket, peer: peer.id, result });
+const toDriver = (ticket: number): Sink => {
+  const e = epoch, id = peer.id;
+  return (result) => post({ type: 'completion', ticket, peer: id, result, epoch: e });
+};
 
 async function runScript(plan: ClientPlan, run: number): Promise<void> {
   const script = new ClientScript(plan);
+  const jitter = prng(plan.seed * 31 + plan.client * 7 + 1);
   const ops: RecordedOp[] = [];
   let reported = false;
   post({ type: 'armed' });
@@ -143,10 +154,13 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
   while (!script.done) {
     const step = script.next();
     const rec: RecordedOp = { client: plan.client, op: step.op, targets: step.targets, call: stamp(), return: 0, invocation: { ok: true, value: {} } };
-    const sink = (ticket: number): Sink => (result) => {
-      if (reported) { post({ type: 'completion', ticket, peer: peer.id, result }); return; }
-      rec.completed = stamp();
-      rec.outcome = result;
+    const sink = (ticket: number): Sink => {
+      const late = toDriver(ticket);
+      return (result) => {
+        if (reported) { late(result); return; }
+        rec.completed = stamp();
+        rec.outcome = result;
+      };
     };
     rec.invocation = await perform(step.op, sink);
     rec.return = stamp();
@@ -154,12 +168,27 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
     script.learn(step, rec.invocation);
     // Sometimes let this thread's event loop run (call completions are observed there).
     if (script.yieldNow()) await new Promise<void>((resolve) => setImmediate(resolve));
+    // A warm thread runs its whole script in microseconds, before the others even wake up: a
+    // random pause (busy, up to ~0.2 ms) after most operations spreads the scripts over the
+    // same stretch of time, so their operations interleave and overlap.
+    if (jitter() < 0.7) { const until = performance.now() + jitter() * 0.2; while (performance.now() < until); }
   }
   reported = true;
   post({ type: 'ran', ops });
 }
 
 parentPort!.on('message', (m: ToWorker) => {
+  if (m.type === 'join') {
+    peer = joinBus(m.descriptor);
+    epoch = m.epoch;
+    deferred.length = 0;
+    return;
+  }
+  if (m.type === 'leave') {
+    // Closing resolves this peer's pending calls (their completions carry the old epoch and are dropped).
+    try { peer.close(); } catch { /* closed already */ }
+    return;
+  }
   if (m.type === 'run') {
     runScript(m.plan, m.run).catch((e) => post({ type: 'error', id: -1, message: (e as Error)?.stack ?? String(e) }));
     return;

@@ -1,7 +1,11 @@
 // The concurrent conformance driver of the shm backend: the bus lives in this
 // thread; every peer the suite attaches runs in its own worker thread
-// (driver-worker.ts, through ShmBus.spawnPeer and the public peer API), so the
-// operations of different peers really run in parallel on the shared buffer.
+// (driver-worker.ts, joining with the descriptor of ShmBus.attachDescriptor and
+// running the public peer API), so the operations of different peers really
+// run in parallel on the shared buffer. The threads are pooled: a reset makes
+// them leave the old bus, and the next attaches reuse them (starting a thread
+// costs far more than a run). A thread that dies has its peer closed
+// (ShmBus.recover), as spawnPeer would.
 //
 // - invoke(op) posts the operation to the worker of op.peer (attach runs here:
 //   spawnPeer is the owner's BUS-2); the worker answers the spec Invocation and
@@ -14,7 +18,7 @@
 // Real clock only ('virtual-clock' is not declared): timeouts are not
 // exercised by the suite through this driver.
 import * as path from 'path';
-import type { Worker } from 'worker_threads';
+import { Worker } from 'worker_threads';
 import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../../spec/types';
 import { OPERATIONS } from '../../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
@@ -37,6 +41,8 @@ export interface ShmWorkerDriverOptions {
 
 interface PeerWorker {
   worker: Worker;
+  /** The peer it runs on the current bus, if any. */
+  peer: number | null;
   waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
   onRan?: (ops: RecordedOp[]) => void;
   onArmed?: () => void;
@@ -59,10 +65,41 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
   let batchCalls: Map<number, RecordedOp> | null = null;
   const name = options.mutant ? `mutant:shm-${options.mutant}` : 'shm-workers';
 
+  let epoch = 0;
+  const idle: PeerWorker[] = [];
+
   async function stopAll(): Promise<void> {
-    const old = [...peers.values()];
+    const all = [...peers.values(), ...idle.splice(0)];
     peers = new Map();
-    await Promise.all(old.map((p) => p.worker.terminate().catch(() => undefined)));
+    await Promise.all(all.map((p) => p.worker.terminate().catch(() => undefined)));
+  }
+
+  /** A reset: every thread leaves the old bus (closing its peer there) and becomes idle. */
+  function leaveAll(): void {
+    for (const p of peers.values()) {
+      p.worker.postMessage({ type: 'leave' } satisfies ToWorker);
+      p.peer = null;
+      p.failure = undefined;
+      idle.push(p);
+    }
+    peers = new Map();
+  }
+
+  function newWorker(): PeerWorker {
+    const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
+    const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
+    p.worker.on('message', (m: FromWorker) => onMessage(p, m));
+    p.worker.on('error', (e) => { p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`); });
+    p.worker.on('exit', () => {
+      const e = p.failure ?? new DriverError(`the shm driver worker of peer ${p.peer} exited`);
+      for (const w of p.waiting.values()) w.reject(e);
+      p.waiting.clear();
+      const i = idle.indexOf(p);
+      if (i >= 0) idle.splice(i, 1);
+      // As spawnPeer: the peer of a dead thread is closed, rolling back what it left half done.
+      if (p.peer !== null && bus !== null && peers.get(p.peer) === p) bus.recover(p.peer);
+    });
+    return p;
   }
 
   function onMessage(p: PeerWorker, m: FromWorker): void {
@@ -86,6 +123,7 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
         p.onRan?.(m.ops);
         return;
       case 'completion': {
+        if (m.epoch !== epoch) return; // a peer of an old bus, closed by the reset
         const r = batchCalls?.get(m.ticket);
         if (r && r.outcome === undefined) { r.completed = Atomics.add(clock, 0, 1) + 1; r.outcome = m.result; return; }
         listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
@@ -98,28 +136,23 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
     const o = op as unknown as { credentials?: unknown; bootstrap?: unknown };
     const grants = o.bootstrap;
     if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null))) return { ok: false, error: 'INVALID_ARGUMENT' };
-    const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
-    let spawned;
+    let descriptor;
     try {
-      spawned = bus!.spawnPeer(WORKER_FILE, {
-        credentials: o.credentials as never,
-        bootstrap: ((grants ?? []) as BootstrapGrant[]).map((g) => ({ from: g.fromPeer, handle: g.handle, ...(g.rights !== undefined ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
-        workerData: data,
-      });
+      descriptor = bus!.attachDescriptor(
+        o.credentials as never,
+        ((grants ?? []) as BootstrapGrant[]).map((g) => ({ from: g.fromPeer, handle: g.handle, ...(g.rights !== undefined ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
+        // The token marks the peer as run by another thread (ShmBus.spawnPeer does the same).
+        bus!.core.nextPeerId() + 1,
+      );
     } catch (e) {
       if (e instanceof TesseraError) return { ok: false, error: e.code as never };
       throw e;
     }
-    const p: PeerWorker = { worker: spawned.worker, waiting: new Map() };
-    p.worker.on('message', (m: FromWorker) => onMessage(p, m));
-    p.worker.on('error', (e) => { p.failure = new DriverError(`the shm driver worker of peer ${spawned.peer} failed: ${e?.stack ?? e}`); });
-    p.worker.on('exit', () => {
-      const e = p.failure ?? new DriverError(`the shm driver worker of peer ${spawned.peer} exited`);
-      for (const w of p.waiting.values()) w.reject(e);
-      p.waiting.clear();
-    });
-    peers.set(spawned.peer, p);
-    return { ok: true, value: { peer: spawned.peer, handles: spawned.bootstrap } };
+    const p = idle.pop() ?? newWorker();
+    p.peer = descriptor.id;
+    p.worker.postMessage({ type: 'join', descriptor, epoch } satisfies ToWorker);
+    peers.set(descriptor.id, p);
+    return { ok: true, value: { peer: descriptor.id, handles: descriptor.bootstrap } };
   }
 
   return {
@@ -130,7 +163,8 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       };
     },
     async reset(limits: Limits): Promise<Limits> {
-      await stopAll();
+      leaveAll();
+      epoch++;
       const l = resolveLimits(limits);
       const callSlotsPerPeer = Math.max(4, Math.min(l.maxPeers * l.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (l.maxPeers * l.maxPayloadBytes))));
       bus = ShmBus.create({ limits: l, clock: 'real', spin: options.spin ?? 20, callSlotsPerPeer, maxNodes: Math.max(l.maxPeers * l.maxHandlesPerPeer, 4096) });
@@ -167,7 +201,6 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       const allArmed = new Promise<void>((resolve) => { for (const p of workers) p.onArmed = () => { if (++armed === workers.length) resolve(); }; });
       const results = workers.map((p) => new Promise<RecordedOp[]>((resolve, reject) => {
         p.onRan = resolve;
-        p.worker.once('exit', () => reject(p.failure ?? new DriverError('a client worker exited during its script')));
         const prior = p.failure;
         if (prior) reject(prior);
         p.waiting.set(-1, { resolve: () => undefined, reject });
