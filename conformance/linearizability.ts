@@ -5,7 +5,7 @@
 // and cheap to clone, so each branch of the search carries its own state and
 // its own renaming (names are learned from results, which depend on the order).
 import type { Completion, Invocation, Limits, Operation, Result } from '../spec/types';
-import { applyInPlace, cloneState, initialState, type BusState } from '../model';
+import { applyInPlace, initialState, type BusState } from '../model';
 import type { Driver } from './driver';
 import { Renaming, unifyInvocation } from './names';
 import { formatInvocation, formatOp } from './format';
@@ -24,6 +24,23 @@ export interface HistoryOp {
   /** For a pending operation: when its completion was observed, and its result. */
   completed?: number;
   outcome?: Result;
+  /**
+   * The client died with this operation in flight (it has no response): it may
+   * or may not have taken effect, so a linearization may include it (anywhere
+   * after its invocation) or leave it out.
+   */
+  optional?: boolean;
+}
+
+/** An operation recorded outside the recorder (e.g. in a worker thread), stamped on the recorder's clock. */
+export interface StampedOp {
+  client: number;
+  op: Operation;
+  call: number;
+  return: number;
+  invocation: Invocation;
+  completed?: number;
+  outcome?: Invocation;
 }
 
 export interface LinearizabilityOptions {
@@ -79,11 +96,17 @@ interface Branch {
   /** Ops whose final outcome the model has produced. */
   done: Set<number>;
   order: number[];
+  /** The state as JSON, computed once per branch: the memo key and the source of the clones. */
+  json?: string;
+}
+
+function stateJson(b: Branch): string {
+  return (b.json ??= JSON.stringify(b.state));
 }
 
 function signature(b: Branch): string {
   const names = [...b.renaming.handles].map(([p, bij]) => `${p}:${[...bij.modelToImpl].join(',')}`).join(';');
-  return `${[...b.linearized].sort((x, y) => x - y).join(',')}|${[...b.done].sort((x, y) => x - y).join(',')}|${[...b.renaming.peers.modelToImpl].join(',')}|${[...b.renaming.tickets.modelToImpl].join(',')}|${names}|${JSON.stringify(b.state)}`;
+  return `${[...b.linearized].sort((x, y) => x - y).join(',')}|${[...b.done].sort((x, y) => x - y).join(',')}|${[...b.renaming.peers.modelToImpl].join(',')}|${[...b.renaming.tickets.modelToImpl].join(',')}|${names}|${stateJson(b)}`;
 }
 
 /** Check a history against the model. */
@@ -98,6 +121,14 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   const byId = new Map(ops.map((o) => [o.id, o]));
   const maxStates = options.maxStates ?? 200_000;
   const seen = new Set<string>();
+  // Operations a dead client left in flight may be left out of a linearization.
+  const optional = new Set(ops.filter((o) => o.optional === true && o.return === null && o.invocation === undefined).map((o) => o.id));
+  const required = ops.length - optional.size;
+  const requiredLeft = (b: Branch) => {
+    let n = b.linearized.size;
+    for (const id of optional) if (b.linearized.has(id)) n--;
+    return required - n;
+  };
   let explored = 0;
   let deepest: { linearized: number[]; reason: string } = { linearized: [], reason: 'no operation could go first' };
   let gaveUp = false;
@@ -117,7 +148,8 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   }
 
   function tryStep(b: Branch, o: HistoryOp): Branch | null {
-    const state = cloneState(b.state);
+    // The model state is plain JSON (model/state.ts): parsing the branch's JSON is the cheapest deep clone.
+    const state = JSON.parse(stateJson(b)) as BusState;
     const renaming = b.renaming.clone();
     const modelOp = operationToModel(o.op, renaming);
     let out;
@@ -146,19 +178,24 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
 
   function dfs(b: Branch): Branch | null {
     if (gaveUp) return null;
-    if (b.linearized.size === ops.length) {
+    if (requiredLeft(b) === 0) {
       const missing = ops.find((o) => o.completed !== undefined && !b.done.has(o.id));
-      if (missing) { note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`); return null; }
-      return b;
+      if (!missing) return b;
+      // An operation of a dead client, linearized too, may be what completes it.
+      if (b.linearized.size === ops.length) { note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`); return null; }
     }
     const key = signature(b);
     if (seen.has(key)) return null;
     seen.add(key);
     if (++explored > maxStates) { gaveUp = true; return null; }
     const h = horizon(b);
+    const candidates: HistoryOp[] = [];
     for (const o of ops) {
       if (b.linearized.has(o.id)) continue;
       if (o.call > h) break; // ops are sorted by call: none later can go first
+      candidates.push(o);
+    }
+    for (const o of candidates) {
       const next = tryStep(b, o);
       if (!next) continue;
       const found = dfs(next);
@@ -201,14 +238,21 @@ export function formatHistory(history: HistoryOp[]): string[] {
  * event order numbers: the recorder of a concurrent run.
  */
 export class HistoryRecorder {
-  private clock = 0;
+  private counter = 0;
   private nextId = 1;
   readonly ops: HistoryOp[] = [];
   private readonly byTicket = new Map<number, HistoryOp>();
   /** Completions for tickets never seen, and duplicate completions (INV-6). */
   readonly anomalies: string[] = [];
+  private readonly clock: () => number;
 
-  constructor(readonly driver: Driver) {
+  /**
+   * `clock` stamps events (default: event order numbers on this thread). A
+   * driver whose clients run in other threads passes its shared clock, so the
+   * operations it records there (adopt) and the ones invoked here compare.
+   */
+  constructor(readonly driver: Driver, clock?: () => number) {
+    this.clock = clock ?? (() => ++this.counter);
     driver.onCompletion((c) => this.complete(c));
   }
 
@@ -216,21 +260,34 @@ export class HistoryRecorder {
     const o = this.byTicket.get(c.ticket);
     if (!o) { this.anomalies.push(`a completion for ticket ${c.ticket}, which no operation holds`); return; }
     if (o.outcome !== undefined) { this.anomalies.push(`a second completion for ticket ${c.ticket} (${formatOp(o.op)})`); return; }
-    o.completed = ++this.clock;
+    o.completed = this.clock();
     o.outcome = c.result;
   }
 
-  async invoke(client: number, op: Operation): Promise<Invocation> {
-    const o: HistoryOp = { id: this.nextId++, client, op, call: ++this.clock, return: null };
-    this.ops.push(o);
-    const r = await this.driver.invoke(op);
-    o.return = ++this.clock;
-    o.invocation = r;
+  private track(o: HistoryOp, r: Invocation): void {
     if ('pending' in r) {
       if (this.byTicket.has(r.ticket)) this.anomalies.push(`ticket ${r.ticket} returned twice`);
       this.byTicket.set(r.ticket, o);
     }
+  }
+
+  async invoke(client: number, op: Operation): Promise<Invocation> {
+    const o: HistoryOp = { id: this.nextId++, client, op, call: this.clock(), return: null };
+    this.ops.push(o);
+    const r = await this.driver.invoke(op);
+    o.return = this.clock();
+    o.invocation = r;
+    this.track(o, r);
     return r;
+  }
+
+  /** Record an operation a client ran elsewhere, stamped on this recorder's clock. */
+  adopt(r: StampedOp): HistoryOp {
+    const o: HistoryOp = { id: this.nextId++, client: r.client, op: r.op, call: r.call, return: r.return, invocation: r.invocation };
+    if (r.completed !== undefined && r.outcome !== undefined && !('pending' in r.outcome)) { o.completed = r.completed; o.outcome = r.outcome; }
+    this.ops.push(o);
+    this.track(o, r.invocation);
+    return o;
   }
 
   /** Pending operations that never completed. */

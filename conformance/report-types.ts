@@ -43,6 +43,24 @@ export interface ReportProperty {
   steps: Integer;
   durationMs: Integer;
   opsPerSecond: Integer;
+  /** For the linearizability property: what the concurrent runs checked. */
+  concurrency?: ReportConcurrency;
+}
+
+/** What the concurrent (linearizability) runs of a report checked. */
+export interface ReportConcurrency {
+  /** The implementation that ran them, e.g. "in-process:shm-workers". */
+  driver: string;
+  clients: Integer;
+  opsPerClient: Integer;
+  /** Whether the clients ran inside the implementation (one thread each, real-time stamps) or interleaved by the suite. */
+  inImplementation: boolean;
+  /** Runs in which operations of different clients overlapped in time. */
+  runsWithOverlap: Integer;
+  /** Pairs of operations of different clients whose intervals overlapped, per race, summed over the runs. */
+  races: { race: string; pairs: Integer }[];
+  /** States the linearizability search explored, summed over the runs. */
+  exploredStates: Integer;
 }
 
 export interface ReportClause {

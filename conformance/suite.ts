@@ -3,13 +3,13 @@
 // coverage and statistics, as one report (conformance/report-types.ts).
 import { CASES } from './cases';
 import { ClauseCounter, loadClauseIds } from './coverage';
-import { DriverError, PROTOCOL_VERSION, type Driver } from './driver';
+import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from './driver';
 import { runCases, type CaseResult } from './run-cases';
 import { runSequentialProperty } from './property';
-import { runConcurrent } from './concurrent';
+import { RACES, runConcurrent, type Race } from './concurrent';
 import { Harness } from './session';
 import { Situations, SITUATIONS } from './situations';
-import type { ConformanceReport, ReportProperty } from './report-types';
+import type { ConformanceReport, ReportConcurrency, ReportProperty } from './report-types';
 
 export interface SuiteOptions {
   createDriver: () => Driver;
@@ -27,6 +27,14 @@ export interface SuiteOptions {
   caseId?: string;
   /** Clients of the concurrent runs; 1 or less: no concurrent runs. */
   concurrency?: number;
+  /**
+   * The driver of the concurrent runs, when another driver than createDriver's
+   * runs them (e.g. shm: sequential in-process, concurrent in worker threads).
+   */
+  concurrent?: { createDriver: () => Driver; driverLabel: string };
+  /** Concurrent runs (default max(3, runs / 25)) and operations per client (default 12). */
+  concurrentRuns?: number;
+  opsPerClient?: number;
   completionGraceMs?: number;
   /** Called as the run advances (fraction 0..1, what is running). */
   progress?: (fraction: number, label: string) => void;
@@ -71,25 +79,7 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
     }
     const clients = o.concurrency ?? 1;
     if (!o.casesOnly && !o.caseId && clients > 1 && (!replaying || o.property === 'linearizability')) {
-      const runs = replaying ? 1 : Math.max(3, Math.round(o.runs / 25));
-      const started2 = Date.now();
-      let operations = 0;
-      let entry: ReportProperty = { name: 'linearizability', status: 'pass', runs: 0, seed: o.seed, steps: 0, durationMs: 0, opsPerSecond: 0 };
-      for (let i = 0; i < runs; i++) {
-        const seed = replaying ? Number(o.path) : o.seed + i;
-        const r = await runConcurrent(driver, harness.info, { clients, opsPerClient: 12, seed });
-        operations += r.operations;
-        entry.runs++;
-        o.progress?.(0.9 + (0.1 * (i + 1)) / runs, 'linearizability');
-        if (!r.ok) {
-          entry = { ...entry, status: 'fail', message: r.message, counterexample: r.counterexample, path: String(seed), replay: `${o.replayBase} --concurrency ${clients} --property linearizability --seed ${o.seed} --path ${seed}` };
-          break;
-        }
-      }
-      entry.steps = operations;
-      entry.durationMs = Date.now() - started2;
-      entry.opsPerSecond = entry.durationMs > 0 ? Math.round((operations * 1000) / entry.durationMs) : 0;
-      report.properties.push(entry);
+      report.properties.push(await runLinearizability(o, clients, driver, harness.info, replaying));
     }
   } catch (err) {
     report.driverError = err instanceof DriverError ? err.message : `the driver failed: ${(err as Error)?.stack ?? String(err)}`;
@@ -108,6 +98,52 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
   report.status = report.driverError ? 'error' : failed ? 'fail' : 'pass';
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/** The concurrent phase: runs of K clients, each history checked linearizable against the model. */
+async function runLinearizability(o: SuiteOptions, clients: number, sequentialDriver: Driver, sequentialInfo: DriverInfo, replaying: boolean): Promise<ReportProperty> {
+  const runs = replaying ? 1 : o.concurrentRuns ?? Math.max(3, Math.round(o.runs / 25));
+  const opsPerClient = o.opsPerClient ?? 12;
+  const started = Date.now();
+  let operations = 0;
+  const races = new Map<Race, number>(RACES.map((r) => [r, 0]));
+  const stats: ReportConcurrency = { driver: o.concurrent?.driverLabel ?? o.driverLabel, clients, opsPerClient, inImplementation: false, runsWithOverlap: 0, races: [], exploredStates: 0 };
+  let entry: ReportProperty = { name: 'linearizability', status: 'pass', runs: 0, seed: o.seed, steps: 0, durationMs: 0, opsPerSecond: 0 };
+  const own = o.concurrent ? o.concurrent.createDriver() : null;
+  const driver = own ?? sequentialDriver;
+  const sizing = `${o.concurrentRuns !== undefined ? ` --concurrent-runs ${o.concurrentRuns}` : ''}${o.opsPerClient !== undefined ? ` --ops-per-client ${opsPerClient}` : ''}`;
+  try {
+    const info = own ? await own.init() : sequentialInfo;
+    if (own && info.protocolVersion !== PROTOCOL_VERSION) throw new DriverError(`the concurrent driver speaks protocol ${info.protocolVersion}, not ${PROTOCOL_VERSION}`);
+    for (let i = 0; i < runs; i++) {
+      const seed = replaying ? Number(o.path) : o.seed + i;
+      const r = await runConcurrent(driver, info, { clients, opsPerClient, seed });
+      operations += r.operations;
+      stats.exploredStates += r.explored;
+      stats.inImplementation = r.inImplementation;
+      if (r.races['overlapping operations'] > 0) stats.runsWithOverlap++;
+      for (const k of RACES) races.set(k, races.get(k)! + r.races[k]);
+      entry.runs++;
+      o.progress?.(0.9 + (0.1 * (i + 1)) / runs, 'linearizability');
+      if (!r.ok) {
+        entry = {
+          ...entry, status: 'fail', message: `${r.message}${r.inImplementation ? '\n(the interleaving is the threads\' own: a replay reruns the same scripts, not necessarily the same interleaving)' : ''}`,
+          counterexample: r.counterexample, path: String(seed), replay: `${o.replayBase} --concurrency ${clients}${sizing} --property linearizability --seed ${o.seed} --path ${seed}`,
+        };
+        break;
+      }
+    }
+  } catch (err) {
+    entry = { ...entry, status: 'error', message: err instanceof DriverError ? err.message : `the concurrent driver failed: ${(err as Error)?.stack ?? String(err)}` };
+  } finally {
+    if (own) { try { await own.close(); } catch { /* reported already */ } }
+  }
+  stats.races = RACES.map((race) => ({ race, pairs: races.get(race)! }));
+  entry.steps = operations;
+  entry.durationMs = Date.now() - started;
+  entry.opsPerSecond = entry.durationMs > 0 ? Math.round((operations * 1000) / entry.durationMs) : 0;
+  entry.concurrency = stats;
+  return entry;
 }
 
 /** The report as a person reads it. */
@@ -130,6 +166,12 @@ export function formatReport(r: ConformanceReport, options: { verbose?: boolean 
   }
   for (const p of r.properties) {
     lines.push('', `property ${p.name}: ${p.status.toUpperCase()} after ${p.runs} runs (seed ${p.seed}), ${p.steps} operations, ${p.opsPerSecond} ops/s`);
+    const c = p.concurrency;
+    if (c) {
+      lines.push(`  ${c.clients} clients x ${c.opsPerClient} operations per run (${c.driver}, ${c.inImplementation ? 'each client in its own thread, real-time intervals' : 'interleaved by the suite'}); ` +
+        `operations of different clients overlapped in ${c.runsWithOverlap}/${p.runs} runs; ${c.exploredStates} linearizability states explored`);
+      lines.push(`  overlapping pairs: ${c.races.map((r) => `${r.race} ${r.pairs}`).join(', ')}`);
+    }
     if (p.message) lines.push(...p.message.split('\n').map((l) => `  ${l}`));
     if (p.counterexample?.length) lines.push('  counterexample (shrunk):', ...p.counterexample.map((l) => `    ${l}`));
     if (p.replay) lines.push(`  replay: ${p.replay}`);

@@ -5,7 +5,8 @@ import { type Command, UsageError, parseFlags } from '../command';
 import { runSuite, formatReport } from '../../conformance/suite';
 import { createStdioDriver } from '../../conformance/stdio';
 import { wire } from '../../conformance/wire';
-import { implementationNamed } from './driver';
+import { implementationNamed, suiteDefaults } from './driver';
+import type { Driver } from '../../conformance/driver';
 
 function parseSeed(text: string): number {
   const n = Number(text);
@@ -30,18 +31,26 @@ function progressBar(): (fraction: number, label: string) => void {
 export const command: Command = {
   name: 'conformance',
   summary: 'Run the conformance suite (cases, model-based property, linearizability) against an implementation.',
-  usage: 'tessera conformance --impl <reference|...> | --driver "<command>" [--runs N] [--seed S] [--path P] [--property sequential|linearizability] [--cases-only | --case ID] [--concurrency K] [--json FILE] [--timeout-ms MS] [--verbose]',
+  usage: 'tessera conformance --impl <reference|...> | --driver "<command>" [--runs N] [--seed S] [--path P] [--property sequential|linearizability] [--cases-only | --case ID] [--concurrency K] [--concurrent-runs N] [--ops-per-client N] [--json FILE] [--timeout-ms MS] [--verbose]',
   async run(argv) {
     const { flags } = parseFlags(argv, {
       impl: 'string', driver: 'string', runs: 'string', seed: 'string', path: 'string', property: 'string',
-      'cases-only': 'boolean', case: 'string', concurrency: 'string', json: 'string', 'timeout-ms': 'string', verbose: 'boolean',
+      'cases-only': 'boolean', case: 'string', concurrency: 'string', 'concurrent-runs': 'string', 'ops-per-client': 'string', json: 'string', 'timeout-ms': 'string', verbose: 'boolean',
     });
     if ((flags.impl === undefined) === (flags.driver === undefined)) throw new UsageError('give exactly one of --impl and --driver');
     const runs = flags.runs !== undefined ? Number(flags.runs) : 100;
     if (!Number.isSafeInteger(runs) || runs < 1) throw new UsageError('--runs must be a positive integer');
     const seed = flags.seed !== undefined ? parseSeed(String(flags.seed)) : (Date.now() ^ (process.pid << 8)) | 0;
-    const concurrency = flags.concurrency !== undefined ? Number(flags.concurrency) : 1;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
+    const positive = (flag: string, min: number): number | undefined => {
+      if (flags[flag] === undefined) return undefined;
+      const n = Number(flags[flag]);
+      if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}`);
+      return n;
+    };
+    // --concurrency 1 (or 0) turns the concurrent phase off; by default an implementation's own default.
+    const concurrencyFlag = positive('concurrency', 0);
+    const concurrentRuns = positive('concurrent-runs', 1);
+    const opsPerClient = positive('ops-per-client', 1);
     const property = flags.property as 'sequential' | 'linearizability' | undefined;
     if (property !== undefined && property !== 'sequential' && property !== 'linearizability') throw new UsageError('--property is sequential or linearizability');
     const timeoutMs = flags['timeout-ms'] !== undefined ? Number(flags['timeout-ms']) : 10_000;
@@ -49,11 +58,18 @@ export const command: Command = {
     let createDriver;
     let driverLabel: string;
     let replayBase: string;
+    let concurrency = concurrencyFlag ?? 1;
+    let concurrent: { createDriver: () => Driver; driverLabel: string } | undefined;
+    let completionGraceMs = flags.driver !== undefined ? 50 : 0;
     if (typeof flags.impl === 'string') {
       const impl = implementationNamed(flags.impl);
       createDriver = () => impl.createDriver();
       driverLabel = `in-process:${impl.name}`;
       replayBase = `npx tessera conformance --impl ${impl.name}`;
+      const defaults = suiteDefaults(impl, concurrencyFlag);
+      completionGraceMs = defaults.completionGraceMs;
+      concurrency = defaults.concurrency;
+      concurrent = defaults.concurrent;
     } else {
       const cmd = String(flags.driver);
       createDriver = () => createStdioDriver({ command: cmd, requestTimeoutMs: timeoutMs });
@@ -64,8 +80,8 @@ export const command: Command = {
 
     const report = await runSuite({
       createDriver, driverLabel, replayBase, runs, seed, path: flags.path as string | undefined, property,
-      casesOnly: flags['cases-only'] === true, caseId: flags.case as string | undefined, concurrency,
-      completionGraceMs: flags.driver !== undefined ? 50 : 0,
+      casesOnly: flags['cases-only'] === true, caseId: flags.case as string | undefined, concurrency, concurrent, concurrentRuns, opsPerClient,
+      completionGraceMs,
       progress: progressBar(),
     });
     const checked = wire.report.check(report);

@@ -4,7 +4,7 @@ import { protocolTour } from '../tour';
 import { runScenarioComparison } from '../../simulator/compare';
 import { generateDocs, repositoryRoot } from '../docs';
 import { formatReport, runSuite } from '../../conformance/suite';
-import { implementationNamed } from './driver';
+import { implementationNamed, suiteDefaults } from './driver';
 
 export const command: Command = {
   name: 'tour',
@@ -20,11 +20,13 @@ export const command: Command = {
     const steps = await protocolTour();
     console.log(`\nThe story took ${steps} operations, each checked by the formal model.`);
 
-    heading(2, `Conformance of the bundled backends (scenario cases + ${runs} model-based property runs, seed 1)`);
+    heading(2, `Conformance of the bundled backends (scenario cases + ${runs} model-based property runs, seed 1; shm also concurrently, one worker thread per peer)`);
     for (const name of ['reference', 'shm']) {
+      const impl = implementationNamed(name);
       const report = await runSuite({
-        createDriver: implementationNamed(name).createDriver, driverLabel: `in-process:${name}`,
+        createDriver: impl.createDriver, driverLabel: `in-process:${name}`,
         replayBase: `npx tessera conformance --impl ${name}`, runs, seed: 1,
+        ...suiteDefaults(impl), concurrentRuns: 2,
       });
       const text = formatReport(report);
       // The statistics table is long; the full report is one command away.

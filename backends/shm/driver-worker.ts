@@ -1,0 +1,200 @@
+// The worker side of the shm worker driver (worker-driver.ts): one peer of the
+// bus at a time, run by this thread through the backend's public peer API
+// (joinBus with the descriptor the bus owner attached for it). The driver keeps
+// these threads in a pool: a fresh bus gets the same threads, which join again.
+// It performs the spec operations the driver posts one at a time, and runs a
+// concurrent client's whole script on request (runClients), stamping every
+// invocation and response on the driver's shared clock (a SharedArrayBuffer
+// counter: Atomics.add is a total order that agrees with real time, so
+// "a responded before b was invoked" is read off the stamps exactly).
+import { parentPort, workerData } from 'worker_threads';
+import type { Invocation, Message, Operation, Result } from '../../spec/types';
+import { isBase64 } from '../../model/payload';
+import { performance } from 'perf_hooks';
+import { ClientScript, prng, type ClientPlan, type RecordedOp } from '../../conformance/concurrent';
+import { joinBus, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from './index';
+
+export interface DriverWorkerData {
+  /** Int32 words: [0] the clock, [1] the start signal of runClients (the run number). */
+  clock: SharedArrayBuffer;
+  /** A deliberately wrong variant (the suite's self-test): see worker-driver.ts. */
+  mutant?: 'deferred-send';
+}
+
+/** Messages from the driver. */
+export type ToWorker =
+  | { type: 'join'; descriptor: PeerDescriptor; epoch: number }
+  | { type: 'leave' }
+  | { type: 'op'; id: number; op: Operation }
+  | { type: 'run'; plan: ClientPlan; run: number };
+
+/** Messages to the driver. */
+export type FromWorker =
+  | { type: 'result'; id: number; invocation: Invocation }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'armed' }
+  | { type: 'ran'; ops: RecordedOp[] }
+  | { type: 'completion'; ticket: number; peer: number; result: Result; epoch: number };
+
+const { data } = workerData as { data: DriverWorkerData };
+let peer: ShmPeer;
+/** Which bus (reset) of the driver this thread's peer belongs to: completions carry it. */
+let epoch = 0;
+const clock = new Int32Array(data.clock);
+const stamp = (): number => Atomics.add(clock, 0, 1) + 1;
+const post = (m: FromWorker) => parentPort!.postMessage(m);
+const open = () => peer.core.peerOpen(peer.slot, peer.id);
+
+const INVALID = { handles: 'not an array' } as unknown as MessageInput; // makes the peer API say INVALID_ARGUMENT (after CLOSED)
+
+/** A spec Message (base64 segments, transfers) as the peer API's MessageInput. */
+function input(m: unknown): MessageInput {
+  if (typeof m !== 'object' || m === null) return INVALID;
+  const msg = m as Message;
+  if (!Array.isArray(msg.segments) || !msg.segments.every(isBase64)) return INVALID;
+  if (msg.transfers !== undefined && !Array.isArray(msg.transfers)) return INVALID;
+  return { payload: msg.segments.map((s) => Buffer.from(s, 'base64')), ...(msg.transfers !== undefined ? { handles: msg.transfers } : {}) };
+}
+
+const errorOf = (e: unknown): Result => {
+  if (e instanceof TesseraError) return { ok: false, error: e.code as never };
+  throw e;
+};
+
+/** Completions of calls: where the outcome goes (a record of a running script, or a message). */
+type Sink = (result: Result) => void;
+
+/** The mutant's sends not yet performed (they ran "ok" already). */
+const deferred: { handle: number; message: MessageInput }[] = [];
+
+/** Perform one spec operation through the peer API, synchronously; a call completes later through `sink`. */
+function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Promise<Invocation> {
+  const o = op as unknown as Record<string, any>;
+  if (typeof o !== 'object' || o === null) return { ok: false, error: 'INVALID_ARGUMENT' };
+  try {
+    switch (o.op) {
+      case 'createNode':
+        if (o.credentials !== undefined && typeof o.credentials !== 'boolean') return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
+        return { ok: true, value: { handle: peer.createNode({ credentials: o.credentials === true }) } };
+      case 'mint':
+        return { ok: true, value: { handle: peer.mint(o.handle, { rights: o.rights, ...(o.badge !== undefined ? { badge: o.badge } : {}) }) } };
+      case 'release':
+        peer.release(o.handle);
+        return { ok: true, value: {} };
+      case 'revoke':
+        return { ok: true, value: { revoked: peer.revoke(o.handle) } };
+      case 'destroyNode':
+        peer.destroyNode(o.handle);
+        return { ok: true, value: {} };
+      case 'send': {
+        if (o.timeoutMs !== undefined && o.timeoutMs !== 0) throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
+        if (data.mutant === 'deferred-send') {
+          // The bug: the send answers at once and takes effect only after the client's next operation.
+          deferred.push({ handle: o.handle, message: input(o.message) });
+          return { ok: true, value: {} };
+        }
+        peer.send(o.handle, input(o.message));
+        return { ok: true, value: {} };
+      }
+      case 'call': {
+        const before = peer.core.outTicket;
+        const p = peer.call(o.handle, input(o.message), o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+        // The call's first part runs synchronously: a new ticket means it started (CALL-1).
+        // The promise is then already rejected with the immediate error.
+        if (peer.core.outTicket === before) return p.then(() => ({ ok: false, error: 'INVALID_ARGUMENT' }) as Result, errorOf);
+        const ticket = peer.core.outTicket;
+        const done = sink(ticket);
+        p.then((reply) => done({ ok: true, value: { reply } }), (e) => done(errorOf(e)));
+        return { pending: true, ticket };
+      }
+      case 'reply':
+        peer.reply(o.handle, input(o.message));
+        return { ok: true, value: {} };
+      case 'multicast':
+        return { ok: true, value: { skipped: peer.multicast(o.handles, input(o.message)) } };
+      case 'receive':
+        if (o.timeoutMs !== undefined && o.timeoutMs !== 0) throw new Error('receive with timeoutMs > 0 is not supported by this driver (no blocking-receive)');
+        return { ok: true, value: { deliveries: peer.tryReceive(o.max) } };
+      case 'close':
+        peer.close();
+        return { ok: true, value: {} };
+      default:
+        return { ok: false, error: 'INVALID_ARGUMENT' };
+    }
+  } catch (e) {
+    return errorOf(e);
+  }
+}
+
+/** execute(), resolving a call that failed at once to its error (its rejection is only seen asynchronously). */
+async function perform(op: Operation, sink: (ticket: number) => Sink): Promise<Invocation> {
+  const late = deferred.splice(0);
+  const r = execute(op, sink);
+  const out = r instanceof Promise ? await r : r;
+  for (const d of late) {
+    try { peer.send(d.handle, d.message); } catch { /* lost: the mutant answered ok already */ }
+  }
+  return out;
+}
+
+/** Completions of calls started by `op` requests, reported as messages. */
+const toDriver = (ticket: number): Sink => {
+  const e = epoch, id = peer.id;
+  return (result) => post({ type: 'completion', ticket, peer: id, result, epoch: e });
+};
+
+async function runScript(plan: ClientPlan, run: number): Promise<void> {
+  const script = new ClientScript(plan);
+  const jitter = prng(plan.seed * 31 + plan.client * 7 + 1);
+  const ops: RecordedOp[] = [];
+  let reported = false;
+  post({ type: 'armed' });
+  // Start together: every client waits for the driver's signal (so their operations overlap).
+  while (Atomics.load(clock, 1) < run) Atomics.wait(clock, 1, Atomics.load(clock, 1), 1000);
+  while (!script.done) {
+    const step = script.next();
+    const rec: RecordedOp = { client: plan.client, op: step.op, targets: step.targets, call: stamp(), return: 0, invocation: { ok: true, value: {} } };
+    const sink = (ticket: number): Sink => {
+      const late = toDriver(ticket);
+      return (result) => {
+        if (reported) { late(result); return; }
+        rec.completed = stamp();
+        rec.outcome = result;
+      };
+    };
+    rec.invocation = await perform(step.op, sink);
+    rec.return = stamp();
+    ops.push(rec);
+    script.learn(step, rec.invocation);
+    // Sometimes let this thread's event loop run (call completions are observed there).
+    if (script.yieldNow()) await new Promise<void>((resolve) => setImmediate(resolve));
+    // A warm thread runs its whole script in microseconds, before the others even wake up: a
+    // random pause (busy, up to ~0.2 ms) after most operations spreads the scripts over the
+    // same stretch of time, so their operations interleave and overlap.
+    if (jitter() < 0.7) { const until = performance.now() + jitter() * 0.2; while (performance.now() < until); }
+  }
+  reported = true;
+  post({ type: 'ran', ops });
+}
+
+parentPort!.on('message', (m: ToWorker) => {
+  if (m.type === 'join') {
+    peer = joinBus(m.descriptor);
+    epoch = m.epoch;
+    deferred.length = 0;
+    return;
+  }
+  if (m.type === 'leave') {
+    // Closing resolves this peer's pending calls (their completions carry the old epoch and are dropped).
+    try { peer.close(); } catch { /* closed already */ }
+    return;
+  }
+  if (m.type === 'run') {
+    runScript(m.plan, m.run).catch((e) => post({ type: 'error', id: -1, message: (e as Error)?.stack ?? String(e) }));
+    return;
+  }
+  perform(m.op, toDriver).then(
+    (invocation) => post({ type: 'result', id: m.id, invocation }),
+    (e) => post({ type: 'error', id: m.id, message: (e as Error)?.stack ?? String(e) }),
+  );
+});

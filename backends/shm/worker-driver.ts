@@ -1,0 +1,227 @@
+// The concurrent conformance driver of the shm backend: the bus lives in this
+// thread; every peer the suite attaches runs in its own worker thread
+// (driver-worker.ts, joining with the descriptor of ShmBus.attachDescriptor and
+// running the public peer API), so the operations of different peers really
+// run in parallel on the shared buffer. The threads are pooled: a reset makes
+// them leave the old bus, and the next attaches reuse them (starting a thread
+// costs far more than a run). A thread that dies has its peer closed
+// (ShmBus.recover), as spawnPeer would.
+//
+// - invoke(op) posts the operation to the worker of op.peer (attach runs here:
+//   spawnPeer is the owner's BUS-2); the worker answers the spec Invocation and
+//   later posts the completions of calls.
+// - runClients(plans) makes every worker run a concurrent client's whole
+//   script at once (conformance/concurrent.ts ClientScript), released together
+//   by one signal, each invocation and response stamped on the shared clock
+//   (now()); so the intervals the linearizability checker sees are the real
+//   ones, and operations of different peers overlap for real.
+// Real clock only ('virtual-clock' is not declared): timeouts are not
+// exercised by the suite through this driver.
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../../spec/types';
+import { OPERATIONS } from '../../spec/registry/operations';
+import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
+import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../../conformance/driver';
+import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../../conformance/concurrent';
+import { ShmBus, TesseraError } from './index';
+import type { DriverWorkerData, FromWorker, ToWorker } from './driver-worker';
+
+export const SHM_WORKER_FEATURES: Feature[] = ['concurrency', 'configurable-limits', 'credentials', 'transfers'];
+
+const WORKER_FILE = path.join(__dirname, 'driver-worker.js');
+const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
+
+export interface ShmWorkerDriverOptions {
+  /** A deliberately wrong variant, for the suite's self-test (see driver-worker.ts). */
+  mutant?: DriverWorkerData['mutant'];
+  /** Spin budget of the peers, microseconds (ShmBusOptions.spin). */
+  spin?: number;
+}
+
+interface PeerWorker {
+  worker: Worker;
+  /** The peer it runs on the current bus, if any. */
+  peer: number | null;
+  waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
+  onRan?: (ops: RecordedOp[]) => void;
+  onArmed?: () => void;
+  failure?: Error;
+}
+
+export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): ClientRunningDriver {
+  const clockSab = new SharedArrayBuffer(8);
+  const clock = new Int32Array(clockSab);
+  let bus: ShmBus | null = null;
+  let peers = new Map<number, PeerWorker>();
+  let listener: (c: Completion) => void = () => {};
+  let nextRequest = 1;
+  let runNumber = 0;
+  /**
+   * While runClients collects the scripts' records: the pending calls reported so far, by ticket.
+   * A call that completes after its worker reported comes as a message, possibly before every
+   * worker has reported (before the suite adopts the records): it is attached here instead.
+   */
+  let batchCalls: Map<number, RecordedOp> | null = null;
+  const name = options.mutant ? `mutant:shm-${options.mutant}` : 'shm-workers';
+
+  let epoch = 0;
+  const idle: PeerWorker[] = [];
+
+  async function stopAll(): Promise<void> {
+    const all = [...peers.values(), ...idle.splice(0)];
+    peers = new Map();
+    await Promise.all(all.map((p) => p.worker.terminate().catch(() => undefined)));
+  }
+
+  /** A reset: every thread leaves the old bus (closing its peer there) and becomes idle. */
+  function leaveAll(): void {
+    for (const p of peers.values()) {
+      p.worker.postMessage({ type: 'leave' } satisfies ToWorker);
+      p.peer = null;
+      p.failure = undefined;
+      idle.push(p);
+    }
+    peers = new Map();
+  }
+
+  function newWorker(): PeerWorker {
+    const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
+    const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
+    p.worker.on('message', (m: FromWorker) => onMessage(p, m));
+    p.worker.on('error', (e) => { p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`); });
+    p.worker.on('exit', () => {
+      const e = p.failure ?? new DriverError(`the shm driver worker of peer ${p.peer} exited`);
+      for (const w of p.waiting.values()) w.reject(e);
+      p.waiting.clear();
+      const i = idle.indexOf(p);
+      if (i >= 0) idle.splice(i, 1);
+      // As spawnPeer: the peer of a dead thread is closed, rolling back what it left half done.
+      if (p.peer !== null && bus !== null && peers.get(p.peer) === p) bus.recover(p.peer);
+    });
+    return p;
+  }
+
+  function onMessage(p: PeerWorker, m: FromWorker): void {
+    switch (m.type) {
+      case 'result': {
+        const w = p.waiting.get(m.id);
+        p.waiting.delete(m.id);
+        w?.resolve(m.invocation);
+        return;
+      }
+      case 'error': {
+        const e = new DriverError(`the shm driver worker failed: ${m.message}`);
+        p.failure = e;
+        if (m.id >= 0) { const w = p.waiting.get(m.id); p.waiting.delete(m.id); w?.reject(e); }
+        else for (const w of p.waiting.values()) w.reject(e);
+        return;
+      }
+      case 'armed': p.onArmed?.(); return;
+      case 'ran':
+        for (const r of m.ops) if ('pending' in r.invocation) batchCalls?.set(r.invocation.ticket, r);
+        p.onRan?.(m.ops);
+        return;
+      case 'completion': {
+        if (m.epoch !== epoch) return; // a peer of an old bus, closed by the reset
+        const r = batchCalls?.get(m.ticket);
+        if (r && r.outcome === undefined) { r.completed = Atomics.add(clock, 0, 1) + 1; r.outcome = m.result; return; }
+        listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
+        return;
+      }
+    }
+  }
+
+  function attach(op: Operation): Invocation {
+    const o = op as unknown as { credentials?: unknown; bootstrap?: unknown };
+    const grants = o.bootstrap;
+    if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null))) return { ok: false, error: 'INVALID_ARGUMENT' };
+    let descriptor;
+    try {
+      descriptor = bus!.attachDescriptor(
+        o.credentials as never,
+        ((grants ?? []) as BootstrapGrant[]).map((g) => ({ from: g.fromPeer, handle: g.handle, ...(g.rights !== undefined ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
+        // The token marks the peer as run by another thread (ShmBus.spawnPeer does the same).
+        bus!.core.nextPeerId() + 1,
+      );
+    } catch (e) {
+      if (e instanceof TesseraError) return { ok: false, error: e.code as never };
+      throw e;
+    }
+    const p = idle.pop() ?? newWorker();
+    p.peer = descriptor.id;
+    p.worker.postMessage({ type: 'join', descriptor, epoch } satisfies ToWorker);
+    peers.set(descriptor.id, p);
+    return { ok: true, value: { peer: descriptor.id, handles: descriptor.bootstrap } };
+  }
+
+  return {
+    async init(): Promise<DriverInfo> {
+      return {
+        name, protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS },
+        operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'), features: [...SHM_WORKER_FEATURES],
+      };
+    },
+    async reset(limits: Limits): Promise<Limits> {
+      leaveAll();
+      epoch++;
+      const l = resolveLimits(limits);
+      const callSlotsPerPeer = Math.max(4, Math.min(l.maxPeers * l.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (l.maxPeers * l.maxPayloadBytes))));
+      bus = ShmBus.create({ limits: l, clock: 'real', spin: options.spin ?? 20, callSlotsPerPeer, maxNodes: Math.max(l.maxPeers * l.maxHandlesPerPeer, 4096) });
+      return { ...bus.limits };
+    },
+    async invoke(op: Operation): Promise<Invocation> {
+      if (!bus) throw new DriverError('reset was not called');
+      const o = op as unknown as { op?: unknown; peer?: unknown };
+      if (o?.op === 'attach') return attach(op);
+      const p = typeof o?.peer === 'number' ? peers.get(o.peer) : undefined;
+      if (!p) return { ok: false, error: 'INVALID_ARGUMENT' }; // PEER-2: no such peer
+      if (p.failure) throw p.failure;
+      const id = nextRequest++;
+      return new Promise<Invocation>((resolve, reject) => {
+        p.waiting.set(id, { resolve, reject });
+        p.worker.postMessage({ type: 'op', id, op } satisfies ToWorker);
+      });
+    },
+    onCompletion(l) {
+      listener = l;
+    },
+    now(): number {
+      return Atomics.add(clock, 0, 1) + 1;
+    },
+    async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
+      const run = ++runNumber;
+      batchCalls = new Map();
+      const workers = plans.map((plan) => {
+        const p = peers.get(plan.peer);
+        if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
+        return p;
+      });
+      let armed = 0;
+      const allArmed = new Promise<void>((resolve) => { for (const p of workers) p.onArmed = () => { if (++armed === workers.length) resolve(); }; });
+      const results = workers.map((p) => new Promise<RecordedOp[]>((resolve, reject) => {
+        p.onRan = resolve;
+        const prior = p.failure;
+        if (prior) reject(prior);
+        p.waiting.set(-1, { resolve: () => undefined, reject });
+      }));
+      plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
+      await Promise.race([allArmed, Promise.all(results)]);
+      // Release every client at once.
+      Atomics.store(clock, 1, run);
+      Atomics.notify(clock, 1);
+      try {
+        // The suite adopts the records in the continuation of this promise: no message is handled in between.
+        const out = await Promise.all(results);
+        return out.flat();
+      } finally {
+        batchCalls = null;
+        for (const p of workers) { p.waiting.delete(-1); p.onRan = undefined; p.onArmed = undefined; }
+      }
+    },
+    async close() {
+      await stopAll();
+      bus = null;
+    },
+  };
+}
