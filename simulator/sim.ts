@@ -736,6 +736,44 @@ export class Simulation {
     return `peer ${t.peer.name} thread ${t.name} step ${path || 'end'} (${what}${t.op ? ` -> ${t.op.op}` : ''})`;
   }
 
+  /**
+   * Queue a deadline event at `at`. Deadlines pushed one after another at the same time (a
+   * sender blocked with the same timeout in the same model millisecond) share one queued event
+   * that stands for all of them: a later one would pop after the first at the same time, and all
+   * it does is count itself and sync the clock, which the first already did. The queue stays
+   * small (backpressure keeps thousands of these pending) and the counts stay exact.
+   */
+  private pushDeadline(at: number): void {
+    if (at === this.dlLastTime && this.dlLastGroup >= 0) {
+      this.dlCount[this.dlLastGroup]++;
+      this.dlExtra++;
+      return;
+    }
+    let g: number;
+    if (this.dlFreeCount > 0) g = this.dlFree[--this.dlFreeCount];
+    else {
+      g = this.dlFresh++;
+      if (g >= this.dlCount.length) {
+        const c = new Int32Array(this.dlCount.length * 2); c.set(this.dlCount); this.dlCount = c;
+        const f = new Int32Array(this.dlFree.length * 2); f.set(this.dlFree); this.dlFree = f;
+      }
+    }
+    this.dlCount[g] = 1;
+    this.dlLastTime = at;
+    this.dlLastGroup = g;
+    this.queue.push(at, EV_DEADLINE, g, 0);
+  }
+
+  /** Deadline groups (pushDeadline): deadlines each stands for, free group numbers, the last group pushed (-1: popped). */
+  private dlCount = new Int32Array(64);
+  private dlFree = new Int32Array(64);
+  private dlFreeCount = 0;
+  private dlFresh = 0;
+  private dlLastTime = -1;
+  private dlLastGroup = -1;
+  /** Deadlines queued beyond the one event of their group (queue length as if each were its own event). */
+  private dlExtra = 0;
+
   /** The EV_APPLY event: the op's CPU cost has elapsed; it takes effect now. */
   private applyOp(t: ThreadRt): void {
     const op = t.op!;
@@ -746,7 +784,7 @@ export class Simulation {
       if (t.resumeResult) return this.resume(t, 0); // completed within the same step
       const timeoutMs = (op as { timeoutMs?: number }).timeoutMs;
       if (timeoutMs !== undefined && timeoutMs > 0 && timeoutMs < FOREVER_MS) {
-        this.queue.push((this.state.nowMs + timeoutMs) * 1e6, EV_DEADLINE, 0, 0);
+        this.pushDeadline((this.state.nowMs + timeoutMs) * 1e6);
       }
       return this.wait(t, kind === 'call');
     }
@@ -1111,7 +1149,7 @@ export class Simulation {
     }
     c.bgBusy = false;
     // The other CPUs' background events do not keep it going: only what the threads still have to do.
-    if (this.queue.length > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
+    if (this.queue.length + this.dlExtra > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
       this.queue.push(this.now + this.bgPeriodNs - this.bgBusyNs, EV_BG, c.id, 1);
     } else this.bgLive--;
     if (c.current === null && c.handoffTo === null) {
@@ -1195,7 +1233,18 @@ export class Simulation {
     while (q.pop()) {
       if (this.events > maxEvents) throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
       const kind = q.popKind;
-      if (kind === EV_DEADLINE) { this.now = q.popTime; this.events++; this.syncClock(); continue; }
+      if (kind === EV_DEADLINE) {
+        // A group of deadlines at the same time (pushDeadline): each counts as an event.
+        const g = q.popA;
+        const n = this.dlCount[g];
+        this.dlFree[this.dlFreeCount++] = g;
+        if (g === this.dlLastGroup) this.dlLastGroup = -1;
+        this.dlExtra -= n - 1;
+        this.now = q.popTime;
+        this.events += n;
+        this.syncClock();
+        continue;
+      }
       if (kind === EV_FAULT) { this.now = q.popTime; this.events++; this.fault(this.faults[q.popA]); continue; }
       if (kind === EV_BG) { this.now = q.popTime; this.events++; this.background(this.cpus[q.popA], q.popB === 1); continue; }
       const t = this.threads[q.popA];
