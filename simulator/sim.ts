@@ -22,6 +22,7 @@ import { Rng, formatSeed, parseSeed } from './rng';
 import { expandWorkload } from './workloads';
 import { InvariantViolation, Monitors, fingerprint, type Violation } from './monitors';
 import { SeqRing } from './seq-ring';
+import { TicketTable } from './ticket-table';
 import type {
   Fault, PeerSpec, PeerTimeline, Profile, QueueOccupancy, Scenario, ServeStep, SimResults, Step, TransferSpec,
 } from './types';
@@ -168,7 +169,7 @@ export class Simulation {
   private readonly threads: ThreadRt[] = [];
   private readonly cpus: CpuRt[] = [];
   /** The thread waiting on each ticket of a pending operation (tickets only grow, TIME-2). */
-  private readonly waiters = new SeqRing(1, 0, 64);
+  private readonly waiters = new TicketTable(64);
   private readonly byModelPeer = new Map<number, PeerRt>();
   private readonly payloads = new Map<number, string>();
   private readonly messages0 = new Map<number, Message>();
@@ -322,7 +323,6 @@ export class Simulation {
     const kind = op.op;
     if (kind !== 'tick') this.syncClock();
     this.seqs.step++;
-    this.waiters.step++;
     const state = this.state;
     const before = fingerprint(state);
     const out = applyInPlace(state, op);
@@ -385,12 +385,11 @@ export class Simulation {
   /** The thread waiting on a ticket, or null (a thread that ended, the setup, a fault). */
   private waiterOf(ticket: number): ThreadRt | null {
     const slot = this.waiters.find(ticket);
-    return slot >= 0 && this.waiters.isLive(slot) ? this.threads[this.waiters.i32[0][slot]] : null;
+    return slot >= 0 ? this.threads[this.waiters.value(slot)] : null;
   }
 
   private setWaiter(ticket: number, t: ThreadRt): void {
-    const slot = this.waiters.add(ticket);
-    this.waiters.i32[0][slot] = t.id;
+    this.waiters.add(ticket, t.id);
   }
 
   /** Keep the model's clock (ms) in step with the simulation's (ns) (TIME-1). */
@@ -951,9 +950,9 @@ export class Simulation {
   /** A completion for a thread that waits (or one that just issued the op). */
   private completed(c: Completion, waker: ThreadRt | null, kind: Operation['op']): void {
     const slot = this.waiters.find(c.ticket);
-    if (slot < 0 || !this.waiters.isLive(slot)) return; // a thread that ended (closed) or the setup
-    const t = this.threads[this.waiters.i32[0][slot]];
-    this.waiters.retire(slot);
+    if (slot < 0) return; // a thread that ended (closed) or the setup
+    const t = this.threads[this.waiters.value(slot)];
+    this.waiters.remove(slot);
     t.resumeResult = c.result;
     const waited = this.now - t.waitStartNs;
     t.avgWaitNs = t.avgWaitNs * 0.75 + waited * 0.25;
