@@ -157,7 +157,7 @@ export class Monitors {
    * The deliveries one receive handed to `peer`, with the dequeue events of the same step
    * (in the same order): credentials (INV-10) and one notice per handle (INV-9).
    */
-  deliveries(peer: number, deliveries: readonly Delivery[], seqs: readonly number[]): Violation | null {
+  deliveries(peer: number, deliveries: readonly Delivery[], seqs: ArrayLike<number>, n = seqs.length): Violation | null {
     for (let i = 0; i < deliveries.length; i++) {
       this.checks++;
       const d = deliveries[i];
@@ -175,9 +175,8 @@ export class Monitors {
         if (d.credentials) return { invariant: 'INV-10', detail: `delivery to peer ${peer} node ${d.node} carries credentials the node did not ask for` };
         continue;
       }
-      const seq = seqs[i];
       // Dequeued in this step: retired, and its slot kept until the next step.
-      const slot = seq !== undefined ? this.seqs.find(seq) : -1;
+      const slot = i < n ? this.seqs.find(seqs[i]) : -1;
       const sender = slot >= 0 ? this.seqs.i32[1][slot] : -1;
       const expected = this.credentials.get(sender);
       const got = d.credentials;

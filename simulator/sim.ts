@@ -13,7 +13,7 @@
 // latency, context switch and migration costs, spinning vs sleeping waiters and
 // direct hand-off (sync wake-up onto the waker's CPU) where the profile has it.
 import type {
-  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, Operation, Result, Transfer,
+  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, MintOp, Operation, Result, Transfer,
 } from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import { applyInPlace, initialState, type BusEvent, type BusState } from '../model';
@@ -50,6 +50,9 @@ const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5
 const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
 
 interface Frame { body: Step[]; i: number; left: number }
+
+/** Where a receive's dequeued seqs go (a thread, or scratch when no thread waits). */
+interface SeqBuf { lastSeqs: Float64Array; lastSent: Float64Array; lastN: number }
 
 interface PeerRt {
   index: number;
@@ -99,10 +102,11 @@ interface ThreadRt {
   ended: boolean;
   spanStartNs: number;
   spans: [number, number, string][] | null;
-  /** Bus sequence numbers of the deliveries of the last receive (for the monitors). */
-  lastSeqs: number[];
+  /** Bus sequence numbers of the deliveries of the last receive (for the monitors): the first lastN. */
+  lastSeqs: Float64Array;
   /** When each of those was sent (NaN for a notice): one-way latency. */
-  lastSent: number[];
+  lastSent: Float64Array;
+  lastN: number;
   /** Calls answered by the current serve step. */
   served: number;
   /** The op in t.op is chosen but not started: the thread was preempted at the op boundary. */
@@ -216,8 +220,7 @@ export class Simulation {
   private pairAreaNs = new Float64Array(16);
   private pairSinceNs = new Float64Array(16);
   /** Scratch for the seqs of a completion whose waiter is gone. */
-  private readonly scratchSeqs: number[] = [];
-  private readonly scratchSent: number[] = [];
+  private readonly scratch: SeqBuf = { lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0 };
   private workloadEndNs = 0;
   private liveness = false;
   /** Latency samples are one-way message delays when the workload makes no calls and has no timers. */
@@ -298,7 +301,7 @@ export class Simulation {
           id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], lastSent: [], served: 0,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0, served: 0,
           opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
@@ -341,9 +344,9 @@ export class Simulation {
     this.cursor = 0;
     if (kind === 'receive' && !pending && (result as Result).ok) {
       const d = ((result as { value: unknown }).value as { deliveries: Delivery[] }).deliveries;
-      const seqs = by !== null ? by.lastSeqs : this.scratchSeqs;
-      this.takeSeqs(events, op.peer, d.length, seqs, by !== null ? by.lastSent : this.scratchSent);
-      const dv = this.monitors.deliveries(op.peer, d, seqs);
+      const buf: SeqBuf = by !== null ? by : this.scratch;
+      this.takeSeqs(events, op.peer, d.length, buf);
+      const dv = this.monitors.deliveries(op.peer, d, buf.lastSeqs, buf.lastN);
       if (dv !== null) this.violate(dv);
     }
     const nc = completions.length;
@@ -352,9 +355,9 @@ export class Simulation {
       if (c.op === 'receive' && c.result.ok) {
         const d = (c.result.value as { deliveries: Delivery[] }).deliveries;
         const waiter = this.waiterOf(c.ticket);
-        const seqs = waiter !== null ? waiter.lastSeqs : this.scratchSeqs;
-        this.takeSeqs(events, c.peer, d.length, seqs, waiter !== null ? waiter.lastSent : this.scratchSent);
-        const dv = this.monitors.deliveries(c.peer, d, seqs);
+        const buf: SeqBuf = waiter !== null ? waiter : this.scratch;
+        this.takeSeqs(events, c.peer, d.length, buf);
+        const dv = this.monitors.deliveries(c.peer, d, buf.lastSeqs, buf.lastN);
         if (dv !== null) this.violate(dv);
       }
     }
@@ -369,17 +372,23 @@ export class Simulation {
    * The next n dequeue events of a peer in this step's events (the deliveries of one receive):
    * their seqs into `seqs`, and when each was sent into `sent` (from account(), same step).
    */
-  private takeSeqs(events: readonly BusEvent[], peer: number, n: number, seqs: number[], sent: number[]): void {
-    if (seqs.length !== 0) seqs.length = 0;
-    if (sent.length !== 0) sent.length = 0;
-    while (seqs.length < n && this.cursor < events.length) {
+  private takeSeqs(events: readonly BusEvent[], peer: number, n: number, buf: SeqBuf): void {
+    if (n > buf.lastSeqs.length) {
+      buf.lastSeqs = new Float64Array(n * 2);
+      buf.lastSent = new Float64Array(n * 2);
+    }
+    const seqs = buf.lastSeqs, sent = buf.lastSent;
+    let k = 0;
+    while (k < n && this.cursor < events.length) {
       const i = this.cursor++;
       const e = events[i];
       if (e.type === 'dequeue' && e.peer === peer) {
-        seqs.push(e.seq);
-        sent.push(this.eventSentNs[i]);
+        seqs[k] = e.seq;
+        sent[k] = this.eventSentNs[i];
+        k++;
       }
     }
+    buf.lastN = k;
   }
 
   /** The thread waiting on a ticket, or null (a thread that ended, the setup, a fault). */
@@ -627,8 +636,8 @@ export class Simulation {
         case 'call': case 'send': {
           const h = this.resolve(t, step.to);
           if (h < 0) { this.skip(t, h); continue; }
-          const flagged = step.transfers?.find((x) => this.resolve(t, x.handle) < 0);
-          if (flagged) { this.skip(t, this.resolve(t, flagged.handle)); continue; } // it arrived revoked/dead (RECV-3)
+          const flagged = this.flaggedTransfer(t, step.transfers);
+          if (flagged < 0) { this.skip(t, flagged); continue; } // it arrived revoked/dead (RECV-3)
           return this.messageOp(t, step.do, h, step.bytes, step.transfers, step.timeoutMs, step);
         }
         case 'reply': return this.messageOp(t, 'reply', peer.replyQueue.shift() ?? 0, step.bytes, step.transfers, undefined, step);
@@ -647,7 +656,9 @@ export class Simulation {
         case 'mint': {
           const h = this.resolve(t, step.from);
           if (h < 0) { this.skip(t, h); continue; }
-          t.op = { op: 'mint', peer: peer.id, handle: h, rights: step.rights, ...(step.badge !== undefined ? { badge: step.badge } : {}) };
+          const mint: MintOp = { op: 'mint', peer: peer.id, handle: h, rights: step.rights };
+          if (step.badge !== undefined) mint.badge = step.badge;
+          t.op = mint;
           return A_OP;
         }
         case 'release': case 'revoke': case 'destroyNode': {
@@ -686,16 +697,39 @@ export class Simulation {
   private message(t: ThreadRt, bytes: number, transfers: TransferSpec[] | undefined): Message {
     if (!transfers || transfers.length === 0) {
       // The model never changes a message it is given (a blocked send keeps its own clone, SEND-7).
+      if (bytes === this.lastMessageBytes) return this.lastMessage!;
       let m = this.messages0.get(bytes);
       if (!m) this.messages0.set(bytes, (m = { segments: [this.payload(bytes)] }));
+      this.lastMessageBytes = bytes;
+      this.lastMessage = m;
       return m;
     }
     const m: Message = { segments: [this.payload(bytes)] };
-    if (transfers && transfers.length) {
-      m.transfers = transfers.map((x): Transfer => ({ handle: this.resolve(t, x.handle), ...(x.rights ? { rights: x.rights } : {}), ...(x.move ? { move: true } : {}) }));
+    const list: Transfer[] = [];
+    for (let i = 0; i < transfers.length; i++) {
+      const x = transfers[i];
+      const tr: Transfer = { handle: this.resolve(t, x.handle) };
+      if (x.rights) tr.rights = x.rights;
+      if (x.move) tr.move = true;
+      list.push(tr);
     }
+    m.transfers = list;
     return m;
   }
+
+  /** The first transfer whose handle arrived revoked (-1) or dead (-2), or 0 when none did. */
+  private flaggedTransfer(t: ThreadRt, transfers: TransferSpec[] | undefined): number {
+    if (transfers === undefined) return 0;
+    for (let i = 0; i < transfers.length; i++) {
+      const h = this.resolve(t, transfers[i].handle);
+      if (h < 0) return h;
+    }
+    return 0;
+  }
+
+  /** The message without transfers made last, and its payload size (-1: none yet). */
+  private lastMessageBytes = -1;
+  private lastMessage: Message | null = null;
 
   private messageOp(t: ThreadRt, kind: 'send' | 'call' | 'reply', handle: number, bytes: number, transfers: TransferSpec[] | undefined, timeoutMs: number | undefined, step: Step | null): number {
     t.opBytes = bytes;
@@ -853,7 +887,7 @@ export class Simulation {
         if (this.oneWayLatency) {
           const done = this.now + this.d + c;
           const sent = t.lastSent;
-          for (let i = 0; i < sent.length; i++) if (sent[i] === sent[i]) this.sample(done - sent[i]); // NaN: a notice
+          for (let i = 0; i < t.lastN; i++) if (sent[i] === sent[i]) this.sample(done - sent[i]); // NaN: a notice
         }
         return this.cost(c);
       }
