@@ -13,7 +13,7 @@
 // latency, context switch and migration costs, spinning vs sleeping waiters and
 // direct hand-off (sync wake-up onto the waker's CPU) where the profile has it.
 import type {
-  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, MintOp, Operation, Result, Transfer,
+  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, MintOp, Operation, ReceiveOp, Result, SendOp, CallOp, Transfer,
 } from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import { applyInPlace, initialState, type BusEvent, type BusState } from '../model';
@@ -107,6 +107,10 @@ interface ThreadRt {
   /** When each of those was sent (NaN for a notice): one-way latency. */
   lastSent: Float64Array;
   lastN: number;
+  /** The thread's last send or call op (and the timeout it was asked with), and its last receive op: reused when the next is the same. */
+  lastMsgOp: SendOp | CallOp | null;
+  lastMsgTimeout: number | undefined;
+  lastRecvOp: ReceiveOp | null;
   /** Calls answered by the current serve step. */
   served: number;
   /** The op in t.op is chosen but not started: the thread was preempted at the op boundary. */
@@ -301,7 +305,7 @@ export class Simulation {
           id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0, served: 0,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0, lastMsgOp: null, lastMsgTimeout: undefined, lastRecvOp: null, served: 0,
           opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
@@ -735,14 +739,24 @@ export class Simulation {
     t.opBytes = bytes;
     t.step = step;
     const message = this.message(t, bytes, transfers);
+    // The same send or call as the thread's last one (a loop): its op again (the model keeps no
+    // reference to an op and changes none; a blocked send keeps its own copy, SEND-7).
+    const last = t.lastMsgOp;
+    if (kind !== 'reply' && last !== null && last.op === kind && last.handle === handle && last.message === message && t.lastMsgTimeout === timeoutMs) {
+      t.op = last;
+      return A_OP;
+    }
     if (kind === 'reply') t.op = { op: 'reply', peer: t.peer.id, handle, message };
     else if (kind === 'call') t.op = timeoutMs === undefined ? { op: 'call', peer: t.peer.id, handle, message } : { op: 'call', peer: t.peer.id, handle, message, timeoutMs };
     else t.op = timeoutMs ? { op: 'send', peer: t.peer.id, handle, message, timeoutMs } : { op: 'send', peer: t.peer.id, handle, message };
+    if (kind !== 'reply') { t.lastMsgOp = t.op as SendOp | CallOp; t.lastMsgTimeout = timeoutMs; }
     return A_OP;
   }
 
   private receiveOp(t: ThreadRt, max: number, timeoutMs: number): number {
-    t.op = { op: 'receive', peer: t.peer.id, max: this.profile.batchReceive ? max : 1, timeoutMs };
+    const m = this.profile.batchReceive ? max : 1;
+    const last = t.lastRecvOp;
+    t.op = last !== null && last.max === m && last.timeoutMs === timeoutMs ? last : (t.lastRecvOp = { op: 'receive', peer: t.peer.id, max: m, timeoutMs });
     t.opBytes = 0;
     return A_OP;
   }
