@@ -407,9 +407,16 @@ export class Simulation {
 
   /** Keep the model's clock (ms) in step with the simulation's (ns) (TIME-1). */
   private syncClock(): void {
+    // Fast path: well inside the model's current millisecond (the margin covers the rounding of
+    // now / 1e6 for any clock below 1e12 ms; the model's clock only moves forward, by ticks).
+    if (this.now < this.clockSkipBelowNs) return;
     const ms = Math.floor(this.now / 1e6);
     if (ms > this.state.nowMs) this.apply({ op: 'tick', ms: ms - this.state.nowMs }, null);
+    this.clockSkipBelowNs = (this.state.nowMs + 1) * 1e6 - 4096;
   }
+
+  /** Below this simulated time, syncClock has nothing to do (see there). */
+  private clockSkipBelowNs = 0;
 
   private violate(v: Violation): never {
     throw new InvariantViolation(v, this.now);
