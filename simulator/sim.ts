@@ -202,7 +202,7 @@ export class Simulation {
   private spinNs = 0;
   private latency = new Float64Array(1024);
   private latencyCount = 0;
-  private readonly outcomes = new Map<string, number>();
+  private readonly outcomes = new Map<string, { n: number }>();
   /** The most frequent outcome, counted apart from the map (one per call). */
   private replies = 0;
   /**
@@ -889,7 +889,7 @@ export class Simulation {
         const bindNames = t.bindNames;
         let bound = 0;
         for (const d of deliveries) {
-          if (d.kind === 'notice') { this.count(`notice:${d.notice.type}`); continue; }
+          if (d.kind === 'notice') { this.count(noticeKey(d.notice.type)); continue; }
           if (d.kind === 'reply') continue;
           gotMessage = true;
           this.messages++;
@@ -921,7 +921,10 @@ export class Simulation {
   }
 
   private count(key: string): void {
-    this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+    // One lookup per count: each key's counter is a box.
+    const box = this.outcomes.get(key);
+    if (box !== undefined) box.n++;
+    else this.outcomes.set(key, { n: 1 });
   }
 
   private sample(ns: number): void {
@@ -1392,7 +1395,8 @@ export class Simulation {
       ? this.threads.map((t) => ({ thread: t.name, spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]) }))
       : undefined;
     const outcomes: Record<string, number> = {};
-    const counted = new Map(this.outcomes);
+    const counted = new Map<string, number>();
+    for (const [k, box] of this.outcomes) counted.set(k, box.n);
     if (this.replies > 0) counted.set('reply', (counted.get('reply') ?? 0) + this.replies);
     for (const k of [...counted.keys()].sort()) outcomes[k] = counted.get(k)!;
     return {
@@ -1442,6 +1446,14 @@ export class LivenessError extends Error {
 /** Whether an invocation is pending (a ticket) rather than a result. */
 function isPending(r: Invocation): r is { pending: true; ticket: number } {
   return (r as { pending?: boolean }).pending === true;
+}
+
+/** The outcome key of a notice type ("notice:" + type), made once per type. */
+const NOTICE_KEYS = new Map<string, string>();
+function noticeKey(type: string): string {
+  let k = NOTICE_KEYS.get(type);
+  if (k === undefined) NOTICE_KEYS.set(type, (k = `notice:${type}`));
+  return k;
 }
 
 function round(x: number, digits = 1): number {
