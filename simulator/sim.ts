@@ -51,6 +51,9 @@ const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
 
 interface Frame { body: Step[]; i: number; left: number }
 
+/** Empty until a thread's first receive (takeSeqs grows before it writes): short runs allocate nothing per thread. */
+const NO_SEQS = new Float64Array(0);
+
 /** Where a receive's dequeued seqs go (a thread, or scratch when no thread waits). */
 interface SeqBuf { lastSeqs: Float64Array; lastSent: Float64Array; lastN: number }
 
@@ -305,7 +308,7 @@ export class Simulation {
           id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0, lastMsgOp: null, lastMsgTimeout: undefined, lastRecvOp: null, served: 0,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: NO_SEQS, lastSent: NO_SEQS, lastN: 0, lastMsgOp: null, lastMsgTimeout: undefined, lastRecvOp: null, served: 0,
           opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
