@@ -8,6 +8,7 @@ import type { Completion, Credentials, Delivery, Invocation, Limits, Operation }
 import type { BusEvent, BusState } from '../model/state';
 import { checkState } from '../model/invariants';
 import { SeqRing } from './seq-ring';
+import { TicketTable } from './ticket-table';
 
 export interface Violation {
   invariant: string;
@@ -46,8 +47,7 @@ export class Monitors {
   private queuedFrom = new Int32Array(16 * 16);
   private stride = 16;
   /** Tickets (they only grow) of pending operations not completed yet: live in the ring (INV-6). */
-  private readonly outstanding = new SeqRing(0, 0, 64);
-  private outstandingCount = 0;
+  private readonly outstanding = new TicketTable(64);
   private readonly notified = new Set<string>();
   private readonly credentials = new Map<number, Credentials>();
   /** peer -> names of its nodes that opted in to credentials. */
@@ -71,7 +71,6 @@ export class Monitors {
   step(op: Operation, result: Invocation, completions: readonly Completion[], events: readonly BusEvent[], before: number | null, after: BusState): Violation | null {
     this.checks++;
     this.seqs.step++;
-    this.outstanding.step++;
     const ticket = (result as { pending?: boolean; ticket?: number }).pending === true ? (result as { ticket: number }).ticket : -1;
     if (before !== null && ticket < 0 && !(result as { ok: boolean }).ok) {
       const error = (result as { error: string }).error;
@@ -82,10 +81,8 @@ export class Monitors {
       }
     }
     if (ticket >= 0) {
-      const known = this.outstanding.find(ticket);
-      if (known >= 0 && this.outstanding.isLive(known)) return { invariant: 'INV-6', detail: `ticket ${ticket} issued twice` };
-      this.outstanding.add(ticket);
-      this.outstandingCount++;
+      if (this.outstanding.find(ticket) >= 0) return { invariant: 'INV-6', detail: `ticket ${ticket} issued twice` };
+      this.outstanding.add(ticket, 0);
     }
     for (let i = 0; i < events.length; i++) {
       const v = this.event(events[i]);
@@ -95,9 +92,8 @@ export class Monitors {
       // INV-6: every call (and every pending operation) gets exactly one outcome.
       const t = completions[i].ticket;
       const slot = this.outstanding.find(t);
-      if (slot < 0 || !this.outstanding.isLive(slot)) return { invariant: 'INV-6', detail: `ticket ${t} completed twice or never started` };
-      this.outstanding.retire(slot);
-      this.outstandingCount--;
+      if (slot < 0) return { invariant: 'INV-6', detail: `ticket ${t} completed twice or never started` };
+      this.outstanding.remove(slot);
     }
     return null;
   }
@@ -111,7 +107,8 @@ export class Monitors {
         if (e.seq <= this.lastSeq) return { invariant: 'INV-7', detail: `enqueue seq ${e.seq} after ${this.lastSeq}` };
         this.lastSeq = e.seq;
         const slot = this.seqs.add(e.seq);
-        const [to, from, notice] = this.seqs.i32;
+        const cols = this.seqs.i32;
+        const to = cols[0], from = cols[1], notice = cols[2];
         to[slot] = e.to;
         from[slot] = e.from;
         notice[slot] = e.kind === 'notice' ? 1 : 0;
@@ -130,7 +127,8 @@ export class Monitors {
       case 'discard': {
         // INV-4: each enqueued entry leaves its receiver's queue exactly once.
         const slot = e.seq > this.lastSeq ? -1 : this.seqs.find(e.seq);
-        const [to, from, notice] = this.seqs.i32;
+        const cols = this.seqs.i32;
+        const to = cols[0], from = cols[1], notice = cols[2];
         if (slot < 0 || !this.seqs.isLive(slot) || to[slot] !== e.peer) {
           return { invariant: 'INV-4', detail: `seq ${e.seq} ${e.type}d by peer ${e.peer} twice or never enqueued to it` };
         }
@@ -159,7 +157,7 @@ export class Monitors {
    * The deliveries one receive handed to `peer`, with the dequeue events of the same step
    * (in the same order): credentials (INV-10) and one notice per handle (INV-9).
    */
-  deliveries(peer: number, deliveries: readonly Delivery[], seqs: readonly number[]): Violation | null {
+  deliveries(peer: number, deliveries: readonly Delivery[], seqs: ArrayLike<number>, n = seqs.length): Violation | null {
     for (let i = 0; i < deliveries.length; i++) {
       this.checks++;
       const d = deliveries[i];
@@ -177,9 +175,8 @@ export class Monitors {
         if (d.credentials) return { invariant: 'INV-10', detail: `delivery to peer ${peer} node ${d.node} carries credentials the node did not ask for` };
         continue;
       }
-      const seq = seqs[i];
       // Dequeued in this step: retired, and its slot kept until the next step.
-      const slot = seq !== undefined ? this.seqs.find(seq) : -1;
+      const slot = i < n ? this.seqs.find(seqs[i]) : -1;
       const sender = slot >= 0 ? this.seqs.i32[1][slot] : -1;
       const expected = this.credentials.get(sender);
       const got = d.credentials;
@@ -200,9 +197,9 @@ export class Monitors {
   /** Once every peer has closed: nothing left anywhere (INV-4, INV-5, INV-6). */
   finish(s: BusState): Violation | null {
     if (this.openCount > 0) return { invariant: 'INV-4', detail: `${this.openCount} enqueued entries neither received nor discarded` };
-    if (this.outstandingCount > 0) {
-      const tickets = this.outstanding.liveSeqs().slice(0, 5);
-      return { invariant: 'INV-6', detail: `${this.outstandingCount} pending operations never completed (tickets ${tickets.join(', ')})` };
+    if (this.outstanding.size > 0) {
+      const tickets = this.outstanding.liveTickets().slice(0, 5);
+      return { invariant: 'INV-6', detail: `${this.outstanding.size} pending operations never completed (tickets ${tickets.join(', ')})` };
     }
     const left = Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
     if (left > 0) return { invariant: 'INV-5', detail: `all peers closed but ${left} handles/nodes/calls/pending operations remain` };

@@ -13,7 +13,7 @@
 // latency, context switch and migration costs, spinning vs sleeping waiters and
 // direct hand-off (sync wake-up onto the waker's CPU) where the profile has it.
 import type {
-  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, Operation, Result, Transfer,
+  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, MintOp, Operation, ReceiveOp, Result, SendOp, CallOp, Transfer,
 } from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import { applyInPlace, initialState, type BusEvent, type BusState } from '../model';
@@ -22,6 +22,7 @@ import { Rng, formatSeed, parseSeed } from './rng';
 import { expandWorkload } from './workloads';
 import { InvariantViolation, Monitors, fingerprint, type Violation } from './monitors';
 import { SeqRing } from './seq-ring';
+import { TicketTable } from './ticket-table';
 import type {
   Fault, PeerSpec, PeerTimeline, Profile, QueueOccupancy, Scenario, ServeStep, SimResults, Step, TransferSpec,
 } from './types';
@@ -49,6 +50,12 @@ const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5
 const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
 
 interface Frame { body: Step[]; i: number; left: number }
+
+/** Empty until a thread's first receive (takeSeqs grows before it writes): short runs allocate nothing per thread. */
+const NO_SEQS = new Float64Array(0);
+
+/** Where a receive's dequeued seqs go (a thread, or scratch when no thread waits). */
+interface SeqBuf { lastSeqs: Float64Array; lastSent: Float64Array; lastN: number }
 
 interface PeerRt {
   index: number;
@@ -98,10 +105,15 @@ interface ThreadRt {
   ended: boolean;
   spanStartNs: number;
   spans: [number, number, string][] | null;
-  /** Bus sequence numbers of the deliveries of the last receive (for the monitors). */
-  lastSeqs: number[];
+  /** Bus sequence numbers of the deliveries of the last receive (for the monitors): the first lastN. */
+  lastSeqs: Float64Array;
   /** When each of those was sent (NaN for a notice): one-way latency. */
-  lastSent: number[];
+  lastSent: Float64Array;
+  lastN: number;
+  /** The thread's last send or call op (and the timeout it was asked with), and its last receive op: reused when the next is the same. */
+  lastMsgOp: SendOp | CallOp | null;
+  lastMsgTimeout: number | undefined;
+  lastRecvOp: ReceiveOp | null;
   /** Calls answered by the current serve step. */
   served: number;
   /** The op in t.op is chosen but not started: the thread was preempted at the op boundary. */
@@ -168,7 +180,7 @@ export class Simulation {
   private readonly threads: ThreadRt[] = [];
   private readonly cpus: CpuRt[] = [];
   /** The thread waiting on each ticket of a pending operation (tickets only grow, TIME-2). */
-  private readonly waiters = new SeqRing(1, 0, 64);
+  private readonly waiters = new TicketTable(64);
   private readonly byModelPeer = new Map<number, PeerRt>();
   private readonly payloads = new Map<number, string>();
   private readonly messages0 = new Map<number, Message>();
@@ -193,7 +205,7 @@ export class Simulation {
   private spinNs = 0;
   private latency = new Float64Array(1024);
   private latencyCount = 0;
-  private readonly outcomes = new Map<string, number>();
+  private readonly outcomes = new Map<string, { n: number }>();
   /** The most frequent outcome, counted apart from the map (one per call). */
   private replies = 0;
   /**
@@ -215,8 +227,7 @@ export class Simulation {
   private pairAreaNs = new Float64Array(16);
   private pairSinceNs = new Float64Array(16);
   /** Scratch for the seqs of a completion whose waiter is gone. */
-  private readonly scratchSeqs: number[] = [];
-  private readonly scratchSent: number[] = [];
+  private readonly scratch: SeqBuf = { lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0 };
   private workloadEndNs = 0;
   private liveness = false;
   /** Latency samples are one-way message delays when the workload makes no calls and has no timers. */
@@ -297,7 +308,7 @@ export class Simulation {
           id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
           state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
           waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: [], lastSent: [], served: 0,
+          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: NO_SEQS, lastSent: NO_SEQS, lastN: 0, lastMsgOp: null, lastMsgTimeout: undefined, lastRecvOp: null, served: 0,
           opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
         };
         this.threads.push(t);
@@ -322,7 +333,6 @@ export class Simulation {
     const kind = op.op;
     if (kind !== 'tick') this.syncClock();
     this.seqs.step++;
-    this.waiters.step++;
     const state = this.state;
     const before = fingerprint(state);
     const out = applyInPlace(state, op);
@@ -341,9 +351,9 @@ export class Simulation {
     this.cursor = 0;
     if (kind === 'receive' && !pending && (result as Result).ok) {
       const d = ((result as { value: unknown }).value as { deliveries: Delivery[] }).deliveries;
-      const seqs = by !== null ? by.lastSeqs : this.scratchSeqs;
-      this.takeSeqs(events, op.peer, d.length, seqs, by !== null ? by.lastSent : this.scratchSent);
-      const dv = this.monitors.deliveries(op.peer, d, seqs);
+      const buf: SeqBuf = by !== null ? by : this.scratch;
+      this.takeSeqs(events, op.peer, d.length, buf);
+      const dv = this.monitors.deliveries(op.peer, d, buf.lastSeqs, buf.lastN);
       if (dv !== null) this.violate(dv);
     }
     const nc = completions.length;
@@ -352,9 +362,9 @@ export class Simulation {
       if (c.op === 'receive' && c.result.ok) {
         const d = (c.result.value as { deliveries: Delivery[] }).deliveries;
         const waiter = this.waiterOf(c.ticket);
-        const seqs = waiter !== null ? waiter.lastSeqs : this.scratchSeqs;
-        this.takeSeqs(events, c.peer, d.length, seqs, waiter !== null ? waiter.lastSent : this.scratchSent);
-        const dv = this.monitors.deliveries(c.peer, d, seqs);
+        const buf: SeqBuf = waiter !== null ? waiter : this.scratch;
+        this.takeSeqs(events, c.peer, d.length, buf);
+        const dv = this.monitors.deliveries(c.peer, d, buf.lastSeqs, buf.lastN);
         if (dv !== null) this.violate(dv);
       }
     }
@@ -369,35 +379,47 @@ export class Simulation {
    * The next n dequeue events of a peer in this step's events (the deliveries of one receive):
    * their seqs into `seqs`, and when each was sent into `sent` (from account(), same step).
    */
-  private takeSeqs(events: readonly BusEvent[], peer: number, n: number, seqs: number[], sent: number[]): void {
-    if (seqs.length !== 0) seqs.length = 0;
-    if (sent.length !== 0) sent.length = 0;
-    while (seqs.length < n && this.cursor < events.length) {
+  private takeSeqs(events: readonly BusEvent[], peer: number, n: number, buf: SeqBuf): void {
+    if (n > buf.lastSeqs.length) {
+      buf.lastSeqs = new Float64Array(n * 2);
+      buf.lastSent = new Float64Array(n * 2);
+    }
+    const seqs = buf.lastSeqs, sent = buf.lastSent;
+    let k = 0;
+    while (k < n && this.cursor < events.length) {
       const i = this.cursor++;
       const e = events[i];
       if (e.type === 'dequeue' && e.peer === peer) {
-        seqs.push(e.seq);
-        sent.push(this.eventSentNs[i]);
+        seqs[k] = e.seq;
+        sent[k] = this.eventSentNs[i];
+        k++;
       }
     }
+    buf.lastN = k;
   }
 
   /** The thread waiting on a ticket, or null (a thread that ended, the setup, a fault). */
   private waiterOf(ticket: number): ThreadRt | null {
     const slot = this.waiters.find(ticket);
-    return slot >= 0 && this.waiters.isLive(slot) ? this.threads[this.waiters.i32[0][slot]] : null;
+    return slot >= 0 ? this.threads[this.waiters.value(slot)] : null;
   }
 
   private setWaiter(ticket: number, t: ThreadRt): void {
-    const slot = this.waiters.add(ticket);
-    this.waiters.i32[0][slot] = t.id;
+    this.waiters.add(ticket, t.id);
   }
 
   /** Keep the model's clock (ms) in step with the simulation's (ns) (TIME-1). */
   private syncClock(): void {
+    // Fast path: well inside the model's current millisecond (the margin covers the rounding of
+    // now / 1e6 for any clock below 1e12 ms; the model's clock only moves forward, by ticks).
+    if (this.now < this.clockSkipBelowNs) return;
     const ms = Math.floor(this.now / 1e6);
     if (ms > this.state.nowMs) this.apply({ op: 'tick', ms: ms - this.state.nowMs }, null);
+    this.clockSkipBelowNs = (this.state.nowMs + 1) * 1e6 - 4096;
   }
+
+  /** Below this simulated time, syncClock has nothing to do (see there). */
+  private clockSkipBelowNs = 0;
 
   private violate(v: Violation): never {
     throw new InvariantViolation(v, this.now);
@@ -628,8 +650,8 @@ export class Simulation {
         case 'call': case 'send': {
           const h = this.resolve(t, step.to);
           if (h < 0) { this.skip(t, h); continue; }
-          const flagged = step.transfers?.find((x) => this.resolve(t, x.handle) < 0);
-          if (flagged) { this.skip(t, this.resolve(t, flagged.handle)); continue; } // it arrived revoked/dead (RECV-3)
+          const flagged = this.flaggedTransfer(t, step.transfers);
+          if (flagged < 0) { this.skip(t, flagged); continue; } // it arrived revoked/dead (RECV-3)
           return this.messageOp(t, step.do, h, step.bytes, step.transfers, step.timeoutMs, step);
         }
         case 'reply': return this.messageOp(t, 'reply', peer.replyQueue.shift() ?? 0, step.bytes, step.transfers, undefined, step);
@@ -648,7 +670,9 @@ export class Simulation {
         case 'mint': {
           const h = this.resolve(t, step.from);
           if (h < 0) { this.skip(t, h); continue; }
-          t.op = { op: 'mint', peer: peer.id, handle: h, rights: step.rights, ...(step.badge !== undefined ? { badge: step.badge } : {}) };
+          const mint: MintOp = { op: 'mint', peer: peer.id, handle: h, rights: step.rights };
+          if (step.badge !== undefined) mint.badge = step.badge;
+          t.op = mint;
           return A_OP;
         }
         case 'release': case 'revoke': case 'destroyNode': {
@@ -687,29 +711,62 @@ export class Simulation {
   private message(t: ThreadRt, bytes: number, transfers: TransferSpec[] | undefined): Message {
     if (!transfers || transfers.length === 0) {
       // The model never changes a message it is given (a blocked send keeps its own clone, SEND-7).
+      if (bytes === this.lastMessageBytes) return this.lastMessage!;
       let m = this.messages0.get(bytes);
       if (!m) this.messages0.set(bytes, (m = { segments: [this.payload(bytes)] }));
+      this.lastMessageBytes = bytes;
+      this.lastMessage = m;
       return m;
     }
     const m: Message = { segments: [this.payload(bytes)] };
-    if (transfers && transfers.length) {
-      m.transfers = transfers.map((x): Transfer => ({ handle: this.resolve(t, x.handle), ...(x.rights ? { rights: x.rights } : {}), ...(x.move ? { move: true } : {}) }));
+    const list: Transfer[] = [];
+    for (let i = 0; i < transfers.length; i++) {
+      const x = transfers[i];
+      const tr: Transfer = { handle: this.resolve(t, x.handle) };
+      if (x.rights) tr.rights = x.rights;
+      if (x.move) tr.move = true;
+      list.push(tr);
     }
+    m.transfers = list;
     return m;
   }
+
+  /** The first transfer whose handle arrived revoked (-1) or dead (-2), or 0 when none did. */
+  private flaggedTransfer(t: ThreadRt, transfers: TransferSpec[] | undefined): number {
+    if (transfers === undefined) return 0;
+    for (let i = 0; i < transfers.length; i++) {
+      const h = this.resolve(t, transfers[i].handle);
+      if (h < 0) return h;
+    }
+    return 0;
+  }
+
+  /** The message without transfers made last, and its payload size (-1: none yet). */
+  private lastMessageBytes = -1;
+  private lastMessage: Message | null = null;
 
   private messageOp(t: ThreadRt, kind: 'send' | 'call' | 'reply', handle: number, bytes: number, transfers: TransferSpec[] | undefined, timeoutMs: number | undefined, step: Step | null): number {
     t.opBytes = bytes;
     t.step = step;
     const message = this.message(t, bytes, transfers);
+    // The same send or call as the thread's last one (a loop): its op again (the model keeps no
+    // reference to an op and changes none; a blocked send keeps its own copy, SEND-7).
+    const last = t.lastMsgOp;
+    if (kind !== 'reply' && last !== null && last.op === kind && last.handle === handle && last.message === message && t.lastMsgTimeout === timeoutMs) {
+      t.op = last;
+      return A_OP;
+    }
     if (kind === 'reply') t.op = { op: 'reply', peer: t.peer.id, handle, message };
     else if (kind === 'call') t.op = timeoutMs === undefined ? { op: 'call', peer: t.peer.id, handle, message } : { op: 'call', peer: t.peer.id, handle, message, timeoutMs };
     else t.op = timeoutMs ? { op: 'send', peer: t.peer.id, handle, message, timeoutMs } : { op: 'send', peer: t.peer.id, handle, message };
+    if (kind !== 'reply') { t.lastMsgOp = t.op as SendOp | CallOp; t.lastMsgTimeout = timeoutMs; }
     return A_OP;
   }
 
   private receiveOp(t: ThreadRt, max: number, timeoutMs: number): number {
-    t.op = { op: 'receive', peer: t.peer.id, max: this.profile.batchReceive ? max : 1, timeoutMs };
+    const m = this.profile.batchReceive ? max : 1;
+    const last = t.lastRecvOp;
+    t.op = last !== null && last.max === m && last.timeoutMs === timeoutMs ? last : (t.lastRecvOp = { op: 'receive', peer: t.peer.id, max: m, timeoutMs });
     t.opBytes = 0;
     return A_OP;
   }
@@ -736,6 +793,44 @@ export class Simulation {
     return `peer ${t.peer.name} thread ${t.name} step ${path || 'end'} (${what}${t.op ? ` -> ${t.op.op}` : ''})`;
   }
 
+  /**
+   * Queue a deadline event at `at`. Deadlines pushed one after another at the same time (a
+   * sender blocked with the same timeout in the same model millisecond) share one queued event
+   * that stands for all of them: a later one would pop after the first at the same time, and all
+   * it does is count itself and sync the clock, which the first already did. The queue stays
+   * small (backpressure keeps thousands of these pending) and the counts stay exact.
+   */
+  private pushDeadline(at: number): void {
+    if (at === this.dlLastTime && this.dlLastGroup >= 0) {
+      this.dlCount[this.dlLastGroup]++;
+      this.dlExtra++;
+      return;
+    }
+    let g: number;
+    if (this.dlFreeCount > 0) g = this.dlFree[--this.dlFreeCount];
+    else {
+      g = this.dlFresh++;
+      if (g >= this.dlCount.length) {
+        const c = new Int32Array(this.dlCount.length * 2); c.set(this.dlCount); this.dlCount = c;
+        const f = new Int32Array(this.dlFree.length * 2); f.set(this.dlFree); this.dlFree = f;
+      }
+    }
+    this.dlCount[g] = 1;
+    this.dlLastTime = at;
+    this.dlLastGroup = g;
+    this.queue.push(at, EV_DEADLINE, g, 0);
+  }
+
+  /** Deadline groups (pushDeadline): deadlines each stands for, free group numbers, the last group pushed (-1: popped). */
+  private dlCount = new Int32Array(64);
+  private dlFree = new Int32Array(64);
+  private dlFreeCount = 0;
+  private dlFresh = 0;
+  private dlLastTime = -1;
+  private dlLastGroup = -1;
+  /** Deadlines queued beyond the one event of their group (queue length as if each were its own event). */
+  private dlExtra = 0;
+
   /** The EV_APPLY event: the op's CPU cost has elapsed; it takes effect now. */
   private applyOp(t: ThreadRt): void {
     const op = t.op!;
@@ -746,7 +841,7 @@ export class Simulation {
       if (t.resumeResult) return this.resume(t, 0); // completed within the same step
       const timeoutMs = (op as { timeoutMs?: number }).timeoutMs;
       if (timeoutMs !== undefined && timeoutMs > 0 && timeoutMs < FOREVER_MS) {
-        this.queue.push((this.state.nowMs + timeoutMs) * 1e6, EV_DEADLINE, 0, 0);
+        this.pushDeadline((this.state.nowMs + timeoutMs) * 1e6);
       }
       return this.wait(t, kind === 'call');
     }
@@ -797,7 +892,7 @@ export class Simulation {
         const bindNames = t.bindNames;
         let bound = 0;
         for (const d of deliveries) {
-          if (d.kind === 'notice') { this.count(`notice:${d.notice.type}`); continue; }
+          if (d.kind === 'notice') { this.count(noticeKey(d.notice.type)); continue; }
           if (d.kind === 'reply') continue;
           gotMessage = true;
           this.messages++;
@@ -816,7 +911,7 @@ export class Simulation {
         if (this.oneWayLatency) {
           const done = this.now + this.d + c;
           const sent = t.lastSent;
-          for (let i = 0; i < sent.length; i++) if (sent[i] === sent[i]) this.sample(done - sent[i]); // NaN: a notice
+          for (let i = 0; i < t.lastN; i++) if (sent[i] === sent[i]) this.sample(done - sent[i]); // NaN: a notice
         }
         return this.cost(c);
       }
@@ -829,7 +924,10 @@ export class Simulation {
   }
 
   private count(key: string): void {
-    this.outcomes.set(key, (this.outcomes.get(key) ?? 0) + 1);
+    // One lookup per count: each key's counter is a box.
+    const box = this.outcomes.get(key);
+    if (box !== undefined) box.n++;
+    else this.outcomes.set(key, { n: 1 });
   }
 
   private sample(ns: number): void {
@@ -913,9 +1011,9 @@ export class Simulation {
   /** A completion for a thread that waits (or one that just issued the op). */
   private completed(c: Completion, waker: ThreadRt | null, kind: Operation['op']): void {
     const slot = this.waiters.find(c.ticket);
-    if (slot < 0 || !this.waiters.isLive(slot)) return; // a thread that ended (closed) or the setup
-    const t = this.threads[this.waiters.i32[0][slot]];
-    this.waiters.retire(slot);
+    if (slot < 0) return; // a thread that ended (closed) or the setup
+    const t = this.threads[this.waiters.value(slot)];
+    this.waiters.remove(slot);
     t.resumeResult = c.result;
     const waited = this.now - t.waitStartNs;
     t.avgWaitNs = t.avgWaitNs * 0.75 + waited * 0.25;
@@ -1111,7 +1209,7 @@ export class Simulation {
     }
     c.bgBusy = false;
     // The other CPUs' background events do not keep it going: only what the threads still have to do.
-    if (this.queue.length > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
+    if (this.queue.length + this.dlExtra > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
       this.queue.push(this.now + this.bgPeriodNs - this.bgBusyNs, EV_BG, c.id, 1);
     } else this.bgLive--;
     if (c.current === null && c.handoffTo === null) {
@@ -1195,7 +1293,18 @@ export class Simulation {
     while (q.pop()) {
       if (this.events > maxEvents) throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
       const kind = q.popKind;
-      if (kind === EV_DEADLINE) { this.now = q.popTime; this.events++; this.syncClock(); continue; }
+      if (kind === EV_DEADLINE) {
+        // A group of deadlines at the same time (pushDeadline): each counts as an event.
+        const g = q.popA;
+        const n = this.dlCount[g];
+        this.dlFree[this.dlFreeCount++] = g;
+        if (g === this.dlLastGroup) this.dlLastGroup = -1;
+        this.dlExtra -= n - 1;
+        this.now = q.popTime;
+        this.events += n;
+        this.syncClock();
+        continue;
+      }
       if (kind === EV_FAULT) { this.now = q.popTime; this.events++; this.fault(this.faults[q.popA]); continue; }
       if (kind === EV_BG) { this.now = q.popTime; this.events++; this.background(this.cpus[q.popA], q.popB === 1); continue; }
       const t = this.threads[q.popA];
@@ -1289,7 +1398,8 @@ export class Simulation {
       ? this.threads.map((t) => ({ thread: t.name, spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]) }))
       : undefined;
     const outcomes: Record<string, number> = {};
-    const counted = new Map(this.outcomes);
+    const counted = new Map<string, number>();
+    for (const [k, box] of this.outcomes) counted.set(k, box.n);
     if (this.replies > 0) counted.set('reply', (counted.get('reply') ?? 0) + this.replies);
     for (const k of [...counted.keys()].sort()) outcomes[k] = counted.get(k)!;
     return {
@@ -1339,6 +1449,14 @@ export class LivenessError extends Error {
 /** Whether an invocation is pending (a ticket) rather than a result. */
 function isPending(r: Invocation): r is { pending: true; ticket: number } {
   return (r as { pending?: boolean }).pending === true;
+}
+
+/** The outcome key of a notice type ("notice:" + type), made once per type. */
+const NOTICE_KEYS = new Map<string, string>();
+function noticeKey(type: string): string {
+  let k = NOTICE_KEYS.get(type);
+  if (k === undefined) NOTICE_KEYS.set(type, (k = `notice:${type}`));
+  return k;
 }
 
 function round(x: number, digits = 1): number {
