@@ -74,7 +74,8 @@ interface CResult {
   samples: number;
 }
 
-function runC(binary: string, args: string[], maxMs: number): Promise<CResult> {
+/** Run the C bench binary once; its last stdout line is one JSON result. */
+export function runC<T = CResult>(binary: string, args: string[], maxMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
@@ -84,7 +85,7 @@ function runC(binary: string, args: string[], maxMs: number): Promise<CResult> {
         if (err) return reject(new Error(`ipc_bench ${args.join(" ")}: ${err.message} ${stderr}`.trim()));
         const line = stdout.trim().split("\n").pop() ?? "";
         try {
-          resolve(JSON.parse(line) as CResult);
+          resolve(JSON.parse(line) as T);
         } catch {
           reject(new Error(`ipc_bench ${args.join(" ")}: unparsable output ${JSON.stringify(stdout)}`));
         }

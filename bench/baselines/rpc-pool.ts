@@ -16,12 +16,12 @@
  * profile (`tessera calibrate`): the profile is fitted on the round trip (its time and, from the
  * one-client run, its CPU) and the stream only.
  */
-import { ChildProcess, execFile, fork } from "child_process";
+import { ChildProcess, fork } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { buildCBench } from "./c";
+import { buildCBench, runC } from "./c";
 import { BenchRecord, emptyRecord, Log, noLog, rttStats, siblingEntry, skippedRecord } from "./common";
 import { FrameReader } from "./frames";
 import { sizeLabel } from "./sab";
@@ -80,22 +80,7 @@ export async function cRpcPoolRun(opts: RpcPoolOptions = {}): Promise<RpcPoolRun
   }
   const maxMs = opts.maxMs ?? 7000;
   const args = ["rpcpool", String(opts.warmup ?? 5_000), String(opts.iterations ?? 50_000), String(msgSize), String(clients)];
-  const r = await new Promise<CPoolResult>((resolve, reject) => {
-    execFile(
-      b.binary,
-      args,
-      { env: { ...process.env, IPC_BENCH_MAX_MS: String(Math.max(1, Math.round(maxMs))) }, timeout: maxMs * 2 + 60_000, maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`ipc_bench ${args.join(" ")}: ${err.message} ${stderr}`.trim()));
-        const line = stdout.trim().split("\n").pop() ?? "";
-        try {
-          resolve(JSON.parse(line) as CPoolResult);
-        } catch {
-          reject(new Error(`ipc_bench ${args.join(" ")}: unparsable output ${JSON.stringify(stdout)}`));
-        }
-      },
-    );
-  });
+  const r = await runC<CPoolResult>(b.binary, args, maxMs);
   const rec = emptyRecord("c.rpcpool", variant + (clients > 1 && r.ready_per_wait !== undefined ? `; ${r.ready_per_wait.toFixed(2)} ready sockets per epoll_wait` : ""));
   rec.medianRttUs = r.median_us;
   rec.p99RttUs = r.p99_us;
