@@ -13,11 +13,12 @@ export const SHM_FEATURES: Feature[] = ['virtual-clock', 'configurable-limits', 
 /** Reply areas cost callSlotsPerPeer * maxPayloadBytes per peer: keep them within a budget. */
 const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 
-export function shmBusForConformance(limits: Limits): ShmBus {
+/** A bus sized for the suite: enough call slots and node records that the model's behaviour is never cut. */
+export function shmBusForConformance(limits: Limits, options: { clock?: 'virtual' | 'real'; spin?: number } = {}): ShmBus {
   const callSlotsPerPeer = Math.max(4, Math.min(limits.maxPeers * limits.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes))));
   // Node records bound live nodes (DESIGN.md); sized so that the suite's sequences never meet the pool's limit.
   const maxNodes = Math.max(limits.maxPeers * limits.maxHandlesPerPeer, 4096);
-  return ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer, maxNodes });
+  return ShmBus.create({ limits, clock: options.clock ?? 'virtual', callSlotsPerPeer, maxNodes, ...(options.spin !== undefined ? { spin: options.spin } : {}) });
 }
 
 export function createShmDriver(): Driver {

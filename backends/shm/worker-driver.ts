@@ -25,12 +25,12 @@ import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
 import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../../conformance/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../../conformance/concurrent';
 import { ShmBus, TesseraError } from './index';
+import { shmBusForConformance } from './driver';
 import type { DriverWorkerData, FromWorker, ToWorker } from './driver-worker';
 
 export const SHM_WORKER_FEATURES: Feature[] = ['concurrency', 'configurable-limits', 'credentials', 'transfers'];
 
 const WORKER_FILE = path.join(__dirname, 'driver-worker.js');
-const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export interface ShmWorkerDriverOptions {
   /** A deliberately wrong variant, for the suite's self-test (see driver-worker.ts). */
@@ -166,8 +166,7 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       leaveAll();
       epoch++;
       const l = resolveLimits(limits);
-      const callSlotsPerPeer = Math.max(4, Math.min(l.maxPeers * l.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (l.maxPeers * l.maxPayloadBytes))));
-      bus = ShmBus.create({ limits: l, clock: 'real', spin: options.spin ?? 20, callSlotsPerPeer, maxNodes: Math.max(l.maxPeers * l.maxHandlesPerPeer, 4096) });
+      bus = shmBusForConformance(l, { clock: 'real', spin: options.spin ?? 20 });
       return { ...bus.limits };
     },
     async invoke(op: Operation): Promise<Invocation> {
