@@ -1,5 +1,8 @@
 // One assertion vocabulary for the project's tests (CONTRIBUTING.md).
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { Completion, Delivery, ErrorCode, Invocation, Limits, Operation, Result } from '../spec/types';
 import { type BusState, Monitor, type StepOutcome, initialState, step, toBase64 } from '../model';
 
@@ -95,4 +98,20 @@ export class World {
   completion(ticket: number): Completion | undefined {
     return this.completions.find((c) => c.ticket === ticket);
   }
+}
+
+/**
+ * Temporary directories for one describe block: call it inside `describe`; each call of the
+ * returned function makes a fresh directory, and all of them are removed after the block.
+ */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `tessera-${prefix}-`));
+    dirs.push(d);
+    return d;
+  };
 }

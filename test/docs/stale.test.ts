@@ -2,9 +2,9 @@
 // from the current sources, and generation must be deterministic.
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { generateDocs, repositoryRoot } from '../../cli/docs';
+import { tempDirs } from '../helpers';
 
 function listFiles(dir: string, prefix = ''): string[] {
   if (!fs.existsSync(dir)) return [];
@@ -31,15 +31,7 @@ export function firstDifference(expectedDir: string, actualDir: string): string 
 describe('docs: generated site', function () {
   this.timeout(60_000);
   const root = repositoryRoot();
-  const temps: string[] = [];
-  const temp = () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-docs-'));
-    temps.push(dir);
-    return dir;
-  };
-  after(() => {
-    for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const temp = tempDirs('docs');
 
   it('the committed docs/ is byte-identical to a fresh generation', async () => {
     const fresh = temp();

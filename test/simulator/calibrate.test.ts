@@ -13,7 +13,8 @@ import type { Profile } from '../../simulator/types';
 import { shmMeasurement } from '../../cli/commands/calibrate';
 import { poolWindowRate, type BenchRecord } from '../../bench/baselines';
 import { emptyRecord } from '../../bench/baselines/common';
-import { tempDir, tessera } from './support';
+import { tessera } from './support';
+import { tempDirs } from '../helpers';
 
 /** The numbers of a profile (descriptions and sources dropped): what a fit decides. */
 function numbers(p: Profile): unknown {
@@ -131,15 +132,7 @@ describe('calibration: the fitting math', () => {
 
 describe('tessera calibrate (the command)', function () {
   this.timeout(60_000);
-  const dirs: string[] = [];
-  const dir = () => {
-    const d = tempDir('calibrate');
-    dirs.push(d);
-    return d;
-  };
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const dir = tempDirs('calibrate');
 
   it('rejects bad arguments and bad measurement files with exit code 2', async () => {
     const d = dir();

@@ -6,7 +6,8 @@ import { strict as assert } from 'assert';
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { tempDir, tessera } from './support';
+import { tessera } from './support';
+import { tempDirs } from '../helpers';
 import { createAjv } from '../../spec/validate';
 import { loadProfile, simValidators } from '../../simulator/load';
 import { hashResults, runScenario } from '../../simulator/run';
@@ -51,15 +52,7 @@ function deterministicPart(r: SimResults): Omit<SimResults, 'performance'> {
 
 describe('tessera sim (the command)', function () {
   this.timeout(60_000);
-  const dirs: string[] = [];
-  const dir = () => {
-    const d = tempDir('sim');
-    dirs.push(d);
-    return d;
-  };
-  after(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const dir = tempDirs('sim');
 
   it('rejects bad arguments with exit code 2 and a message naming the problem', async () => {
     const d = dir();

@@ -1,8 +1,5 @@
 // Helpers of the simulator's command tests: run `tessera` in this process and
 // capture what it prints; temporary folders.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { main } from '../../cli/tessera';
 
 /** Run the tessera command in this process; what it printed, and its exit code. */
@@ -22,6 +19,3 @@ export async function tessera(...argv: string[]): Promise<{ code: number; out: s
   }
 }
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tessera-${prefix}-`));
-}
