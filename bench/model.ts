@@ -52,13 +52,21 @@ const median = (xs: number[]): number => {
 };
 
 function post<T>(session: inspector.Session, method: string, params?: object): T {
-  let out: T | undefined, error: Error | null = null;
-  session.post(method, params ?? {}, (err, res) => { error = err; out = res as T; });
+  let out: T | undefined,
+    error: Error | null = null;
+  session.post(method, params ?? {}, (err, res) => {
+    error = err;
+    out = res as T;
+  });
   if (error) throw error;
   return out!;
 }
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
 
 /** Sampled CPU profile of running `work`: model share and the top self-time functions. */
 function profile(work: () => void, modelDir: string): { modelShare: number; top: string[] } {
@@ -72,7 +80,8 @@ function profile(work: () => void, modelDir: string): { modelShare: number; top:
   session.disconnect();
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
-  let total = 0, model = 0;
+  let total = 0,
+    model = 0;
   for (const id of p.samples) {
     const n = byId.get(id)!;
     const f = n.callFrame;
@@ -83,7 +92,10 @@ function profile(work: () => void, modelDir: string): { modelShare: number; top:
     const key = `${f.functionName || '(anonymous)'} ${file ? `${file}:${f.lineNumber + 1}` : ''}`.trim();
     self.set(key, (self.get(key) ?? 0) + 1);
   }
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `${(100 * n / Math.max(total, 1)).toFixed(1).padStart(5)}%  ${k}`);
+  const top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([k, n]) => `${((100 * n) / Math.max(total, 1)).toFixed(1).padStart(5)}%  ${k}`);
   return { modelShare: total > 0 ? model / total : 0, top };
 }
 
@@ -110,7 +122,11 @@ function recordOps(e: Engine, run: () => unknown): OpLog {
     log.ops.push(copyData(op));
     return real(s, op);
   };
-  try { run(); } finally { step.applyInPlace = real; }
+  try {
+    run();
+  } finally {
+    step.applyInPlace = real;
+  }
   return log;
 }
 
@@ -139,9 +155,11 @@ function replayOnce(m: ModelModule, log: OpLog): number {
 
 /** Both models give the same outcomes (JSON, key order included) on the log, and the same final state. */
 function sameOutcomes(a: ModelModule, b: ModelModule, log: OpLog): string | null {
-  const sa = structuredClone(log.initial), sb = structuredClone(log.initial);
+  const sa = structuredClone(log.initial),
+    sb = structuredClone(log.initial);
   for (let i = 0; i < log.ops.length; i++) {
-    const ja = JSON.stringify(a.applyInPlace(sa, log.ops[i])), jb = JSON.stringify(b.applyInPlace(sb, log.ops[i]));
+    const ja = JSON.stringify(a.applyInPlace(sa, log.ops[i])),
+      jb = JSON.stringify(b.applyInPlace(sb, log.ops[i]));
     if (ja !== jb) return `operation ${i} ${JSON.stringify(log.ops[i])}: ${ja} vs ${jb}`;
   }
   return JSON.stringify(sa) === JSON.stringify(sb) ? null : 'final states differ';
@@ -160,12 +178,22 @@ interface Engine {
 function engineAt(root: string, label: string): Engine {
   const req = (m: string) => require(path.join(root, 'dist', m)) as never;
   return {
-    label, run: (req('simulator/run') as { runScenario: typeof runScenario }).runScenario, load: req('simulator/load'),
-    modelDir: `${path.join(root, 'dist', 'model')}/`, step: req('model/step'),
+    label,
+    run: (req('simulator/run') as { runScenario: typeof runScenario }).runScenario,
+    load: req('simulator/load'),
+    modelDir: `${path.join(root, 'dist', 'model')}/`,
+    step: req('model/step'),
   };
 }
 
-function measureReplay(engines: Engine[], rows: Row[], name: string, seed: string, minMs: number, minReps: number): void {
+function measureReplay(
+  engines: Engine[],
+  rows: Row[],
+  name: string,
+  seed: string,
+  minMs: number,
+  minReps: number,
+): void {
   const scenario = engines[0].load.loadScenario(name);
   const prof = engines[0].load.loadProfile(scenario.transport ?? 'tessera_shm');
   const log = recordOps(engines[0], () => engines[0].run({ scenario, profile: prof, seed, scenarioRef: name }));
@@ -180,35 +208,60 @@ function measureReplay(engines: Engine[], rows: Row[], name: string, seed: strin
     engines.forEach((e, i) => times[i].push(replayOnce(e.step, log)));
   }
   // The fastest replay: on a shared machine, the one least disturbed by other work.
-  rows.forEach((r, i) => { r.replayOps = log.ops.length; r.replayNsPerOp = Math.min(...times[i]); });
+  rows.forEach((r, i) => {
+    r.replayOps = log.ops.length;
+    r.replayNsPerOp = Math.min(...times[i]);
+  });
 }
 
-function measure(engines: Engine[], name: string, seed: string, minMs: number, minReps: number, doProfile: boolean): Row[] {
+function measure(
+  engines: Engine[],
+  name: string,
+  seed: string,
+  minMs: number,
+  minReps: number,
+  doProfile: boolean,
+): Row[] {
   const runs = engines.map((e) => {
     const scenario = e.load.loadScenario(name);
     const prof = e.load.loadProfile(scenario.transport ?? 'tessera_shm');
     return () => e.run({ scenario, profile: prof, seed, scenarioRef: name });
   });
   const firsts = runs.map((once) => once()); // warm-up
-  firsts.forEach((f, i) => { if (f.failure) throw new Error(`${engines[i].label} ${name}: ${f.failure.message}`); });
-  const wall: number[][] = engines.map(() => []), cpu: number[][] = engines.map(() => []);
+  firsts.forEach((f, i) => {
+    if (f.failure) throw new Error(`${engines[i].label} ${name}: ${f.failure.message}`);
+  });
+  const wall: number[][] = engines.map(() => []),
+    cpu: number[][] = engines.map(() => []);
   const t0 = Date.now();
   for (let rep = 0; rep < 2000 && (rep < minReps || Date.now() - t0 < minMs * engines.length); rep++) {
     runs.forEach((once, i) => {
       const r = once().results;
-      if (r.hash !== firsts[i].results.hash) throw new Error(`${name}: seed ${seed} gave two different results in one process`);
+      if (r.hash !== firsts[i].results.hash)
+        throw new Error(`${name}: seed ${seed} gave two different results in one process`);
       wall[i].push(r.performance.eventsPerSec);
       cpu[i].push(r.performance.eventsPerCpuSec);
     });
   }
   return engines.map((e, i) => {
     const row: Row = {
-      scenario: name, events: firsts[i].results.totals.events, runs: wall[i].length,
-      eventsPerSec: median(wall[i]), eventsPerCpuSec: median(cpu[i]), modelShare: null, modelNsPerEvent: null, hash: firsts[i].results.hash,
+      scenario: name,
+      events: firsts[i].results.totals.events,
+      runs: wall[i].length,
+      eventsPerSec: median(wall[i]),
+      eventsPerCpuSec: median(cpu[i]),
+      modelShare: null,
+      modelNsPerEvent: null,
+      hash: firsts[i].results.hash,
     };
     if (doProfile) {
       const reps = Math.max(3, wall[i].length);
-      Object.assign(row, profile(() => { for (let k = 0; k < reps; k++) runs[i](); }, e.modelDir));
+      Object.assign(
+        row,
+        profile(() => {
+          for (let k = 0; k < reps; k++) runs[i]();
+        }, e.modelDir),
+      );
       row.modelNsPerEvent = (row.modelShare! * 1e9) / row.eventsPerCpuSec;
     }
     return row;
@@ -228,18 +281,34 @@ function main(argv: string[]): void {
   const rows: Row[] = [];
   const against: Row[] = [];
   for (const name of names) {
-    const measured = argv.includes('--replay-only') ? engines.map((e): Row => ({
-      scenario: name, events: 0, runs: 0, eventsPerSec: 0, eventsPerCpuSec: 0, modelShare: null, modelNsPerEvent: null, hash: '',
-    })) : measure(engines, name, seed, minMs, minReps, doProfile);
-    if (argv.includes('--replay') || argv.includes('--replay-only')) measureReplay(engines, measured, name, seed, minMs, minReps);
+    const measured = argv.includes('--replay-only')
+      ? engines.map((e): Row => ({
+          scenario: name,
+          events: 0,
+          runs: 0,
+          eventsPerSec: 0,
+          eventsPerCpuSec: 0,
+          modelShare: null,
+          modelNsPerEvent: null,
+          hash: '',
+        }))
+      : measure(engines, name, seed, minMs, minReps, doProfile);
+    if (argv.includes('--replay') || argv.includes('--replay-only'))
+      measureReplay(engines, measured, name, seed, minMs, minReps);
     const [row, other] = measured;
     rows.push(row);
     if (other) against.push(other);
-    console.error(`${name}: ${fmtRate(row.eventsPerSec)} events/s over ${row.runs} runs${row.modelShare === null ? '' : `, model ${(row.modelShare * 100).toFixed(0)}%`}${other ? ` (against: ${fmtRate(other.eventsPerSec)}, model ${((other.modelShare ?? 0) * 100).toFixed(0)}%)` : ''}`);
+    console.error(
+      `${name}: ${fmtRate(row.eventsPerSec)} events/s over ${row.runs} runs${row.modelShare === null ? '' : `, model ${(row.modelShare * 100).toFixed(0)}%`}${other ? ` (against: ${fmtRate(other.eventsPerSec)}, model ${((other.modelShare ?? 0) * 100).toFixed(0)}%)` : ''}`,
+    );
   }
 
   const compareFile = flag(argv, '--compare');
-  const beforeRows: Row[] | null = againstDir ? against : compareFile ? JSON.parse(fs.readFileSync(compareFile, 'utf8')).rows : null;
+  const beforeRows: Row[] | null = againstDir
+    ? against
+    : compareFile
+      ? JSON.parse(fs.readFileSync(compareFile, 'utf8')).rows
+      : null;
   const before = beforeRows ? new Map(beforeRows.map((r) => [r.scenario, r])) : null;
   const pct = (x: number | null | undefined) => (x == null ? '-' : `${(x * 100).toFixed(0)}%`);
   const ns = (x: number | null | undefined) => (x == null ? '-' : `${x.toFixed(0)} ns`);
@@ -250,30 +319,62 @@ function main(argv: string[]): void {
   if (before && replay) header.push('model/op (replay)');
   if (before) header.push('speed-up (CPU)', 'model speed-up', 'same hash');
   const lines = rows.map((r) => {
-    const cells = [r.scenario, String(r.events), String(r.runs), fmtRate(r.eventsPerSec), fmtRate(r.eventsPerCpuSec), pct(r.modelShare), ns(r.modelNsPerEvent)];
+    const cells = [
+      r.scenario,
+      String(r.events),
+      String(r.runs),
+      fmtRate(r.eventsPerSec),
+      fmtRate(r.eventsPerCpuSec),
+      pct(r.modelShare),
+      ns(r.modelNsPerEvent),
+    ];
     if (replay) cells.push(ns(r.replayNsPerOp));
     if (before) {
       const b = before.get(r.scenario);
-      cells.push(b ? fmtRate(b.eventsPerSec) : '-', b ? fmtRate(b.eventsPerCpuSec) : '-', pct(b?.modelShare), ns(b?.modelNsPerEvent));
+      cells.push(
+        b ? fmtRate(b.eventsPerSec) : '-',
+        b ? fmtRate(b.eventsPerCpuSec) : '-',
+        pct(b?.modelShare),
+        ns(b?.modelNsPerEvent),
+      );
       if (replay) cells.push(ns(b?.replayNsPerOp));
       // The model's speed-up: from the replay when there is one, else from the profile.
-      const modelUp = replay && b?.replayNsPerOp && r.replayNsPerOp ? b.replayNsPerOp / r.replayNsPerOp
-        : b?.modelNsPerEvent && r.modelNsPerEvent ? b.modelNsPerEvent / r.modelNsPerEvent : null;
-      cells.push(b ? `${(r.eventsPerCpuSec / b.eventsPerCpuSec).toFixed(2)}x` : '-', modelUp === null ? '-' : `${modelUp.toFixed(2)}x`,
-        b ? (b.hash === r.hash ? 'yes' : 'NO') : '-');
+      const modelUp =
+        replay && b?.replayNsPerOp && r.replayNsPerOp
+          ? b.replayNsPerOp / r.replayNsPerOp
+          : b?.modelNsPerEvent && r.modelNsPerEvent
+            ? b.modelNsPerEvent / r.modelNsPerEvent
+            : null;
+      cells.push(
+        b ? `${(r.eventsPerCpuSec / b.eventsPerCpuSec).toFixed(2)}x` : '-',
+        modelUp === null ? '-' : `${modelUp.toFixed(2)}x`,
+        b ? (b.hash === r.hash ? 'yes' : 'NO') : '-',
+      );
     }
     return cells;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(fmt(l));
   if (doProfile && argv.includes('--top')) {
-    for (const r of rows) console.log(`\n${r.scenario} (model ${(r.modelShare! * 100).toFixed(1)}%):\n${r.top!.map((t) => `  ${t}`).join('\n')}`);
+    for (const r of rows)
+      console.log(
+        `\n${r.scenario} (model ${(r.modelShare! * 100).toFixed(1)}%):\n${r.top!.map((t) => `  ${t}`).join('\n')}`,
+      );
   }
   const jsonFile = flag(argv, '--json');
-  if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ seed, node: process.version, rows, ...(againstDir ? { against: { dir: againstDir, rows: against } } : {}) }, null, 2) + '\n');
+  if (jsonFile)
+    fs.writeFileSync(
+      jsonFile,
+      JSON.stringify(
+        { seed, node: process.version, rows, ...(againstDir ? { against: { dir: againstDir, rows: against } } : {}) },
+        null,
+        2,
+      ) + '\n',
+    );
 }
 
 main(process.argv.slice(2));

@@ -17,7 +17,10 @@ function listFlag(argv: string[], name: string): string[] | undefined {
   if (at < 0) return undefined;
   const v = argv[at + 1];
   if (!v || v.startsWith('--')) throw new Error(`${name} needs a comma-separated list`);
-  return v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
 }
 
 interface Target {
@@ -30,22 +33,51 @@ interface Target {
   what: string;
 }
 
-function find(records: BenchRecord[], name: string, variantIncludes: string[] = [], variantExcludes: string[] = []): BenchRecord | undefined {
-  return records.find((r) => r.name === name && r.skipped === undefined && variantIncludes.every((v) => r.variant.includes(v)) && !variantExcludes.some((v) => r.variant.includes(v)));
+function find(
+  records: BenchRecord[],
+  name: string,
+  variantIncludes: string[] = [],
+  variantExcludes: string[] = [],
+): BenchRecord | undefined {
+  return records.find(
+    (r) =>
+      r.name === name &&
+      r.skipped === undefined &&
+      variantIncludes.every((v) => r.variant.includes(v)) &&
+      !variantExcludes.some((v) => r.variant.includes(v)),
+  );
 }
 
-function best(records: BenchRecord[], name: string, key: 'msgsPerSec' | 'bytesPerSec' | 'medianRttUs', include: string[], exclude: string[] = []): number | null {
-  const vals = records.filter((r) => r.name === name && r.skipped === undefined && include.every((v) => r.variant.includes(v)) && !exclude.some((v) => r.variant.includes(v))).map((r) => r[key]).filter((v): v is number => v !== null);
+function best(
+  records: BenchRecord[],
+  name: string,
+  key: 'msgsPerSec' | 'bytesPerSec' | 'medianRttUs',
+  include: string[],
+  exclude: string[] = [],
+): number | null {
+  const vals = records
+    .filter(
+      (r) =>
+        r.name === name &&
+        r.skipped === undefined &&
+        include.every((v) => r.variant.includes(v)) &&
+        !exclude.some((v) => r.variant.includes(v)),
+    )
+    .map((r) => r[key])
+    .filter((v): v is number => v !== null);
   if (vals.length === 0) return null;
   return key === 'medianRttUs' ? Math.min(...vals) : Math.max(...vals);
 }
 
-const div = (a: number | null | undefined, b: number | null | undefined): number | null => (a == null || b == null || b === 0 ? null : a / b);
+const div = (a: number | null | undefined, b: number | null | undefined): number | null =>
+  a == null || b == null || b === 0 ? null : a / b;
 
 export function targets(records: BenchRecord[]): Target[] {
   const call = find(records, 'shm.call', ['adaptive'], ['no hand-off']);
   const call0 = find(records, 'shm.call', ['spin 0']);
-  const sabSpin = find(records, 'sab.pingpong', ['spin 30'])?.medianRttUs ?? best(records, 'sab.pingpong', 'medianRttUs', [], ['spin 0']);
+  const sabSpin =
+    find(records, 'sab.pingpong', ['spin 30'])?.medianRttUs ??
+    best(records, 'sab.pingpong', 'medianRttUs', [], ['spin 0']);
   const sab0 = find(records, 'sab.pingpong', ['spin 0'])?.medianRttUs;
   const net = find(records, 'net.pingpong')?.medianRttUs;
   const c = find(records, 'c.pingpong')?.medianRttUs;
@@ -58,15 +90,69 @@ export function targets(records: BenchRecord[]): Target[] {
   const uni = find(records, 'shm.unicast');
   const multi = find(records, 'shm.multicast');
   return [
-    { name: 'call RTT / bare SAB ping-pong (spin)', ratio: div(call?.medianRttUs, sabSpin), kind: 'max', limit: 3, what: 'x slower at most' },
-    { name: 'Node net Unix socket RTT / call RTT', ratio: div(net, call?.medianRttUs), kind: 'min', limit: 20, what: 'x faster at least' },
-    { name: 'C AF_UNIX RTT / call RTT', ratio: div(c, call?.medianRttUs), kind: 'min', limit: 4, what: 'x faster at least' },
-    { name: 'call RTT spin 0 / bare Atomics.wait ping-pong', ratio: div(call0?.medianRttUs, sab0), kind: 'max', limit: 1.5, what: 'x slower at most' },
-    { name: '64B stream / bare ring msgs/s', ratio: div(stream64?.msgsPerSec, ring64), kind: 'min', limit: 0.3, what: 'of the ring at least' },
-    { name: '64KiB stream / bare ring bytes/s', ratio: div(stream64k?.bytesPerSec, ring64k), kind: 'min', limit: 0.5, what: 'of the ring at least' },
-    { name: 'cost of a message with 1 handle / without', ratio: div(plain?.msgsPerSec, withHandle?.msgsPerSec), kind: 'max', limit: 1.5, what: 'x at most' },
-    { name: 'wakes per message, 64B stream', ratio: stream64?.wakesPerMsg ?? null, kind: 'max', limit: 0.1, what: 'at most' },
-    { name: 'cost of a multicast to 8 / a unicast', ratio: div(uni?.msgsPerSec, multi?.msgsPerSec), kind: 'max', limit: 3, what: 'x at most' },
+    {
+      name: 'call RTT / bare SAB ping-pong (spin)',
+      ratio: div(call?.medianRttUs, sabSpin),
+      kind: 'max',
+      limit: 3,
+      what: 'x slower at most',
+    },
+    {
+      name: 'Node net Unix socket RTT / call RTT',
+      ratio: div(net, call?.medianRttUs),
+      kind: 'min',
+      limit: 20,
+      what: 'x faster at least',
+    },
+    {
+      name: 'C AF_UNIX RTT / call RTT',
+      ratio: div(c, call?.medianRttUs),
+      kind: 'min',
+      limit: 4,
+      what: 'x faster at least',
+    },
+    {
+      name: 'call RTT spin 0 / bare Atomics.wait ping-pong',
+      ratio: div(call0?.medianRttUs, sab0),
+      kind: 'max',
+      limit: 1.5,
+      what: 'x slower at most',
+    },
+    {
+      name: '64B stream / bare ring msgs/s',
+      ratio: div(stream64?.msgsPerSec, ring64),
+      kind: 'min',
+      limit: 0.3,
+      what: 'of the ring at least',
+    },
+    {
+      name: '64KiB stream / bare ring bytes/s',
+      ratio: div(stream64k?.bytesPerSec, ring64k),
+      kind: 'min',
+      limit: 0.5,
+      what: 'of the ring at least',
+    },
+    {
+      name: 'cost of a message with 1 handle / without',
+      ratio: div(plain?.msgsPerSec, withHandle?.msgsPerSec),
+      kind: 'max',
+      limit: 1.5,
+      what: 'x at most',
+    },
+    {
+      name: 'wakes per message, 64B stream',
+      ratio: stream64?.wakesPerMsg ?? null,
+      kind: 'max',
+      limit: 0.1,
+      what: 'at most',
+    },
+    {
+      name: 'cost of a multicast to 8 / a unicast',
+      ratio: div(uni?.msgsPerSec, multi?.msgsPerSec),
+      kind: 'max',
+      limit: 3,
+      what: 'x at most',
+    },
   ];
 }
 
@@ -78,39 +164,65 @@ function verdict(t: Target): string {
 
 export function formatTargets(ts: Target[]): string {
   const w = Math.max(...ts.map((t) => t.name.length));
-  return ts.map((t) => `${t.name.padEnd(w)}  ${t.ratio === null ? '-'.padStart(8) : t.ratio.toFixed(3).padStart(8)}  target ${t.kind === 'max' ? '<=' : '>='} ${t.limit} (${t.what})  ${verdict(t)}`).join('\n');
+  return ts
+    .map(
+      (t) =>
+        `${t.name.padEnd(w)}  ${t.ratio === null ? '-'.padStart(8) : t.ratio.toFixed(3).padStart(8)}  target ${t.kind === 'max' ? '<=' : '>='} ${t.limit} (${t.what})  ${verdict(t)}`,
+    )
+    .join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const jsonAt = argv.indexOf('--json');
   const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
-  const usage = 'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N]';
-  if (jsonAt >= 0 && !jsonFile) { console.error(usage); return 2; }
+  const usage =
+    'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N]';
+  if (jsonAt >= 0 && !jsonFile) {
+    console.error(usage);
+    return 2;
+  }
   let only: string[] | undefined, baselines: string[] | undefined;
   try {
     only = listFlag(argv, '--only');
     baselines = argv.includes('--targets-only') ? TARGET_BASELINES : listFlag(argv, '--baselines');
-  } catch (e) { console.error(`${(e as Error).message}\n${usage}`); return 2; }
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${usage}`);
+    return 2;
+  }
   const repsAt = argv.indexOf('--reps');
   const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : undefined;
-  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1)) { console.error(usage); return 2; }
+  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1)) {
+    console.error(usage);
+    return 2;
+  }
   const log = (line: string) => console.error(line);
   const records: BenchRecord[] = [];
   log(`tessera bench (${quick ? 'quick' : 'full'}): shm backend, then baselines, in one process run`);
-  records.push(...await runShmBenchmarks({ quick, log, only, reps }));
-  if (!argv.includes('--skip-baselines')) records.push(...await runBaselines({ quick, log, only: baselines }));
+  records.push(...(await runShmBenchmarks({ quick, log, only, reps })));
+  if (!argv.includes('--skip-baselines')) records.push(...(await runBaselines({ quick, log, only: baselines })));
   const ts = targets(records);
   console.log(formatTable(records));
   console.log('\nratios against the targets of issue 4 (same run):');
   console.log(formatTargets(ts));
   if (jsonFile) {
-    fs.writeFileSync(jsonFile, JSON.stringify({ quick, records, ratios: ts.map((t) => ({ ...t, verdict: verdict(t) })) }, null, 2) + '\n');
+    fs.writeFileSync(
+      jsonFile,
+      JSON.stringify({ quick, records, ratios: ts.map((t) => ({ ...t, verdict: verdict(t) })) }, null, 2) + '\n',
+    );
     log(`wrote ${jsonFile}`);
   }
   return 0;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { console.error(e); process.exitCode = 1; });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

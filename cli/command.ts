@@ -16,12 +16,18 @@ export function parseFlags(
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) { positional.push(arg); continue; }
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const kind = spec[name];
     if (!kind) throw new UsageError(`unknown option --${name}`);
-    if (kind === 'boolean') { flags[name] = true; continue; }
+    if (kind === 'boolean') {
+      flags[name] = true;
+      continue;
+    }
     const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     flags[name] = value;

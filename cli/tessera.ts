@@ -5,7 +5,8 @@ import { type Command, UsageError } from './command';
 
 function loadCommands(): Command[] {
   const dir = path.join(__dirname, 'commands');
-  return fs.readdirSync(dir)
+  return fs
+    .readdirSync(dir)
     .filter((f) => f.endsWith('.js'))
     .map((f) => (require(path.join(dir, f)) as { command: Command }).command)
     .filter(Boolean)
@@ -22,7 +23,7 @@ export function help(commands: Command[]): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `tessera <command> --help` for a command\'s options.',
+    "Run `tessera <command> --help` for a command's options.",
   ].join('\n');
 }
 

@@ -10,7 +10,6 @@ import { compareClauseIds, loadClauseIds } from '../spec/clauses';
 
 export { compareClauseIds, loadClauseIds };
 
-
 const OUTCOME_CLAUSES: Record<string, string[]> = {
   DEAD: ['DESTROY-4', 'CALL-2'],
   NO_REPLY: ['CALL-4', 'CALL-2'],
@@ -39,7 +38,10 @@ function deliveryClauses(d: Delivery, out: string[]): void {
 }
 
 function resultClauses(op: string, r: Invocation, out: string[]): void {
-  if ('pending' in r) { out.push('TIME-2'); return; }
+  if ('pending' in r) {
+    out.push('TIME-2');
+    return;
+  }
   if (!r.ok) {
     out.push(...(OUTCOME_CLAUSES[r.error] ?? []));
     return;
@@ -49,7 +51,10 @@ function resultClauses(op: string, r: Invocation, out: string[]): void {
     for (const d of v.deliveries) deliveryClauses(d, out);
     if (v.deliveries.length >= 2) out.push('INV-7');
   }
-  if (v.reply) { out.push('CALL-3', 'CALL-6', 'INV-6'); for (const h of v.reply.handles) if (h.kind === 'reply') out.push('CALL-5'); }
+  if (v.reply) {
+    out.push('CALL-3', 'CALL-6', 'INV-6');
+    for (const h of v.reply.handles) if (h.kind === 'reply') out.push('CALL-5');
+  }
   if (op === 'multicast' && v.skipped?.length) out.push('MCAST-3');
 }
 
@@ -67,7 +72,11 @@ export class ClauseCounter implements StepObserver {
     this.pendingFailure = failure ? failure.rule.clause : null;
   }
 
-  after(state: BusState, op: Operation, outcome: { result: Invocation; completions: Completion[]; events: { type: string }[] }): void {
+  after(
+    state: BusState,
+    op: Operation,
+    outcome: { result: Invocation; completions: Completion[]; events: { type: string }[] },
+  ): void {
     const out: string[] = [];
     const r = outcome.result;
     if (this.pendingFailure !== null && !('pending' in r && op.op === 'send')) {
@@ -85,7 +94,8 @@ export class ClauseCounter implements StepObserver {
       if (entry) out.push(...entry.clauses);
       if (op.op === 'send' && 'pending' in r) out.push('SEND-7');
       if (op.op === 'mint' || op.op === 'attach') out.push('INV-2');
-      if ((op.op === 'send' || op.op === 'call' || op.op === 'multicast') && (op.message.transfers?.length ?? 0) > 0) out.push('SEND-4', 'INV-2');
+      if ((op.op === 'send' || op.op === 'call' || op.op === 'multicast') && (op.message.transfers?.length ?? 0) > 0)
+        out.push('SEND-4', 'INV-2');
       if (op.op === 'close' && Object.values(state.peers).every((p) => p.status === 'closed')) out.push('INV-5');
       resultClauses(op.op, r, out);
     }
@@ -101,7 +111,8 @@ export class ClauseCounter implements StepObserver {
     if (notices.length >= 2) out.push('NOTICE-5');
     for (const e of notices) {
       const q = state.peers[e.to]?.queue ?? [];
-      if (q.filter((x) => x.kind !== 'notice').length >= state.limits.queueCapacityMessages) out.push('NOTICE-4', 'QUOTA-3');
+      if (q.filter((x) => x.kind !== 'notice').length >= state.limits.queueCapacityMessages)
+        out.push('NOTICE-4', 'QUOTA-3');
     }
     if (op.op === 'multicast' && enqueues.length >= 2) out.push('ORDER-3', 'MCAST-3');
     if (!('pending' in r) && r.ok) {

@@ -32,7 +32,13 @@ export type Feature =
   | 'concurrency';
 
 export const FEATURES: readonly Feature[] = [
-  'virtual-clock', 'configurable-limits', 'credentials', 'transfers', 'blocking-send', 'blocking-receive', 'concurrency',
+  'virtual-clock',
+  'configurable-limits',
+  'credentials',
+  'transfers',
+  'blocking-send',
+  'blocking-receive',
+  'concurrency',
 ];
 
 /** What an implementation says about itself in the init handshake. */
@@ -78,8 +84,15 @@ export interface Driver {
 
 /** A fault of the driver itself (protocol violation, crash, silence), not of the protocol's semantics. */
 export class DriverError extends Error {
-  constructor(message: string, readonly offendingLine?: string) {
-    super(offendingLine === undefined ? message : `${message}\n  offending line: ${offendingLine.length > 300 ? offendingLine.slice(0, 300) + '...' : offendingLine}`);
+  constructor(
+    message: string,
+    readonly offendingLine?: string,
+  ) {
+    super(
+      offendingLine === undefined
+        ? message
+        : `${message}\n  offending line: ${offendingLine.length > 300 ? offendingLine.slice(0, 300) + '...' : offendingLine}`,
+    );
     this.name = 'DriverError';
   }
 }

@@ -15,7 +15,8 @@ function transfersOf(m: Message | undefined): string {
   if (!Array.isArray(ts) || ts.length === 0) return '';
   const parts = ts.map((t: any) => {
     const bits = [`h${t?.handle}`];
-    if (t?.rights !== undefined) bits.push(`[${Array.isArray(t.rights) ? t.rights.join(',') : JSON.stringify(t.rights)}]`);
+    if (t?.rights !== undefined)
+      bits.push(`[${Array.isArray(t.rights) ? t.rights.join(',') : JSON.stringify(t.rights)}]`);
     if (t?.move) bits.push('move');
     return bits.join(' ');
   });
@@ -31,34 +32,57 @@ export function formatOp(op: Operation): string {
   switch (op.op) {
     case 'attach': {
       const c = op.credentials as any;
-      const boot = (op.bootstrap ?? []).map((g: any) => `p${g?.fromPeer}.h${g?.handle}${g?.rights ? ` [${g.rights}]` : ''}${g?.badge !== undefined ? ` badge ${g.badge}` : ''}`);
+      const boot = (op.bootstrap ?? []).map(
+        (g: any) =>
+          `p${g?.fromPeer}.h${g?.handle}${g?.rights ? ` [${g.rights}]` : ''}${g?.badge !== undefined ? ` badge ${g.badge}` : ''}`,
+      );
       return `attach(uid ${c?.uid}${boot.length ? `, bootstrap {${boot.join('; ')}}` : ''})`;
     }
-    case 'createNode': return `${who}.createNode(${op.credentials !== undefined ? `credentials ${JSON.stringify(op.credentials)}` : ''})`;
-    case 'mint': return `${who}.mint(h${op.handle}, [${Array.isArray(op.rights) ? op.rights.join(',') : JSON.stringify(op.rights)}]${op.badge !== undefined ? `, badge ${op.badge}` : ''})`;
-    case 'release': case 'revoke': case 'destroyNode': return `${who}.${op.op}(h${op.handle})`;
-    case 'send': case 'call': case 'reply': return `${who}.${op.op}(h${op.handle}, ${payloadOf(op.message)}${transfersOf(op.message)}${op.op !== 'reply' ? timeout(op) : ''})`;
-    case 'multicast': return `${who}.multicast([${Array.isArray(op.handles) ? op.handles.map((h) => `h${h}`).join(', ') : JSON.stringify(op.handles)}], ${payloadOf(op.message)}${transfersOf(op.message)})`;
-    case 'receive': return `${who}.receive(max ${op.max}${timeout(op)})`;
-    case 'close': return `${who}.close()`;
-    case 'tick': return `tick(${op.ms} ms)`;
-    default: return JSON.stringify(op);
+    case 'createNode':
+      return `${who}.createNode(${op.credentials !== undefined ? `credentials ${JSON.stringify(op.credentials)}` : ''})`;
+    case 'mint':
+      return `${who}.mint(h${op.handle}, [${Array.isArray(op.rights) ? op.rights.join(',') : JSON.stringify(op.rights)}]${op.badge !== undefined ? `, badge ${op.badge}` : ''})`;
+    case 'release':
+    case 'revoke':
+    case 'destroyNode':
+      return `${who}.${op.op}(h${op.handle})`;
+    case 'send':
+    case 'call':
+    case 'reply':
+      return `${who}.${op.op}(h${op.handle}, ${payloadOf(op.message)}${transfersOf(op.message)}${op.op !== 'reply' ? timeout(op) : ''})`;
+    case 'multicast':
+      return `${who}.multicast([${Array.isArray(op.handles) ? op.handles.map((h) => `h${h}`).join(', ') : JSON.stringify(op.handles)}], ${payloadOf(op.message)}${transfersOf(op.message)})`;
+    case 'receive':
+      return `${who}.receive(max ${op.max}${timeout(op)})`;
+    case 'close':
+      return `${who}.close()`;
+    case 'tick':
+      return `tick(${op.ms} ms)`;
+    default:
+      return JSON.stringify(op);
   }
 }
 
 export function formatDelivery(d: Delivery): string {
   if (!d || typeof d !== 'object') return JSON.stringify(d);
   const hs = (list: Delivery extends never ? never : any[]) =>
-    list && list.length ? ` handles {${list.map((h: any) => `${h.name === null ? h.state : `h${h.name}`}${h.kind === 'reply' ? ' reply' : ` [${h.rights}]`}`).join('; ')}}` : '';
+    list && list.length
+      ? ` handles {${list.map((h: any) => `${h.name === null ? h.state : `h${h.name}`}${h.kind === 'reply' ? ' reply' : ` [${h.rights}]`}`).join('; ')}}`
+      : '';
   switch (d.kind) {
-    case 'message': case 'call':
+    case 'message':
+    case 'call':
       return `${d.kind} on h${d.node}${d.badge ? ` badge ${d.badge}` : ''}${d.credentials ? ` from uid ${d.credentials.uid}` : ''} ${describePayload(d.payload)}${hs(d.handles)}${d.kind === 'call' ? ` reply h${d.replyHandle}` : ''}`;
-    case 'reply': return `reply ${describePayload(d.payload)}${hs(d.handles)}`;
+    case 'reply':
+      return `reply ${describePayload(d.payload)}${hs(d.handles)}`;
     case 'notice': {
       const n = d.notice as any;
-      return n.type === 'no-senders' ? `notice no-senders h${n.node} (derived ${n.derivedCount})` : `notice ${n.type} h${n.handle}`;
+      return n.type === 'no-senders'
+        ? `notice no-senders h${n.node} (derived ${n.derivedCount})`
+        : `notice ${n.type} h${n.handle}`;
     }
-    default: return JSON.stringify(d);
+    default:
+      return JSON.stringify(d);
   }
 }
 
@@ -67,7 +91,8 @@ export function formatInvocation(r: Invocation | undefined): string {
   if ('pending' in r) return `pending #${r.ticket}`;
   if (!r.ok) return r.error;
   const v = r.value as any;
-  if (Array.isArray(v?.deliveries)) return v.deliveries.length === 0 ? 'ok []' : `ok [${v.deliveries.map(formatDelivery).join(' | ')}]`;
+  if (Array.isArray(v?.deliveries))
+    return v.deliveries.length === 0 ? 'ok []' : `ok [${v.deliveries.map(formatDelivery).join(' | ')}]`;
   if (v?.reply) return `ok ${formatDelivery(v.reply)}`;
   if (v && Object.keys(v).length === 0) return 'ok';
   return `ok ${JSON.stringify(v)}`;

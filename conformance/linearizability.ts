@@ -71,14 +71,14 @@ const UNKNOWN_BASE = 2 ** 45;
 /** An implementation operation in model names, under one branch's renaming. */
 export function operationToModel(op: Operation, r: Renaming): Operation {
   const o = structuredClone(op) as any;
-  const peer = isName(o.peer) ? r.peers.toModel(o.peer) ?? UNKNOWN_BASE + o.peer : o.peer;
-  const h = (name: unknown) => (isName(name) ? r.handlesOf(peer).toModel(name) ?? UNKNOWN_BASE + name : name);
+  const peer = isName(o.peer) ? (r.peers.toModel(o.peer) ?? UNKNOWN_BASE + o.peer) : o.peer;
+  const h = (name: unknown) => (isName(name) ? (r.handlesOf(peer).toModel(name) ?? UNKNOWN_BASE + name) : name);
   if ('peer' in o) o.peer = peer;
   if (o.op === 'attach' && Array.isArray(o.bootstrap)) {
     for (const g of o.bootstrap) {
-      const from = isName(g.fromPeer) ? r.peers.toModel(g.fromPeer) ?? UNKNOWN_BASE + g.fromPeer : g.fromPeer;
+      const from = isName(g.fromPeer) ? (r.peers.toModel(g.fromPeer) ?? UNKNOWN_BASE + g.fromPeer) : g.fromPeer;
       g.fromPeer = from;
-      g.handle = isName(g.handle) ? r.handlesOf(from).toModel(g.handle) ?? UNKNOWN_BASE + g.handle : g.handle;
+      g.handle = isName(g.handle) ? (r.handlesOf(from).toModel(g.handle) ?? UNKNOWN_BASE + g.handle) : g.handle;
     }
   }
   if ('handle' in o && o.op !== 'attach') o.handle = h(o.handle);
@@ -122,7 +122,9 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   const maxStates = options.maxStates ?? 200_000;
   const seen = new Set<string>();
   // Operations a dead client left in flight may be left out of a linearization.
-  const optional = new Set(ops.filter((o) => o.optional === true && o.return === null && o.invocation === undefined).map((o) => o.id));
+  const optional = new Set(
+    ops.filter((o) => o.optional === true && o.return === null && o.invocation === undefined).map((o) => o.id),
+  );
   const required = ops.length - optional.size;
   const requiredLeft = (b: Branch) => {
     let n = b.linearized.size;
@@ -141,8 +143,9 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
   function horizon(b: Branch): number {
     let h = Infinity;
     for (const o of ops) {
-      if (!b.linearized.has(o.id)) { if (o.return !== null) h = Math.min(h, o.return); }
-      else if (!b.done.has(o.id) && o.completed !== undefined) h = Math.min(h, o.completed);
+      if (!b.linearized.has(o.id)) {
+        if (o.return !== null) h = Math.min(h, o.return);
+      } else if (!b.done.has(o.id) && o.completed !== undefined) h = Math.min(h, o.completed);
     }
     return h;
   }
@@ -153,24 +156,51 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
     const renaming = b.renaming.clone();
     const modelOp = operationToModel(o.op, renaming);
     let out;
-    try { out = applyInPlace(state, modelOp); } catch (err) { note(b, `the model threw on ${formatOp(modelOp)}: ${(err as Error).message}`); return null; }
+    try {
+      out = applyInPlace(state, modelOp);
+    } catch (err) {
+      note(b, `the model threw on ${formatOp(modelOp)}: ${(err as Error).message}`);
+      return null;
+    }
     const peer = (modelOp as { peer?: number }).peer ?? 0;
     if (o.invocation !== undefined) {
       const why = unifyInvocation(modelOp.op, peer, out.result, o.invocation, renaming);
-      if (why) { note(b, `#${o.id} ${formatOp(o.op)} answered ${formatInvocation(o.invocation)}; after [${b.order.join(', ')}] the model says ${formatInvocation(out.result)} (${why})`); return null; }
+      if (why) {
+        note(
+          b,
+          `#${o.id} ${formatOp(o.op)} answered ${formatInvocation(o.invocation)}; after [${b.order.join(', ')}] the model says ${formatInvocation(out.result)} (${why})`,
+        );
+        return null;
+      }
     }
-    const next: Branch = { state, renaming, linearized: new Set(b.linearized).add(o.id), open: new Map(b.open), done: new Set(b.done), order: [...b.order, o.id] };
+    const next: Branch = {
+      state,
+      renaming,
+      linearized: new Set(b.linearized).add(o.id),
+      open: new Map(b.open),
+      done: new Set(b.done),
+      order: [...b.order, o.id],
+    };
     if ('pending' in out.result) next.open.set(out.result.ticket, o.id);
     else next.done.add(o.id);
     for (const c of out.completions as Completion[]) {
       const id = next.open.get(c.ticket);
-      if (id === undefined) { note(b, `the model completed ticket ${c.ticket}, which no operation holds`); return null; }
+      if (id === undefined) {
+        note(b, `the model completed ticket ${c.ticket}, which no operation holds`);
+        return null;
+      }
       next.open.delete(c.ticket);
       next.done.add(id);
       const target = byId.get(id)!;
       if (target.outcome !== undefined) {
         const why = unifyInvocation(c.op, c.peer, c.result, target.outcome, next.renaming);
-        if (why) { note(b, `#${id} ${formatOp(target.op)} completed ${formatInvocation(target.outcome)}; linearizing #${o.id} there, the model completes it ${formatInvocation(c.result)} (${why})`); return null; }
+        if (why) {
+          note(
+            b,
+            `#${id} ${formatOp(target.op)} completed ${formatInvocation(target.outcome)}; linearizing #${o.id} there, the model completes it ${formatInvocation(c.result)} (${why})`,
+          );
+          return null;
+        }
       }
     }
     return next;
@@ -182,12 +212,18 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
       const missing = ops.find((o) => o.completed !== undefined && !b.done.has(o.id));
       if (!missing) return b;
       // An operation of a dead client, linearized too, may be what completes it.
-      if (b.linearized.size === ops.length) { note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`); return null; }
+      if (b.linearized.size === ops.length) {
+        note(b, `#${missing.id} ${formatOp(missing.op)} was observed to complete, but the model never completes it`);
+        return null;
+      }
     }
     const key = signature(b);
     if (seen.has(key)) return null;
     seen.add(key);
-    if (++explored > maxStates) { gaveUp = true; return null; }
+    if (++explored > maxStates) {
+      gaveUp = true;
+      return null;
+    }
     const h = horizon(b);
     const candidates: HistoryOp[] = [];
     for (const o of ops) {
@@ -204,7 +240,14 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
     return null;
   }
 
-  const start: Branch = { state: initialState(options.limits), renaming: new Renaming(), linearized: new Set(), open: new Map(), done: new Set(), order: [] };
+  const start: Branch = {
+    state: initialState(options.limits),
+    renaming: new Renaming(),
+    linearized: new Set(),
+    open: new Map(),
+    done: new Set(),
+    order: [],
+  };
   const found = dfs(start);
   if (found) return { ok: true, witness: found.order, finalState: found.state, explored };
   return { ok: gaveUp ? null : false, deepest, explored };
@@ -224,11 +267,13 @@ function minimize(history: HistoryOp[], options: LinearizabilityOptions): Histor
 
 /** A history as lines: `#3 client 1 [5..9] p2.send(h1, "x") -> ok`. */
 export function formatHistory(history: HistoryOp[]): string[] {
-  return [...history].sort((a, b) => a.call - b.call).map((o) => {
-    const span = `[${o.call}..${o.return ?? '?'}${o.completed !== undefined ? `, completed ${o.completed}` : ''}]`;
-    const res = o.invocation === undefined ? '?' : formatInvocation(o.invocation);
-    return `#${o.id} client ${o.client} ${span} ${formatOp(o.op)} -> ${res}${o.outcome ? ` => ${formatInvocation(o.outcome)}` : ''}`;
-  });
+  return [...history]
+    .sort((a, b) => a.call - b.call)
+    .map((o) => {
+      const span = `[${o.call}..${o.return ?? '?'}${o.completed !== undefined ? `, completed ${o.completed}` : ''}]`;
+      const res = o.invocation === undefined ? '?' : formatInvocation(o.invocation);
+      return `#${o.id} client ${o.client} ${span} ${formatOp(o.op)} -> ${res}${o.outcome ? ` => ${formatInvocation(o.outcome)}` : ''}`;
+    });
 }
 
 // ------------------------------------------------------------------ recording
@@ -251,15 +296,24 @@ export class HistoryRecorder {
    * driver whose clients run in other threads passes its shared clock, so the
    * operations it records there (adopt) and the ones invoked here compare.
    */
-  constructor(readonly driver: Driver, clock?: () => number) {
+  constructor(
+    readonly driver: Driver,
+    clock?: () => number,
+  ) {
     this.clock = clock ?? (() => ++this.counter);
     driver.onCompletion((c) => this.complete(c));
   }
 
   private complete(c: Completion): void {
     const o = this.byTicket.get(c.ticket);
-    if (!o) { this.anomalies.push(`a completion for ticket ${c.ticket}, which no operation holds`); return; }
-    if (o.outcome !== undefined) { this.anomalies.push(`a second completion for ticket ${c.ticket} (${formatOp(o.op)})`); return; }
+    if (!o) {
+      this.anomalies.push(`a completion for ticket ${c.ticket}, which no operation holds`);
+      return;
+    }
+    if (o.outcome !== undefined) {
+      this.anomalies.push(`a second completion for ticket ${c.ticket} (${formatOp(o.op)})`);
+      return;
+    }
     o.completed = this.clock();
     o.outcome = c.result;
   }
@@ -283,8 +337,18 @@ export class HistoryRecorder {
 
   /** Record an operation a client ran elsewhere, stamped on this recorder's clock. */
   adopt(r: StampedOp): HistoryOp {
-    const o: HistoryOp = { id: this.nextId++, client: r.client, op: r.op, call: r.call, return: r.return, invocation: r.invocation };
-    if (r.completed !== undefined && r.outcome !== undefined && !('pending' in r.outcome)) { o.completed = r.completed; o.outcome = r.outcome; }
+    const o: HistoryOp = {
+      id: this.nextId++,
+      client: r.client,
+      op: r.op,
+      call: r.call,
+      return: r.return,
+      invocation: r.invocation,
+    };
+    if (r.completed !== undefined && r.outcome !== undefined && !('pending' in r.outcome)) {
+      o.completed = r.completed;
+      o.outcome = r.outcome;
+    }
     this.ops.push(o);
     this.track(o, r.invocation);
     return o;
@@ -304,9 +368,12 @@ export class HistoryRecorder {
 export function finalStateProblems(state: BusState): string[] {
   const problems: string[] = [];
   if (Object.keys(state.handles).length) problems.push(`${Object.keys(state.handles).length} handle(s) remain (INV-5)`);
-  if (Object.keys(state.calls).length) problems.push(`${Object.keys(state.calls).length} call record(s) remain (INV-6)`);
+  if (Object.keys(state.calls).length)
+    problems.push(`${Object.keys(state.calls).length} call record(s) remain (INV-6)`);
   if (state.pending.length) problems.push(`${state.pending.length} pending operation(s) remain (INV-6)`);
-  for (const p of Object.values(state.peers)) if (p.queue.length || p.inflight) problems.push(`peer ${p.id} keeps ${p.queue.length} queued and ${p.inflight} in flight (INV-5)`);
+  for (const p of Object.values(state.peers))
+    if (p.queue.length || p.inflight)
+      problems.push(`peer ${p.id} keeps ${p.queue.length} queued and ${p.inflight} in flight (INV-5)`);
   if (Object.keys(state.nodes).length) problems.push(`${Object.keys(state.nodes).length} node(s) remain (INV-5)`);
   return problems;
 }

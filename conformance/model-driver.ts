@@ -9,7 +9,14 @@ import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from './
 
 export type StepFn = (state: BusState, op: Operation) => Omit<StepOutcome, 'state'>;
 
-export const MODEL_FEATURES: Feature[] = ['virtual-clock', 'configurable-limits', 'credentials', 'transfers', 'blocking-send', 'blocking-receive'];
+export const MODEL_FEATURES: Feature[] = [
+  'virtual-clock',
+  'configurable-limits',
+  'credentials',
+  'transfers',
+  'blocking-send',
+  'blocking-receive',
+];
 
 /** `makeStep` is called at every reset, so a step with its own memory starts fresh with each bus. */
 export interface ModelDriver extends Driver {
@@ -24,7 +31,13 @@ export function createModelDriver(name: string, makeStep: () => StepFn = () => a
   return {
     peek: () => state,
     async init(): Promise<DriverInfo> {
-      return { name, protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS }, operations: OPERATIONS.map((o) => o.name), features: [...MODEL_FEATURES] };
+      return {
+        name,
+        protocolVersion: PROTOCOL_VERSION,
+        limits: { ...DEFAULT_LIMITS },
+        operations: OPERATIONS.map((o) => o.name),
+        features: [...MODEL_FEATURES],
+      };
     },
     async reset(limits: Limits): Promise<Limits> {
       state = initialState(limits);

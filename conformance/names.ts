@@ -47,7 +47,10 @@ export class Bijection {
 
   clone(): Bijection {
     const b = new Bijection();
-    for (const [m, i] of this.modelToImpl) { b.modelToImpl.set(m, i); b.implToModel.set(i, m); }
+    for (const [m, i] of this.modelToImpl) {
+      b.modelToImpl.set(m, i);
+      b.implToModel.set(i, m);
+    }
     return b;
   }
 }
@@ -67,7 +70,10 @@ export class Renaming {
 
   handlesOf(modelPeer: number): Bijection {
     let b = this.handles.get(modelPeer);
-    if (!b) { b = new Bijection(); this.handles.set(modelPeer, b); }
+    if (!b) {
+      b = new Bijection();
+      this.handles.set(modelPeer, b);
+    }
     return b;
   }
 
@@ -144,12 +150,17 @@ const SLOT = '#name';
  * order that does not depend on key order: the new peer of attach first, then
  * handle names as they appear.
  */
-export function mapNames(opName: OperationName | 'completion', value: unknown, fn: (kind: NameSlot['kind'], x: number | null) => unknown): unknown {
+export function mapNames(
+  opName: OperationName | 'completion',
+  value: unknown,
+  fn: (kind: NameSlot['kind'], x: number | null) => unknown,
+): unknown {
   const v = structuredClone(value) as any;
   const slot = (kind: NameSlot['kind'], x: unknown): unknown => (x === null || isName(x) ? fn(kind, x) : x);
   const handles = (list: unknown) => {
     if (!Array.isArray(list)) return;
-    for (const rh of list as ReceivedHandle[]) if (rh && typeof rh === 'object') rh.name = slot('handle', rh.name) as never;
+    for (const rh of list as ReceivedHandle[])
+      if (rh && typeof rh === 'object') rh.name = slot('handle', rh.name) as never;
   };
   const delivery = (d: Delivery) => {
     if (!d || typeof d !== 'object') return;
@@ -171,7 +182,8 @@ export function mapNames(opName: OperationName | 'completion', value: unknown, f
       if (Array.isArray(v.handles)) v.handles = v.handles.map((n: unknown) => slot('handle', n));
     }
     if ((opName === 'createNode' || opName === 'mint') && 'handle' in v) v.handle = slot('handle', v.handle);
-    if (opName === 'multicast' && Array.isArray(v.skipped)) v.skipped = v.skipped.map((n: unknown) => slot('handle', n));
+    if (opName === 'multicast' && Array.isArray(v.skipped))
+      v.skipped = v.skipped.map((n: unknown) => slot('handle', n));
     if (Array.isArray(v.deliveries)) v.deliveries.forEach(delivery);
     if (v.reply && typeof v.reply === 'object') delivery(v.reply);
   }
@@ -179,9 +191,15 @@ export function mapNames(opName: OperationName | 'completion', value: unknown, f
 }
 
 /** A value's skeleton (names replaced by a placeholder) and its name slots in walk order. */
-export function splitNames(opName: OperationName | 'completion', value: unknown): { skeleton: unknown; slots: NameSlot[] } {
+export function splitNames(
+  opName: OperationName | 'completion',
+  value: unknown,
+): { skeleton: unknown; slots: NameSlot[] } {
   const slots: NameSlot[] = [];
-  const skeleton = mapNames(opName, value, (kind, x) => { slots.push({ kind, value: x }); return SLOT; });
+  const skeleton = mapNames(opName, value, (kind, x) => {
+    slots.push({ kind, value: x });
+    return SLOT;
+  });
   return { skeleton, slots };
 }
 
@@ -205,14 +223,25 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * new bindings. `peer` is the model peer whose namespace the names are in.
  * Returns null when equal, else a one-line reason.
  */
-export function unifyInvocation(opName: OperationName | 'completion', peer: number, model: Invocation, impl: Invocation, r: Renaming, attachPeerFirst = true): string | null {
+export function unifyInvocation(
+  opName: OperationName | 'completion',
+  peer: number,
+  model: Invocation,
+  impl: Invocation,
+  r: Renaming,
+  attachPeerFirst = true,
+): string | null {
   if ('pending' in model || 'pending' in impl) {
     if (!('pending' in model)) return 'the implementation returned pending, the model a result';
     if (!('pending' in impl)) return 'the model returned pending, the implementation a result';
     return r.tickets.unify(model.ticket, impl.ticket, 'ticket');
   }
-  if (model.ok !== impl.ok) return model.ok ? `the implementation failed ${(impl as any).error}, the model succeeded` : `the implementation succeeded, the model failed ${model.error}`;
-  if (!model.ok) return model.error === (impl as any).error ? null : `error ${(impl as any).error} instead of ${model.error}`;
+  if (model.ok !== impl.ok)
+    return model.ok
+      ? `the implementation failed ${(impl as any).error}, the model succeeded`
+      : `the implementation succeeded, the model failed ${model.error}`;
+  if (!model.ok)
+    return model.error === (impl as any).error ? null : `error ${(impl as any).error} instead of ${model.error}`;
   const a = splitNames(opName, model.value);
   const b = splitNames(opName, (impl as any).value);
   if (!deepEqual(a.skeleton, b.skeleton)) return 'the values differ';
@@ -237,7 +266,12 @@ export function unifyInvocation(opName: OperationName | 'completion', peer: numb
 }
 
 /** The implementation value renamed into model names where known (for readable diffs). */
-export function renameToModel(opName: OperationName | 'completion', peer: number, value: unknown, r: Renaming): unknown {
+export function renameToModel(
+  opName: OperationName | 'completion',
+  peer: number,
+  value: unknown,
+  r: Renaming,
+): unknown {
   const b = r.handlesOf(peer);
   return mapNames(opName, value, (kind, x) => {
     if (x === null) return null;

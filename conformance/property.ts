@@ -17,10 +17,34 @@ import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from
 import { ClauseCounter } from './coverage';
 import { Situations } from './situations';
 
-export const COMMAND_KINDS = ['attach', 'createNode', 'mint', 'release', 'revoke', 'destroyNode', 'send', 'call', 'reply', 'multicast', 'receive', 'close', 'tick'] as const;
+export const COMMAND_KINDS = [
+  'attach',
+  'createNode',
+  'mint',
+  'release',
+  'revoke',
+  'destroyNode',
+  'send',
+  'call',
+  'reply',
+  'multicast',
+  'receive',
+  'close',
+  'tick',
+] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
-export const FAULTS = ['stale', 'forged', 'foreign', 'wrongKind', 'closedPeer', 'unknownPeer', 'badArgs', 'oversize', 'tooMany'] as const;
+export const FAULTS = [
+  'stale',
+  'forged',
+  'foreign',
+  'wrongKind',
+  'closedPeer',
+  'unknownPeer',
+  'badArgs',
+  'oversize',
+  'tooMany',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface Swarm {
@@ -69,24 +93,33 @@ function usable(kind: CommandKind, caps: Capabilities): boolean {
 export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
   const kinds = COMMAND_KINDS.filter((k) => usable(k, caps));
   const limits = caps.features.has('configurable-limits')
-    ? fc.record({
-      maxPeers: fc.integer({ min: 4, max: 8 }),
-      maxHandlesPerPeer: fc.integer({ min: 6, max: 40 }),
-      maxPayloadBytes: fc.integer({ min: 4, max: 24 }),
-      maxHandlesPerMessage: fc.integer({ min: 1, max: 4 }),
-      queueCapacityMessages: fc.integer({ min: 2, max: 8 }),
-      queueCapacityBytes: fc.integer({ min: 16, max: 96 }),
-      senderQuotaMessages: fc.integer({ min: 1, max: 6 }),
-      senderQuotaBytes: fc.integer({ min: 8, max: 64 }),
-    }) as fc.Arbitrary<Partial<Limits>>
+    ? (fc.record({
+        maxPeers: fc.integer({ min: 4, max: 8 }),
+        maxHandlesPerPeer: fc.integer({ min: 6, max: 40 }),
+        maxPayloadBytes: fc.integer({ min: 4, max: 24 }),
+        maxHandlesPerMessage: fc.integer({ min: 1, max: 4 }),
+        queueCapacityMessages: fc.integer({ min: 2, max: 8 }),
+        queueCapacityBytes: fc.integer({ min: 16, max: 96 }),
+        senderQuotaMessages: fc.integer({ min: 1, max: 6 }),
+        senderQuotaBytes: fc.integer({ min: 8, max: 64 }),
+      }) as fc.Arbitrary<Partial<Limits>>)
     : fc.constant({});
   return fc.record({
     peers: fc.integer({ min: 2, max: 4 }),
     limits,
-    weights: fc.tuple(...kinds.map((k) => fc.oneof(
-      { arbitrary: fc.constant(0), weight: k === 'send' || k === 'receive' ? 0 : 1 },
-      { arbitrary: fc.integer({ min: 1, max: 10 }), weight: 4 },
-    ))).map((ws) => Object.fromEntries(kinds.map((k, i) => [k, ws[i]]).filter(([, w]) => (w as number) > 0)) as Swarm['weights']),
+    weights: fc
+      .tuple(
+        ...kinds.map((k) =>
+          fc.oneof(
+            { arbitrary: fc.constant(0), weight: k === 'send' || k === 'receive' ? 0 : 1 },
+            { arbitrary: fc.integer({ min: 1, max: 10 }), weight: 4 },
+          ),
+        ),
+      )
+      .map(
+        (ws) =>
+          Object.fromEntries(kinds.map((k, i) => [k, ws[i]]).filter(([, w]) => (w as number) > 0)) as Swarm['weights'],
+      ),
     faults: fc.subarray([...FAULTS]),
     timeouts: caps.features.has('virtual-clock') ? fc.boolean() : fc.constant(false),
   });
@@ -94,9 +127,19 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
 
 export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
   const kinds = Object.entries(sw.weights) as [CommandKind, number][];
-  const kindArb = fc.oneof(...kinds.map(([k, w]) => ({ arbitrary: fc.constant(k), weight: k === 'close' || k === 'attach' ? Math.max(1, Math.floor(w / 4)) : w })));
-  const modeArb = sw.faults.length === 0 ? fc.constant<'ok'>('ok')
-    : fc.oneof({ arbitrary: fc.constant<'ok'>('ok'), weight: 8 }, { arbitrary: fc.constantFrom(...sw.faults), weight: 2 });
+  const kindArb = fc.oneof(
+    ...kinds.map(([k, w]) => ({
+      arbitrary: fc.constant(k),
+      weight: k === 'close' || k === 'attach' ? Math.max(1, Math.floor(w / 4)) : w,
+    })),
+  );
+  const modeArb =
+    sw.faults.length === 0
+      ? fc.constant<'ok'>('ok')
+      : fc.oneof(
+          { arbitrary: fc.constant<'ok'>('ok'), weight: 8 },
+          { arbitrary: fc.constantFrom(...sw.faults), weight: 2 },
+        );
   return fc.record({
     kind: kindArb,
     peer: fc.nat(7),
@@ -104,17 +147,24 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
     mode: modeArb as fc.Arbitrary<Command['mode']>,
     aux: fc.array(fc.nat(15), { maxLength: 3 }),
     rights: fc.nat(4),
-    badge: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 1000 }), weight: 1 }),
+    badge: fc.oneof(
+      { arbitrary: fc.constant(0), weight: 3 },
+      { arbitrary: fc.integer({ min: 1, max: 1000 }), weight: 1 },
+    ),
     size: fc.nat(12),
     move: fc.boolean(),
-    timeoutMs: sw.timeouts ? fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 40 }), weight: 1 }) : fc.constant(0),
+    timeoutMs: sw.timeouts
+      ? fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 40 }), weight: 1 })
+      : fc.constant(0),
     max: fc.nat(3),
     flag: fc.boolean(),
   });
 }
 
 export function runArbitrary(caps: Capabilities, maxCommands: number): fc.Arbitrary<[Swarm, Command[]]> {
-  return swarmArbitrary(caps).chain((sw) => fc.tuple(fc.constant(sw), fc.array(commandArbitrary(sw), { minLength: 1, maxLength: maxCommands, size: 'max' })));
+  return swarmArbitrary(caps).chain((sw) =>
+    fc.tuple(fc.constant(sw), fc.array(commandArbitrary(sw), { minLength: 1, maxLength: maxCommands, size: 'max' })),
+  );
 }
 
 // ------------------------------------------------------------------ making commands concrete
@@ -136,26 +186,35 @@ export class Concretizer {
   private step = 0;
   /** Names that were reply handles, per peer: stale reply names make the best one-shot tests (CALL-3). */
   private readonly replyNamesSeen = new Map<number, Set<number>>();
-  constructor(private readonly session: Session, private readonly caps: Capabilities) {}
+  constructor(
+    private readonly session: Session,
+    private readonly caps: Capabilities,
+  ) {}
 
   private get s(): BusState {
     return this.session.model;
   }
 
   openPeers(): number[] {
-    return Object.values(this.s.peers).filter((p) => p.status === 'open').map((p) => p.id);
+    return Object.values(this.s.peers)
+      .filter((p) => p.status === 'open')
+      .map((p) => p.id);
   }
 
   private names(peer: number, kind?: 'node' | 'reply'): number[] {
     const p = this.s.peers[peer];
     if (!p) return [];
-    return Object.entries(p.table).filter(([, id]) => kind === undefined || this.s.handles[id].kind === kind).map(([n]) => Number(n));
+    return Object.entries(p.table)
+      .filter(([, id]) => kind === undefined || this.s.handles[id].kind === kind)
+      .map(([n]) => Number(n));
   }
 
   private peerFor(c: Command): number | null {
     const open = this.openPeers();
     if (c.mode === 'closedPeer') {
-      const closed = Object.values(this.s.peers).filter((p) => p.status === 'closed').map((p) => p.id);
+      const closed = Object.values(this.s.peers)
+        .filter((p) => p.status === 'closed')
+        .map((p) => p.id);
       if (closed.length > 0) return closed[c.peer % closed.length];
     }
     if (c.mode === 'unknownPeer') return this.s.nextPeer + (c.peer % 3);
@@ -210,12 +269,19 @@ export class Concretizer {
     return pool[pick % pool.length];
   }
 
-  private message(peer: number, c: Command, allowReply: boolean, exclude?: number): { segments: string[]; transfers?: Transfer[] } {
+  private message(
+    peer: number,
+    c: Command,
+    allowReply: boolean,
+    exclude?: number,
+  ): { segments: string[]; transfers?: Transfer[] } {
     const max = this.s.limits.maxPayloadBytes;
     const size = c.mode === 'oversize' ? max + 1 : Math.min(c.size, max);
     const text = letters(size, this.step);
     const cut = size > 1 && c.pick % 2 === 1 ? Math.floor(size / 2) : size;
-    const segments = (cut < size ? [text.slice(0, cut), text.slice(cut)] : [text]).map((t) => Buffer.from(t).toString('base64'));
+    const segments = (cut < size ? [text.slice(0, cut), text.slice(cut)] : [text]).map((t) =>
+      Buffer.from(t).toString('base64'),
+    );
     if (!this.caps.features.has('transfers')) return { segments };
     let transfers: Transfer[] = [];
     if (c.mode === 'tooMany') {
@@ -245,7 +311,8 @@ export class Concretizer {
   }
 
   private timeout(c: Command, feature: string): number | undefined {
-    if (c.timeoutMs <= 0 || !this.caps.features.has('virtual-clock') || !this.caps.features.has(feature)) return undefined;
+    if (c.timeoutMs <= 0 || !this.caps.features.has('virtual-clock') || !this.caps.features.has(feature))
+      return undefined;
     return c.timeoutMs;
   }
 
@@ -257,7 +324,7 @@ export class Concretizer {
       for (const n of this.names(p, 'reply')) seen.add(n);
       this.replyNamesSeen.set(p, seen);
     }
-    if (c.kind === 'tick') return { op: 'tick', ms: c.mode === 'badArgs' ? -1 : 1 + (c.size * 3 + c.pick) % 40 };
+    if (c.kind === 'tick') return { op: 'tick', ms: c.mode === 'badArgs' ? -1 : 1 + ((c.size * 3 + c.pick) % 40) };
     if (c.kind === 'attach') {
       const open = this.openPeers();
       const bootstrap = c.aux.flatMap((a) => {
@@ -265,37 +332,70 @@ export class Concretizer {
         const from = open[a % open.length];
         const nodes = this.names(from, 'node');
         if (nodes.length === 0) return [];
-        const g: { fromPeer: number; handle: number; rights?: Right[]; badge?: number } = { fromPeer: from, handle: nodes[Math.floor(a / open.length) % nodes.length] };
+        const g: { fromPeer: number; handle: number; rights?: Right[]; badge?: number } = {
+          fromPeer: from,
+          handle: nodes[Math.floor(a / open.length) % nodes.length],
+        };
         const rights = rightsOf((c.rights + a) % 5);
         if (rights) g.rights = rights;
         if (c.badge > 0 && a % 2 === 0) g.badge = c.badge;
         return [g];
       });
       const uid = 1000 + this.s.nextPeer;
-      return { op: 'attach', credentials: { uid: c.mode === 'badArgs' ? -1 : uid, gid: uid + 1, pid: uid + 2 }, ...(bootstrap.length ? { bootstrap } : {}) };
+      return {
+        op: 'attach',
+        credentials: { uid: c.mode === 'badArgs' ? -1 : uid, gid: uid + 1, pid: uid + 2 },
+        ...(bootstrap.length ? { bootstrap } : {}),
+      };
     }
     const peer = this.peerFor(c);
     if (peer === null) return null;
     switch (c.kind) {
       case 'createNode': {
         const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
-        return { op: 'createNode', peer, ...(credentials !== undefined ? { credentials } : {}), ...(c.mode === 'badArgs' ? { credentials: 1 as never } : {}) };
+        return {
+          op: 'createNode',
+          peer,
+          ...(credentials !== undefined ? { credentials } : {}),
+          ...(c.mode === 'badArgs' ? { credentials: 1 as never } : {}),
+        };
       }
       case 'mint': {
         const rights = c.mode === 'badArgs' ? (['admin'] as never) : rightsOf(c.rights % 4)!;
         const badge = c.mode === 'badArgs' ? 0 : c.badge;
-        return { op: 'mint', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode), rights, ...(badge > 0 || c.mode === 'badArgs' ? { badge } : {}) };
+        return {
+          op: 'mint',
+          peer,
+          handle: this.handleFor(peer, 'node', c.pick, c.mode),
+          rights,
+          ...(badge > 0 || c.mode === 'badArgs' ? { badge } : {}),
+        };
       }
-      case 'release': return { op: 'release', peer, handle: this.handleFor(peer, undefined, c.pick, c.mode) };
-      case 'revoke': return { op: 'revoke', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
-      case 'destroyNode': return { op: 'destroyNode', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
+      case 'release':
+        return { op: 'release', peer, handle: this.handleFor(peer, undefined, c.pick, c.mode) };
+      case 'revoke':
+        return { op: 'revoke', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
+      case 'destroyNode':
+        return { op: 'destroyNode', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
       case 'send': {
         const timeoutMs = this.timeout(c, 'blocking-send');
-        return { op: 'send', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode), message: this.message(peer, c, true), ...(timeoutMs ? { timeoutMs } : {}) };
+        return {
+          op: 'send',
+          peer,
+          handle: this.handleFor(peer, 'node', c.pick, c.mode),
+          message: this.message(peer, c, true),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        };
       }
       case 'call': {
         const timeoutMs = this.caps.features.has('virtual-clock') && c.timeoutMs > 0 ? c.timeoutMs : undefined;
-        return { op: 'call', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode), message: this.message(peer, c, true), ...(timeoutMs ? { timeoutMs } : {}) };
+        return {
+          op: 'call',
+          peer,
+          handle: this.handleFor(peer, 'node', c.pick, c.mode),
+          message: this.message(peer, c, true),
+          ...(timeoutMs ? { timeoutMs } : {}),
+        };
       }
       case 'reply': {
         // Nobody can answer yet but a call waits in a queue: take it first (steering towards replies).
@@ -312,7 +412,8 @@ export class Concretizer {
         let handles = [...new Set(picks.map((a, k) => this.handleFor(peer, 'node', a, k === 0 ? c.mode : 'ok')))];
         if (c.mode === 'badArgs') handles = c.flag ? [] : [handles[0], handles[0]];
         const message = this.message(peer, { ...c, flag: false }, false);
-        if (c.mode !== 'badArgs') message.transfers = message.transfers?.map((t) => ({ ...t, move: undefined })).map(({ move: _m, ...t }) => t);
+        if (c.mode !== 'badArgs')
+          message.transfers = message.transfers?.map((t) => ({ ...t, move: undefined })).map(({ move: _m, ...t }) => t);
         if (message.transfers?.length === 0) delete message.transfers;
         return { op: 'multicast', peer, handles, message };
       }
@@ -320,8 +421,10 @@ export class Concretizer {
         const timeoutMs = this.timeout(c, 'blocking-receive');
         return { op: 'receive', peer, max: c.mode === 'badArgs' ? 0 : 1 + c.max, ...(timeoutMs ? { timeoutMs } : {}) };
       }
-      case 'close': return { op: 'close', peer };
-      default: return null;
+      case 'close':
+        return { op: 'close', peer };
+      default:
+        return null;
     }
   }
 }
@@ -332,9 +435,17 @@ export function prelude(peers: number, caps: Capabilities): Operation[] {
   for (let k = 1; k <= peers; k++) {
     const bootstrap = [];
     for (let j = 1; j < k; j++) bootstrap.push({ fromPeer: j, handle: j });
-    ops.push({ op: 'attach', credentials: { uid: 1000 + k, gid: 100, pid: 4000 + k }, ...(bootstrap.length ? { bootstrap } : {}) });
+    ops.push({
+      op: 'attach',
+      credentials: { uid: 1000 + k, gid: 100, pid: 4000 + k },
+      ...(bootstrap.length ? { bootstrap } : {}),
+    });
     // Every other node opts in to credentials (CRED-1), when the implementation has them.
-    ops.push({ op: 'createNode', peer: k, ...(caps.features.has('credentials') && k % 2 === 0 ? { credentials: true } : {}) });
+    ops.push({
+      op: 'createNode',
+      peer: k,
+      ...(caps.features.has('credentials') && k % 2 === 0 ? { credentials: true } : {}),
+    });
   }
   return ops;
 }
@@ -388,7 +499,10 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     try {
       session = await h.session(sw.limits, { observers, completionGraceMs: options.completionGraceMs });
       const s = session;
-      for (const op of prelude(sw.peers, caps)) { await s.step(op); steps++; }
+      for (const op of prelude(sw.peers, caps)) {
+        await s.step(op);
+        steps++;
+      }
       const concretizer = new Concretizer(s, caps);
       for (const c of commands) {
         const op = concretizer.concretize(c);
@@ -404,34 +518,52 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
       return true;
     } catch (err) {
       if (err instanceof Mismatch || err instanceof ModelFailure) {
-        last = { message: err.message.split('\n')[0], trace: session ? session.formatTrace(200).split('\n').slice(1).map((l) => l.trim()) : [], kind: err instanceof Mismatch ? 'fail' : 'error' };
+        last = {
+          message: err.message.split('\n')[0],
+          trace: session
+            ? session
+                .formatTrace(200)
+                .split('\n')
+                .slice(1)
+                .map((l) => l.trim())
+            : [],
+          kind: err instanceof Mismatch ? 'fail' : 'error',
+        };
         last.message = err.message.split('\noperations (model results):')[0];
         throw err;
       }
       // A fault of the driver itself: stop trying (shrinking a crashed driver helps nobody).
-      fatal = err instanceof DriverError ? err : new DriverError(`the driver threw: ${(err as Error)?.message ?? String(err)}`);
+      fatal =
+        err instanceof DriverError
+          ? err
+          : new DriverError(`the driver threw: ${(err as Error)?.message ?? String(err)}`);
       last = { message: fatal.message, trace: [], kind: 'error' };
       throw fatal;
     }
   });
 
   const details = await fc.check(property, {
-    numRuns: options.runs, seed: options.seed, ...(options.path ? { path: options.path } : {}),
-    endOnFailure: false, verbose: 0,
+    numRuns: options.runs,
+    seed: options.seed,
+    ...(options.path ? { path: options.path } : {}),
+    endOnFailure: false,
+    verbose: 0,
   });
   const durationMs = Date.now() - started;
   const opsPerSecond = durationMs > 0 ? Math.round((steps * 1000) / durationMs) : 0;
-  if (!details.failed) return { status: 'pass', runs: details.numRuns, seed: details.seed, steps, durationMs, opsPerSecond };
+  if (!details.failed)
+    return { status: 'pass', runs: details.numRuns, seed: details.seed, steps, durationMs, opsPerSecond };
   const l = last as { message: string; trace: string[]; kind: 'fail' | 'error' } | null;
   return {
-    status: fatal ? 'error' : l?.kind ?? 'fail',
+    status: fatal ? 'error' : (l?.kind ?? 'fail'),
     runs: details.numRuns,
     seed: details.seed,
     path: details.counterexamplePath ?? undefined,
     numShrinks: details.numShrinks,
     message: l?.message ?? String(details.errorInstance),
     counterexample: l?.trace,
-    steps, durationMs, opsPerSecond,
+    steps,
+    durationMs,
+    opsPerSecond,
   };
 }
-

@@ -93,4 +93,5 @@ export interface ErrorResponse {
   id: RequestId | null;
   message: string;
 }
-export type DriverResponse = InitResponse | ResetResponse | InvokeResponse | ShutdownResponse | CompletionMessage | ErrorResponse;
+export type DriverResponse =
+  InitResponse | ResetResponse | InvokeResponse | ShutdownResponse | CompletionMessage | ErrorResponse;

@@ -8,13 +8,20 @@ import { PROTOCOL_VERSION, type Driver } from './driver';
 import type { DriverResponse } from './protocol';
 import { wire } from './wire';
 
-export async function serveStdio(driver: Driver, input: Readable = process.stdin, output: Writable = process.stdout, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<void> {
+export async function serveStdio(
+  driver: Driver,
+  input: Readable = process.stdin,
+  output: Writable = process.stdout,
+  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Promise<void> {
   const write = (msg: DriverResponse) => output.write(JSON.stringify(msg) + '\n');
   driver.onCompletion((completion: Completion) => write({ type: 'completion', completion }));
   const rl = readline.createInterface({ input });
   let chain = Promise.resolve();
   let done: () => void = () => {};
-  const finished = new Promise<void>((resolve) => { done = resolve; });
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
 
   async function handle(line: string): Promise<void> {
     let parsed: unknown;
@@ -27,14 +34,19 @@ export async function serveStdio(driver: Driver, input: Readable = process.stdin
     const checked = wire.request.check(parsed);
     if (!checked.ok) {
       const id = typeof (parsed as { id?: unknown })?.id === 'number' ? (parsed as { id: number }).id : null;
-      write({ type: 'error', id, message: `the request violates DriverRequest.json at "${checked.path}": ${checked.message}` });
+      write({
+        type: 'error',
+        id,
+        message: `the request violates DriverRequest.json at "${checked.path}": ${checked.message}`,
+      });
       return;
     }
     const req = checked.value;
     try {
       switch (req.type) {
         case 'init': {
-          if (req.protocolVersion !== PROTOCOL_VERSION) log(`warning: the suite speaks protocol ${req.protocolVersion}, this driver ${PROTOCOL_VERSION}`);
+          if (req.protocolVersion !== PROTOCOL_VERSION)
+            log(`warning: the suite speaks protocol ${req.protocolVersion}, this driver ${PROTOCOL_VERSION}`);
           write({ type: 'init_ok', id: req.id, info: await driver.init() });
           break;
         }
@@ -60,6 +72,8 @@ export async function serveStdio(driver: Driver, input: Readable = process.stdin
     if (line.trim() === '') return;
     chain = chain.then(() => handle(line));
   });
-  rl.on('close', () => { chain.then(() => done()); });
+  rl.on('close', () => {
+    chain.then(() => done());
+  });
   return finished;
 }

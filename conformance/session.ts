@@ -10,7 +10,11 @@ import { formatCompletion, formatInvocation, formatOp } from './format';
 
 /** The implementation did something the model does not allow. */
 export class Mismatch extends Error {
-  constructor(readonly reason: string, readonly stepIndex: number, readonly detail: string) {
+  constructor(
+    readonly reason: string,
+    readonly stepIndex: number,
+    readonly detail: string,
+  ) {
     super(`${reason}\n${detail}`);
     this.name = 'Mismatch';
   }
@@ -41,7 +45,10 @@ export interface SessionOptions {
 /** A driver after its handshake; routes completions to the current session. */
 export class Harness {
   private sink: ((c: Completion) => void) | null = null;
-  private constructor(readonly driver: Driver, readonly info: DriverInfo) {}
+  private constructor(
+    readonly driver: Driver,
+    readonly info: DriverInfo,
+  ) {}
 
   static async open(driver: Driver): Promise<Harness> {
     const info = await driver.init();
@@ -62,7 +69,7 @@ export class Harness {
 
   /** A fresh bus: the limits asked for if the implementation can configure them, else its own. */
   async session(limits: Partial<Limits> | null, options: SessionOptions = {}): Promise<Session> {
-    const wanted = { ...this.info.limits, ...(this.has('configurable-limits') ? limits ?? {} : {}) } as Limits;
+    const wanted = { ...this.info.limits, ...(this.has('configurable-limits') ? (limits ?? {}) : {}) } as Limits;
     const inForce = await this.driver.reset(wanted);
     const s = new Session(this.driver, initialState(inForce), options);
     this.sink = (c) => s.receiveCompletion(c);
@@ -78,7 +85,11 @@ export class Session {
   private readonly graceMs: number;
   private readonly observers: StepObserver[];
 
-  constructor(readonly driver: Driver, readonly model: BusState, options: SessionOptions = {}) {
+  constructor(
+    readonly driver: Driver,
+    readonly model: BusState,
+    options: SessionOptions = {},
+  ) {
     this.graceMs = options.completionGraceMs ?? 0;
     this.observers = options.observers ?? [];
   }
@@ -95,7 +106,10 @@ export class Session {
     while (this.buffer.length < count && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.wake = () => { clearTimeout(t); resolve(); };
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
   }
@@ -117,8 +131,14 @@ export class Session {
     const peer = (op as { peer?: number }).peer ?? 0;
     const why = unifyInvocation(op.op, peer, outcome.result, impl, this.renaming);
     if (why) {
-      const shown = 'pending' in impl || !impl.ok ? impl : { ok: true as const, value: renameToModel(op.op, peer, impl.value, this.renaming) as never };
-      throw this.mismatch(why, `  model:          ${formatInvocation(outcome.result)}\n  implementation: ${formatInvocation(shown)}`);
+      const shown =
+        'pending' in impl || !impl.ok
+          ? impl
+          : { ok: true as const, value: renameToModel(op.op, peer, impl.value, this.renaming) as never };
+      throw this.mismatch(
+        why,
+        `  model:          ${formatInvocation(outcome.result)}\n  implementation: ${formatInvocation(shown)}`,
+      );
     }
     await this.awaitCompletions(outcome.completions.length);
     this.compareCompletions(outcome.completions, this.buffer.splice(0));
@@ -130,14 +150,22 @@ export class Session {
   private compareCompletions(model: Completion[], impl: Completion[]): void {
     const mapped = impl.map((c) => ({ c, m: this.renaming.tickets.toModel(c.ticket) }));
     const unknown = mapped.find((x) => x.m === undefined);
-    if (unknown) throw this.mismatch(`the implementation completed ticket ${unknown.c.ticket}, which it never returned as pending`, `  implementation: ${JSON.stringify(unknown.c)}`);
+    if (unknown)
+      throw this.mismatch(
+        `the implementation completed ticket ${unknown.c.ticket}, which it never returned as pending`,
+        `  implementation: ${JSON.stringify(unknown.c)}`,
+      );
     const byTicket = new Map(mapped.map((x) => [x.m!, x.c]));
     const list = (cs: Completion[]) => cs.map(formatCompletion).join('; ') || '(none)';
     const shownImpl = mapped.map((x) => ({ ...x.c, ticket: x.m! }));
     const detail = `  model completions:          ${list(model)}\n  implementation completions: ${list(shownImpl)}`;
     for (const mc of model) {
       const ic = byTicket.get(mc.ticket);
-      if (!ic) throw this.mismatch(`the implementation did not complete ticket #${mc.ticket} (${mc.op} of p${mc.peer})`, detail);
+      if (!ic)
+        throw this.mismatch(
+          `the implementation did not complete ticket #${mc.ticket} (${mc.op} of p${mc.peer})`,
+          detail,
+        );
       byTicket.delete(mc.ticket);
       if (ic.op !== mc.op) throw this.mismatch(`ticket #${mc.ticket} completed as ${ic.op}, not ${mc.op}`, detail);
       const peerWhy = this.renaming.peers.unify(mc.peer, ic.peer, 'peer id');
@@ -153,15 +181,22 @@ export class Session {
 
   private mismatch(reason: string, detail: string): Mismatch {
     const i = this.trace.length - 1;
-    return new Mismatch(`step ${i + 1}, ${formatOp(this.trace[i].op)}: ${reason}`, i, `${detail}\n${this.formatTrace()}`);
+    return new Mismatch(
+      `step ${i + 1}, ${formatOp(this.trace[i].op)}: ${reason}`,
+      i,
+      `${detail}\n${this.formatTrace()}`,
+    );
   }
 
   /** Close every open peer in id order, comparing each close, then check nothing is left pending. */
   async closeAll(): Promise<void> {
-    for (const id of Object.keys(this.model.peers).map(Number).sort((a, b) => a - b)) {
+    for (const id of Object.keys(this.model.peers)
+      .map(Number)
+      .sort((a, b) => a - b)) {
       if (this.model.peers[id].status === 'open') await this.step({ op: 'close', peer: id });
     }
-    if (this.model.pending.length > 0) throw new ModelFailure(`pending operations remain after every peer closed (INV-6)\n${this.formatTrace()}`);
+    if (this.model.pending.length > 0)
+      throw new ModelFailure(`pending operations remain after every peer closed (INV-6)\n${this.formatTrace()}`);
   }
 
   /** The run so far as a numbered operation list, the model's result after each. */

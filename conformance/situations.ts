@@ -61,9 +61,13 @@ export class RunSituations implements StepObserver {
     if (failure) return;
     if (op.op === 'revoke') {
       const top = lookup(state, op.peer, op.handle);
-      if (top && state.pending.some((p) => p.kind === 'call' && state.calls[p.call]?.node === top.node)) this.pendingMarks.push('revoke during a pending call to the node');
+      if (top && state.pending.some((p) => p.kind === 'call' && state.calls[p.call]?.node === top.node))
+        this.pendingMarks.push('revoke during a pending call to the node');
     }
-    if ((op.op === 'send' || op.op === 'reply') && (op.message.transfers ?? []).some((t) => lookup(state, op.peer, t.handle)?.kind === 'reply')) {
+    if (
+      (op.op === 'send' || op.op === 'reply') &&
+      (op.message.transfers ?? []).some((t) => lookup(state, op.peer, t.handle)?.kind === 'reply')
+    ) {
       this.pendingMarks.push('reply handle delegated');
     }
     if (op.op === 'close') {
@@ -71,16 +75,24 @@ export class RunSituations implements StepObserver {
       const messages = p.queue.filter((e) => e.kind !== 'notice');
       const bySender = new Map<number, number>();
       for (const e of messages) bySender.set(e.sender, (bySender.get(e.sender) ?? 0) + 1);
-      if (messages.length >= state.limits.queueCapacityMessages || [...bySender.values()].some((n) => n >= state.limits.senderQuotaMessages)) this.pendingMarks.push('close with a full queue');
+      if (
+        messages.length >= state.limits.queueCapacityMessages ||
+        [...bySender.values()].some((n) => n >= state.limits.senderQuotaMessages)
+      )
+        this.pendingMarks.push('close with a full queue');
       for (const id of Object.values(p.table)) {
         const h = state.handles[id];
-        if (h.kind === 'reply' && state.calls[h.call] && state.nodes[state.calls[h.call].node]?.owner !== op.peer) this.pendingMarks.push('delegated reply handle whose holder closes');
+        if (h.kind === 'reply' && state.calls[h.call] && state.nodes[state.calls[h.call].node]?.owner !== op.peer)
+          this.pendingMarks.push('delegated reply handle whose holder closes');
       }
     }
   }
 
   private result(op: string, r: Invocation): void {
-    if ('pending' in r) { if (op === 'send') this.seen.add('send blocked'); return; }
+    if ('pending' in r) {
+      if (op === 'send') this.seen.add('send blocked');
+      return;
+    }
     if (!r.ok) {
       const code = r.error as Situation;
       if ((SITUATIONS as readonly string[]).includes(code)) this.seen.add(code);
@@ -110,15 +122,26 @@ export class RunSituations implements StepObserver {
       const skipped = (r.value as { skipped: number[] }).skipped.length;
       if (skipped > 0 && skipped < op.handles.length) this.seen.add('multicast to mixed live and dead nodes');
     }
-    if ((op.op === 'send' || op.op === 'call') && !('pending' in r) && !r.ok && (op.message.transfers ?? []).some((t) => t.move)) this.seen.add('failed send with a move');
+    if (
+      (op.op === 'send' || op.op === 'call') &&
+      !('pending' in r) &&
+      !r.ok &&
+      (op.message.transfers ?? []).some((t) => t.move)
+    )
+      this.seen.add('failed send with a move');
     for (const c of outcome.completions) {
       const cr = c.result;
-      if (c.op === 'send') this.seen.add(cr.ok ? 'blocked send woken' : cr.error === 'TIMED_OUT' ? 'blocked send timed out' : 'send blocked');
+      if (c.op === 'send')
+        this.seen.add(
+          cr.ok ? 'blocked send woken' : cr.error === 'TIMED_OUT' ? 'blocked send timed out' : 'send blocked',
+        );
       if (c.op === 'call') {
         if (cr.ok) this.seen.add('call replied');
-        else if (cr.error === 'DEAD' || cr.error === 'NO_REPLY' || cr.error === 'TIMED_OUT' || cr.error === 'CLOSED') this.seen.add(`call resolved ${cr.error}` as Situation);
+        else if (cr.error === 'DEAD' || cr.error === 'NO_REPLY' || cr.error === 'TIMED_OUT' || cr.error === 'CLOSED')
+          this.seen.add(`call resolved ${cr.error}` as Situation);
       }
-      if (c.op === 'receive' && cr.ok && (cr.value as { deliveries: unknown[] }).deliveries.length > 0) this.seen.add('receive woken by an arrival');
+      if (c.op === 'receive' && cr.ok && (cr.value as { deliveries: unknown[] }).deliveries.length > 0)
+        this.seen.add('receive woken by an arrival');
       this.result(c.op, cr);
     }
   }
@@ -143,7 +166,8 @@ export class Situations {
   /** Runs in which each situation occurred, per 1,000 runs. */
   perThousandRuns(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const s of SITUATIONS) out[s] = this.runs === 0 ? 0 : Math.round(((this.counts.get(s) ?? 0) * 1000) / this.runs);
+    for (const s of SITUATIONS)
+      out[s] = this.runs === 0 ? 0 : Math.round(((this.counts.get(s) ?? 0) * 1000) / this.runs);
     return out;
   }
 

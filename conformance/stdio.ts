@@ -22,8 +22,18 @@ export interface StdioDriverOptions {
   onStderr?: (line: string) => void;
 }
 
-type Waiting = { request: DriverRequest; resolve: (r: DriverResponse) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-const EXPECTED: Record<DriverRequest['type'], DriverResponse['type']> = { init: 'init_ok', reset: 'reset_ok', invoke: 'invoke_ok', shutdown: 'shutdown_ok' };
+type Waiting = {
+  request: DriverRequest;
+  resolve: (r: DriverResponse) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+};
+const EXPECTED: Record<DriverRequest['type'], DriverResponse['type']> = {
+  init: 'init_ok',
+  reset: 'reset_ok',
+  invoke: 'invoke_ok',
+  shutdown: 'shutdown_ok',
+};
 
 export interface StdioDriver extends Driver {
   /** The last lines the child wrote on stderr. */
@@ -47,7 +57,10 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
   function fail(err: DriverError): void {
     if (broken) return;
     broken = err;
-    for (const w of waiting.values()) { clearTimeout(w.timer); w.reject(err); }
+    for (const w of waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
     waiting.clear();
     if (child && child.exitCode === null) child.kill('SIGKILL');
   }
@@ -64,7 +77,12 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
     }
     const checked = wire.response.check(parsed);
     if (!checked.ok) {
-      fail(new DriverError(`protocol error: the driver wrote a message that violates DriverResponse.json at "${checked.path}": ${checked.message}${tail()}`, line));
+      fail(
+        new DriverError(
+          `protocol error: the driver wrote a message that violates DriverResponse.json at "${checked.path}": ${checked.message}${tail()}`,
+          line,
+        ),
+      );
       return;
     }
     const msg = checked.value;
@@ -73,19 +91,36 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       return;
     }
     if (msg.id === null) {
-      fail(new DriverError(`the driver reported an error without a request id: ${(msg as { message: string }).message}${tail()}`, line));
+      fail(
+        new DriverError(
+          `the driver reported an error without a request id: ${(msg as { message: string }).message}${tail()}`,
+          line,
+        ),
+      );
       return;
     }
     const w = waiting.get(msg.id);
     if (!w) {
-      fail(new DriverError(answered.has(msg.id) ? `protocol error: a second response to request #${msg.id}` : `protocol error: a response to request #${msg.id}, which was never sent`, line));
+      fail(
+        new DriverError(
+          answered.has(msg.id)
+            ? `protocol error: a second response to request #${msg.id}`
+            : `protocol error: a response to request #${msg.id}, which was never sent`,
+          line,
+        ),
+      );
       return;
     }
     waiting.delete(msg.id);
     answered.add(msg.id);
     clearTimeout(w.timer);
     if (msg.type === 'error') {
-      fail(new DriverError(`the driver could not handle request #${msg.id} (${w.request.type}): ${msg.message}${tail()}`, line));
+      fail(
+        new DriverError(
+          `the driver could not handle request #${msg.id} (${w.request.type}): ${msg.message}${tail()}`,
+          line,
+        ),
+      );
       return;
     }
     if (msg.type !== EXPECTED[w.request.type]) {
@@ -103,12 +138,20 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       if (stderr.length > 200) stderr.shift();
       options.onStderr?.(l);
     });
-    c.stdin.on('error', () => { /* reported by exit */ });
+    c.stdin.on('error', () => {
+      /* reported by exit */
+    });
     c.on('error', (err) => fail(new DriverError(`could not start the driver "${options.command}": ${err.message}`)));
     c.on('exit', (code, signal) => {
       if (!broken && waiting.size > 0) {
         // Give stdout a moment to deliver lines written just before exit.
-        setImmediate(() => fail(new DriverError(`the driver exited (${signal ?? `code ${code}`}) with ${waiting.size} request(s) unanswered${tail()}`)));
+        setImmediate(() =>
+          fail(
+            new DriverError(
+              `the driver exited (${signal ?? `code ${code}`}) with ${waiting.size} request(s) unanswered${tail()}`,
+            ),
+          ),
+        );
       } else if (!broken) {
         broken = new DriverError(`the driver exited (${signal ?? `code ${code}`})${tail()}`);
       }
@@ -123,7 +166,15 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
     const id = nextId++;
     const req = { ...body, id } as DriverRequest;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new DriverError(`the driver did not answer request #${id} (${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}) within ${deadlineMs} ms${tail()}`)), deadlineMs);
+      const timer = setTimeout(
+        () =>
+          fail(
+            new DriverError(
+              `the driver did not answer request #${id} (${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}) within ${deadlineMs} ms${tail()}`,
+            ),
+          ),
+        deadlineMs,
+      );
       waiting.set(id, { request: req, resolve: resolve as (r: DriverResponse) => void, reject, timer });
       child!.stdin.write(JSON.stringify(req) + '\n');
     });
@@ -131,9 +182,16 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
 
   return {
     async init(): Promise<DriverInfo> {
-      const r = await request<{ type: 'init_ok'; id: number; info: DriverInfo }>({ type: 'init', protocolVersion: PROTOCOL_VERSION }, startupMs);
+      const r = await request<{ type: 'init_ok'; id: number; info: DriverInfo }>(
+        { type: 'init', protocolVersion: PROTOCOL_VERSION },
+        startupMs,
+      );
       if (r.info.protocolVersion !== PROTOCOL_VERSION) {
-        fail(new DriverError(`the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`));
+        fail(
+          new DriverError(
+            `the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`,
+          ),
+        );
         throw broken;
       }
       return r.info;
@@ -142,7 +200,9 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       return (await request<{ type: 'reset_ok'; id: number; limits: Limits }>({ type: 'reset', limits })).limits;
     },
     async invoke(op: Operation): Promise<Invocation> {
-      return (await request<{ type: 'invoke_ok'; id: number; invocation: Invocation }>({ type: 'invoke', op: op as never })).invocation;
+      return (
+        await request<{ type: 'invoke_ok'; id: number; invocation: Invocation }>({ type: 'invoke', op: op as never })
+      ).invocation;
     },
     onCompletion(l) {
       listener = l;
@@ -152,16 +212,27 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       const c = child;
       if (!broken) {
         try {
-          await Promise.race([request({ type: 'shutdown' }), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-        } catch { /* already reported */ }
+          await Promise.race([
+            request({ type: 'shutdown' }),
+            new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+          ]);
+        } catch {
+          /* already reported */
+        }
       }
       for (const w of waiting.values()) clearTimeout(w.timer);
       waiting.clear();
       if (c.exitCode === null && c.signalCode === null) {
         c.stdin.end();
         await new Promise<void>((resolve) => {
-          const t = setTimeout(() => { c.kill('SIGKILL'); resolve(); }, 1000);
-          c.once('exit', () => { clearTimeout(t); resolve(); });
+          const t = setTimeout(() => {
+            c.kill('SIGKILL');
+            resolve();
+          }, 1000);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
         });
       }
       broken = broken ?? new DriverError('the driver was closed');

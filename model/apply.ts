@@ -3,11 +3,40 @@
 // model stays pure from the outside. Every status change goes through the
 // lifecycle statecharts (advance), so an illegal change is a ModelBug.
 import type {
-  AttachOp, CallDelivery, CallOp, CreateNodeOp, Delivery, MessageDelivery, DestroyNodeOp, ErrorCode, HandleName, Invocation, MintOp,
-  MulticastOp, Notice, PeerId, ReceiveOp, ReceivedHandle, ReleaseOp, ReplyOp, Result, RevokeOp,
-  SendOp, TickOp, Transfer,
+  AttachOp,
+  CallDelivery,
+  CallOp,
+  CreateNodeOp,
+  Delivery,
+  MessageDelivery,
+  DestroyNodeOp,
+  ErrorCode,
+  HandleName,
+  Invocation,
+  MintOp,
+  MulticastOp,
+  Notice,
+  PeerId,
+  ReceiveOp,
+  ReceivedHandle,
+  ReleaseOp,
+  ReplyOp,
+  Result,
+  RevokeOp,
+  SendOp,
+  TickOp,
+  Transfer,
 } from '../spec/types';
-import { queueChanged, tableResized, type BusState, type HandleRec, type PeerRec, type PendingRec, type QueueEntry, type StepEffects } from './state';
+import {
+  queueChanged,
+  tableResized,
+  type BusState,
+  type HandleRec,
+  type PeerRec,
+  type PendingRec,
+  type QueueEntry,
+  type StepEffects,
+} from './state';
 import { advance } from './lifecycles';
 import { gather } from './payload';
 import { canonicalRights, destOf, lookup, messageBytes, multicastLive, recheckBlockedSend } from './rules';
@@ -38,7 +67,19 @@ function enqueue(ctx: Ctx, dest: PeerRec, entry: QueueEntry): void {
 function notify(ctx: Ctx, peer: PeerId, notice: Notice): number | null {
   const dest = ctx.s.peers[peer];
   if (dest.status !== 'open') return null;
-  enqueue(ctx, dest, { seq: 0, kind: 'notice', sender: 0, node: 0, ownerName: 0, badge: 0, payload: '', bytes: 0, handles: [], replyHandle: null, notice });
+  enqueue(ctx, dest, {
+    seq: 0,
+    kind: 'notice',
+    sender: 0,
+    node: 0,
+    ownerName: 0,
+    badge: 0,
+    payload: '',
+    bytes: 0,
+    handles: [],
+    replyHandle: null,
+    notice,
+  });
   return ctx.s.nextSeq - 1;
 }
 
@@ -67,18 +108,37 @@ function senderGone(ctx: Ctx, h: HandleRec): void {
   if (node.senders > 0) return;
   // NOTICE-2: at most one no-senders notice per node waits in the owner's queue; a new fall
   // to zero while one waits brings its derivedCount up to date instead of adding another.
-  const waiting = ctx.s.peers[node.owner].queue.find((e) => e.notice?.type === 'no-senders' && e.notice.node === node.ownerName);
+  const waiting = ctx.s.peers[node.owner].queue.find(
+    (e) => e.notice?.type === 'no-senders' && e.notice.node === node.ownerName,
+  );
   if (waiting) (waiting.notice as { derivedCount: number }).derivedCount = node.derivedCount;
   else notify(ctx, node.owner, { type: 'no-senders', node: node.ownerName, derivedCount: node.derivedCount });
 }
 
 /** Make a new node handle derived from `parent`, in a table (name) or in flight (name null). */
-function derive(ctx: Ctx, parent: HandleRec, holder: PeerRec, rights: Transfer['rights'], badge: number, inTable: boolean): HandleRec {
+function derive(
+  ctx: Ctx,
+  parent: HandleRec,
+  holder: PeerRec,
+  rights: Transfer['rights'],
+  badge: number,
+  inTable: boolean,
+): HandleRec {
   const s = ctx.s;
   const node = s.nodes[parent.node];
   const h: HandleRec = {
-    id: s.nextHandle++, kind: 'node', holder: holder.id, name: null, status: 'live', node: parent.node,
-    rights: canonicalRights(rights ?? parent.rights), badge, parent: parent.id, root: false, call: 0, notice: null,
+    id: s.nextHandle++,
+    kind: 'node',
+    holder: holder.id,
+    name: null,
+    status: 'live',
+    node: parent.node,
+    rights: canonicalRights(rights ?? parent.rights),
+    badge,
+    parent: parent.id,
+    root: false,
+    call: 0,
+    notice: null,
   };
   s.handles[h.id] = h;
   node.derivedCount++;
@@ -102,7 +162,10 @@ function place(holder: PeerRec, h: HandleRec): HandleName {
 function unplace(s: BusState, h: HandleRec): void {
   const holder = s.peers[h.holder];
   if (h.name === null) holder.inflight--;
-  else { delete holder.table[h.name]; tableResized(holder.table, -1); }
+  else {
+    delete holder.table[h.name];
+    tableResized(holder.table, -1);
+  }
   h.name = null;
 }
 
@@ -122,7 +185,10 @@ function release(ctx: Ctx, h: HandleRec): void {
       // NOTICE-4: the notice still waiting for this handle keeps its slot until received.
       const holder = s.peers[h.holder];
       const entry = holder.queue.find((e) => e.seq === h.notice);
-      if (entry) { entry.ghost = true; holder.ghosts++; }
+      if (entry) {
+        entry.ghost = true;
+        holder.ghosts++;
+      }
     }
     for (const child of Object.values(s.handles)) if (child.parent === h.id) child.parent = h.parent; // RELEASE-2
     if (h.root) s.nodes[h.node].root = null;
@@ -176,11 +242,26 @@ function releaseMoved(ctx: Ctx, sender: PeerId, transfers: readonly Transfer[], 
   });
 }
 
-function messageEntry(s: BusState, sender: PeerId, h: HandleRec, kind: 'message' | 'call', payload: string, bytes: number): QueueEntry {
+function messageEntry(
+  s: BusState,
+  sender: PeerId,
+  h: HandleRec,
+  kind: 'message' | 'call',
+  payload: string,
+  bytes: number,
+): QueueEntry {
   const node = s.nodes[h.node];
   const entry: QueueEntry = {
-    seq: 0, kind, sender, node: node.id, ownerName: node.ownerName, badge: h.badge, payload, bytes,
-    handles: [], replyHandle: null,
+    seq: 0,
+    kind,
+    sender,
+    node: node.id,
+    ownerName: node.ownerName,
+    badge: h.badge,
+    payload,
+    bytes,
+    handles: [],
+    replyHandle: null,
   };
   if (node.credentials) entry.credentials = { ...s.peers[sender].credentials }; // CRED-1
   return entry;
@@ -205,7 +286,9 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
     }
   }
   // DESTROY-2: every other live handle dies; holders in tables get a notice (NOTICE-5 order).
-  const affected = Object.values(s.handles).filter((h) => h.kind === 'node' && h.node === nodeId && h.status === 'live' && h !== consumed).sort(byId);
+  const affected = Object.values(s.handles)
+    .filter((h) => h.kind === 'node' && h.node === nodeId && h.status === 'live' && h !== consumed)
+    .sort(byId);
   for (const h of affected) {
     h.status = advance('handle', h.status, 'NODE_DESTROYED');
     if (h.name !== null) notifyHolder(ctx, h, 'node-destroyed');
@@ -217,7 +300,8 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
   const kept: QueueEntry[] = [];
   const dropped: QueueEntry[] = [];
   for (const e of owner.queue) {
-    const mine = e.kind !== 'notice' ? e.node === nodeId : e.notice?.type === 'no-senders' && e.notice.node === node.ownerName;
+    const mine =
+      e.kind !== 'notice' ? e.node === nodeId : e.notice?.type === 'no-senders' && e.notice.node === node.ownerName;
     (mine ? dropped : kept).push(e);
   }
   owner.queue = kept;
@@ -229,7 +313,13 @@ function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOSE', con
 function attach(ctx: Ctx, op: AttachOp): Result {
   const s = ctx.s;
   const peer: PeerRec = {
-    id: s.nextPeer++, status: 'open', nextName: 1, table: {}, queue: [], inflight: 0, ghosts: 0,
+    id: s.nextPeer++,
+    status: 'open',
+    nextName: 1,
+    table: {},
+    queue: [],
+    inflight: 0,
+    ghosts: 0,
     credentials: { uid: op.credentials.uid, gid: op.credentials.gid, pid: op.credentials.pid },
   };
   s.peers[peer.id] = peer;
@@ -246,14 +336,30 @@ function createNode(ctx: Ctx, op: CreateNodeOp): Result {
   const s = ctx.s;
   const peer = s.peers[op.peer];
   const h: HandleRec = {
-    id: s.nextHandle++, kind: 'node', holder: peer.id, name: null, status: 'live', node: s.nextNode++,
-    rights: ['send', 'grant'], badge: 0, parent: null, root: true, call: 0, notice: null,
+    id: s.nextHandle++,
+    kind: 'node',
+    holder: peer.id,
+    name: null,
+    status: 'live',
+    node: s.nextNode++,
+    rights: ['send', 'grant'],
+    badge: 0,
+    parent: null,
+    root: true,
+    call: 0,
+    notice: null,
   };
   s.handles[h.id] = h;
   const name = place(peer, h);
   s.nodes[h.node] = {
-    id: h.node, owner: peer.id, ownerName: name, root: h.id, status: 'live',
-    credentials: op.credentials === true, derivedCount: 0, senders: 0,
+    id: h.node,
+    owner: peer.id,
+    ownerName: name,
+    root: h.id,
+    status: 'live',
+    credentials: op.credentials === true,
+    derivedCount: 0,
+    senders: 0,
   };
   return ok({ handle: name });
 }
@@ -327,14 +433,37 @@ function call(ctx: Ctx, op: CallOp): Invocation {
   const callId = s.nextCall++;
   const entry = post(ctx, op, 'call');
   const reply: HandleRec = {
-    id: s.nextHandle++, kind: 'reply', holder: dest.id, name: null, status: 'live', node: 0,
-    rights: [], badge: 0, parent: null, root: false, call: callId, notice: null,
+    id: s.nextHandle++,
+    kind: 'reply',
+    holder: dest.id,
+    name: null,
+    status: 'live',
+    node: 0,
+    rights: [],
+    badge: 0,
+    parent: null,
+    root: false,
+    call: callId,
+    notice: null,
   };
   s.handles[reply.id] = reply;
   dest.inflight++;
   entry.replyHandle = reply.id;
-  s.calls[callId] = { id: callId, caller: op.peer, ticket, node: target.node, status: 'pending', replyHandle: reply.id };
-  s.pending.push({ ticket, kind: 'call', peer: op.peer, call: callId, deadline: op.timeoutMs === undefined ? null : s.nowMs + op.timeoutMs });
+  s.calls[callId] = {
+    id: callId,
+    caller: op.peer,
+    ticket,
+    node: target.node,
+    status: 'pending',
+    replyHandle: reply.id,
+  };
+  s.pending.push({
+    ticket,
+    kind: 'call',
+    peer: op.peer,
+    call: callId,
+    deadline: op.timeoutMs === undefined ? null : s.nowMs + op.timeoutMs,
+  });
   return { pending: true, ticket };
 }
 
@@ -384,7 +513,10 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
   const skipped: HandleName[] = [];
   for (const name of op.handles) {
     const h = lookup(s, op.peer, name)!;
-    if (!live.has(h)) { skipped.push(name); continue; }
+    if (!live.has(h)) {
+      skipped.push(name);
+      continue;
+    }
     const dest = destOf(s, h);
     const entry = messageEntry(s, op.peer, h, 'message', payload, bytes);
     entry.handles = carry(ctx, op.peer, dest, transfers);
@@ -457,16 +589,23 @@ function close(ctx: Ctx, op: { peer: PeerId }): Result {
   for (const p of s.pending.filter((q) => q.peer === peer.id)) {
     if (p.kind === 'call') resolveCall(ctx, p.call, 'CALLER_CLOSE', fail('CLOSED'));
     else {
-      advance(p.kind === 'send' ? 'blockedSend' : 'receiveWait', 'waiting', p.kind === 'send' ? 'SENDER_CLOSE' : 'RECEIVER_CLOSE');
+      advance(
+        p.kind === 'send' ? 'blockedSend' : 'receiveWait',
+        'waiting',
+        p.kind === 'send' ? 'SENDER_CLOSE' : 'RECEIVER_CLOSE',
+      );
       complete(ctx, p.ticket, fail('CLOSED'));
     }
   }
   // Closed from here on: notices to this peer would only be discarded.
   peer.status = advance('peer', peer.status, 'CLOSE');
   // CLOSE-2: its nodes die, in creation order.
-  for (const node of Object.values(s.nodes)) if (node.owner === peer.id && node.status === 'live') destroy(ctx, node.id, 'OWNER_CLOSE', null);
+  for (const node of Object.values(s.nodes))
+    if (node.owner === peer.id && node.status === 'live') destroy(ctx, node.id, 'OWNER_CLOSE', null);
   // CLOSE-3: its handles are released, in name order.
-  for (const name of Object.keys(peer.table).map(Number).sort((a, b) => a - b)) {
+  for (const name of Object.keys(peer.table)
+    .map(Number)
+    .sort((a, b) => a - b)) {
     const h = s.handles[peer.table[name]];
     if (h) release(ctx, h);
   }
@@ -483,8 +622,13 @@ function tick(ctx: Ctx, op: TickOp): Result {
   s.nowMs += op.ms;
   for (const p of s.pending.filter((q) => q.deadline !== null && q.deadline <= s.nowMs)) {
     if (p.kind === 'call') resolveCall(ctx, p.call, 'DEADLINE', fail('TIMED_OUT'));
-    else if (p.kind === 'send') { advance('blockedSend', 'waiting', 'DEADLINE'); complete(ctx, p.ticket, fail('TIMED_OUT')); }
-    else { advance('receiveWait', 'waiting', 'DEADLINE'); complete(ctx, p.ticket, ok({ deliveries: [] })); }
+    else if (p.kind === 'send') {
+      advance('blockedSend', 'waiting', 'DEADLINE');
+      complete(ctx, p.ticket, fail('TIMED_OUT'));
+    } else {
+      advance('receiveWait', 'waiting', 'DEADLINE');
+      complete(ctx, p.ticket, ok({ deliveries: [] }));
+    }
   }
   return ok({ nowMs: s.nowMs });
 }
@@ -509,9 +653,15 @@ export function settle(ctx: Ctx): void {
     changed = false;
     for (let i = 0; i < pending.length;) {
       const p = pending[i];
-      if (p.kind !== 'receive') { i++; continue; }
+      if (p.kind !== 'receive') {
+        i++;
+        continue;
+      }
       const peer = s.peers[p.peer];
-      if (peer.queue.length === 0) { i++; continue; }
+      if (peer.queue.length === 0) {
+        i++;
+        continue;
+      }
       advance('receiveWait', 'waiting', 'ARRIVAL');
       complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) })); // removes pending[i]
     }
@@ -531,7 +681,8 @@ export function settle(ctx: Ctx): void {
         changed = true;
         break; // the queue changed: start over, in order
       }
-      if (failure === 'capacity' || failure === 'quota') { // QUEUE_FULL: still waiting
+      if (failure === 'capacity' || failure === 'quota') {
+        // QUEUE_FULL: still waiting
         if (failure === 'capacity') (capacityBlocked ??= []).push(dest);
         continue;
       }
@@ -566,7 +717,7 @@ export function block(ctx: Ctx, op: SendOp): Invocation {
  */
 export function copyOp<T>(op: T): T {
   const copy = copyPlain(op, 0);
-  return copy === NOT_PLAIN ? structuredClone(op) : copy as T;
+  return copy === NOT_PLAIN ? structuredClone(op) : (copy as T);
 }
 
 const NOT_PLAIN = Symbol('not plain');
@@ -599,5 +750,17 @@ function copyPlain(v: unknown, depth: number): unknown {
 }
 
 export const APPLY: Record<string, (ctx: Ctx, op: any) => Invocation> = {
-  attach, createNode, mint, release: releaseOp, revoke, destroyNode, send, call, reply, multicast, receive, close, tick,
+  attach,
+  createNode,
+  mint,
+  release: releaseOp,
+  revoke,
+  destroyNode,
+  send,
+  call,
+  reply,
+  multicast,
+  receive,
+  close,
+  tick,
 };

@@ -17,8 +17,14 @@ export const nodeLifecycle = createMachine({
   id: 'node',
   initial: 'live',
   states: {
-    live: { on: { DESTROY: 'destroyed', OWNER_CLOSE: 'destroyed' }, description: 'Receives messages in its owner\'s queue (NODE-2).' },
-    destroyed: { type: 'final', description: 'Handles to it are dead; queued messages discarded (DESTROY-2, DESTROY-3).' },
+    live: {
+      on: { DESTROY: 'destroyed', OWNER_CLOSE: 'destroyed' },
+      description: "Receives messages in its owner's queue (NODE-2).",
+    },
+    destroyed: {
+      type: 'final',
+      description: 'Handles to it are dead; queued messages discarded (DESTROY-2, DESTROY-3).',
+    },
   },
 });
 
@@ -30,8 +36,14 @@ export const handleLifecycle = createMachine({
       on: { REVOKE: 'revoked', NODE_DESTROYED: 'dead', RELEASE: 'released', DELIVER: 'live' },
       description: 'Usable as its rights allow; in a table or in flight (HANDLE-6).',
     },
-    revoked: { on: { RELEASE: 'released', DELIVER: 'released' }, description: 'Every use but release fails REVOKED (REVOKE-1).' },
-    dead: { on: { RELEASE: 'released', DELIVER: 'released' }, description: 'Every use but release fails DEAD (DESTROY-2).' },
+    revoked: {
+      on: { RELEASE: 'released', DELIVER: 'released' },
+      description: 'Every use but release fails REVOKED (REVOKE-1).',
+    },
+    dead: {
+      on: { RELEASE: 'released', DELIVER: 'released' },
+      description: 'Every use but release fails DEAD (DESTROY-2).',
+    },
     released: { type: 'final', description: 'The name never resolves again (RELEASE-1).' },
   },
 });
@@ -45,7 +57,10 @@ export const replyHandleLifecycle = createMachine({
       description: 'One-shot right to answer one call (CALL-3), delegable by move (CALL-5).',
     },
     used: { type: 'final', description: 'Consumed by reply, or by reply to a call already resolved (CALL-4).' },
-    released: { type: 'final', description: 'Released, discarded in flight, or its holder closed: the call resolves NO_REPLY (CALL-4).' },
+    released: {
+      type: 'final',
+      description: 'Released, discarded in flight, or its holder closed: the call resolves NO_REPLY (CALL-4).',
+    },
   },
 });
 
@@ -54,7 +69,13 @@ export const callLifecycle = createMachine({
   initial: 'pending',
   states: {
     pending: {
-      on: { REPLY: 'replied', NODE_DESTROYED: 'dead', REPLY_HANDLE_GONE: 'noReply', DEADLINE: 'timedOut', CALLER_CLOSE: 'closed' },
+      on: {
+        REPLY: 'replied',
+        NODE_DESTROYED: 'dead',
+        REPLY_HANDLE_GONE: 'noReply',
+        DEADLINE: 'timedOut',
+        CALLER_CLOSE: 'closed',
+      },
       description: 'The caller waits for exactly one outcome (CALL-1).',
     },
     replied: { type: 'final', description: 'Outcome: the reply (CALL-3).' },
@@ -70,7 +91,13 @@ export const blockedSendLifecycle = createMachine({
   initial: 'waiting',
   states: {
     waiting: {
-      on: { ROOM: 'sent', RECHECK_FAILED: 'failed', NODE_DESTROYED: 'failed', DEADLINE: 'timedOut', SENDER_CLOSE: 'closed' },
+      on: {
+        ROOM: 'sent',
+        RECHECK_FAILED: 'failed',
+        NODE_DESTROYED: 'failed',
+        DEADLINE: 'timedOut',
+        SENDER_CLOSE: 'closed',
+      },
       description: 'Waiting for room in the queue, in order with other waiters (SEND-7).',
     },
     sent: { type: 'final', description: 'Enqueued once room freed and every check passed again.' },

@@ -4,8 +4,20 @@
 // each rule into a guard of the same name (model/machine.ts), and the in-place
 // runner (model/step.ts) walks the same list.
 import type {
-  AttachOp, CallOp, ErrorCode, HandleName, Message, MulticastOp, Operation, OperationName,
-  PeerId, ReceiveOp, ReplyOp, Right, SendOp, Transfer,
+  AttachOp,
+  CallOp,
+  ErrorCode,
+  HandleName,
+  Message,
+  MulticastOp,
+  Operation,
+  OperationName,
+  PeerId,
+  ReceiveOp,
+  ReplyOp,
+  Right,
+  SendOp,
+  Transfer,
 } from '../spec/types';
 import { queueLoad, tableSize, type BusState, type HandleRec, type PeerRec } from './state';
 import { base64Bytes, isBase64 } from './payload';
@@ -53,7 +65,12 @@ export function lookup(s: BusState, peer: PeerId, name: HandleName): HandleRec |
 }
 
 /** HANDLE-3, HANDLE-5, HANDLE-6: resolve a name to a usable handle of a kind. */
-export function resolveUsable(s: BusState, peer: PeerId, name: HandleName, kind: 'node' | 'reply'): ErrorCode | HandleRec {
+export function resolveUsable(
+  s: BusState,
+  peer: PeerId,
+  name: HandleName,
+  kind: 'node' | 'reply',
+): ErrorCode | HandleRec {
   const h = lookup(s, peer, name);
   if (!h) return 'BAD_HANDLE';
   if (h.kind !== kind) return 'WRONG_KIND';
@@ -68,12 +85,20 @@ export function tableUse(p: PeerRec): number {
 }
 
 /** Room in a receive queue for `messages` more messages from `sender` (QUOTA-1). */
-export function queueRoom(s: BusState, dest: PeerRec, sender: PeerId, messages: number, bytes: number): 'capacity' | 'quota' | null {
+export function queueRoom(
+  s: BusState,
+  dest: PeerRec,
+  sender: PeerId,
+  messages: number,
+  bytes: number,
+): 'capacity' | 'quota' | null {
   const load = queueLoad(dest.queue); // its messages, not its notices
   const mine = load.bySender.get(sender);
   const l = s.limits;
-  if (load.messages + messages > l.queueCapacityMessages || load.bytes + bytes > l.queueCapacityBytes) return 'capacity';
-  if ((mine?.messages ?? 0) + messages > l.senderQuotaMessages || (mine?.bytes ?? 0) + bytes > l.senderQuotaBytes) return 'quota';
+  if (load.messages + messages > l.queueCapacityMessages || load.bytes + bytes > l.queueCapacityBytes)
+    return 'capacity';
+  if ((mine?.messages ?? 0) + messages > l.senderQuotaMessages || (mine?.bytes ?? 0) + bytes > l.senderQuotaBytes)
+    return 'quota';
   return null;
 }
 
@@ -105,7 +130,12 @@ function messageShapeValid(m: unknown): m is Message {
 const transfersOf = (m: Message): Transfer[] => m.transfers ?? [];
 
 /** SEND-4, SEND-6: every transfer in order. */
-export function transferError(s: BusState, peer: PeerId, transfers: readonly Transfer[], allowReply: boolean): ErrorCode | null {
+export function transferError(
+  s: BusState,
+  peer: PeerId,
+  transfers: readonly Transfer[],
+  allowReply: boolean,
+): ErrorCode | null {
   for (const t of transfers) {
     const h = lookup(s, peer, t.handle);
     if (!h) return 'BAD_HANDLE';
@@ -129,50 +159,64 @@ export function destOf(s: BusState, h: HandleRec): PeerRec {
 // ------------------------------------------------------------------ shared rules
 
 const peerKnown: Rule = {
-  clause: 'PEER-2', says: 'the peer id names an attached peer',
+  clause: 'PEER-2',
+  says: 'the peer id names an attached peer',
   fails: (s, op) => (peerOf(s, op.peer) ? null : 'INVALID_ARGUMENT'),
 };
 const peerOpen: Rule = {
-  clause: 'PEER-2', says: 'the peer is open',
+  clause: 'PEER-2',
+  says: 'the peer is open',
   fails: (s, op) => (s.peers[op.peer].status === 'open' ? null : 'CLOSED'),
 };
 const messageShape: Rule = {
-  clause: 'SEND-5', says: 'the message is well formed (base64 segments, known rights, no name twice)',
+  clause: 'SEND-5',
+  says: 'the message is well formed (base64 segments, known rights, no name twice)',
   fails: (_s, op) => (messageShapeValid(op.message) ? null : 'INVALID_ARGUMENT'),
 };
 const payloadSize: Rule = {
-  clause: 'SEND-2', says: 'the gathered payload fits maxPayloadBytes',
+  clause: 'SEND-2',
+  says: 'the gathered payload fits maxPayloadBytes',
   fails: (s, op) => (messageBytes(op.message) > s.limits.maxPayloadBytes ? 'TOO_LARGE' : null),
 };
 const handleCount: Rule = {
-  clause: 'SEND-3', says: 'the message carries at most maxHandlesPerMessage handles',
+  clause: 'SEND-3',
+  says: 'the message carries at most maxHandlesPerMessage handles',
   fails: (s, op) => (transfersOf(op.message).length > s.limits.maxHandlesPerMessage ? 'TOO_MANY_HANDLES' : null),
 };
 const targetNode: Rule = {
-  clause: 'HANDLE-6', says: 'the handle resolves to a live node handle',
-  fails: (s, op) => { const r = resolveUsable(s, op.peer, op.handle, 'node'); return typeof r === 'string' ? r : null; },
+  clause: 'HANDLE-6',
+  says: 'the handle resolves to a live node handle',
+  fails: (s, op) => {
+    const r = resolveUsable(s, op.peer, op.handle, 'node');
+    return typeof r === 'string' ? r : null;
+  },
 };
 const targetCanSend: Rule = {
-  clause: 'SEND-1', says: 'the handle carries the send right',
+  clause: 'SEND-1',
+  says: 'the handle carries the send right',
   fails: (s, op) => (lookup(s, op.peer, op.handle)!.rights.includes('send') ? null : 'NO_RIGHTS'),
 };
 const transfersValid: Rule = {
-  clause: 'SEND-4', says: 'every transferred handle is live and grantable, rights only attenuated; reply handles only moved (SEND-6)',
+  clause: 'SEND-4',
+  says: 'every transferred handle is live and grantable, rights only attenuated; reply handles only moved (SEND-6)',
   fails: (s, op) => transferError(s, op.peer, transfersOf(op.message), true),
 };
 const nameIsSafe = (field: string, clause = 'ERR-1'): Rule => ({
-  clause, says: `${field} is a safe non-negative integer`,
+  clause,
+  says: `${field} is a safe non-negative integer`,
   fails: (_s, op) => (isName(op[field]) ? null : 'INVALID_ARGUMENT'),
 });
 const timeoutValid: Rule = {
-  clause: 'TIME-1', says: 'timeoutMs, when given, is a safe non-negative integer',
+  clause: 'TIME-1',
+  says: 'timeoutMs, when given, is a safe non-negative integer',
   fails: (_s, op) => (op.timeoutMs === undefined || isCount(op.timeoutMs) ? null : 'INVALID_ARGUMENT'),
 };
 
 /** Table room in the node owner's table for the handles a message brings (HANDLE-1). */
 function destTableRoom(extra: number): Rule {
   return {
-    clause: 'HANDLE-1', says: 'the receiver\'s table has room for the handles in flight to it',
+    clause: 'HANDLE-1',
+    says: "the receiver's table has room for the handles in flight to it",
     fails: (s, op) => {
       const dest = destOf(s, lookup(s, op.peer, op.handle)!);
       const incoming = transfersOf(op.message).length + extra;
@@ -191,14 +235,18 @@ export function roomError(s: BusState, op: SendOp | CallOp): 'capacity' | 'quota
 
 const attachRules: Rule[] = [
   {
-    clause: 'BUS-2', says: 'credentials are three safe integers',
+    clause: 'BUS-2',
+    says: 'credentials are three safe integers',
     fails: (_s, op: AttachOp) => {
       const c = op.credentials as unknown as Record<string, unknown>;
-      return typeof c === 'object' && c !== null && isCount(c.uid) && isCount(c.gid) && isCount(c.pid) ? null : 'INVALID_ARGUMENT';
+      return typeof c === 'object' && c !== null && isCount(c.uid) && isCount(c.gid) && isCount(c.pid)
+        ? null
+        : 'INVALID_ARGUMENT';
     },
   },
   {
-    clause: 'BUS-3', says: 'each bootstrap grant names an open peer, valid rights and a badge in range',
+    clause: 'BUS-3',
+    says: 'each bootstrap grant names an open peer, valid rights and a badge in range',
     fails: (s, op: AttachOp) => {
       if (op.bootstrap === undefined) return null;
       if (!Array.isArray(op.bootstrap)) return 'INVALID_ARGUMENT';
@@ -212,11 +260,14 @@ const attachRules: Rule[] = [
     },
   },
   {
-    clause: 'BUS-2', says: 'the bus has room for another open peer',
-    fails: (s) => (Object.values(s.peers).filter((p) => p.status === 'open').length >= s.limits.maxPeers ? 'TABLE_FULL' : null),
+    clause: 'BUS-2',
+    says: 'the bus has room for another open peer',
+    fails: (s) =>
+      Object.values(s.peers).filter((p) => p.status === 'open').length >= s.limits.maxPeers ? 'TABLE_FULL' : null,
   },
   {
-    clause: 'BUS-3', says: 'each granted handle is a live node handle; rights only attenuated; badge only on an unbadged handle',
+    clause: 'BUS-3',
+    says: 'each granted handle is a live node handle; rights only attenuated; badge only on an unbadged handle',
     fails: (s, op: AttachOp) => {
       for (const g of op.bootstrap ?? []) {
         const r = resolveUsable(s, g.fromPeer, g.handle, 'node');
@@ -228,48 +279,65 @@ const attachRules: Rule[] = [
     },
   },
   {
-    clause: 'HANDLE-1', says: 'the bootstrap handles fit the new table',
+    clause: 'HANDLE-1',
+    says: 'the bootstrap handles fit the new table',
     fails: (s, op: AttachOp) => ((op.bootstrap ?? []).length > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null),
   },
 ];
 
 const createNodeRules: Rule[] = [
-  peerKnown, peerOpen,
+  peerKnown,
+  peerOpen,
   {
-    clause: 'CRED-1', says: 'credentials, when given, is a boolean',
-    fails: (_s, op) => (op.credentials === undefined || typeof op.credentials === 'boolean' ? null : 'INVALID_ARGUMENT'),
+    clause: 'CRED-1',
+    says: 'credentials, when given, is a boolean',
+    fails: (_s, op) =>
+      op.credentials === undefined || typeof op.credentials === 'boolean' ? null : 'INVALID_ARGUMENT',
   },
   {
-    clause: 'NODE-1', says: 'the peer\'s table has room for the root handle',
+    clause: 'NODE-1',
+    says: "the peer's table has room for the root handle",
     fails: (s, op) => (tableUse(s.peers[op.peer]) + 1 > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null),
   },
 ];
 
 const mintRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'),
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
   {
-    clause: 'MINT-3', says: 'rights are known and a badge, when given, is in 1..2^53-1',
-    fails: (_s, op) => (!rightsValid(op.rights) || (op.badge !== undefined && !(isCount(op.badge) && op.badge >= 1)) ? 'INVALID_ARGUMENT' : null),
+    clause: 'MINT-3',
+    says: 'rights are known and a badge, when given, is in 1..2^53-1',
+    fails: (_s, op) =>
+      !rightsValid(op.rights) || (op.badge !== undefined && !(isCount(op.badge) && op.badge >= 1))
+        ? 'INVALID_ARGUMENT'
+        : null,
   },
   targetNode,
   {
-    clause: 'MINT-2', says: 'the rights asked are a subset of the handle\'s',
+    clause: 'MINT-2',
+    says: "the rights asked are a subset of the handle's",
     fails: (s, op) => (isSubset(op.rights, lookup(s, op.peer, op.handle)!.rights) ? null : 'NO_RIGHTS'),
   },
   {
-    clause: 'MINT-3', says: 'a badge is set only on an unbadged handle',
+    clause: 'MINT-3',
+    says: 'a badge is set only on an unbadged handle',
     fails: (s, op) => (op.badge !== undefined && lookup(s, op.peer, op.handle)!.badge !== 0 ? 'NO_RIGHTS' : null),
   },
   {
-    clause: 'HANDLE-1', says: 'the peer\'s table has room for the new handle',
+    clause: 'HANDLE-1',
+    says: "the peer's table has room for the new handle",
     fails: (s, op) => (tableUse(s.peers[op.peer]) + 1 > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null),
   },
 ];
 
 const releaseRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'),
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
   {
-    clause: 'HANDLE-3', says: 'the name is in the peer\'s table',
+    clause: 'HANDLE-3',
+    says: "the name is in the peer's table",
     fails: (s, op) => (lookup(s, op.peer, op.handle) ? null : 'BAD_HANDLE'),
   },
 ];
@@ -277,22 +345,37 @@ const releaseRules: Rule[] = [
 const revokeRules: Rule[] = [peerKnown, peerOpen, nameIsSafe('handle'), targetNode];
 
 const destroyRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'), targetNode,
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  targetNode,
   {
-    clause: 'DESTROY-1', says: 'the peer owns the node',
+    clause: 'DESTROY-1',
+    says: 'the peer owns the node',
     fails: (s, op) => (s.nodes[lookup(s, op.peer, op.handle)!.node].owner === op.peer ? null : 'NOT_OWNER'),
   },
 ];
 
 const sendRoom: Rule = {
-  clause: 'QUOTA-2', says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
+  clause: 'QUOTA-2',
+  says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
   fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
   onFail: 'block-if-waiting',
 };
 
 const sendRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,
-  targetNode, targetCanSend, transfersValid, destTableRoom(0), sendRoom,
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  timeoutValid,
+  messageShape,
+  payloadSize,
+  handleCount,
+  targetNode,
+  targetCanSend,
+  transfersValid,
+  destTableRoom(0),
+  sendRoom,
 ];
 
 /**
@@ -311,33 +394,56 @@ export function recheckBlockedSend(s: BusState, op: SendOp): ErrorCode | 'capaci
 }
 
 const callRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'), timeoutValid, messageShape, payloadSize, handleCount,
-  targetNode, targetCanSend, transfersValid, destTableRoom(1),
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  timeoutValid,
+  messageShape,
+  payloadSize,
+  handleCount,
+  targetNode,
+  targetCanSend,
+  transfersValid,
+  destTableRoom(1),
   {
-    clause: 'QUOTA-2', says: 'the queue has room and the caller is within its quota',
+    clause: 'QUOTA-2',
+    says: 'the queue has room and the caller is within its quota',
     fails: (s, op: CallOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
   },
 ];
 
 const replyRules: Rule[] = [
-  peerKnown, peerOpen, nameIsSafe('handle'), messageShape,
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  messageShape,
   {
-    clause: 'CALL-7', says: 'the reply does not carry the reply handle it answers',
-    fails: (_s, op: ReplyOp) => (transfersOf(op.message).some((t) => t.handle === op.handle) ? 'INVALID_ARGUMENT' : null),
+    clause: 'CALL-7',
+    says: 'the reply does not carry the reply handle it answers',
+    fails: (_s, op: ReplyOp) =>
+      transfersOf(op.message).some((t) => t.handle === op.handle) ? 'INVALID_ARGUMENT' : null,
   },
-  payloadSize, handleCount,
+  payloadSize,
+  handleCount,
   {
-    clause: 'HANDLE-5', says: 'the handle resolves to a reply handle',
-    fails: (s, op) => { const r = resolveUsable(s, op.peer, op.handle, 'reply'); return typeof r === 'string' ? r : null; },
+    clause: 'HANDLE-5',
+    says: 'the handle resolves to a reply handle',
+    fails: (s, op) => {
+      const r = resolveUsable(s, op.peer, op.handle, 'reply');
+      return typeof r === 'string' ? r : null;
+    },
   },
   transfersValid,
   {
-    clause: 'CALL-4', says: 'the caller still waits (else the reply handle is consumed)',
-    fails: (s, op: ReplyOp) => (s.calls[lookup(s, op.peer, op.handle)!.call].status === 'pending' ? null : 'CALLER_GONE'),
+    clause: 'CALL-4',
+    says: 'the caller still waits (else the reply handle is consumed)',
+    fails: (s, op: ReplyOp) =>
+      s.calls[lookup(s, op.peer, op.handle)!.call].status === 'pending' ? null : 'CALLER_GONE',
     onFail: 'consume-reply-handle',
   },
   {
-    clause: 'CALL-6', says: 'the caller\'s table has room for the handles the reply carries',
+    clause: 'CALL-6',
+    says: "the caller's table has room for the handles the reply carries",
     fails: (s, op: ReplyOp) => {
       const caller = s.peers[s.calls[lookup(s, op.peer, op.handle)!.call].caller];
       const n = transfersOf(op.message).length;
@@ -352,9 +458,11 @@ export function multicastLive(s: BusState, op: MulticastOp): HandleRec[] {
 }
 
 const multicastRules: Rule[] = [
-  peerKnown, peerOpen,
+  peerKnown,
+  peerOpen,
   {
-    clause: 'MCAST-1', says: 'at least one destination, no name twice, no move and no reply handle in transfers',
+    clause: 'MCAST-1',
+    says: 'at least one destination, no name twice, no move and no reply handle in transfers',
     fails: (s, op: MulticastOp) => {
       if (!Array.isArray(op.handles) || op.handles.length === 0 || !op.handles.every(isName)) return 'INVALID_ARGUMENT';
       if (new Set(op.handles).size !== op.handles.length) return 'INVALID_ARGUMENT';
@@ -363,9 +471,11 @@ const multicastRules: Rule[] = [
       return null;
     },
   },
-  payloadSize, handleCount,
+  payloadSize,
+  handleCount,
   {
-    clause: 'MCAST-2', says: 'every destination is a node handle with send right that is not revoked',
+    clause: 'MCAST-2',
+    says: 'every destination is a node handle with send right that is not revoked',
     fails: (s, op: MulticastOp) => {
       for (const n of op.handles) {
         const h = lookup(s, op.peer, n);
@@ -378,26 +488,35 @@ const multicastRules: Rule[] = [
     },
   },
   {
-    clause: 'MCAST-5', says: 'every transferred handle is live and grantable (no reply handles)',
+    clause: 'MCAST-5',
+    says: 'every transferred handle is live and grantable (no reply handles)',
     fails: (s, op: MulticastOp) => transferError(s, op.peer, transfersOf(op.message), false),
   },
   {
-    clause: 'MCAST-4', says: 'every live destination\'s table has room for its copies',
+    clause: 'MCAST-4',
+    says: "every live destination's table has room for its copies",
     fails: (s, op: MulticastOp) => {
       const n = transfersOf(op.message).length;
       if (n === 0) return null;
       const need = new Map<PeerRec, number>();
-      for (const h of multicastLive(s, op)) { const d = destOf(s, h); need.set(d, (need.get(d) ?? 0) + n); }
+      for (const h of multicastLive(s, op)) {
+        const d = destOf(s, h);
+        need.set(d, (need.get(d) ?? 0) + n);
+      }
       for (const [d, k] of need) if (tableUse(d) + k > s.limits.maxHandlesPerPeer) return 'TABLE_FULL';
       return null;
     },
   },
   {
-    clause: 'MCAST-4', says: 'every live destination\'s queue has room within the sender\'s quota',
+    clause: 'MCAST-4',
+    says: "every live destination's queue has room within the sender's quota",
     fails: (s, op: MulticastOp) => {
       const bytes = messageBytes(op.message);
       const need = new Map<PeerRec, number>();
-      for (const h of multicastLive(s, op)) { const d = destOf(s, h); need.set(d, (need.get(d) ?? 0) + 1); }
+      for (const h of multicastLive(s, op)) {
+        const d = destOf(s, h);
+        need.set(d, (need.get(d) ?? 0) + 1);
+      }
       for (const [d, k] of need) if (queueRoom(s, d, op.peer, k, k * bytes)) return 'QUEUE_FULL';
       return null;
     },
@@ -405,9 +524,11 @@ const multicastRules: Rule[] = [
 ];
 
 const receiveRules: Rule[] = [
-  peerKnown, peerOpen,
+  peerKnown,
+  peerOpen,
   {
-    clause: 'RECV-1', says: 'max is a safe integer of at least 1',
+    clause: 'RECV-1',
+    says: 'max is a safe integer of at least 1',
     fails: (_s, op: ReceiveOp) => (isCount(op.max) && op.max >= 1 ? null : 'INVALID_ARGUMENT'),
   },
   timeoutValid,
@@ -416,7 +537,11 @@ const receiveRules: Rule[] = [
 const closeRules: Rule[] = [peerKnown, peerOpen];
 
 const tickRules: Rule[] = [
-  { clause: 'TIME-1', says: 'ms is a safe non-negative integer', fails: (_s, op) => (isCount(op.ms) ? null : 'INVALID_ARGUMENT') },
+  {
+    clause: 'TIME-1',
+    says: 'ms is a safe non-negative integer',
+    fails: (_s, op) => (isCount(op.ms) ? null : 'INVALID_ARGUMENT'),
+  },
 ];
 
 export const RULES: Record<OperationName, Rule[]> = {
@@ -452,5 +577,7 @@ export function firstFailure(s: BusState, op: Operation): { rule: Rule; code: Er
 }
 
 export const UNKNOWN_OPERATION: Rule = {
-  clause: 'ERR-1', says: 'the operation is one the spec defines', fails: () => 'INVALID_ARGUMENT',
+  clause: 'ERR-1',
+  says: 'the operation is one the spec defines',
+  fails: () => 'INVALID_ARGUMENT',
 };

@@ -38,7 +38,8 @@ function actOnFailure(ctx: Ctx, op: Operation, rule: Rule, code: ErrorCode): Inv
 export function applyInPlace(state: BusState, op: Operation): Omit<StepOutcome, 'state'> {
   const ctx: Ctx = { s: state, completions: [], events: [] };
   const failure = firstFailure(state, op);
-  if (failure && !failureActs(op, failure.rule)) return { result: { ok: false, error: failure.code }, completions: [], events: [] };
+  if (failure && !failureActs(op, failure.rule))
+    return { result: { ok: false, error: failure.code }, completions: [], events: [] };
   const result = failure ? actOnFailure(ctx, op, failure.rule, failure.code) : APPLY[op.op](ctx, op);
   settle(ctx);
   return { result, completions: ctx.completions, events: ctx.events };
@@ -76,7 +77,8 @@ function buildMachine() {
       fail: assign(({ context, event }, params: { rule: number }) => {
         const rule = params.rule < 0 ? UNKNOWN_OPERATION : RULES[event.op.op as OperationName][params.rule];
         const code = rule.fails(context.bus, event.op)!;
-        if (!failureActs(event.op, rule)) return { last: { result: { ok: false, error: code }, completions: [], events: [] } };
+        if (!failureActs(event.op, rule))
+          return { last: { result: { ok: false, error: code }, completions: [], events: [] } };
         const bus = cloneState(context.bus);
         const ctx: Ctx = { s: bus, completions: [], events: [] };
         const result = actOnFailure(ctx, event.op, rule, code);

@@ -49,18 +49,36 @@ const SEED = '0xca1';
 
 /** Background load (CPU-equivalents) as a scenario field; none below 0.02 CPUs (the probe's resolution). */
 function bgOf(cpus: number | null | undefined, what: string): Partial<Scenario> {
-  return cpus && cpus >= 0.02 ? { background: { cpus: Math.round(cpus * 100) / 100, source: `measured during the ${what} run` } } : {};
+  return cpus && cpus >= 0.02
+    ? { background: { cpus: Math.round(cpus * 100) / 100, source: `measured during the ${what} run` } }
+    : {};
 }
 
 export function pingpongScenario(rounds = 3000, background?: number | null): Scenario {
-  return { name: 'calibration-pingpong', description: 'calibration: 64 B call/reply round trips', cpus: 2, ...bgOf(background, 'round-trip'), workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 } };
+  return {
+    name: 'calibration-pingpong',
+    description: 'calibration: 64 B call/reply round trips',
+    cpus: 2,
+    ...bgOf(background, 'round-trip'),
+    workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 },
+  };
 }
 
 export function streamScenario(messages = 20000, background?: number | null): Scenario {
   return {
-    name: 'calibration-stream', description: 'calibration: one-way stream of 64 B messages', cpus: 2, ...bgOf(background, 'stream'),
+    name: 'calibration-stream',
+    description: 'calibration: one-way stream of 64 B messages',
+    cpus: 2,
+    ...bgOf(background, 'stream'),
     limits: { queueCapacityMessages: 1024, senderQuotaMessages: 1024 },
-    workload: { kind: 'backpressure', producers: 1, messagesPerProducer: messages, payloadBytes: 64, consumerServiceNs: 0, sendTimeoutMs: 1000 },
+    workload: {
+      kind: 'backpressure',
+      producers: 1,
+      messagesPerProducer: messages,
+      payloadBytes: 64,
+      consumerServiceNs: 0,
+      sendTimeoutMs: 1000,
+    },
   };
 }
 
@@ -69,21 +87,38 @@ export function streamScenario(messages = 20000, background?: number | null): Sc
  * server peer with `serverThreads` threads, each receiving up to `batch` calls at a time (the shm
  * bench's receiveBatchSync(64); the C server reads one socket per read, so 1 for af_unix).
  */
-export function rpcPoolScenario(clients = 4, serverThreads = 1, calls = 1000, batch = 1, background?: number | null): Scenario {
+export function rpcPoolScenario(
+  clients = 4,
+  serverThreads = 1,
+  calls = 1000,
+  batch = 1,
+  background?: number | null,
+): Scenario {
   return {
-    name: 'calibration-rpc-pool', description: 'calibration: RPC pool', cpus: 2, ...bgOf(background, 'RPC-pool'),
+    name: 'calibration-rpc-pool',
+    description: 'calibration: RPC pool',
+    cpus: 2,
+    ...bgOf(background, 'RPC-pool'),
     workload: { kind: 'rpc-pool', clients, serverThreads, callsPerClient: calls, payloadBytes: 64, batch },
   };
 }
 
 /** The pool shape of both RPC-pool benches (C epoll server, Node event loop, shm bench): one server thread. */
-export const DEFAULT_POOL: { clients: number; serverThreads: number; batch?: number } = { clients: 4, serverThreads: 1 };
+export const DEFAULT_POOL: { clients: number; serverThreads: number; batch?: number } = {
+  clients: 4,
+  serverThreads: 1,
+};
 
 /**
  * The simulator's predictions for the three calibration workloads, each with the background load
  * measured during its run. The pool runs 25000 calls per client, as the shm bench does (many scheduler slices).
  */
-export function predict(profile: Profile, pool = DEFAULT_POOL, quick = false, background: Measurement['backgroundCpus'] = {}): Prediction {
+export function predict(
+  profile: Profile,
+  pool = DEFAULT_POOL,
+  quick = false,
+  background: Measurement['backgroundCpus'] = {},
+): Prediction {
   const run = (s: Scenario) => {
     const out = runScenario({ scenario: s, profile, seed: SEED });
     if (out.failure) throw new Error(`calibration run ${s.name} on ${profile.name} failed: ${out.failure.message}`);
@@ -91,9 +126,13 @@ export function predict(profile: Profile, pool = DEFAULT_POOL, quick = false, ba
   };
   const pp = run(pingpongScenario(quick ? 1000 : 3000, background.rtt));
   const st = run(streamScenario(quick ? 5000 : 20000, background.stream));
-  const rp = run(rpcPoolScenario(pool.clients, pool.serverThreads, quick ? 300 : 25000, pool.batch ?? 1, background.pool));
+  const rp = run(
+    rpcPoolScenario(pool.clients, pool.serverThreads, quick ? 300 : 25000, pool.batch ?? 1, background.pool),
+  );
   return {
-    rttNs: pp.latency.p50Ns, oneWayMsgsPerSec: st.messagesPerSec, rpcPoolCallsPerSec: rp.callsPerSec,
+    rttNs: pp.latency.p50Ns,
+    oneWayMsgsPerSec: st.messagesPerSec,
+    rpcPoolCallsPerSec: rp.callsPerSec,
     cpuNsPerRoundTrip: Math.round(pp.totals.cpuBusyNs / Math.max(1, pp.totals.calls)),
   };
 }
@@ -117,7 +156,8 @@ function perMessageCosts(p: Profile) {
 export function scaleToStream(p: Profile, measuredMsgsPerSec: number, predictedMsgsPerSec: number): number {
   const f = Math.pow(predictedMsgsPerSec / measuredMsgsPerSec, 0.8);
   const spinning = p.spin.budget.ns > 0;
-  for (const o of spinning ? [p.ops.send, p.ops.receive] : [p.ops.send, p.ops.call, p.ops.reply, p.ops.receive]) o.cpu.ns = Math.max(10, Math.round(o.cpu.ns * f));
+  for (const o of spinning ? [p.ops.send, p.ops.receive] : [p.ops.send, p.ops.call, p.ops.reply, p.ops.receive])
+    o.cpu.ns = Math.max(10, Math.round(o.cpu.ns * f));
   p.ops.receivePerMessage.ns = Math.max(5, Math.round(p.ops.receivePerMessage.ns * f));
   return f;
 }
@@ -129,7 +169,10 @@ export function scaleToStream(p: Profile, measuredMsgsPerSec: number, predictedM
  * their sources; the syscall flags of `p` stay.
  */
 export function adoptKernelCosts(p: Profile, from: Profile, note: string): void {
-  const copy = (c: { ns: number; source: string }, f: { ns: number; source: string }) => { c.ns = f.ns; c.source = `${note}: ${f.source}`; };
+  const copy = (c: { ns: number; source: string }, f: { ns: number; source: string }) => {
+    c.ns = f.ns;
+    c.source = `${note}: ${f.source}`;
+  };
   copy(p.scheduler.contextSwitch, from.scheduler.contextSwitch);
   copy(p.scheduler.migration, from.scheduler.migration);
   copy(p.wake.waker, from.wake.waker);
@@ -151,7 +194,8 @@ export function matchRoundTripCpu(p: Profile, measuredCpuNs: number, predictedCp
   const costs = wakePathCosts(p);
   const total = costs.reduce((a, c) => a + c.ns, 0);
   const gap = (measuredCpuNs - predictedCpuNs) / 2;
-  for (const c of costs) c.ns = Math.max(50, Math.round(c.ns + (total > 0 ? (gap * c.ns) / total : gap / costs.length)));
+  for (const c of costs)
+    c.ns = Math.max(50, Math.round(c.ns + (total > 0 ? (gap * c.ns) / total : gap / costs.length)));
   return p.scheduler.contextSwitch.ns;
 }
 
@@ -180,8 +224,16 @@ export function moveToRoundTrip(p: Profile, measuredRttNs: number, predictedRttN
  * `predictor` is for tests (a stand-in for the simulator with known answers).
  */
 export function fitProfile(
-  base: Profile, m: Measurement, label: string, rounds = 5,
-  predictor: (p: Profile, pool: { clients: number; serverThreads: number; batch?: number }, quick: boolean, background?: Measurement['backgroundCpus']) => Prediction = predict,
+  base: Profile,
+  m: Measurement,
+  label: string,
+  rounds = 5,
+  predictor: (
+    p: Profile,
+    pool: { clients: number; serverThreads: number; batch?: number },
+    quick: boolean,
+    background?: Measurement['backgroundCpus'],
+  ) => Prediction = predict,
 ): { profile: Profile; prediction: Prediction } {
   const p: Profile = structuredClone(base);
   const pool = m.rpcPool ?? DEFAULT_POOL;
@@ -196,10 +248,15 @@ export function fitProfile(
     if (m.rttNs) moveToRoundTrip(p, m.rttNs, predictor(p, pool, true, bg).rttNs);
   }
   const note = `calibrated (${label}): fitted to ${m.sources.join('; ')}`;
-  if (m.oneWayMsgsPerSec) for (const c of perMessageCosts(p)) c.source = `${note}; per-message costs scaled together to the one-way stream`;
-  if (m.cpuNsPerRoundTrip) for (const c of wakePathCosts(p)) c.source = `${note}; the wake-up path's CPU costs scaled together to the round trip's CPU time`;
+  if (m.oneWayMsgsPerSec)
+    for (const c of perMessageCosts(p)) c.source = `${note}; per-message costs scaled together to the one-way stream`;
+  if (m.cpuNsPerRoundTrip)
+    for (const c of wakePathCosts(p))
+      c.source = `${note}; the wake-up path's CPU costs scaled together to the round trip's CPU time`;
   if (m.rttNs) {
-    if (spinning) for (const c of [p.ops.call.cpu, p.ops.reply.cpu]) c.source = `${note}; call and reply scaled together so the round trip matches`;
+    if (spinning)
+      for (const c of [p.ops.call.cpu, p.ops.reply.cpu])
+        c.source = `${note}; call and reply scaled together so the round trip matches`;
     else p.wake.latency.source = `${note}; set so the round trip matches`;
   }
   p.description = `${base.description} [${note}]`;
@@ -220,50 +277,86 @@ export interface CheckRow {
 export function checkPredictions(m: Measurement, pred: Prediction, tolerance = 0.25): CheckRow[] {
   const row = (metric: string, measured: number | null | undefined, predicted: number): CheckRow => {
     const err = measured ? (predicted - measured) / measured : null;
-    return { transport: m.transport, metric, measured: measured ?? null, predicted, error: err, ok: err === null ? null : Math.abs(err) <= tolerance };
+    return {
+      transport: m.transport,
+      metric,
+      measured: measured ?? null,
+      predicted,
+      error: err,
+      ok: err === null ? null : Math.abs(err) <= tolerance,
+    };
   };
   return [
     row('call/reply round trip (ns)', m.rttNs, pred.rttNs),
     ...(m.cpuNsPerRoundTrip ? [row('CPU per round trip (ns)', m.cpuNsPerRoundTrip, pred.cpuNsPerRoundTrip)] : []),
     row('one-way msgs/s', m.oneWayMsgsPerSec, pred.oneWayMsgsPerSec),
-    row(`RPC pool calls/s (${(m.rpcPool ?? DEFAULT_POOL).clients} clients, ${(m.rpcPool ?? DEFAULT_POOL).serverThreads} server thread${(m.rpcPool ?? DEFAULT_POOL).serverThreads > 1 ? 's' : ''})`, m.rpcPoolCallsPerSec, pred.rpcPoolCallsPerSec),
+    row(
+      `RPC pool calls/s (${(m.rpcPool ?? DEFAULT_POOL).clients} clients, ${(m.rpcPool ?? DEFAULT_POOL).serverThreads} server thread${(m.rpcPool ?? DEFAULT_POOL).serverThreads > 1 ? 's' : ''})`,
+      m.rpcPoolCallsPerSec,
+      pred.rpcPoolCallsPerSec,
+    ),
   ];
 }
 
 export function checkTable(rows: CheckRow[]): string {
-  return textTable(['transport', 'metric', 'measured', 'predicted', 'error', 'within 25%'], rows.map((r) => [
-    r.transport, r.metric, r.measured === null ? 'not measured' : r.measured.toFixed(0), r.predicted.toFixed(0),
-    r.error === null ? '-' : `${(r.error * 100).toFixed(1)}%`, r.ok === null ? '-' : r.ok ? 'yes' : 'NO',
-  ]), 2);
+  return textTable(
+    ['transport', 'metric', 'measured', 'predicted', 'error', 'within 25%'],
+    rows.map((r) => [
+      r.transport,
+      r.metric,
+      r.measured === null ? 'not measured' : r.measured.toFixed(0),
+      r.predicted.toFixed(0),
+      r.error === null ? '-' : `${(r.error * 100).toFixed(1)}%`,
+      r.ok === null ? '-' : r.ok ? 'yes' : 'NO',
+    ]),
+    2,
+  );
 }
 
 /** Median and range of each (transport, metric) over repetitions. */
 export function summarize(reps: CheckRow[][]): SummaryRow[] {
   const keys = new Map<string, CheckRow[]>();
-  for (const rows of reps) for (const r of rows) {
-    const k = `${r.transport}\u0000${r.metric}`;
-    if (!keys.has(k)) keys.set(k, []);
-    keys.get(k)!.push(r);
-  }
-  const med = (v: number[]) => { const s = [...v].sort((a, b) => a - b); const n = s.length; return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+  for (const rows of reps)
+    for (const r of rows) {
+      const k = `${r.transport}\u0000${r.metric}`;
+      if (!keys.has(k)) keys.set(k, []);
+      keys.get(k)!.push(r);
+    }
+  const med = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const n = s.length;
+    return n === 0 ? null : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  };
   return [...keys.values()].map((rs) => {
     const errs = rs.map((r) => r.error).filter((e): e is number => e !== null);
     const measured = rs.map((r) => r.measured).filter((e): e is number => e !== null);
     return {
-      transport: rs[0].transport, metric: rs[0].metric, runs: rs.length,
-      measuredMedian: med(measured), measuredMin: measured.length ? Math.min(...measured) : null, measuredMax: measured.length ? Math.max(...measured) : null,
+      transport: rs[0].transport,
+      metric: rs[0].metric,
+      runs: rs.length,
+      measuredMedian: med(measured),
+      measuredMin: measured.length ? Math.min(...measured) : null,
+      measuredMax: measured.length ? Math.max(...measured) : null,
       predictedMedian: med(rs.map((r) => r.predicted))!,
-      errorMedian: med(errs), errorMin: errs.length ? Math.min(...errs) : null, errorMax: errs.length ? Math.max(...errs) : null,
+      errorMedian: med(errs),
+      errorMin: errs.length ? Math.min(...errs) : null,
+      errorMax: errs.length ? Math.max(...errs) : null,
       within: errs.filter((e) => Math.abs(e) <= 0.25).length,
     };
   });
 }
 
 export interface SummaryRow {
-  transport: string; metric: string; runs: number;
-  measuredMedian: number | null; measuredMin: number | null; measuredMax: number | null;
+  transport: string;
+  metric: string;
+  runs: number;
+  measuredMedian: number | null;
+  measuredMin: number | null;
+  measuredMax: number | null;
   predictedMedian: number;
-  errorMedian: number | null; errorMin: number | null; errorMax: number | null;
+  errorMedian: number | null;
+  errorMin: number | null;
+  errorMax: number | null;
   /** Runs whose error was within 25%. */
   within: number;
 }
@@ -271,8 +364,23 @@ export interface SummaryRow {
 export function summaryTable(rows: SummaryRow[]): string {
   const pct = (e: number | null) => (e === null ? '-' : `${(e * 100).toFixed(1)}%`);
   const n = (x: number | null) => (x === null ? '-' : x.toFixed(0));
-  return textTable(['transport', 'metric', 'measured median [min..max]', 'predicted median', 'error median [min..max]', 'runs within 25%'], rows.map((r) => [
-    r.transport, r.metric, `${n(r.measuredMedian)} [${n(r.measuredMin)}..${n(r.measuredMax)}]`, n(r.predictedMedian),
-    `${pct(r.errorMedian)} [${pct(r.errorMin)}..${pct(r.errorMax)}]`, `${r.within}/${r.runs}`,
-  ]), 2);
+  return textTable(
+    [
+      'transport',
+      'metric',
+      'measured median [min..max]',
+      'predicted median',
+      'error median [min..max]',
+      'runs within 25%',
+    ],
+    rows.map((r) => [
+      r.transport,
+      r.metric,
+      `${n(r.measuredMedian)} [${n(r.measuredMin)}..${n(r.measuredMax)}]`,
+      n(r.predictedMedian),
+      `${pct(r.errorMedian)} [${pct(r.errorMin)}..${pct(r.errorMax)}]`,
+      `${r.within}/${r.runs}`,
+    ]),
+    2,
+  );
 }

@@ -16,12 +16,19 @@ export interface Comparison {
  * Run a bundled scenario (or a scenario object) on each transport with one seed.
  * For `pingpong`, both call/reply and send+receive are run on every transport.
  */
-export function runScenarioComparison(name: string | Scenario, transports: string[], seed: string | number = '0x5eed'): Comparison {
+export function runScenarioComparison(
+  name: string | Scenario,
+  transports: string[],
+  seed: string | number = '0x5eed',
+): Comparison {
   const base = typeof name === 'string' ? loadScenario(name) : name;
   const variants: { label: string; scenario: Scenario }[] = [];
   if (base.workload.kind === 'pingpong') {
     for (const mode of ['call', 'send-receive'] as const) {
-      variants.push({ label: mode === 'call' ? 'call/reply' : 'send+receive', scenario: { ...base, workload: { ...base.workload, mode } } });
+      variants.push({
+        label: mode === 'call' ? 'call/reply' : 'send+receive',
+        scenario: { ...base, workload: { ...base.workload, mode } },
+      });
     }
   } else {
     variants.push({ label: '', scenario: base });
@@ -30,7 +37,10 @@ export function runScenarioComparison(name: string | Scenario, transports: strin
   for (const v of variants) {
     for (const transport of transports) {
       const out = runScenario({ scenario: v.scenario, profile: loadProfile(transport), seed });
-      if (out.failure) throw new Error(`${v.scenario.name} on ${transport} failed: ${out.failure.message}\nreplay: ${out.failure.replay}`);
+      if (out.failure)
+        throw new Error(
+          `${v.scenario.name} on ${transport} failed: ${out.failure.message}\nreplay: ${out.failure.replay}`,
+        );
       rows.push({ label: v.label ? `${transport} ${v.label}` : transport, results: out.results });
     }
   }
@@ -48,7 +58,11 @@ export function cdfTitle(scenario: Scenario): string {
  * `tessera sim <name> --compare T1,T2,... --seed S --svg DIR` writes as <name>-latency-cdf.svg
  * (the docs embed it; a test holds the two equal). Deterministic: same inputs, same bytes.
  */
-export function latencyComparison(name: string, transports: string[], seed: string = DEFAULT_SEED): { svg: string; runs: LabelledResults[]; scenario: Scenario } {
+export function latencyComparison(
+  name: string,
+  transports: string[],
+  seed: string = DEFAULT_SEED,
+): { svg: string; runs: LabelledResults[]; scenario: Scenario } {
   const scenario = loadScenario(name);
   const runs: LabelledResults[] = transports.map((t) => {
     const profile = loadProfile(t);

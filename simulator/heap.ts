@@ -102,7 +102,10 @@ export class EventQueue {
     this.popA = this.a[e];
     this.popB = this.b[e];
     const key = this.keyOf[e];
-    if (key >= 0) { this.slotOfKey[key] = -1; this.keyOf[e] = -1; }
+    if (key >= 0) {
+      this.slotOfKey[key] = -1;
+      this.keyOf[e] = -1;
+    }
     this.free[this.freeCount++] = e;
     const last = --this.size;
     if (last > 0) this.siftDown(0, this.heap[last]);
@@ -124,13 +127,15 @@ export class EventQueue {
 
   /** Whether event x orders before event y: earlier time, or the same time and pushed first. */
   private before(x: number, y: number): boolean {
-    const tx = this.time[x], ty = this.time[y];
+    const tx = this.time[x],
+      ty = this.time[y];
     return tx < ty || (tx === ty && this.seq[x] < this.seq[y]);
   }
 
   /** Put event e at position i or above it, moving later parents down. */
   private siftUp(i: number, e: number): void {
-    const heap = this.heap, pos = this.pos;
+    const heap = this.heap,
+      pos = this.pos;
     while (i > 0) {
       const parent = (i - 1) >> 2;
       const p = heap[parent];
@@ -145,18 +150,29 @@ export class EventQueue {
 
   /** Put event e at position i or below it (within the heap), moving earlier children up. */
   private siftDown(i: number, e: number): void {
-    const heap = this.heap, pos = this.pos, time = this.time, seq = this.seq;
+    const heap = this.heap,
+      pos = this.pos,
+      time = this.time,
+      seq = this.seq;
     const n = this.size;
-    const t = time[e], s = seq[e];
+    const t = time[e],
+      s = seq[e];
     for (;;) {
       const first = ARITY * i + 1;
       if (first >= n) break;
       // The earliest child.
-      let c = first, ce = heap[first], ct = time[ce];
+      let c = first,
+        ce = heap[first],
+        ct = time[ce];
       const end = first + ARITY < n ? first + ARITY : n;
       for (let k = first + 1; k < end; k++) {
-        const ke = heap[k], kt = time[ke];
-        if (kt < ct || (kt === ct && seq[ke] < seq[ce])) { c = k; ce = ke; ct = kt; }
+        const ke = heap[k],
+          kt = time[ke];
+        if (kt < ct || (kt === ct && seq[ke] < seq[ce])) {
+          c = k;
+          ce = ke;
+          ct = kt;
+        }
       }
       if (t < ct || (t === ct && s < seq[ce])) break;
       heap[i] = ce;
@@ -169,8 +185,16 @@ export class EventQueue {
 
   private grow(): void {
     const n = this.time.length * 2;
-    const grow64 = (x: Float64Array) => { const y = new Float64Array(n); y.set(x); return y; };
-    const grow32 = (x: Int32Array) => { const y = new Int32Array(n); y.set(x); return y; };
+    const grow64 = (x: Float64Array) => {
+      const y = new Float64Array(n);
+      y.set(x);
+      return y;
+    };
+    const grow32 = (x: Int32Array) => {
+      const y = new Int32Array(n);
+      y.set(x);
+      return y;
+    };
     this.time = grow64(this.time);
     this.seq = grow64(this.seq);
     this.kind = grow32(this.kind);

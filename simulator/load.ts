@@ -97,9 +97,17 @@ export function loadSweep(file: string): Sweep {
 }
 
 export function bundledScenarios(): string[] {
-  return fs.readdirSync(SCENARIO_DIR()).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return fs
+    .readdirSync(SCENARIO_DIR())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 export function bundledProfiles(): string[] {
-  return fs.readdirSync(PROFILE_DIR()).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return fs
+    .readdirSync(PROFILE_DIR())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }

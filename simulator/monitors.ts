@@ -17,7 +17,10 @@ export interface Violation {
 
 /** Thrown to stop a run at the first violation. */
 export class InvariantViolation extends Error {
-  constructor(readonly violation: Violation, readonly atNs: number) {
+  constructor(
+    readonly violation: Violation,
+    readonly atNs: number,
+  ) {
     super(`${violation.invariant}: ${violation.detail}`);
     this.name = 'InvariantViolation';
   }
@@ -29,7 +32,11 @@ export class InvariantViolation extends Error {
  * or changes the pending list; the sampled full check covers the rest.
  */
 export function fingerprint(s: BusState): number {
-  return ((((s.nextPeer * 31 + s.nextNode) * 31 + s.nextHandle) * 31 + s.nextCall) * 31 + s.nextSeq) * 31 + s.nextTicket * 7 + s.pending.length;
+  return (
+    ((((s.nextPeer * 31 + s.nextNode) * 31 + s.nextHandle) * 31 + s.nextCall) * 31 + s.nextSeq) * 31 +
+    s.nextTicket * 7 +
+    s.pending.length
+  );
 }
 
 export class Monitors {
@@ -68,16 +75,26 @@ export class Monitors {
   }
 
   /** Everything one model step reported. `before` is the fingerprint taken before it, for failed steps. */
-  step(op: Operation, result: Invocation, completions: readonly Completion[], events: readonly BusEvent[], before: number | null, after: BusState): Violation | null {
+  step(
+    op: Operation,
+    result: Invocation,
+    completions: readonly Completion[],
+    events: readonly BusEvent[],
+    before: number | null,
+    after: BusState,
+  ): Violation | null {
     this.checks++;
     this.seqs.step++;
-    const ticket = (result as { pending?: boolean; ticket?: number }).pending === true ? (result as { ticket: number }).ticket : -1;
+    const ticket =
+      (result as { pending?: boolean; ticket?: number }).pending === true ? (result as { ticket: number }).ticket : -1;
     if (before !== null && ticket < 0 && !(result as { ok: boolean }).ok) {
       const error = (result as { error: string }).error;
       if (error !== 'CALLER_GONE') {
         // INV-3: a failed operation changes nothing (CALLER_GONE consumes the reply handle, CALL-4).
-        if (events.length > 0 || completions.length > 0) return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) had effects` };
-        if (fingerprint(after) !== before) return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) changed the state` };
+        if (events.length > 0 || completions.length > 0)
+          return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) had effects` };
+        if (fingerprint(after) !== before)
+          return { invariant: 'INV-3', detail: `failed ${op.op} (${error}) changed the state` };
       }
     }
     if (ticket >= 0) {
@@ -108,7 +125,9 @@ export class Monitors {
         this.lastSeq = e.seq;
         const slot = this.seqs.add(e.seq);
         const cols = this.seqs.i32;
-        const to = cols[0], from = cols[1], notice = cols[2];
+        const to = cols[0],
+          from = cols[1],
+          notice = cols[2];
         to[slot] = e.to;
         from[slot] = e.from;
         notice[slot] = e.kind === 'notice' ? 1 : 0;
@@ -118,8 +137,16 @@ export class Monitors {
           if (e.to >= this.stride || e.from >= this.stride) this.growPeers(Math.max(e.to, e.from));
           const total = ++this.queued[e.to];
           const mine = ++this.queuedFrom[e.to * this.stride + e.from];
-          if (mine > this.limits.senderQuotaMessages) return { invariant: 'INV-11', detail: `peer ${e.from} holds ${mine} messages in peer ${e.to}'s queue (quota ${this.limits.senderQuotaMessages})` };
-          if (total > this.limits.queueCapacityMessages) return { invariant: 'INV-11', detail: `peer ${e.to}'s queue holds ${total} messages (capacity ${this.limits.queueCapacityMessages})` };
+          if (mine > this.limits.senderQuotaMessages)
+            return {
+              invariant: 'INV-11',
+              detail: `peer ${e.from} holds ${mine} messages in peer ${e.to}'s queue (quota ${this.limits.senderQuotaMessages})`,
+            };
+          if (total > this.limits.queueCapacityMessages)
+            return {
+              invariant: 'INV-11',
+              detail: `peer ${e.to}'s queue holds ${total} messages (capacity ${this.limits.queueCapacityMessages})`,
+            };
         }
         return null;
       }
@@ -128,9 +155,14 @@ export class Monitors {
         // INV-4: each enqueued entry leaves its receiver's queue exactly once.
         const slot = e.seq > this.lastSeq ? -1 : this.seqs.find(e.seq);
         const cols = this.seqs.i32;
-        const to = cols[0], from = cols[1], notice = cols[2];
+        const to = cols[0],
+          from = cols[1],
+          notice = cols[2];
         if (slot < 0 || !this.seqs.isLive(slot) || to[slot] !== e.peer) {
-          return { invariant: 'INV-4', detail: `seq ${e.seq} ${e.type}d by peer ${e.peer} twice or never enqueued to it` };
+          return {
+            invariant: 'INV-4',
+            detail: `seq ${e.seq} ${e.type}d by peer ${e.peer} twice or never enqueued to it`,
+          };
         }
         this.seqs.retire(slot);
         this.openCount--;
@@ -157,7 +189,12 @@ export class Monitors {
    * The deliveries one receive handed to `peer`, with the dequeue events of the same step
    * (in the same order): credentials (INV-10) and one notice per handle (INV-9).
    */
-  deliveries(peer: number, deliveries: readonly Delivery[], seqs: ArrayLike<number>, n = seqs.length): Violation | null {
+  deliveries(
+    peer: number,
+    deliveries: readonly Delivery[],
+    seqs: ArrayLike<number>,
+    n = seqs.length,
+  ): Violation | null {
     for (let i = 0; i < deliveries.length; i++) {
       this.checks++;
       const d = deliveries[i];
@@ -165,14 +202,19 @@ export class Monitors {
         const n = d.notice;
         if (n.type === 'no-senders') continue;
         const key = `${peer}:${n.handle}`;
-        if (this.notified.has(key)) return { invariant: 'INV-9', detail: `peer ${peer} got a second ${n.type} notice for handle ${n.handle}` };
+        if (this.notified.has(key))
+          return { invariant: 'INV-9', detail: `peer ${peer} got a second ${n.type} notice for handle ${n.handle}` };
         this.notified.add(key);
         continue;
       }
       if (d.kind !== 'message' && d.kind !== 'call') continue;
       const optedIn = this.credentialNodes.get(peer)?.has(d.node) ?? false;
       if (!optedIn) {
-        if (d.credentials) return { invariant: 'INV-10', detail: `delivery to peer ${peer} node ${d.node} carries credentials the node did not ask for` };
+        if (d.credentials)
+          return {
+            invariant: 'INV-10',
+            detail: `delivery to peer ${peer} node ${d.node} carries credentials the node did not ask for`,
+          };
         continue;
       }
       // Dequeued in this step: retired, and its slot kept until the next step.
@@ -181,7 +223,10 @@ export class Monitors {
       const expected = this.credentials.get(sender);
       const got = d.credentials;
       if (!got || !expected || got.uid !== expected.uid || got.gid !== expected.gid || got.pid !== expected.pid) {
-        return { invariant: 'INV-10', detail: `delivery to peer ${peer} node ${d.node} carries ${JSON.stringify(got)}, sender ${sender} attached with ${JSON.stringify(expected)}` };
+        return {
+          invariant: 'INV-10',
+          detail: `delivery to peer ${peer} node ${d.node} carries ${JSON.stringify(got)}, sender ${sender} attached with ${JSON.stringify(expected)}`,
+        };
       }
     }
     return null;
@@ -196,13 +241,22 @@ export class Monitors {
 
   /** Once every peer has closed: nothing left anywhere (INV-4, INV-5, INV-6). */
   finish(s: BusState): Violation | null {
-    if (this.openCount > 0) return { invariant: 'INV-4', detail: `${this.openCount} enqueued entries neither received nor discarded` };
+    if (this.openCount > 0)
+      return { invariant: 'INV-4', detail: `${this.openCount} enqueued entries neither received nor discarded` };
     if (this.outstanding.size > 0) {
       const tickets = this.outstanding.liveTickets().slice(0, 5);
-      return { invariant: 'INV-6', detail: `${this.outstanding.size} pending operations never completed (tickets ${tickets.join(', ')})` };
+      return {
+        invariant: 'INV-6',
+        detail: `${this.outstanding.size} pending operations never completed (tickets ${tickets.join(', ')})`,
+      };
     }
-    const left = Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
-    if (left > 0) return { invariant: 'INV-5', detail: `all peers closed but ${left} handles/nodes/calls/pending operations remain` };
+    const left =
+      Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
+    if (left > 0)
+      return {
+        invariant: 'INV-5',
+        detail: `all peers closed but ${left} handles/nodes/calls/pending operations remain`,
+      };
     return this.state(s);
   }
 
@@ -210,10 +264,15 @@ export class Monitors {
   private growPeers(id: number): void {
     const stride = Math.max(this.stride * 2, id + 1);
     const pairs = new Int32Array(stride * stride);
-    for (let r = 0; r < this.stride; r++) for (let c = 0; c < this.stride; c++) pairs[r * stride + c] = this.queuedFrom[r * this.stride + c];
-    const q = new Int32Array(stride); q.set(this.queued);
-    const l = new Float64Array(stride); l.set(this.lastTaken);
-    this.queuedFrom = pairs; this.queued = q; this.lastTaken = l;
+    for (let r = 0; r < this.stride; r++)
+      for (let c = 0; c < this.stride; c++) pairs[r * stride + c] = this.queuedFrom[r * this.stride + c];
+    const q = new Int32Array(stride);
+    q.set(this.queued);
+    const l = new Float64Array(stride);
+    l.set(this.lastTaken);
+    this.queuedFrom = pairs;
+    this.queued = q;
+    this.lastTaken = l;
     this.stride = stride;
   }
 }

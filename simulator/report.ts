@@ -19,7 +19,11 @@ export function fmtRate(x: number): string {
 export function textTable(header: string[], rows: string[][], leftColumns = 1): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((cell, c) => (c < leftColumns ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, c) => (c < leftColumns ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -30,7 +34,19 @@ export interface LabelledResults {
 
 /** The summary table of the issue: latency, throughput, wakes, syscalls, switches, CPU per message. */
 export function summaryTable(runs: LabelledResults[]): string {
-  const header = ['run', 'p50', 'p99', 'p999', 'msgs/s', 'wakes/msg', 'handoffs/msg', 'syscalls/msg', 'ctxsw/msg', 'migrations', 'CPU/msg'];
+  const header = [
+    'run',
+    'p50',
+    'p99',
+    'p999',
+    'msgs/s',
+    'wakes/msg',
+    'handoffs/msg',
+    'syscalls/msg',
+    'ctxsw/msg',
+    'migrations',
+    'CPU/msg',
+  ];
   const rows = runs.map(({ label, results: r }) => [
     label,
     fmtNs(r.latency.p50Ns),
@@ -49,14 +65,20 @@ export function summaryTable(runs: LabelledResults[]): string {
 
 /** Queue occupancy per sender (fairness of the per-sender quota, QUOTA-1). */
 export function occupancyTable(r: SimResults, limit = 16): string {
-  const rows = r.queueOccupancy.slice(0, limit).map((o) => [o.receiver, o.sender, o.meanMessages.toFixed(2), String(o.maxMessages), String(o.enqueued)]);
-  const more = r.queueOccupancy.length > limit ? `\n(${r.queueOccupancy.length - limit} more pairs in the JSON results)` : '';
+  const rows = r.queueOccupancy
+    .slice(0, limit)
+    .map((o) => [o.receiver, o.sender, o.meanMessages.toFixed(2), String(o.maxMessages), String(o.enqueued)]);
+  const more =
+    r.queueOccupancy.length > limit ? `\n(${r.queueOccupancy.length - limit} more pairs in the JSON results)` : '';
   return textTable(['receiver', 'sender', 'mean queued', 'max queued', 'enqueued'], rows, 2) + more;
 }
 
 /** Everything about one run, as the CLI prints it. */
 export function describeRun(r: SimResults): string {
-  const outcomes = Object.entries(r.outcomes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const outcomes =
+    Object.entries(r.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   return [
     `scenario ${r.scenario} on ${r.transport}, ${r.cpus} CPUs, seed ${r.seed}`,
     `simulated ${fmtNs(r.simulatedNs)} (workload ${fmtNs(r.workloadNs)}); ${r.totals.operations} model operations, ${r.totals.messages} messages, ${r.totals.calls} calls`,

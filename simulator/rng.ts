@@ -7,7 +7,8 @@ export function parseSeed(seed: string | number | bigint): bigint {
   if (typeof seed === 'bigint') return BigInt.asUintN(64, seed);
   if (typeof seed === 'number') return BigInt.asUintN(64, BigInt(Math.trunc(seed)));
   const text = seed.trim();
-  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(text)) throw new RangeError(`seed must be decimal or 0x-hex, got ${JSON.stringify(seed)}`);
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(text))
+    throw new RangeError(`seed must be decimal or 0x-hex, got ${JSON.stringify(seed)}`);
   return BigInt.asUintN(64, BigInt(text));
 }
 
@@ -71,14 +72,30 @@ export class Rng {
   jitter(spread: number): number {
     if (spread <= 0) return 1;
     // Sum of two uniforms: a cheap bell shape in [-1, 1). (next() twice, inlined: the hot path.)
-    let a = this.a, b = this.b, c = this.c, d = this.d;
+    let a = this.a,
+      b = this.b,
+      c = this.c,
+      d = this.d;
     const r1 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     let t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
     const r2 = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
     t = b << 9;
-    c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
-    this.a = a; this.b = b; this.c = c; this.d = d;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
     const u = r1 / 4294967296 + r2 / 4294967296 - 1;
     return Math.exp(u * spread);
   }

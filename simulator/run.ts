@@ -41,7 +41,12 @@ export function hashResults(results: SimResults, trace: string[] | null): string
 export function runScenario(req: RunRequest): RunOutcome {
   const seed = parseSeed(req.seed ?? DEFAULT_SEED);
   const sim = new Simulation(req.scenario, {
-    seed, profile: req.profile, trace: req.trace, timeline: req.timeline, stateCheckEvery: req.stateCheckEvery, tamper: req.tamper,
+    seed,
+    profile: req.profile,
+    trace: req.trace,
+    timeline: req.timeline,
+    stateCheckEvery: req.stateCheckEvery,
+    tamper: req.tamper,
   });
   // Wall-clock time only measures the engine's speed; it never feeds the simulation.
   const start = process.hrtime.bigint();
@@ -51,7 +56,8 @@ export function runScenario(req: RunRequest): RunOutcome {
     sim.execute();
   } catch (err) {
     const replay = replayCommand(req, seed);
-    if (err instanceof InvariantViolation) failure = { kind: 'invariant', message: `invariant ${err.message} at ${Math.round(err.atNs)} ns`, replay };
+    if (err instanceof InvariantViolation)
+      failure = { kind: 'invariant', message: `invariant ${err.message} at ${Math.round(err.atNs)} ns`, replay };
     else if (err instanceof ScenarioError) failure = { kind: 'scenario', message: err.message, replay };
     else if (err instanceof LivenessError) failure = { kind: 'liveness', message: err.message, replay };
     else throw err;
@@ -61,8 +67,13 @@ export function runScenario(req: RunRequest): RunOutcome {
   const cpuNs = (cpu.user + cpu.system) * 1000;
   const results = sim.results(seed);
   if (failure?.kind === 'invariant') {
-    const v = (failure.message.match(/^invariant (INV-\d+): (.*) at (\d+) ns$/) ?? []);
-    results.monitors.violations.push({ invariant: v[1] ?? '?', detail: v[2] ?? failure.message, atNs: Number(v[3] ?? sim.now), replay: failure.replay });
+    const v = failure.message.match(/^invariant (INV-\d+): (.*) at (\d+) ns$/) ?? [];
+    results.monitors.violations.push({
+      invariant: v[1] ?? '?',
+      detail: v[2] ?? failure.message,
+      atNs: Number(v[3] ?? sim.now),
+      replay: failure.replay,
+    });
   }
   if (failure?.kind === 'liveness') results.liveness = { ok: false, detail: failure.message };
   if (failure?.kind === 'scenario') results.liveness = { ok: false, detail: `not reached: ${failure.message}` };

@@ -4,7 +4,9 @@
 // seq has left the queues (retired) in an earlier step; a live seq (or one retired in the
 // current step, whose data the step may still read) makes the ring grow instead.
 
-const EMPTY = 0, LIVE = 1, RETIRED = 2;
+const EMPTY = 0,
+  LIVE = 1,
+  RETIRED = 2;
 
 export class SeqRing {
   /** Int32 columns the owner reads and writes at a slot. Re-read after `add` (growth replaces them). */

@@ -13,7 +13,20 @@
 // latency, context switch and migration costs, spinning vs sleeping waiters and
 // direct hand-off (sync wake-up onto the waker's CPU) where the profile has it.
 import type {
-  Completion, Credentials, Delivery, ErrorCode, Invocation, Limits, Message, MintOp, Operation, ReceiveOp, Result, SendOp, CallOp, Transfer,
+  Completion,
+  Credentials,
+  Delivery,
+  ErrorCode,
+  Invocation,
+  Limits,
+  Message,
+  MintOp,
+  Operation,
+  ReceiveOp,
+  Result,
+  SendOp,
+  CallOp,
+  Transfer,
 } from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import { applyInPlace, initialState, type BusEvent, type BusState } from '../model';
@@ -24,38 +37,79 @@ import { InvariantViolation, Monitors, fingerprint, type Violation } from './mon
 import { SeqRing } from './seq-ring';
 import { TicketTable } from './ticket-table';
 import type {
-  Fault, PeerSpec, PeerTimeline, Profile, QueueOccupancy, Scenario, ServeStep, SimResults, Step, TransferSpec,
+  Fault,
+  PeerSpec,
+  PeerTimeline,
+  Profile,
+  QueueOccupancy,
+  Scenario,
+  ServeStep,
+  SimResults,
+  Step,
+  TransferSpec,
 } from './types';
 
 // ------------------------------------------------------------------ errors
 
 /** The model rejected a scenario step with an error the program did not expect: the scenario breaks the spec. */
 export class ScenarioError extends Error {
-  constructor(readonly code: ErrorCode | 'SETUP', readonly where: string, readonly detail: string) {
+  constructor(
+    readonly code: ErrorCode | 'SETUP',
+    readonly where: string,
+    readonly detail: string,
+  ) {
     super(`${where}: ${detail}`);
     this.name = 'ScenarioError';
   }
 }
 
 /** Outcomes a correct program must be ready for: faults and races cause them (CALL-2, SEND-7, QUOTA-2). */
-const OUTCOMES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DEAD', 'REVOKED', 'NO_REPLY', 'TIMED_OUT', 'CLOSED', 'CALLER_GONE']);
+const OUTCOMES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'DEAD',
+  'REVOKED',
+  'NO_REPLY',
+  'TIMED_OUT',
+  'CLOSED',
+  'CALLER_GONE',
+]);
 
 /** "Wait without limit": a deadline no simulation reaches (kept a safe integer, TIME-1). */
 export const FOREVER_MS = 1e12;
 
 // ------------------------------------------------------------------ runtime records
 
-const READY = 0, RUNNING = 1, SPINNING = 2, SLEEPING = 3, DONE = 4;
-const EV_APPLY = 1, EV_RESUME = 2, EV_SPIN_END = 3, EV_WAKE = 4, EV_DEADLINE = 5, EV_FAULT = 6, EV_PREEMPT = 7, EV_BG = 8;
-const A_NONE = 0, A_OP = 1, A_SLEEP = 2;
+const READY = 0,
+  RUNNING = 1,
+  SPINNING = 2,
+  SLEEPING = 3,
+  DONE = 4;
+const EV_APPLY = 1,
+  EV_RESUME = 2,
+  EV_SPIN_END = 3,
+  EV_WAKE = 4,
+  EV_DEADLINE = 5,
+  EV_FAULT = 6,
+  EV_PREEMPT = 7,
+  EV_BG = 8;
+const A_NONE = 0,
+  A_OP = 1,
+  A_SLEEP = 2;
 
-interface Frame { body: Step[]; i: number; left: number }
+interface Frame {
+  body: Step[];
+  i: number;
+  left: number;
+}
 
 /** Empty until a thread's first receive (takeSeqs grows before it writes): short runs allocate nothing per thread. */
 const NO_SEQS = new Float64Array(0);
 
 /** Where a receive's dequeued seqs go (a thread, or scratch when no thread waits). */
-interface SeqBuf { lastSeqs: Float64Array; lastSent: Float64Array; lastN: number }
+interface SeqBuf {
+  lastSeqs: Float64Array;
+  lastSent: Float64Array;
+  lastN: number;
+}
 
 interface PeerRt {
   index: number;
@@ -247,7 +301,10 @@ export class Simulation {
   private bgLive = 0;
   private lastActivityNs = 0;
 
-  constructor(readonly scenario: Scenario, readonly options: RunOptions) {
+  constructor(
+    readonly scenario: Scenario,
+    readonly options: RunOptions,
+  ) {
     this.profile = options.profile;
     this.rng = new Rng(options.seed);
     this.jitterSpread = scenario.jitter ?? 0.08;
@@ -259,14 +316,24 @@ export class Simulation {
     this.tamper = options.tamper;
     this.traceLines = options.trace ? [] : null;
     this.timelineOn = options.timeline === true;
-    for (let i = 0; i < (scenario.cpus ?? 2); i++) this.cpus.push({ id: i, current: null, queue: [], handoffTo: null, sliceStartNs: 0, wakePreempt: false, settledAtNs: 0, bgBusy: false });
+    for (let i = 0; i < (scenario.cpus ?? 2); i++)
+      this.cpus.push({
+        id: i,
+        current: null,
+        queue: [],
+        handoffTo: null,
+        sliceStartNs: 0,
+        wakePreempt: false,
+        settledAtNs: 0,
+        bgBusy: false,
+      });
     const P = options.profile;
     this.sliceNs = P.scheduler.slice?.ns ?? 0;
     this.tickNs = P.scheduler.tick?.ns ?? 0;
     this.protectNs = Math.min(this.sliceNs, P.scheduler.wakeupProtection?.ns ?? 0);
     const bg = scenario.background;
     const share = bg ? Math.min(0.95, Math.max(0, bg.cpus / this.cpus.length)) : 0;
-    this.bgPeriodNs = bg && share > 0 ? bg.periodNs ?? 4e6 : 0;
+    this.bgPeriodNs = bg && share > 0 ? (bg.periodNs ?? 4e6) : 0;
     this.bgBusyNs = this.bgPeriodNs * share;
   }
 
@@ -281,19 +348,43 @@ export class Simulation {
         const [peerName, nodeName] = g.node.split('.');
         const from = byName.get(peerName);
         const handle = from?.env.get(nodeName);
-        if (!from || handle === undefined) throw new ScenarioError('SETUP', `peer ${spec.name} bootstrap ${g.node}`, `no node ${g.node} among the peers listed before ${spec.name}`);
-        return { fromPeer: from.id, handle, ...(g.rights ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) };
+        if (!from || handle === undefined)
+          throw new ScenarioError(
+            'SETUP',
+            `peer ${spec.name} bootstrap ${g.node}`,
+            `no node ${g.node} among the peers listed before ${spec.name}`,
+          );
+        return {
+          fromPeer: from.id,
+          handle,
+          ...(g.rights ? { rights: g.rights } : {}),
+          ...(g.badge !== undefined ? { badge: g.badge } : {}),
+        };
       });
       const credentials = spec.credentials ?? { uid: 1000 + index, gid: 1000, pid: 100 + index };
-      const attached = this.setupOp({ op: 'attach', credentials, bootstrap }, `peer ${spec.name} attach`) as { peer: number; handles: number[] };
+      const attached = this.setupOp({ op: 'attach', credentials, bootstrap }, `peer ${spec.name} attach`) as {
+        peer: number;
+        handles: number[];
+      };
       const peer: PeerRt = {
-        index, name: spec.name, id: attached.peer, credentials, env: new Map(), replyQueue: [], programThreads: spec.threads ?? 1,
-        closed: false, stoppedUntilNs: 0, threads: [],
+        index,
+        name: spec.name,
+        id: attached.peer,
+        credentials,
+        env: new Map(),
+        replyQueue: [],
+        programThreads: spec.threads ?? 1,
+        closed: false,
+        stoppedUntilNs: 0,
+        threads: [],
       };
       this.monitors.registerPeer(peer.id, credentials);
       (spec.bootstrap ?? []).forEach((g, i) => peer.env.set(g.as, attached.handles[i]));
       for (const node of spec.nodes ?? []) {
-        const made = this.setupOp({ op: 'createNode', peer: peer.id, credentials: node.credentials === true }, `peer ${spec.name} node ${node.name}`) as { handle: number };
+        const made = this.setupOp(
+          { op: 'createNode', peer: peer.id, credentials: node.credentials === true },
+          `peer ${spec.name} node ${node.name}`,
+        ) as { handle: number };
         peer.env.set(node.name, made.handle);
         this.monitors.registerNode(peer.id, made.handle, node.credentials === true);
       }
@@ -305,11 +396,47 @@ export class Simulation {
       for (const h of spec.helpers ?? []) programs.push([h, true]);
       programs.forEach(([program, helper], i) => {
         const t: ThreadRt = {
-          id: this.threads.length, name: `${spec.name}#${i}`, peer, helper, frames: [{ body: program, i: 0, left: 0 }],
-          state: READY, cpu: -1, lastCpu: -1, gen: 0, op: null, step: null, opStartNs: 0, opBytes: 0, resumeResult: null,
-          waitStartNs: 0, avgWaitNs: 0, offCpuAtNs: 0, debtNs: 0, serve: null, batch: [], batchIndex: 0, bindNames: null,
-          timerStartNs: 0, afterReply: false, closing: false, ended: false, spanStartNs: 0, spans: this.timelineOn ? [] : null, lastSeqs: NO_SEQS, lastSent: NO_SEQS, lastN: 0, lastMsgOp: null, lastMsgTimeout: undefined, lastRecvOp: null, served: 0,
-          opReady: false, waitingOp: false, spinEndNs: 0, spinBudgetNs: this.profile.spin.budget.ns, waitsSinceProbe: 0, lagNs: 0,
+          id: this.threads.length,
+          name: `${spec.name}#${i}`,
+          peer,
+          helper,
+          frames: [{ body: program, i: 0, left: 0 }],
+          state: READY,
+          cpu: -1,
+          lastCpu: -1,
+          gen: 0,
+          op: null,
+          step: null,
+          opStartNs: 0,
+          opBytes: 0,
+          resumeResult: null,
+          waitStartNs: 0,
+          avgWaitNs: 0,
+          offCpuAtNs: 0,
+          debtNs: 0,
+          serve: null,
+          batch: [],
+          batchIndex: 0,
+          bindNames: null,
+          timerStartNs: 0,
+          afterReply: false,
+          closing: false,
+          ended: false,
+          spanStartNs: 0,
+          spans: this.timelineOn ? [] : null,
+          lastSeqs: NO_SEQS,
+          lastSent: NO_SEQS,
+          lastN: 0,
+          lastMsgOp: null,
+          lastMsgTimeout: undefined,
+          lastRecvOp: null,
+          served: 0,
+          opReady: false,
+          waitingOp: false,
+          spinEndNs: 0,
+          spinBudgetNs: this.profile.spin.budget.ns,
+          waitsSinceProbe: 0,
+          lagNs: 0,
         };
         this.threads.push(t);
         peer.threads.push(t);
@@ -322,7 +449,12 @@ export class Simulation {
 
   private setupOp(op: Operation, where: string): unknown {
     const r = this.apply(op, null);
-    if ('pending' in r || !r.ok) throw new ScenarioError('pending' in r ? 'SETUP' : r.error, `setup: ${where}`, `the model rejected ${op.op} with ${'pending' in r ? 'pending' : r.error}`);
+    if ('pending' in r || !r.ok)
+      throw new ScenarioError(
+        'pending' in r ? 'SETUP' : r.error,
+        `setup: ${where}`,
+        `the model rejected ${op.op} with ${'pending' in r ? 'pending' : r.error}`,
+      );
     return r.value;
   }
 
@@ -342,7 +474,14 @@ export class Simulation {
     const completions = out.completions;
     const events = this.tamper ? this.tamper(out.events.slice(), this.stepCount) : out.events;
     const pending = isPending(result);
-    const v = this.monitors.step(op, result, completions, events, pending || (result as Result).ok ? null : before, state);
+    const v = this.monitors.step(
+      op,
+      result,
+      completions,
+      events,
+      pending || (result as Result).ok ? null : before,
+      state,
+    );
     if (v !== null) this.violate(v);
     if (this.stepCount % this.stateCheckEvery === 0) this.fullCheck();
     if (this.traceLines) this.traceStep(op, by, result, events);
@@ -384,7 +523,8 @@ export class Simulation {
       buf.lastSeqs = new Float64Array(n * 2);
       buf.lastSent = new Float64Array(n * 2);
     }
-    const seqs = buf.lastSeqs, sent = buf.lastSent;
+    const seqs = buf.lastSeqs,
+      sent = buf.lastSent;
     let k = 0;
     while (k < n && this.cursor < events.length) {
       const i = this.cursor++;
@@ -476,10 +616,21 @@ export class Simulation {
     this.pairSender.push(sender);
     if (i >= this.pairCount.length) {
       const n = this.pairCount.length * 2;
-      const g32 = (x: Int32Array) => { const y = new Int32Array(n); y.set(x); return y; };
-      const g64 = (x: Float64Array) => { const y = new Float64Array(n); y.set(x); return y; };
-      this.pairCount = g32(this.pairCount); this.pairMax = g32(this.pairMax); this.pairEnqueued = g32(this.pairEnqueued);
-      this.pairAreaNs = g64(this.pairAreaNs); this.pairSinceNs = g64(this.pairSinceNs);
+      const g32 = (x: Int32Array) => {
+        const y = new Int32Array(n);
+        y.set(x);
+        return y;
+      };
+      const g64 = (x: Float64Array) => {
+        const y = new Float64Array(n);
+        y.set(x);
+        return y;
+      };
+      this.pairCount = g32(this.pairCount);
+      this.pairMax = g32(this.pairMax);
+      this.pairEnqueued = g32(this.pairEnqueued);
+      this.pairAreaNs = g64(this.pairAreaNs);
+      this.pairSinceNs = g64(this.pairSinceNs);
     }
     this.pairSinceNs[i] = this.now;
     this.pairOf[k] = i + 1;
@@ -489,7 +640,8 @@ export class Simulation {
   private growPairs(atLeast: number): void {
     const stride = Math.max(8, atLeast * 2);
     const next = new Int32Array(stride * stride);
-    for (let r = 0; r < this.pairStride; r++) for (let c = 0; c < this.pairStride; c++) next[r * stride + c] = this.pairOf[r * this.pairStride + c];
+    for (let r = 0; r < this.pairStride; r++)
+      for (let c = 0; c < this.pairStride; c++) next[r * stride + c] = this.pairOf[r * this.pairStride + c];
     this.pairOf = next;
     this.pairStride = stride;
   }
@@ -500,8 +652,17 @@ export class Simulation {
     if ('handle' in op) o.handle = op.handle;
     if (op.op === 'multicast') o.handles = op.handles;
     if (op.op === 'tick') o.ms = op.ms;
-    this.traceLines!.push(JSON.stringify({ tNs: Math.round(this.now), thread: by ? by.name : 'bus', peer: 'peer' in op ? op.peer : null, ...o, result: r }));
-    for (const e of events) this.traceLines!.push(JSON.stringify({ tNs: Math.round(this.now), event: e.type, ...e, type: undefined }));
+    this.traceLines!.push(
+      JSON.stringify({
+        tNs: Math.round(this.now),
+        thread: by ? by.name : 'bus',
+        peer: 'peer' in op ? op.peer : null,
+        ...o,
+        result: r,
+      }),
+    );
+    for (const e of events)
+      this.traceLines!.push(JSON.stringify({ tNs: Math.round(this.now), event: e.type, ...e, type: undefined }));
   }
 
   // ---------------------------------------------------------------- costs
@@ -537,7 +698,10 @@ export class Simulation {
     }
     for (;;) {
       let action: number;
-      if (t.opReady) { t.opReady = false; action = A_OP; } else action = this.nextAction(t);
+      if (t.opReady) {
+        t.opReady = false;
+        action = A_OP;
+      } else action = this.nextAction(t);
       const delayNs = this.d;
       if (action === A_OP) {
         if (this.preemptDue(t, this.now + delayNs)) {
@@ -576,7 +740,10 @@ export class Simulation {
     let c = 0;
     let sys = 0;
     switch (op.op) {
-      case 'send': case 'call': case 'reply': case 'multicast': {
+      case 'send':
+      case 'call':
+      case 'reply':
+      case 'multicast': {
         const o = op.op === 'multicast' ? P.ops.send : P.ops[op.op];
         c = o.cpu.ns;
         sys = o.syscalls;
@@ -594,7 +761,10 @@ export class Simulation {
       case 'receive':
         c = P.ops.receive.cpu.ns;
         sys = P.ops.receive.syscalls;
-        if (t.afterReply && P.fuseReplyReceive && sys > 0) { sys = 0; c = Math.max(0, c - P.syscall.ns); }
+        if (t.afterReply && P.fuseReplyReceive && sys > 0) {
+          sys = 0;
+          c = Math.max(0, c - P.syscall.ns);
+        }
         t.afterReply = false;
         break;
       default:
@@ -632,52 +802,105 @@ export class Simulation {
             if (s.calls !== undefined && ++t.served >= s.calls) t.serve = null; // answer this one, then go on
             return this.messageOp(t, 'reply', d.replyHandle, s.replyBytes ?? 0, undefined, undefined, null);
           }
-          if (d.kind === 'message' && s.answerTo !== undefined) return this.messageOp(t, 'send', this.resolve(t, s.answerTo), s.replyBytes ?? 0, undefined, undefined, null);
+          if (d.kind === 'message' && s.answerTo !== undefined)
+            return this.messageOp(
+              t,
+              'send',
+              this.resolve(t, s.answerTo),
+              s.replyBytes ?? 0,
+              undefined,
+              undefined,
+              null,
+            );
           continue;
         }
-        if (peer.stoppedUntilNs > this.now) { t.opBytes = peer.stoppedUntilNs - this.now; return A_SLEEP; }
+        if (peer.stoppedUntilNs > this.now) {
+          t.opBytes = peer.stoppedUntilNs - this.now;
+          return A_SLEEP;
+        }
         return this.receiveOp(t, s.max ?? 1, FOREVER_MS);
       }
       const step = this.nextStep(t);
       if (!step) return A_NONE;
       t.step = step;
       switch (step.do) {
-        case 'timerStart': t.timerStartNs = this.now + this.d; continue;
-        case 'timerStop': this.sample(this.now + this.d - t.timerStartNs); continue;
-        case 'compute': this.compute(t, step.ns); continue;
-        case 'sleep': t.opBytes = step.ns; return A_SLEEP;
-        case 'serve': t.serve = step; t.batch = []; t.batchIndex = 0; t.served = 0; continue;
-        case 'call': case 'send': {
+        case 'timerStart':
+          t.timerStartNs = this.now + this.d;
+          continue;
+        case 'timerStop':
+          this.sample(this.now + this.d - t.timerStartNs);
+          continue;
+        case 'compute':
+          this.compute(t, step.ns);
+          continue;
+        case 'sleep':
+          t.opBytes = step.ns;
+          return A_SLEEP;
+        case 'serve':
+          t.serve = step;
+          t.batch = [];
+          t.batchIndex = 0;
+          t.served = 0;
+          continue;
+        case 'call':
+        case 'send': {
           const h = this.resolve(t, step.to);
-          if (h < 0) { this.skip(t, h); continue; }
+          if (h < 0) {
+            this.skip(t, h);
+            continue;
+          }
           const flagged = this.flaggedTransfer(t, step.transfers);
-          if (flagged < 0) { this.skip(t, flagged); continue; } // it arrived revoked/dead (RECV-3)
+          if (flagged < 0) {
+            this.skip(t, flagged);
+            continue;
+          } // it arrived revoked/dead (RECV-3)
           return this.messageOp(t, step.do, h, step.bytes, step.transfers, step.timeoutMs, step);
         }
-        case 'reply': return this.messageOp(t, 'reply', peer.replyQueue.shift() ?? 0, step.bytes, step.transfers, undefined, step);
+        case 'reply':
+          return this.messageOp(t, 'reply', peer.replyQueue.shift() ?? 0, step.bytes, step.transfers, undefined, step);
         case 'multicast': {
           const handles = step.to.map((n) => this.resolve(t, n));
           const live = handles.filter((h) => h >= 0);
-          if (live.length === 0) { this.skip(t, handles[0]); continue; }
+          if (live.length === 0) {
+            this.skip(t, handles[0]);
+            continue;
+          }
           t.opBytes = step.bytes;
-          t.op = { op: 'multicast', peer: peer.id, handles: live, message: this.message(t, step.bytes, step.transfers) };
+          t.op = {
+            op: 'multicast',
+            peer: peer.id,
+            handles: live,
+            message: this.message(t, step.bytes, step.transfers),
+          };
           return A_OP;
         }
         case 'receive':
-          if (peer.stoppedUntilNs > this.now) { t.frames[t.frames.length - 1].i--; t.opBytes = peer.stoppedUntilNs - this.now; return A_SLEEP; }
+          if (peer.stoppedUntilNs > this.now) {
+            t.frames[t.frames.length - 1].i--;
+            t.opBytes = peer.stoppedUntilNs - this.now;
+            return A_SLEEP;
+          }
           if (step.bind) t.bindNames = step.bind;
           return this.receiveOp(t, step.max ?? 1, step.timeoutMs ?? FOREVER_MS);
         case 'mint': {
           const h = this.resolve(t, step.from);
-          if (h < 0) { this.skip(t, h); continue; }
+          if (h < 0) {
+            this.skip(t, h);
+            continue;
+          }
           const mint: MintOp = { op: 'mint', peer: peer.id, handle: h, rights: step.rights };
           if (step.badge !== undefined) mint.badge = step.badge;
           t.op = mint;
           return A_OP;
         }
-        case 'release': case 'revoke': case 'destroyNode': {
+        case 'release':
+        case 'revoke':
+        case 'destroyNode': {
           const h = this.resolve(t, step.handle);
-          if (h < 0) { this.skip(t, h); continue; }
+          if (h < 0) {
+            this.skip(t, h);
+            continue;
+          }
           t.op = { op: step.do, peer: peer.id, handle: h };
           return A_OP;
         }
@@ -745,28 +968,56 @@ export class Simulation {
   private lastMessageBytes = -1;
   private lastMessage: Message | null = null;
 
-  private messageOp(t: ThreadRt, kind: 'send' | 'call' | 'reply', handle: number, bytes: number, transfers: TransferSpec[] | undefined, timeoutMs: number | undefined, step: Step | null): number {
+  private messageOp(
+    t: ThreadRt,
+    kind: 'send' | 'call' | 'reply',
+    handle: number,
+    bytes: number,
+    transfers: TransferSpec[] | undefined,
+    timeoutMs: number | undefined,
+    step: Step | null,
+  ): number {
     t.opBytes = bytes;
     t.step = step;
     const message = this.message(t, bytes, transfers);
     // The same send or call as the thread's last one (a loop): its op again (the model keeps no
     // reference to an op and changes none; a blocked send keeps its own copy, SEND-7).
     const last = t.lastMsgOp;
-    if (kind !== 'reply' && last !== null && last.op === kind && last.handle === handle && last.message === message && t.lastMsgTimeout === timeoutMs) {
+    if (
+      kind !== 'reply' &&
+      last !== null &&
+      last.op === kind &&
+      last.handle === handle &&
+      last.message === message &&
+      t.lastMsgTimeout === timeoutMs
+    ) {
       t.op = last;
       return A_OP;
     }
     if (kind === 'reply') t.op = { op: 'reply', peer: t.peer.id, handle, message };
-    else if (kind === 'call') t.op = timeoutMs === undefined ? { op: 'call', peer: t.peer.id, handle, message } : { op: 'call', peer: t.peer.id, handle, message, timeoutMs };
-    else t.op = timeoutMs ? { op: 'send', peer: t.peer.id, handle, message, timeoutMs } : { op: 'send', peer: t.peer.id, handle, message };
-    if (kind !== 'reply') { t.lastMsgOp = t.op as SendOp | CallOp; t.lastMsgTimeout = timeoutMs; }
+    else if (kind === 'call')
+      t.op =
+        timeoutMs === undefined
+          ? { op: 'call', peer: t.peer.id, handle, message }
+          : { op: 'call', peer: t.peer.id, handle, message, timeoutMs };
+    else
+      t.op = timeoutMs
+        ? { op: 'send', peer: t.peer.id, handle, message, timeoutMs }
+        : { op: 'send', peer: t.peer.id, handle, message };
+    if (kind !== 'reply') {
+      t.lastMsgOp = t.op as SendOp | CallOp;
+      t.lastMsgTimeout = timeoutMs;
+    }
     return A_OP;
   }
 
   private receiveOp(t: ThreadRt, max: number, timeoutMs: number): number {
     const m = this.profile.batchReceive ? max : 1;
     const last = t.lastRecvOp;
-    t.op = last !== null && last.max === m && last.timeoutMs === timeoutMs ? last : (t.lastRecvOp = { op: 'receive', peer: t.peer.id, max: m, timeoutMs });
+    t.op =
+      last !== null && last.max === m && last.timeoutMs === timeoutMs
+        ? last
+        : (t.lastRecvOp = { op: 'receive', peer: t.peer.id, max: m, timeoutMs });
     t.opBytes = 0;
     return A_OP;
   }
@@ -777,10 +1028,17 @@ export class Simulation {
       const f = frames[frames.length - 1];
       if (f.i < f.body.length) {
         const s = f.body[f.i++];
-        if (s.do === 'repeat') { frames.push({ body: s.body, i: 0, left: s.times - 1 }); continue; }
+        if (s.do === 'repeat') {
+          frames.push({ body: s.body, i: 0, left: s.times - 1 });
+          continue;
+        }
         return s;
       }
-      if (f.left > 0) { f.left--; f.i = 0; continue; }
+      if (f.left > 0) {
+        f.left--;
+        f.i = 0;
+        continue;
+      }
       frames.pop();
     }
     return null;
@@ -811,8 +1069,12 @@ export class Simulation {
     else {
       g = this.dlFresh++;
       if (g >= this.dlCount.length) {
-        const c = new Int32Array(this.dlCount.length * 2); c.set(this.dlCount); this.dlCount = c;
-        const f = new Int32Array(this.dlFree.length * 2); f.set(this.dlFree); this.dlFree = f;
+        const c = new Int32Array(this.dlCount.length * 2);
+        c.set(this.dlCount);
+        this.dlCount = c;
+        const f = new Int32Array(this.dlFree.length * 2);
+        f.set(this.dlFree);
+        this.dlFree = f;
       }
     }
     this.dlCount[g] = 1;
@@ -867,7 +1129,11 @@ export class Simulation {
       const code = result.error;
       this.count(code);
       if (t.bindNames && code !== 'CLOSED') t.bindNames = null;
-      if (code === 'CLOSED') { t.bindNames = null; t.serve = null; return 0; }
+      if (code === 'CLOSED') {
+        t.bindNames = null;
+        t.serve = null;
+        return 0;
+      }
       if (OUTCOMES.has(code) || (t.step?.expect?.includes(code) ?? false)) return 0;
       if (code === 'QUEUE_FULL' && op.op === 'send' && (op.timeoutMs ?? 0) > 0) return 0;
       throw new ScenarioError(code, this.where(t), `the model rejected ${op.op} with ${code}`);
@@ -892,22 +1158,32 @@ export class Simulation {
         const bindNames = t.bindNames;
         let bound = 0;
         for (const d of deliveries) {
-          if (d.kind === 'notice') { this.count(noticeKey(d.notice.type)); continue; }
+          if (d.kind === 'notice') {
+            this.count(noticeKey(d.notice.type));
+            continue;
+          }
           if (d.kind === 'reply') continue;
           gotMessage = true;
           this.messages++;
           const bytes = (d.payload.length * 3) >> 2;
-          c += P.ops.receivePerMessage.ns + (P.copies >= 2 ? this.copyNs(bytes) : 0) + d.handles.length * P.handleTransfer.ns * 0.5;
+          c +=
+            P.ops.receivePerMessage.ns +
+            (P.copies >= 2 ? this.copyNs(bytes) : 0) +
+            d.handles.length * P.handleTransfer.ns * 0.5;
           if (bindNames) {
             for (const h of d.handles) {
-              if (bound < bindNames.length) t.peer.env.set(bindNames[bound++], h.name ?? (h.state === 'revoked' ? -1 : -2));
+              if (bound < bindNames.length)
+                t.peer.env.set(bindNames[bound++], h.name ?? (h.state === 'revoked' ? -1 : -2));
             }
           }
           if (d.kind === 'call' && !t.serve) t.peer.replyQueue.push(d.replyHandle);
         }
         if (!t.serve && !bindNames && deliveries.length === 0) this.count('empty-receive');
         if (bindNames && gotMessage) t.bindNames = null;
-        if (t.serve) { t.batch = deliveries; t.batchIndex = 0; }
+        if (t.serve) {
+          t.batch = deliveries;
+          t.batchIndex = 0;
+        }
         if (this.oneWayLatency) {
           const done = this.now + this.d + c;
           const sent = t.lastSent;
@@ -1035,9 +1311,9 @@ export class Simulation {
     const P = this.profile;
     if (waker && waker.cpu >= 0) {
       const cpu = this.cpus[waker.cpu];
-      const handoff = cpu.handoffTo === null && (
-        (kind === 'call' && P.handoff.call) ||
-        (kind === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
+      const handoff =
+        cpu.handoffTo === null &&
+        ((kind === 'call' && P.handoff.call) || (kind === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
       if (handoff) {
         cpu.handoffTo = t;
         t.state = READY;
@@ -1088,7 +1364,12 @@ export class Simulation {
     if (t.lagNs < 0) t.lagNs = Math.min(0, t.lagNs + (this.now - t.offCpuAtNs));
     let target: CpuRt | null = null;
     if (t.lastCpu >= 0 && this.idle(cpus[t.lastCpu])) target = cpus[t.lastCpu];
-    if (!target) for (const c of cpus) if (this.idle(c)) { target = c; break; }
+    if (!target)
+      for (const c of cpus)
+        if (this.idle(c)) {
+          target = c;
+          break;
+        }
     if (target) return this.dispatch(target, t, 0, false);
     // The CPU with the fewest runnable threads (the load balancer evens them out), its last CPU on a tie.
     let q = t.lastCpu >= 0 ? cpus[t.lastCpu] : cpus[0];
@@ -1097,7 +1378,15 @@ export class Simulation {
     q.queue.push(t);
     t.state = READY;
     const cur = q.current;
-    if (!cur || q.bgBusy || this.sliceNs <= 0 || this.now <= q.sliceStartNs + this.protectNs || t.lagNs < 0 || cur.lagNs >= 0) return;
+    if (
+      !cur ||
+      q.bgBusy ||
+      this.sliceNs <= 0 ||
+      this.now <= q.sliceStartNs + this.protectNs ||
+      t.lagNs < 0 ||
+      cur.lagNs >= 0
+    )
+      return;
     // Wake-up preemption (EEVDF): the woken thread is eligible (lag >= 0) and the running one is
     // not (it has had more than its share: lag < 0, so RUN_TO_PARITY does not protect it). A
     // spinner leaves at once (it waits in the run queue, its spin deadline still running); a
@@ -1158,7 +1447,10 @@ export class Simulation {
   private preempt(t: ThreadRt): void {
     const c = this.cpus[t.cpu];
     // The thread that was to take the CPU went to another (idle) CPU meanwhile: carry on.
-    if (!c.bgBusy && c.queue.length === 0) { c.wakePreempt = false; return this.run(t, 0); }
+    if (!c.bgBusy && c.queue.length === 0) {
+      c.wakePreempt = false;
+      return this.run(t, 0);
+    }
     this.settle(c);
     this.preemptions++;
     this.closeSpan(t, this.now, t.waitingOp ? 'spin' : 'run');
@@ -1209,13 +1501,20 @@ export class Simulation {
     }
     c.bgBusy = false;
     // The other CPUs' background events do not keep it going: only what the threads still have to do.
-    if (this.queue.length + this.dlExtra > this.bgLive - 1 || this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)) {
+    if (
+      this.queue.length + this.dlExtra > this.bgLive - 1 ||
+      this.threads.some((t) => t.state === READY || t.state === RUNNING || t.state === SPINNING)
+    ) {
       this.queue.push(this.now + this.bgPeriodNs - this.bgBusyNs, EV_BG, c.id, 1);
     } else this.bgLive--;
     if (c.current === null && c.handoffTo === null) {
       let from: CpuRt | null = c.queue.length > 0 ? c : null;
-      if (!from) for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
-      if (from) { this.settle(from); this.dispatch(c, from.queue.shift()!, 0, false); }
+      if (!from)
+        for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
+      if (from) {
+        this.settle(from);
+        this.dispatch(c, from.queue.shift()!, 0, false);
+      }
     }
   }
 
@@ -1225,7 +1524,10 @@ export class Simulation {
     c.wakePreempt = false;
     c.current = t;
     let cost = this.cost(handoff ? P.handoff.switch.ns : P.scheduler.contextSwitch.ns);
-    if (t.lastCpu >= 0 && t.lastCpu !== c.id) { this.migrations++; cost += this.cost(P.scheduler.migration.ns); }
+    if (t.lastCpu >= 0 && t.lastCpu !== c.id) {
+      this.migrations++;
+      cost += this.cost(P.scheduler.migration.ns);
+    }
     this.contextSwitches++;
     this.busyNs += cost;
     t.cpu = c.id;
@@ -1255,7 +1557,10 @@ export class Simulation {
     if (!next) {
       let from: CpuRt | null = null;
       for (const o of this.cpus) if (o.queue.length > 0 && (!from || o.queue.length > from.queue.length)) from = o;
-      if (from) { this.settle(from); next = from.queue.shift()!; }
+      if (from) {
+        this.settle(from);
+        next = from.queue.shift()!;
+      }
     }
     if (next) {
       this.dispatch(c, next, delay, h !== null); // one switch, thread to thread
@@ -1278,9 +1583,10 @@ export class Simulation {
       this.count('fault:stop-receiving');
       return;
     }
-    const op: Operation = f.action === 'close'
-      ? { op: 'close', peer: peer.id }
-      : { op: f.action, peer: peer.id, handle: peer.env.get(f.handle ?? '') ?? 0 };
+    const op: Operation =
+      f.action === 'close'
+        ? { op: 'close', peer: peer.id }
+        : { op: f.action, peer: peer.id, handle: peer.env.get(f.handle ?? '') ?? 0 };
     const r = this.apply(op, null);
     if (op.op === 'close' && !('pending' in r) && r.ok) peer.closed = true;
     this.count(`fault:${f.action}:${'pending' in r ? 'pending' : r.ok ? 'ok' : r.error}`);
@@ -1291,7 +1597,8 @@ export class Simulation {
   private loop(maxEvents: number): void {
     const q = this.queue;
     while (q.pop()) {
-      if (this.events > maxEvents) throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
+      if (this.events > maxEvents)
+        throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
       const kind = q.popKind;
       if (kind === EV_DEADLINE) {
         // A group of deadlines at the same time (pushDeadline): each counts as an event.
@@ -1305,8 +1612,18 @@ export class Simulation {
         this.syncClock();
         continue;
       }
-      if (kind === EV_FAULT) { this.now = q.popTime; this.events++; this.fault(this.faults[q.popA]); continue; }
-      if (kind === EV_BG) { this.now = q.popTime; this.events++; this.background(this.cpus[q.popA], q.popB === 1); continue; }
+      if (kind === EV_FAULT) {
+        this.now = q.popTime;
+        this.events++;
+        this.fault(this.faults[q.popA]);
+        continue;
+      }
+      if (kind === EV_BG) {
+        this.now = q.popTime;
+        this.events++;
+        this.background(this.cpus[q.popA], q.popB === 1);
+        continue;
+      }
       const t = this.threads[q.popA];
       // Stale (cancelled): it does not happen, so it neither counts nor moves the clock (a
       // cancelled spin deadline must not stretch the run's simulated time).
@@ -1315,8 +1632,12 @@ export class Simulation {
       this.lastActivityNs = this.now;
       this.events++;
       switch (kind) {
-        case EV_APPLY: this.applyOp(t); break;
-        case EV_RESUME: this.resume(t, 0); break;
+        case EV_APPLY:
+          this.applyOp(t);
+          break;
+        case EV_RESUME:
+          this.resume(t, 0);
+          break;
         case EV_SPIN_END:
           if (t.state === SPINNING) {
             this.spinNs += this.now - t.spanStartNs;
@@ -1326,8 +1647,12 @@ export class Simulation {
             this.sleep(t, 0);
           }
           break;
-        case EV_WAKE: this.makeRunnable(t); break;
-        case EV_PREEMPT: this.preempt(t); break;
+        case EV_WAKE:
+          this.makeRunnable(t);
+          break;
+        case EV_PREEMPT:
+          this.preempt(t);
+          break;
       }
     }
   }
@@ -1335,7 +1660,8 @@ export class Simulation {
   /** The whole run: setup, workload phase, liveness phase, final checks. */
   execute(): void {
     const specs = expandWorkload(this.scenario.workload);
-    const uses = (steps: Step[]): boolean => steps.some((s) => s.do === 'call' || s.do === 'timerStart' || (s.do === 'repeat' && uses(s.body)));
+    const uses = (steps: Step[]): boolean =>
+      steps.some((s) => s.do === 'call' || s.do === 'timerStart' || (s.do === 'repeat' && uses(s.body)));
     this.oneWayLatency = !specs.some((p) => uses(p.program) || (p.helpers ?? []).some(uses));
     this.setup(specs);
     this.faults.forEach((f, i) => this.queue.push(f.atNs, EV_FAULT, i, 0));
@@ -1371,7 +1697,8 @@ export class Simulation {
 
   results(seed: bigint): SimResults {
     const lat = this.latency.slice(0, this.latencyCount).sort();
-    const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil(q * lat.length) - 1))] : 0);
+    const pct = (q: number) =>
+      lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil(q * lat.length) - 1))] : 0;
     let sum = 0;
     for (const x of lat) sum += x;
     const cdf: [number, number][] = [];
@@ -1383,19 +1710,26 @@ export class Simulation {
       }
     }
     const nameOf = (id: number) => this.byModelPeer.get(id)?.name ?? `peer${id}`;
-    const occupancy: QueueOccupancy[] = this.pairReceiver.map((_, i) => i)
+    const occupancy: QueueOccupancy[] = this.pairReceiver
+      .map((_, i) => i)
       .sort((a, b) => this.pairReceiver[a] - this.pairReceiver[b] || this.pairSender[a] - this.pairSender[b])
       .map((o) => {
         const area = this.pairAreaNs[o] + this.pairCount[o] * (this.workloadEndNs - this.pairSinceNs[o]);
         return {
-          receiver: nameOf(this.pairReceiver[o]), sender: nameOf(this.pairSender[o]),
-          meanMessages: round(this.workloadEndNs > 0 ? area / this.workloadEndNs : 0, 3), maxMessages: this.pairMax[o], enqueued: this.pairEnqueued[o],
+          receiver: nameOf(this.pairReceiver[o]),
+          sender: nameOf(this.pairSender[o]),
+          meanMessages: round(this.workloadEndNs > 0 ? area / this.workloadEndNs : 0, 3),
+          maxMessages: this.pairMax[o],
+          enqueued: this.pairEnqueued[o],
         };
       });
     const m = Math.max(1, this.messages);
     const T = this.workloadEndNs;
     const timeline: PeerTimeline[] | undefined = this.timelineOn
-      ? this.threads.map((t) => ({ thread: t.name, spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]) }))
+      ? this.threads.map((t) => ({
+          thread: t.name,
+          spans: (t.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]),
+        }))
       : undefined;
     const outcomes: Record<string, number> = {};
     const counted = new Map<string, number>();
@@ -1410,12 +1744,27 @@ export class Simulation {
       simulatedNs: round(this.now),
       workloadNs: round(T),
       totals: {
-        events: this.events, operations: this.operations, messages: this.messages, calls: this.calls, wakes: this.wakes,
-        handoffs: this.handoffs, syscalls: this.syscalls, contextSwitches: this.contextSwitches, migrations: this.migrations,
+        events: this.events,
+        operations: this.operations,
+        messages: this.messages,
+        calls: this.calls,
+        wakes: this.wakes,
+        handoffs: this.handoffs,
+        syscalls: this.syscalls,
+        contextSwitches: this.contextSwitches,
+        migrations: this.migrations,
         ...(this.preemptions > 0 ? { preemptions: this.preemptions } : {}),
-        cpuBusyNs: round(this.busyNs), spinNs: round(this.spinNs),
+        cpuBusyNs: round(this.busyNs),
+        spinNs: round(this.spinNs),
       },
-      latency: { count: lat.length, p50Ns: round(pct(0.5)), p99Ns: round(pct(0.99)), p999Ns: round(pct(0.999)), meanNs: round(lat.length ? sum / lat.length : 0), maxNs: round(lat.length ? lat[lat.length - 1] : 0) },
+      latency: {
+        count: lat.length,
+        p50Ns: round(pct(0.5)),
+        p99Ns: round(pct(0.99)),
+        p999Ns: round(pct(0.999)),
+        meanNs: round(lat.length ? sum / lat.length : 0),
+        maxNs: round(lat.length ? lat[lat.length - 1] : 0),
+      },
       messagesPerSec: round(T > 0 ? (this.messages / T) * 1e9 : 0),
       callsPerSec: round(T > 0 ? (this.calls / T) * 1e9 : 0),
       wakesPerMessage: round(this.wakes / m, 4),

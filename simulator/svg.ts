@@ -76,17 +76,24 @@ interface Axis {
 }
 
 function axes(x: Axis, y: Axis): string[] {
-  const x0 = M.left, x1 = W - M.right, y0 = H - M.bottom, y1 = M.top;
+  const x0 = M.left,
+    x1 = W - M.right,
+    y0 = H - M.bottom,
+    y1 = M.top;
   const out: string[] = [];
   for (const t of y.ticks) {
     const py = y.scale(t);
     out.push(`<line x1="${x0}" y1="${num(py)}" x2="${x1}" y2="${num(py)}" stroke="#e6e6e6" stroke-width="1"/>`);
-    out.push(`<text x="${x0 - 8}" y="${num(py + 4)}" font-size="11" text-anchor="end" fill="#555">${esc(y.label(t))}</text>`);
+    out.push(
+      `<text x="${x0 - 8}" y="${num(py + 4)}" font-size="11" text-anchor="end" fill="#555">${esc(y.label(t))}</text>`,
+    );
   }
   for (const t of x.ticks) {
     const px = x.scale(t);
     out.push(`<line x1="${num(px)}" y1="${y0}" x2="${num(px)}" y2="${y1}" stroke="#f0f0f0" stroke-width="1"/>`);
-    out.push(`<text x="${num(px)}" y="${y0 + 18}" font-size="11" text-anchor="middle" fill="#555">${esc(x.label(t))}</text>`);
+    out.push(
+      `<text x="${num(px)}" y="${y0 + 18}" font-size="11" text-anchor="middle" fill="#555">${esc(x.label(t))}</text>`,
+    );
   }
   out.push(`<line x1="${x0}" y1="${y0}" x2="${x1}" y2="${y0}" stroke="#333" stroke-width="1.2"/>`);
   out.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y1}" stroke="#333" stroke-width="1.2"/>`);
@@ -98,14 +105,17 @@ function legend(entries: { label: string; color: string; dash?: string }[]): str
   const x = W - M.right + 18;
   entries.forEach((e, i) => {
     const y = M.top + 10 + i * 22;
-    out.push(`<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${e.color}" stroke-width="3"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${x}" y1="${y}" x2="${x + 22}" y2="${y}" stroke="${e.color}" stroke-width="3"${e.dash ? ` stroke-dasharray="${e.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${x + 30}" y="${y + 4}" font-size="12" fill="#222">${esc(e.label)}</text>`);
   });
   return out;
 }
 
 function logScale(lo: number, hi: number, a: number, b: number): (v: number) => number {
-  const l0 = Math.log10(lo), l1 = Math.log10(hi);
+  const l0 = Math.log10(lo),
+    l1 = Math.log10(hi);
   return (v) => a + ((Math.log10(Math.max(v, lo)) - l0) / (l1 - l0 || 1)) * (b - a);
 }
 
@@ -117,7 +127,8 @@ function linScale(lo: number, hi: number, a: number, b: number): (v: number) => 
 export function latencyCdfSvg(runs: { label: string; results: SimResults }[], title = 'Latency CDF'): string {
   const all = runs.flatMap((r) => r.results.latencyCdf.map((p) => p[0])).filter((v) => v > 0);
   if (all.length === 0) return frame(title, 'no latency samples', 'latency', 'fraction of samples', []);
-  let lo = Math.min(...all), hi = Math.max(...all);
+  let lo = Math.min(...all),
+    hi = Math.max(...all);
   lo = 10 ** Math.floor(Math.log10(lo * 0.9));
   hi = niceCeil(hi * 1.05); // end on a 1-2-5 tick
   if (hi / lo < 10) hi = lo * 10;
@@ -125,7 +136,11 @@ export function latencyCdfSvg(runs: { label: string; results: SimResults }[], ti
   const ys = linScale(0, 1, H - M.bottom, M.top);
   const body = axes(
     { scale: xs, ticks: logTicks(lo, hi), label: tickNs },
-    { scale: ys, ticks: [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1].filter((t) => t !== 0.9 && t !== 0.99), label: (v) => `${Math.round(v * 100)}%` },
+    {
+      scale: ys,
+      ticks: [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1].filter((t) => t !== 0.9 && t !== 0.99),
+      label: (v) => `${Math.round(v * 100)}%`,
+    },
   );
   const dashes = ['', '7 4', '2 3', '10 3 2 3'];
   const entries: { label: string; color: string; dash?: string }[] = [];
@@ -138,7 +153,9 @@ export function latencyCdfSvg(runs: { label: string; results: SimResults }[], ti
       pts.push(`${num(xs(x))},${num(ys(prevY))}`, `${num(xs(x))},${num(ys(f))}`); // a step function
       prevY = f;
     }
-    body.push(`<polyline fill="none" stroke="${color}" stroke-width="2.2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${pts.join(' ')}"/>`);
+    body.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2.2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${pts.join(' ')}"/>`,
+    );
     const p50 = r.results.latency.p50Ns;
     body.push(`<circle cx="${num(xs(p50))}" cy="${num(ys(0.5))}" r="3.5" fill="${color}"/>`);
     entries.push({ label: `${r.label} (p50 ${fmtNs(p50)})`, color, dash });
@@ -156,25 +173,38 @@ export function sweepSvg(points: SweepPoint[], field: string, metric: string, ti
   const ysVals = points.map(value).filter((v) => Number.isFinite(v) && v > 0);
   const t = title ?? `${metric} vs ${field}`;
   if (xsVals.length === 0 || ysVals.length === 0) return frame(t, 'no data', field, metric, []);
-  const xLo = Math.min(...xsVals), xHi = Math.max(...xsVals);
+  const xLo = Math.min(...xsVals),
+    xHi = Math.max(...xsVals);
   const logX = xLo > 0 && xHi / xLo >= 8;
-  const yLo0 = Math.min(...ysVals), yHi0 = Math.max(...ysVals);
+  const yLo0 = Math.min(...ysVals),
+    yHi0 = Math.max(...ysVals);
   const logY = yHi0 / yLo0 >= 20;
   const yLo = logY ? 10 ** Math.floor(Math.log10(yLo0)) : 0;
   const yHi = logY ? 10 ** Math.ceil(Math.log10(yHi0)) : yHi0 * 1.1;
-  const xs = logX ? logScale(xLo, xHi, M.left + 10, W - M.right - 10) : linScale(xLo, xHi, M.left + 10, W - M.right - 10);
+  const xs = logX
+    ? logScale(xLo, xHi, M.left + 10, W - M.right - 10)
+    : linScale(xLo, xHi, M.left + 10, W - M.right - 10);
   const ys = logY ? logScale(yLo, yHi, H - M.bottom, M.top) : linScale(yLo, yHi, H - M.bottom, M.top);
   const label = metric.endsWith('Ns') ? tickNs : fmtRate;
   const body = axes(
     { scale: xs, ticks: [...new Set(xsVals)].sort((a, b) => a - b), label: (v) => String(v) },
-    { scale: ys, ticks: logY ? logTicks(yLo, yHi) : linearTicks(yLo, yHi), label: (v) => (metric.endsWith('PerMessage') ? v.toFixed(2) : label(v)) },
+    {
+      scale: ys,
+      ticks: logY ? logTicks(yLo, yHi) : linearTicks(yLo, yHi),
+      label: (v) => (metric.endsWith('PerMessage') ? v.toFixed(2) : label(v)),
+    },
   );
   const entries: { label: string; color: string }[] = [];
   transports.forEach((tr, i) => {
     const color = PALETTE[i % PALETTE.length];
     const pts = points.filter((p) => p.transport === tr).sort((a, b) => a.params[field] - b.params[field]);
-    body.push(`<polyline fill="none" stroke="${color}" stroke-width="2.4" points="${pts.map((p) => `${num(xs(p.params[field]))},${num(ys(value(p)))}`).join(' ')}"/>`);
-    for (const p of pts) body.push(`<circle cx="${num(xs(p.params[field]))}" cy="${num(ys(value(p)))}" r="4" fill="${color}" stroke="#fff" stroke-width="1.2"><title>${esc(`${tr} ${field}=${p.params[field]}: ${label(value(p))}`)}</title></circle>`);
+    body.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2.4" points="${pts.map((p) => `${num(xs(p.params[field]))},${num(ys(value(p)))}`).join(' ')}"/>`,
+    );
+    for (const p of pts)
+      body.push(
+        `<circle cx="${num(xs(p.params[field]))}" cy="${num(ys(value(p)))}" r="4" fill="${color}" stroke="#fff" stroke-width="1.2"><title>${esc(`${tr} ${field}=${p.params[field]}: ${label(value(p))}`)}</title></circle>`,
+      );
     entries.push({ label: tr, color });
   });
   body.push(...legend(entries));
@@ -198,7 +228,9 @@ export function metricOf(r: SimResults, metric: string): number {
 /** Per-thread timeline of the first `windowNs` of a run: running, spinning, and idle (blank). */
 export function timelineSvg(r: SimResults, windowNs?: number, title = 'Per-thread timeline'): string {
   const lines: PeerTimeline[] = (r.timeline ?? []).filter((l) => l.spans.length > 0).slice(0, 24);
-  const end = windowNs ?? Math.min(r.workloadNs, Math.max(...lines.map((l) => l.spans[Math.min(l.spans.length - 1, 14)]?.[1] ?? 0), 1));
+  const end =
+    windowNs ??
+    Math.min(r.workloadNs, Math.max(...lines.map((l) => l.spans[Math.min(l.spans.length - 1, 14)]?.[1] ?? 0), 1));
   const rowH = Math.max(14, Math.min(34, (H - M.top - M.bottom) / Math.max(1, lines.length)));
   const height = Math.max(H, M.top + M.bottom + rowH * lines.length);
   const left = 130;
@@ -213,23 +245,38 @@ export function timelineSvg(r: SimResults, windowNs?: number, title = 'Per-threa
   const colors: Record<string, string> = { run: '#0072B2', spin: '#E69F00' };
   lines.forEach((l, i) => {
     const y = M.top + i * rowH;
-    out.push(`<rect x="${left}" y="${num(y + 2)}" width="${W - 40 - left}" height="${num(rowH - 4)}" fill="${i % 2 ? '#fafafa' : '#f3f3f3'}"/>`);
-    out.push(`<text x="${left - 8}" y="${num(y + rowH / 2 + 4)}" font-size="12" text-anchor="end" fill="#222">${esc(l.thread)}</text>`);
+    out.push(
+      `<rect x="${left}" y="${num(y + 2)}" width="${W - 40 - left}" height="${num(rowH - 4)}" fill="${i % 2 ? '#fafafa' : '#f3f3f3'}"/>`,
+    );
+    out.push(
+      `<text x="${left - 8}" y="${num(y + rowH / 2 + 4)}" font-size="12" text-anchor="end" fill="#222">${esc(l.thread)}</text>`,
+    );
     for (const [a, b, s] of l.spans) {
       if (a >= end) break;
-      const x0 = xs(a), x1 = xs(Math.min(b, end));
-      out.push(`<rect x="${num(x0)}" y="${num(y + 4)}" width="${num(Math.max(0.8, x1 - x0))}" height="${num(rowH - 8)}" fill="${colors[s] ?? '#999'}"/>`);
+      const x0 = xs(a),
+        x1 = xs(Math.min(b, end));
+      out.push(
+        `<rect x="${num(x0)}" y="${num(y + 4)}" width="${num(Math.max(0.8, x1 - x0))}" height="${num(rowH - 8)}" fill="${colors[s] ?? '#999'}"/>`,
+      );
     }
   });
   const y0 = M.top + lines.length * rowH + 4;
   out.push(`<line x1="${left}" y1="${y0}" x2="${W - 40}" y2="${y0}" stroke="#333"/>`);
   for (const t of linearTicks(0, end, 6)) {
     out.push(`<line x1="${num(xs(t))}" y1="${y0}" x2="${num(xs(t))}" y2="${y0 + 5}" stroke="#333"/>`);
-    out.push(`<text x="${num(xs(t))}" y="${y0 + 19}" font-size="11" text-anchor="middle" fill="#555">${esc(tickNs(t))}</text>`);
+    out.push(
+      `<text x="${num(xs(t))}" y="${y0 + 19}" font-size="11" text-anchor="middle" fill="#555">${esc(tickNs(t))}</text>`,
+    );
   }
   const ly = y0 + 38;
-  out.push(`<rect x="${left}" y="${ly - 10}" width="14" height="12" fill="${colors.run}"/><text x="${left + 20}" y="${ly}" font-size="12">running (op costs, switches, service)</text>`);
-  out.push(`<rect x="${left + 270}" y="${ly - 10}" width="14" height="12" fill="${colors.spin}"/><text x="${left + 290}" y="${ly}" font-size="12">spinning while waiting</text>`);
+  out.push(
+    `<rect x="${left}" y="${ly - 10}" width="14" height="12" fill="${colors.run}"/><text x="${left + 20}" y="${ly}" font-size="12">running (op costs, switches, service)</text>`,
+  );
+  out.push(
+    `<rect x="${left + 270}" y="${ly - 10}" width="14" height="12" fill="${colors.spin}"/><text x="${left + 290}" y="${ly}" font-size="12">spinning while waiting</text>`,
+  );
   out.push('</svg>', '');
-  return out.join('\n').replace(`height="${height}" viewBox="0 0 ${W} ${height}"`, `height="${ly + 20}" viewBox="0 0 ${W} ${ly + 20}"`);
+  return out
+    .join('\n')
+    .replace(`height="${height}" viewBox="0 0 ${W} ${height}"`, `height="${ly + 20}" viewBox="0 0 ${W} ${ly + 20}"`);
 }

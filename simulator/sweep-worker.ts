@@ -6,7 +6,10 @@ import type { SweepTask } from './sweep';
 parentPort?.on('message', (task: SweepTask) => {
   const out = runScenario({ scenario: task.scenario, profile: task.profile, seed: task.seed });
   if (out.failure) {
-    out.results.liveness = { ok: false, detail: `${out.failure.kind}: ${out.failure.message}; replay: ${out.failure.replay}` };
+    out.results.liveness = {
+      ok: false,
+      detail: `${out.failure.kind}: ${out.failure.message}; replay: ${out.failure.replay}`,
+    };
   }
   parentPort!.postMessage({ index: task.index, results: out.results });
 });

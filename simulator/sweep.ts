@@ -62,22 +62,35 @@ export async function runSweep(spec: Sweep, baseDir: string, options: SweepOptio
   const progress = options.progress;
   const draw = () => progress?.write(`\r${spec.name} ${bar(done, tasks.length)}`);
   draw();
-  await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(workerFile());
-    const feed = () => {
-      if (next >= tasks.length) { void worker.terminate().then(() => resolve()); return; }
-      worker.postMessage(tasks[next++]);
-    };
-    worker.on('message', (m: { index: number; results: SimResults }) => {
-      results[m.index] = m.results;
-      done++;
-      draw();
-      feed();
-    });
-    worker.on('error', reject);
-    feed();
-  })));
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(workerFile());
+          const feed = () => {
+            if (next >= tasks.length) {
+              void worker.terminate().then(() => resolve());
+              return;
+            }
+            worker.postMessage(tasks[next++]);
+          };
+          worker.on('message', (m: { index: number; results: SimResults }) => {
+            results[m.index] = m.results;
+            done++;
+            draw();
+            feed();
+          });
+          worker.on('error', reject);
+          feed();
+        }),
+    ),
+  );
   if (progress) progress.write('\n');
-  const points: SweepPoint[] = tasks.map((t, i) => ({ transport: t.profile.name, params: params[i], results: results[i] }));
+  const points: SweepPoint[] = tasks.map((t, i) => ({
+    transport: t.profile.name,
+    params: params[i],
+    results: results[i],
+  }));
   return { sweep: spec.name, points };
 }

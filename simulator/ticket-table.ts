@@ -4,7 +4,8 @@
 // span between the oldest live ticket and the newest, as a ring keyed by ticket would be: a
 // server's receive that stays pending for a whole run would make such a ring grow to that span.
 
-const EMPTY = -1, GONE = -2;
+const EMPTY = -1,
+  GONE = -2;
 
 export class TicketTable {
   private keys: Float64Array;
@@ -30,7 +31,8 @@ export class TicketTable {
 
   /** The slot of a live ticket, or -1. */
   find(ticket: number): number {
-    const keys = this.keys, mask = this.mask;
+    const keys = this.keys,
+      mask = this.mask;
     let i = ticket & mask;
     for (;;) {
       const k = keys[i];
@@ -44,7 +46,8 @@ export class TicketTable {
   add(ticket: number, value: number): number {
     if (ticket > 0x7fffffff || ticket < 0) throw new RangeError(`ticket ${ticket} outside 0..2^31`);
     if ((this.used + 1) * 2 > this.mask + 1) this.rebuild();
-    const keys = this.keys, mask = this.mask;
+    const keys = this.keys,
+      mask = this.mask;
     let i = ticket & mask;
     while (keys[i] >= 0) i = (i + 1) & mask;
     if (keys[i] === EMPTY) this.used++;
@@ -72,7 +75,8 @@ export class TicketTable {
 
   /** Rehash the live entries (dropping tombstones), into a table at least 4 times their number. */
   private rebuild(): void {
-    const oldKeys = this.keys, oldVals = this.vals;
+    const oldKeys = this.keys,
+      oldVals = this.vals;
     let cap = this.mask + 1;
     while (cap < (this.live + 1) * 4) cap *= 2;
     const mask = cap - 1;

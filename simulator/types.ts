@@ -208,8 +208,22 @@ export interface StepBase {
 }
 
 export type Step =
-  | CallStep | SendStep | ReplyStep | ReceiveStep | ServeStep | MulticastStep | MintStep
-  | ReleaseStep | RevokeStep | DestroyNodeStep | CloseStep | ComputeStep | SleepStep | RepeatStep | TimerStartStep | TimerStopStep;
+  | CallStep
+  | SendStep
+  | ReplyStep
+  | ReceiveStep
+  | ServeStep
+  | MulticastStep
+  | MintStep
+  | ReleaseStep
+  | RevokeStep
+  | DestroyNodeStep
+  | CloseStep
+  | ComputeStep
+  | SleepStep
+  | RepeatStep
+  | TimerStartStep
+  | TimerStopStep;
 
 /** call (CALL-1); the call's latency is recorded. */
 export interface CallStep extends StepBase {

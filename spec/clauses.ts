@@ -14,8 +14,28 @@ export interface Clause {
 }
 
 export const CLAUSE_FAMILIES = [
-  'BUS', 'PEER', 'NODE', 'HANDLE', 'MINT', 'RELEASE', 'REVOKE', 'DESTROY', 'SEND', 'CALL', 'MCAST',
-  'RECV', 'DELIVER', 'CRED', 'NOTICE', 'ORDER', 'QUOTA', 'CLOSE', 'ATOMIC', 'ERR', 'TIME', 'INV',
+  'BUS',
+  'PEER',
+  'NODE',
+  'HANDLE',
+  'MINT',
+  'RELEASE',
+  'REVOKE',
+  'DESTROY',
+  'SEND',
+  'CALL',
+  'MCAST',
+  'RECV',
+  'DELIVER',
+  'CRED',
+  'NOTICE',
+  'ORDER',
+  'QUOTA',
+  'CLOSE',
+  'ATOMIC',
+  'ERR',
+  'TIME',
+  'INV',
 ] as const;
 
 /** Matches a clause id anywhere in text. */
@@ -42,7 +62,13 @@ export function parseClauses(markdown: string): Clause[] {
     const body = [m[4]];
     let j = i + 1;
     while (j < lines.length && lines[j].trim() !== '') body.push(lines[j++]);
-    clauses.push({ id: `${m[1]}-${m[2]}`, family: m[1], title: (m[3] ?? '').replace(/\.$/, '').trim(), text: body.join(' ').trim(), line: i + 1 });
+    clauses.push({
+      id: `${m[1]}-${m[2]}`,
+      family: m[1],
+      title: (m[3] ?? '').replace(/\.$/, '').trim(),
+      text: body.join(' ').trim(),
+      line: i + 1,
+    });
     i = j - 1;
   }
   return clauses;

@@ -10,7 +10,8 @@ export function repositoryRoot(): string {
   if (root) return root;
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'spec', 'types.ts'))) return (root = dir);
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'spec', 'types.ts')))
+      return (root = dir);
     dir = path.dirname(dir);
   }
   throw new Error(`cannot find the repository root above ${__dirname}`);

@@ -321,14 +321,7 @@ export interface TickValue {
 export interface EmptyValue {}
 
 export type OkValue =
-  | AttachValue
-  | HandleValue
-  | RevokeValue
-  | MulticastValue
-  | ReceiveValue
-  | CallValue
-  | TickValue
-  | EmptyValue;
+  AttachValue | HandleValue | RevokeValue | MulticastValue | ReceiveValue | CallValue | TickValue | EmptyValue;
 
 export interface OkResult<V = OkValue> {
   ok: true;

@@ -30,8 +30,12 @@ export type Checked<T> = { ok: true; value: T } | Rejection;
 export function explain(errors: ErrorObject[] | null | undefined): Rejection {
   const e = errors?.[0];
   if (!e) return { ok: false, path: '', message: 'invalid' };
-  const extra = e.keyword === 'additionalProperties' ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
-    : e.keyword === 'discriminator' ? ` (${JSON.stringify((e.params as { tagValue: unknown }).tagValue)})` : '';
+  const extra =
+    e.keyword === 'additionalProperties'
+      ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+      : e.keyword === 'discriminator'
+        ? ` (${JSON.stringify((e.params as { tagValue: unknown }).tagValue)})`
+        : '';
   return { ok: false, path: e.instancePath, message: `${e.message ?? 'invalid'}${extra}` };
 }
 

@@ -9,8 +9,11 @@ const LAYERS = ['spec', 'model', 'simulator', 'conformance', 'backends', 'bench'
 function files(dir: string): string[] {
   const full = path.join(ROOT, dir);
   if (!fs.existsSync(full)) return [];
-  return fs.readdirSync(full, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []);
+  return fs
+    .readdirSync(full, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 }
 
 describe('architecture', () => {
@@ -20,10 +23,13 @@ describe('architecture', () => {
       for (const file of files(layer)) {
         const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
         for (const m of text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)['"](\.[^'"]+)['"]/g)) {
-          const target = path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), m[1])).split(path.sep)[0];
+          const target = path
+            .relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), m[1]))
+            .split(path.sep)[0];
           const targetRank = LAYERS.indexOf(target);
           if (targetRank > rank) wrong.push(`${file} imports ${m[1]} (${target} is above ${layer})`);
-          if (targetRank < 0 && target !== layer && !['node_modules', 'package.json'].includes(target)) wrong.push(`${file} imports outside the layers: ${m[1]}`);
+          if (targetRank < 0 && target !== layer && !['node_modules', 'package.json'].includes(target))
+            wrong.push(`${file} imports outside the layers: ${m[1]}`);
         }
       }
     }

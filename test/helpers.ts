@@ -72,10 +72,19 @@ export class World {
   }
 
   /** Attach a peer with bootstrap grants (BUS-3); returns its id and handle names. */
-  attach(grants: { from: number; handle: number; rights?: ('send' | 'grant')[]; badge?: number }[], uid = 2000): { peer: number; handles: number[] } {
+  attach(
+    grants: { from: number; handle: number; rights?: ('send' | 'grant')[]; badge?: number }[],
+    uid = 2000,
+  ): { peer: number; handles: number[] } {
     return this.ok({
-      op: 'attach', credentials: { uid, gid: uid, pid: uid * 10 },
-      bootstrap: grants.map((g) => ({ fromPeer: g.from, handle: g.handle, ...(g.rights ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
+      op: 'attach',
+      credentials: { uid, gid: uid, pid: uid * 10 },
+      bootstrap: grants.map((g) => ({
+        fromPeer: g.from,
+        handle: g.handle,
+        ...(g.rights ? { rights: g.rights } : {}),
+        ...(g.badge !== undefined ? { badge: g.badge } : {}),
+      })),
     });
   }
 
@@ -83,7 +92,13 @@ export class World {
    * `from` passes `handle` to `to` in a message through `via` (a handle `from`
    * holds to a node `to` owns); `to` receives it. Returns `to`'s new name.
    */
-  give(from: number, handle: number, via: number, to: number, transfer: { rights?: ('send' | 'grant')[]; move?: boolean } = {}): number {
+  give(
+    from: number,
+    handle: number,
+    via: number,
+    to: number,
+    transfer: { rights?: ('send' | 'grant')[]; move?: boolean } = {},
+  ): number {
     this.ok({ op: 'send', peer: from, handle: via, message: { segments: [], transfers: [{ handle, ...transfer }] } });
     const got = this.receive(to);
     const d = got[got.length - 1];

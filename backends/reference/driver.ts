@@ -8,7 +8,12 @@ import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '..
 import { Bus } from './index';
 
 export const REFERENCE_FEATURES: Feature[] = [
-  'virtual-clock', 'configurable-limits', 'credentials', 'transfers', 'blocking-send', 'blocking-receive',
+  'virtual-clock',
+  'configurable-limits',
+  'credentials',
+  'transfers',
+  'blocking-send',
+  'blocking-receive',
 ];
 
 export function createReferenceDriver(): Driver {
@@ -26,7 +31,13 @@ export function createReferenceDriver(): Driver {
       };
     },
     async reset(limits: Limits): Promise<Limits> {
-      bus = new Bus({ limits, clock: 'virtual', observe: (_op, outcome) => { completed.push(...outcome.completions); } });
+      bus = new Bus({
+        limits,
+        clock: 'virtual',
+        observe: (_op, outcome) => {
+          completed.push(...outcome.completions);
+        },
+      });
       return { ...bus.limits };
     },
     async invoke(op: Operation) {

@@ -3,14 +3,33 @@
 // correct, not fast. Every operation goes through `step`, so it can never do
 // what the spec forbids.
 import type {
-  CallValue, Credentials, Delivery, ErrorCode, HandleName, HandleValue, Invocation, Limits, Message,
-  MulticastValue, Operation, PeerId, ReceiveValue, ReplyDelivery, Result, RevokeValue, Right, Transfer,
+  CallValue,
+  Credentials,
+  Delivery,
+  ErrorCode,
+  HandleName,
+  HandleValue,
+  Invocation,
+  Limits,
+  Message,
+  MulticastValue,
+  Operation,
+  PeerId,
+  ReceiveValue,
+  ReplyDelivery,
+  Result,
+  RevokeValue,
+  Right,
+  Transfer,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
 
 /** An operation failed with a spec error code (ERR-2). */
 export class TesseraError extends Error {
-  constructor(readonly code: ErrorCode, readonly op: string) {
+  constructor(
+    readonly code: ErrorCode,
+    readonly op: string,
+  ) {
     super(`${op} failed: ${code}`);
     this.name = 'TesseraError';
   }
@@ -27,7 +46,9 @@ export interface MessageInput {
 export function toMessage(input: MessageInput = {}): Message {
   const p = input.payload ?? [];
   const parts = typeof p === 'string' || p instanceof Uint8Array ? [p] : p;
-  const segments = parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part)).toString('base64'));
+  const segments = parts.map((part) =>
+    (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part)).toString('base64'),
+  );
   return input.handles && input.handles.length > 0 ? { segments, transfers: input.handles } : { segments };
 }
 
@@ -91,7 +112,12 @@ export class Bus {
     const r = this.run({
       op: 'attach',
       credentials,
-      bootstrap: bootstrap.map((b) => ({ fromPeer: b.from.id, handle: b.handle, ...(b.rights ? { rights: b.rights } : {}), ...(b.badge !== undefined ? { badge: b.badge } : {}) })),
+      bootstrap: bootstrap.map((b) => ({
+        fromPeer: b.from.id,
+        handle: b.handle,
+        ...(b.rights ? { rights: b.rights } : {}),
+        ...(b.badge !== undefined ? { badge: b.badge } : {}),
+      })),
     });
     const v = expectOk<{ peer: PeerId; handles: HandleName[] }>(r, 'attach');
     return new Peer(this, v.peer, v.handles);
@@ -153,7 +179,11 @@ function expectOk<V>(r: Invocation, op: string): V {
 }
 
 export class Peer {
-  constructor(readonly bus: Bus, readonly id: PeerId, readonly bootstrap: HandleName[]) {}
+  constructor(
+    readonly bus: Bus,
+    readonly id: PeerId,
+    readonly bootstrap: HandleName[],
+  ) {}
 
   private now<V>(op: Operation): V {
     return expectOk<V>(this.bus.run(op), op.op);
@@ -167,12 +197,22 @@ export class Peer {
 
   /** NODE-1: a new node; returns its root handle (all rights, no badge). */
   createNode(options: { credentials?: boolean } = {}): HandleName {
-    return this.now<HandleValue>({ op: 'createNode', peer: this.id, ...(options.credentials !== undefined ? { credentials: options.credentials } : {}) }).handle;
+    return this.now<HandleValue>({
+      op: 'createNode',
+      peer: this.id,
+      ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    }).handle;
   }
 
   /** MINT-1: derive a handle with the same or fewer rights; set a badge once. */
   mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
-    return this.now<HandleValue>({ op: 'mint', peer: this.id, handle, rights: options.rights, ...(options.badge !== undefined ? { badge: options.badge } : {}) }).handle;
+    return this.now<HandleValue>({
+      op: 'mint',
+      peer: this.id,
+      handle,
+      rights: options.rights,
+      ...(options.badge !== undefined ? { badge: options.badge } : {}),
+    }).handle;
   }
 
   release(handle: HandleName): void {
@@ -199,8 +239,18 @@ export class Peer {
   }
 
   /** CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
-  async call(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): Promise<ReplyDelivery> {
-    const v = await this.later<CallValue>({ op: 'call', peer: this.id, handle, message: toMessage(message), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+  async call(
+    handle: HandleName,
+    message: MessageInput = {},
+    options: { timeoutMs?: number } = {},
+  ): Promise<ReplyDelivery> {
+    const v = await this.later<CallValue>({
+      op: 'call',
+      peer: this.id,
+      handle,
+      message: toMessage(message),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
     return v.reply;
   }
 
@@ -221,7 +271,12 @@ export class Peer {
   /** RECV-2: wait up to timeoutMs for a batch; an empty list on timeout. */
   receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
     const timeoutMs = options.timeoutMs ?? 0;
-    return this.later<ReceiveValue>({ op: 'receive', peer: this.id, max: options.max ?? 64, ...(timeoutMs > 0 ? { timeoutMs } : {}) }).then((v) => v.deliveries);
+    return this.later<ReceiveValue>({
+      op: 'receive',
+      peer: this.id,
+      max: options.max ?? 64,
+      ...(timeoutMs > 0 ? { timeoutMs } : {}),
+    }).then((v) => v.deliveries);
   }
 
   close(): void {

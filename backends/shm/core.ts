@@ -17,33 +17,178 @@ import { performance } from 'perf_hooks';
 import * as L from './layout';
 
 const {
-  NONE, HDR_LOCK, HDR_JAREA, HDR_LOCK_WAITERS, HDR_NEXT_PEER, HDR_NODE_FREE,
-  FH_SEQ, FH_TICKET, FH_HANDLE_SEQ, FH_NODE_SEQ,
-  P_ID, P_STATUS, P_USED, P_FREE, P_QHEAD, P_QCOUNT, P_QMSGS, P_QBYTES, P_BHEAD, P_NSHEAD, P_NSTAIL, P_NSCOUNT, P_BUSED, P_BHELD,
-  P_WAKE, P_SLEEP, P_ROOM, P_ROOM_WAITERS, P_WORDS,
-  PF_UID, PF_GID, PF_PID, PF_PLACE, PF_WORDS,
-  H_STATE, H_KIND, H_STATUS, H_GEN, H_NODE, H_RIGHTS, H_ROOT, H_PARENT, H_CHILD, H_NEXT, H_PREV, H_CALL, H_CALLGEN, H_NEXTFREE, H_NOTICE, H_WORDS,
-  HF_BADGE, HF_CREATED, HF_WORDS,
-  KIND_NODE, KIND_REPLY, ST_LIVE, ST_REVOKED, ST_DEAD, R_SEND, R_GRANT,
-  N_STATE, N_OWNER, N_ROOT, N_CRED, N_SENDERS, N_NEXTFREE, N_NSWAIT, N_NSNEXT, N_WORDS,
-  NF_NAME, NF_DERIVED, NF_CREATED, NF_NSSEQ, NF_NSDERIVED, NF_WORDS,
-  C_STATE, C_GEN, C_CALLER, C_CALLER_ID, C_NODE, C_REPLY, C_CALLER_HOLDS, C_OUTCOME, C_RBYTES, C_RNH, C_RHANDLES, CF_TICKET, CF_NAMES, DONE_STRIDE,
-  E_KIND, E_SENDER, E_SENDER_ID, E_NODE, E_BYTES, E_OFF, E_NH, E_REPLY, E_NTYPE, E_CRED, E_PHYS, E_HANDLES,
-  EF_SEQ, EF_NAME, EF_BADGE, EF_UID, EF_GID, EF_PID, EF_WORDS,
-  ENTRY_MESSAGE, ENTRY_CALL, ENTRY_NOTICE, NOTICE_DESTROYED, NOTICE_REVOKED, NOTICE_NO_SENDERS,
-  Q_ID, Q_MSGS, Q_BYTES, Q_WORDS, JOURNAL_AREA_HEADER,
-  P_MBREADY, P_WAITING, MB_STATE, MB_REG, MB_KIND, MB_LEN, MB_NH, MB_CRED, MB_F64,
-  MBF_NODE, MBF_BADGE, MBF_REPLY, MBF_UID, MBF_GID, MBF_PID, MBF_NAMES,
+  NONE,
+  HDR_LOCK,
+  HDR_JAREA,
+  HDR_LOCK_WAITERS,
+  HDR_NEXT_PEER,
+  HDR_NODE_FREE,
+  FH_SEQ,
+  FH_TICKET,
+  FH_HANDLE_SEQ,
+  FH_NODE_SEQ,
+  P_ID,
+  P_STATUS,
+  P_USED,
+  P_FREE,
+  P_QHEAD,
+  P_QCOUNT,
+  P_QMSGS,
+  P_QBYTES,
+  P_BHEAD,
+  P_NSHEAD,
+  P_NSTAIL,
+  P_NSCOUNT,
+  P_BUSED,
+  P_BHELD,
+  P_WAKE,
+  P_SLEEP,
+  P_ROOM,
+  P_ROOM_WAITERS,
+  P_WORDS,
+  PF_UID,
+  PF_GID,
+  PF_PID,
+  PF_PLACE,
+  PF_WORDS,
+  H_STATE,
+  H_KIND,
+  H_STATUS,
+  H_GEN,
+  H_NODE,
+  H_RIGHTS,
+  H_ROOT,
+  H_PARENT,
+  H_CHILD,
+  H_NEXT,
+  H_PREV,
+  H_CALL,
+  H_CALLGEN,
+  H_NEXTFREE,
+  H_NOTICE,
+  H_WORDS,
+  HF_BADGE,
+  HF_CREATED,
+  HF_WORDS,
+  KIND_NODE,
+  KIND_REPLY,
+  ST_LIVE,
+  ST_REVOKED,
+  ST_DEAD,
+  R_SEND,
+  R_GRANT,
+  N_STATE,
+  N_OWNER,
+  N_ROOT,
+  N_CRED,
+  N_SENDERS,
+  N_NEXTFREE,
+  N_NSWAIT,
+  N_NSNEXT,
+  N_WORDS,
+  NF_NAME,
+  NF_DERIVED,
+  NF_CREATED,
+  NF_NSSEQ,
+  NF_NSDERIVED,
+  NF_WORDS,
+  C_STATE,
+  C_GEN,
+  C_CALLER,
+  C_CALLER_ID,
+  C_NODE,
+  C_REPLY,
+  C_CALLER_HOLDS,
+  C_OUTCOME,
+  C_RBYTES,
+  C_RNH,
+  C_RHANDLES,
+  CF_TICKET,
+  CF_NAMES,
+  DONE_STRIDE,
+  E_KIND,
+  E_SENDER,
+  E_SENDER_ID,
+  E_NODE,
+  E_BYTES,
+  E_OFF,
+  E_NH,
+  E_REPLY,
+  E_NTYPE,
+  E_CRED,
+  E_PHYS,
+  E_HANDLES,
+  EF_SEQ,
+  EF_NAME,
+  EF_BADGE,
+  EF_UID,
+  EF_GID,
+  EF_PID,
+  EF_WORDS,
+  ENTRY_MESSAGE,
+  ENTRY_CALL,
+  ENTRY_NOTICE,
+  NOTICE_DESTROYED,
+  NOTICE_REVOKED,
+  NOTICE_NO_SENDERS,
+  Q_ID,
+  Q_MSGS,
+  Q_BYTES,
+  Q_WORDS,
+  JOURNAL_AREA_HEADER,
+  P_MBREADY,
+  P_WAITING,
+  MB_STATE,
+  MB_REG,
+  MB_KIND,
+  MB_LEN,
+  MB_NH,
+  MB_CRED,
+  MB_F64,
+  MBF_NODE,
+  MBF_BADGE,
+  MBF_REPLY,
+  MBF_UID,
+  MBF_GID,
+  MBF_PID,
+  MBF_NAMES,
 } = L;
 
 /** Error codes as small integers (index in this list); 0 is success. */
 export const CODES: readonly (ErrorCode | 'OK')[] = [
-  'OK', 'INVALID_ARGUMENT', 'BAD_HANDLE', 'WRONG_KIND', 'NO_RIGHTS', 'NOT_OWNER', 'DEAD', 'REVOKED', 'TOO_LARGE',
-  'TOO_MANY_HANDLES', 'TABLE_FULL', 'QUEUE_FULL', 'TIMED_OUT', 'NO_REPLY', 'CALLER_GONE', 'CLOSED',
+  'OK',
+  'INVALID_ARGUMENT',
+  'BAD_HANDLE',
+  'WRONG_KIND',
+  'NO_RIGHTS',
+  'NOT_OWNER',
+  'DEAD',
+  'REVOKED',
+  'TOO_LARGE',
+  'TOO_MANY_HANDLES',
+  'TABLE_FULL',
+  'QUEUE_FULL',
+  'TIMED_OUT',
+  'NO_REPLY',
+  'CALLER_GONE',
+  'CLOSED',
 ];
-export const OK = 0, INVALID_ARGUMENT = 1, BAD_HANDLE = 2, WRONG_KIND = 3, NO_RIGHTS = 4, NOT_OWNER = 5, DEAD = 6,
-  REVOKED = 7, TOO_LARGE = 8, TOO_MANY_HANDLES = 9, TABLE_FULL = 10, QUEUE_FULL = 11, TIMED_OUT = 12, NO_REPLY = 13,
-  CALLER_GONE = 14, CLOSED = 15;
+export const OK = 0,
+  INVALID_ARGUMENT = 1,
+  BAD_HANDLE = 2,
+  WRONG_KIND = 3,
+  NO_RIGHTS = 4,
+  NOT_OWNER = 5,
+  DEAD = 6,
+  REVOKED = 7,
+  TOO_LARGE = 8,
+  TOO_MANY_HANDLES = 9,
+  TABLE_FULL = 10,
+  QUEUE_FULL = 11,
+  TIMED_OUT = 12,
+  NO_REPLY = 13,
+  CALLER_GONE = 14,
+  CLOSED = 15;
 /** send found no room and the caller asked to wait (SEND-7): nothing changed. */
 export const BLOCKED = 100;
 
@@ -124,16 +269,37 @@ export interface ReceiveBatch {
   views: boolean;
 }
 
-export function createReceiveBatch(max: number, dataBytes: number, options: { views?: boolean; handles?: number } = {}): ReceiveBatch {
+export function createReceiveBatch(
+  max: number,
+  dataBytes: number,
+  options: { views?: boolean; handles?: number } = {},
+): ReceiveBatch {
   const hs = Math.max(0, options.handles ?? 8 * max);
   const data = new Uint8Array((dataBytes + 3) & ~3);
   return {
-    count: 0, kind: new Int32Array(max), node: new Float64Array(max), badge: new Float64Array(max),
-    noticeType: new Int32Array(max), buf: new Array<Uint8Array>(max).fill(data), offset: new Int32Array(max), length: new Int32Array(max),
-    replyHandle: new Float64Array(max), credentials: new Int32Array(max), uid: new Float64Array(max), gid: new Float64Array(max), pid: new Float64Array(max),
-    handleCount: new Int32Array(max), handleStart: new Int32Array(max),
-    handleName: new Float64Array(hs), handleKind: new Int32Array(hs), handleRights: new Int32Array(hs), handleState: new Int32Array(hs),
-    data, dataWords: new Int32Array(data.buffer), dataUsed: 0, views: options.views === true,
+    count: 0,
+    kind: new Int32Array(max),
+    node: new Float64Array(max),
+    badge: new Float64Array(max),
+    noticeType: new Int32Array(max),
+    buf: new Array<Uint8Array>(max).fill(data),
+    offset: new Int32Array(max),
+    length: new Int32Array(max),
+    replyHandle: new Float64Array(max),
+    credentials: new Int32Array(max),
+    uid: new Float64Array(max),
+    gid: new Float64Array(max),
+    pid: new Float64Array(max),
+    handleCount: new Int32Array(max),
+    handleStart: new Int32Array(max),
+    handleName: new Float64Array(hs),
+    handleKind: new Int32Array(hs),
+    handleRights: new Int32Array(hs),
+    handleState: new Int32Array(hs),
+    data,
+    dataWords: new Int32Array(data.buffer),
+    dataUsed: 0,
+    views: options.views === true,
   };
 }
 
@@ -223,7 +389,12 @@ export class BusCore {
   /** Lock acquisitions that had to spin or sleep (contention statistics). */
   lockContended = 0;
 
-  constructor(readonly sab: SharedArrayBuffer, layout: L.Layout, readonly token: number, area = 0) {
+  constructor(
+    readonly sab: SharedArrayBuffer,
+    layout: L.Layout,
+    readonly token: number,
+    area = 0,
+  ) {
     this.I = new Int32Array(sab);
     this.F = new Float64Array(sab);
     this.B = new Uint8Array(sab);
@@ -265,10 +436,12 @@ export class BusCore {
 
   /** Fill a fresh buffer: free lists of nodes and of every table slot. */
   initialize(): void {
-    const I = this.I, Lo = this.L;
+    const I = this.I,
+      Lo = this.L;
     I[L.HDR_MAGIC] = L.MAGIC;
     I[HDR_NEXT_PEER] = 1;
-    for (let n = 0; n < Lo.maxNodes; n++) I[Lo.nodeBase + n * N_WORDS + N_NEXTFREE] = n + 1 < Lo.maxNodes ? n + 1 : NONE;
+    for (let n = 0; n < Lo.maxNodes; n++)
+      I[Lo.nodeBase + n * N_WORDS + N_NEXTFREE] = n + 1 < Lo.maxNodes ? n + 1 : NONE;
     I[HDR_NODE_FREE] = Lo.maxNodes > 0 ? 0 : NONE;
     for (let s = 0; s < this.P; s++) {
       const p = Lo.peerBase + s * P_WORDS;
@@ -286,26 +459,60 @@ export class BusCore {
   }
 
   // ------------------------------------------------------------------ addressing
-  pw(slot: number): number { return this.L.peerBase + slot * P_WORDS; }
-  pf(slot: number): number { return this.L.fPeerBase + slot * PF_WORDS; }
-  hrec(r: number): number { return this.L.handleBase + r * H_WORDS; }
-  hf(r: number): number { return this.L.fHandleBase + r * HF_WORDS; }
-  nrec(n: number): number { return this.L.nodeBase + n * N_WORDS; }
-  nf(n: number): number { return this.L.fNodeBase + n * NF_WORDS; }
-  crec(c: number): number { return this.L.callBase + c * this.L.callWords; }
-  cf(c: number): number { return this.L.fCallBase + c * this.L.callFWords; }
+  pw(slot: number): number {
+    return this.L.peerBase + slot * P_WORDS;
+  }
+  pf(slot: number): number {
+    return this.L.fPeerBase + slot * PF_WORDS;
+  }
+  hrec(r: number): number {
+    return this.L.handleBase + r * H_WORDS;
+  }
+  hf(r: number): number {
+    return this.L.fHandleBase + r * HF_WORDS;
+  }
+  nrec(n: number): number {
+    return this.L.nodeBase + n * N_WORDS;
+  }
+  nf(n: number): number {
+    return this.L.fNodeBase + n * NF_WORDS;
+  }
+  crec(c: number): number {
+    return this.L.callBase + c * this.L.callWords;
+  }
+  cf(c: number): number {
+    return this.L.fCallBase + c * this.L.callFWords;
+  }
   /** The completion word of call slot c (a cache line of its own). */
-  callDoneIndex(c: number): number { return this.L.doneBase + c * DONE_STRIDE; }
-  erec(slot: number, e: number): number { return this.L.entryBase + (slot * this.E + e) * this.L.entryWords; }
-  ef(slot: number, e: number): number { return this.L.fEntryBase + (slot * this.E + e) * EF_WORDS; }
-  qrec(dest: number, sender: number): number { return this.L.quotaBase + (dest * this.P + sender) * Q_WORDS; }
-  ringBase(slot: number): number { return this.L.queueBytesBase + slot * this.QB; }
-  mbrec(slot: number): number { return this.L.mbBase + slot * this.L.mbWords; }
+  callDoneIndex(c: number): number {
+    return this.L.doneBase + c * DONE_STRIDE;
+  }
+  erec(slot: number, e: number): number {
+    return this.L.entryBase + (slot * this.E + e) * this.L.entryWords;
+  }
+  ef(slot: number, e: number): number {
+    return this.L.fEntryBase + (slot * this.E + e) * EF_WORDS;
+  }
+  qrec(dest: number, sender: number): number {
+    return this.L.quotaBase + (dest * this.P + sender) * Q_WORDS;
+  }
+  ringBase(slot: number): number {
+    return this.L.queueBytesBase + slot * this.QB;
+  }
+  mbrec(slot: number): number {
+    return this.L.mbBase + slot * this.L.mbWords;
+  }
   /** f64 index of mailbox slot's f64 fields (on the block's first line, DESIGN.md). */
-  mbf(slot: number): number { return (this.mbrec(slot) + MB_F64) >> 1; }
+  mbf(slot: number): number {
+    return (this.mbrec(slot) + MB_F64) >> 1;
+  }
   /** Byte offset of mailbox slot's payload. */
-  mbBytes(slot: number): number { return (this.mbrec(slot) + this.L.mbPayloadAt) << 2; }
-  replyBase(c: number): number { return this.L.replyBytesBase + c * this.replyStride; }
+  mbBytes(slot: number): number {
+    return (this.mbrec(slot) + this.L.mbPayloadAt) << 2;
+  }
+  replyBase(c: number): number {
+    return this.L.replyBytesBase + c * this.replyStride;
+  }
 
   // ------------------------------------------------------------------ undo journal
   private useArea(a: number): void {
@@ -319,8 +526,11 @@ export class BusCore {
   /** This thread's area is full: move the operation's journal to the shared area and go on there. */
   private growJournal(): void {
     if (this.jArea === this.sharedArea) throw new Error('shm bus: undo journal overflow');
-    const I = this.I, F = this.F, n = this.jn;
-    const fromI = this.jI, fromF = this.jF;
+    const I = this.I,
+      F = this.F,
+      n = this.jn;
+    const fromI = this.jI,
+      fromF = this.jF;
     const to = L.journalArea(this.L, this.sharedArea);
     for (let k = 0; k < 2 * n; k++) I[to.i + JOURNAL_AREA_HEADER + k] = I[fromI + JOURNAL_AREA_HEADER + k];
     for (let k = 0; k < n; k++) F[to.f + k] = F[fromF + k];
@@ -370,7 +580,8 @@ export class BusCore {
 
   /** Undo every journaled write of the interrupted operation in journal area `a`, newest first. */
   private rollbackArea(a: number): number {
-    const I = this.I, F = this.F;
+    const I = this.I,
+      F = this.F;
     const j = L.journalArea(this.L, a);
     const n = I[j.i];
     for (let k = n - 1; k >= 0; k--) {
@@ -420,7 +631,10 @@ export class BusCore {
     for (;;) {
       const v = Atomics.compareExchange(I, HDR_LOCK, deadToken, this.token);
       if (v === deadToken) return this.rollbackArea(this.sharedArea) + this.rollbackArea(deadArea);
-      if (v === 0) { this.lock(); return 0; }
+      if (v === 0) {
+        this.lock();
+        return 0;
+      }
       Atomics.wait(I, HDR_LOCK, v, 5);
     }
   }
@@ -428,8 +642,14 @@ export class BusCore {
   /** Commit (the journal is emptied), release, then publish outcomes and wake whoever sleeps. */
   unlock(): void {
     const I = this.I;
-    if (this.jn > 0) { I[this.jI] = 0; this.jn = 0; }
-    if (this.jArea !== this.ownArea) { I[HDR_JAREA] = 0; this.useArea(this.ownArea); }
+    if (this.jn > 0) {
+      I[this.jI] = 0;
+      this.jn = 0;
+    }
+    if (this.jArea !== this.ownArea) {
+      I[HDR_JAREA] = 0;
+      this.useArea(this.ownArea);
+    }
     Atomics.store(I, HDR_LOCK, 0);
     if (Atomics.load(I, HDR_LOCK_WAITERS) !== 0) Atomics.notify(I, HDR_LOCK, 1);
     if (this.nwake + this.nroom + this.ndone + this.nmb > 0) this.flushWakes();
@@ -449,11 +669,17 @@ export class BusCore {
   }
 
   private wake(slot: number): void {
-    if (this.wakeFlag[slot] === 0) { this.wakeFlag[slot] = 1; this.wakeList[this.nwake++] = slot; }
+    if (this.wakeFlag[slot] === 0) {
+      this.wakeFlag[slot] = 1;
+      this.wakeList[this.nwake++] = slot;
+    }
   }
 
   private roomFreed(slot: number): void {
-    if (this.roomFlag[slot] === 0) { this.roomFlag[slot] = 1; this.roomList[this.nroom++] = slot; }
+    if (this.roomFlag[slot] === 0) {
+      this.roomFlag[slot] = 1;
+      this.roomList[this.nroom++] = slot;
+    }
   }
 
   /**
@@ -519,11 +745,19 @@ export class BusCore {
   lookup(slot: number, name: number): number {
     const H = this.H;
     let t: number, gen: number;
-    if ((name | 0) === name && name >= 0) { // small-integer names: integer arithmetic (no division when H is a power of 2)
-      if (this.hShift >= 0) { t = name & (H - 1); gen = name >>> this.hShift; } else { t = name % H; gen = ((name - t) / H) | 0; }
-    }
-    else if (isName(name)) { t = name % H; gen = (name - t) / H; }
-    else return NONE;
+    if ((name | 0) === name && name >= 0) {
+      // small-integer names: integer arithmetic (no division when H is a power of 2)
+      if (this.hShift >= 0) {
+        t = name & (H - 1);
+        gen = name >>> this.hShift;
+      } else {
+        t = name % H;
+        gen = ((name - t) / H) | 0;
+      }
+    } else if (isName(name)) {
+      t = name % H;
+      gen = (name - t) / H;
+    } else return NONE;
     const r = slot * H + t;
     const h = this.hrec(r);
     return this.I[h + H_GEN] === gen && this.I[h + H_STATE] === 2 ? r : NONE;
@@ -534,7 +768,8 @@ export class BusCore {
   }
 
   private allocSlot(slot: number): number {
-    const I = this.I, p = this.pw(slot);
+    const I = this.I,
+      p = this.pw(slot);
     const t = I[p + P_FREE];
     if (t === NONE) throw new Error('shm bus: handle table overflow (a room check was missed)');
     const r = slot * this.H + t;
@@ -547,7 +782,8 @@ export class BusCore {
   }
 
   private freeSlot(r: number): void {
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     const slot = (r / this.H) | 0;
     const p = this.pw(slot);
     this.w(h + H_STATE, 0);
@@ -579,20 +815,31 @@ export class BusCore {
 
   /** Make `child` the first child of `parent`; `fresh`: child was just allocated (its own fields plain). */
   private linkChild(parent: number, child: number, fresh: boolean): void {
-    const I = this.I, ph = this.hrec(parent), ch = this.hrec(child);
+    const I = this.I,
+      ph = this.hrec(parent),
+      ch = this.hrec(child);
     const first = I[ph + H_CHILD];
-    if (fresh) { I[ch + H_PARENT] = parent; I[ch + H_PREV] = NONE; I[ch + H_NEXT] = first; }
-    else { this.w(ch + H_PARENT, parent); this.w(ch + H_PREV, NONE); this.w(ch + H_NEXT, first); }
+    if (fresh) {
+      I[ch + H_PARENT] = parent;
+      I[ch + H_PREV] = NONE;
+      I[ch + H_NEXT] = first;
+    } else {
+      this.w(ch + H_PARENT, parent);
+      this.w(ch + H_PREV, NONE);
+      this.w(ch + H_NEXT, first);
+    }
     if (first !== NONE) this.w(this.hrec(first) + H_PREV, child);
     this.w(ph + H_CHILD, child);
   }
 
   /** Take a handle out of the derivation tree before it is retired; its children re-attach to its parent (RELEASE-2). */
   private unlinkTree(r: number): void {
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     const parent = I[h + H_PARENT];
     // detach r from its siblings
-    const prev = I[h + H_PREV], next = I[h + H_NEXT];
+    const prev = I[h + H_PREV],
+      next = I[h + H_NEXT];
     if (prev !== NONE) this.w(this.hrec(prev) + H_NEXT, next);
     else if (parent !== NONE) this.w(this.hrec(parent) + H_CHILD, next);
     if (next !== NONE) this.w(this.hrec(next) + H_PREV, prev);
@@ -615,7 +862,8 @@ export class BusCore {
 
   /** A new node handle derived from `parent` (MINT-1, SEND-4, BUS-3), named or in flight. */
   private derive(parent: number, dest: number, mask: number, badge: number, named: boolean): number {
-    const I = this.I, ph = this.hrec(parent);
+    const I = this.I,
+      ph = this.hrec(parent);
     const node = I[ph + H_NODE];
     const r = this.allocSlot(dest);
     const h = this.hrec(r);
@@ -626,10 +874,12 @@ export class BusCore {
     I[h + H_ROOT] = 0;
     I[h + H_CHILD] = NONE;
     this.linkChild(parent, r, true);
-    const hf = this.hf(r), F = this.F;
+    const hf = this.hf(r),
+      F = this.F;
     F[hf + HF_BADGE] = badge;
     F[hf + HF_CREATED] = this.nextHandleSeq();
-    const n = this.nrec(node), nf = this.nf(node);
+    const n = this.nrec(node),
+      nf = this.nf(node);
     this.wf(nf + NF_DERIVED, this.F[nf + NF_DERIVED] + 1);
     this.w(n + N_SENDERS, I[n + N_SENDERS] + 1);
     if (named) this.place(r);
@@ -642,9 +892,11 @@ export class BusCore {
    * derivedCount in place, keeping its place in the order.
    */
   private senderGone(r: number): void {
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     if (I[h + H_KIND] !== KIND_NODE || I[h + H_ROOT] === 1) return;
-    const node = I[h + H_NODE], n = this.nrec(node);
+    const node = I[h + H_NODE],
+      n = this.nrec(node);
     if (I[n + N_STATE] !== 1) return;
     const left = I[n + N_SENDERS] - 1;
     this.w(n + N_SENDERS, left);
@@ -656,7 +908,8 @@ export class BusCore {
 
   /** RELEASE-1..3, CALL-4: drop a handle wherever it is (table or flight). */
   private release(r: number): void {
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     if (I[h + H_KIND] === KIND_REPLY) {
       const c = I[h + H_CALL];
       this.freeSlot(r);
@@ -676,7 +929,8 @@ export class BusCore {
 
   // ------------------------------------------------------------------ calls
   private freeCallIfDone(c: number): void {
-    const I = this.I, cr = this.crec(c);
+    const I = this.I,
+      cr = this.crec(c);
     if (I[cr + C_STATE] === 2 && I[cr + C_CALLER_HOLDS] === 0 && I[cr + C_REPLY] === NONE) {
       this.w(cr + C_STATE, 0);
       this.w(cr + C_GEN, I[cr + C_GEN] + 1);
@@ -685,7 +939,8 @@ export class BusCore {
 
   /** CALL-2: the one outcome of a call; its caller sees it (completion word) once this hold committed. */
   private resolveCall(c: number, outcome: number): void {
-    const I = this.I, cr = this.crec(c);
+    const I = this.I,
+      cr = this.crec(c);
     this.w(cr + C_STATE, 2);
     this.w(cr + C_OUTCOME, outcome);
     this.doneCall[this.ndone] = c;
@@ -703,7 +958,8 @@ export class BusCore {
 
   /** The caller's view of a resolved call: the reply delivery or the error. */
   callResult(c: number): Result {
-    const I = this.I, cr = this.crec(c);
+    const I = this.I,
+      cr = this.crec(c);
     const outcome = I[cr + C_OUTCOME];
     if (outcome !== 0) return { ok: false, error: CODES[outcome] as ErrorCode };
     const bytes = I[cr + C_RBYTES];
@@ -712,8 +968,14 @@ export class BusCore {
     const handles: ReceivedHandle[] = [];
     const cf = this.cf(c);
     for (let i = 0; i < I[cr + C_RNH]; i++) {
-      const k = I[cr + C_RHANDLES + 3 * i], rights = I[cr + C_RHANDLES + 3 * i + 1];
-      handles.push({ name: this.F[cf + CF_NAMES + i], kind: k === KIND_REPLY ? 'reply' : 'node', rights: rightsArray(rights), state: 'live' });
+      const k = I[cr + C_RHANDLES + 3 * i],
+        rights = I[cr + C_RHANDLES + 3 * i + 1];
+      handles.push({
+        name: this.F[cf + CF_NAMES + i],
+        kind: k === KIND_REPLY ? 'reply' : 'node',
+        rights: rightsArray(rights),
+        state: 'live',
+      });
     }
     const reply: ReplyDelivery = { kind: 'reply', payload, handles };
     return { ok: true, value: { reply } };
@@ -737,7 +999,8 @@ export class BusCore {
 
   // ------------------------------------------------------------------ queues
   private reserveEntry(dest: number): number {
-    const I = this.I, p = this.pw(dest);
+    const I = this.I,
+      p = this.pw(dest);
     const count = I[p + P_QCOUNT];
     if (count >= this.E) throw new Error('shm bus: receive queue entry ring full (a room check was missed, NOTICE-4)');
     const e = I[p + P_QHEAD] + count;
@@ -754,7 +1017,8 @@ export class BusCore {
 
   /** ORDER-1: the entry takes its place in the bus order; the receiver is woken after the commit. */
   private publishEntry(dest: number, e: number, bytes: number, message: boolean): void {
-    const I = this.I, p = this.pw(dest);
+    const I = this.I,
+      p = this.pw(dest);
     this.F[this.ef(dest, e) + EF_SEQ] = this.nextSeq();
     if (message) {
       this.w(p + P_QMSGS, I[p + P_QMSGS] + 1);
@@ -772,7 +1036,8 @@ export class BusCore {
     const dest = (r / this.H) | 0;
     if (this.I[this.pw(dest) + P_STATUS] !== 1) return;
     const e = this.reserveEntry(dest);
-    const er = this.erec(dest, e), ef = this.ef(dest, e);
+    const er = this.erec(dest, e),
+      ef = this.ef(dest, e);
     const I = this.I;
     I[er + E_KIND] = ENTRY_NOTICE;
     I[er + E_NTYPE] = type;
@@ -788,8 +1053,11 @@ export class BusCore {
 
   /** NOTICE-2: a no-senders notice, kept in the node record, at the tail of the owner's list. */
   private noSendersNotice(node: number): void {
-    const I = this.I, n = this.nrec(node), nf = this.nf(node);
-    const owner = I[n + N_OWNER], p = this.pw(owner);
+    const I = this.I,
+      n = this.nrec(node),
+      nf = this.nf(node);
+    const owner = I[n + N_OWNER],
+      p = this.pw(owner);
     if (I[p + P_STATUS] !== 1) return;
     this.wf(nf + NF_NSSEQ, this.nextSeq());
     this.wf(nf + NF_NSDERIVED, this.F[nf + NF_DERIVED]);
@@ -805,8 +1073,11 @@ export class BusCore {
 
   /** QUOTA-1: 0 when there is room; 1 for capacity, 2 for the sender's quota. */
   roomFor(dest: number, sender: number, senderId: number, messages: number, bytes: number): number {
-    const I = this.I, p = this.pw(dest), lim = this.L.limits;
-    if (I[p + P_QMSGS] + messages > lim.queueCapacityMessages || I[p + P_QBYTES] + bytes > lim.queueCapacityBytes) return 1;
+    const I = this.I,
+      p = this.pw(dest),
+      lim = this.L.limits;
+    if (I[p + P_QMSGS] + messages > lim.queueCapacityMessages || I[p + P_QBYTES] + bytes > lim.queueCapacityBytes)
+      return 1;
     const q = this.qrec(dest, sender);
     if (I[q + Q_ID] !== senderId) return messages > lim.senderQuotaMessages || bytes > lim.senderQuotaBytes ? 2 : 0;
     if (I[q + Q_MSGS] + messages > lim.senderQuotaMessages || I[q + Q_BYTES] + bytes > lim.senderQuotaBytes) return 2;
@@ -814,14 +1085,20 @@ export class BusCore {
   }
 
   private quotaAdd(dest: number, sender: number, senderId: number, bytes: number): void {
-    const I = this.I, q = this.qrec(dest, sender);
-    if (I[q + Q_ID] !== senderId) { this.w(q + Q_ID, senderId); this.w(q + Q_MSGS, 0); this.w(q + Q_BYTES, 0); }
+    const I = this.I,
+      q = this.qrec(dest, sender);
+    if (I[q + Q_ID] !== senderId) {
+      this.w(q + Q_ID, senderId);
+      this.w(q + Q_MSGS, 0);
+      this.w(q + Q_BYTES, 0);
+    }
     this.w(q + Q_MSGS, I[q + Q_MSGS] + 1);
     if (bytes > 0) this.w(q + Q_BYTES, I[q + Q_BYTES] + bytes);
   }
 
   private quotaSub(dest: number, sender: number, senderId: number, bytes: number): void {
-    const I = this.I, q = this.qrec(dest, sender);
+    const I = this.I,
+      q = this.qrec(dest, sender);
     if (I[q + Q_ID] !== senderId) return; // that sender closed and its slot has a new peer
     this.w(q + Q_MSGS, I[q + Q_MSGS] - 1);
     if (bytes > 0) this.w(q + Q_BYTES, I[q + Q_BYTES] - bytes);
@@ -829,16 +1106,20 @@ export class BusCore {
 
   /** Copy the staged segments into a queue's byte ring at its tail (the one copy, SEND-2); `ahead`: bytes already taken past the tail. */
   private copyIn(dest: number, ahead = 0): number {
-    const I = this.I, p = this.pw(dest), QB = this.QB;
+    const I = this.I,
+      p = this.pw(dest),
+      QB = this.QB;
     let off = I[p + P_BHEAD] + I[p + P_BUSED] + ahead;
     while (off >= QB) off -= QB;
-    const base = this.ringBase(dest), B = this.B;
+    const base = this.ringBase(dest),
+      B = this.B;
     let at = off;
     for (let s = 0; s < this.nsegs; s++) {
       const seg = this.segs[s];
       const n = seg.length;
       if (n === 0) continue;
-      if (QB - at >= n) { // TypedArray.set: a memcpy, several times faster than a JS loop even for 64 B
+      if (QB - at >= n) {
+        // TypedArray.set: a memcpy, several times faster than a JS loop even for 64 B
         B.set(seg, base + at);
         at += n;
         if (at === QB) at = 0;
@@ -853,13 +1134,22 @@ export class BusCore {
   }
 
   /** Copy a queued payload (4-aligned offset `off`) out of the ring into `dst` at `dstOff`; word copies when `dstWords` is given and dstOff is 4-aligned. */
-  copyOut(slot: number, off: number, n: number, dst: Uint8Array, dstOff: number, dstWords: Int32Array | null = null): void {
-    const base = this.ringBase(slot), QB = this.QB;
+  copyOut(
+    slot: number,
+    off: number,
+    n: number,
+    dst: Uint8Array,
+    dstOff: number,
+    dstWords: Int32Array | null = null,
+  ): void {
+    const base = this.ringBase(slot),
+      QB = this.QB;
     const first = QB - off < n ? QB - off : n;
     if (dstWords !== null && n <= 512 && (dstOff & 3) === 0) {
       // 4-aligned on both sides; the padding words of the ring slot fit in dst's (4-aligned) room
       const I = this.I;
-      let from = (base + off) >> 2, to = dstOff >> 2;
+      let from = (base + off) >> 2,
+        to = dstOff >> 2;
       const w1 = (first + 3) >> 2;
       for (let k = 0; k < w1; k++) dstWords[to + k] = I[from + k];
       if (first < n) {
@@ -877,7 +1167,8 @@ export class BusCore {
 
   /** The bytes the receiver held in views since its last receive go back to the ring. */
   private releaseHeld(slot: number): void {
-    const I = this.I, p = this.pw(slot);
+    const I = this.I,
+      p = this.pw(slot);
     const held = I[p + P_BHELD];
     if (held === 0) return;
     let bh = I[p + P_BHEAD] + held;
@@ -889,8 +1180,11 @@ export class BusCore {
 
   /** Take the oldest no-senders notice (into nsName / nsDerived); its node is live (DESTROY-3 discards a destroyed node's). */
   private popNoSenders(slot: number): void {
-    const I = this.I, p = this.pw(slot);
-    const node = I[p + P_NSHEAD], n = this.nrec(node), nf = this.nf(node);
+    const I = this.I,
+      p = this.pw(slot);
+    const node = I[p + P_NSHEAD],
+      n = this.nrec(node),
+      nf = this.nf(node);
     this.nsName = this.F[nf + NF_NAME];
     this.nsDerived = this.F[nf + NF_NSDERIVED];
     const next = I[n + N_NSNEXT];
@@ -916,7 +1210,9 @@ export class BusCore {
   }
 
   private arrive(r: number): void {
-    const I = this.I, h = this.hrec(r), i = this.arrCount++;
+    const I = this.I,
+      h = this.hrec(r),
+      i = this.arrCount++;
     const kind = I[h + H_KIND];
     this.arrKind[i] = kind;
     this.arrRights[i] = kind === KIND_REPLY ? 0 : I[h + H_RIGHTS];
@@ -932,22 +1228,36 @@ export class BusCore {
 
   /** Remove queued entries to `node` from the owner's queue, keeping the others in order (DESTROY-3). */
   private discardNodeEntries(slot: number, node: number): void {
-    const I = this.I, F = this.F, p = this.pw(slot), E = this.E, ew = this.L.entryWords;
+    const I = this.I,
+      F = this.F,
+      p = this.pw(slot),
+      E = this.E,
+      ew = this.L.entryWords;
     const count = I[p + P_QCOUNT];
     if (count === 0) return;
     let any = false;
     const head = I[p + P_QHEAD];
     for (let i = 0; i < count; i++) {
       const er = this.erec(slot, (head + i) % E);
-      if (I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node) { any = true; break; }
+      if (I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node) {
+        any = true;
+        break;
+      }
     }
     if (!any) return;
     // Snapshot the entries and payloads, then rewrite the kept ones compactly (cold path).
-    const keptI: Int32Array[] = [], keptF: Float64Array[] = [], keptBytes: Uint8Array[] = [], dropped: number[] = [];
+    const keptI: Int32Array[] = [],
+      keptF: Float64Array[] = [],
+      keptBytes: Uint8Array[] = [],
+      dropped: number[] = [];
     for (let i = 0; i < count; i++) {
       const e = (head + i) % E;
-      const er = this.erec(slot, e), ef = this.ef(slot, e);
-      if (I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node) { dropped.push(e); continue; }
+      const er = this.erec(slot, e),
+        ef = this.ef(slot, e);
+      if (I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node) {
+        dropped.push(e);
+        continue;
+      }
       keptI.push(I.slice(er, er + ew));
       keptF.push(F.slice(ef, ef + EF_WORDS));
       const n = I[er + E_KIND] === ENTRY_NOTICE ? 0 : I[er + E_BYTES];
@@ -957,15 +1267,25 @@ export class BusCore {
     }
     const droppedInfo = dropped.map((e) => {
       const er = this.erec(slot, e);
-      return { sender: I[er + E_SENDER], senderId: I[er + E_SENDER_ID], bytes: I[er + E_BYTES], handles: I.slice(er + E_HANDLES, er + E_HANDLES + I[er + E_NH]), kind: I[er + E_KIND], reply: I[er + E_REPLY] };
+      return {
+        sender: I[er + E_SENDER],
+        senderId: I[er + E_SENDER_ID],
+        bytes: I[er + E_BYTES],
+        handles: I.slice(er + E_HANDLES, er + E_HANDLES + I[er + E_NH]),
+        kind: I[er + E_KIND],
+        reply: I[er + E_REPLY],
+      };
     });
     // Payloads held by the receiver's views stay where they are; the kept ones follow them.
     const held = I[p + P_BHELD];
     let off = (I[p + P_BHEAD] + held) % this.QB;
-    let msgs = 0, bytes = 0, phys = 0;
+    let msgs = 0,
+      bytes = 0,
+      phys = 0;
     for (let k = 0; k < keptI.length; k++) {
       const e = (head + k) % E;
-      const er = this.erec(slot, e), ef = this.ef(slot, e);
+      const er = this.erec(slot, e),
+        ef = this.ef(slot, e);
       for (let j = 0; j < ew; j++) this.w(er + j, keptI[k][j]);
       for (let j = 0; j < EF_WORDS; j++) this.wf(ef + j, keptF[k][j]);
       const n = keptBytes[k].length;
@@ -997,7 +1317,9 @@ export class BusCore {
   // ------------------------------------------------------------------ node death
   /** DESTROY-2..4 for one node; `consumed` is the handle destroyNode used, or NONE. */
   private destroy(node: number, consumed: number): void {
-    const I = this.I, F = this.F, n = this.nrec(node);
+    const I = this.I,
+      F = this.F,
+      n = this.nrec(node);
     const owner = I[n + N_OWNER];
     this.w(n + N_STATE, 2);
     // DESTROY-4: pending calls (and the runner's blocked sends) to the node fail DEAD, in ticket order.
@@ -1005,17 +1327,22 @@ export class BusCore {
     const calls = this.P * this.K;
     for (let c = 0; c < calls; c++) {
       const cr = this.crec(c);
-      if (I[cr + C_STATE] === 1 && I[cr + C_NODE] === node) dying.push({ ticket: F[this.cf(c) + CF_TICKET], call: c, lp: null });
+      if (I[cr + C_STATE] === 1 && I[cr + C_NODE] === node)
+        dying.push({ ticket: F[this.cf(c) + CF_TICKET], call: c, lp: null });
     }
     for (const lp of this.local) {
       if (lp.kind !== 'send') continue;
       const r = this.lookup(lp.slot, lp.handle);
-      if (r !== NONE && I[this.hrec(r) + H_KIND] === KIND_NODE && I[this.hrec(r) + H_NODE] === node) dying.push({ ticket: lp.ticket, call: NONE, lp });
+      if (r !== NONE && I[this.hrec(r) + H_KIND] === KIND_NODE && I[this.hrec(r) + H_NODE] === node)
+        dying.push({ ticket: lp.ticket, call: NONE, lp });
     }
     dying.sort((a, b) => a.ticket - b.ticket);
     for (const d of dying) {
       if (d.lp === null) this.resolveCall(d.call, DEAD);
-      else { this.removeLocal(d.lp); this.pushCompletion(d.lp, { ok: false, error: 'DEAD' }); }
+      else {
+        this.removeLocal(d.lp);
+        this.pushCompletion(d.lp, { ok: false, error: 'DEAD' });
+      }
     }
     // DESTROY-2: every other live handle dies; holders in tables get a notice (NOTICE-5 order).
     const affected: number[] = [];
@@ -1023,7 +1350,14 @@ export class BusCore {
     for (let r = 0; r < total; r++) {
       const h = this.hrec(r);
       const st = I[h + H_STATE];
-      if ((st === 1 || st === 2) && I[h + H_KIND] === KIND_NODE && I[h + H_NODE] === node && I[h + H_STATUS] === ST_LIVE && r !== consumed) affected.push(r);
+      if (
+        (st === 1 || st === 2) &&
+        I[h + H_KIND] === KIND_NODE &&
+        I[h + H_NODE] === node &&
+        I[h + H_STATUS] === ST_LIVE &&
+        r !== consumed
+      )
+        affected.push(r);
     }
     affected.sort((a, b) => F[this.hf(a) + HF_CREATED] - F[this.hf(b) + HF_CREATED]);
     for (const r of affected) {
@@ -1042,13 +1376,16 @@ export class BusCore {
 
   /** DESTROY-3: take a node's waiting no-senders notice out of its owner's list (anywhere in it). */
   private unlinkNoSenders(owner: number, node: number): void {
-    const I = this.I, p = this.pw(owner);
-    let prev = NONE, cur = I[p + P_NSHEAD];
+    const I = this.I,
+      p = this.pw(owner);
+    let prev = NONE,
+      cur = I[p + P_NSHEAD];
     while (cur !== node) {
       prev = cur;
       cur = I[this.nrec(cur) + N_NSNEXT];
     }
-    const n = this.nrec(node), next = I[n + N_NSNEXT];
+    const n = this.nrec(node),
+      next = I[n + N_NSNEXT];
     if (prev === NONE) this.w(p + P_NSHEAD, next);
     else this.w(this.nrec(prev) + N_NSNEXT, next);
     if (I[p + P_NSTAIL] === node) this.w(p + P_NSTAIL, prev);
@@ -1089,7 +1426,8 @@ export class BusCore {
   private usable(slot: number, name: number, kind: number): number {
     const r = this.lookup(slot, name);
     if (r === NONE) return -BAD_HANDLE;
-    const h = this.hrec(r), I = this.I;
+    const h = this.hrec(r),
+      I = this.I;
     if (I[h + H_KIND] !== kind) return -WRONG_KIND;
     if (I[h + H_STATUS] === ST_REVOKED) return -REVOKED;
     if (I[h + H_STATUS] === ST_DEAD) return -DEAD;
@@ -1106,15 +1444,25 @@ export class BusCore {
    * the message was handed off to dest's registered mailbox instead (DESIGN.md: hand-off).
    */
   private post(slot: number, peerId: number, target: number, kind: number, bytes: number, reply: number): number {
-    const I = this.I, F = this.F, th = this.hrec(target);
-    const node = I[th + H_NODE], n = this.nrec(node);
-    const dest = I[n + N_OWNER], p = this.pw(dest);
-    if (I[this.mbrec(dest) + MB_STATE] === 1 && I[p + P_QCOUNT] === 0 && I[p + P_NSCOUNT] === 0 && bytes <= this.L.mbPayload) {
+    const I = this.I,
+      F = this.F,
+      th = this.hrec(target);
+    const node = I[th + H_NODE],
+      n = this.nrec(node);
+    const dest = I[n + N_OWNER],
+      p = this.pw(dest);
+    if (
+      I[this.mbrec(dest) + MB_STATE] === 1 &&
+      I[p + P_QCOUNT] === 0 &&
+      I[p + P_NSCOUNT] === 0 &&
+      bytes <= this.L.mbPayload
+    ) {
       this.handOff(slot, target, kind, bytes, dest, reply);
       return -1;
     }
     const e = this.reserveEntry(dest);
-    const er = this.erec(dest, e), ef = this.ef(dest, e);
+    const er = this.erec(dest, e),
+      ef = this.ef(dest, e);
     I[er + E_KIND] = kind;
     I[er + E_SENDER] = slot;
     I[er + E_SENDER_ID] = peerId;
@@ -1128,9 +1476,12 @@ export class BusCore {
     F[ef + EF_BADGE] = F[this.hf(target) + HF_BADGE];
     const cred = I[n + N_CRED];
     I[er + E_CRED] = cred;
-    if (cred === 1) { // CRED-1: stamped by the bus
+    if (cred === 1) {
+      // CRED-1: stamped by the bus
       const pf = this.pf(slot);
-      F[ef + EF_UID] = F[pf + PF_UID]; F[ef + EF_GID] = F[pf + PF_GID]; F[ef + EF_PID] = F[pf + PF_PID];
+      F[ef + EF_UID] = F[pf + PF_UID];
+      F[ef + EF_GID] = F[pf + PF_GID];
+      F[ef + EF_PID] = F[pf + PF_PID];
     }
     if (this.nxfers > 0) this.carry(slot, dest, er);
     this.quotaAdd(dest, slot, peerId, bytes);
@@ -1147,22 +1498,34 @@ export class BusCore {
    * reply handle. The receiver reads the mailbox once MB_READY shows this hold committed.
    */
   private handOff(slot: number, target: number, kind: number, bytes: number, dest: number, reply: number): void {
-    const I = this.I, F = this.F, B = this.B, th = this.hrec(target);
-    const node = I[th + H_NODE], n = this.nrec(node);
-    const mb = this.mbrec(dest), mf = this.mbf(dest);
+    const I = this.I,
+      F = this.F,
+      B = this.B,
+      th = this.hrec(target);
+    const node = I[th + H_NODE],
+      n = this.nrec(node);
+    const mb = this.mbrec(dest),
+      mf = this.mbf(dest);
     // The mailbox is unpublished until MB_STATE (journaled) and MB_READY (after the commit): plain writes.
     I[mb + MB_KIND] = kind;
     I[mb + MB_LEN] = bytes;
     I[mb + MB_NH] = this.nxfers;
     let at = this.mbBytes(dest);
-    for (let s = 0; s < this.nsegs; s++) { const seg = this.segs[s]; B.set(seg, at); at += seg.length; }
+    for (let s = 0; s < this.nsegs; s++) {
+      const seg = this.segs[s];
+      B.set(seg, at);
+      at += seg.length;
+    }
     F[mf + MBF_NODE] = F[this.nf(node) + NF_NAME];
     F[mf + MBF_BADGE] = F[this.hf(target) + HF_BADGE];
     const cred = I[n + N_CRED];
     I[mb + MB_CRED] = cred;
-    if (cred === 1) { // CRED-1
+    if (cred === 1) {
+      // CRED-1
       const pf = this.pf(slot);
-      F[mf + MBF_UID] = F[pf + PF_UID]; F[mf + MBF_GID] = F[pf + PF_GID]; F[mf + MBF_PID] = F[pf + PF_PID];
+      F[mf + MBF_UID] = F[pf + PF_UID];
+      F[mf + MBF_GID] = F[pf + PF_GID];
+      F[mf + MBF_PID] = F[pf + PF_PID];
     }
     this.nextSeq(); // ORDER-1: its place in the bus order
     for (let i = 0; i < this.nxfers; i++) {
@@ -1170,7 +1533,8 @@ export class BusCore {
       const r = this.xferRec[i];
       const h = this.hrec(r);
       let nr: number;
-      if (I[h + H_KIND] === KIND_REPLY) nr = this.moveReply(r, dest, true); // CALL-5
+      if (I[h + H_KIND] === KIND_REPLY)
+        nr = this.moveReply(r, dest, true); // CALL-5
       else nr = this.derive(r, dest, t.rights >= 0 ? t.rights : I[h + H_RIGHTS], F[this.hf(r) + HF_BADGE], true);
       const nh = this.hrec(nr);
       I[mb + this.L.mbHandles + 3 * i] = I[nh + H_KIND];
@@ -1191,7 +1555,9 @@ export class BusCore {
    * the registration number to wait for (MB_READY), or 0 when something is queued or it closed.
    */
   registerHandOff(slot: number): number {
-    const I = this.I, p = this.pw(slot), mb = this.mbrec(slot);
+    const I = this.I,
+      p = this.pw(slot),
+      mb = this.mbrec(slot);
     if (I[p + P_QCOUNT] + I[p + P_NSCOUNT] > 0 || I[p + P_STATUS] !== 1) return 0;
     const r = (I[mb + MB_REG] + 1) & 0x3fffffff || 1;
     this.w(mb + MB_REG, r);
@@ -1201,7 +1567,8 @@ export class BusCore {
 
   /** Under the lock: whether registration `r` was filled (then read it into the batch), else withdraw it. */
   settleHandOff(slot: number, r: number, batch: ReceiveBatch, keep: boolean): number {
-    const I = this.I, mb = this.mbrec(slot);
+    const I = this.I,
+      mb = this.mbrec(slot);
     if (I[mb + MB_REG] !== r) return 0;
     if (I[mb + MB_STATE] === 2) return this.readHandOff(slot, batch);
     if (I[mb + MB_STATE] === 1 && !keep) this.w(mb + MB_STATE, 0);
@@ -1210,8 +1577,13 @@ export class BusCore {
 
   /** The delivery in a filled mailbox, into a batch (stable until this peer registers again). */
   readHandOff(slot: number, batch: ReceiveBatch): number {
-    const I = this.I, F = this.F, mb = this.mbrec(slot), mf = this.mbf(slot);
-    const bytes = I[mb + MB_LEN], nh = I[mb + MB_NH], kind = I[mb + MB_KIND];
+    const I = this.I,
+      F = this.F,
+      mb = this.mbrec(slot),
+      mf = this.mbf(slot);
+    const bytes = I[mb + MB_LEN],
+      nh = I[mb + MB_NH],
+      kind = I[mb + MB_KIND];
     if (nh > batch.handleName.length) throw new RangeError('receive batch: no room for the handles of one delivery');
     batch.kind[0] = kind;
     batch.node[0] = F[mf + MBF_NODE];
@@ -1223,7 +1595,11 @@ export class BusCore {
     batch.replyHandle[0] = kind === ENTRY_CALL ? F[mf + MBF_REPLY] : -1;
     const cred = I[mb + MB_CRED];
     batch.credentials[0] = cred;
-    if (cred === 1) { batch.uid[0] = F[mf + MBF_UID]; batch.gid[0] = F[mf + MBF_GID]; batch.pid[0] = F[mf + MBF_PID]; }
+    if (cred === 1) {
+      batch.uid[0] = F[mf + MBF_UID];
+      batch.gid[0] = F[mf + MBF_GID];
+      batch.pid[0] = F[mf + MBF_PID];
+    }
     for (let i = 0; i < nh; i++) {
       batch.handleName[i] = F[mf + MBF_NAMES + i];
       batch.handleKind[i] = I[mb + this.L.mbHandles + 3 * i];
@@ -1239,7 +1615,9 @@ export class BusCore {
       if (bytes > batch.data.length) throw new RangeError('receive batch: data buffer smaller than one payload');
       batch.buf[0] = batch.data;
       batch.offset[0] = 0;
-      const words = batch.dataWords, from = base >> 2, w = (bytes + 3) >> 2;
+      const words = batch.dataWords,
+        from = base >> 2,
+        w = (bytes + 3) >> 2;
       if (w <= words.length) for (let k = 0; k < w; k++) words[k] = I[from + k];
       else batch.data.set(this.B.subarray(base, base + bytes));
       batch.dataUsed = bytes;
@@ -1255,15 +1633,24 @@ export class BusCore {
       const r = this.xferRec[i];
       const h = this.hrec(r);
       let carried: number;
-      if (I[h + H_KIND] === KIND_REPLY) carried = this.moveReply(r, dest, false); // CALL-5
-      else carried = this.derive(r, dest, t.rights >= 0 ? t.rights : I[h + H_RIGHTS], this.F[this.hf(r) + HF_BADGE], false);
+      if (I[h + H_KIND] === KIND_REPLY)
+        carried = this.moveReply(r, dest, false); // CALL-5
+      else
+        carried = this.derive(
+          r,
+          dest,
+          t.rights >= 0 ? t.rights : I[h + H_RIGHTS],
+          this.F[this.hf(r) + HF_BADGE],
+          false,
+        );
       I[er + E_HANDLES + i] = carried;
     }
   }
 
   /** CALL-5: a reply handle travels to another table, bound to the same call. */
   private moveReply(r: number, dest: number, named: boolean): number {
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     const nr = this.allocSlot(dest);
     const nh = this.hrec(nr);
     I[nh + H_KIND] = KIND_REPLY;
@@ -1295,10 +1682,16 @@ export class BusCore {
 
   // ------------------------------------------------------------------ operations (the caller holds the lock)
   /** BUS-2, BUS-3 (checks done by the caller for grants' shape). */
-  attachLocked(id: number, cred: { uid: number; gid: number; pid: number }, grants: { slot: number; handle: number; rights: number; badge: number }[], token: number): number {
+  attachLocked(
+    id: number,
+    cred: { uid: number; gid: number; pid: number },
+    grants: { slot: number; handle: number; rights: number; badge: number }[],
+    token: number,
+  ): number {
     const I = this.I;
     // peer table room
-    let slot = NONE, open = 0;
+    let slot = NONE,
+      open = 0;
     for (let s = 0; s < this.P; s++) {
       const st = I[this.pw(s) + P_STATUS];
       if (st === 1) open++;
@@ -1313,13 +1706,23 @@ export class BusCore {
       if (g.badge > 0 && this.F[this.hf(r) + HF_BADGE] !== 0) return NO_RIGHTS;
     }
     if (grants.length > this.H) return TABLE_FULL;
-    const p = this.pw(slot), pf = this.pf(slot);
+    const p = this.pw(slot),
+      pf = this.pf(slot);
     this.w(p + P_ID, id);
-    this.w(p + P_QHEAD, 0); this.w(p + P_QCOUNT, 0); this.w(p + P_QMSGS, 0); this.w(p + P_QBYTES, 0); this.w(p + P_BHEAD, 0);
-    this.w(p + P_BUSED, 0); this.w(p + P_BHELD, 0);
-    this.w(p + P_NSHEAD, NONE); this.w(p + P_NSTAIL, NONE); this.w(p + P_NSCOUNT, 0);
+    this.w(p + P_QHEAD, 0);
+    this.w(p + P_QCOUNT, 0);
+    this.w(p + P_QMSGS, 0);
+    this.w(p + P_QBYTES, 0);
+    this.w(p + P_BHEAD, 0);
+    this.w(p + P_BUSED, 0);
+    this.w(p + P_BHELD, 0);
+    this.w(p + P_NSHEAD, NONE);
+    this.w(p + P_NSTAIL, NONE);
+    this.w(p + P_NSCOUNT, 0);
     this.w(p + L.P_TOKEN, token);
-    this.wf(pf + PF_UID, cred.uid); this.wf(pf + PF_GID, cred.gid); this.wf(pf + PF_PID, cred.pid);
+    this.wf(pf + PF_UID, cred.uid);
+    this.wf(pf + PF_GID, cred.gid);
+    this.wf(pf + PF_PID, cred.pid);
     this.wf(pf + PF_PLACE, 0);
     this.wa(p + P_STATUS, 1);
     this.w(HDR_NEXT_PEER, id + 1);
@@ -1339,16 +1742,21 @@ export class BusCore {
     if (!this.tableRoom(slot, 1)) return TABLE_FULL;
     const node = I[HDR_NODE_FREE];
     if (node === NONE) return TABLE_FULL; // departure: the node pool is sized at creation (DESIGN.md)
-    const n = this.nrec(node), nf = this.nf(node);
+    const n = this.nrec(node),
+      nf = this.nf(node);
     this.w(HDR_NODE_FREE, I[n + N_NEXTFREE]);
     const r = this.allocSlot(slot);
-    const h = this.hrec(r), F = this.F;
+    const h = this.hrec(r),
+      F = this.F;
     I[h + H_KIND] = KIND_NODE;
     I[h + H_STATUS] = ST_LIVE;
     I[h + H_NODE] = node;
     I[h + H_RIGHTS] = R_SEND | R_GRANT;
     I[h + H_ROOT] = 1;
-    I[h + H_PARENT] = NONE; I[h + H_CHILD] = NONE; I[h + H_NEXT] = NONE; I[h + H_PREV] = NONE;
+    I[h + H_PARENT] = NONE;
+    I[h + H_CHILD] = NONE;
+    I[h + H_NEXT] = NONE;
+    I[h + H_PREV] = NONE;
     F[this.hf(r) + HF_BADGE] = 0;
     F[this.hf(r) + HF_CREATED] = this.nextHandleSeq();
     const name = this.place(r);
@@ -1372,7 +1780,8 @@ export class BusCore {
   mintLocked(slot: number, handle: number, mask: number, badge: number): number {
     const r = this.usable(slot, handle, KIND_NODE);
     if (r < 0) return -r;
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     if ((mask & ~I[h + H_RIGHTS]) !== 0) return NO_RIGHTS;
     const parentBadge = this.F[this.hf(r) + HF_BADGE];
     if (badge > 0 && parentBadge !== 0) return NO_RIGHTS;
@@ -1391,7 +1800,8 @@ export class BusCore {
   revokeLocked(slot: number, handle: number): number {
     const r = this.usable(slot, handle, KIND_NODE);
     if (r < 0) return -r;
-    const I = this.I, F = this.F;
+    const I = this.I,
+      F = this.F;
     const live: number[] = [];
     const stack: number[] = [];
     for (let c = I[this.hrec(r) + H_CHILD]; c !== NONE; c = I[this.hrec(c) + H_NEXT]) stack.push(c);
@@ -1427,7 +1837,8 @@ export class BusCore {
     if (this.nxfers > this.M) return TOO_MANY_HANDLES;
     const r = this.usable(slot, handle, KIND_NODE);
     if (r < 0) return -r;
-    const I = this.I, h = this.hrec(r);
+    const I = this.I,
+      h = this.hrec(r);
     if ((I[h + H_RIGHTS] & R_SEND) === 0) return NO_RIGHTS;
     if (this.nxfers > 0) {
       const te = this.transferError(slot, true);
@@ -1443,14 +1854,16 @@ export class BusCore {
   /** The capacity-or-quota cause of a blocked send to `handle` (SEND-7 FIFO rule); 0 if none. */
   blockCause(slot: number, peerId: number, handle: number): { dest: number; cause: number } {
     const r = this.lookup(slot, handle);
-    if (r === NONE || this.I[this.hrec(r) + H_KIND] !== KIND_NODE || this.I[this.hrec(r) + H_STATUS] !== ST_LIVE) return { dest: NONE, cause: 0 };
+    if (r === NONE || this.I[this.hrec(r) + H_KIND] !== KIND_NODE || this.I[this.hrec(r) + H_STATUS] !== ST_LIVE)
+      return { dest: NONE, cause: 0 };
     const dest = this.I[this.nrec(this.I[this.hrec(r) + H_NODE]) + N_OWNER];
     return { dest, cause: this.roomFor(dest, slot, peerId, 1, this.stagedBytes()) };
   }
 
   destOfHandle(slot: number, handle: number): number {
     const r = this.lookup(slot, handle);
-    if (r === NONE || this.I[this.hrec(r) + H_KIND] !== KIND_NODE || this.I[this.hrec(r) + H_STATUS] !== ST_LIVE) return NONE;
+    if (r === NONE || this.I[this.hrec(r) + H_KIND] !== KIND_NODE || this.I[this.hrec(r) + H_STATUS] !== ST_LIVE)
+      return NONE;
     return this.I[this.nrec(this.I[this.hrec(r) + H_NODE]) + N_OWNER];
   }
 
@@ -1460,7 +1873,9 @@ export class BusCore {
     if (this.nxfers > this.M) return TOO_MANY_HANDLES;
     const r = this.usable(slot, handle, KIND_NODE);
     if (r < 0) return -r;
-    const I = this.I, F = this.F, h = this.hrec(r);
+    const I = this.I,
+      F = this.F,
+      h = this.hrec(r);
     if ((I[h + H_RIGHTS] & R_SEND) === 0) return NO_RIGHTS;
     if (this.nxfers > 0) {
       const te = this.transferError(slot, true);
@@ -1471,7 +1886,11 @@ export class BusCore {
     if (!this.tableRoom(dest, this.nxfers + 1)) return TABLE_FULL;
     if (this.roomFor(dest, slot, peerId, 1, bytes) !== 0) return QUEUE_FULL;
     let c = NONE;
-    for (let k = 0; k < this.K; k++) if (I[this.crec(slot * this.K + k) + C_STATE] === 0) { c = slot * this.K + k; break; }
+    for (let k = 0; k < this.K; k++)
+      if (I[this.crec(slot * this.K + k) + C_STATE] === 0) {
+        c = slot * this.K + k;
+        break;
+      }
     if (c === NONE) return QUEUE_FULL; // departure: callSlotsPerPeer pending calls at most (DESIGN.md)
     const ticketI = this.L.fHeader + FH_TICKET;
     const ticket = F[ticketI] + 1;
@@ -1491,7 +1910,10 @@ export class BusCore {
     I[rh + H_STATUS] = ST_LIVE;
     I[rh + H_CALL] = c;
     I[rh + H_CALLGEN] = I[cr + C_GEN];
-    I[rh + H_PARENT] = NONE; I[rh + H_CHILD] = NONE; I[rh + H_NEXT] = NONE; I[rh + H_PREV] = NONE;
+    I[rh + H_PARENT] = NONE;
+    I[rh + H_CHILD] = NONE;
+    I[rh + H_NEXT] = NONE;
+    I[rh + H_PREV] = NONE;
     F[this.hf(rr) + HF_CREATED] = this.nextHandleSeq();
     I[cr + C_REPLY] = rr;
     this.post(slot, peerId, r, ENTRY_CALL, bytes, rr);
@@ -1511,16 +1933,20 @@ export class BusCore {
       const te = this.transferError(slot, true);
       if (te !== OK) return te;
     }
-    const I = this.I, h = this.hrec(r);
-    const c = I[h + H_CALL], cr = this.crec(c);
-    if (I[cr + C_STATE] !== 1) { // CALL-4: consumes r
+    const I = this.I,
+      h = this.hrec(r);
+    const c = I[h + H_CALL],
+      cr = this.crec(c);
+    if (I[cr + C_STATE] !== 1) {
+      // CALL-4: consumes r
       this.consumeReply(r);
       return CALLER_GONE;
     }
     const caller = I[cr + C_CALLER];
     if (!this.tableRoom(caller, this.nxfers)) return TABLE_FULL;
     // CALL-6: straight into the caller's reply area (unpublished until C_STATE), handles straight into its table.
-    const base = this.replyBase(c), B = this.B;
+    const base = this.replyBase(c),
+      B = this.B;
     let at = base;
     for (let s = 0; s < this.nsegs; s++) {
       const seg = this.segs[s];
@@ -1535,7 +1961,14 @@ export class BusCore {
         const th = this.hrec(tr);
         let nr: number;
         if (I[th + H_KIND] === KIND_REPLY) nr = this.moveReply(tr, caller, true);
-        else nr = this.derive(tr, caller, t.rights >= 0 ? t.rights : I[th + H_RIGHTS], this.F[this.hf(tr) + HF_BADGE], true);
+        else
+          nr = this.derive(
+            tr,
+            caller,
+            t.rights >= 0 ? t.rights : I[th + H_RIGHTS],
+            this.F[this.hf(tr) + HF_BADGE],
+            true,
+          );
         const nh = this.hrec(nr);
         I[cr + C_RHANDLES + 3 * i] = I[nh + H_KIND];
         I[cr + C_RHANDLES + 3 * i + 1] = I[nh + H_KIND] === KIND_REPLY ? 0 : I[nh + H_RIGHTS];
@@ -1564,7 +1997,8 @@ export class BusCore {
     const bytes = this.stagedBytes();
     if (bytes > this.L.limits.maxPayloadBytes) return TOO_LARGE;
     if (this.nxfers > this.M) return TOO_MANY_HANDLES;
-    const I = this.I, count = names.length;
+    const I = this.I,
+      count = names.length;
     if (this.mcRecs.length < count) this.mcRecs = new Int32Array(2 * count);
     const recs = this.mcRecs;
     for (let i = 0; i < count; i++) {
@@ -1581,7 +2015,8 @@ export class BusCore {
       if (te !== OK) return te;
     }
     // per live destination peer: copies needed (MCAST-4), in first-seen order
-    const need = this.mcNeed, dests = this.mcDests;
+    const need = this.mcNeed,
+      dests = this.mcDests;
     let nd = 0;
     for (let i = 0; i < count; i++) {
       const h = this.hrec(recs[i]);
@@ -1591,15 +2026,31 @@ export class BusCore {
       need[d]++;
     }
     let code = OK;
-    if (this.nxfers > 0) for (let k = 0; k < nd; k++) if (!this.tableRoom(dests[k], need[dests[k]] * this.nxfers)) { code = TABLE_FULL; break; }
-    if (code === OK) for (let k = 0; k < nd; k++) if (this.roomFor(dests[k], slot, peerId, need[dests[k]], need[dests[k]] * bytes) !== 0) { code = QUEUE_FULL; break; }
-    if (code === OK && this.nxfers === 0) { this.postAll(slot, peerId, count, bytes, names); return OK; } // resets need
+    if (this.nxfers > 0)
+      for (let k = 0; k < nd; k++)
+        if (!this.tableRoom(dests[k], need[dests[k]] * this.nxfers)) {
+          code = TABLE_FULL;
+          break;
+        }
+    if (code === OK)
+      for (let k = 0; k < nd; k++)
+        if (this.roomFor(dests[k], slot, peerId, need[dests[k]], need[dests[k]] * bytes) !== 0) {
+          code = QUEUE_FULL;
+          break;
+        }
+    if (code === OK && this.nxfers === 0) {
+      this.postAll(slot, peerId, count, bytes, names);
+      return OK;
+    } // resets need
     for (let k = 0; k < nd; k++) need[dests[k]] = 0;
     if (code !== OK) return code;
     let skipped = 0;
     for (let i = 0; i < count; i++) {
       const r = recs[i];
-      if (I[this.hrec(r) + H_STATUS] !== ST_LIVE) { this.outSkipped[skipped++] = names[i]; continue; }
+      if (I[this.hrec(r) + H_STATUS] !== ST_LIVE) {
+        this.outSkipped[skipped++] = names[i];
+        continue;
+      }
       this.post(slot, peerId, r, ENTRY_MESSAGE, bytes, NONE); // MCAST-3, ORDER-3: consecutive places
     }
     this.outSkippedCount = skipped;
@@ -1612,14 +2063,30 @@ export class BusCore {
    * then each destination's counters, quota and wake-up once. Same effects as posting each.
    */
   private postAll(slot: number, peerId: number, count: number, bytes: number, names: readonly number[]): void {
-    const I = this.I, F = this.F, recs = this.mcRecs, total = this.mcNeed, pend = this.mcPend, where = this.mcOff, dests = this.mcDests, E = this.E;
-    const seqI = this.L.fHeader + FH_SEQ, phys = slotBytes(bytes);
-    let nd = 0, seq = F[seqI], skipped = 0;
+    const I = this.I,
+      F = this.F,
+      recs = this.mcRecs,
+      total = this.mcNeed,
+      pend = this.mcPend,
+      where = this.mcOff,
+      dests = this.mcDests,
+      E = this.E;
+    const seqI = this.L.fHeader + FH_SEQ,
+      phys = slotBytes(bytes);
+    let nd = 0,
+      seq = F[seqI],
+      skipped = 0;
     for (let i = 0; i < count; i++) {
-      const r = recs[i], th = this.hrec(r);
-      if (I[th + H_STATUS] !== ST_LIVE) { this.outSkipped[skipped++] = names[i]; continue; }
-      const node = I[th + H_NODE], n = this.nrec(node);
-      const dest = I[n + N_OWNER], p = this.pw(dest);
+      const r = recs[i],
+        th = this.hrec(r);
+      if (I[th + H_STATUS] !== ST_LIVE) {
+        this.outSkipped[skipped++] = names[i];
+        continue;
+      }
+      const node = I[th + H_NODE],
+        n = this.nrec(node);
+      const dest = I[n + N_OWNER],
+        p = this.pw(dest);
       const k = pend[dest];
       if (k === 0) {
         dests[nd++] = dest;
@@ -1629,7 +2096,8 @@ export class BusCore {
       }
       let e = I[p + P_QHEAD] + I[p + P_QCOUNT] + k;
       while (e >= E) e -= E;
-      const er = this.erec(dest, e), ef = this.ef(dest, e);
+      const er = this.erec(dest, e),
+        ef = this.ef(dest, e);
       I[er + E_KIND] = ENTRY_MESSAGE;
       I[er + E_SENDER] = slot;
       I[er + E_SENDER_ID] = peerId;
@@ -1643,9 +2111,12 @@ export class BusCore {
       F[ef + EF_BADGE] = F[this.hf(r) + HF_BADGE];
       const cred = I[n + N_CRED];
       I[er + E_CRED] = cred;
-      if (cred === 1) { // CRED-1
+      if (cred === 1) {
+        // CRED-1
         const pf = this.pf(slot);
-        F[ef + EF_UID] = F[pf + PF_UID]; F[ef + EF_GID] = F[pf + PF_GID]; F[ef + EF_PID] = F[pf + PF_PID];
+        F[ef + EF_UID] = F[pf + PF_UID];
+        F[ef + EF_GID] = F[pf + PF_GID];
+        F[ef + EF_PID] = F[pf + PF_PID];
       }
       F[ef + EF_SEQ] = ++seq;
       pend[dest] = k + 1;
@@ -1653,11 +2124,17 @@ export class BusCore {
     F[seqI] = seq; // an order counter (ORDER-1), written plainly
     this.outSkippedCount = skipped;
     for (let j = 0; j < nd; j++) {
-      const dest = dests[j], k = pend[dest], p = this.pw(dest);
+      const dest = dests[j],
+        k = pend[dest],
+        p = this.pw(dest);
       pend[dest] = 0;
       total[dest] = 0;
       const q = this.qrec(dest, slot);
-      if (I[q + Q_ID] !== peerId) { this.w(q + Q_ID, peerId); this.w(q + Q_MSGS, 0); this.w(q + Q_BYTES, 0); }
+      if (I[q + Q_ID] !== peerId) {
+        this.w(q + Q_ID, peerId);
+        this.w(q + Q_MSGS, 0);
+        this.w(q + Q_BYTES, 0);
+      }
       this.w(q + Q_MSGS, I[q + Q_MSGS] + k);
       this.w(p + P_QMSGS, I[p + P_QMSGS] + k);
       if (bytes > 0) {
@@ -1672,12 +2149,19 @@ export class BusCore {
 
   /** Payload bytes (4-aligned) and handles of the next `max` deliveries: into needBytes / needHandles. */
   batchNeeds(slot: number, max: number): void {
-    const I = this.I, p = this.pw(slot), E = this.E;
+    const I = this.I,
+      p = this.pw(slot),
+      E = this.E;
     const count = I[p + P_QCOUNT];
-    let head = I[p + P_QHEAD], bytes = 0, handles = 0;
+    let head = I[p + P_QHEAD],
+      bytes = 0,
+      handles = 0;
     for (let i = 0; i < count && i < max; i++) {
       const er = this.erec(slot, head);
-      if (I[er + E_KIND] !== ENTRY_NOTICE) { bytes += slotBytes(I[er + E_BYTES]); handles += I[er + E_NH]; }
+      if (I[er + E_KIND] !== ENTRY_NOTICE) {
+        bytes += slotBytes(I[er + E_BYTES]);
+        handles += I[er + E_NH];
+      }
       if (++head === E) head = 0;
     }
     this.needBytes = bytes;
@@ -1689,7 +2173,8 @@ export class BusCore {
 
   /** Whether anything waits in a queue (ring entries or no-senders notices). */
   queued(slot: number): number {
-    const I = this.I, p = this.pw(slot);
+    const I = this.I,
+      p = this.pw(slot);
     return Atomics.load(I, p + P_QCOUNT) + Atomics.load(I, p + P_NSCOUNT);
   }
 
@@ -1701,22 +2186,39 @@ export class BusCore {
    * popping one by one: nothing else runs inside the lock hold).
    */
   takeBatch(slot: number, max: number, batch: ReceiveBatch): number {
-    const I = this.I, F = this.F, p = this.pw(slot);
+    const I = this.I,
+      F = this.F,
+      p = this.pw(slot);
     this.releaseHeld(slot);
-    const E = this.E, QB = this.QB, B = this.B;
-    let head = I[p + P_QHEAD], count = I[p + P_QCOUNT];
+    const E = this.E,
+      QB = this.QB,
+      B = this.B;
+    let head = I[p + P_QHEAD],
+      count = I[p + P_QCOUNT];
     const count0 = count;
-    let msgs = 0, bytesOut = 0, freed = 0, held = I[p + P_BHELD];
+    let msgs = 0,
+      bytesOut = 0,
+      freed = 0,
+      held = I[p + P_BHELD];
     let bhead = I[p + P_BHEAD];
     const held0 = held;
-    let n = 0, used = 0, hused = 0;
-    const cap = batch.data.length, hcap = batch.handleName.length;
-    const views = batch.views, ring = this.ringBase(slot);
+    let n = 0,
+      used = 0,
+      hused = 0;
+    const cap = batch.data.length,
+      hcap = batch.handleName.length;
+    const views = batch.views,
+      ring = this.ringBase(slot);
     // per-sender quota released by this batch (slot -> messages, bytes; id checked per entry)
-    const qSlots = this.mcDests, qMsgs = this.mcNeed, qBytes = this.accBytes;
+    const qSlots = this.mcDests,
+      qMsgs = this.mcNeed,
+      qBytes = this.accBytes;
     let nq = 0;
     while (n < max && count + I[p + P_NSCOUNT] > 0) {
-      if (I[p + P_NSCOUNT] > 0 && (count === 0 || F[this.nf(I[p + P_NSHEAD]) + NF_NSSEQ] < F[this.ef(slot, head) + EF_SEQ])) {
+      if (
+        I[p + P_NSCOUNT] > 0 &&
+        (count === 0 || F[this.nf(I[p + P_NSHEAD]) + NF_NSSEQ] < F[this.ef(slot, head) + EF_SEQ])
+      ) {
         this.popNoSenders(slot);
         batch.kind[n] = ENTRY_NOTICE;
         batch.noticeType[n] = NOTICE_NO_SENDERS;
@@ -1731,7 +2233,8 @@ export class BusCore {
         n++;
         continue;
       }
-      const er = this.erec(slot, head), ef = this.ef(slot, head);
+      const er = this.erec(slot, head),
+        ef = this.ef(slot, head);
       const kind = I[er + E_KIND];
       if (kind === ENTRY_NOTICE) {
         this.noticeGone(I[er + E_REPLY]);
@@ -1746,17 +2249,28 @@ export class BusCore {
         batch.replyHandle[n] = -1;
         batch.credentials[n] = 0;
       } else {
-        const bytes = I[er + E_BYTES], nh = I[er + E_NH];
-        if (nh > hcap - hused) { if (n > 0) break; throw new RangeError('receive batch: no room for the handles of one delivery'); }
+        const bytes = I[er + E_BYTES],
+          nh = I[er + E_NH];
+        if (nh > hcap - hused) {
+          if (n > 0) break;
+          throw new RangeError('receive batch: no room for the handles of one delivery');
+        }
         // Held bytes must stay one run from the byte ring's head: once this batch holds any, every
         // later payload is held too (a wrapped one is copied, but its bytes stay held).
-        let hold = false, view = false;
-        const off = I[er + E_OFF], phys = I[er + E_PHYS];
+        let hold = false,
+          view = false;
+        const off = I[er + E_OFF],
+          phys = I[er + E_PHYS];
         if (bytes > 0 && views) {
-          if (held + phys <= this.viewSlack) { hold = true; view = off + bytes <= QB; }
-          else if (held > 0) break;
+          if (held + phys <= this.viewSlack) {
+            hold = true;
+            view = off + bytes <= QB;
+          } else if (held > 0) break;
         }
-        if (bytes > 0 && !view && used + phys > cap) { if (n > 0) break; throw new RangeError('receive batch: data buffer smaller than one payload'); }
+        if (bytes > 0 && !view && used + phys > cap) {
+          if (n > 0) break;
+          throw new RangeError('receive batch: data buffer smaller than one payload');
+        }
         this.arrCount = 0;
         for (let i = 0; i < nh; i++) this.arrive(I[er + E_HANDLES + i]);
         batch.kind[n] = kind;
@@ -1769,7 +2283,11 @@ export class BusCore {
         batch.replyHandle[n] = kind === ENTRY_CALL ? this.place(I[er + E_REPLY]) : -1;
         const cred = I[er + E_CRED];
         batch.credentials[n] = cred;
-        if (cred === 1) { batch.uid[n] = F[ef + EF_UID]; batch.gid[n] = F[ef + EF_GID]; batch.pid[n] = F[ef + EF_PID]; }
+        if (cred === 1) {
+          batch.uid[n] = F[ef + EF_UID];
+          batch.gid[n] = F[ef + EF_GID];
+          batch.pid[n] = F[ef + EF_PID];
+        }
         for (let i = 0; i < nh; i++, hused++) {
           batch.handleName[hused] = this.arrName[i];
           batch.handleKind[hused] = this.arrKind[i];
@@ -1782,16 +2300,25 @@ export class BusCore {
         } else {
           batch.buf[n] = batch.data;
           batch.offset[n] = used;
-          if (bytes > 0) { this.copyOut(slot, off, bytes, batch.data, used, batch.dataWords); used += phys; }
+          if (bytes > 0) {
+            this.copyOut(slot, off, bytes, batch.data, used, batch.dataWords);
+            used += phys;
+          }
         }
         // accounting, written after the loop
         msgs++;
         bytesOut += bytes;
         if (hold) held += phys;
-        else { freed += phys; bhead += phys; if (bhead >= QB) bhead -= QB; }
-        const sender = I[er + E_SENDER], senderId = I[er + E_SENDER_ID];
+        else {
+          freed += phys;
+          bhead += phys;
+          if (bhead >= QB) bhead -= QB;
+        }
+        const sender = I[er + E_SENDER],
+          senderId = I[er + E_SENDER_ID];
         const q = this.qrec(slot, sender);
-        if (I[q + Q_ID] === senderId) { // else that sender closed and its slot has a new peer
+        if (I[q + Q_ID] === senderId) {
+          // else that sender closed and its slot has a new peer
           if (qMsgs[sender] === 0) qSlots[nq++] = sender;
           qMsgs[sender]++;
           qBytes[sender] += bytes;
@@ -1803,7 +2330,8 @@ export class BusCore {
       n++;
     }
     for (let j = 0; j < nq; j++) {
-      const sender = qSlots[j], q = this.qrec(slot, sender);
+      const sender = qSlots[j],
+        q = this.qrec(slot, sender);
       this.w(q + Q_MSGS, I[q + Q_MSGS] - qMsgs[sender]);
       if (qBytes[sender] > 0) this.w(q + Q_BYTES, I[q + Q_BYTES] - qBytes[sender]);
       qMsgs[sender] = 0;
@@ -1817,7 +2345,10 @@ export class BusCore {
       this.w(p + P_QMSGS, I[p + P_QMSGS] - msgs);
       if (bytesOut > 0) this.w(p + P_QBYTES, I[p + P_QBYTES] - bytesOut);
       if (held !== held0) this.w(p + P_BHELD, held);
-      if (freed > 0) { this.w(p + P_BHEAD, bhead); this.w(p + P_BUSED, I[p + P_BUSED] - freed); }
+      if (freed > 0) {
+        this.w(p + P_BHEAD, bhead);
+        this.w(p + P_BUSED, I[p + P_BUSED] - freed);
+      }
       this.roomFreed(slot);
     }
     batch.count = n;
@@ -1827,23 +2358,32 @@ export class BusCore {
 
   /** CLOSE-1..4. */
   closeLocked(slot: number, peerId: number): number {
-    const I = this.I, F = this.F, p = this.pw(slot);
+    const I = this.I,
+      F = this.F,
+      p = this.pw(slot);
     // CLOSE-1: pending calls (in the bus) and this thread's blocked sends and receives, in ticket order.
     const own: { ticket: number; call: number; lp: LocalPending | null }[] = [];
     const calls = this.P * this.K;
     for (let c = 0; c < calls; c++) {
       const cr = this.crec(c);
-      if (I[cr + C_STATE] === 1 && I[cr + C_CALLER] === slot && I[cr + C_CALLER_ID] === peerId) own.push({ ticket: F[this.cf(c) + CF_TICKET], call: c, lp: null });
+      if (I[cr + C_STATE] === 1 && I[cr + C_CALLER] === slot && I[cr + C_CALLER_ID] === peerId)
+        own.push({ ticket: F[this.cf(c) + CF_TICKET], call: c, lp: null });
     }
-    for (const lp of this.local) if (lp.slot === slot && lp.peerId === peerId && lp.kind !== 'call') own.push({ ticket: lp.ticket, call: NONE, lp });
+    for (const lp of this.local)
+      if (lp.slot === slot && lp.peerId === peerId && lp.kind !== 'call')
+        own.push({ ticket: lp.ticket, call: NONE, lp });
     own.sort((a, b) => a.ticket - b.ticket);
     for (const o of own) {
       if (o.lp === null) this.resolveCall(o.call, CLOSED);
-      else { this.removeLocal(o.lp); this.pushCompletion(o.lp, { ok: false, error: 'CLOSED' }); }
+      else {
+        this.removeLocal(o.lp);
+        this.pushCompletion(o.lp, { ok: false, error: 'CLOSED' });
+      }
     }
     // A caller that closed no longer collects outcomes.
     for (let k = 0; k < this.K; k++) {
-      const c = slot * this.K + k, cr = this.crec(c);
+      const c = slot * this.K + k,
+        cr = this.crec(c);
       if (I[cr + C_STATE] === 2 && I[cr + C_CALLER_ID] === peerId && I[cr + C_CALLER_HOLDS] === 1) {
         this.w(cr + C_CALLER_HOLDS, 0);
         this.freeCallIfDone(c);
@@ -1854,7 +2394,8 @@ export class BusCore {
     this.wake(slot);
     // CLOSE-2: its nodes die, in creation order.
     const nodes: number[] = [];
-    for (let n = 0; n < this.L.maxNodes; n++) if (I[this.nrec(n) + N_STATE] === 1 && I[this.nrec(n) + N_OWNER] === slot) nodes.push(n);
+    for (let n = 0; n < this.L.maxNodes; n++)
+      if (I[this.nrec(n) + N_STATE] === 1 && I[this.nrec(n) + N_OWNER] === slot) nodes.push(n);
     nodes.sort((a, b) => F[this.nf(a) + NF_CREATED] - F[this.nf(b) + NF_CREATED]);
     for (const n of nodes) this.destroy(n, NONE);
     // CLOSE-3: its handles are released, in name order.
@@ -1886,14 +2427,19 @@ export class BusCore {
     this.w(p + P_BHEAD, 0);
     this.w(p + P_BUSED, 0);
     this.roomFreed(slot);
-    if (I[p + P_USED] !== 0) throw new Error(`shm bus: peer ${peerId} closed with ${I[p + P_USED]} table slots still used`);
+    if (I[p + P_USED] !== 0)
+      throw new Error(`shm bus: peer ${peerId} closed with ${I[p + P_USED]} table slots still used`);
     return OK;
   }
 
   /** Leak audit for tests: what is still allocated. */
   audit(): { peersOpen: number; handles: number; nodes: number; calls: number; queued: number } {
     const I = this.I;
-    let peersOpen = 0, handles = 0, nodes = 0, calls = 0, queued = 0;
+    let peersOpen = 0,
+      handles = 0,
+      nodes = 0,
+      calls = 0,
+      queued = 0;
     for (let s = 0; s < this.P; s++) {
       if (I[this.pw(s) + P_STATUS] === 1) peersOpen++;
       queued += I[this.pw(s) + P_QCOUNT] + I[this.pw(s) + P_NSCOUNT];
@@ -1954,14 +2500,18 @@ export class BusCore {
    * it, so nothing else writes it): reply bytes copied into out; -code for an error.
    */
   replyInto(c: number, out: Uint8Array, outWords: Int32Array | null = null): number {
-    const I = this.I, cr = this.crec(c);
+    const I = this.I,
+      cr = this.crec(c);
     const outcome = I[cr + C_OUTCOME];
     if (outcome !== 0) return -outcome;
     const n = I[cr + C_RBYTES];
-    const base = this.replyBase(c), B = this.B;
+    const base = this.replyBase(c),
+      B = this.B;
     const k = n < out.length ? n : out.length;
-    if (outWords !== null && k <= 512) { // reply areas are 64-aligned; outWords views out's bytes
-      const w = k >> 2, from = base >> 2;
+    if (outWords !== null && k <= 512) {
+      // reply areas are 64-aligned; outWords views out's bytes
+      const w = k >> 2,
+        from = base >> 2;
       for (let i = 0; i < w; i++) outWords[i] = I[from + i];
       for (let i = w << 2; i < k; i++) out[i] = B[base + i];
     } else out.set(B.subarray(base, base + k));

@@ -53,7 +53,10 @@ function input(m: unknown): MessageInput {
   const msg = m as Message;
   if (!Array.isArray(msg.segments) || !msg.segments.every(isBase64)) return INVALID;
   if (msg.transfers !== undefined && !Array.isArray(msg.transfers)) return INVALID;
-  return { payload: msg.segments.map((s) => Buffer.from(s, 'base64')), ...(msg.transfers !== undefined ? { handles: msg.transfers } : {}) };
+  return {
+    payload: msg.segments.map((s) => Buffer.from(s, 'base64')),
+    ...(msg.transfers !== undefined ? { handles: msg.transfers } : {}),
+  };
 }
 
 const errorOf = (e: unknown): Result => {
@@ -74,10 +77,16 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
   try {
     switch (o.op) {
       case 'createNode':
-        if (o.credentials !== undefined && typeof o.credentials !== 'boolean') return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
+        if (o.credentials !== undefined && typeof o.credentials !== 'boolean')
+          return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
         return { ok: true, value: { handle: peer.createNode({ credentials: o.credentials === true }) } };
       case 'mint':
-        return { ok: true, value: { handle: peer.mint(o.handle, { rights: o.rights, ...(o.badge !== undefined ? { badge: o.badge } : {}) }) } };
+        return {
+          ok: true,
+          value: {
+            handle: peer.mint(o.handle, { rights: o.rights, ...(o.badge !== undefined ? { badge: o.badge } : {}) }),
+          },
+        };
       case 'release':
         peer.release(o.handle);
         return { ok: true, value: {} };
@@ -87,7 +96,8 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
         peer.destroyNode(o.handle);
         return { ok: true, value: {} };
       case 'send': {
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0) throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
+        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
+          throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
         if (data.mutant === 'deferred-send') {
           // The bug: the send answers at once and takes effect only after the client's next operation.
           deferred.push({ handle: o.handle, message: input(o.message) });
@@ -101,10 +111,14 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
         const p = peer.call(o.handle, input(o.message), o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
         // The call's first part runs synchronously: a new ticket means it started (CALL-1).
         // The promise is then already rejected with the immediate error.
-        if (peer.core.outTicket === before) return p.then(() => ({ ok: false, error: 'INVALID_ARGUMENT' }) as Result, errorOf);
+        if (peer.core.outTicket === before)
+          return p.then(() => ({ ok: false, error: 'INVALID_ARGUMENT' }) as Result, errorOf);
         const ticket = peer.core.outTicket;
         const done = sink(ticket);
-        p.then((reply) => done({ ok: true, value: { reply } }), (e) => done(errorOf(e)));
+        p.then(
+          (reply) => done({ ok: true, value: { reply } }),
+          (e) => done(errorOf(e)),
+        );
         return { pending: true, ticket };
       }
       case 'reply':
@@ -113,7 +127,8 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
       case 'multicast':
         return { ok: true, value: { skipped: peer.multicast(o.handles, input(o.message)) } };
       case 'receive':
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0) throw new Error('receive with timeoutMs > 0 is not supported by this driver (no blocking-receive)');
+        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
+          throw new Error('receive with timeoutMs > 0 is not supported by this driver (no blocking-receive)');
         return { ok: true, value: { deliveries: peer.tryReceive(o.max) } };
       case 'close':
         peer.close();
@@ -132,14 +147,19 @@ async function perform(op: Operation, sink: (ticket: number) => Sink): Promise<I
   const r = execute(op, sink);
   const out = r instanceof Promise ? await r : r;
   for (const d of late) {
-    try { peer.send(d.handle, d.message); } catch { /* lost: the mutant answered ok already */ }
+    try {
+      peer.send(d.handle, d.message);
+    } catch {
+      /* lost: the mutant answered ok already */
+    }
   }
   return out;
 }
 
 /** Completions of calls started by `op` requests, reported as messages. */
 const toDriver = (ticket: number): Sink => {
-  const e = epoch, id = peer.id;
+  const e = epoch,
+    id = peer.id;
   return (result) => post({ type: 'completion', ticket, peer: id, result, epoch: e });
 };
 
@@ -153,11 +173,21 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
   while (Atomics.load(clock, 1) < run) Atomics.wait(clock, 1, Atomics.load(clock, 1), 1000);
   while (!script.done) {
     const step = script.next();
-    const rec: RecordedOp = { client: plan.client, op: step.op, targets: step.targets, call: stamp(), return: 0, invocation: { ok: true, value: {} } };
+    const rec: RecordedOp = {
+      client: plan.client,
+      op: step.op,
+      targets: step.targets,
+      call: stamp(),
+      return: 0,
+      invocation: { ok: true, value: {} },
+    };
     const sink = (ticket: number): Sink => {
       const late = toDriver(ticket);
       return (result) => {
-        if (reported) { late(result); return; }
+        if (reported) {
+          late(result);
+          return;
+        }
         rec.completed = stamp();
         rec.outcome = result;
       };
@@ -171,7 +201,10 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
     // A warm thread runs its whole script in microseconds, before the others even wake up: a
     // random pause (busy, up to ~0.2 ms) after most operations spreads the scripts over the
     // same stretch of time, so their operations interleave and overlap.
-    if (jitter() < 0.7) { const until = performance.now() + jitter() * 0.2; while (performance.now() < until); }
+    if (jitter() < 0.7) {
+      const until = performance.now() + jitter() * 0.2;
+      while (performance.now() < until);
+    }
   }
   reported = true;
   post({ type: 'ran', ops });
@@ -186,7 +219,11 @@ parentPort!.on('message', (m: ToWorker) => {
   }
   if (m.type === 'leave') {
     // Closing resolves this peer's pending calls (their completions carry the old epoch and are dropped).
-    try { peer.close(); } catch { /* closed already */ }
+    try {
+      peer.close();
+    } catch {
+      /* closed already */
+    }
     return;
   }
   if (m.type === 'run') {

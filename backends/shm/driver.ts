@@ -8,17 +8,39 @@ import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '..
 import { ShmBus } from './index';
 
 /** Sequential in-process driver: no 'concurrency' (the operations of all peers run on one thread). */
-export const SHM_FEATURES: Feature[] = ['virtual-clock', 'configurable-limits', 'credentials', 'transfers', 'blocking-send', 'blocking-receive'];
+export const SHM_FEATURES: Feature[] = [
+  'virtual-clock',
+  'configurable-limits',
+  'credentials',
+  'transfers',
+  'blocking-send',
+  'blocking-receive',
+];
 
 /** Reply areas cost callSlotsPerPeer * maxPayloadBytes per peer: keep them within a budget. */
 const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /** A bus sized for the suite: enough call slots and node records that the model's behaviour is never cut. */
-export function shmBusForConformance(limits: Limits, options: { clock?: 'virtual' | 'real'; spin?: number } = {}): ShmBus {
-  const callSlotsPerPeer = Math.max(4, Math.min(limits.maxPeers * limits.maxHandlesPerPeer, Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes))));
+export function shmBusForConformance(
+  limits: Limits,
+  options: { clock?: 'virtual' | 'real'; spin?: number } = {},
+): ShmBus {
+  const callSlotsPerPeer = Math.max(
+    4,
+    Math.min(
+      limits.maxPeers * limits.maxHandlesPerPeer,
+      Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes)),
+    ),
+  );
   // Node records bound live nodes (DESIGN.md); sized so that the suite's sequences never meet the pool's limit.
   const maxNodes = Math.max(limits.maxPeers * limits.maxHandlesPerPeer, 4096);
-  return ShmBus.create({ limits, clock: options.clock ?? 'virtual', callSlotsPerPeer, maxNodes, ...(options.spin !== undefined ? { spin: options.spin } : {}) });
+  return ShmBus.create({
+    limits,
+    clock: options.clock ?? 'virtual',
+    callSlotsPerPeer,
+    maxNodes,
+    ...(options.spin !== undefined ? { spin: options.spin } : {}),
+  });
 }
 
 export function createShmDriver(): Driver {
@@ -26,7 +48,13 @@ export function createShmDriver(): Driver {
   let listener: (c: Completion) => void = () => {};
   return {
     async init(): Promise<DriverInfo> {
-      return { name: 'shm', protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS }, operations: OPERATIONS.map((o) => o.name), features: [...SHM_FEATURES] };
+      return {
+        name: 'shm',
+        protocolVersion: PROTOCOL_VERSION,
+        limits: { ...DEFAULT_LIMITS },
+        operations: OPERATIONS.map((o) => o.name),
+        features: [...SHM_FEATURES],
+      };
     },
     async reset(limits: Limits): Promise<Limits> {
       bus = shmBusForConformance(resolveLimits(limits));

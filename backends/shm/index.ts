@@ -6,18 +6,54 @@
 import { Worker, type WorkerOptions } from 'worker_threads';
 import { performance } from 'perf_hooks';
 import type {
-  BootstrapGrant, Completion, Credentials, Delivery, HandleName, Invocation, Limits, Message, Operation, PeerId,
-  ReceivedHandle, ReplyDelivery, Result, Right, Transfer,
+  BootstrapGrant,
+  Completion,
+  Credentials,
+  Delivery,
+  HandleName,
+  Invocation,
+  Limits,
+  Message,
+  Operation,
+  PeerId,
+  ReceivedHandle,
+  ReplyDelivery,
+  Result,
+  Right,
+  Transfer,
 } from '../../spec/types';
 import { resolveLimits } from '../../spec/registry/limits';
 import { isBase64 } from '../../model/payload';
 import { rightsValid } from '../../model/rules';
 import { TesseraError, type MessageInput } from '../reference';
 import {
-  BLOCKED, BusCore, CLOSED, CODES, INVALID_ARGUMENT, OK, OWNER_TOKEN, TIMED_OUT, createReceiveBatch,
-  rightsArray, rightsMask, type LocalPending, type ReceiveBatch, type StagedTransfer,
+  BLOCKED,
+  BusCore,
+  CLOSED,
+  CODES,
+  INVALID_ARGUMENT,
+  OK,
+  OWNER_TOKEN,
+  TIMED_OUT,
+  createReceiveBatch,
+  rightsArray,
+  rightsMask,
+  type LocalPending,
+  type ReceiveBatch,
+  type StagedTransfer,
 } from './core';
-import { computeLayout, NONE, P_MBREADY, P_ROOM_WAITERS, P_SLEEP, P_WAITING, P_WAKE, P_WORDS, type Layout, type ShmOptions } from './layout';
+import {
+  computeLayout,
+  NONE,
+  P_MBREADY,
+  P_ROOM_WAITERS,
+  P_SLEEP,
+  P_WAITING,
+  P_WAKE,
+  P_WORDS,
+  type Layout,
+  type ShmOptions,
+} from './layout';
 
 export { TesseraError, createReceiveBatch, type ReceiveBatch, type MessageInput };
 export type { ShmOptions };
@@ -25,9 +61,11 @@ export type { ShmOptions };
 const isName = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 const now = (): number => performance.now();
 // Atomics.waitAsync is in Node 20 but not in the ES2022 lib this project compiles against.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number, t?: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, t?: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 export interface ShmBusOptions extends ShmOptions {
   limits?: Partial<Limits>;
@@ -69,8 +107,10 @@ function toBytes(part: string | Uint8Array): Uint8Array {
 function stageInput(core: BusCore, input: MessageInput | undefined, allowMove: boolean): boolean {
   const p = input?.payload ?? [];
   core.nsegs = 0;
-  if (typeof p === 'string' || p instanceof Uint8Array) { core.segs[0] = toBytes(p); core.nsegs = 1; }
-  else for (const part of p) core.segs[core.nsegs++] = toBytes(part);
+  if (typeof p === 'string' || p instanceof Uint8Array) {
+    core.segs[0] = toBytes(p);
+    core.nsegs = 1;
+  } else for (const part of p) core.segs[core.nsegs++] = toBytes(part);
   return stageTransfers(core, input?.handles, allowMove);
 }
 
@@ -160,8 +200,14 @@ export class ShmBus {
 
   private constructor(options: ShmBusOptions) {
     this.limits = resolveLimits(options.limits);
-    this.options = { callSlotsPerPeer: options.callSlotsPerPeer, maxNodes: options.maxNodes, journalEntries: options.journalEntries, viewSlackBytes: options.viewSlackBytes };
-    for (const k of Object.keys(this.options) as (keyof ShmOptions)[]) if (this.options[k] === undefined) delete this.options[k];
+    this.options = {
+      callSlotsPerPeer: options.callSlotsPerPeer,
+      maxNodes: options.maxNodes,
+      journalEntries: options.journalEntries,
+      viewSlackBytes: options.viewSlackBytes,
+    };
+    for (const k of Object.keys(this.options) as (keyof ShmOptions)[])
+      if (this.options[k] === undefined) delete this.options[k];
     this.layout = computeLayout(this.limits, this.options);
     this.sab = new SharedArrayBuffer(this.layout.totalBytes);
     this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN);
@@ -182,15 +228,27 @@ export class ShmBus {
 
   /** BUS-2 for a peer another thread will run: pass the descriptor to joinBus() there. */
   attachDescriptor(credentials: Credentials, bootstrap: BootstrapInput[] = [], token?: number): PeerDescriptor {
-    const r = this.attachOp(credentials, bootstrap.map((b) => ({
-      fromPeer: typeof b.from === 'number' ? b.from : b.from.id, handle: b.handle,
-      ...(b.rights ? { rights: b.rights } : {}), ...(b.badge !== undefined ? { badge: b.badge } : {}),
-    })), token);
+    const r = this.attachOp(
+      credentials,
+      bootstrap.map((b) => ({
+        fromPeer: typeof b.from === 'number' ? b.from : b.from.id,
+        handle: b.handle,
+        ...(b.rights ? { rights: b.rights } : {}),
+        ...(b.badge !== undefined ? { badge: b.badge } : {}),
+      })),
+      token,
+    );
     if (!r.ok) throw new TesseraError(r.error, 'attach');
     const v = r.value as { peer: PeerId; handles: HandleName[] };
     return {
-      sab: this.sab, limits: this.limits, options: this.options, slot: this.slots.get(v.peer)!, id: v.peer,
-      token: token ?? this.core.tokenOf(this.slots.get(v.peer)!), bootstrap: v.handles, spin: this.spin,
+      sab: this.sab,
+      limits: this.limits,
+      options: this.options,
+      slot: this.slots.get(v.peer)!,
+      id: v.peer,
+      token: token ?? this.core.tokenOf(this.slots.get(v.peer)!),
+      bootstrap: v.handles,
+      spin: this.spin,
     };
   }
 
@@ -199,12 +257,18 @@ export class ShmBus {
    * worker dies (exit, uncaught error, terminate()), the peer is closed with full close
    * semantics (CLOSE-1..4), rolling back an operation it left half done.
    */
-  spawnPeer(workerFile: string, options: { credentials: Credentials; bootstrap?: BootstrapInput[]; workerData?: unknown; worker?: WorkerOptions }): { worker: Worker; peer: PeerId; bootstrap: HandleName[] } {
+  spawnPeer(
+    workerFile: string,
+    options: { credentials: Credentials; bootstrap?: BootstrapInput[]; workerData?: unknown; worker?: WorkerOptions },
+  ): { worker: Worker; peer: PeerId; bootstrap: HandleName[] } {
     const id = this.core.nextPeerId();
     const d = this.attachDescriptor(options.credentials, options.bootstrap ?? [], id + 1);
     const worker = new Worker(workerFile, { ...options.worker, workerData: { tessera: d, data: options.workerData } });
     this.workers.set(d.id, worker);
-    const onGone = () => { this.workers.delete(d.id); this.recover(d.id); };
+    const onGone = () => {
+      this.workers.delete(d.id);
+      this.recover(d.id);
+    };
     worker.once('exit', onGone);
     worker.on('error', () => undefined); // 'exit' follows
     return { worker, peer: d.id, bootstrap: d.bootstrap };
@@ -219,9 +283,15 @@ export class ShmBus {
     // A worker journals in area 1 + slot (joinBus); the owner thread's peers never die alone.
     core.lockStealing(token === OWNER_TOKEN ? -2 : token, 1 + slot);
     try {
-      if (!core.peerOpen(slot, peer)) { core.unlock(); return false; }
+      if (!core.peerOpen(slot, peer)) {
+        core.unlock();
+        return false;
+      }
       core.closeLocked(slot, peer);
-    } catch (e) { core.abort(); throw e; }
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     core.unlock();
     return true;
   }
@@ -229,7 +299,11 @@ export class ShmBus {
   /** Leak audit (INV-5). */
   audit(): ReturnType<BusCore['audit']> {
     this.core.lock();
-    try { return this.core.audit(); } finally { this.core.unlock(); }
+    try {
+      return this.core.audit();
+    } finally {
+      this.core.unlock();
+    }
   }
 
   /** TIME-1 for the virtual clock. */
@@ -258,7 +332,11 @@ export class ShmBus {
 
   private catchUp(): void {
     const elapsed = Math.floor(now() - this.startMs) - this.core.F[this.layout.fHeader + 4];
-    if (elapsed > 0) { this.core.completions = []; this.exec({ op: 'tick', ms: elapsed }); this.settle(); }
+    if (elapsed > 0) {
+      this.core.completions = [];
+      this.exec({ op: 'tick', ms: elapsed });
+      this.settle();
+    }
   }
 
   private slotOf(id: unknown): number | 'unknown' {
@@ -278,27 +356,46 @@ export class ShmBus {
     const core = this.core;
     core.lock();
     let code: number;
-    try { code = fn(); } catch (e) { core.abort(); throw e; }
+    try {
+      code = fn();
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     core.unlock();
     return code;
   }
 
   private attachOp(credentials: unknown, bootstrap: unknown, token?: number): Result {
     const c = credentials as Record<string, unknown>;
-    if (typeof c !== 'object' || c === null || !isName(c.uid) || !isName(c.gid) || !isName(c.pid)) return err(INVALID_ARGUMENT);
+    if (typeof c !== 'object' || c === null || !isName(c.uid) || !isName(c.gid) || !isName(c.pid))
+      return err(INVALID_ARGUMENT);
     const grants: { slot: number; handle: number; rights: number; badge: number }[] = [];
     if (bootstrap !== undefined) {
       if (!Array.isArray(bootstrap)) return err(INVALID_ARGUMENT);
       for (const g of bootstrap as BootstrapGrant[]) {
         const slot = this.slotOf(g?.fromPeer);
-        if (slot === 'unknown' || !this.core.peerOpen(slot, g.fromPeer) || !isName(g.handle)) return err(INVALID_ARGUMENT);
+        if (slot === 'unknown' || !this.core.peerOpen(slot, g.fromPeer) || !isName(g.handle))
+          return err(INVALID_ARGUMENT);
         if (g.rights !== undefined && !rightsValid(g.rights)) return err(INVALID_ARGUMENT);
         if (g.badge !== undefined && !(isName(g.badge) && g.badge >= 1)) return err(INVALID_ARGUMENT);
-        grants.push({ slot, handle: g.handle, rights: g.rights === undefined ? -1 : rightsMask(g.rights), badge: g.badge ?? 0 });
+        grants.push({
+          slot,
+          handle: g.handle,
+          rights: g.rights === undefined ? -1 : rightsMask(g.rights),
+          badge: g.badge ?? 0,
+        });
       }
     }
     const id = this.core.nextPeerId();
-    const code = this.locked(() => this.core.attachLocked(id, { uid: c.uid as number, gid: c.gid as number, pid: c.pid as number }, grants, token ?? OWNER_TOKEN));
+    const code = this.locked(() =>
+      this.core.attachLocked(
+        id,
+        { uid: c.uid as number, gid: c.gid as number, pid: c.pid as number },
+        grants,
+        token ?? OWNER_TOKEN,
+      ),
+    );
     if (code !== OK) return err(code);
     this.slots.set(id, this.core.outCount);
     return { ok: true, value: { peer: id, handles: this.core.outSkipped.slice() } };
@@ -309,23 +406,36 @@ export class ShmBus {
     const o = op as unknown as Record<string, unknown>;
     if (typeof o !== 'object' || o === null) return err(INVALID_ARGUMENT);
     switch (o.op) {
-      case 'attach': return this.attachOp(o.credentials, o.bootstrap);
+      case 'attach':
+        return this.attachOp(o.credentials, o.bootstrap);
       case 'tick': {
         if (!isName(o.ms)) return err(INVALID_ARGUMENT);
-        const F = core.F, nowI = this.layout.fHeader + 4;
-        this.locked(() => { core.wf(nowI, F[nowI] + (o.ms as number)); return OK; });
+        const F = core.F,
+          nowI = this.layout.fHeader + 4;
+        this.locked(() => {
+          core.wf(nowI, F[nowI] + (o.ms as number));
+          return OK;
+        });
         const t = F[nowI];
         for (const lp of core.local.filter((q) => q.deadline !== null && q.deadline <= t)) {
           if (!core.local.includes(lp)) continue;
-          if (lp.kind === 'call') this.locked(() => { core.timeoutCall(lp.call); return OK; });
-          else { core.removeLocal(lp); core.pushCompletion(lp, lp.kind === 'send' ? err(TIMED_OUT) : { ok: true, value: { deliveries: [] } }); }
+          if (lp.kind === 'call')
+            this.locked(() => {
+              core.timeoutCall(lp.call);
+              return OK;
+            });
+          else {
+            core.removeLocal(lp);
+            core.pushCompletion(lp, lp.kind === 'send' ? err(TIMED_OUT) : { ok: true, value: { deliveries: [] } });
+          }
         }
         return { ok: true, value: { nowMs: t } };
       }
     }
     const pc = this.peerCheck(o.peer);
     if (typeof pc !== 'number') return pc;
-    const slot = pc, id = o.peer as number;
+    const slot = pc,
+      id = o.peer as number;
     switch (o.op) {
       case 'createNode': {
         if (o.credentials !== undefined && typeof o.credentials !== 'boolean') return err(INVALID_ARGUMENT);
@@ -334,13 +444,19 @@ export class ShmBus {
       }
       case 'mint': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
-        if (!rightsValid(o.rights) || (o.badge !== undefined && !(isName(o.badge) && o.badge >= 1))) return err(INVALID_ARGUMENT);
-        const code = this.locked(() => core.mintLocked(slot, o.handle as number, rightsMask(o.rights as Right[]), (o.badge as number) ?? 0));
+        if (!rightsValid(o.rights) || (o.badge !== undefined && !(isName(o.badge) && o.badge >= 1)))
+          return err(INVALID_ARGUMENT);
+        const code = this.locked(() =>
+          core.mintLocked(slot, o.handle as number, rightsMask(o.rights as Right[]), (o.badge as number) ?? 0),
+        );
         return code === OK ? { ok: true, value: { handle: core.outName } } : err(code);
       }
       case 'release': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
-        return res(this.locked(() => core.releaseLocked(slot, o.handle as number)), {});
+        return res(
+          this.locked(() => core.releaseLocked(slot, o.handle as number)),
+          {},
+        );
       }
       case 'revoke': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
@@ -349,7 +465,10 @@ export class ShmBus {
       }
       case 'destroyNode': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
-        return res(this.locked(() => core.destroyNodeLocked(slot, o.handle as number)), {});
+        return res(
+          this.locked(() => core.destroyNodeLocked(slot, o.handle as number)),
+          {},
+        );
       }
       case 'send': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
@@ -360,7 +479,19 @@ export class ShmBus {
         if (code !== BLOCKED) return res(code, {});
         const ticket = this.locked(() => core.newTicket());
         const staged = snapshotStaged(core);
-        core.local.push({ ticket, kind: 'send', slot, peerId: id, deadline: this.nowMs() + timeoutMs, call: NONE, callGen: 0, max: 0, handle: o.handle as number, timeoutMs, ...staged });
+        core.local.push({
+          ticket,
+          kind: 'send',
+          slot,
+          peerId: id,
+          deadline: this.nowMs() + timeoutMs,
+          call: NONE,
+          callGen: 0,
+          max: 0,
+          handle: o.handle as number,
+          timeoutMs,
+          ...staged,
+        });
         return { pending: true, ticket };
       }
       case 'call': {
@@ -371,8 +502,18 @@ export class ShmBus {
         if (code !== OK) return err(code);
         const c = core.outCall;
         const lp: LocalPending = {
-          ticket: core.outTicket, kind: 'call', slot, peerId: id, deadline: o.timeoutMs === undefined ? null : this.nowMs() + (o.timeoutMs as number),
-          call: c, callGen: core.callGen(c), max: 0, handle: o.handle as number, segments: [], transfers: [], timeoutMs: 0,
+          ticket: core.outTicket,
+          kind: 'call',
+          slot,
+          peerId: id,
+          deadline: o.timeoutMs === undefined ? null : this.nowMs() + (o.timeoutMs as number),
+          call: c,
+          callGen: core.callGen(c),
+          max: 0,
+          handle: o.handle as number,
+          segments: [],
+          transfers: [],
+          timeoutMs: 0,
         };
         core.local.push(lp);
         core.localCalls.set(c, lp);
@@ -381,14 +522,20 @@ export class ShmBus {
       case 'reply': {
         if (!isName(o.handle)) return err(INVALID_ARGUMENT);
         if (!stageMessage(core, o.message, true)) return err(INVALID_ARGUMENT);
-        return res(this.locked(() => core.replyLocked(slot, o.handle as number)), {});
+        return res(
+          this.locked(() => core.replyLocked(slot, o.handle as number)),
+          {},
+        );
       }
       case 'multicast': {
         const hs = o.handles;
-        if (!Array.isArray(hs) || hs.length === 0 || !hs.every(isName) || new Set(hs).size !== hs.length) return err(INVALID_ARGUMENT);
+        if (!Array.isArray(hs) || hs.length === 0 || !hs.every(isName) || new Set(hs).size !== hs.length)
+          return err(INVALID_ARGUMENT);
         if (!stageMessage(core, o.message, false)) return err(INVALID_ARGUMENT);
         const code = this.locked(() => core.multicastLocked(slot, id, hs as number[]));
-        return code === OK ? { ok: true, value: { skipped: core.outSkipped.slice(0, core.outSkippedCount) } } : err(code);
+        return code === OK
+          ? { ok: true, value: { skipped: core.outSkipped.slice(0, core.outSkippedCount) } }
+          : err(code);
       }
       case 'receive': {
         if (!isName(o.max) || (o.max as number) < 1) return err(INVALID_ARGUMENT);
@@ -396,15 +543,34 @@ export class ShmBus {
         const timeoutMs = (o.timeoutMs as number | undefined) ?? 0;
         if (core.queued(slot) === 0 && timeoutMs > 0) {
           const ticket = this.locked(() => core.newTicket());
-          core.local.push({ ticket, kind: 'receive', slot, peerId: id, deadline: this.nowMs() + timeoutMs, call: NONE, callGen: 0, max: o.max as number, handle: 0, segments: [], transfers: [], timeoutMs });
+          core.local.push({
+            ticket,
+            kind: 'receive',
+            slot,
+            peerId: id,
+            deadline: this.nowMs() + timeoutMs,
+            call: NONE,
+            callGen: 0,
+            max: o.max as number,
+            handle: 0,
+            segments: [],
+            transfers: [],
+            timeoutMs,
+          });
           return { pending: true, ticket };
         }
         let deliveries: Delivery[] = [];
-        this.locked(() => { deliveries = this.takeDeliveries(slot, o.max as number); return OK; });
+        this.locked(() => {
+          deliveries = this.takeDeliveries(slot, o.max as number);
+          return OK;
+        });
         return { ok: true, value: { deliveries } };
       }
       case 'close':
-        return res(this.locked(() => core.closeLocked(slot, id)), {});
+        return res(
+          this.locked(() => core.closeLocked(slot, id)),
+          {},
+        );
       default:
         return err(INVALID_ARGUMENT);
     }
@@ -424,8 +590,15 @@ export class ShmBus {
     if (take === 0) return [];
     core.batchNeeds(slot, take);
     const rx = this.rx;
-    if (rx === null || rx.kind.length < take || rx.data.length < core.needBytes || rx.handleName.length < core.needHandles) {
-      this.rx = createReceiveBatch(Math.max(take, 64), Math.max(core.needBytes, 4096), { handles: Math.max(core.needHandles, 64) });
+    if (
+      rx === null ||
+      rx.kind.length < take ||
+      rx.data.length < core.needBytes ||
+      rx.handleName.length < core.needHandles
+    ) {
+      this.rx = createReceiveBatch(Math.max(take, 64), Math.max(core.needBytes, 4096), {
+        handles: Math.max(core.needHandles, 64),
+      });
       this.rxBuffer = Buffer.from(this.rx.data.buffer, this.rx.data.byteOffset, this.rx.data.length);
     }
     const n = core.takeBatch(slot, take, this.rx!);
@@ -440,7 +613,10 @@ export class ShmBus {
       for (const lp of core.local.slice()) {
         if (lp.kind !== 'receive' || core.queued(lp.slot) === 0) continue;
         let deliveries: Delivery[] = [];
-        this.locked(() => { deliveries = this.takeDeliveries(lp.slot, lp.max); return OK; });
+        this.locked(() => {
+          deliveries = this.takeDeliveries(lp.slot, lp.max);
+          return OK;
+        });
         core.removeLocal(lp);
         core.pushCompletion(lp, { ok: true, value: { deliveries } });
         changed = true;
@@ -495,21 +671,35 @@ function deliveriesOf(b: ReceiveBatch, n: number, data: Buffer): Delivery[] {
     const kind = b.kind[i];
     if (kind === 3) {
       const t = b.noticeType[i];
-      out[i] = t === 3
-        ? { kind: 'notice', notice: { type: 'no-senders', node: b.node[i], derivedCount: b.badge[i] } }
-        : { kind: 'notice', notice: { type: t === 1 ? 'node-destroyed' : 'revoked', handle: b.node[i] } };
+      out[i] =
+        t === 3
+          ? { kind: 'notice', notice: { type: 'no-senders', node: b.node[i], derivedCount: b.badge[i] } }
+          : { kind: 'notice', notice: { type: t === 1 ? 'node-destroyed' : 'revoked', handle: b.node[i] } };
       continue;
     }
     const handles: ReceivedHandle[] = new Array(b.handleCount[i]);
     for (let j = 0, h = b.handleStart[i]; j < handles.length; j++, h++) {
       const st = b.handleState[h];
-      handles[j] = { name: st === 0 ? b.handleName[h] : null, kind: b.handleKind[h] === 2 ? 'reply' : 'node', rights: rightsArray(b.handleRights[h]), state: HANDLE_STATES[st] };
+      handles[j] = {
+        name: st === 0 ? b.handleName[h] : null,
+        kind: b.handleKind[h] === 2 ? 'reply' : 'node',
+        rights: rightsArray(b.handleRights[h]),
+        state: HANDLE_STATES[st],
+      };
     }
     const len = b.length[i];
     const payload = len === 0 ? '' : data.toString('base64', b.offset[i], b.offset[i] + len);
-    const d: Record<string, unknown> = b.credentials[i] === 1
-      ? { kind: kind === 2 ? 'call' : 'message', node: b.node[i], badge: b.badge[i], credentials: { uid: b.uid[i], gid: b.gid[i], pid: b.pid[i] }, payload, handles }
-      : { kind: kind === 2 ? 'call' : 'message', node: b.node[i], badge: b.badge[i], payload, handles };
+    const d: Record<string, unknown> =
+      b.credentials[i] === 1
+        ? {
+            kind: kind === 2 ? 'call' : 'message',
+            node: b.node[i],
+            badge: b.badge[i],
+            credentials: { uid: b.uid[i], gid: b.gid[i], pid: b.pid[i] },
+            payload,
+            handles,
+          }
+        : { kind: kind === 2 ? 'call' : 'message', node: b.node[i], badge: b.badge[i], payload, handles };
     if (kind === 2) d.replyHandle = b.replyHandle[i];
     out[i] = d as unknown as Delivery;
   }
@@ -576,7 +766,14 @@ export class ShmPeer {
   private readonly readyI: number;
   private readonly waitingI: number;
 
-  constructor(readonly core: BusCore, readonly slot: number, readonly id: PeerId, readonly bootstrap: HandleName[], spinUs: number, readonly bus: ShmBus | null) {
+  constructor(
+    readonly core: BusCore,
+    readonly slot: number,
+    readonly id: PeerId,
+    readonly bootstrap: HandleName[],
+    spinUs: number,
+    readonly bus: ShmBus | null,
+  ) {
     this.spinMaxMs = spinUs > 0 ? spinUs / 1000 : 0;
     this.spinMs = this.spinMaxMs;
     this.I = core.I;
@@ -626,17 +823,34 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = this.open() ? core.createNodeLocked(this.slot, options.credentials === true) : CLOSED; } catch (e) { core.abort(); throw e; }
+    try {
+      code = this.open() ? core.createNodeLocked(this.slot, options.credentials === true) : CLOSED;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'createNode');
     return core.outName;
   }
 
   mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
     const core = this.core;
-    const valid = isName(handle) && rightsValid(options?.rights) && (options.badge === undefined || (isName(options.badge) && options.badge >= 1));
+    const valid =
+      isName(handle) &&
+      rightsValid(options?.rights) &&
+      (options.badge === undefined || (isName(options.badge) && options.badge >= 1));
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : !valid ? INVALID_ARGUMENT : core.mintLocked(this.slot, handle, rightsMask(options.rights), options.badge ?? 0); } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open()
+        ? CLOSED
+        : !valid
+          ? INVALID_ARGUMENT
+          : core.mintLocked(this.slot, handle, rightsMask(options.rights), options.badge ?? 0);
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'mint');
     return core.outName;
   }
@@ -645,7 +859,12 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : isName(handle) ? core.releaseLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open() ? CLOSED : isName(handle) ? core.releaseLocked(this.slot, handle) : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'release');
   }
 
@@ -663,7 +882,10 @@ export class ShmPeer {
     try {
       if (!this.open()) code = CLOSED;
       else for (let i = 0; i < count; i++) if (core.releaseLocked(this.slot, names[i]) !== OK) failed++;
-    } catch (e) { core.abort(); throw e; }
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'release');
     return failed;
   }
@@ -672,7 +894,12 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : isName(handle) ? core.revokeLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open() ? CLOSED : isName(handle) ? core.revokeLocked(this.slot, handle) : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'revoke');
     return core.outCount;
   }
@@ -681,7 +908,12 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : isName(handle) ? core.destroyNodeLocked(this.slot, handle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open() ? CLOSED : isName(handle) ? core.destroyNodeLocked(this.slot, handle) : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'destroyNode');
   }
 
@@ -690,7 +922,16 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : staged && isName(handle) ? core.sendLocked(this.slot, this.id, handle, block) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open()
+        ? CLOSED
+        : staged && isName(handle)
+          ? core.sendLocked(this.slot, this.id, handle, block)
+          : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     core.unlock();
     return code;
   }
@@ -720,7 +961,8 @@ export class ShmPeer {
    * Returns the retry's code, or BLOCKED when it is worth another attempt.
    */
   private waitRoom(handle: HandleName, deadline: number, staged: boolean, block: boolean): number {
-    const core = this.core, I = this.I;
+    const core = this.core,
+      I = this.I;
     const dest = core.destOfHandle(this.slot, handle);
     if (dest === NONE) return this.trySend(handle, staged, block); // gone meanwhile: the retry says why
     const roomI = core.roomIndex(dest);
@@ -729,7 +971,10 @@ export class ShmPeer {
     if (code !== BLOCKED) return code;
     const budget = this.budget();
     if (budget > 0) {
-      if (spinChange(I, roomI, seen, budget)) { this.spinWon(); return BLOCKED; }
+      if (spinChange(I, roomI, seen, budget)) {
+        this.spinWon();
+        return BLOCKED;
+      }
       this.spinLost();
     }
     const waitersI = core.L.peerBase + dest * P_WORDS + P_ROOM_WAITERS;
@@ -776,7 +1021,8 @@ export class ShmPeer {
 
   /** SEND-7, promise flavour (Atomics.waitAsync). */
   async sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    const core = this.core, I = this.I;
+    const core = this.core,
+      I = this.I;
     const deadline = now() + options.timeoutMs;
     const block = options.timeoutMs > 0;
     for (;;) {
@@ -806,14 +1052,18 @@ export class ShmPeer {
    * timeoutMs. Returns at once if the handle no longer leads to a live node.
    */
   awaitRoom(handle: HandleName, timeoutMs: number): void {
-    const core = this.core, I = this.I;
+    const core = this.core,
+      I = this.I;
     const dest = core.destOfHandle(this.slot, handle);
     if (dest === NONE) return;
     const roomI = core.roomIndex(dest);
     const seen = Atomics.load(I, roomI);
     const budget = this.budget();
     if (budget > 0) {
-      if (spinChange(I, roomI, seen, budget)) { this.spinWon(); return; }
+      if (spinChange(I, roomI, seen, budget)) {
+        this.spinWon();
+        return;
+      }
       this.spinLost();
     }
     const waitersI = core.L.peerBase + dest * P_WORDS + P_ROOM_WAITERS;
@@ -831,9 +1081,19 @@ export class ShmPeer {
     this.begin();
     let code: number;
     try {
-      if (this.uncollected !== NONE) { core.collectCall(this.uncollected); this.uncollected = NONE; }
-      code = !this.open() ? CLOSED : staged && isName(handle) ? core.callLocked(this.slot, this.id, handle) : INVALID_ARGUMENT;
-    } catch (e) { core.abort(); throw e; }
+      if (this.uncollected !== NONE) {
+        core.collectCall(this.uncollected);
+        this.uncollected = NONE;
+      }
+      code = !this.open()
+        ? CLOSED
+        : staged && isName(handle)
+          ? core.callLocked(this.slot, this.id, handle)
+          : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'call');
     return core.outCall;
   }
@@ -844,24 +1104,35 @@ export class ShmPeer {
    * completion word, then sleeps on this peer's wake word (announced in P_SLEEP first).
    */
   private awaitCallSync(c: number, gen: number, deadline: number): void {
-    const core = this.core, I = this.I, doneI = core.callDoneIndex(c);
+    const core = this.core,
+      I = this.I,
+      doneI = core.callDoneIndex(c);
     if (Atomics.load(I, doneI) === gen) return;
     const budget = this.budget();
     if (budget > 0) {
-      if (spinEquals(I, doneI, gen, budget)) { this.spinWon(); return; }
+      if (spinEquals(I, doneI, gen, budget)) {
+        this.spinWon();
+        return;
+      }
       this.spinLost();
     }
     let recheckAt = now() + CALL_RECHECK_MS;
     for (;;) {
       const t = now();
-      if (t >= deadline) { this.expireCall(c); return; }
+      if (t >= deadline) {
+        this.expireCall(c);
+        return;
+      }
       if (t >= recheckAt) {
         if (this.resolvedUnderLock(c)) return;
         recheckAt = t + CALL_RECHECK_MS;
       }
       Atomics.add(I, this.sleepI, 1);
       const w = Atomics.load(I, this.wakeI);
-      if (Atomics.load(I, doneI) === gen) { Atomics.sub(I, this.sleepI, 1); return; }
+      if (Atomics.load(I, doneI) === gen) {
+        Atomics.sub(I, this.sleepI, 1);
+        return;
+      }
       this.sleeps++;
       const left = Math.min(deadline - t, recheckAt - t);
       Atomics.wait(I, this.wakeI, w, left);
@@ -881,7 +1152,12 @@ export class ShmPeer {
   private expireCall(c: number): void {
     const core = this.core;
     core.lock();
-    try { core.timeoutCall(c); } catch (e) { core.abort(); throw e; }
+    try {
+      core.timeoutCall(c);
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     core.unlock();
   }
 
@@ -889,7 +1165,13 @@ export class ShmPeer {
     const core = this.core;
     core.lock();
     let r: Result;
-    try { r = core.callResult(c); core.collectCall(c); } catch (e) { core.abort(); throw e; }
+    try {
+      r = core.callResult(c);
+      core.collectCall(c);
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     core.unlock();
     return r;
   }
@@ -916,9 +1198,13 @@ export class ShmPeer {
     core.nxfers = 0;
     const c = this.startCall(handle, true);
     this.awaitCallSync(c, core.callGen(c), timeoutMs === Infinity ? Infinity : now() + timeoutMs);
-    if (replyOut !== this.outBytes) { // one cached word view of the caller's reply buffer
+    if (replyOut !== this.outBytes) {
+      // one cached word view of the caller's reply buffer
       this.outBytes = replyOut;
-      this.outWords = (replyOut.byteOffset & 3) === 0 ? new Int32Array(replyOut.buffer, replyOut.byteOffset, replyOut.length >> 2) : null;
+      this.outWords =
+        (replyOut.byteOffset & 3) === 0
+          ? new Int32Array(replyOut.buffer, replyOut.byteOffset, replyOut.length >> 2)
+          : null;
     }
     const n = core.replyInto(c, replyOut, this.outWords);
     this.uncollected = c;
@@ -927,16 +1213,25 @@ export class ShmPeer {
   }
 
   /** CALL-1, promise flavour (Atomics.waitAsync, checking the value first: issue fact 2). */
-  async call(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): Promise<ReplyDelivery> {
-    const core = this.core, I = this.I;
+  async call(
+    handle: HandleName,
+    message: MessageInput = {},
+    options: { timeoutMs?: number } = {},
+  ): Promise<ReplyDelivery> {
+    const core = this.core,
+      I = this.I;
     const c = this.startCall(handle, stageInput(core, message, true));
-    const gen = core.callGen(c), doneI = core.callDoneIndex(c);
+    const gen = core.callGen(c),
+      doneI = core.callDoneIndex(c);
     const deadline = options.timeoutMs === undefined ? Infinity : now() + options.timeoutMs;
     let recheckAt = now() + CALL_RECHECK_MS;
     for (;;) {
       if (Atomics.load(I, doneI) === gen) break;
       const t = now();
-      if (t >= deadline) { this.expireCall(c); break; }
+      if (t >= deadline) {
+        this.expireCall(c);
+        break;
+      }
       if (t >= recheckAt) {
         if (this.resolvedUnderLock(c)) break;
         recheckAt = t + CALL_RECHECK_MS;
@@ -953,17 +1248,33 @@ export class ShmPeer {
     const staged = stageInput(core, message, true);
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : staged && isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open()
+        ? CLOSED
+        : staged && isName(replyHandle)
+          ? core.replyLocked(this.slot, replyHandle)
+          : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'reply');
   }
 
   /** CALL-3, the fast path: the reply goes straight into the caller's reply area. */
   replyBytes(replyHandle: HandleName, bytes: Uint8Array): void {
     const core = this.core;
-    core.segs[0] = bytes; core.nsegs = 1; core.nxfers = 0;
+    core.segs[0] = bytes;
+    core.nsegs = 1;
+    core.nxfers = 0;
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open() ? CLOSED : isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'reply');
   }
 
@@ -979,7 +1290,12 @@ export class ShmPeer {
     }
     this.begin();
     let code: number;
-    try { code = !this.open() ? CLOSED : valid ? core.multicastLocked(this.slot, this.id, handles) : INVALID_ARGUMENT; } catch (e) { core.abort(); throw e; }
+    try {
+      code = !this.open() ? CLOSED : valid ? core.multicastLocked(this.slot, this.id, handles) : INVALID_ARGUMENT;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'multicast');
     return core.outSkippedCount === 0 ? [] : core.outSkipped.slice(0, core.outSkippedCount);
   }
@@ -1004,7 +1320,10 @@ export class ShmPeer {
         }
         code = OK;
       }
-    } catch (e) { core.abort(); throw e; }
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'receive');
     return n === 0 ? [] : deliveriesOf(this.rx!, n, this.rxBuffer!);
   }
@@ -1014,7 +1333,9 @@ export class ShmPeer {
     const rx = this.rx;
     if (rx !== null && rx.kind.length >= max && rx.data.length >= bytes && rx.handleName.length >= handles) return rx;
     const size = (want: number, have: number) => Math.max(want, 2 * have);
-    this.rx = createReceiveBatch(size(max, rx?.kind.length ?? 32), size(bytes, rx?.data.length ?? 4096), { handles: size(handles, rx?.handleName.length ?? 64) });
+    this.rx = createReceiveBatch(size(max, rx?.kind.length ?? 32), size(bytes, rx?.data.length ?? 4096), {
+      handles: size(handles, rx?.handleName.length ?? 64),
+    });
     this.rxBuffer = Buffer.from(this.rx.data.buffer, this.rx.data.byteOffset, this.rx.data.length);
     return this.rx;
   }
@@ -1026,7 +1347,8 @@ export class ShmPeer {
    * P_SLEEP and Atomics.wait on it.
    */
   private waitQueued(deadline: number): void {
-    const I = this.I, wakeI = this.wakeI;
+    const I = this.I,
+      wakeI = this.wakeI;
     Atomics.add(I, this.waitingI, 1);
     const seen = Atomics.load(I, wakeI);
     if (this.core.queued(this.slot) === 0 && this.open()) {
@@ -1034,7 +1356,8 @@ export class ShmPeer {
       let won = false;
       if (budget > 0) {
         won = spinChange(I, wakeI, seen, budget);
-        if (won) this.spinWon(); else this.spinLost();
+        if (won) this.spinWon();
+        else this.spinLost();
       }
       if (!won) {
         Atomics.add(I, this.sleepI, 1);
@@ -1092,7 +1415,12 @@ export class ShmPeer {
       if (core.queued(this.slot) > 0) {
         core.lock();
         let n: number;
-        try { n = this.open() ? core.takeBatch(this.slot, max, batch) : -1; } catch (e) { core.abort(); throw e; }
+        try {
+          n = this.open() ? core.takeBatch(this.slot, max, batch) : -1;
+        } catch (e) {
+          core.abort();
+          throw e;
+        }
         core.unlock();
         if (n < 0) fail(CLOSED, 'receive');
         if (n > 0) return n;
@@ -1110,12 +1438,24 @@ export class ShmPeer {
    * round trip takes one lock hold on each side. Payloads over MB_PAYLOAD_MAX, notices and
    * multicasts still come through the queue. Throws (and receives nothing) if the reply fails.
    */
-  replyBytesAndReceiveSync(replyHandle: HandleName, bytes: Uint8Array, batch: ReceiveBatch, max: number, timeoutMs: number): number {
-    const core = this.core, I = this.I;
-    core.segs[0] = bytes; core.nsegs = 1; core.nxfers = 0;
+  replyBytesAndReceiveSync(
+    replyHandle: HandleName,
+    bytes: Uint8Array,
+    batch: ReceiveBatch,
+    max: number,
+    timeoutMs: number,
+  ): number {
+    const core = this.core,
+      I = this.I;
+    core.segs[0] = bytes;
+    core.nsegs = 1;
+    core.nxfers = 0;
     const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     this.begin();
-    let code: number, n = 0, reg = 0, seen = 0;
+    let code: number,
+      n = 0,
+      reg = 0,
+      seen = 0;
     try {
       code = !this.open() ? CLOSED : isName(replyHandle) ? core.replyLocked(this.slot, replyHandle) : INVALID_ARGUMENT;
       if (code === OK) {
@@ -1123,10 +1463,16 @@ export class ShmPeer {
         else if (timeoutMs > 0) {
           reg = core.registerHandOff(this.slot);
           // announced inside the hold: an enqueue committed after it bumps the wake word
-          if (reg !== 0) { Atomics.add(I, this.waitingI, 1); seen = Atomics.load(I, this.wakeI); }
+          if (reg !== 0) {
+            Atomics.add(I, this.waitingI, 1);
+            seen = Atomics.load(I, this.wakeI);
+          }
         }
       }
-    } catch (e) { core.abort(); throw e; }
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.end(code, 'reply');
     if (n > 0) return n;
     if (reg === 0) return this.receiveBatchSync(batch, max, timeoutMs);
@@ -1139,19 +1485,35 @@ export class ShmPeer {
 
   /** Wait for hand-off registration `reg` to be filled (or something else to arrive, or the deadline). */
   private awaitHandOff(reg: number, seen: number, batch: ReceiveBatch, max: number, deadline: number): number {
-    const core = this.core, I = this.I, readyI = this.readyI, wakeI = this.wakeI;
-    if (Atomics.load(I, readyI) === reg) { this.handedOff++; return core.readHandOff(this.slot, batch); }
+    const core = this.core,
+      I = this.I,
+      readyI = this.readyI,
+      wakeI = this.wakeI;
+    if (Atomics.load(I, readyI) === reg) {
+      this.handedOff++;
+      return core.readHandOff(this.slot, batch);
+    }
     const budget = this.budget();
     if (budget > 0) {
       // both words are on this peer's wake line: one line to watch; the clock starts at the 64th probe
       let t0 = -1;
       for (let i = 1; ; i++) {
-        if (Atomics.load(I, readyI) === reg) { this.spinWon(); this.handedOff++; return core.readHandOff(this.slot, batch); }
-        if (Atomics.load(I, wakeI) !== seen) { this.spinWon(); break; }
+        if (Atomics.load(I, readyI) === reg) {
+          this.spinWon();
+          this.handedOff++;
+          return core.readHandOff(this.slot, batch);
+        }
+        if (Atomics.load(I, wakeI) !== seen) {
+          this.spinWon();
+          break;
+        }
         if ((i & 63) === 0) {
           const t = now();
           if (t0 < 0) t0 = t;
-          else if (t - t0 > budget) { this.spinLost(); break; }
+          else if (t - t0 > budget) {
+            this.spinLost();
+            break;
+          }
         }
       }
     }
@@ -1166,7 +1528,10 @@ export class ShmPeer {
         }
         Atomics.sub(I, this.sleepI, 1);
       }
-      if (Atomics.load(I, readyI) === reg) { this.handedOff++; return core.readHandOff(this.slot, batch); }
+      if (Atomics.load(I, readyI) === reg) {
+        this.handedOff++;
+        return core.readHandOff(this.slot, batch);
+      }
       // Something else arrived, time passed, or the filler's publication is late: settle under the lock.
       const moved = Atomics.load(I, wakeI) !== seen;
       const expired = now() >= deadline;
@@ -1176,13 +1541,19 @@ export class ShmPeer {
         n = core.settleHandOff(this.slot, reg, batch, !moved && !expired);
         if (n > 0) this.handedOff++;
         if (n === 0 && moved && core.queued(this.slot) > 0 && this.open()) n = core.takeBatch(this.slot, max, batch);
-      } catch (e) { core.abort(); throw e; }
+      } catch (e) {
+        core.abort();
+        throw e;
+      }
       core.unlock();
       if (n > 0) return n;
       if (moved || expired) {
         if (!this.open()) fail(CLOSED, 'receive');
         const left = deadline - now();
-        if (left <= 0) { batch.count = 0; return 0; }
+        if (left <= 0) {
+          batch.count = 0;
+          return 0;
+        }
         return this.receiveBatchSync(batch, max, left);
       }
     }
@@ -1192,7 +1563,12 @@ export class ShmPeer {
     const core = this.core;
     this.begin();
     let code: number;
-    try { code = this.open() ? core.closeLocked(this.slot, this.id) : CLOSED; } catch (e) { core.abort(); throw e; }
+    try {
+      code = this.open() ? core.closeLocked(this.slot, this.id) : CLOSED;
+    } catch (e) {
+      core.abort();
+      throw e;
+    }
     this.uncollected = NONE;
     this.end(code, 'close');
   }
@@ -1203,7 +1579,9 @@ export class ShmPeer {
    * its completion word and generation.
    */
   private async sleepAsync(_seen: number, doneI: number, gen: number, leftMs: number): Promise<void> {
-    const I = this.I, wakeI = this.wakeI, receive = doneI < 0;
+    const I = this.I,
+      wakeI = this.wakeI,
+      receive = doneI < 0;
     const ready = () => (receive ? this.core.queued(this.slot) > 0 || !this.open() : Atomics.load(I, doneI) === gen);
     if (ready()) return;
     if (receive) Atomics.add(I, this.waitingI, 1);

@@ -275,45 +275,97 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const journalEntries = options.journalEntries ?? Math.max(1 << 14, P * H * 24 + maxNodes * 8);
   const journalAreas = P + 2;
   let i = HDR_WORDS;
-  const peerBase = i; i += P * P_WORDS;
-  const handleBase = i; i += P * H * H_WORDS;
-  const nodeBase = i; i += maxNodes * N_WORDS;
-  const callBase = i; i += P * callSlots * callWords;
+  const peerBase = i;
+  i += P * P_WORDS;
+  const handleBase = i;
+  i += P * H * H_WORDS;
+  const nodeBase = i;
+  i += maxNodes * N_WORDS;
+  const callBase = i;
+  i += P * callSlots * callWords;
   i = align(i, 16);
-  const doneBase = i; i += P * callSlots * DONE_STRIDE;
-  const quotaBase = i; i += P * P * Q_WORDS;
+  const doneBase = i;
+  i += P * callSlots * DONE_STRIDE;
+  const quotaBase = i;
+  i += P * P * Q_WORDS;
   i = align(i, 16);
   const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
   const mbHandles = MB_F64 + 2 * (MBF_NAMES + M);
   const mbPayloadAt = align(mbHandles + 3 * M, 16);
   const mbWords = mbPayloadAt + mbPayload / 4;
-  const mbBase = i; i += P * mbWords; // 16-aligned: every block starts a cache line
-  const entryBase = i; i += P * entriesPerQueue * entryWords;
+  const mbBase = i;
+  i += P * mbWords; // 16-aligned: every block starts a cache line
+  const entryBase = i;
+  i += P * entriesPerQueue * entryWords;
   i = align(i, 16);
-  const journalBase = i; i += (journalAreas - 1) * (JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES) + JOURNAL_AREA_HEADER + 2 * journalEntries;
+  const journalBase = i;
+  i += (journalAreas - 1) * (JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES) + JOURNAL_AREA_HEADER + 2 * journalEntries;
   let byte = align(i * 4, 64);
   let f = byte / 8;
-  const fHeader = f; f += FH_WORDS;
-  const fPeerBase = f; f += P * PF_WORDS;
-  const fHandleBase = f; f += P * H * HF_WORDS;
-  const fPlacedBase = f; f += P * H;
-  const fNodeBase = f; f += maxNodes * NF_WORDS;
-  const fCallBase = f; f += P * callSlots * callFWords;
-  const fEntryBase = f; f += P * entriesPerQueue * EF_WORDS;
+  const fHeader = f;
+  f += FH_WORDS;
+  const fPeerBase = f;
+  f += P * PF_WORDS;
+  const fHandleBase = f;
+  f += P * H * HF_WORDS;
+  const fPlacedBase = f;
+  f += P * H;
+  const fNodeBase = f;
+  f += maxNodes * NF_WORDS;
+  const fCallBase = f;
+  f += P * callSlots * callFWords;
+  const fEntryBase = f;
+  f += P * entriesPerQueue * EF_WORDS;
   f = align(f, 8);
-  const fJournalBase = f; f += (journalAreas - 1) * JOURNAL_AREA_ENTRIES + journalEntries;
+  const fJournalBase = f;
+  f += (journalAreas - 1) * JOURNAL_AREA_ENTRIES + journalEntries;
   byte = align(f * 8, 64);
   // Each byte ring: the queued bytes (QUOTA-1), up to 3 bytes of padding per queued message (every
   // payload starts on a 4-byte boundary), and the bytes a receiver may hold in views.
   const viewSlack = align(options.viewSlackBytes ?? 2 * limits.maxPayloadBytes, 4);
   const queueBytes = align(limits.queueCapacityBytes + 4 * limits.queueCapacityMessages + viewSlack, 64);
-  const queueBytesBase = byte; byte += P * queueBytes;
-  const replyBytesBase = byte; byte += P * callSlots * align(limits.maxPayloadBytes, 64);
+  const queueBytesBase = byte;
+  byte += P * queueBytes;
+  const replyBytesBase = byte;
+  byte += P * callSlots * align(limits.maxPayloadBytes, 64);
   const totalBytes = align(byte, 64);
   return {
-    limits, peers: P, tableSize: H, maxNodes, callSlots, entriesPerQueue, entryWords, callWords, callFWords, journalAreas, journalEntries,
-    peerBase, handleBase, nodeBase, callBase, doneBase, quotaBase, mbBase, mbWords, mbHandles, mbPayloadAt, entryBase, journalBase,
-    fHeader, fPeerBase, fHandleBase, fPlacedBase, fNodeBase, fCallBase, fEntryBase, fJournalBase,
-    queueBytesBase, queueBytes, viewSlack, replyBytesBase, mbPayload, totalBytes,
+    limits,
+    peers: P,
+    tableSize: H,
+    maxNodes,
+    callSlots,
+    entriesPerQueue,
+    entryWords,
+    callWords,
+    callFWords,
+    journalAreas,
+    journalEntries,
+    peerBase,
+    handleBase,
+    nodeBase,
+    callBase,
+    doneBase,
+    quotaBase,
+    mbBase,
+    mbWords,
+    mbHandles,
+    mbPayloadAt,
+    entryBase,
+    journalBase,
+    fHeader,
+    fPeerBase,
+    fHandleBase,
+    fPlacedBase,
+    fNodeBase,
+    fCallBase,
+    fEntryBase,
+    fJournalBase,
+    queueBytesBase,
+    queueBytes,
+    viewSlack,
+    replyBytesBase,
+    mbPayload,
+    totalBytes,
   };
 }

@@ -89,7 +89,9 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
     const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
     const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
     p.worker.on('message', (m: FromWorker) => onMessage(p, m));
-    p.worker.on('error', (e) => { p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`); });
+    p.worker.on('error', (e) => {
+      p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`);
+    });
     p.worker.on('exit', () => {
       const e = p.failure ?? new DriverError(`the shm driver worker of peer ${p.peer} exited`);
       for (const w of p.waiting.values()) w.reject(e);
@@ -113,11 +115,16 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       case 'error': {
         const e = new DriverError(`the shm driver worker failed: ${m.message}`);
         p.failure = e;
-        if (m.id >= 0) { const w = p.waiting.get(m.id); p.waiting.delete(m.id); w?.reject(e); }
-        else for (const w of p.waiting.values()) w.reject(e);
+        if (m.id >= 0) {
+          const w = p.waiting.get(m.id);
+          p.waiting.delete(m.id);
+          w?.reject(e);
+        } else for (const w of p.waiting.values()) w.reject(e);
         return;
       }
-      case 'armed': p.onArmed?.(); return;
+      case 'armed':
+        p.onArmed?.();
+        return;
       case 'ran':
         for (const r of m.ops) if ('pending' in r.invocation) batchCalls?.set(r.invocation.ticket, r);
         p.onRan?.(m.ops);
@@ -125,7 +132,11 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       case 'completion': {
         if (m.epoch !== epoch) return; // a peer of an old bus, closed by the reset
         const r = batchCalls?.get(m.ticket);
-        if (r && r.outcome === undefined) { r.completed = Atomics.add(clock, 0, 1) + 1; r.outcome = m.result; return; }
+        if (r && r.outcome === undefined) {
+          r.completed = Atomics.add(clock, 0, 1) + 1;
+          r.outcome = m.result;
+          return;
+        }
         listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
         return;
       }
@@ -135,12 +146,18 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
   function attach(op: Operation): Invocation {
     const o = op as unknown as { credentials?: unknown; bootstrap?: unknown };
     const grants = o.bootstrap;
-    if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null))) return { ok: false, error: 'INVALID_ARGUMENT' };
+    if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null)))
+      return { ok: false, error: 'INVALID_ARGUMENT' };
     let descriptor;
     try {
       descriptor = bus!.attachDescriptor(
         o.credentials as never,
-        ((grants ?? []) as BootstrapGrant[]).map((g) => ({ from: g.fromPeer, handle: g.handle, ...(g.rights !== undefined ? { rights: g.rights } : {}), ...(g.badge !== undefined ? { badge: g.badge } : {}) })),
+        ((grants ?? []) as BootstrapGrant[]).map((g) => ({
+          from: g.fromPeer,
+          handle: g.handle,
+          ...(g.rights !== undefined ? { rights: g.rights } : {}),
+          ...(g.badge !== undefined ? { badge: g.badge } : {}),
+        })),
         // The token marks the peer as run by another thread (ShmBus.spawnPeer does the same).
         bus!.core.nextPeerId() + 1,
       );
@@ -158,8 +175,11 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
   return {
     async init(): Promise<DriverInfo> {
       return {
-        name, protocolVersion: PROTOCOL_VERSION, limits: { ...DEFAULT_LIMITS },
-        operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'), features: [...SHM_WORKER_FEATURES],
+        name,
+        protocolVersion: PROTOCOL_VERSION,
+        limits: { ...DEFAULT_LIMITS },
+        operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'),
+        features: [...SHM_WORKER_FEATURES],
       };
     },
     async reset(limits: Limits): Promise<Limits> {
@@ -197,13 +217,21 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
         return p;
       });
       let armed = 0;
-      const allArmed = new Promise<void>((resolve) => { for (const p of workers) p.onArmed = () => { if (++armed === workers.length) resolve(); }; });
-      const results = workers.map((p) => new Promise<RecordedOp[]>((resolve, reject) => {
-        p.onRan = resolve;
-        const prior = p.failure;
-        if (prior) reject(prior);
-        p.waiting.set(-1, { resolve: () => undefined, reject });
-      }));
+      const allArmed = new Promise<void>((resolve) => {
+        for (const p of workers)
+          p.onArmed = () => {
+            if (++armed === workers.length) resolve();
+          };
+      });
+      const results = workers.map(
+        (p) =>
+          new Promise<RecordedOp[]>((resolve, reject) => {
+            p.onRan = resolve;
+            const prior = p.failure;
+            if (prior) reject(prior);
+            p.waiting.set(-1, { resolve: () => undefined, reject });
+          }),
+      );
       plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
       await Promise.race([allArmed, Promise.all(results)]);
       // Release every client at once.
@@ -215,7 +243,11 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
         return out.flat();
       } finally {
         batchCalls = null;
-        for (const p of workers) { p.waiting.delete(-1); p.onRan = undefined; p.onArmed = undefined; }
+        for (const p of workers) {
+          p.waiting.delete(-1);
+          p.onRan = undefined;
+          p.onArmed = undefined;
+        }
       }
     },
     async close() {

@@ -3,8 +3,8 @@
  *
  * Nothing in here runs a hot loop; see the per-transport modules for those.
  */
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from 'fs';
+import * as path from 'path';
 
 /** One measured (or skipped) configuration. */
 export interface BenchRecord {
@@ -46,7 +46,10 @@ export function skippedRecord(name: string, variant: string, reason: string): Be
 }
 
 /** Sort a copy of the samples (nanoseconds) and return median and p99 in microseconds. */
-export function rttStats(samplesNs: ArrayLike<number>, count: number): { medianUs: number | null; p99Us: number | null } {
+export function rttStats(
+  samplesNs: ArrayLike<number>,
+  count: number,
+): { medianUs: number | null; p99Us: number | null } {
   if (count <= 0) return { medianUs: null, p99Us: null };
   const sorted = Float64Array.from({ length: count }, (_, i) => samplesNs[i]);
   sorted.sort();
@@ -70,10 +73,10 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
  * sibling), the .ts file is returned together with the execArgv that makes Node load it.
  */
 export function siblingEntry(dir: string, base: string): { file: string; execArgv: string[] } {
-  const js = path.join(dir, base + ".js");
+  const js = path.join(dir, base + '.js');
   if (fs.existsSync(js)) return { file: js, execArgv: [] };
-  const ts = path.join(dir, base + ".ts");
-  if (fs.existsSync(ts)) return { file: ts, execArgv: ["--require", "tsx/cjs"] };
+  const ts = path.join(dir, base + '.ts');
+  if (fs.existsSync(ts)) return { file: ts, execArgv: ['--require', 'tsx/cjs'] };
   throw new Error(`bench entry ${base}(.js|.ts) not found in ${dir}`);
 }
 
@@ -93,31 +96,31 @@ function hrtimeCostOnce(n: number): number {
     sink += process.hrtime.bigint() - a;
   }
   const total = Number(process.hrtime.bigint() - start);
-  if (sink < 0n) throw new Error("clock went backwards");
+  if (sink < 0n) throw new Error('clock went backwards');
   return total / n;
 }
 
 export function fmtNum(v: number | null, digits: number): string {
-  if (v === null || !Number.isFinite(v)) return "-";
+  if (v === null || !Number.isFinite(v)) return '-';
   return v.toFixed(digits);
 }
 
 /** 1234567 -> "1.23M", 4321 -> "4.32k". */
 export function fmtSi(v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return "-";
+  if (v === null || !Number.isFinite(v)) return '-';
   const a = Math.abs(v);
-  if (a >= 1e9) return (v / 1e9).toFixed(2) + "G";
-  if (a >= 1e6) return (v / 1e6).toFixed(2) + "M";
-  if (a >= 1e3) return (v / 1e3).toFixed(1) + "k";
+  if (a >= 1e9) return (v / 1e9).toFixed(2) + 'G';
+  if (a >= 1e6) return (v / 1e6).toFixed(2) + 'M';
+  if (a >= 1e3) return (v / 1e3).toFixed(1) + 'k';
   return v.toFixed(0);
 }
 
 /** Aligned plain-text table of the records. */
 export function formatTable(records: BenchRecord[]): string {
-  const header = ["name", "variant", "median us", "p99 us", "msgs/s", "MB/s", "wakes/msg", "samples"];
+  const header = ['name', 'variant', 'median us', 'p99 us', 'msgs/s', 'MB/s', 'wakes/msg', 'samples'];
   const rows: string[][] = records.map((r) => {
     if (r.skipped !== undefined) {
-      return [r.name, r.variant, "skipped: " + r.skipped, "", "", "", "", "0"];
+      return [r.name, r.variant, 'skipped: ' + r.skipped, '', '', '', '', '0'];
     }
     return [
       r.name,
@@ -125,26 +128,32 @@ export function formatTable(records: BenchRecord[]): string {
       fmtNum(r.medianRttUs, 2),
       fmtNum(r.p99RttUs, 2),
       fmtSi(r.msgsPerSec),
-      r.bytesPerSec === null ? "-" : (r.bytesPerSec / 1e6).toFixed(0),
-      r.wakesPerMsg === null ? "-" : r.wakesPerMsg.toFixed(4),
+      r.bytesPerSec === null ? '-' : (r.bytesPerSec / 1e6).toFixed(0),
+      r.wakesPerMsg === null ? '-' : r.wakesPerMsg.toFixed(4),
       String(r.samples),
     ];
   });
   const all = [header, ...rows];
-  const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? "").length)));
+  const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)));
   // A skipped row's reason spans the numeric columns: do not let it widen them.
   const numericStart = 2;
   for (let c = numericStart; c < header.length; c++) {
-    widths[c] = Math.max(header[c].length, ...rows.filter((_, i) => records[i].skipped === undefined).map((row) => row[c].length));
+    widths[c] = Math.max(
+      header[c].length,
+      ...rows.filter((_, i) => records[i].skipped === undefined).map((row) => row[c].length),
+    );
   }
   const rightAligned = (c: number) => c >= numericStart;
   const line = (row: string[], isSkipped: boolean) => {
-    if (isSkipped) return [row[0].padEnd(widths[0]), row[1].padEnd(widths[1]), row[2]].join("  ");
-    return row.map((cell, c) => (rightAligned(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+    if (isSkipped) return [row[0].padEnd(widths[0]), row[1].padEnd(widths[1]), row[2]].join('  ');
+    return row
+      .map((cell, c) => (rightAligned(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   };
-  const out = [line(header, false), widths.map((w) => "-".repeat(w)).join("  ")];
+  const out = [line(header, false), widths.map((w) => '-'.repeat(w)).join('  ')];
   rows.forEach((row, i) => out.push(line(row, records[i].skipped !== undefined)));
-  return out.join("\n");
+  return out.join('\n');
 }
 
 /**
@@ -161,7 +170,11 @@ export class PingPongClock {
   private tStart = 0n;
   private deadline = 0n;
 
-  constructor(private readonly warmup: number, iterations: number, private readonly maxMs: number) {
+  constructor(
+    private readonly warmup: number,
+    iterations: number,
+    private readonly maxMs: number,
+  ) {
     this.samples = new Float64Array(iterations);
     this.total = warmup + iterations;
   }

@@ -11,24 +11,24 @@
  * Run from the compiled output (workers and the forked child are the compiled .js files):
  *   node dist/bench/baselines/run.js [--quick] [--only sab,net]
  */
-import * as os from "os";
-import { measureHrtimeCostNs, noLog } from "./common";
-import type { BenchRecord, Log } from "./common";
-import { cPingPong, cScmPingPong, cStream } from "./c";
-import { netPingPong, netStream } from "./net";
-import { pmPingPong, pmStream } from "./pm";
-import { getSpinItersPerUs, sabPingPong, sabStream } from "./sab";
+import * as os from 'os';
+import { measureHrtimeCostNs, noLog } from './common';
+import type { BenchRecord, Log } from './common';
+import { cPingPong, cScmPingPong, cStream } from './c';
+import { netPingPong, netStream } from './net';
+import { pmPingPong, pmStream } from './pm';
+import { getSpinItersPerUs, sabPingPong, sabStream } from './sab';
 
-export type { BenchRecord, Log } from "./common";
-export { formatTable } from "./common";
-export { getSpinItersPerUs, sabPingPong, sabStream } from "./sab";
-export type { SabPingPongOptions, SabStreamOptions } from "./sab";
-export { pmPingPong, pmStream } from "./pm";
-export type { PmPingPongOptions, PmStreamOptions } from "./pm";
-export { netPingPong, netStream } from "./net";
-export type { NetPingPongOptions, NetStreamOptions } from "./net";
-export { buildCBench, cPingPong, cScmPingPong, cStream, findCompiler } from "./c";
-export type { CPingPongOptions, CScmOptions, CStreamOptions, FdMode } from "./c";
+export type { BenchRecord, Log } from './common';
+export { formatTable } from './common';
+export { getSpinItersPerUs, sabPingPong, sabStream } from './sab';
+export type { SabPingPongOptions, SabStreamOptions } from './sab';
+export { pmPingPong, pmStream } from './pm';
+export type { PmPingPongOptions, PmStreamOptions } from './pm';
+export { netPingPong, netStream } from './net';
+export type { NetPingPongOptions, NetStreamOptions } from './net';
+export { buildCBench, cPingPong, cScmPingPong, cStream, findCompiler } from './c';
+export type { CPingPongOptions, CScmOptions, CStreamOptions, FdMode } from './c';
 
 export interface RunBaselinesOptions {
   /** Tiny iteration counts (a few seconds in all) instead of the full sizes. */
@@ -69,39 +69,39 @@ type Step = { label: string; run: () => Promise<BenchRecord> };
 
 function groups(z: Sizes, log: Log): Record<string, Step[]> {
   return {
-    "sab.pingpong": [
-      { label: "spin 0", run: () => sabPingPong({ ...z.rttC, spinUs: 0, log }) },
-      { label: "spin 30us", run: () => sabPingPong({ ...z.rttC, spinUs: 30, log }) },
+    'sab.pingpong': [
+      { label: 'spin 0', run: () => sabPingPong({ ...z.rttC, spinUs: 0, log }) },
+      { label: 'spin 30us', run: () => sabPingPong({ ...z.rttC, spinUs: 30, log }) },
     ],
-    "sab.stream": [
-      { label: "64B wait only", run: () => sabStream({ ...z.small, spinUs: 0, log }) },
-      { label: "64B spin 30us", run: () => sabStream({ ...z.small, spinUs: 30, log }) },
-      { label: "64B batch 32", run: () => sabStream({ ...z.small, spinUs: 0, publishEvery: 32, log }) },
-      { label: "64KiB wait only", run: () => sabStream({ ...z.large, msgSize: KIB64, spinUs: 0, log }) },
-      { label: "64KiB spin 30us", run: () => sabStream({ ...z.large, msgSize: KIB64, spinUs: 30, log }) },
+    'sab.stream': [
+      { label: '64B wait only', run: () => sabStream({ ...z.small, spinUs: 0, log }) },
+      { label: '64B spin 30us', run: () => sabStream({ ...z.small, spinUs: 30, log }) },
+      { label: '64B batch 32', run: () => sabStream({ ...z.small, spinUs: 0, publishEvery: 32, log }) },
+      { label: '64KiB wait only', run: () => sabStream({ ...z.large, msgSize: KIB64, spinUs: 0, log }) },
+      { label: '64KiB spin 30us', run: () => sabStream({ ...z.large, msgSize: KIB64, spinUs: 30, log }) },
     ],
-    "pm.pingpong": [
-      { label: "main<->worker", run: () => pmPingPong({ ...z.rtt, between: "main", log }) },
-      { label: "worker<->worker", run: () => pmPingPong({ ...z.rtt, between: "worker", log }) },
+    'pm.pingpong': [
+      { label: 'main<->worker', run: () => pmPingPong({ ...z.rtt, between: 'main', log }) },
+      { label: 'worker<->worker', run: () => pmPingPong({ ...z.rtt, between: 'worker', log }) },
     ],
-    "pm.stream": [
-      { label: "64B", run: () => pmStream({ ...z.small, log }) },
-      { label: "64KiB", run: () => pmStream({ ...z.large, msgSize: KIB64, log }) },
+    'pm.stream': [
+      { label: '64B', run: () => pmStream({ ...z.small, log }) },
+      { label: '64KiB', run: () => pmStream({ ...z.large, msgSize: KIB64, log }) },
     ],
-    "net.pingpong": [{ label: "64B", run: () => netPingPong({ ...z.rtt, log }) }],
-    "net.stream": [
-      { label: "64B", run: () => netStream({ ...z.small, log }) },
-      { label: "64KiB", run: () => netStream({ ...z.large, msgSize: KIB64, log }) },
+    'net.pingpong': [{ label: '64B', run: () => netPingPong({ ...z.rtt, log }) }],
+    'net.stream': [
+      { label: '64B', run: () => netStream({ ...z.small, log }) },
+      { label: '64KiB', run: () => netStream({ ...z.large, msgSize: KIB64, log }) },
     ],
-    "c.pingpong": [{ label: "64B", run: () => cPingPong({ ...z.rttC, log }) }],
-    "c.stream": [
-      { label: "64B", run: () => cStream({ ...z.smallC, log }) },
-      { label: "64KiB", run: () => cStream({ ...z.large, msgSize: KIB64, log }) },
+    'c.pingpong': [{ label: '64B', run: () => cPingPong({ ...z.rttC, log }) }],
+    'c.stream': [
+      { label: '64B', run: () => cStream({ ...z.smallC, log }) },
+      { label: '64KiB', run: () => cStream({ ...z.large, msgSize: KIB64, log }) },
     ],
-    "c.scm.pingpong": [
-      { label: "no fd", run: () => cScmPingPong({ ...z.rtt, fdMode: "none", log }) },
-      { label: "same fd", run: () => cScmPingPong({ ...z.rtt, fdMode: "same", log }) },
-      { label: "new fd", run: () => cScmPingPong({ ...z.rtt, fdMode: "new", log }) },
+    'c.scm.pingpong': [
+      { label: 'no fd', run: () => cScmPingPong({ ...z.rtt, fdMode: 'none', log }) },
+      { label: 'same fd', run: () => cScmPingPong({ ...z.rtt, fdMode: 'same', log }) },
+      { label: 'new fd', run: () => cScmPingPong({ ...z.rtt, fdMode: 'new', log }) },
     ],
   };
 }
@@ -113,8 +113,8 @@ export function selectGroups(only?: string[]): string[] {
   if (!only || only.length === 0) return [...GROUP_IDS];
   const picked = new Set<string>();
   for (const e of only) {
-    const hits = GROUP_IDS.filter((g) => g === e || g.startsWith(e + "."));
-    if (hits.length === 0) throw new Error(`unknown baseline "${e}"; known: ${GROUP_IDS.join(", ")}`);
+    const hits = GROUP_IDS.filter((g) => g === e || g.startsWith(e + '.'));
+    if (hits.length === 0) throw new Error(`unknown baseline "${e}"; known: ${GROUP_IDS.join(', ')}`);
     hits.forEach((h) => picked.add(h));
   }
   return GROUP_IDS.filter((g) => picked.has(g));
@@ -124,15 +124,19 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
   const log = opts.log ?? noLog;
   const ids = selectGroups(opts.only);
   const all = groups(opts.quick ? QUICK : FULL, log);
-  log(`baselines (${opts.quick ? "quick" : "full"}): ${ids.join(", ")}`);
+  log(`baselines (${opts.quick ? 'quick' : 'full'}): ${ids.join(', ')}`);
   const load = os.loadavg()[0];
   const cpus = os.cpus().length;
   if (load > cpus * 0.75) {
-    log(`  WARNING: 1-min load average ${load.toFixed(1)} on ${cpus} CPUs: other work competes for the CPUs; figures will be inflated and noisy`);
+    log(
+      `  WARNING: 1-min load average ${load.toFixed(1)} on ${cpus} CPUs: other work competes for the CPUs; figures will be inflated and noisy`,
+    );
   }
-  if (ids.some((g) => g.startsWith("sab."))) {
+  if (ids.some((g) => g.startsWith('sab.'))) {
     const rate = await getSpinItersPerUs();
-    log(`  spin calibration: ${rate.toFixed(1)} Atomics.load iterations/us; hrtime.bigint() pair ~${measureHrtimeCostNs().toFixed(0)} ns`);
+    log(
+      `  spin calibration: ${rate.toFixed(1)} Atomics.load iterations/us; hrtime.bigint() pair ~${measureHrtimeCostNs().toFixed(0)} ns`,
+    );
   }
   const out: BenchRecord[] = [];
   for (const id of ids) {
@@ -146,5 +150,5 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
   }
   return out;
 }
-export { cRpcPool, cRpcPoolRun, netRpcPool, netRpcPoolRun, poolWindowRate, rpcPoolShape } from "./rpc-pool";
-export type { PoolChildReport, RpcPoolOptions, RpcPoolRun } from "./rpc-pool";
+export { cRpcPool, cRpcPoolRun, netRpcPool, netRpcPoolRun, poolWindowRate, rpcPoolShape } from './rpc-pool';
+export type { PoolChildReport, RpcPoolOptions, RpcPoolRun } from './rpc-pool';

@@ -4,8 +4,8 @@
  * echo: writes every frame straight back. sink: counts non-empty frames; an empty frame marks the
  * end of a phase and is answered with a 4-byte frame holding the count of that phase.
  */
-import * as net from "net";
-import { FrameReader } from "./frames";
+import * as net from 'net';
+import { FrameReader } from './frames';
 
 const [socketPath, mode] = process.argv.slice(2);
 
@@ -13,7 +13,7 @@ function runEcho(sock: net.Socket): void {
   const reader = new FrameReader(function echoFrame(buf: Buffer, start: number, len: number) {
     sock.write(buf.subarray(start - 4, start + len));
   });
-  sock.on("data", function onEchoData(chunk: Buffer) {
+  sock.on('data', function onEchoData(chunk: Buffer) {
     reader.push(chunk);
   });
 }
@@ -37,21 +37,21 @@ function runSink(sock: net.Socket): void {
     sock.write(ack);
     frames = 0;
   });
-  sock.on("data", function onSinkData(chunk: Buffer) {
+  sock.on('data', function onSinkData(chunk: Buffer) {
     reader.push(chunk);
   });
 }
 
 const sock = net.createConnection(socketPath, () => {
-  if (mode === "echo") runEcho(sock);
-  else if (mode === "sink") runSink(sock);
+  if (mode === 'echo') runEcho(sock);
+  else if (mode === 'sink') runSink(sock);
   else {
     console.error(`net-child: unknown mode ${mode}`);
     process.exit(2);
   }
 });
-sock.on("error", (e) => {
-  console.error("net-child:", e.message);
+sock.on('error', (e) => {
+  console.error('net-child:', e.message);
   process.exit(1);
 });
-sock.on("close", () => process.exit(0));
+sock.on('close', () => process.exit(0));

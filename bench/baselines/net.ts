@@ -2,14 +2,14 @@
  * Baseline 4: Node `net` over a Unix domain socket between two processes (the child is forked
  * from the compiled net-child.js). 4-byte length-prefixed frames.
  */
-import { ChildProcess, fork } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import { BenchRecord, emptyRecord, Log, noLog, PingPongClock, rttStats, siblingEntry } from "./common";
-import { FrameReader, makeFrame } from "./frames";
-import { sizeLabel } from "./sab";
+import { ChildProcess, fork } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { BenchRecord, emptyRecord, Log, noLog, PingPongClock, rttStats, siblingEntry } from './common';
+import { FrameReader, makeFrame } from './frames';
+import { sizeLabel } from './sab';
 
 interface Conn {
   server: net.Server;
@@ -30,17 +30,17 @@ function connectChild(args: string[], timeoutMs: number): Promise<Conn> {
     const timer = setTimeout(() => {
       child?.kill();
       server.close();
-      reject(new Error("net child did not connect"));
+      reject(new Error('net child did not connect'));
     }, timeoutMs);
-    server.once("error", reject);
-    server.once("connection", (sock) => {
+    server.once('error', reject);
+    server.once('connection', (sock) => {
       clearTimeout(timer);
       resolve({ server, sock, child: child!, socketPath });
     });
     server.listen(socketPath, () => {
-      const { file, execArgv } = siblingEntry(__dirname, "net-child");
-      child = fork(file, [socketPath, ...args], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-      child.once("exit", (code) => {
+      const { file, execArgv } = siblingEntry(__dirname, 'net-child');
+      child = fork(file, [socketPath, ...args], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      child.once('exit', (code) => {
         if (code !== 0) reject(new Error(`net child exited with ${code}`));
       });
     });
@@ -50,7 +50,7 @@ function connectChild(args: string[], timeoutMs: number): Promise<Conn> {
 async function closeConn(c: Conn): Promise<void> {
   const exited = new Promise<void>((res) => {
     if (c.child.exitCode !== null || c.child.signalCode !== null) res();
-    else c.child.once("exit", () => res());
+    else c.child.once('exit', () => res());
   });
   c.sock.end();
   c.child.disconnect?.();
@@ -76,7 +76,7 @@ export async function netPingPong(opts: NetPingPongOptions = {}): Promise<BenchR
   const msgSize = opts.msgSize ?? 64;
   const maxMs = opts.maxMs ?? 7000;
   const log = opts.log ?? noLog;
-  const c = await connectChild(["echo"], 30_000);
+  const c = await connectChild(['echo'], 30_000);
   let r: { done: number; samples: Float64Array; elapsedNs: number };
   try {
     r = await pingOverSocket(c.sock, msgSize, warmup, iterations, maxMs);
@@ -84,33 +84,44 @@ export async function netPingPong(opts: NetPingPongOptions = {}): Promise<BenchR
     await closeConn(c);
   }
   const { medianUs, p99Us } = rttStats(r.samples, r.done);
-  const rec = emptyRecord("net.pingpong", `${sizeLabel(msgSize)} Unix socket, 2 processes (fork), length-prefixed; rtt: hrtime every RT`);
+  const rec = emptyRecord(
+    'net.pingpong',
+    `${sizeLabel(msgSize)} Unix socket, 2 processes (fork), length-prefixed; rtt: hrtime every RT`,
+  );
   rec.medianRttUs = medianUs;
   rec.p99RttUs = p99Us;
   rec.samples = r.done;
-  log(`  net.pingpong: ${r.done} RTs in ${(r.elapsedNs / 1e6).toFixed(0)} ms${r.done < iterations ? ` [stopped early at ${maxMs} ms]` : ""}`);
+  log(
+    `  net.pingpong: ${r.done} RTs in ${(r.elapsedNs / 1e6).toFixed(0)} ms${r.done < iterations ? ` [stopped early at ${maxMs} ms]` : ''}`,
+  );
   return rec;
 }
 
-function pingOverSocket(sock: net.Socket, msgSize: number, warmup: number, iterations: number, maxMs: number): Promise<{ done: number; samples: Float64Array; elapsedNs: number }> {
+function pingOverSocket(
+  sock: net.Socket,
+  msgSize: number,
+  warmup: number,
+  iterations: number,
+  maxMs: number,
+): Promise<{ done: number; samples: Float64Array; elapsedNs: number }> {
   return new Promise((resolve, reject) => {
     const frame = makeFrame(msgSize, 9);
     const clock = new PingPongClock(warmup, iterations, maxMs);
     const reader = new FrameReader(function onPongFrame(buf: Buffer, start: number, len: number) {
-      if (len !== msgSize || buf[start] !== 9) return reject(new Error("net: bad echo"));
+      if (len !== msgSize || buf[start] !== 9) return reject(new Error('net: bad echo'));
       if (clock.pong()) {
         clock.ping();
         sock.write(frame);
         return;
       }
-      sock.removeListener("data", onPingData);
+      sock.removeListener('data', onPingData);
       resolve(clock.result());
     });
     function onPingData(chunk: Buffer): void {
       reader.push(chunk);
     }
-    sock.on("data", onPingData);
-    sock.once("error", reject);
+    sock.on('data', onPingData);
+    sock.once('error', reject);
     clock.ping();
     sock.write(frame);
   });
@@ -133,7 +144,7 @@ export async function netStream(opts: NetStreamOptions = {}): Promise<BenchRecor
   const warmup = opts.warmup ?? Math.max(1, Math.floor(count / 10));
   const maxMs = opts.maxMs ?? 7000;
   const log = opts.log ?? noLog;
-  const c = await connectChild(["sink"], 30_000);
+  const c = await connectChild(['sink'], 30_000);
   let elapsedNs: number;
   let sent: number;
   try {
@@ -145,11 +156,16 @@ export async function netStream(opts: NetStreamOptions = {}): Promise<BenchRecor
   } finally {
     await closeConn(c);
   }
-  const rec = emptyRecord("net.stream", `${sizeLabel(msgSize)} one-way Unix socket, 2 processes, one write() per message, until acked`);
+  const rec = emptyRecord(
+    'net.stream',
+    `${sizeLabel(msgSize)} one-way Unix socket, 2 processes, one write() per message, until acked`,
+  );
   rec.msgsPerSec = (sent * 1e9) / elapsedNs;
   rec.bytesPerSec = (sent * msgSize * 1e9) / elapsedNs;
   rec.samples = sent;
-  log(`  net.stream ${sizeLabel(msgSize)}: ${sent} msgs in ${(elapsedNs / 1e6).toFixed(1)} ms${sent < count ? ` [stopped early at ${maxMs} ms]` : ""}`);
+  log(
+    `  net.stream ${sizeLabel(msgSize)}: ${sent} msgs in ${(elapsedNs / 1e6).toFixed(1)} ms${sent < count ? ` [stopped early at ${maxMs} ms]` : ''}`,
+  );
   return rec;
 }
 
@@ -164,10 +180,10 @@ function sendFrames(sock: net.Socket, frame: Buffer, n: number, deadlineNs: bigi
   return new Promise<number>((resolve, reject) => {
     let sent = 0;
     const reader = new FrameReader(function onAckFrame(buf: Buffer, start: number, len: number) {
-      if (len !== 4) return reject(new Error("net: unexpected frame from sink"));
+      if (len !== 4) return reject(new Error('net: unexpected frame from sink'));
       const got = buf.readUInt32LE(start);
-      sock.removeListener("data", onAckData);
-      sock.removeListener("error", reject);
+      sock.removeListener('data', onAckData);
+      sock.removeListener('error', reject);
       if (got !== sent) return reject(new Error(`net: sink counted ${got} frames, sent ${sent}`));
       resolve(sent);
     });
@@ -180,14 +196,14 @@ function sendFrames(sock: net.Socket, frame: Buffer, n: number, deadlineNs: bigi
         const more = sock.write(frame);
         if ((sent & 1023) === 0 && deadlineNs > 0n && process.hrtime.bigint() > deadlineNs) break;
         if (!more) {
-          sock.once("drain", pump);
+          sock.once('drain', pump);
           return;
         }
       }
       sock.write(END_FRAME);
     }
-    sock.on("data", onAckData);
-    sock.on("error", reject);
+    sock.on('data', onAckData);
+    sock.on('error', reject);
     pump();
   });
 }

@@ -2,14 +2,22 @@
  * Worker entry for the postMessage baselines. Event-driven: the per-message work lives in named
  * handler functions (no await anywhere).
  */
-import { MessagePort, parentPort, workerData } from "worker_threads";
+import { MessagePort, parentPort, workerData } from 'worker_threads';
 
 export type PmWorkerData =
-  | { role: "echo-parent" }
-  | { role: "echo-port"; port: MessagePort }
-  | { role: "ping-port"; port: MessagePort; msgSize: number; warmup: number; iterations: number; maxMs: number }
-  | { role: "producer"; port: MessagePort; msgSize: number; warmup: number; count: number; window: number; maxMs: number }
-  | { role: "consumer"; port: MessagePort; msgSize: number; warmup: number; ackEvery: number };
+  | { role: 'echo-parent' }
+  | { role: 'echo-port'; port: MessagePort }
+  | { role: 'ping-port'; port: MessagePort; msgSize: number; warmup: number; iterations: number; maxMs: number }
+  | {
+      role: 'producer';
+      port: MessagePort;
+      msgSize: number;
+      warmup: number;
+      count: number;
+      window: number;
+      maxMs: number;
+    }
+  | { role: 'consumer'; port: MessagePort; msgSize: number; warmup: number; ackEvery: number };
 
 export interface PmPingResult {
   done: number;
@@ -20,7 +28,7 @@ export interface PmPingResult {
 const d = workerData as PmWorkerData;
 
 function fail(e: unknown): void {
-  parentPort!.postMessage({ error: e instanceof Error ? e.stack ?? e.message : String(e) });
+  parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   process.exit(1);
 }
 
@@ -28,10 +36,10 @@ function fail(e: unknown): void {
 function runEchoParent(): void {
   const port = parentPort!;
   let echoed = 0;
-  port.on("message", function echoParent(m: unknown) {
+  port.on('message', function echoParent(m: unknown) {
     if (m === null) {
       port.postMessage({ result: { echoed } });
-      port.removeListener("message", echoParent); // unrefs parentPort: the worker can exit
+      port.removeListener('message', echoParent); // unrefs parentPort: the worker can exit
       return;
     }
     echoed++;
@@ -42,15 +50,15 @@ function runEchoParent(): void {
 /** Echo on a MessageChannel port until the peer closes it. */
 function runEchoPort(port: MessagePort): void {
   let echoed = 0;
-  port.on("message", function echoPort(m: unknown) {
+  port.on('message', function echoPort(m: unknown) {
     echoed++;
     port.postMessage(m);
   });
-  port.on("close", () => parentPort!.postMessage({ result: { echoed } }));
+  port.on('close', () => parentPort!.postMessage({ result: { echoed } }));
 }
 
 /** Ping over a port: one message in flight, every round trip timed with hrtime.bigint(). */
-function runPingPort(x: Extract<PmWorkerData, { role: "ping-port" }>): void {
+function runPingPort(x: Extract<PmWorkerData, { role: 'ping-port' }>): void {
   const { port, warmup, iterations } = x;
   const payload = new Uint8Array(x.msgSize).fill(7);
   const samples = new Float64Array(iterations);
@@ -60,9 +68,9 @@ function runPingPort(x: Extract<PmWorkerData, { role: "ping-port" }>): void {
   let t0 = process.hrtime.bigint();
   let tStart = t0;
   let deadline = t0 + 3600n * 1_000_000_000n;
-  port.on("message", function onPong(m: Uint8Array) {
+  port.on('message', function onPong(m: Uint8Array) {
     const t1 = process.hrtime.bigint();
-    if (m.length !== payload.length) return fail(new Error("bad echo"));
+    if (m.length !== payload.length) return fail(new Error('bad echo'));
     if (i >= warmup) samples[measured++] = Number(t1 - t0);
     i++;
     if (i === warmup) {
@@ -89,7 +97,7 @@ function runPingPort(x: Extract<PmWorkerData, { role: "ping-port" }>): void {
  * measured messages (or at the deadline) the producer posts { end: measuredSent }; the consumer
  * answers with its final count.
  */
-function runProducer(x: Extract<PmWorkerData, { role: "producer" }>): void {
+function runProducer(x: Extract<PmWorkerData, { role: 'producer' }>): void {
   const { port, warmup, count, window } = x;
   const payload = new Uint8Array(x.msgSize).fill(3);
   let total = warmup + count;
@@ -116,8 +124,8 @@ function runProducer(x: Extract<PmWorkerData, { role: "producer" }>): void {
       port.postMessage({ end: sent - warmup });
     }
   }
-  port.on("message", function onAck(m: number | { final: number }) {
-    if (typeof m !== "number") {
+  port.on('message', function onAck(m: number | { final: number }) {
+    if (typeof m !== 'number') {
       parentPort!.postMessage({ result: { t: t0.toString(), sent: sent - warmup, consumerCount: m.final } });
       port.close();
       return;
@@ -130,12 +138,12 @@ function runProducer(x: Extract<PmWorkerData, { role: "producer" }>): void {
   pump();
 }
 
-function runConsumer(x: Extract<PmWorkerData, { role: "consumer" }>): void {
+function runConsumer(x: Extract<PmWorkerData, { role: 'consumer' }>): void {
   const { port, warmup, ackEvery, msgSize } = x;
   let received = 0;
   let bytes = 0;
   let bad = 0;
-  port.on("message", function onData(m: Uint8Array | { end: number }) {
+  port.on('message', function onData(m: Uint8Array | { end: number }) {
     if (!(m instanceof Uint8Array)) {
       const t1 = process.hrtime.bigint();
       const measured = received - warmup;
@@ -152,19 +160,19 @@ function runConsumer(x: Extract<PmWorkerData, { role: "consumer" }>): void {
 
 try {
   switch (d.role) {
-    case "echo-parent":
+    case 'echo-parent':
       runEchoParent();
       break;
-    case "echo-port":
+    case 'echo-port':
       runEchoPort(d.port);
       break;
-    case "ping-port":
+    case 'ping-port':
       runPingPort(d);
       break;
-    case "producer":
+    case 'producer':
       runProducer(d);
       break;
-    case "consumer":
+    case 'consumer':
       runConsumer(d);
       break;
   }

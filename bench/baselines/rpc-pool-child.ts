@@ -4,9 +4,9 @@
  * Connects, makes <warmup> calls, tells the parent "ready", waits for "go", then makes up to
  * <iterations> closed-loop calls (stopping after <maxMs>), timing each one, and sends the report.
  */
-import * as net from "net";
-import { FrameReader, makeFrame } from "./frames";
-import type { PoolChildReport } from "./rpc-pool";
+import * as net from 'net';
+import { FrameReader, makeFrame } from './frames';
+import type { PoolChildReport } from './rpc-pool';
 
 const [socketPath, warmupArg, iterationsArg, sizeArg, maxMsArg] = process.argv.slice(2);
 const warmup = Number(warmupArg);
@@ -30,12 +30,12 @@ const sock = net.createConnection(socketPath, () => {
   const reader = new FrameReader(function onReply(buf: Buffer, start: number, len: number) {
     const t1 = process.hrtime.bigint();
     if (len !== msgSize || buf[start] !== 7) {
-      console.error("rpc-pool-child: bad reply");
+      console.error('rpc-pool-child: bad reply');
       process.exit(2);
     }
     if (!measuring) {
       if (++i < warmup) return call();
-      void send({ type: "ready" });
+      void send({ type: 'ready' });
       return;
     }
     const now = Number(t1);
@@ -45,27 +45,27 @@ const sock = net.createConnection(socketPath, () => {
     const used = process.cpuUsage(cpu0);
     const report: PoolChildReport = { rtt, doneAt, startNs, endNs: now, cpuUs: used.user + used.system };
     sock.end();
-    void send({ type: "report", report }).then(() => process.exit(0));
+    void send({ type: 'report', report }).then(() => process.exit(0));
   });
   function call(): void {
     t0 = process.hrtime.bigint();
     sock.write(frame);
   }
-  sock.on("data", function onReplyData(chunk: Buffer) {
+  sock.on('data', function onReplyData(chunk: Buffer) {
     reader.push(chunk);
   });
-  process.on("message", (m: { type: string }) => {
-    if (m.type !== "go" || measuring) return;
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'go' || measuring) return;
     measuring = true;
     cpu0 = process.cpuUsage();
     startNs = Number(process.hrtime.bigint());
     call();
   });
   if (warmup > 0) call();
-  else void send({ type: "ready" });
+  else void send({ type: 'ready' });
 });
 sock.setNoDelay?.(true);
-sock.on("error", (e) => {
-  console.error("rpc-pool-child:", e.message);
+sock.on('error', (e) => {
+  console.error('rpc-pool-child:', e.message);
   process.exit(1);
 });

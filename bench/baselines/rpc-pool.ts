@@ -16,15 +16,15 @@
  * profile (`tessera calibrate`): the profile is fitted on the round trip (its time and, from the
  * one-client run, its CPU) and the stream only.
  */
-import { ChildProcess, fork } from "child_process";
-import * as fs from "fs";
-import * as net from "net";
-import * as os from "os";
-import * as path from "path";
-import { buildCBench, runC } from "./c";
-import { BenchRecord, emptyRecord, Log, noLog, rttStats, siblingEntry, skippedRecord } from "./common";
-import { FrameReader } from "./frames";
-import { sizeLabel } from "./sab";
+import { ChildProcess, fork } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { buildCBench, runC } from './c';
+import { BenchRecord, emptyRecord, Log, noLog, rttStats, siblingEntry, skippedRecord } from './common';
+import { FrameReader } from './frames';
+import { sizeLabel } from './sab';
 
 export interface RpcPoolOptions {
   /** Client processes (default 4). */
@@ -43,7 +43,7 @@ export interface RpcPoolOptions {
 
 /** The shape of the pool, as the simulator's calibration reads it from the variant text. */
 export function rpcPoolShape(clients: number): string {
-  return `${clients} client${clients === 1 ? "" : "s"}, 1 server thread`;
+  return `${clients} client${clients === 1 ? '' : 's'}, 1 server thread`;
 }
 
 /** A pool run: the record, and the CPU time per call (null when it could not be measured). */
@@ -71,23 +71,37 @@ export async function cRpcPoolRun(opts: RpcPoolOptions = {}): Promise<RpcPoolRun
   const clients = opts.clients ?? 4;
   const msgSize = opts.msgSize ?? 64;
   const log = opts.log ?? noLog;
-  const server = clients === 1 ? "C, plain read/write: the ping-pong" : "C, epoll";
+  const server = clients === 1 ? 'C, plain read/write: the ping-pong' : 'C, epoll';
   const variant = `${sizeLabel(msgSize)} call/reply, ${rpcPoolShape(clients)} (${server}), one AF_UNIX socketpair per client process; rtt: clock_gettime every call`;
   const b = buildCBench(opts.compilers, log);
-  if ("skipped" in b) {
+  if ('skipped' in b) {
     log(`  c.rpcpool: skipped (${b.skipped})`);
-    return { record: skippedRecord("c.rpcpool", variant, b.skipped), cpuUsPerCall: null };
+    return { record: skippedRecord('c.rpcpool', variant, b.skipped), cpuUsPerCall: null };
   }
   const maxMs = opts.maxMs ?? 7000;
-  const args = ["rpcpool", String(opts.warmup ?? 5_000), String(opts.iterations ?? 50_000), String(msgSize), String(clients)];
+  const args = [
+    'rpcpool',
+    String(opts.warmup ?? 5_000),
+    String(opts.iterations ?? 50_000),
+    String(msgSize),
+    String(clients),
+  ];
   const r = await runC<CPoolResult>(b.binary, args, maxMs);
-  const rec = emptyRecord("c.rpcpool", variant + (clients > 1 && r.ready_per_wait !== undefined ? `; ${r.ready_per_wait.toFixed(2)} ready sockets per epoll_wait` : ""));
+  const rec = emptyRecord(
+    'c.rpcpool',
+    variant +
+      (clients > 1 && r.ready_per_wait !== undefined
+        ? `; ${r.ready_per_wait.toFixed(2)} ready sockets per epoll_wait`
+        : ''),
+  );
   rec.medianRttUs = r.median_us;
   rec.p99RttUs = r.p99_us;
   rec.msgsPerSec = r.msgs_per_sec;
   rec.bytesPerSec = r.bytes_per_sec;
   rec.samples = r.samples;
-  log(`  c.rpcpool (${clients} client${clients === 1 ? "" : "s"}): ${Math.round(r.msgs_per_sec ?? 0)} calls/s, median ${r.median_us?.toFixed(2)} us, CPU ${r.cpu_us_per_call?.toFixed(2)} us per call (window ${r.window_ms?.toFixed(0)} ms)`);
+  log(
+    `  c.rpcpool (${clients} client${clients === 1 ? '' : 's'}): ${Math.round(r.msgs_per_sec ?? 0)} calls/s, median ${r.median_us?.toFixed(2)} us, CPU ${r.cpu_us_per_call?.toFixed(2)} us per call (window ${r.window_ms?.toFixed(0)} ms)`,
+  );
   return { record: rec, cpuUsPerCall: r.cpu_us_per_call ?? null };
 }
 
@@ -134,35 +148,35 @@ export async function netRpcPoolRun(opts: RpcPoolOptions = {}): Promise<RpcPoolR
     const reader = new FrameReader(function echoRequest(buf: Buffer, start: number, len: number) {
       sock.write(buf.subarray(start - 4, start + len));
     });
-    sock.on("data", function onRequestData(chunk: Buffer) {
+    sock.on('data', function onRequestData(chunk: Buffer) {
       reader.push(chunk);
     });
-    sock.on("error", () => undefined);
+    sock.on('error', () => undefined);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once('error', reject);
     server.listen(socketPath, () => resolve());
   });
   const children: ChildProcess[] = [];
   try {
-    const { file, execArgv } = siblingEntry(__dirname, "rpc-pool-child");
+    const { file, execArgv } = siblingEntry(__dirname, 'rpc-pool-child');
     const ready: Promise<void>[] = [];
     const reports: Promise<PoolChildReport>[] = [];
     for (let i = 0; i < clients; i++) {
       const child = fork(file, [socketPath, String(warmup), String(iterations), String(msgSize), String(maxMs)], {
         execArgv,
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       children.push(child);
       const messages = new Promise<PoolChildReport>((resolve, reject) => {
         let readyResolve: () => void = () => undefined;
         ready.push(new Promise<void>((r) => (readyResolve = r)));
-        child.on("message", (m: { type: string; report?: PoolChildReport }) => {
-          if (m.type === "ready") readyResolve();
-          else if (m.type === "report" && m.report) resolve(m.report);
+        child.on('message', (m: { type: string; report?: PoolChildReport }) => {
+          if (m.type === 'ready') readyResolve();
+          else if (m.type === 'report' && m.report) resolve(m.report);
         });
-        child.once("exit", (code) => reject(new Error(`rpc-pool child exited with ${code} before reporting`)));
-        child.once("error", reject);
+        child.once('exit', (code) => reject(new Error(`rpc-pool child exited with ${code} before reporting`)));
+        child.once('error', reject);
       });
       messages.catch(() => undefined); // observed below
       reports.push(messages);
@@ -170,31 +184,42 @@ export async function netRpcPoolRun(opts: RpcPoolOptions = {}): Promise<RpcPoolR
     await Promise.race([Promise.all(ready), Promise.all(reports)]);
     // Start together, as the C clients do: every client measures while all the others do.
     const serverCpu = process.cpuUsage();
-    for (const c of children) c.send({ type: "go" });
+    for (const c of children) c.send({ type: 'go' });
     const all = await Promise.all(reports);
     const server = process.cpuUsage(serverCpu);
     const { callsPerSec, windowNs } = poolWindowRate(all);
     const rtts = all.flatMap((r) => r.rtt);
     const { medianUs, p99Us } = rttStats(rtts, rtts.length);
-    const rec = emptyRecord("net.rpcpool", `${sizeLabel(msgSize)} call/reply, ${rpcPoolShape(clients)} (Node net event loop), Unix socket, ${clients} client processes (fork); rtt: hrtime every call`);
+    const rec = emptyRecord(
+      'net.rpcpool',
+      `${sizeLabel(msgSize)} call/reply, ${rpcPoolShape(clients)} (Node net event loop), Unix socket, ${clients} client processes (fork); rtt: hrtime every call`,
+    );
     rec.medianRttUs = medianUs;
     rec.p99RttUs = p99Us;
     rec.msgsPerSec = callsPerSec;
     rec.bytesPerSec = callsPerSec * msgSize;
     rec.samples = rtts.length;
-    const cpuUsPerCall = (server.user + server.system + all.reduce((a, r) => a + r.cpuUs, 0)) / Math.max(1, rtts.length);
-    log(`  net.rpcpool (${clients} client${clients === 1 ? "" : "s"}): ${Math.round(callsPerSec)} calls/s, median ${medianUs?.toFixed(2)} us, CPU ${cpuUsPerCall.toFixed(2)} us per call (window ${(windowNs / 1e6).toFixed(0)} ms)`);
+    const cpuUsPerCall =
+      (server.user + server.system + all.reduce((a, r) => a + r.cpuUs, 0)) / Math.max(1, rtts.length);
+    log(
+      `  net.rpcpool (${clients} client${clients === 1 ? '' : 's'}): ${Math.round(callsPerSec)} calls/s, median ${medianUs?.toFixed(2)} us, CPU ${cpuUsPerCall.toFixed(2)} us per call (window ${(windowNs / 1e6).toFixed(0)} ms)`,
+    );
     return { record: rec, cpuUsPerCall };
   } finally {
     // Clients exit once they have reported; one that did not (an error above) is stopped.
-    await Promise.all(children.map((c) => new Promise<void>((res) => {
-      if (c.exitCode !== null || c.signalCode !== null) return res();
-      const timer = setTimeout(() => c.kill(), 2000);
-      c.once("exit", () => {
-        clearTimeout(timer);
-        res();
-      });
-    })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((res) => {
+            if (c.exitCode !== null || c.signalCode !== null) return res();
+            const timer = setTimeout(() => c.kill(), 2000);
+            c.once('exit', () => {
+              clearTimeout(timer);
+              res();
+            });
+          }),
+      ),
+    );
     await new Promise<void>((res) => server.close(() => res()));
     fs.rmSync(socketPath, { force: true });
   }

@@ -2,7 +2,7 @@
  * CLI: node dist/bench/baselines/run.js [--quick] [--only sab,net.stream] [--json]
  * Runs the IPC baselines and prints an aligned table (and the records as JSON with --json).
  */
-import { formatTable, GROUP_IDS, runBaselines } from "./index";
+import { formatTable, GROUP_IDS, runBaselines } from './index';
 
 function parseArgs(argv: string[]): { quick: boolean; only?: string[]; json: boolean } {
   let quick = false;
@@ -10,12 +10,14 @@ function parseArgs(argv: string[]): { quick: boolean; only?: string[]; json: boo
   let only: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--quick") quick = true;
-    else if (a === "--json") json = true;
-    else if (a === "--only") only = (argv[++i] ?? "").split(",").filter(Boolean);
-    else if (a.startsWith("--only=")) only = a.slice(7).split(",").filter(Boolean);
-    else if (a === "--help" || a === "-h") {
-      console.log(`usage: node dist/bench/baselines/run.js [--quick] [--only id,...] [--json]\nids: ${GROUP_IDS.join(", ")}`);
+    if (a === '--quick') quick = true;
+    else if (a === '--json') json = true;
+    else if (a === '--only') only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a.startsWith('--only=')) only = a.slice(7).split(',').filter(Boolean);
+    else if (a === '--help' || a === '-h') {
+      console.log(
+        `usage: node dist/bench/baselines/run.js [--quick] [--only id,...] [--json]\nids: ${GROUP_IDS.join(', ')}`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -33,6 +35,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exitCode = 1;
 });

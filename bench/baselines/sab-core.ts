@@ -201,7 +201,16 @@ export function pingLoop(
   return { done: i, nSamples };
 }
 
-function oneRoundTrip(c: PingPongCtx, seq: number, small: boolean, words: number, abW: number, baW: number, ab: number, ba: number): void {
+function oneRoundTrip(
+  c: PingPongCtx,
+  seq: number,
+  small: boolean,
+  words: number,
+  abW: number,
+  baW: number,
+  ab: number,
+  ba: number,
+): void {
   const i32 = c.i32;
   c.outW[0] = seq;
   if (small) copyWords(i32, abW, c.outW, 0, words);
@@ -267,7 +276,13 @@ export function ringBytes(msgSize: number, slots: number): number {
   return RING.DATA_BYTE + msgSize * slots;
 }
 
-export function makeRingCtx(sab: SharedArrayBuffer, msgSize: number, slots: number, spinIters: number, publishEvery: number): RingCtx {
+export function makeRingCtx(
+  sab: SharedArrayBuffer,
+  msgSize: number,
+  slots: number,
+  spinIters: number,
+  publishEvery: number,
+): RingCtx {
   const msg = new Uint8Array(msgSize);
   for (let i = 0; i < msgSize; i++) msg[i] = (i * 7) & 0xff;
   return {

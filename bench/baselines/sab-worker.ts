@@ -2,7 +2,7 @@
  * Worker entry for the SharedArrayBuffer baselines. Runs synchronously from top-level code
  * through plain named functions (no await anywhere), then posts one { result } message.
  */
-import { parentPort, workerData } from "worker_threads";
+import { parentPort, workerData } from 'worker_threads';
 import {
   calibrateSpinItersPerUs,
   consumeLoop,
@@ -12,14 +12,41 @@ import {
   pingLoop,
   pongLoop,
   produceLoop,
-} from "./sab-core";
+} from './sab-core';
 
 export type SabWorkerData =
-  | { role: "ping"; sab: SharedArrayBuffer; msgSize: number; spinIters: number; warmup: number; iterations: number; sampleEvery: number; maxMs: number }
-  | { role: "pong"; sab: SharedArrayBuffer; msgSize: number; spinIters: number; warmup: number }
-  | { role: "producer"; sab: SharedArrayBuffer; msgSize: number; slots: number; spinIters: number; publishEvery: number; warmup: number; count: number }
-  | { role: "consumer"; sab: SharedArrayBuffer; msgSize: number; slots: number; spinIters: number; publishEvery: number; warmup: number; count: number }
-  | { role: "calibrate" };
+  | {
+      role: 'ping';
+      sab: SharedArrayBuffer;
+      msgSize: number;
+      spinIters: number;
+      warmup: number;
+      iterations: number;
+      sampleEvery: number;
+      maxMs: number;
+    }
+  | { role: 'pong'; sab: SharedArrayBuffer; msgSize: number; spinIters: number; warmup: number }
+  | {
+      role: 'producer';
+      sab: SharedArrayBuffer;
+      msgSize: number;
+      slots: number;
+      spinIters: number;
+      publishEvery: number;
+      warmup: number;
+      count: number;
+    }
+  | {
+      role: 'consumer';
+      sab: SharedArrayBuffer;
+      msgSize: number;
+      slots: number;
+      spinIters: number;
+      publishEvery: number;
+      warmup: number;
+      count: number;
+    }
+  | { role: 'calibrate' };
 
 export interface PingResult {
   done: number;
@@ -42,7 +69,7 @@ export interface StreamSideResult {
   errors: number;
 }
 
-function runPing(d: Extract<SabWorkerData, { role: "ping" }>): PingResult {
+function runPing(d: Extract<SabWorkerData, { role: 'ping' }>): PingResult {
   const c = makePingPongCtx(d.sab, d.msgSize, d.spinIters);
   const maxSamples = Math.ceil(Math.max(d.iterations, d.warmup) / Math.max(1, d.sampleEvery)) + 2;
   const samples = new Float64Array(maxSamples);
@@ -57,16 +84,23 @@ function runPing(d: Extract<SabWorkerData, { role: "ping" }>): PingResult {
   const deadline = t0 + BigInt(Math.round(d.maxMs * 1e6));
   const r = pingLoop(c, seq, d.iterations, d.sampleEvery, samples, deadline, true);
   const elapsedNs = Number(process.hrtime.bigint() - t0);
-  return { done: r.done, nSamples: r.nSamples, samples, elapsedNs, notifies: c.counters.notifies, wakes: c.counters.wakes };
+  return {
+    done: r.done,
+    nSamples: r.nSamples,
+    samples,
+    elapsedNs,
+    notifies: c.counters.notifies,
+    wakes: c.counters.wakes,
+  };
 }
 
-function runPong(d: Extract<SabWorkerData, { role: "pong" }>): PongResult {
+function runPong(d: Extract<SabWorkerData, { role: 'pong' }>): PongResult {
   const c = makePingPongCtx(d.sab, d.msgSize, d.spinIters);
   const echoed = pongLoop(c, d.warmup);
   return { echoed, notifies: c.counters.notifies, wakes: c.counters.wakes };
 }
 
-function runProducer(d: Extract<SabWorkerData, { role: "producer" }>): StreamSideResult {
+function runProducer(d: Extract<SabWorkerData, { role: 'producer' }>): StreamSideResult {
   const c = makeRingCtx(d.sab, d.msgSize, d.slots, d.spinIters, d.publishEvery);
   produceLoop(c, d.warmup);
   drainWait(c);
@@ -77,7 +111,7 @@ function runProducer(d: Extract<SabWorkerData, { role: "producer" }>): StreamSid
   return { t: t0.toString(), notifies: c.counters.notifies, wakes: c.counters.wakes, errors: 0 };
 }
 
-function runConsumer(d: Extract<SabWorkerData, { role: "consumer" }>): StreamSideResult {
+function runConsumer(d: Extract<SabWorkerData, { role: 'consumer' }>): StreamSideResult {
   const c = makeRingCtx(d.sab, d.msgSize, d.slots, d.spinIters, d.publishEvery);
   consumeLoop(c, d.warmup);
   const warmErrors = c.errors;
@@ -93,27 +127,27 @@ function main(): void {
   try {
     let result: unknown;
     switch (d.role) {
-      case "ping": {
+      case 'ping': {
         const r = runPing(d);
         parentPort!.postMessage({ result: r }, [r.samples.buffer as ArrayBuffer]);
         return;
       }
-      case "pong":
+      case 'pong':
         result = runPong(d);
         break;
-      case "producer":
+      case 'producer':
         result = runProducer(d);
         break;
-      case "consumer":
+      case 'consumer':
         result = runConsumer(d);
         break;
-      case "calibrate":
+      case 'calibrate':
         result = calibrateSpinItersPerUs();
         break;
     }
     parentPort!.postMessage({ result });
   } catch (e) {
-    parentPort!.postMessage({ error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
   }
 }
 

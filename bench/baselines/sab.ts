@@ -2,17 +2,17 @@
  * Baselines 1 and 2: bare SharedArrayBuffer ping-pong and one-way ring stream between two worker
  * threads. The main thread only creates the buffer, starts the workers and collects results.
  */
-import { BenchRecord, emptyRecord, Log, noLog, rttStats } from "./common";
-import { pingPongBytes, ringBytes } from "./sab-core";
-import type { PingResult, PongResult, StreamSideResult } from "./sab-worker";
-import { runWorkerGroup } from "./workers";
+import { BenchRecord, emptyRecord, Log, noLog, rttStats } from './common';
+import { pingPongBytes, ringBytes } from './sab-core';
+import type { PingResult, PongResult, StreamSideResult } from './sab-worker';
+import { runWorkerGroup } from './workers';
 
 let spinItersPerUs: number | undefined;
 
 /** Spin-loop iterations per microsecond, calibrated once (in a worker) and cached. */
 export async function getSpinItersPerUs(): Promise<number> {
   if (spinItersPerUs === undefined) {
-    const [rate] = await runWorkerGroup<number>([{ entry: "sab-worker", workerData: { role: "calibrate" } }], 60_000);
+    const [rate] = await runWorkerGroup<number>([{ entry: 'sab-worker', workerData: { role: 'calibrate' } }], 60_000);
     spinItersPerUs = rate;
   }
   return spinItersPerUs;
@@ -47,17 +47,17 @@ export async function sabPingPong(opts: SabPingPongOptions = {}): Promise<BenchR
   const spinIters = Math.round(spinUs * rate);
   const sab = new SharedArrayBuffer(pingPongBytes(msgSize));
   const common = { sab, msgSize, spinIters, warmup };
-  const [pong, ping] = await runWorkerGroup<PongResult | PingResult>(
+  const [pong, ping] = (await runWorkerGroup<PongResult | PingResult>(
     [
-      { entry: "sab-worker", workerData: { role: "pong", ...common } },
-      { entry: "sab-worker", workerData: { role: "ping", ...common, iterations, sampleEvery, maxMs } },
+      { entry: 'sab-worker', workerData: { role: 'pong', ...common } },
+      { entry: 'sab-worker', workerData: { role: 'ping', ...common, iterations, sampleEvery, maxMs } },
     ],
     maxMs * 2 + 60_000,
-  ) as [PongResult, PingResult];
+  )) as [PongResult, PingResult];
   const { medianUs, p99Us } = rttStats(ping.samples, ping.nSamples);
   const rec = emptyRecord(
-    "sab.pingpong",
-    `${msgSize}B worker<->worker, ${spinUs > 0 ? `spin ${spinUs}us (${spinIters} iters) then wait` : "spin 0 (Atomics.wait only)"}; rtt: hrtime every ${sampleEvery === 1 ? "" : ordinal(sampleEvery) + " "}RT`,
+    'sab.pingpong',
+    `${msgSize}B worker<->worker, ${spinUs > 0 ? `spin ${spinUs}us (${spinIters} iters) then wait` : 'spin 0 (Atomics.wait only)'}; rtt: hrtime every ${sampleEvery === 1 ? '' : ordinal(sampleEvery) + ' '}RT`,
   );
   rec.medianRttUs = medianUs;
   rec.p99RttUs = p99Us;
@@ -66,7 +66,7 @@ export async function sabPingPong(opts: SabPingPongOptions = {}): Promise<BenchR
   log(
     `  sab.pingpong spin=${spinUs}us: ${ping.done} RTs in ${(ping.elapsedNs / 1e6).toFixed(0)} ms (mean ${(ping.elapsedNs / 1000 / Math.max(1, ping.done)).toFixed(2)} us incl. sampling), ` +
       `notifies ping/pong ${ping.notifies}/${pong.notifies}, woke ${ping.wakes}/${pong.wakes}` +
-      (ping.done < iterations ? ` [stopped early at ${maxMs} ms]` : ""),
+      (ping.done < iterations ? ` [stopped early at ${maxMs} ms]` : ''),
   );
   return rec;
 }
@@ -96,24 +96,24 @@ export async function sabStream(opts: SabStreamOptions = {}): Promise<BenchRecor
   const log = opts.log ?? noLog;
   checkMsgSize(msgSize);
   const slots = Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, (opts.ringBytes ?? 2 * 1024 * 1024) / msgSize))));
-  if (publishEvery > slots) throw new Error("publishEvery must not exceed the slot count");
+  if (publishEvery > slots) throw new Error('publishEvery must not exceed the slot count');
   const rate = spinUs > 0 ? await getSpinItersPerUs() : 0;
   const spinIters = Math.round(spinUs * rate);
   const sab = new SharedArrayBuffer(ringBytes(msgSize, slots));
   const common = { sab, msgSize, slots, spinIters, publishEvery, warmup, count };
   const [cons, prod] = await runWorkerGroup<StreamSideResult>(
     [
-      { entry: "sab-worker", workerData: { role: "consumer", ...common } },
-      { entry: "sab-worker", workerData: { role: "producer", ...common } },
+      { entry: 'sab-worker', workerData: { role: 'consumer', ...common } },
+      { entry: 'sab-worker', workerData: { role: 'producer', ...common } },
     ],
     120_000,
   );
   if (cons.errors > 0) throw new Error(`sab stream: ${cons.errors} messages out of sequence`);
   const elapsedNs = Number(BigInt(cons.t) - BigInt(prod.t));
   const rec = emptyRecord(
-    "sab.stream",
-    `${sizeLabel(msgSize)} one-way worker->worker, ${spinUs > 0 ? `spin ${spinUs}us then wait` : "wait only"}` +
-      `${publishEvery > 1 ? `, index published every ${publishEvery}` : ""}, ${slots} slots`,
+    'sab.stream',
+    `${sizeLabel(msgSize)} one-way worker->worker, ${spinUs > 0 ? `spin ${spinUs}us then wait` : 'wait only'}` +
+      `${publishEvery > 1 ? `, index published every ${publishEvery}` : ''}, ${slots} slots`,
   );
   rec.msgsPerSec = (count * 1e9) / elapsedNs;
   rec.bytesPerSec = (count * msgSize * 1e9) / elapsedNs;
@@ -127,7 +127,8 @@ export async function sabStream(opts: SabStreamOptions = {}): Promise<BenchRecor
 }
 
 function checkMsgSize(msgSize: number): void {
-  if (!Number.isInteger(msgSize) || msgSize < 4 || msgSize % 4 !== 0) throw new Error(`msgSize must be a multiple of 4 >= 4, got ${msgSize}`);
+  if (!Number.isInteger(msgSize) || msgSize < 4 || msgSize % 4 !== 0)
+    throw new Error(`msgSize must be a multiple of 4 >= 4, got ${msgSize}`);
 }
 
 export function sizeLabel(bytes: number): string {
@@ -136,6 +137,6 @@ export function sizeLabel(bytes: number): string {
 }
 
 function ordinal(n: number): string {
-  const s = n % 100 >= 11 && n % 100 <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th";
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${s}`;
 }

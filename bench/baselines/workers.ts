@@ -1,12 +1,12 @@
 /** Orchestration helper: start a group of workers, collect each one's result message. */
-import { Worker } from "worker_threads";
-import { siblingEntry } from "./common";
+import { Worker } from 'worker_threads';
+import { siblingEntry } from './common';
 
 export interface WorkerSpec {
   /** Entry base name next to this module, e.g. "sab-worker". */
   entry: string;
   workerData: unknown;
-  transferList?: import("worker_threads").TransferListItem[];
+  transferList?: import('worker_threads').TransferListItem[];
 }
 
 /**
@@ -14,7 +14,11 @@ export interface WorkerSpec {
  * the timeout passes, all are terminated (a peer blocked in Atomics.wait would otherwise hang).
  * `onStarted` receives the Worker objects (e.g. to talk to them) once all have been created.
  */
-export function runWorkerGroup<T>(specs: WorkerSpec[], timeoutMs: number, onStarted?: (ws: Worker[]) => void): Promise<T[]> {
+export function runWorkerGroup<T>(
+  specs: WorkerSpec[],
+  timeoutMs: number,
+  onStarted?: (ws: Worker[]) => void,
+): Promise<T[]> {
   return new Promise<T[]>((resolve, reject) => {
     const results: (T | undefined)[] = specs.map(() => undefined);
     const gotResult = specs.map(() => false);
@@ -31,7 +35,7 @@ export function runWorkerGroup<T>(specs: WorkerSpec[], timeoutMs: number, onStar
     const check = () => {
       if (settled) return;
       if (exited.every(Boolean)) {
-        if (!gotResult.every(Boolean)) return fail(new Error("a bench worker exited without a result"));
+        if (!gotResult.every(Boolean)) return fail(new Error('a bench worker exited without a result'));
         settled = true;
         clearTimeout(timer);
         resolve(results as T[]);
@@ -42,15 +46,16 @@ export function runWorkerGroup<T>(specs: WorkerSpec[], timeoutMs: number, onStar
       const { file, execArgv } = siblingEntry(__dirname, spec.entry);
       const w = new Worker(file, { workerData: spec.workerData, transferList: spec.transferList, execArgv });
       workers.push(w);
-      w.on("message", (m: { result?: T; error?: string }) => {
-        if (m && typeof m === "object" && "error" in m && m.error !== undefined) return fail(new Error(`${spec.entry}: ${m.error}`));
-        if (m && typeof m === "object" && "result" in m) {
+      w.on('message', (m: { result?: T; error?: string }) => {
+        if (m && typeof m === 'object' && 'error' in m && m.error !== undefined)
+          return fail(new Error(`${spec.entry}: ${m.error}`));
+        if (m && typeof m === 'object' && 'result' in m) {
           results[i] = m.result;
           gotResult[i] = true;
         }
       });
-      w.on("error", (e) => fail(e instanceof Error ? e : new Error(String(e))));
-      w.on("exit", (code) => {
+      w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+      w.on('exit', (code) => {
         exited[i] = true;
         if (code !== 0 && !settled) return fail(new Error(`${spec.entry} exited with code ${code}`));
         check();

@@ -22,20 +22,46 @@ const KIB64 = 65_536;
 
 // Tables larger than a queue: handles in flight in a full queue never fill the receiver's table.
 const BENCH_LIMITS = {
-  maxPeers: 8, maxHandlesPerPeer: 4096, maxPayloadBytes: KIB64, maxHandlesPerMessage: 4,
-  queueCapacityMessages: 1024, queueCapacityBytes: 4 * 1024 * 1024, senderQuotaMessages: 1024, senderQuotaBytes: 4 * 1024 * 1024,
+  maxPeers: 8,
+  maxHandlesPerPeer: 4096,
+  maxPayloadBytes: KIB64,
+  maxHandlesPerMessage: 4,
+  queueCapacityMessages: 1024,
+  queueCapacityBytes: 4 * 1024 * 1024,
+  senderQuotaMessages: 1024,
+  senderQuotaBytes: 4 * 1024 * 1024,
 };
 
-interface WaitReport { sleeps: number; spinsWon: number; spinsLost: number; lockContended: number }
+interface WaitReport {
+  sleeps: number;
+  spinsWon: number;
+  spinsLost: number;
+  lockContended: number;
+}
 
-function spawn(bus: ShmBus, data: Record<string, unknown>, bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = []) {
+function spawn(
+  bus: ShmBus,
+  data: Record<string, unknown>,
+  bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = [],
+) {
   if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} missing: run from the compiled output (npm run bench)`);
-  const r = bus.spawnPeer(WORKER_JS, { credentials: { uid: 0, gid: 0, pid: process.pid }, bootstrap, workerData: data });
+  const r = bus.spawnPeer(WORKER_JS, {
+    credentials: { uid: 0, gid: 0, pid: process.pid },
+    bootstrap,
+    workerData: data,
+  });
   const queue: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
-  r.worker.on('message', (m) => { const w = waiters.shift(); if (w) w(m); else queue.push(m); });
+  r.worker.on('message', (m) => {
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
   const exited = once(r.worker, 'exit');
-  const next = <T>() => (queue.length > 0 ? Promise.resolve(queue.shift() as T) : new Promise<T>((res) => waiters.push(res as (m: unknown) => void)));
+  const next = <T>() =>
+    queue.length > 0
+      ? Promise.resolve(queue.shift() as T)
+      : new Promise<T>((res) => waiters.push(res as (m: unknown) => void));
   return { ...r, next, exited };
 }
 
@@ -43,11 +69,22 @@ function waits(label: string, w: WaitReport, perMsgs: number): string {
   return `${label}: spins won/lost ${w.spinsWon}/${w.spinsLost}, sleeps ${w.sleeps} (${(w.sleeps / perMsgs).toFixed(3)}/msg), contended locks ${w.lockContended}`;
 }
 
-async function callReply(spin: number, clients: number, iterations: number, warmup: number, log: Log, handoff = true): Promise<BenchRecord> {
+async function callReply(
+  spin: number,
+  clients: number,
+  iterations: number,
+  warmup: number,
+  log: Log,
+  handoff = true,
+): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin });
   const server = spawn(bus, { role: 'server', size: 64, handoff: handoff ? 1 : 0 });
   const { node } = await server.next<{ node: number }>();
-  const cs = Array.from({ length: clients }, () => spawn(bus, { role: 'client', size: 64, iterations, warmup }, [{ from: server.peer, handle: node, rights: ['send'] }]));
+  const cs = Array.from({ length: clients }, () =>
+    spawn(bus, { role: 'client', size: 64, iterations, warmup }, [
+      { from: server.peer, handle: node, rights: ['send'] },
+    ]),
+  );
   const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number } & WaitReport>()));
   const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
   stopper.send(stopper.bootstrap[0], { payload: 'stop' });
@@ -58,26 +95,52 @@ async function callReply(spin: number, clients: number, iterations: number, warm
   const { medianUs, p99Us } = rttStats(all, all.length);
   const calls = clients * iterations;
   const elapsed = Math.max(...results.map((r) => r.elapsedNs));
-  const rec = emptyRecord(clients === 1 ? 'shm.call' : 'shm.rpc', `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`);
+  const rec = emptyRecord(
+    clients === 1 ? 'shm.call' : 'shm.rpc',
+    `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`,
+  );
   rec.medianRttUs = medianUs;
   rec.p99RttUs = p99Us;
   rec.msgsPerSec = (calls * 1e9) / elapsed;
   rec.bytesPerSec = (calls * 64 * 1e9) / elapsed;
   rec.wakesPerMsg = (results.reduce((a, r) => a + r.sleeps, 0) + s.sleeps) / (2 * calls);
   rec.samples = all.length;
-  log(`  ${rec.name} ${rec.variant}: median ${medianUs?.toFixed(2)} us, p99 ${p99Us?.toFixed(2)} us, ${Math.round(rec.msgsPerSec)} calls/s`);
+  log(
+    `  ${rec.name} ${rec.variant}: median ${medianUs?.toFixed(2)} us, p99 ${p99Us?.toFixed(2)} us, ${Math.round(rec.msgsPerSec)} calls/s`,
+  );
   log(`    ${waits('client', results[0], iterations)}; ${waits('server (whole run)', s, calls + clients * warmup)}`);
   return rec;
 }
 
 type StreamMode = 'bytes' | 'views' | 'objects' | 'handle' | 'mcast';
 
-async function stream(name: string, variant: string, source: 'bytes' | 'objects' | 'handle' | 'mcast', sinkMode: 'batch' | 'views' | 'objects' | 'objectsEach', size: number, count: number, warmup: number, log: Log, nodes = 1): Promise<BenchRecord> {
+async function stream(
+  name: string,
+  variant: string,
+  source: 'bytes' | 'objects' | 'handle' | 'mcast',
+  sinkMode: 'batch' | 'views' | 'objects' | 'objectsEach',
+  size: number,
+  count: number,
+  warmup: number,
+  log: Log,
+  nodes = 1,
+): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 50 });
   const copies = source === 'mcast' ? nodes : 1;
-  const sink = spawn(bus, { role: 'sink', size, nodes, expect: count * copies, warmupExpect: warmup * copies, mode: sinkMode });
+  const sink = spawn(bus, {
+    role: 'sink',
+    size,
+    nodes,
+    expect: count * copies,
+    warmupExpect: warmup * copies,
+    mode: sinkMode,
+  });
   const { nodes: ns } = await sink.next<{ nodes: number[] }>();
-  const src = spawn(bus, { role: 'source', size, count, warmup, mode: source }, ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })));
+  const src = spawn(
+    bus,
+    { role: 'source', size, count, warmup, mode: source },
+    ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })),
+  );
   const [a, b] = await Promise.all([src.next<{ t0: string } & WaitReport>(), sink.next<{ t: string } & WaitReport>()]);
   await Promise.all([src.exited, sink.exited]);
   const elapsedNs = Number(BigInt(b.t) - BigInt(a.t0));
@@ -86,7 +149,9 @@ async function stream(name: string, variant: string, source: 'bytes' | 'objects'
   rec.bytesPerSec = (count * copies * size * 1e9) / elapsedNs;
   rec.wakesPerMsg = (a.sleeps + b.sleeps) / (count * copies);
   rec.samples = count;
-  log(`  ${name} ${variant}: ${Math.round(rec.msgsPerSec)} ops/s, ${(rec.bytesPerSec / 1e6).toFixed(0)} MB/s, wakes/msg ${rec.wakesPerMsg.toFixed(4)}`);
+  log(
+    `  ${name} ${variant}: ${Math.round(rec.msgsPerSec)} ops/s, ${(rec.bytesPerSec / 1e6).toFixed(0)} MB/s, wakes/msg ${rec.wakesPerMsg.toFixed(4)}`,
+  );
   log(`    ${waits('source', a, count)}; ${waits('sink', b, count * copies)}`);
   return rec;
 }
@@ -94,13 +159,37 @@ async function stream(name: string, variant: string, source: 'bytes' | 'objects'
 /** Median of each figure over repetitions (records of one workload). */
 function medianRecord(recs: BenchRecord[]): BenchRecord {
   const med = (k: 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg') => {
-    const v = recs.map((r) => r[k]).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    const v = recs
+      .map((r) => r[k])
+      .filter((x): x is number => x !== null)
+      .sort((a, b) => a - b);
     return v.length === 0 ? null : v[Math.floor(v.length / 2)];
   };
-  return { ...recs[0], variant: `${recs[0].variant}; median of ${recs.length}`, medianRttUs: med('medianRttUs'), p99RttUs: med('p99RttUs'), msgsPerSec: med('msgsPerSec'), bytesPerSec: med('bytesPerSec'), wakesPerMsg: med('wakesPerMsg'), samples: recs.reduce((a, r) => a + r.samples, 0) };
+  return {
+    ...recs[0],
+    variant: `${recs[0].variant}; median of ${recs.length}`,
+    medianRttUs: med('medianRttUs'),
+    p99RttUs: med('p99RttUs'),
+    msgsPerSec: med('msgsPerSec'),
+    bytesPerSec: med('bytesPerSec'),
+    wakesPerMsg: med('wakesPerMsg'),
+    samples: recs.reduce((a, r) => a + r.samples, 0),
+  };
 }
 
-export const SHM_WORKLOADS = ['call', 'call0', 'callq', 'stream64', 'stream64k', 'send', 'handle', 'handleEach', 'unicast', 'multicast', 'rpc'] as const;
+export const SHM_WORKLOADS = [
+  'call',
+  'call0',
+  'callq',
+  'stream64',
+  'stream64k',
+  'send',
+  'handle',
+  'handleEach',
+  'unicast',
+  'multicast',
+  'rpc',
+] as const;
 
 export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
   const log = opts.log ?? (() => undefined);
@@ -114,19 +203,92 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
     call: () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
     call0: () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
     callq: () => callReply(50, 1, rtt.iterations, rtt.warmup, log, false),
-    stream64: () => stream('shm.stream', '64B one-way, sendBytesSync -> receiveBatchSync (copy)', 'bytes', 'batch', 64, small.count, small.warmup, log),
-    stream64k: () => stream('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync (views, each copied out by the sink)', 'bytes', 'views', KIB64, large.count, large.warmup, log),
-    send: () => stream('shm.send', '64B, no handle (object API both sides)', 'objects', 'objects', 64, objects.count, objects.warmup, log),
-    handle: () => stream('shm.send', '64B + 1 handle (object API both sides, receiver releases it)', 'handle', 'objects', 64, objects.count, objects.warmup, log),
+    stream64: () =>
+      stream(
+        'shm.stream',
+        '64B one-way, sendBytesSync -> receiveBatchSync (copy)',
+        'bytes',
+        'batch',
+        64,
+        small.count,
+        small.warmup,
+        log,
+      ),
+    stream64k: () =>
+      stream(
+        'shm.stream',
+        '64KiB one-way, sendBytesSync -> receiveBatchSync (views, each copied out by the sink)',
+        'bytes',
+        'views',
+        KIB64,
+        large.count,
+        large.warmup,
+        log,
+      ),
+    send: () =>
+      stream(
+        'shm.send',
+        '64B, no handle (object API both sides)',
+        'objects',
+        'objects',
+        64,
+        objects.count,
+        objects.warmup,
+        log,
+      ),
+    handle: () =>
+      stream(
+        'shm.send',
+        '64B + 1 handle (object API both sides, receiver releases it)',
+        'handle',
+        'objects',
+        64,
+        objects.count,
+        objects.warmup,
+        log,
+      ),
     // Not a target workload (the target uses one release per handle): the same traffic with the
     // receiver releasing each batch's handles in one releaseEach, to show what the release holds cost.
-    handleEach: () => stream('shm.send.releaseEach', '64B + 1 handle (object API both sides, receiver releases each batch with releaseEach)', 'handle', 'objectsEach', 64, objects.count, objects.warmup, log),
-    unicast: () => stream('shm.unicast', '64B send to 1 node (object API send, batch receive)', 'objects', 'batch', 64, objects.count, objects.warmup, log),
-    multicast: () => stream('shm.multicast', '64B multicast to 8 nodes (object API multicast, batch receive)', 'mcast', 'batch', 64, objects.count, objects.warmup, log, 8),
+    handleEach: () =>
+      stream(
+        'shm.send.releaseEach',
+        '64B + 1 handle (object API both sides, receiver releases each batch with releaseEach)',
+        'handle',
+        'objectsEach',
+        64,
+        objects.count,
+        objects.warmup,
+        log,
+      ),
+    unicast: () =>
+      stream(
+        'shm.unicast',
+        '64B send to 1 node (object API send, batch receive)',
+        'objects',
+        'batch',
+        64,
+        objects.count,
+        objects.warmup,
+        log,
+      ),
+    multicast: () =>
+      stream(
+        'shm.multicast',
+        '64B multicast to 8 nodes (object API multicast, batch receive)',
+        'mcast',
+        'batch',
+        64,
+        objects.count,
+        objects.warmup,
+        log,
+        8,
+      ),
     rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
   };
   const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
-  log(`shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`);
+  log(
+    `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
+  );
   const out: BenchRecord[] = [];
   for (const id of ids) {
     const recs: BenchRecord[] = [];

@@ -1,7 +1,14 @@
 // Worker roles of the shm benchmarks. Hot loops are plain named functions
 // without await or allocation (issue: 2.5x slower otherwise).
 import { parentPort, workerData } from 'worker_threads';
-import { joinBus, createReceiveBatch, TesseraError, type PeerDescriptor, type ShmPeer, type ReceiveBatch } from '../../backends/shm';
+import {
+  joinBus,
+  createReceiveBatch,
+  TesseraError,
+  type PeerDescriptor,
+  type ShmPeer,
+  type ReceiveBatch,
+} from '../../backends/shm';
 
 const { tessera, data } = workerData as { tessera: PeerDescriptor; data: Record<string, number | string> };
 const peer = joinBus(tessera);
@@ -23,8 +30,14 @@ function serve(p: ShmPeer, batch: ReceiveBatch, reply: Uint8Array): void {
         else p.replyBytes(batch.replyHandle[i], reply);
       }
     }
-    if (last >= 0 && data.handoff === 0) { p.replyBytes(batch.replyHandle[last], reply); last = -1; }
-    n = last >= 0 ? p.replyBytesAndReceiveSync(batch.replyHandle[last], reply, batch, 64, 60_000) : p.receiveBatchSync(batch, 64, 60_000);
+    if (last >= 0 && data.handoff === 0) {
+      p.replyBytes(batch.replyHandle[last], reply);
+      last = -1;
+    }
+    n =
+      last >= 0
+        ? p.replyBytesAndReceiveSync(batch.replyHandle[last], reply, batch, 64, 60_000)
+        : p.receiveBatchSync(batch, 64, 60_000);
   }
 }
 
@@ -36,7 +49,14 @@ function server(p: ShmPeer): void {
   p.close();
 }
 
-function callLoop(p: ShmPeer, h: number, msg: Uint8Array, out: Uint8Array, iterations: number, samples: Float64Array): number {
+function callLoop(
+  p: ShmPeer,
+  h: number,
+  msg: Uint8Array,
+  out: Uint8Array,
+  iterations: number,
+  samples: Float64Array,
+): number {
   let ns = 0;
   for (let i = 0; i < iterations; i++) {
     if ((i & 3) === 0) {
@@ -49,8 +69,10 @@ function callLoop(p: ShmPeer, h: number, msg: Uint8Array, out: Uint8Array, itera
 }
 
 function client(p: ShmPeer): void {
-  const iterations = data.iterations as number, warmup = data.warmup as number;
-  const msg = new Uint8Array(data.size as number), out = new Uint8Array(data.size as number);
+  const iterations = data.iterations as number,
+    warmup = data.warmup as number;
+  const msg = new Uint8Array(data.size as number),
+    out = new Uint8Array(data.size as number);
   const h = p.bootstrap[0];
   const scratch = new Float64Array(Math.ceil(warmup / 4) + 1);
   callLoop(p, h, msg, out, warmup, scratch);
@@ -61,8 +83,12 @@ function client(p: ShmPeer): void {
   const elapsedNs = Number(process.hrtime.bigint() - t0);
   const after = waitStats(p);
   parentPort!.postMessage({
-    samples: samples.subarray(0, ns), elapsedNs, sleeps: after.sleeps - before.sleeps,
-    spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended,
+    samples: samples.subarray(0, ns),
+    elapsedNs,
+    sleeps: after.sleeps - before.sleeps,
+    spinsWon: after.spinsWon - before.spinsWon,
+    spinsLost: after.spinsLost - before.spinsLost,
+    lockContended: after.lockContended - before.lockContended,
   });
   p.close();
 }
@@ -114,17 +140,29 @@ function sink(p: ShmPeer): void {
   const nodes: number[] = [];
   for (let i = 0; i < ((data.nodes as number) ?? 1); i++) nodes.push(p.createNode());
   parentPort!.postMessage({ nodes });
-  const expect = data.expect as number, warm = data.warmupExpect as number;
+  const expect = data.expect as number,
+    warm = data.warmupExpect as number;
   const size = data.size as number;
   const batch = createReceiveBatch(256, Math.max(256 * 64, 8 * size), { views: data.mode === 'views' });
   const local = new Uint8Array(size);
-  const run = (n: number) => (data.mode === 'objects' ? sinkObjects(p, n) : data.mode === 'objectsEach' ? sinkObjectsEach(p, n) : sinkBatch(p, batch, n, local));
+  const run = (n: number) =>
+    data.mode === 'objects'
+      ? sinkObjects(p, n)
+      : data.mode === 'objectsEach'
+        ? sinkObjectsEach(p, n)
+        : sinkBatch(p, batch, n, local);
   run(warm);
   const before = waitStats(p);
   run(warm + expect);
   const t = process.hrtime.bigint().toString();
   const after = waitStats(p);
-  parentPort!.postMessage({ t, sleeps: after.sleeps - before.sleeps, spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended });
+  parentPort!.postMessage({
+    t,
+    sleeps: after.sleeps - before.sleeps,
+    spinsWon: after.spinsWon - before.spinsWon,
+    spinsLost: after.spinsLost - before.spinsLost,
+    lockContended: after.lockContended - before.lockContended,
+  });
   p.close();
 }
 
@@ -133,7 +171,8 @@ function sourceBytes(p: ShmPeer, h: number, msg: Uint8Array, n: number): void {
 }
 
 function sourceObjects(p: ShmPeer, h: number, msg: Uint8Array, n: number, withHandle: number): void {
-  const message = withHandle >= 0 ? { payload: msg, handles: [{ handle: withHandle, rights: ['send' as const] }] } : { payload: msg };
+  const message =
+    withHandle >= 0 ? { payload: msg, handles: [{ handle: withHandle, rights: ['send' as const] }] } : { payload: msg };
   const wait = { timeoutMs: 60_000 };
   for (let i = 0; i < n; i++) p.sendSync(h, message, wait);
 }
@@ -141,7 +180,10 @@ function sourceObjects(p: ShmPeer, h: number, msg: Uint8Array, n: number, withHa
 function sourceMulticast(p: ShmPeer, hs: number[], msg: Uint8Array, n: number): void {
   const message = { payload: msg };
   for (let i = 0; i < n;) {
-    try { p.multicast(hs, message); i++; } catch (e) {
+    try {
+      p.multicast(hs, message);
+      i++;
+    } catch (e) {
       if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e;
       p.awaitRoom(hs[0], 50);
     }
@@ -149,7 +191,8 @@ function sourceMulticast(p: ShmPeer, hs: number[], msg: Uint8Array, n: number): 
 }
 
 function source(p: ShmPeer): void {
-  const count = data.count as number, warmup = data.warmup as number;
+  const count = data.count as number,
+    warmup = data.warmup as number;
   const msg = new Uint8Array(data.size as number);
   const h = p.bootstrap[0];
   const mode = data.mode as string;
@@ -164,7 +207,13 @@ function source(p: ShmPeer): void {
   const t0 = process.hrtime.bigint().toString();
   run(count);
   const after = waitStats(p);
-  parentPort!.postMessage({ t0, sleeps: after.sleeps - before.sleeps, spinsWon: after.spinsWon - before.spinsWon, spinsLost: after.spinsLost - before.spinsLost, lockContended: after.lockContended - before.lockContended });
+  parentPort!.postMessage({
+    t0,
+    sleeps: after.sleeps - before.sleeps,
+    spinsWon: after.spinsWon - before.spinsWon,
+    spinsLost: after.spinsLost - before.spinsLost,
+    lockContended: after.lockContended - before.lockContended,
+  });
   p.close(); // handles still in flight to the sink now arrive flagged dead: it releases nothing then
 }
 

@@ -23,7 +23,9 @@ function progressBar(): (fraction: number, label: string) => void {
     last = pct;
     const width = 30;
     const filled = Math.round(fraction * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${label.padEnd(20)}`);
+    process.stderr.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${label.padEnd(20)}`,
+    );
     if (fraction >= 1) process.stderr.write('\r' + ' '.repeat(width + 30) + '\r');
   };
 }
@@ -31,13 +33,27 @@ function progressBar(): (fraction: number, label: string) => void {
 export const command: Command = {
   name: 'conformance',
   summary: 'Run the conformance suite (cases, model-based property, linearizability) against an implementation.',
-  usage: 'tessera conformance --impl <reference|...> | --driver "<command>" [--runs N] [--seed S] [--path P] [--property sequential|linearizability] [--cases-only | --case ID] [--concurrency K] [--concurrent-runs N] [--ops-per-client N] [--json FILE] [--timeout-ms MS] [--verbose]',
+  usage:
+    'tessera conformance --impl <reference|...> | --driver "<command>" [--runs N] [--seed S] [--path P] [--property sequential|linearizability] [--cases-only | --case ID] [--concurrency K] [--concurrent-runs N] [--ops-per-client N] [--json FILE] [--timeout-ms MS] [--verbose]',
   async run(argv) {
     const { flags } = parseFlags(argv, {
-      impl: 'string', driver: 'string', runs: 'string', seed: 'string', path: 'string', property: 'string',
-      'cases-only': 'boolean', case: 'string', concurrency: 'string', 'concurrent-runs': 'string', 'ops-per-client': 'string', json: 'string', 'timeout-ms': 'string', verbose: 'boolean',
+      impl: 'string',
+      driver: 'string',
+      runs: 'string',
+      seed: 'string',
+      path: 'string',
+      property: 'string',
+      'cases-only': 'boolean',
+      case: 'string',
+      concurrency: 'string',
+      'concurrent-runs': 'string',
+      'ops-per-client': 'string',
+      json: 'string',
+      'timeout-ms': 'string',
+      verbose: 'boolean',
     });
-    if ((flags.impl === undefined) === (flags.driver === undefined)) throw new UsageError('give exactly one of --impl and --driver');
+    if ((flags.impl === undefined) === (flags.driver === undefined))
+      throw new UsageError('give exactly one of --impl and --driver');
     const runs = flags.runs !== undefined ? Number(flags.runs) : 100;
     if (!Number.isSafeInteger(runs) || runs < 1) throw new UsageError('--runs must be a positive integer');
     const seed = flags.seed !== undefined ? parseSeed(String(flags.seed)) : (Date.now() ^ (process.pid << 8)) | 0;
@@ -52,7 +68,8 @@ export const command: Command = {
     const concurrentRuns = positive('concurrent-runs', 1);
     const opsPerClient = positive('ops-per-client', 1);
     const property = flags.property as 'sequential' | 'linearizability' | undefined;
-    if (property !== undefined && property !== 'sequential' && property !== 'linearizability') throw new UsageError('--property is sequential or linearizability');
+    if (property !== undefined && property !== 'sequential' && property !== 'linearizability')
+      throw new UsageError('--property is sequential or linearizability');
     const timeoutMs = flags['timeout-ms'] !== undefined ? Number(flags['timeout-ms']) : 10_000;
 
     let createDriver;
@@ -79,13 +96,25 @@ export const command: Command = {
     if (property) replayBase += ` --property ${property}`;
 
     const report = await runSuite({
-      createDriver, driverLabel, replayBase, runs, seed, path: flags.path as string | undefined, property,
-      casesOnly: flags['cases-only'] === true, caseId: flags.case as string | undefined, concurrency, concurrent, concurrentRuns, opsPerClient,
+      createDriver,
+      driverLabel,
+      replayBase,
+      runs,
+      seed,
+      path: flags.path as string | undefined,
+      property,
+      casesOnly: flags['cases-only'] === true,
+      caseId: flags.case as string | undefined,
+      concurrency,
+      concurrent,
+      concurrentRuns,
+      opsPerClient,
       completionGraceMs,
       progress: progressBar(),
     });
     const checked = wire.report.check(report);
-    if (!checked.ok) console.error(`warning: the report does not match ConformanceReport.json at ${checked.path}: ${checked.message}`);
+    if (!checked.ok)
+      console.error(`warning: the report does not match ConformanceReport.json at ${checked.path}: ${checked.message}`);
     console.log(formatReport(report, { verbose: flags.verbose === true }));
     if (typeof flags.json === 'string') fs.writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
     return report.status === 'pass' ? 0 : 1;

@@ -13,7 +13,9 @@ export const command: Command = {
     const root = repositoryRoot();
     const outDir = path.resolve(typeof flags.out === 'string' ? flags.out : path.join(root, 'docs'));
     const { pages, files } = await generateDocs(outDir, { root });
-    console.log(`wrote ${pages} pages (${files.length} files) to ${path.relative(process.cwd(), outDir) || '.'}; open ${path.join(outDir, 'index.html')}`);
+    console.log(
+      `wrote ${pages} pages (${files.length} files) to ${path.relative(process.cwd(), outDir) || '.'}; open ${path.join(outDir, 'index.html')}`,
+    );
     return 0;
   },
 };

@@ -24,36 +24,64 @@ export interface Implementation {
 }
 
 export const IMPLEMENTATIONS: Implementation[] = [
-  { name: 'reference', summary: 'the reference backend (the model behind the public API)', createDriver: createReferenceDriver },
   {
-    name: 'shm', summary: 'the shared-memory backend (SharedArrayBuffer + Atomics): sequential in-process, concurrent with shm-workers',
-    createDriver: () => createShmDriver(), concurrent: { clients: 3, implementation: 'shm-workers' },
+    name: 'reference',
+    summary: 'the reference backend (the model behind the public API)',
+    createDriver: createReferenceDriver,
   },
   {
-    name: 'shm-workers', summary: 'the shared-memory backend with every peer in its own worker thread (real clock, concurrency)',
-    createDriver: () => createShmWorkerDriver(), concurrent: { clients: 3 }, completionGraceMs: 50,
+    name: 'shm',
+    summary:
+      'the shared-memory backend (SharedArrayBuffer + Atomics): sequential in-process, concurrent with shm-workers',
+    createDriver: () => createShmDriver(),
+    concurrent: { clients: 3, implementation: 'shm-workers' },
   },
   {
-    name: 'mutant:shm-deferred-send', summary: 'a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client\'s next operation',
-    createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }), concurrent: { clients: 3 }, completionGraceMs: 50,
+    name: 'shm-workers',
+    summary: 'the shared-memory backend with every peer in its own worker thread (real clock, concurrency)',
+    createDriver: () => createShmWorkerDriver(),
+    concurrent: { clients: 3 },
+    completionGraceMs: 50,
   },
-  ...MUTANTS.map((m) => ({ name: `mutant:${m.name}`, summary: `a deliberately wrong implementation: ${m.bug}`, createDriver: () => m.createDriver() })),
+  {
+    name: 'mutant:shm-deferred-send',
+    summary:
+      "a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client's next operation",
+    createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }),
+    concurrent: { clients: 3 },
+    completionGraceMs: 50,
+  },
+  ...MUTANTS.map((m) => ({
+    name: `mutant:${m.name}`,
+    summary: `a deliberately wrong implementation: ${m.bug}`,
+    createDriver: () => m.createDriver(),
+  })),
 ];
 
 /** The suite options an implementation's defaults imply: its concurrent phase and completion grace. */
-export function suiteDefaults(impl: Implementation, concurrencyFlag?: number): { concurrency: number; concurrent?: { createDriver: () => Driver; driverLabel: string }; completionGraceMs: number } {
+export function suiteDefaults(
+  impl: Implementation,
+  concurrencyFlag?: number,
+): {
+  concurrency: number;
+  concurrent?: { createDriver: () => Driver; driverLabel: string };
+  completionGraceMs: number;
+} {
   const concurrency = concurrencyFlag ?? impl.concurrent?.clients ?? 1;
   const other = impl.concurrent?.implementation ? implementationNamed(impl.concurrent.implementation) : null;
   return {
     concurrency,
-    ...(other ? { concurrent: { createDriver: () => other.createDriver(), driverLabel: `in-process:${other.name}` } } : {}),
+    ...(other
+      ? { concurrent: { createDriver: () => other.createDriver(), driverLabel: `in-process:${other.name}` } }
+      : {}),
     completionGraceMs: impl.completionGraceMs ?? 0,
   };
 }
 
 export function implementationNamed(name: string): Implementation {
   const impl = IMPLEMENTATIONS.find((i) => i.name === name);
-  if (!impl) throw new UsageError(`unknown implementation "${name}"; known: ${IMPLEMENTATIONS.map((i) => i.name).join(', ')}`);
+  if (!impl)
+    throw new UsageError(`unknown implementation "${name}"; known: ${IMPLEMENTATIONS.map((i) => i.name).join(', ')}`);
   return impl;
 }
 

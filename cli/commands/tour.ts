@@ -20,13 +20,20 @@ export const command: Command = {
     const steps = await protocolTour();
     console.log(`\nThe story took ${steps} operations, each checked by the formal model.`);
 
-    heading(2, `Conformance of the bundled backends (scenario cases + ${runs} model-based property runs, seed 1; shm also concurrently, one worker thread per peer)`);
+    heading(
+      2,
+      `Conformance of the bundled backends (scenario cases + ${runs} model-based property runs, seed 1; shm also concurrently, one worker thread per peer)`,
+    );
     for (const name of ['reference', 'shm']) {
       const impl = implementationNamed(name);
       const report = await runSuite({
-        createDriver: impl.createDriver, driverLabel: `in-process:${name}`,
-        replayBase: `npx tessera conformance --impl ${name}`, runs, seed: 1,
-        ...suiteDefaults(impl), concurrentRuns: 2,
+        createDriver: impl.createDriver,
+        driverLabel: `in-process:${name}`,
+        replayBase: `npx tessera conformance --impl ${name}`,
+        runs,
+        seed: 1,
+        ...suiteDefaults(impl),
+        concurrentRuns: 2,
       });
       const text = formatReport(report);
       // The statistics table is long; the full report is one command away.
@@ -36,11 +43,17 @@ export const command: Command = {
     }
 
     heading(3, 'The simulator: call/reply vs send+receive, across transports (pingpong, 64 B, seed 0x5eed)');
-    const comparison = runScenarioComparison('pingpong', ['af_unix', 'binder_like', 'tessera_kernel', 'tessera_shm'], '0x5eed');
+    const comparison = runScenarioComparison(
+      'pingpong',
+      ['af_unix', 'binder_like', 'tessera_kernel', 'tessera_shm'],
+      '0x5eed',
+    );
     console.log(comparison.table);
-    console.log('\nWith a direct hand-off (binder_like, tessera_kernel), call/reply needs no scheduler wake-up and half the\n' +
-      'system calls and context switches of send+receive; shared memory needs neither while peers spin.\n' +
-      'Replay or vary it: npx tessera sim pingpong --transport af_unix --seed 0x5eed');
+    console.log(
+      '\nWith a direct hand-off (binder_like, tessera_kernel), call/reply needs no scheduler wake-up and half the\n' +
+        'system calls and context switches of send+receive; shared memory needs neither while peers spin.\n' +
+        'Replay or vary it: npx tessera sim pingpong --transport af_unix --seed 0x5eed',
+    );
 
     if (!flags['skip-docs']) {
       heading(4, 'The spec docs, generated from the sources of truth');

@@ -41,26 +41,75 @@ const message = (payload: string, o: MessageOptions = {}) => ({
 });
 
 export const op = {
-  attach: (uid: number, bootstrap?: BootstrapGrant[]): Operation => ({ op: 'attach', credentials: creds(uid), ...(bootstrap ? { bootstrap } : {}) }),
-  createNode: (peer: number, credentials?: boolean): Operation => ({ op: 'createNode', peer, ...(credentials !== undefined ? { credentials } : {}) }),
-  mint: (peer: number, handle: number, rights: Right[], badge?: number): Operation => ({ op: 'mint', peer, handle, rights, ...(badge !== undefined ? { badge } : {}) }),
+  attach: (uid: number, bootstrap?: BootstrapGrant[]): Operation => ({
+    op: 'attach',
+    credentials: creds(uid),
+    ...(bootstrap ? { bootstrap } : {}),
+  }),
+  createNode: (peer: number, credentials?: boolean): Operation => ({
+    op: 'createNode',
+    peer,
+    ...(credentials !== undefined ? { credentials } : {}),
+  }),
+  mint: (peer: number, handle: number, rights: Right[], badge?: number): Operation => ({
+    op: 'mint',
+    peer,
+    handle,
+    rights,
+    ...(badge !== undefined ? { badge } : {}),
+  }),
   release: (peer: number, handle: number): Operation => ({ op: 'release', peer, handle }),
   revoke: (peer: number, handle: number): Operation => ({ op: 'revoke', peer, handle }),
   destroyNode: (peer: number, handle: number): Operation => ({ op: 'destroyNode', peer, handle }),
-  send: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'send', peer, handle, message: message(payload, o), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }),
-  call: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'call', peer, handle, message: message(payload, o), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) }),
-  reply: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({ op: 'reply', peer, handle, message: message(payload, o) }),
-  multicast: (peer: number, handles: number[], payload = '', o: MessageOptions = {}): Operation => ({ op: 'multicast', peer, handles, message: message(payload, o) }),
-  receive: (peer: number, max = 16, timeoutMs?: number): Operation => ({ op: 'receive', peer, max, ...(timeoutMs !== undefined ? { timeoutMs } : {}) }),
+  send: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
+    op: 'send',
+    peer,
+    handle,
+    message: message(payload, o),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  }),
+  call: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
+    op: 'call',
+    peer,
+    handle,
+    message: message(payload, o),
+    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+  }),
+  reply: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
+    op: 'reply',
+    peer,
+    handle,
+    message: message(payload, o),
+  }),
+  multicast: (peer: number, handles: number[], payload = '', o: MessageOptions = {}): Operation => ({
+    op: 'multicast',
+    peer,
+    handles,
+    message: message(payload, o),
+  }),
+  receive: (peer: number, max = 16, timeoutMs?: number): Operation => ({
+    op: 'receive',
+    peer,
+    max,
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  }),
   close: (peer: number): Operation => ({ op: 'close', peer }),
   tick: (ms: number): Operation => ({ op: 'tick', ms }),
 };
 
 /** A transfer: `t(3)`, `t(3, ['send'])`, `t(3, undefined, true)` (move). */
-export const t = (handle: number, rights?: Right[], move?: boolean): Transfer => ({ handle, ...(rights ? { rights } : {}), ...(move ? { move } : {}) });
+export const t = (handle: number, rights?: Right[], move?: boolean): Transfer => ({
+  handle,
+  ...(rights ? { rights } : {}),
+  ...(move ? { move } : {}),
+});
 
 /** A step with an expectation. */
-export const x = (o: Operation, expect?: Expectation, match?: unknown): CaseStep => ({ op: o, ...(expect ? { expect } : {}), ...(match !== undefined ? { match } : {}) });
+export const x = (o: Operation, expect?: Expectation, match?: unknown): CaseStep => ({
+  op: o,
+  ...(expect ? { expect } : {}),
+  ...(match !== undefined ? { match } : {}),
+});
 
 /**
  * The usual start: p1 owns node A (p1.h1); p2 holds p2.h1 -> A (send, grant),
@@ -75,7 +124,14 @@ export function setup(three = false): CaseStep[] {
   ];
   if (three) {
     steps.push(
-      x(op.attach(1003, [{ fromPeer: 1, handle: 1 }, { fromPeer: 2, handle: 2 }]), 'ok', { peer: 3, handles: [1, 2] }),
+      x(
+        op.attach(1003, [
+          { fromPeer: 1, handle: 1 },
+          { fromPeer: 2, handle: 2 },
+        ]),
+        'ok',
+        { peer: 3, handles: [1, 2] },
+      ),
       x(op.createNode(3), 'ok', { handle: 3 }),
     );
   }

@@ -12,7 +12,21 @@ export interface Requirements {
   features: Feature[];
 }
 
-const KNOWN_OPERATIONS = new Set<string>(['attach', 'createNode', 'mint', 'release', 'revoke', 'destroyNode', 'send', 'call', 'reply', 'multicast', 'receive', 'close', 'tick']);
+const KNOWN_OPERATIONS = new Set<string>([
+  'attach',
+  'createNode',
+  'mint',
+  'release',
+  'revoke',
+  'destroyNode',
+  'send',
+  'call',
+  'reply',
+  'multicast',
+  'receive',
+  'close',
+  'tick',
+]);
 
 /** What a case needs, read from its operations (plus what it declares). */
 export function requirementsOf(c: Case): Requirements {

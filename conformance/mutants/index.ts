@@ -47,15 +47,18 @@ function live(makeStep: () => StepFn, name: string): () => Driver {
 /** The receiver gets the sender's rights, whatever the transfer asked for. */
 const rightsAmplified: Mutant = {
   name: 'rights-amplified',
-  bug: 'a transferred handle keeps all the sender\'s rights: the attenuation asked for is ignored',
+  bug: "a transferred handle keeps all the sender's rights: the attenuation asked for is ignored",
   clauses: ['SEND-4', 'INV-2'],
-  createDriver: live(() => (state, op) => {
-    const ts = transfersOf(op);
-    if (ts.length === 0) return applyInPlace(state, op);
-    const o = structuredClone(op) as any;
-    for (const t of o.message.transfers) if (t && typeof t === 'object') delete t.rights;
-    return applyInPlace(state, o);
-  }, 'rights-amplified'),
+  createDriver: live(
+    () => (state, op) => {
+      const ts = transfersOf(op);
+      if (ts.length === 0) return applyInPlace(state, op);
+      const o = structuredClone(op) as any;
+      for (const t of o.message.transfers) if (t && typeof t === 'object') delete t.rights;
+      return applyInPlace(state, o);
+    },
+    'rights-amplified',
+  ),
 };
 
 /** Handle names come from a slot allocator that hands out the lowest free number again. */
@@ -66,7 +69,10 @@ function nameReuseDriver(): Driver {
   let listener: (c: Completion) => void = () => {};
   const ns = (peer: number) => {
     let t = peers.get(peer);
-    if (!t) { t = { m2i: new Map(), i2m: new Map(), ever: new Map() }; peers.set(peer, t); }
+    if (!t) {
+      t = { m2i: new Map(), i2m: new Map(), ever: new Map() };
+      peers.set(peer, t);
+    }
     return t;
   };
   const toImpl = (peer: number, m: number): number => {
@@ -77,7 +83,9 @@ function nameReuseDriver(): Driver {
     if (!inTable) return t.ever.get(m) ?? m + 1_000_000;
     let i = 1;
     while (t.i2m.has(i)) i++; // the bug: lowest free slot, no generation
-    t.m2i.set(m, i); t.i2m.set(i, m); t.ever.set(m, i);
+    t.m2i.set(m, i);
+    t.i2m.set(i, m);
+    t.ever.set(m, i);
     return i;
   };
   const toModel = (peer: number, i: unknown): unknown => {
@@ -89,7 +97,11 @@ function nameReuseDriver(): Driver {
     if (!state) return;
     for (const [peer, t] of peers) {
       const table = state.peers[peer]?.table ?? {};
-      for (const [m, i] of [...t.m2i]) if (table[m] === undefined) { t.m2i.delete(m); t.i2m.delete(i); }
+      for (const [m, i] of [...t.m2i])
+        if (table[m] === undefined) {
+          t.m2i.delete(m);
+          t.i2m.delete(i);
+        }
     }
   };
   const outValue = (opName: any, peer: number, r: Invocation): Invocation => {
@@ -97,13 +109,18 @@ function nameReuseDriver(): Driver {
     let target = peer;
     const value = mapNames(opName, r.value, (kind, x) => {
       if (x === null) return null;
-      if (kind === 'peer') { target = x; return x; }
+      if (kind === 'peer') {
+        target = x;
+        return x;
+      }
       return toImpl(target, x);
     });
     return { ok: true, value: value as never };
   };
   return {
-    async init() { return { ...(await inner.init()), name: 'mutant:name-reuse' }; },
+    async init() {
+      return { ...(await inner.init()), name: 'mutant:name-reuse' };
+    },
     async reset(limits) {
       peers = new Map();
       const l = await inner.reset(limits);
@@ -112,7 +129,8 @@ function nameReuseDriver(): Driver {
     async invoke(op) {
       const o = structuredClone(op) as any;
       const peer = o.peer;
-      if (o.op === 'attach' && Array.isArray(o.bootstrap)) for (const g of o.bootstrap) g.handle = toModel(g.fromPeer, g.handle);
+      if (o.op === 'attach' && Array.isArray(o.bootstrap))
+        for (const g of o.bootstrap) g.handle = toModel(g.fromPeer, g.handle);
       if ('handle' in o && o.op !== 'attach') o.handle = toModel(peer, o.handle);
       if (o.op === 'multicast' && Array.isArray(o.handles)) o.handles = o.handles.map((h: unknown) => toModel(peer, h));
       for (const t of transfersOf(o)) if (t && typeof t === 'object') t.handle = toModel(peer, t.handle) as number;
@@ -125,8 +143,12 @@ function nameReuseDriver(): Driver {
       for (const c of completions) listener({ ...c, result: outValue('completion', c.peer, c.result) as Result });
       return out;
     },
-    onCompletion(l) { listener = l; },
-    async close() { await inner.close(); },
+    onCompletion(l) {
+      listener = l;
+    },
+    async close() {
+      await inner.close();
+    },
   };
 }
 
@@ -142,18 +164,26 @@ const failedSendConsumesMove: Mutant = {
   name: 'failed-send-consumes-move',
   bug: 'a send or call that fails QUEUE_FULL or TABLE_FULL still releases the handles it was moving',
   clauses: ['SEND-5', 'ATOMIC-1', 'INV-3'],
-  createDriver: live(() => (state, op) => {
-    const out = applyInPlace(state, op);
-    const r = out.result;
-    if ((op.op === 'send' || op.op === 'call') && !('pending' in r) && !r.ok && (r.error === 'QUEUE_FULL' || r.error === 'TABLE_FULL')) {
-      for (const t of transfersOf(op)) {
-        if (t.move !== true || !lookup(state, op.peer, t.handle)) continue;
-        const rel = applyInPlace(state, { op: 'release', peer: op.peer, handle: t.handle });
-        out.completions.push(...rel.completions);
+  createDriver: live(
+    () => (state, op) => {
+      const out = applyInPlace(state, op);
+      const r = out.result;
+      if (
+        (op.op === 'send' || op.op === 'call') &&
+        !('pending' in r) &&
+        !r.ok &&
+        (r.error === 'QUEUE_FULL' || r.error === 'TABLE_FULL')
+      ) {
+        for (const t of transfersOf(op)) {
+          if (t.move !== true || !lookup(state, op.peer, t.handle)) continue;
+          const rel = applyInPlace(state, { op: 'release', peer: op.peer, handle: t.handle });
+          out.completions.push(...rel.completions);
+        }
       }
-    }
-    return out;
-  }, 'failed-send-consumes-move'),
+      return out;
+    },
+    'failed-send-consumes-move',
+  ),
 };
 
 /** Multicast copies are enqueued one by one, so another message can slip between them at one receiver. */
@@ -161,17 +191,22 @@ const multicastOrder: Mutant = {
   name: 'multicast-order',
   bug: 'multicast copies are not enqueued atomically: at the last receiver the copy lands before the message queued just ahead of it',
   clauses: ['MCAST-3', 'ORDER-3', 'INV-7'],
-  createDriver: live(() => (state, op) => {
-    const seq0 = state.nextSeq;
-    const out = applyInPlace(state, op);
-    if (op.op !== 'multicast' || 'pending' in out.result || !out.result.ok) return out;
-    const dests = out.events.filter((e) => e.type === 'enqueue' && e.seq >= seq0 && e.kind === 'message').map((e) => (e as { to: number }).to);
-    if (new Set(dests).size < 2) return out;
-    const q = state.peers[dests[dests.length - 1]].queue;
-    const n = q.length;
-    if (n >= 2 && q[n - 2].kind !== 'notice' && q[n - 2].seq < seq0) [q[n - 2], q[n - 1]] = [q[n - 1], q[n - 2]];
-    return out;
-  }, 'multicast-order'),
+  createDriver: live(
+    () => (state, op) => {
+      const seq0 = state.nextSeq;
+      const out = applyInPlace(state, op);
+      if (op.op !== 'multicast' || 'pending' in out.result || !out.result.ok) return out;
+      const dests = out.events
+        .filter((e) => e.type === 'enqueue' && e.seq >= seq0 && e.kind === 'message')
+        .map((e) => (e as { to: number }).to);
+      if (new Set(dests).size < 2) return out;
+      const q = state.peers[dests[dests.length - 1]].queue;
+      const n = q.length;
+      if (n >= 2 && q[n - 2].kind !== 'notice' && q[n - 2].seq < seq0) [q[n - 2], q[n - 1]] = [q[n - 1], q[n - 2]];
+      return out;
+    },
+    'multicast-order',
+  ),
 };
 
 /** Discarding a queue forgets the handles the discarded messages carried. */
@@ -179,23 +214,37 @@ const leakOnDiscard: Mutant = {
   name: 'leak-on-discard',
   bug: 'handles carried by messages discarded with a queue (destroyNode, close) are never released: senders stay counted, table slots stay taken',
   clauses: ['DESTROY-3', 'CLOSE-4', 'INV-4', 'INV-5'],
-  createDriver: live(() => (state, op) => {
-    if ((op.op !== 'destroyNode' && op.op !== 'close') || firstFailure(state, op) !== null) return applyInPlace(state, op);
-    const peer = state.peers[op.peer];
-    const node = op.op === 'destroyNode' ? lookup(state, op.peer, op.handle)!.node : null;
-    const discarded = peer.queue.filter((e) => e.kind !== 'notice' && (node === null || e.node === node));
-    const leaked = discarded.flatMap((e) => e.handles).map((id) => state.handles[id]).filter((h) => h.kind === 'node' && h.status === 'live' && !h.root);
-    const seq0 = state.nextSeq;
-    const out = applyInPlace(state, op);
-    const nodes = new Set<number>();
-    for (const h of leaked) {
-      const n = state.nodes[h.node];
-      if (n && n.status === 'live') { n.senders++; nodes.add(n.id); }
-    }
-    dropNotices(state, seq0, (notice, owner) => notice.type === 'no-senders' && nodes.has(nodeByOwnerName(state, owner, notice.node) ?? -1));
-    if (op.op === 'destroyNode') peer.inflight += discarded.reduce((k, e) => k + e.handles.length, 0);
-    return out;
-  }, 'leak-on-discard'),
+  createDriver: live(
+    () => (state, op) => {
+      if ((op.op !== 'destroyNode' && op.op !== 'close') || firstFailure(state, op) !== null)
+        return applyInPlace(state, op);
+      const peer = state.peers[op.peer];
+      const node = op.op === 'destroyNode' ? lookup(state, op.peer, op.handle)!.node : null;
+      const discarded = peer.queue.filter((e) => e.kind !== 'notice' && (node === null || e.node === node));
+      const leaked = discarded
+        .flatMap((e) => e.handles)
+        .map((id) => state.handles[id])
+        .filter((h) => h.kind === 'node' && h.status === 'live' && !h.root);
+      const seq0 = state.nextSeq;
+      const out = applyInPlace(state, op);
+      const nodes = new Set<number>();
+      for (const h of leaked) {
+        const n = state.nodes[h.node];
+        if (n && n.status === 'live') {
+          n.senders++;
+          nodes.add(n.id);
+        }
+      }
+      dropNotices(
+        state,
+        seq0,
+        (notice, owner) => notice.type === 'no-senders' && nodes.has(nodeByOwnerName(state, owner, notice.node) ?? -1),
+      );
+      if (op.op === 'destroyNode') peer.inflight += discarded.reduce((k, e) => k + e.handles.length, 0);
+      return out;
+    },
+    'leak-on-discard',
+  ),
 };
 
 /** A reply handle is not consumed by reply: a second reply is accepted (and ignored). */
@@ -206,7 +255,11 @@ const replyTwice: Mutant = {
   createDriver: live(() => {
     const used = new Set<string>();
     return (state, op) => {
-      if ((op.op === 'reply' || op.op === 'release') && used.has(`${op.peer}:${op.handle}`) && state.peers[op.peer]?.status === 'open') {
+      if (
+        (op.op === 'reply' || op.op === 'release') &&
+        used.has(`${op.peer}:${op.handle}`) &&
+        state.peers[op.peer]?.status === 'open'
+      ) {
         return { result: { ok: true, value: {} }, completions: [], events: [] };
       }
       const out = applyInPlace(state, op);
@@ -221,25 +274,33 @@ const quotaPerReceiver: Mutant = {
   name: 'quota-per-receiver',
   bug: 'the sender quota is counted per receive queue (all senders together) instead of per sender',
   clauses: ['QUOTA-1', 'QUOTA-2', 'INV-11'],
-  createDriver: live(() => (state, op) => {
-    const blocking = op.op === 'send' && ((op as SendOp).timeoutMs ?? 0) > 0;
-    if ((op.op === 'send' || op.op === 'call' || op.op === 'multicast') && !blocking && firstFailure(state, op) === null) {
-      const handles = op.op === 'multicast' ? op.handles : [op.handle];
-      const bytes = messageBytes(op.message);
-      for (const name of handles) {
-        const h = lookup(state, op.peer, name)!;
-        if (h.status !== 'live') continue;
-        const dest = state.peers[state.nodes[h.node].owner];
-        // The bug: every sender's messages count against this sender's quota.
-        const all = dest.queue.filter((e) => e.kind !== 'notice');
-        const count = all.length, total = all.reduce((k, e) => k + e.bytes, 0);
-        if (count + 1 > state.limits.senderQuotaMessages || total + bytes > state.limits.senderQuotaBytes) {
-          return { result: { ok: false, error: 'QUEUE_FULL' }, completions: [], events: [] };
+  createDriver: live(
+    () => (state, op) => {
+      const blocking = op.op === 'send' && ((op as SendOp).timeoutMs ?? 0) > 0;
+      if (
+        (op.op === 'send' || op.op === 'call' || op.op === 'multicast') &&
+        !blocking &&
+        firstFailure(state, op) === null
+      ) {
+        const handles = op.op === 'multicast' ? op.handles : [op.handle];
+        const bytes = messageBytes(op.message);
+        for (const name of handles) {
+          const h = lookup(state, op.peer, name)!;
+          if (h.status !== 'live') continue;
+          const dest = state.peers[state.nodes[h.node].owner];
+          // The bug: every sender's messages count against this sender's quota.
+          const all = dest.queue.filter((e) => e.kind !== 'notice');
+          const count = all.length,
+            total = all.reduce((k, e) => k + e.bytes, 0);
+          if (count + 1 > state.limits.senderQuotaMessages || total + bytes > state.limits.senderQuotaBytes) {
+            return { result: { ok: false, error: 'QUEUE_FULL' }, completions: [], events: [] };
+          }
         }
       }
-    }
-    return applyInPlace(state, op);
-  }, 'quota-per-receiver'),
+      return applyInPlace(state, op);
+    },
+    'quota-per-receiver',
+  ),
 };
 
 /** Every node stamps credentials, opted in or not. */
@@ -247,10 +308,14 @@ const credentialsAlways: Mutant = {
   name: 'credentials-always',
   bug: 'credentials are delivered on every node, not only on nodes that opted in',
   clauses: ['CRED-1', 'INV-10'],
-  createDriver: live(() => (state, op) => {
-    if (op.op === 'createNode' && (op.credentials === undefined || op.credentials === false)) return applyInPlace(state, { ...op, credentials: true });
-    return applyInPlace(state, op);
-  }, 'credentials-always'),
+  createDriver: live(
+    () => (state, op) => {
+      if (op.op === 'createNode' && (op.credentials === undefined || op.credentials === false))
+        return applyInPlace(state, { ...op, credentials: true });
+      return applyInPlace(state, op);
+    },
+    'credentials-always',
+  ),
 };
 
 /** destroyNode kills the handles but tells nobody. */
@@ -258,12 +323,15 @@ const missingNodeDestroyed: Mutant = {
   name: 'missing-node-destroyed',
   bug: 'destroyNode marks other handles dead but sends no node-destroyed notice to their holders',
   clauses: ['DESTROY-2', 'NOTICE-1', 'INV-9'],
-  createDriver: live(() => (state, op) => {
-    const seq0 = state.nextSeq;
-    const out = applyInPlace(state, op);
-    if (op.op === 'destroyNode') dropNotices(state, seq0, (n) => n.type === 'node-destroyed');
-    return out;
-  }, 'missing-node-destroyed'),
+  createDriver: live(
+    () => (state, op) => {
+      const seq0 = state.nextSeq;
+      const out = applyInPlace(state, op);
+      if (op.op === 'destroyNode') dropNotices(state, seq0, (n) => n.type === 'node-destroyed');
+      return out;
+    },
+    'missing-node-destroyed',
+  ),
 };
 
 /** Revoke walks the derivation tree in tables only, missing handles in flight. */
@@ -271,45 +339,59 @@ const revokeMissesInflight: Mutant = {
   name: 'revoke-misses-inflight',
   bug: 'revoke only reaches handles in tables: a descendant travelling in a queued message arrives live',
   clauses: ['REVOKE-1', 'REVOKE-2', 'INV-1'],
-  createDriver: live(() => (state, op) => {
-    if (op.op !== 'revoke' || firstFailure(state, op) !== null) return applyInPlace(state, op);
-    const top = lookup(state, op.peer, op.handle)!;
-    const byParent = new Map<number, number[]>();
-    for (const h of Object.values(state.handles)) if (h.parent !== null) byParent.set(h.parent, [...(byParent.get(h.parent) ?? []), h.id]);
-    const inflight: number[] = [];
-    const stack = [...(byParent.get(top.id) ?? [])];
-    while (stack.length) {
-      const id = stack.pop()!;
-      const h = state.handles[id];
-      if (h.name === null && h.status === 'live') inflight.push(id);
-      stack.push(...(byParent.get(id) ?? []));
-    }
-    const seq0 = state.nextSeq;
-    const out = applyInPlace(state, op);
-    if (inflight.length === 0) return out;
-    const nodes = new Set<number>();
-    for (const id of inflight) {
-      const h = state.handles[id];
-      h.status = 'live';
-      const n = state.nodes[h.node];
-      if (n && n.status === 'live') { n.senders++; nodes.add(n.id); }
-    }
-    dropNotices(state, seq0, (notice, owner) => {
-      if (notice.type !== 'no-senders') return false;
-      const id = nodeByOwnerName(state, owner, notice.node);
-      return id !== undefined && nodes.has(id) && state.nodes[id].senders > 0;
-    });
-    const r = out.result as { ok: true; value: { revoked: number } };
-    return { ...out, result: { ok: true, value: { revoked: r.value.revoked - inflight.length } } };
-  }, 'revoke-misses-inflight'),
+  createDriver: live(
+    () => (state, op) => {
+      if (op.op !== 'revoke' || firstFailure(state, op) !== null) return applyInPlace(state, op);
+      const top = lookup(state, op.peer, op.handle)!;
+      const byParent = new Map<number, number[]>();
+      for (const h of Object.values(state.handles))
+        if (h.parent !== null) byParent.set(h.parent, [...(byParent.get(h.parent) ?? []), h.id]);
+      const inflight: number[] = [];
+      const stack = [...(byParent.get(top.id) ?? [])];
+      while (stack.length) {
+        const id = stack.pop()!;
+        const h = state.handles[id];
+        if (h.name === null && h.status === 'live') inflight.push(id);
+        stack.push(...(byParent.get(id) ?? []));
+      }
+      const seq0 = state.nextSeq;
+      const out = applyInPlace(state, op);
+      if (inflight.length === 0) return out;
+      const nodes = new Set<number>();
+      for (const id of inflight) {
+        const h = state.handles[id];
+        h.status = 'live';
+        const n = state.nodes[h.node];
+        if (n && n.status === 'live') {
+          n.senders++;
+          nodes.add(n.id);
+        }
+      }
+      dropNotices(state, seq0, (notice, owner) => {
+        if (notice.type !== 'no-senders') return false;
+        const id = nodeByOwnerName(state, owner, notice.node);
+        return id !== undefined && nodes.has(id) && state.nodes[id].senders > 0;
+      });
+      const r = out.result as { ok: true; value: { revoked: number } };
+      return { ...out, result: { ok: true, value: { revoked: r.value.revoked - inflight.length } } };
+    },
+    'revoke-misses-inflight',
+  ),
 };
 
 export const MUTANTS: readonly Mutant[] = [
-  rightsAmplified, nameReuse, failedSendConsumesMove, multicastOrder, leakOnDiscard,
-  replyTwice, quotaPerReceiver, credentialsAlways, missingNodeDestroyed, revokeMissesInflight,
+  rightsAmplified,
+  nameReuse,
+  failedSendConsumesMove,
+  multicastOrder,
+  leakOnDiscard,
+  replyTwice,
+  quotaPerReceiver,
+  credentialsAlways,
+  missingNodeDestroyed,
+  revokeMissesInflight,
 ];
 
 export function mutantNamed(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);
 }
-

@@ -9,14 +9,62 @@ export interface LimitEntry {
 }
 
 export const LIMITS: readonly LimitEntry[] = [
-  { name: 'maxPeers', defaultValue: 64, unit: 'peers', meaning: 'Open peers at one time (ids are never reused).', clauses: ['BUS-2', 'PEER-1'] },
-  { name: 'maxHandlesPerPeer', defaultValue: 256, unit: 'handles', meaning: 'Entries in one handle table, counting handles in flight to it.', clauses: ['HANDLE-1'] },
-  { name: 'maxPayloadBytes', defaultValue: 65536, unit: 'bytes', meaning: 'Gathered payload of one message.', clauses: ['SEND-2'] },
-  { name: 'maxHandlesPerMessage', defaultValue: 8, unit: 'handles', meaning: 'Transfers in one message.', clauses: ['SEND-3'] },
-  { name: 'queueCapacityMessages', defaultValue: 64, unit: 'messages', meaning: 'Messages and calls in one receive queue (notices not counted).', clauses: ['QUOTA-1'] },
-  { name: 'queueCapacityBytes', defaultValue: 1048576, unit: 'bytes', meaning: 'Payload bytes in one receive queue.', clauses: ['QUOTA-1'] },
-  { name: 'senderQuotaMessages', defaultValue: 16, unit: 'messages', meaning: 'Messages and calls one sender may have in one receive queue.', clauses: ['QUOTA-1'] },
-  { name: 'senderQuotaBytes', defaultValue: 262144, unit: 'bytes', meaning: 'Payload bytes one sender may have in one receive queue.', clauses: ['QUOTA-1'] },
+  {
+    name: 'maxPeers',
+    defaultValue: 64,
+    unit: 'peers',
+    meaning: 'Open peers at one time (ids are never reused).',
+    clauses: ['BUS-2', 'PEER-1'],
+  },
+  {
+    name: 'maxHandlesPerPeer',
+    defaultValue: 256,
+    unit: 'handles',
+    meaning: 'Entries in one handle table, counting handles in flight to it.',
+    clauses: ['HANDLE-1'],
+  },
+  {
+    name: 'maxPayloadBytes',
+    defaultValue: 65536,
+    unit: 'bytes',
+    meaning: 'Gathered payload of one message.',
+    clauses: ['SEND-2'],
+  },
+  {
+    name: 'maxHandlesPerMessage',
+    defaultValue: 8,
+    unit: 'handles',
+    meaning: 'Transfers in one message.',
+    clauses: ['SEND-3'],
+  },
+  {
+    name: 'queueCapacityMessages',
+    defaultValue: 64,
+    unit: 'messages',
+    meaning: 'Messages and calls in one receive queue (notices not counted).',
+    clauses: ['QUOTA-1'],
+  },
+  {
+    name: 'queueCapacityBytes',
+    defaultValue: 1048576,
+    unit: 'bytes',
+    meaning: 'Payload bytes in one receive queue.',
+    clauses: ['QUOTA-1'],
+  },
+  {
+    name: 'senderQuotaMessages',
+    defaultValue: 16,
+    unit: 'messages',
+    meaning: 'Messages and calls one sender may have in one receive queue.',
+    clauses: ['QUOTA-1'],
+  },
+  {
+    name: 'senderQuotaBytes',
+    defaultValue: 262144,
+    unit: 'bytes',
+    meaning: 'Payload bytes one sender may have in one receive queue.',
+    clauses: ['QUOTA-1'],
+  },
 ];
 
 export const DEFAULT_LIMITS: Limits = Object.freeze(

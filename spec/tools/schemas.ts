@@ -59,16 +59,21 @@ type Json = Record<string, any>;
  */
 function discriminate(schema: Json): void {
   const defs: Json = schema.definitions ?? {};
-  const resolve = (s: Json): Json => (typeof s.$ref === 'string' ? defs[s.$ref.replace('#/definitions/', '')] ?? s : s);
+  const resolve = (s: Json): Json =>
+    typeof s.$ref === 'string' ? (defs[s.$ref.replace('#/definitions/', '')] ?? s) : s;
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) { node.forEach(visit); return; }
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     const n = node as Json;
     if (Array.isArray(n.anyOf)) {
       const members = n.anyOf.map(resolve);
       const first = members[0]?.properties ?? {};
       const tag = Object.keys(first).find((key) =>
-        members.every((m: Json) => typeof m.properties?.[key]?.const === 'string' && (m.required ?? []).includes(key)));
+        members.every((m: Json) => typeof m.properties?.[key]?.const === 'string' && (m.required ?? []).includes(key)),
+      );
       if (tag) {
         n.oneOf = n.anyOf;
         delete n.anyOf;
@@ -84,7 +89,11 @@ function discriminate(schema: Json): void {
 export function generateSchemas(root: string, targets: SchemaTarget[] = SCHEMA_TARGETS): Map<string, string> {
   const out = new Map<string, string>();
   for (const target of targets) {
-    const program = TJS.getProgramFromFiles([path.join(root, target.source)], { strict: true, strictNullChecks: true, skipLibCheck: true }, root);
+    const program = TJS.getProgramFromFiles(
+      [path.join(root, target.source)],
+      { strict: true, strictNullChecks: true, skipLibCheck: true },
+      root,
+    );
     const generator = TJS.buildGenerator(program, SETTINGS);
     if (!generator) throw new Error(`typescript-json-schema could not read ${target.source}`);
     for (const type of target.types) {

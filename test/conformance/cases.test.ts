@@ -8,7 +8,9 @@ import { createReferenceDriver } from '../../backends/reference/driver';
 describe('conformance cases on the reference backend', () => {
   let harness: Harness;
   const counter = new ClauseCounter();
-  before(async () => { harness = await Harness.open(createReferenceDriver()); });
+  before(async () => {
+    harness = await Harness.open(createReferenceDriver());
+  });
 
   for (const c of CASES) {
     it(`${c.title} [${c.clauses.join(', ')}]`, async () => {
@@ -21,9 +23,18 @@ describe('conformance cases on the reference backend', () => {
     const ids = loadClauseIds();
     assert.ok(ids.length > 50, `read only ${ids.length} clause ids`);
     const named = new Set(CASES.flatMap((c) => c.clauses));
-    assert.deepEqual(ids.filter((id) => !named.has(id)), [], 'clauses no case names');
-    assert.deepEqual(ids.filter((id) => !counter.counts.has(id)), [], 'clauses no case step exercised');
-    for (const c of CASES) for (const id of c.clauses) assert.ok(ids.includes(id), `case ${c.id} cites unknown clause ${id}`);
+    assert.deepEqual(
+      ids.filter((id) => !named.has(id)),
+      [],
+      'clauses no case names',
+    );
+    assert.deepEqual(
+      ids.filter((id) => !counter.counts.has(id)),
+      [],
+      'clauses no case step exercised',
+    );
+    for (const c of CASES)
+      for (const id of c.clauses) assert.ok(ids.includes(id), `case ${c.id} cites unknown clause ${id}`);
   });
 
   it('case ids are unique and requirements are read from the operations [TIME-2, CRED-1]', () => {

@@ -23,17 +23,39 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; out: string
   const out: string[] = [];
   const original = console.log;
   console.log = (...a: unknown[]) => out.push(a.join(' '));
-  try { return { value: await fn(), out: out.join('\n') }; } finally { console.log = original; }
+  try {
+    return { value: await fn(), out: out.join('\n') };
+  } finally {
+    console.log = original;
+  }
 }
 
 describe('concurrent conformance (linearizability with peers in worker threads)', function () {
   this.timeout(120_000);
   const table: string[] = [];
-  after(() => { if (table.length) console.log(table.map((l) => `      ${l}`).join('\n')); });
+  after(() => {
+    if (table.length) console.log(table.map((l) => `      ${l}`).join('\n'));
+  });
 
   it('`tessera conformance --impl shm` passes the sequential suite in-process and the concurrent runs with each peer in its own worker thread [ATOMIC-1, ORDER-1, ORDER-2, INV-5, INV-6]', async () => {
     const file = path.join(os.tmpdir(), `tessera-concurrent-${process.pid}.json`);
-    const { value: code, out } = await quietly(() => main(['conformance', '--impl', 'shm', '--runs', '20', '--seed', '1', '--concurrent-runs', '4', '--ops-per-client', '16', '--json', file]));
+    const { value: code, out } = await quietly(() =>
+      main([
+        'conformance',
+        '--impl',
+        'shm',
+        '--runs',
+        '20',
+        '--seed',
+        '1',
+        '--concurrent-runs',
+        '4',
+        '--ops-per-client',
+        '16',
+        '--json',
+        file,
+      ]),
+    );
     const report = JSON.parse(fs.readFileSync(file, 'utf8')) as ConformanceReport;
     fs.unlinkSync(file);
     assert.equal(code, 0, out);
@@ -47,7 +69,9 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     assert.ok(c.exploredStates > 0);
     assert.match(out, /property linearizability: PASS after 4 runs/);
     assert.match(out, /overlapping pairs: overlapping operations \d+/);
-    table.push(`tessera conformance --impl shm: ${lin.steps} operations in 4 concurrent runs, overlap in ${c.runsWithOverlap}/4 runs, ${c.exploredStates} states explored; ${c.races.map((r) => `${r.race} ${r.pairs}`).join(', ')}`);
+    table.push(
+      `tessera conformance --impl shm: ${lin.steps} operations in 4 concurrent runs, overlap in ${c.runsWithOverlap}/4 runs, ${c.exploredStates} states explored; ${c.races.map((r) => `${r.race} ${r.pairs}`).join(', ')}`,
+    );
   });
 
   it('shm with peers in worker threads: every concurrent run is linearizable, leaves nothing behind, and really overlaps operations of different peers [ATOMIC-1, ORDER-1, INV-5, INV-6]', async () => {
@@ -55,12 +79,18 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     const info = await d.init();
     const seeds = LONG ? 20 : 4;
     const races = new Map<Race, number>(RACES.map((r) => [r, 0]));
-    let explored = 0, operations = 0, overlapping = 0;
+    let explored = 0,
+      operations = 0,
+      overlapping = 0;
     const started = Date.now();
     try {
       for (let seed = 100; seed < 100 + seeds; seed++) {
         const r = await runConcurrent(d, info, { clients: 3, opsPerClient: 20, seed });
-        assert.equal(r.ok, true, `seed ${seed}: ${r.message}\n${(r.counterexample ?? []).join('\n')}\nreplay: npx tessera conformance --impl shm-workers --concurrency 3 --ops-per-client 20 --property linearizability --seed ${seed} --path ${seed}`);
+        assert.equal(
+          r.ok,
+          true,
+          `seed ${seed}: ${r.message}\n${(r.counterexample ?? []).join('\n')}\nreplay: npx tessera conformance --impl shm-workers --concurrency 3 --ops-per-client 20 --property linearizability --seed ${seed} --path ${seed}`,
+        );
         assert.equal(r.inImplementation, true);
         explored += r.explored;
         operations += r.operations;
@@ -72,7 +102,9 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     }
     assert.ok(overlapping >= seeds / 2, `operations overlapped in only ${overlapping}/${seeds} runs`);
     assert.ok(races.get('overlapping sends to one node')! > 0, 'no two sends to one node ever overlapped');
-    table.push(`shm-workers: ${seeds} runs x 3 clients x 20 ops (${operations} operations with setup and close) in ${Date.now() - started} ms, overlap in ${overlapping}/${seeds} runs, ${explored} states explored; ${[...races].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    table.push(
+      `shm-workers: ${seeds} runs x 3 clients x 20 ops (${operations} operations with setup and close) in ${Date.now() - started} ms, overlap in ${overlapping}/${seeds} runs, ${explored} states explored; ${[...races].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    );
   });
 
   it('the concurrent phase catches a worker implementation whose send answers before it takes effect, with a replay line [ATOMIC-1, ORDER-2, SEND-1]', async () => {
@@ -80,8 +112,14 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     let seed = 1;
     for (; seed <= 8; seed++) {
       report = await runSuite({
-        createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }), driverLabel: 'in-process:mutant:shm-deferred-send',
-        replayBase: 'npx tessera conformance --impl mutant:shm-deferred-send', runs: 1, seed: 1, path: String(seed), property: 'linearizability', concurrency: 3,
+        createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }),
+        driverLabel: 'in-process:mutant:shm-deferred-send',
+        replayBase: 'npx tessera conformance --impl mutant:shm-deferred-send',
+        runs: 1,
+        seed: 1,
+        path: String(seed),
+        property: 'linearizability',
+        concurrency: 3,
       });
       if (report.status === 'fail') break;
     }
@@ -89,19 +127,66 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     const lin = report.properties.find((p) => p.name === 'linearizability')!;
     assert.match(lin.message ?? '', /not linearizable/);
     assert.ok((lin.counterexample ?? []).length > 0);
-    assert.equal(lin.replay, `npx tessera conformance --impl mutant:shm-deferred-send --concurrency 3 --property linearizability --seed 1 --path ${seed}`);
-    table.push(`mutant shm-deferred-send caught by the concurrent phase at seed ${seed}: ${(lin.message ?? '').split('\n')[0].slice(0, 160)}`);
+    assert.equal(
+      lin.replay,
+      `npx tessera conformance --impl mutant:shm-deferred-send --concurrency 3 --property linearizability --seed 1 --path ${seed}`,
+    );
+    table.push(
+      `mutant shm-deferred-send caught by the concurrent phase at seed ${seed}: ${(lin.message ?? '').split('\n')[0].slice(0, 160)}`,
+    );
   });
 
-  describe('a dead client\'s operation in flight may or may not have taken effect', () => {
+  describe("a dead client's operation in flight may or may not have taken effect", () => {
     const setup = (): HistoryOp[] => [
-      { id: 1, client: 1, op: { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, call: 1, return: 2, invocation: { ok: true, value: { peer: 1, handles: [] } } },
-      { id: 2, client: 1, op: { op: 'createNode', peer: 1 }, call: 3, return: 4, invocation: { ok: true, value: { handle: 1 } } },
-      { id: 3, client: 2, op: { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] }, call: 5, return: 6, invocation: { ok: true, value: { peer: 2, handles: [1] } } },
+      {
+        id: 1,
+        client: 1,
+        op: { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } },
+        call: 1,
+        return: 2,
+        invocation: { ok: true, value: { peer: 1, handles: [] } },
+      },
+      {
+        id: 2,
+        client: 1,
+        op: { op: 'createNode', peer: 1 },
+        call: 3,
+        return: 4,
+        invocation: { ok: true, value: { handle: 1 } },
+      },
+      {
+        id: 3,
+        client: 2,
+        op: { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] },
+        call: 5,
+        return: 6,
+        invocation: { ok: true, value: { peer: 2, handles: [1] } },
+      },
     ];
-    const inFlight = (s: string): HistoryOp => ({ id: 4, client: 2, op: { op: 'send', peer: 2, handle: 1, message: { segments: [b64(s)] } } as Operation, call: 7, return: null, optional: true });
-    const died: HistoryOp = { id: 5, client: -1, op: { op: 'close', peer: 2 }, call: 8, return: 9, invocation: { ok: true, value: {} } };
-    const receive = (...seen: string[]): HistoryOp => ({ id: 6, client: 1, op: { op: 'receive', peer: 1, max: 4 }, call: 10, return: 11, invocation: { ok: true, value: { deliveries: [...seen.map(delivered), noSenders] } as never } });
+    const inFlight = (s: string): HistoryOp => ({
+      id: 4,
+      client: 2,
+      op: { op: 'send', peer: 2, handle: 1, message: { segments: [b64(s)] } } as Operation,
+      call: 7,
+      return: null,
+      optional: true,
+    });
+    const died: HistoryOp = {
+      id: 5,
+      client: -1,
+      op: { op: 'close', peer: 2 },
+      call: 8,
+      return: 9,
+      invocation: { ok: true, value: {} },
+    };
+    const receive = (...seen: string[]): HistoryOp => ({
+      id: 6,
+      client: 1,
+      op: { op: 'receive', peer: 1, max: 4 },
+      call: 10,
+      return: 11,
+      invocation: { ok: true, value: { deliveries: [...seen.map(delivered), noSenders] } as never },
+    });
 
     it('it may be linearized (its message arrives) or left out (nothing arrives) [CLOSE-1, ATOMIC-1]', () => {
       assert.equal(checkLinearizable([...setup(), inFlight('a'), died, receive('a')]).ok, true);
@@ -110,7 +195,14 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
 
     it('but what nobody sent still cannot arrive, nor can it arrive before it was sent [ATOMIC-1, INV-7]', () => {
       assert.equal(checkLinearizable([...setup(), inFlight('a'), died, receive('b')], { minimize: false }).ok, false);
-      const early: HistoryOp = { id: 7, client: 1, op: { op: 'receive', peer: 1, max: 4 }, call: 6.2, return: 6.4, invocation: { ok: true, value: { deliveries: [delivered('a')] } as never } };
+      const early: HistoryOp = {
+        id: 7,
+        client: 1,
+        op: { op: 'receive', peer: 1, max: 4 },
+        call: 6.2,
+        return: 6.4,
+        invocation: { ok: true, value: { deliveries: [delivered('a')] } as never },
+      };
       assert.equal(checkLinearizable([...setup(), early, inFlight('a'), died], { minimize: false }).ok, false);
     });
   });

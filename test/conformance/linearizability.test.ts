@@ -12,17 +12,48 @@ const delivered = (s: string) => ({ kind: 'message', node: 1, badge: 0, payload:
 /** Builds a history: each op with its [call, return] event numbers. */
 class H {
   ops: HistoryOp[] = [];
-  add(client: number, op: Operation, call: number, ret: number, invocation: Invocation, completed?: number, outcome?: Result): this {
-    this.ops.push({ id: this.ops.length + 1, client, op, call, return: ret, invocation, ...(completed !== undefined ? { completed, outcome } : {}) });
+  add(
+    client: number,
+    op: Operation,
+    call: number,
+    ret: number,
+    invocation: Invocation,
+    completed?: number,
+    outcome?: Result,
+  ): this {
+    this.ops.push({
+      id: this.ops.length + 1,
+      client,
+      op,
+      call,
+      return: ret,
+      invocation,
+      ...(completed !== undefined ? { completed, outcome } : {}),
+    });
     return this;
   }
   /** p1 owns node 1 (h1); p2 and p3 each hold h1 -> it. Events 1..8. */
   static setup(): H {
     return new H()
-      .add(1, { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, 1, 2, { ok: true, value: { peer: 1, handles: [] } })
+      .add(1, { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, 1, 2, {
+        ok: true,
+        value: { peer: 1, handles: [] },
+      })
       .add(1, { op: 'createNode', peer: 1 }, 3, 4, { ok: true, value: { handle: 1 } })
-      .add(2, { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] }, 5, 6, { ok: true, value: { peer: 2, handles: [1] } })
-      .add(3, { op: 'attach', credentials: { uid: 3, gid: 3, pid: 3 }, bootstrap: [{ fromPeer: 1, handle: 1 }] }, 7, 8, { ok: true, value: { peer: 3, handles: [1] } });
+      .add(
+        2,
+        { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] },
+        5,
+        6,
+        { ok: true, value: { peer: 2, handles: [1] } },
+      )
+      .add(
+        3,
+        { op: 'attach', credentials: { uid: 3, gid: 3, pid: 3 }, bootstrap: [{ fromPeer: 1, handle: 1 }] },
+        7,
+        8,
+        { ok: true, value: { peer: 3, handles: [1] } },
+      );
   }
 }
 
@@ -31,7 +62,10 @@ describe('linearizability checking against the model', () => {
     const h = H.setup()
       .add(2, { op: 'send', peer: 2, handle: 1, message: msg('a') }, 9, 12, { ok: true, value: {} })
       .add(3, { op: 'send', peer: 3, handle: 1, message: msg('b') }, 10, 11, { ok: true, value: {} })
-      .add(1, { op: 'receive', peer: 1, max: 2 }, 13, 14, { ok: true, value: { deliveries: [delivered('b'), delivered('a')] } as never });
+      .add(1, { op: 'receive', peer: 1, max: 2 }, 13, 14, {
+        ok: true,
+        value: { deliveries: [delivered('b'), delivered('a')] } as never,
+      });
     const r = checkLinearizable(h.ops);
     assert.equal(r.ok, true, r.deepest?.reason);
     assert.deepEqual(r.witness!.slice(4, 6), [6, 5]);
@@ -41,7 +75,10 @@ describe('linearizability checking against the model', () => {
     const h = H.setup()
       .add(2, { op: 'send', peer: 2, handle: 1, message: msg('a') }, 9, 10, { ok: true, value: {} })
       .add(3, { op: 'send', peer: 3, handle: 1, message: msg('b') }, 11, 12, { ok: true, value: {} })
-      .add(1, { op: 'receive', peer: 1, max: 2 }, 13, 14, { ok: true, value: { deliveries: [delivered('b'), delivered('a')] } as never });
+      .add(1, { op: 'receive', peer: 1, max: 2 }, 13, 14, {
+        ok: true,
+        value: { deliveries: [delivered('b'), delivered('a')] } as never,
+      });
     const r = checkLinearizable(h.ops);
     assert.equal(r.ok, false);
     assert.ok(r.smallestFailingHistory!.length <= h.ops.length);
@@ -51,17 +88,33 @@ describe('linearizability checking against the model', () => {
   });
 
   it('a call completes only after the reply that resolves it was invoked [CALL-3, TIME-2]', () => {
-    const call = (completed: number) => H.setup()
-      .add(2, { op: 'call', peer: 2, handle: 1, message: msg('q') }, 9, 10, { pending: true, ticket: 1 }, completed, { ok: true, value: { reply: { kind: 'reply', payload: b64('r'), handles: [] } } as never })
-      .add(1, { op: 'receive', peer: 1, max: 1 }, 11, 12, { ok: true, value: { deliveries: [{ kind: 'call', node: 1, badge: 0, payload: b64('q'), handles: [], replyHandle: 2 }] } as never })
-      .add(1, { op: 'reply', peer: 1, handle: 2, message: msg('r') }, 13, 14, { ok: true, value: {} });
+    const call = (completed: number) =>
+      H.setup()
+        .add(2, { op: 'call', peer: 2, handle: 1, message: msg('q') }, 9, 10, { pending: true, ticket: 1 }, completed, {
+          ok: true,
+          value: { reply: { kind: 'reply', payload: b64('r'), handles: [] } } as never,
+        })
+        .add(1, { op: 'receive', peer: 1, max: 1 }, 11, 12, {
+          ok: true,
+          value: {
+            deliveries: [{ kind: 'call', node: 1, badge: 0, payload: b64('q'), handles: [], replyHandle: 2 }],
+          } as never,
+        })
+        .add(1, { op: 'reply', peer: 1, handle: 2, message: msg('r') }, 13, 14, { ok: true, value: {} });
     assert.equal(checkLinearizable(call(15).ops).ok, true);
-    assert.equal(checkLinearizable(call(12).ops, { minimize: false }).ok, false, 'the call completed before anyone replied');
+    assert.equal(
+      checkLinearizable(call(12).ops, { minimize: false }).ok,
+      false,
+      'the call completed before anyone replied',
+    );
   });
 
-  it('implementation names need not be the model\'s: the checker learns the renaming per branch [HANDLE-2]', () => {
+  it("implementation names need not be the model's: the checker learns the renaming per branch [HANDLE-2]", () => {
     const h = new H()
-      .add(1, { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, 1, 2, { ok: true, value: { peer: 70, handles: [] } })
+      .add(1, { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, 1, 2, {
+        ok: true,
+        value: { peer: 70, handles: [] },
+      })
       .add(1, { op: 'createNode', peer: 70 }, 3, 6, { ok: true, value: { handle: 500 } })
       .add(1, { op: 'createNode', peer: 70 }, 4, 5, { ok: true, value: { handle: 900 } })
       .add(1, { op: 'release', peer: 70, handle: 900 }, 7, 8, { ok: true, value: {} })
@@ -76,7 +129,10 @@ describe('linearizability checking against the model', () => {
     for (let seed = 1; seed <= 5; seed++) {
       const r = await runConcurrent(d, info, { clients: 3, opsPerClient: 12, seed });
       assert.equal(r.ok, true, `${r.message}\n${(r.counterexample ?? []).join('\n')}`);
-      assert.ok(r.history.some((o, i) => r.history.some((p, j) => i !== j && p.call < o.return! && o.call < p.return!)), 'no two operations overlapped');
+      assert.ok(
+        r.history.some((o, i) => r.history.some((p, j) => i !== j && p.call < o.return! && o.call < p.return!)),
+        'no two operations overlapped',
+      );
     }
   });
 
@@ -86,7 +142,8 @@ describe('linearizability checking against the model', () => {
     const d = m.createDriver();
     const info = await d.init();
     let caught = false;
-    for (let seed = 1; seed <= 40 && !caught; seed++) caught = !(await runConcurrent(d, info, { clients: 3, opsPerClient: 12, seed })).ok;
+    for (let seed = 1; seed <= 40 && !caught; seed++)
+      caught = !(await runConcurrent(d, info, { clients: 3, opsPerClient: 12, seed })).ok;
     assert.ok(caught, 'no concurrent run caught multicast-order');
   });
 });

@@ -14,13 +14,21 @@ const CAP = LONG ? 2000 : 300;
 describe('the suite catches every mutant (self-test by mutation)', () => {
   const table: string[] = [];
   after(() => {
-    console.log(`      mutant catch table (cases failed; property: runs to the first failure, mean over ${SEEDS} seeds):\n${table.map((l) => `        ${l}`).join('\n')}`);
+    console.log(
+      `      mutant catch table (cases failed; property: runs to the first failure, mean over ${SEEDS} seeds):\n${table.map((l) => `        ${l}`).join('\n')}`,
+    );
   });
 
   for (const m of MUTANTS) {
     it(`the suite fails the mutant "${m.name}": ${m.bug} [${m.clauses.join(', ')}]`, async function () {
       this.timeout(60_000);
-      const report = await runSuite({ createDriver: () => m.createDriver(), driverLabel: `in-process:mutant:${m.name}`, replayBase: '', runs: 100, seed: 1 });
+      const report = await runSuite({
+        createDriver: () => m.createDriver(),
+        driverLabel: `in-process:mutant:${m.name}`,
+        replayBase: '',
+        runs: 100,
+        seed: 1,
+      });
       expectReportFail(report, m.name);
       const cases = report.cases.filter((c) => c.status === 'fail').map((c) => c.id);
       const runsToFail: number[] = [];
@@ -29,7 +37,9 @@ describe('the suite catches every mutant (self-test by mutation)', () => {
         if (p.status === 'fail') runsToFail.push(p.runs);
       }
       const mean = runsToFail.length ? (runsToFail.reduce((a, b) => a + b, 0) / runsToFail.length).toFixed(1) : '-';
-      table.push(`${m.name.padEnd(26)} cases: ${String(cases.length).padStart(2)} (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', ...' : ''}); property: caught in ${runsToFail.length}/${SEEDS} seeds within ${CAP} runs, mean ${mean} runs`);
+      table.push(
+        `${m.name.padEnd(26)} cases: ${String(cases.length).padStart(2)} (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', ...' : ''}); property: caught in ${runsToFail.length}/${SEEDS} seeds within ${CAP} runs, mean ${mean} runs`,
+      );
       assert.ok(cases.length > 0 || report.properties.some((p) => p.status === 'fail'));
     });
   }
@@ -38,7 +48,14 @@ describe('the suite catches every mutant (self-test by mutation)', () => {
     it(`the suite fails the mutant "${name}" through the stdio driver protocol [HANDLE-2, ORDER-3, INV-4]`, async function () {
       this.timeout(60_000);
       const command = `${TESSERA} driver --impl mutant:${name}`;
-      const report = await runSuite({ createDriver: () => createStdioDriver({ command }), driverLabel: command, replayBase: '', runs: 100, seed: 1, completionGraceMs: 20 });
+      const report = await runSuite({
+        createDriver: () => createStdioDriver({ command }),
+        driverLabel: command,
+        replayBase: '',
+        runs: 100,
+        seed: 1,
+        completionGraceMs: 20,
+      });
       assert.equal(report.driverError, undefined, report.driverError);
       expectReportFail(report, name);
     });

@@ -15,9 +15,19 @@ describe('the sequential model-based property', () => {
     const runs = LONG ? 2000 : 150;
     const r = await runSequentialProperty(h, { runs, seed: 1, situations, counter });
     assert.equal(r.status, 'pass', `${r.message}\n${(r.counterexample ?? []).join('\n')}`);
-    console.log(`      ${r.steps} operations in ${r.durationMs} ms (${r.opsPerSecond} ops/s in-process); situations per 1000 runs:\n${situations.format()}`);
+    console.log(
+      `      ${r.steps} operations in ${r.durationMs} ms (${r.opsPerSecond} ops/s in-process); situations per 1000 runs:\n${situations.format()}`,
+    );
     const per = situations.perThousandRuns();
-    for (const s of ['QUEUE_FULL', 'revoke during a pending call to the node', 'close with a full queue', 'call replied', 'BAD_HANDLE through a stale name', 'BAD_HANDLE through a forged name', 'no-senders notice received']) {
+    for (const s of [
+      'QUEUE_FULL',
+      'revoke during a pending call to the node',
+      'close with a full queue',
+      'call replied',
+      'BAD_HANDLE through a stale name',
+      'BAD_HANDLE through a forged name',
+      'no-senders notice received',
+    ]) {
       assert.ok(per[s] > 0, `the generator never reached "${s}"`);
     }
     const uncovered = loadClauseIds().filter((id) => !counter.counts.has(id));
@@ -30,7 +40,11 @@ describe('the sequential model-based property', () => {
     const first = await runSequentialProperty(await Harness.open(mutant.createDriver()), { runs: 100, seed: 7 });
     assert.equal(first.status, 'fail');
     assert.ok(first.path, 'no path');
-    const replay = await runSequentialProperty(await Harness.open(mutant.createDriver()), { runs: 100, seed: first.seed, path: first.path });
+    const replay = await runSequentialProperty(await Harness.open(mutant.createDriver()), {
+      runs: 100,
+      seed: first.seed,
+      path: first.path,
+    });
     assert.equal(replay.status, 'fail');
     assert.deepEqual(replay.counterexample, first.counterexample);
   });

@@ -11,9 +11,14 @@ import { ROOT, TESSERA, expectReportPass } from './support';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('node', [path.join(ROOT, 'bin', 'tessera.js'), ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0, stdout, stderr });
-    });
+    execFile(
+      'node',
+      [path.join(ROOT, 'bin', 'tessera.js'), ...args],
+      { cwd: ROOT, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof (err as any).code === 'number' ? (err as any).code : 99) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -34,14 +39,26 @@ rl.on('line', (line) => {
   fs.writeFileSync(file, script);
   return `node ${JSON.stringify(file)}`;
 }
-function hash(s: string): number { let h = 0; for (const ch of s) h = (h * 31 + ch.charCodeAt(0)) | 0; return h; }
+function hash(s: string): number {
+  let h = 0;
+  for (const ch of s) h = (h * 31 + ch.charCodeAt(0)) | 0;
+  return h;
+}
 
 describe('the stdio driver protocol', () => {
   it('the reference backend passes the suite through `tessera driver --impl reference` [INV-3, ERR-2]', async function () {
     this.timeout(90_000);
     const command = `${TESSERA} driver --impl reference`;
     const started = Date.now();
-    const report = await runSuite({ createDriver: () => createStdioDriver({ command }), driverLabel: command, replayBase: '', runs: 60, seed: 1, concurrency: 3, completionGraceMs: 20 });
+    const report = await runSuite({
+      createDriver: () => createStdioDriver({ command }),
+      driverLabel: command,
+      replayBase: '',
+      runs: 60,
+      seed: 1,
+      concurrency: 3,
+      completionGraceMs: 20,
+    });
     expectReportPass(report);
     const seq = report.properties.find((p) => p.name === 'sequential')!;
     console.log(`      stdio: ${seq.steps} operations at ${seq.opsPerSecond} ops/s (suite ${Date.now() - started} ms)`);
@@ -49,17 +66,39 @@ describe('the stdio driver protocol', () => {
 
   const broken: [string, string, RegExp][] = [
     ['answers garbage', `process.stdout.write('this is not json\\n');`, /not JSON[\s\S]*this is not json/],
-    ['violates the schema', `say({ type: 'invoke_ok', id: req.id, invocation: { ok: 'maybe' } });`, /violates DriverResponse\.json/],
-    ['answers an unknown id', `say({ type: 'invoke_ok', id: 9999, invocation: { ok: true, value: {} } });`, /never sent/],
-    ['answers twice', `say({ type: 'invoke_ok', id: req.id, invocation: { ok: false, error: 'CLOSED' } }); say({ type: 'invoke_ok', id: req.id, invocation: { ok: false, error: 'CLOSED' } });`, /second response/],
+    [
+      'violates the schema',
+      `say({ type: 'invoke_ok', id: req.id, invocation: { ok: 'maybe' } });`,
+      /violates DriverResponse\.json/,
+    ],
+    [
+      'answers an unknown id',
+      `say({ type: 'invoke_ok', id: 9999, invocation: { ok: true, value: {} } });`,
+      /never sent/,
+    ],
+    [
+      'answers twice',
+      `say({ type: 'invoke_ok', id: req.id, invocation: { ok: false, error: 'CLOSED' } }); say({ type: 'invoke_ok', id: req.id, invocation: { ok: false, error: 'CLOSED' } });`,
+      /second response/,
+    ],
     ['hangs', `/* never answers */`, /did not answer request #\d+ \(invoke attach\) within 1500 ms/],
-    ['exits', `process.stderr.write('fatal: out of cheese\\n'); process.exit(3);`, /exited \(code 3\)[\s\S]*out of cheese/],
+    [
+      'exits',
+      `process.stderr.write('fatal: out of cheese\\n'); process.exit(3);`,
+      /exited \(code 3\)[\s\S]*out of cheese/,
+    ],
   ];
   for (const [what, behaviour, expected] of broken) {
     it(`a driver that ${what} gives a clear driver error, a non-zero status and no hang [ERR-2]`, async function () {
       this.timeout(20_000);
       const command = fake(behaviour);
-      const report = await runSuite({ createDriver: () => createStdioDriver({ command, requestTimeoutMs: 1500 }), driverLabel: command, replayBase: '', runs: 5, seed: 1 });
+      const report = await runSuite({
+        createDriver: () => createStdioDriver({ command, requestTimeoutMs: 1500 }),
+        driverLabel: command,
+        replayBase: '',
+        runs: 5,
+        seed: 1,
+      });
       assert.equal(report.status, 'error');
       const text = [report.driverError ?? '', ...report.cases.map((c) => c.message ?? '')].join('\n');
       assert.match(text, expected);
@@ -69,7 +108,10 @@ describe('the stdio driver protocol', () => {
 
   it('a driver command that does not exist is a driver error [ERR-2]', async () => {
     const d = createStdioDriver({ command: 'definitely-not-a-tessera-driver-xyz', requestTimeoutMs: 3000 });
-    await assert.rejects(d.init(), (e: unknown) => e instanceof DriverError && /exited|could not start/.test((e as Error).message));
+    await assert.rejects(
+      d.init(),
+      (e: unknown) => e instanceof DriverError && /exited|could not start/.test((e as Error).message),
+    );
     await d.close();
   });
 
@@ -82,7 +124,10 @@ describe('the stdio driver protocol', () => {
     assert.ok(checked.ok, JSON.stringify(checked));
     const bad = await cli(['conformance', '--impl', 'mutant:credentials-always', '--runs', '50', '--seed', '1']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /replay: npx tessera conformance --impl mutant:credentials-always --seed 1 --path "[\d:]+"/);
+    assert.match(
+      bad.stdout,
+      /replay: npx tessera conformance --impl mutant:credentials-always --seed 1 --path "[\d:]+"/,
+    );
     assert.match(bad.stdout, /counterexample \(shrunk\):\n\s+1\. attach/);
   });
 });

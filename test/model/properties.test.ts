@@ -14,8 +14,14 @@ const PATH = process.env.TESSERA_PATH;
 const RUNS = Number(process.env.TESSERA_RUNS ?? 150);
 
 const LIMITS = {
-  maxPeers: 5, maxHandlesPerPeer: 7, maxPayloadBytes: 8, maxHandlesPerMessage: 2,
-  queueCapacityMessages: 3, queueCapacityBytes: 24, senderQuotaMessages: 1, senderQuotaBytes: 12,
+  maxPeers: 5,
+  maxHandlesPerPeer: 7,
+  maxPayloadBytes: 8,
+  maxHandlesPerMessage: 2,
+  queueCapacityMessages: 3,
+  queueCapacityBytes: 24,
+  senderQuotaMessages: 1,
+  senderQuotaBytes: 12,
 };
 
 /** An operation chosen abstractly: indices are resolved against the state when it runs. */
@@ -32,9 +38,33 @@ interface Abstract {
 
 const abstractOp = fc.record({
   kind: fc.constantFrom<Operation['op']>(
-    'attach', 'createNode', 'createNode', 'mint', 'mint', 'mint', 'release', 'revoke', 'revoke', 'destroyNode', 'destroyNode',
-    'send', 'send', 'send', 'send', 'call', 'call', 'call', 'reply', 'reply', 'multicast', 'multicast',
-    'receive', 'receive', 'receive', 'close', 'tick',
+    'attach',
+    'createNode',
+    'createNode',
+    'mint',
+    'mint',
+    'mint',
+    'release',
+    'revoke',
+    'revoke',
+    'destroyNode',
+    'destroyNode',
+    'send',
+    'send',
+    'send',
+    'send',
+    'call',
+    'call',
+    'call',
+    'reply',
+    'reply',
+    'multicast',
+    'multicast',
+    'receive',
+    'receive',
+    'receive',
+    'close',
+    'tick',
   ),
   p: fc.nat(20),
   h: fc.array(fc.nat(40), { minLength: 1, maxLength: 4 }),
@@ -67,29 +97,81 @@ function concretize(s: BusState, a: Abstract): Operation {
   const open = ids.filter((id) => s.peers[id].status === 'open');
   // Replies, and sends that move a handle, come from peers holding reply handles when there are any.
   const replying = open.filter((id) => Object.values(s.peers[id].table).some((hid) => s.handles[hid].kind === 'reply'));
-  const wantsReply = (a.kind === 'reply' || ((a.kind === 'send' || a.kind === 'release') && a.move)) && replying.length > 0;
+  const wantsReply =
+    (a.kind === 'reply' || ((a.kind === 'send' || a.kind === 'release') && a.move)) && replying.length > 0;
   const pool = wantsReply ? replying : a.p % 17 === 16 ? ids : open.length ? open : ids;
   const peer = pool.length ? pool[a.p % pool.length] : 1;
   const h = (i: number, kind?: 'node' | 'reply' | 'own') => nameFor(s, peer, a.h[i % a.h.length], kind);
   const segments = [Buffer.alloc(a.bytes, 65).toString('base64')];
-  const transfers = () => a.h.slice(1).map((x, i) => ({ handle: nameFor(s, peer, x, i === 0 && a.move ? 'reply' : 'node'), ...(a.move ? { move: true } : {}), ...(a.rights.length < 2 ? { rights: a.rights } : {}) }));
+  const transfers = () =>
+    a.h
+      .slice(1)
+      .map((x, i) => ({
+        handle: nameFor(s, peer, x, i === 0 && a.move ? 'reply' : 'node'),
+        ...(a.move ? { move: true } : {}),
+        ...(a.rights.length < 2 ? { rights: a.rights } : {}),
+      }));
   switch (a.kind) {
     case 'attach': {
       const from = open.length ? open[a.h[0] % open.length] : undefined;
-      return { op: 'attach', credentials: { uid: a.p, gid: 1, pid: a.p + 100 }, ...(from ? { bootstrap: [{ fromPeer: from, handle: nameFor(s, from, a.h[0], 'node'), ...(a.badge ? { badge: a.badge } : {}) }] } : {}) };
+      return {
+        op: 'attach',
+        credentials: { uid: a.p, gid: 1, pid: a.p + 100 },
+        ...(from
+          ? {
+              bootstrap: [
+                { fromPeer: from, handle: nameFor(s, from, a.h[0], 'node'), ...(a.badge ? { badge: a.badge } : {}) },
+              ],
+            }
+          : {}),
+      };
     }
-    case 'createNode': return { op: 'createNode', peer, credentials: a.move };
-    case 'mint': return { op: 'mint', peer, handle: h(0, 'node'), rights: a.rights, ...(a.badge ? { badge: a.badge } : {}) };
-    case 'release': return { op: 'release', peer, handle: h(0, a.move ? 'reply' : undefined) };
-    case 'revoke': return { op: 'revoke', peer, handle: h(0, 'node') };
-    case 'destroyNode': return { op: 'destroyNode', peer, handle: h(0, a.move ? 'own' : 'node') };
-    case 'send': return { op: 'send', peer, handle: h(0, 'node'), message: { segments, transfers: transfers() }, ...(a.wait ? { timeoutMs: a.wait } : {}) };
-    case 'call': return { op: 'call', peer, handle: h(0, 'node'), message: { segments, transfers: transfers().filter((t) => !t.move) }, ...(a.wait ? { timeoutMs: a.wait } : {}) };
-    case 'reply': return { op: 'reply', peer, handle: h(0, 'reply'), message: { segments, transfers: a.h.slice(2).map((x) => ({ handle: nameFor(s, peer, x, 'node') })) } };
-    case 'multicast': return { op: 'multicast', peer, handles: [...new Set(a.h.map((x) => nameFor(s, peer, x, 'node')))], message: { segments } };
-    case 'receive': return { op: 'receive', peer, max: 1 + (a.h[0] % 4), ...(a.wait ? { timeoutMs: a.wait } : {}) };
-    case 'close': return { op: 'close', peer };
-    case 'tick': return { op: 'tick', ms: a.move ? 0 : a.wait };
+    case 'createNode':
+      return { op: 'createNode', peer, credentials: a.move };
+    case 'mint':
+      return { op: 'mint', peer, handle: h(0, 'node'), rights: a.rights, ...(a.badge ? { badge: a.badge } : {}) };
+    case 'release':
+      return { op: 'release', peer, handle: h(0, a.move ? 'reply' : undefined) };
+    case 'revoke':
+      return { op: 'revoke', peer, handle: h(0, 'node') };
+    case 'destroyNode':
+      return { op: 'destroyNode', peer, handle: h(0, a.move ? 'own' : 'node') };
+    case 'send':
+      return {
+        op: 'send',
+        peer,
+        handle: h(0, 'node'),
+        message: { segments, transfers: transfers() },
+        ...(a.wait ? { timeoutMs: a.wait } : {}),
+      };
+    case 'call':
+      return {
+        op: 'call',
+        peer,
+        handle: h(0, 'node'),
+        message: { segments, transfers: transfers().filter((t) => !t.move) },
+        ...(a.wait ? { timeoutMs: a.wait } : {}),
+      };
+    case 'reply':
+      return {
+        op: 'reply',
+        peer,
+        handle: h(0, 'reply'),
+        message: { segments, transfers: a.h.slice(2).map((x) => ({ handle: nameFor(s, peer, x, 'node') })) },
+      };
+    case 'multicast':
+      return {
+        op: 'multicast',
+        peer,
+        handles: [...new Set(a.h.map((x) => nameFor(s, peer, x, 'node')))],
+        message: { segments },
+      };
+    case 'receive':
+      return { op: 'receive', peer, max: 1 + (a.h[0] % 4), ...(a.wait ? { timeoutMs: a.wait } : {}) };
+    case 'close':
+      return { op: 'close', peer };
+    case 'tick':
+      return { op: 'tick', ms: a.move ? 0 : a.wait };
   }
 }
 
@@ -112,7 +194,14 @@ const STATS = {
 };
 type Stat = keyof typeof STATS;
 
-function observe(before: BusState, op: Operation, result: Invocation, completions: { op: string; result: any }[], after: BusState, seen: Set<Stat>): void {
+function observe(
+  before: BusState,
+  op: Operation,
+  result: Invocation,
+  completions: { op: string; result: any }[],
+  after: BusState,
+  seen: Set<Stat>,
+): void {
   const failed = !('pending' in result) && !result.ok;
   if (failed) seen.add('failed operation');
   if (failed && result.error === 'QUEUE_FULL') seen.add('queue full');
@@ -122,18 +211,31 @@ function observe(before: BusState, op: Operation, result: Invocation, completion
     seen.add('revoke with live descendants');
     if (before.pending.some((p) => p.kind === 'call')) seen.add('revoke during a pending call');
   }
-  if (op.op === 'send' && !failed && op.message.transfers?.some((t) => before.handles[before.peers[op.peer]?.table[t.handle]]?.kind === 'reply')) seen.add('delegated reply handle');
-  if (op.op === 'multicast' && !failed && (result as any).value.skipped.length > 0 && (result as any).value.skipped.length < op.handles.length) seen.add('multicast to mixed live/dead');
+  if (
+    op.op === 'send' &&
+    !failed &&
+    op.message.transfers?.some((t) => before.handles[before.peers[op.peer]?.table[t.handle]]?.kind === 'reply')
+  )
+    seen.add('delegated reply handle');
+  if (
+    op.op === 'multicast' &&
+    !failed &&
+    (result as any).value.skipped.length > 0 &&
+    (result as any).value.skipped.length < op.handles.length
+  )
+    seen.add('multicast to mixed live/dead');
   if (op.op === 'close' && !failed) {
     const q = before.peers[op.peer].queue.filter((e) => e.kind !== 'notice').length;
-    if (q >= before.limits.queueCapacityMessages || q >= before.limits.senderQuotaMessages) seen.add('close with a full queue');
+    if (q >= before.limits.queueCapacityMessages || q >= before.limits.senderQuotaMessages)
+      seen.add('close with a full queue');
   }
   for (const c of completions) {
     if (c.op === 'send' && c.result.ok) seen.add('blocked send woken');
     if (c.op === 'call' && !c.result.ok && c.result.error === 'NO_REPLY') seen.add('call resolved NO_REPLY');
     if (c.op === 'call' && !c.result.ok && c.result.error === 'DEAD') seen.add('call resolved DEAD');
   }
-  const deliveries = op.op === 'receive' && !failed && !('pending' in result) ? [...(result as any).value.deliveries] : [];
+  const deliveries =
+    op.op === 'receive' && !failed && !('pending' in result) ? [...(result as any).value.deliveries] : [];
   for (const c of completions) if (c.op === 'receive' && c.result.ok) deliveries.push(...c.result.value.deliveries);
   for (const d of deliveries) {
     if (d.handles?.some((h: any) => h.state !== 'live')) seen.add('handle arrived flagged');
@@ -148,7 +250,14 @@ const PROLOGUE: Operation[] = [
   { op: 'createNode', peer: 1, credentials: true }, // 1:1
   { op: 'attach', credentials: { uid: 2, gid: 2, pid: 2 }, bootstrap: [{ fromPeer: 1, handle: 1 }] }, // 2:1 -> node of 1
   { op: 'createNode', peer: 2 }, // 2:2
-  { op: 'attach', credentials: { uid: 3, gid: 3, pid: 3 }, bootstrap: [{ fromPeer: 1, handle: 1 }, { fromPeer: 2, handle: 2 }] }, // 3:1, 3:2
+  {
+    op: 'attach',
+    credentials: { uid: 3, gid: 3, pid: 3 },
+    bootstrap: [
+      { fromPeer: 1, handle: 1 },
+      { fromPeer: 2, handle: 2 },
+    ],
+  }, // 3:1, 3:2
   { op: 'createNode', peer: 3 }, // 3:3
   { op: 'send', peer: 2, handle: 1, message: { segments: [], transfers: [{ handle: 2 }] } },
   { op: 'send', peer: 3, handle: 1, message: { segments: [], transfers: [{ handle: 3 }] } },
@@ -165,9 +274,11 @@ function runSequence(actions: Abstract[], seen: Set<Stat>): void {
   const play = (op: Operation) => {
     const out = step(s, op);
     observe(s, op, out.result, out.completions, out.state, seen);
-    for (const r of [out.result, ...out.completions.map((c) => c.result)]) if (!('pending' in r) && !r.ok) codesReached.add(r.error);
+    for (const r of [out.result, ...out.completions.map((c) => c.result)])
+      if (!('pending' in r) && !r.ok) codesReached.add(r.error);
     const violations = monitor.observe(s, op, out.result, out, out.state);
-    if (violations.length) throw new Error(`${violations[0].invariant}: ${violations[0].detail}\n  after ${JSON.stringify(op)}`);
+    if (violations.length)
+      throw new Error(`${violations[0].invariant}: ${violations[0].detail}\n  after ${JSON.stringify(op)}`);
     if (!('pending' in out.result) && !out.result.ok && out.result.error !== 'CALLER_GONE') {
       assert.deepStrictEqual(out.state, s, `failed ${op.op} changed the state`);
     }
@@ -186,8 +297,10 @@ function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (t: T) => void,
   const details = fc.check(fc.property(arb, predicate), { seed: SEED, numRuns: runs, ...(PATH ? { path: PATH } : {}) });
   if (details.failed) {
     const replay = `TESSERA_SEED=${details.seed} TESSERA_PATH="${details.counterexamplePath}" npx mocha dist/test/model/properties.test.js -g "${name}"`;
-    throw new Error(`${name} failed after ${details.numRuns} runs (shrunk ${details.numShrinks} times)\n` +
-      `counterexample: ${JSON.stringify(details.counterexample)}\n${details.errorInstance}\nreplay: ${replay}`);
+    throw new Error(
+      `${name} failed after ${details.numRuns} runs (shrunk ${details.numShrinks} times)\n` +
+        `counterexample: ${JSON.stringify(details.counterexample)}\n${details.errorInstance}\nreplay: ${replay}`,
+    );
   }
 }
 
@@ -201,7 +314,9 @@ describe('model properties over random operation sequences', function () {
       runSequence(actions, seen);
       for (const k of seen) reachedIn[k]++;
     });
-    const lines = Object.entries(reachedIn).map(([k, n]) => `      ${k.padEnd(30)} ${((n / RUNS) * 1000).toFixed(0).padStart(5)} per 1000 runs`);
+    const lines = Object.entries(reachedIn).map(
+      ([k, n]) => `      ${k.padEnd(30)} ${((n / RUNS) * 1000).toFixed(0).padStart(5)} per 1000 runs`,
+    );
     console.log(`\n    interesting situations reached (seed ${SEED}, ${RUNS} runs):\n${lines.join('\n')}`);
     for (const [k, n] of Object.entries(reachedIn)) assert.ok(n > 0, `the generator never reached "${k}"`);
   });
@@ -212,68 +327,88 @@ describe('model properties over random operation sequences', function () {
   });
 
   it('the xstate bus machine and the in-place runner agree step by step [ATOMIC-1, ERR-1]', () => {
-    check('xstate agrees with in-place', fc.array(abstractOp, { minLength: 5, maxLength: 40 }), (actions) => {
-      let pure = initialState(LIMITS);
-      const mutable = initialState(LIMITS);
-      const ops = PROLOGUE;
-      for (let i = 0; i < ops.length + actions.length; i++) {
-        const op = i < ops.length ? ops[i] : concretize(pure, actions[i - ops.length]);
-        const a = step(pure, op);
-        const b = applyInPlace(mutable, op);
-        assert.deepStrictEqual(b.result, a.result);
-        assert.deepStrictEqual(b.completions, a.completions);
-        assert.deepStrictEqual(b.events, a.events);
-        assert.deepStrictEqual(mutable, a.state);
-        pure = a.state;
-      }
-    }, Math.ceil(RUNS / 3));
+    check(
+      'xstate agrees with in-place',
+      fc.array(abstractOp, { minLength: 5, maxLength: 40 }),
+      (actions) => {
+        let pure = initialState(LIMITS);
+        const mutable = initialState(LIMITS);
+        const ops = PROLOGUE;
+        for (let i = 0; i < ops.length + actions.length; i++) {
+          const op = i < ops.length ? ops[i] : concretize(pure, actions[i - ops.length]);
+          const a = step(pure, op);
+          const b = applyInPlace(mutable, op);
+          assert.deepStrictEqual(b.result, a.result);
+          assert.deepStrictEqual(b.completions, a.completions);
+          assert.deepStrictEqual(b.events, a.events);
+          assert.deepStrictEqual(mutable, a.state);
+          pure = a.state;
+        }
+      },
+      Math.ceil(RUNS / 3),
+    );
   });
 
   it('the counts kept beside an in-place state (table sizes, queue loads) always equal a fresh count [HANDLE-1, QUOTA-1]', () => {
-    check('derived counts', fc.array(abstractOp, { minLength: 5, maxLength: 60 }), (actions) => {
-      const s = initialState(LIMITS);
-      for (let i = 0; i < PROLOGUE.length + actions.length; i++) {
-        const op = i < PROLOGUE.length ? PROLOGUE[i] : concretize(s, actions[i - PROLOGUE.length]);
-        applyInPlace(s, op);
-        for (const p of Object.values(s.peers)) {
-          assert.equal(tableSize(p.table), Object.keys(p.table).length, `peer ${p.id} table size after ${op.op}`);
-          const fresh = { messages: 0, bytes: 0, bySender: new Map<number, { messages: number; bytes: number }>() };
-          for (const e of p.queue) {
-            if (e.kind === 'notice') continue;
-            fresh.messages++;
-            fresh.bytes += e.bytes;
-            const m = fresh.bySender.get(e.sender) ?? { messages: 0, bytes: 0 };
-            m.messages++;
-            m.bytes += e.bytes;
-            fresh.bySender.set(e.sender, m);
+    check(
+      'derived counts',
+      fc.array(abstractOp, { minLength: 5, maxLength: 60 }),
+      (actions) => {
+        const s = initialState(LIMITS);
+        for (let i = 0; i < PROLOGUE.length + actions.length; i++) {
+          const op = i < PROLOGUE.length ? PROLOGUE[i] : concretize(s, actions[i - PROLOGUE.length]);
+          applyInPlace(s, op);
+          for (const p of Object.values(s.peers)) {
+            assert.equal(tableSize(p.table), Object.keys(p.table).length, `peer ${p.id} table size after ${op.op}`);
+            const fresh = { messages: 0, bytes: 0, bySender: new Map<number, { messages: number; bytes: number }>() };
+            for (const e of p.queue) {
+              if (e.kind === 'notice') continue;
+              fresh.messages++;
+              fresh.bytes += e.bytes;
+              const m = fresh.bySender.get(e.sender) ?? { messages: 0, bytes: 0 };
+              m.messages++;
+              m.bytes += e.bytes;
+              fresh.bySender.set(e.sender, m);
+            }
+            const load = queueLoad(p.queue);
+            assert.equal(load.messages, fresh.messages, `peer ${p.id} queued messages after ${op.op}`);
+            assert.equal(load.bytes, fresh.bytes, `peer ${p.id} queued bytes after ${op.op}`);
+            for (const [sender, m] of fresh.bySender)
+              assert.deepEqual(load.bySender.get(sender), m, `peer ${p.id} load of sender ${sender} after ${op.op}`);
+            for (const [sender, m] of load.bySender)
+              if (!fresh.bySender.has(sender))
+                assert.deepEqual(m, { messages: 0, bytes: 0 }, `peer ${p.id} sender ${sender}`);
           }
-          const load = queueLoad(p.queue);
-          assert.equal(load.messages, fresh.messages, `peer ${p.id} queued messages after ${op.op}`);
-          assert.equal(load.bytes, fresh.bytes, `peer ${p.id} queued bytes after ${op.op}`);
-          for (const [sender, m] of fresh.bySender) assert.deepEqual(load.bySender.get(sender), m, `peer ${p.id} load of sender ${sender} after ${op.op}`);
-          for (const [sender, m] of load.bySender) if (!fresh.bySender.has(sender)) assert.deepEqual(m, { messages: 0, bytes: 0 }, `peer ${p.id} sender ${sender}`);
         }
-      }
-    }, Math.ceil(RUNS / 3));
+      },
+      Math.ceil(RUNS / 3),
+    );
   });
 
   it('step never changes the state it is given [ATOMIC-1]', () => {
-    check('step is pure', fc.array(abstractOp, { minLength: 1, maxLength: 30 }), (actions) => {
-      let s = initialState(LIMITS);
-      for (const op of PROLOGUE) s = step(s, op).state;
-      for (const a of actions) {
-        const frozen = JSON.stringify(s);
-        const op = concretize(s, a);
-        const next = step(s, op).state;
-        assert.equal(JSON.stringify(s), frozen, `step(${op.op}) mutated its input`);
-        s = next;
-      }
-    }, Math.ceil(RUNS / 3));
+    check(
+      'step is pure',
+      fc.array(abstractOp, { minLength: 1, maxLength: 30 }),
+      (actions) => {
+        let s = initialState(LIMITS);
+        for (const op of PROLOGUE) s = step(s, op).state;
+        for (const a of actions) {
+          const frozen = JSON.stringify(s);
+          const op = concretize(s, a);
+          const next = step(s, op).state;
+          assert.equal(JSON.stringify(s), frozen, `step(${op.op}) mutated its input`);
+          s = next;
+        }
+      },
+      Math.ceil(RUNS / 3),
+    );
   });
 });
 
 describe('the copy a blocked send keeps of its operation', () => {
-  class Box { constructor(readonly v: number) {} }
+  class Box {
+    constructor(readonly v: number) {}
+  }
   const cyclic: Record<string, unknown> = { op: 'send' };
   cyclic.self = cyclic;
   const sparse = ['QUFB', 'QUFB'];
@@ -286,12 +421,40 @@ describe('the copy a blocked send keeps of its operation', () => {
       if (typeof x === 'object' && x !== null) assert.notEqual(copy, x);
     };
     for (const x of [
-      { op: 'send', peer: 1, handle: 2, message: { segments: ['QUFB', ''], transfers: [{ handle: 3, rights: ['send'], move: true }] }, timeoutMs: 5 },
+      {
+        op: 'send',
+        peer: 1,
+        handle: 2,
+        message: { segments: ['QUFB', ''], transfers: [{ handle: 3, rights: ['send'], move: true }] },
+        timeoutMs: 5,
+      },
       { op: 'send', peer: 1, handle: 2, message: { segments: [] }, timeoutMs: undefined, extra: [null, -0, 1n, 'x'] },
-      { op: 'send', peer: 1, handle: 2, message: { segments: sparse }, when: new Date(0), box: new Box(1), map: new Map([[1, 2]]) },
-      Object.assign(Object.create(null), { op: 'send' }), JSON.parse('{"op":"send","__proto__":{"peer":1}}'), cyclic, [1, [2, [3]]], 'text', 7, null, undefined,
-    ]) same(x);
-    fc.assert(fc.property(fc.jsonValue(), (x) => same(x)), { seed: SEED, numRuns: RUNS });
-    assert.throws(() => copyOp({ op: 'send', f: () => 1 }), (e: Error) => e.name === 'DataCloneError');
+      {
+        op: 'send',
+        peer: 1,
+        handle: 2,
+        message: { segments: sparse },
+        when: new Date(0),
+        box: new Box(1),
+        map: new Map([[1, 2]]),
+      },
+      Object.assign(Object.create(null), { op: 'send' }),
+      JSON.parse('{"op":"send","__proto__":{"peer":1}}'),
+      cyclic,
+      [1, [2, [3]]],
+      'text',
+      7,
+      null,
+      undefined,
+    ])
+      same(x);
+    fc.assert(
+      fc.property(fc.jsonValue(), (x) => same(x)),
+      { seed: SEED, numRuns: RUNS },
+    );
+    assert.throws(
+      () => copyOp({ op: 'send', f: () => 1 }),
+      (e: Error) => e.name === 'DataCloneError',
+    );
   });
 });

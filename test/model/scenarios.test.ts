@@ -12,7 +12,10 @@ function serviceAndClient(limits = {}) {
   const w = new World(limits);
   const service = w.peer(100);
   const node = w.node(service);
-  const { peer: client, handles: [toService] } = w.attach([{ from: service, handle: node }], 200);
+  const {
+    peer: client,
+    handles: [toService],
+  } = w.attach([{ from: service, handle: node }], 200);
   return { w, service, node, client, toService };
 }
 
@@ -40,7 +43,8 @@ describe('bus and peers', () => {
   });
   it('attach fails TABLE_FULL when maxPeers peers are open [BUS-2]', () => {
     const w = new World({ maxPeers: 2 });
-    w.peer(); w.peer();
+    w.peer();
+    w.peer();
     w.fails({ op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } }, 'TABLE_FULL');
   });
   it('bootstrap grants derive attenuated, badged handles from live node handles [BUS-3]', () => {
@@ -49,11 +53,24 @@ describe('bus and peers', () => {
     const n = w.node(s);
     const { handles } = w.attach([{ from: s, handle: n, rights: ['send'], badge: 9 }]);
     assert.equal(handles.length, 1);
-    w.fails({ op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 }, bootstrap: [{ fromPeer: s, handle: 99 }] }, 'BAD_HANDLE');
-    w.fails({ op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 }, bootstrap: [{ fromPeer: 77, handle: n }] }, 'INVALID_ARGUMENT');
+    w.fails(
+      { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 }, bootstrap: [{ fromPeer: s, handle: 99 }] },
+      'BAD_HANDLE',
+    );
+    w.fails(
+      { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 }, bootstrap: [{ fromPeer: 77, handle: n }] },
+      'INVALID_ARGUMENT',
+    );
     const c = w.peer();
     const sendOnly = w.ok<{ handle: number }>({ op: 'mint', peer: s, handle: n, rights: ['send'] }).handle;
-    w.fails({ op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 }, bootstrap: [{ fromPeer: s, handle: sendOnly, rights: ['grant'] }] }, 'NO_RIGHTS');
+    w.fails(
+      {
+        op: 'attach',
+        credentials: { uid: 1, gid: 1, pid: 1 },
+        bootstrap: [{ fromPeer: s, handle: sendOnly, rights: ['grant'] }],
+      },
+      'NO_RIGHTS',
+    );
     void c;
   });
   it('every operation of a closed peer fails CLOSED, and an unknown peer id INVALID_ARGUMENT [PEER-2, CLOSE-4]', () => {
@@ -87,13 +104,16 @@ describe('nodes and handles', () => {
     w.fails({ op: 'send', peer: client, handle: toService, message: text('x') }, 'DEAD');
     w.fails({ op: 'mint', peer: client, handle: toService, rights: [] }, 'DEAD');
   });
-  it('handles in flight hold a slot in the receiver\'s table, so receive never fails [HANDLE-1]', () => {
+  it("handles in flight hold a slot in the receiver's table, so receive never fails [HANDLE-1]", () => {
     const { w, service, client, toService } = serviceAndClient({ maxHandlesPerPeer: 2 });
     const own = w.node(client);
     w.ok({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: own }] } });
     // service: root + one in flight = 2 slots used
     w.fails({ op: 'createNode', peer: service }, 'TABLE_FULL');
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: own }] } }, 'TABLE_FULL');
+    w.fails(
+      { op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: own }] } },
+      'TABLE_FULL',
+    );
     expectOk(w.do({ op: 'receive', peer: service, max: 8 }));
   });
   it('names are never reused: a released name stays unresolvable while new names keep increasing [HANDLE-2, RELEASE-1, INV-8]', () => {
@@ -106,7 +126,7 @@ describe('nodes and handles', () => {
     w.fails({ op: 'mint', peer: a, handle: n1, rights: [] }, 'BAD_HANDLE');
     w.fails({ op: 'release', peer: a, handle: n1 }, 'BAD_HANDLE');
   });
-  it('another peer\'s names and never-issued names fail BAD_HANDLE [HANDLE-3]', () => {
+  it("another peer's names and never-issued names fail BAD_HANDLE [HANDLE-3]", () => {
     const { w, client, node } = serviceAndClient();
     w.fails({ op: 'send', peer: client, handle: 4242, message: text('x') }, 'BAD_HANDLE');
     // The service's node name means nothing in the client's table unless the client happens to own that name.
@@ -116,13 +136,22 @@ describe('nodes and handles', () => {
   it('send needs the send right; transfer needs the grant right [HANDLE-4, SEND-1, SEND-4]', () => {
     const { w, service, node, client } = serviceAndClient();
     const grantOnly = w.ok<{ handle: number }>({ op: 'mint', peer: service, handle: node, rights: ['grant'] }).handle;
-    const { peer: other, handles: [g] } = w.attach([{ from: service, handle: grantOnly }]);
+    const {
+      peer: other,
+      handles: [g],
+    } = w.attach([{ from: service, handle: grantOnly }]);
     w.fails({ op: 'send', peer: other, handle: g, message: text('x') }, 'NO_RIGHTS');
     const sendOnly = w.ok<{ handle: number }>({ op: 'mint', peer: service, handle: node, rights: ['send'] }).handle;
-    const { peer: third, handles: [s3] } = w.attach([{ from: service, handle: sendOnly }]);
+    const {
+      peer: third,
+      handles: [s3],
+    } = w.attach([{ from: service, handle: sendOnly }]);
     const own = w.node(third);
     const ownSendOnly = w.ok<{ handle: number }>({ op: 'mint', peer: third, handle: own, rights: ['send'] }).handle;
-    w.fails({ op: 'send', peer: third, handle: s3, message: { segments: [], transfers: [{ handle: ownSendOnly }] } }, 'NO_RIGHTS');
+    w.fails(
+      { op: 'send', peer: third, handle: s3, message: { segments: [], transfers: [{ handle: ownSendOnly }] } },
+      'NO_RIGHTS',
+    );
     void client;
   });
   it('a reply handle used as a node handle, or the reverse, fails WRONG_KIND [HANDLE-5]', () => {
@@ -144,7 +173,10 @@ describe('mint, release, revoke', () => {
   it('rights are never amplified along an introduction chain [MINT-2, SEND-4, INV-2]', () => {
     const { w, service, node } = serviceAndClient();
     const sendOnly = w.ok<{ handle: number }>({ op: 'mint', peer: service, handle: node, rights: ['send'] }).handle;
-    const { peer: a, handles: [h] } = w.attach([{ from: service, handle: sendOnly }]);
+    const {
+      peer: a,
+      handles: [h],
+    } = w.attach([{ from: service, handle: sendOnly }]);
     w.fails({ op: 'mint', peer: a, handle: h, rights: ['send', 'grant'] }, 'NO_RIGHTS');
     w.fails({ op: 'mint', peer: a, handle: h, rights: ['grant'] }, 'NO_RIGHTS');
     w.ok({ op: 'mint', peer: a, handle: h, rights: [] });
@@ -154,11 +186,25 @@ describe('mint, release, revoke', () => {
     const sparse = ['send'] as ('send' | 'grant')[];
     sparse[2] = 'send'; // index 1 is a hole
     w.fails({ op: 'mint', peer: client, handle: toService, rights: sparse }, 'INVALID_ARGUMENT');
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: toService, rights: sparse }] } }, 'INVALID_ARGUMENT');
+    w.fails(
+      {
+        op: 'send',
+        peer: client,
+        handle: toService,
+        message: { segments: [], transfers: [{ handle: toService, rights: sparse }] },
+      },
+      'INVALID_ARGUMENT',
+    );
   });
   it('a badge is fixed once set and inherited by descendants [MINT-3, DELIVER-1]', () => {
     const { w, service, client, toService } = serviceAndClient();
-    const badged = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send', 'grant'], badge: 7 }).handle;
+    const badged = w.ok<{ handle: number }>({
+      op: 'mint',
+      peer: client,
+      handle: toService,
+      rights: ['send', 'grant'],
+      badge: 7,
+    }).handle;
     w.fails({ op: 'mint', peer: client, handle: badged, rights: ['send'], badge: 8 }, 'NO_RIGHTS');
     w.fails({ op: 'mint', peer: client, handle: toService, rights: ['send'], badge: 0 }, 'INVALID_ARGUMENT');
     w.fails({ op: 'mint', peer: client, handle: toService, rights: ['send'], badge: 2 ** 53 }, 'INVALID_ARGUMENT');
@@ -166,14 +212,23 @@ describe('mint, release, revoke', () => {
     w.ok({ op: 'send', peer: client, handle: child, message: text('x') });
     const [d] = w.receive(service) as MessageDelivery[];
     assert.equal(d.badge, 7);
-    const big = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send'], badge: Number.MAX_SAFE_INTEGER }).handle;
+    const big = w.ok<{ handle: number }>({
+      op: 'mint',
+      peer: client,
+      handle: toService,
+      rights: ['send'],
+      badge: Number.MAX_SAFE_INTEGER,
+    }).handle;
     w.ok({ op: 'send', peer: client, handle: big, message: text('y') });
     assert.equal((w.receive(service)[0] as MessageDelivery).badge, Number.MAX_SAFE_INTEGER);
   });
   it('releasing a handle re-attaches its children to its parent, so revoke still reaches them [RELEASE-2, REVOKE-1]', () => {
     const { w, service, node } = serviceAndClient();
     const mid = w.ok<{ handle: number }>({ op: 'mint', peer: service, handle: node, rights: ['send', 'grant'] }).handle;
-    const { peer: a, handles: [h] } = w.attach([{ from: service, handle: mid }]);
+    const {
+      peer: a,
+      handles: [h],
+    } = w.attach([{ from: service, handle: mid }]);
     w.ok({ op: 'release', peer: service, handle: mid });
     // the client's bootstrap handle and a's handle (now a child of the root)
     assert.equal(w.ok<{ revoked: number }>({ op: 'revoke', peer: service, handle: node }).revoked, 2);
@@ -183,11 +238,14 @@ describe('mint, release, revoke', () => {
     const { w, service, node, client, toService } = serviceAndClient();
     w.ok({ op: 'revoke', peer: service, handle: node });
     w.ok({ op: 'release', peer: client, handle: toService });
-    const { peer: b, handles: [h] } = w.attach([{ from: service, handle: node }]);
+    const {
+      peer: b,
+      handles: [h],
+    } = w.attach([{ from: service, handle: node }]);
     w.ok({ op: 'destroyNode', peer: service, handle: node });
     w.ok({ op: 'release', peer: b, handle: h });
   });
-  it('revoke reaches descendants in other peers\' tables and in flight, and leaves the handle itself valid [REVOKE-1, REVOKE-2]', () => {
+  it("revoke reaches descendants in other peers' tables and in flight, and leaves the handle itself valid [REVOKE-1, REVOKE-2]", () => {
     const { w, service, node, client, toService, toClient } = twoWay();
     const cap = w.ok<{ handle: number }>({ op: 'mint', peer: service, handle: node, rights: ['send', 'grant'] }).handle;
     const held = w.give(service, cap, toClient, client);
@@ -225,18 +283,29 @@ describe('destroy', () => {
     w.ok({ op: 'destroyNode', peer: service, handle: node });
     const got = w.receive(client);
     assert.equal(got[0].kind, 'message');
-    assert.deepEqual(notices(got), [{ type: 'node-destroyed', handle: toService }, { type: 'node-destroyed', handle: second }]);
+    assert.deepEqual(notices(got), [
+      { type: 'node-destroyed', handle: toService },
+      { type: 'node-destroyed', handle: second },
+    ]);
     w.fails({ op: 'mint', peer: service, handle: node, rights: [] }, 'BAD_HANDLE'); // consumed
   });
   it('queued messages to a destroyed node are discarded and the handles they carry released [DESTROY-3, INV-4]', () => {
     const { w, service, node, client, toService } = serviceAndClient();
     const own = w.node(client);
     const copy = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: own, rights: ['send', 'grant'] }).handle;
-    w.ok({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: copy, move: true }] } });
+    w.ok({
+      op: 'send',
+      peer: client,
+      handle: toService,
+      message: { segments: [], transfers: [{ handle: copy, move: true }] },
+    });
     w.ok({ op: 'destroyNode', peer: service, handle: node });
     assert.equal(w.state.peers[service].queue.filter((e) => e.kind !== 'notice').length, 0);
     // the carried handle was the last sender to the client's node: no-senders tells the client
-    assert.deepEqual(notices(w.receive(client)).map((n) => n.type), ['node-destroyed', 'no-senders']);
+    assert.deepEqual(
+      notices(w.receive(client)).map((n) => n.type),
+      ['node-destroyed', 'no-senders'],
+    );
   });
   it('destroying a node discards its waiting no-senders notice, so create-mint-release-destroy cannot grow a queue [DESTROY-3, NOTICE-4]', () => {
     const w = new World();
@@ -276,15 +345,40 @@ describe('send and backpressure', () => {
   });
   it('more than maxHandlesPerMessage transfers fails TOO_MANY_HANDLES [SEND-3]', () => {
     const { w, client, toService } = serviceAndClient({ maxHandlesPerMessage: 1 });
-    const a = w.node(client), b = w.node(client);
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: a }, { handle: b }] } }, 'TOO_MANY_HANDLES');
+    const a = w.node(client),
+      b = w.node(client);
+    w.fails(
+      {
+        op: 'send',
+        peer: client,
+        handle: toService,
+        message: { segments: [], transfers: [{ handle: a }, { handle: b }] },
+      },
+      'TOO_MANY_HANDLES',
+    );
   });
-  it('move releases the sender\'s handle only on success; a name twice fails INVALID_ARGUMENT [SEND-5, ATOMIC-1]', () => {
+  it("move releases the sender's handle only on success; a name twice fails INVALID_ARGUMENT [SEND-5, ATOMIC-1]", () => {
     const { w, client, toService } = serviceAndClient({ senderQuotaMessages: 1 });
     const a = w.node(client);
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: a }, { handle: a }] } }, 'INVALID_ARGUMENT');
+    w.fails(
+      {
+        op: 'send',
+        peer: client,
+        handle: toService,
+        message: { segments: [], transfers: [{ handle: a }, { handle: a }] },
+      },
+      'INVALID_ARGUMENT',
+    );
     w.ok({ op: 'send', peer: client, handle: toService, message: text('fill') });
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: a, move: true }] } }, 'QUEUE_FULL');
+    w.fails(
+      {
+        op: 'send',
+        peer: client,
+        handle: toService,
+        message: { segments: [], transfers: [{ handle: a, move: true }] },
+      },
+      'QUEUE_FULL',
+    );
     w.ok({ op: 'mint', peer: client, handle: a, rights: [] }); // still there
   });
   it('a reply handle travels only by move, delegating the reply to another peer [SEND-6, CALL-5]', () => {
@@ -292,16 +386,35 @@ describe('send and backpressure', () => {
     const t = expectPending(w.do({ op: 'call', peer: client, handle: toService, message: text('work') }));
     const [c] = w.receive(service).filter((d) => d.kind === 'call') as CallDelivery[];
     // the service delegates to the client itself here (any peer it can reach)
-    w.fails({ op: 'send', peer: service, handle: toClient, message: { segments: [], transfers: [{ handle: c.replyHandle }] } }, 'INVALID_ARGUMENT');
-    w.ok({ op: 'send', peer: service, handle: toClient, message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] } });
+    w.fails(
+      {
+        op: 'send',
+        peer: service,
+        handle: toClient,
+        message: { segments: [], transfers: [{ handle: c.replyHandle }] },
+      },
+      'INVALID_ARGUMENT',
+    );
+    w.ok({
+      op: 'send',
+      peer: service,
+      handle: toClient,
+      message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] },
+    });
     const got = messages(w.receive(client))[0].handles[0];
     assert.equal(got.kind, 'reply');
     w.ok({ op: 'reply', peer: client, handle: got.name!, message: text('done') });
     assert.equal(Buffer.from(expectOk<any>(w.completion(t)!.result).reply.payload, 'base64').toString(), 'done');
   });
   it('a full queue fails QUEUE_FULL and the per-sender quota protects other senders [QUOTA-1, QUOTA-2, INV-11]', () => {
-    const { w, service, node, client, toService } = serviceAndClient({ senderQuotaMessages: 2, queueCapacityMessages: 3 });
-    const { peer: other, handles: [h2] } = w.attach([{ from: service, handle: node }]);
+    const { w, service, node, client, toService } = serviceAndClient({
+      senderQuotaMessages: 2,
+      queueCapacityMessages: 3,
+    });
+    const {
+      peer: other,
+      handles: [h2],
+    } = w.attach([{ from: service, handle: node }]);
     w.ok({ op: 'send', peer: client, handle: toService, message: text('1') });
     w.ok({ op: 'send', peer: client, handle: toService, message: text('2') });
     w.fails({ op: 'send', peer: client, handle: toService, message: text('3') }, 'QUEUE_FULL');
@@ -352,24 +465,42 @@ describe('calls', () => {
     expectError(w.completion(t)!.result, 'CLOSED');
     w.fails({ op: 'reply', peer: service, handle: c.replyHandle, message: text('x') }, 'CALLER_GONE');
   });
-  it('replies and notices fit even when the caller\'s queue is full [CALL-6, NOTICE-4, QUOTA-3]', () => {
-    const { w, service, node, client, toService, toClient } = twoWay({ queueCapacityMessages: 1, senderQuotaMessages: 1 });
+  it("replies and notices fit even when the caller's queue is full [CALL-6, NOTICE-4, QUOTA-3]", () => {
+    const { w, service, node, client, toService, toClient } = twoWay({
+      queueCapacityMessages: 1,
+      senderQuotaMessages: 1,
+    });
     w.ok({ op: 'send', peer: service, handle: toClient, message: text('fills the client queue') });
     const t = expectPending(w.do({ op: 'call', peer: client, handle: toService, message: text('q') }));
     const [c] = w.receive(service).filter((d) => d.kind === 'call') as CallDelivery[];
     w.ok({ op: 'reply', peer: service, handle: c.replyHandle, message: text('a') });
     expectOk(w.completion(t)!.result);
     w.ok({ op: 'destroyNode', peer: service, handle: node });
-    assert.deepEqual(notices(w.receive(client)).map((n) => n.type), ['node-destroyed']);
+    assert.deepEqual(
+      notices(w.receive(client)).map((n) => n.type),
+      ['node-destroyed'],
+    );
   });
-  it('a reply carrying handles needs room in the caller\'s table and keeps the reply handle when it fails [CALL-6, CALL-7]', () => {
+  it("a reply carrying handles needs room in the caller's table and keeps the reply handle when it fails [CALL-6, CALL-7]", () => {
     const { w, service, client, toService } = serviceAndClient({ maxHandlesPerPeer: 3 });
-    w.node(client); w.node(client); // client: toService + two nodes = 3, full
+    w.node(client);
+    w.node(client); // client: toService + two nodes = 3, full
     const gift = w.node(service); // service: node + gift, room for the reply handle
     const t = expectPending(w.do({ op: 'call', peer: client, handle: toService, message: text('q') }));
     const [c] = w.receive(service) as CallDelivery[];
-    w.fails({ op: 'reply', peer: service, handle: c.replyHandle, message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] } }, 'INVALID_ARGUMENT');
-    w.fails({ op: 'reply', peer: service, handle: c.replyHandle, message: { segments: [], transfers: [{ handle: gift }] } }, 'TABLE_FULL');
+    w.fails(
+      {
+        op: 'reply',
+        peer: service,
+        handle: c.replyHandle,
+        message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] },
+      },
+      'INVALID_ARGUMENT',
+    );
+    w.fails(
+      { op: 'reply', peer: service, handle: c.replyHandle, message: { segments: [], transfers: [{ handle: gift }] } },
+      'TABLE_FULL',
+    );
     w.ok({ op: 'reply', peer: service, handle: c.replyHandle, message: text('without handles') });
     expectOk(w.completion(t)!.result);
   });
@@ -387,7 +518,10 @@ describe('multicast and receive', () => {
     const subs: { peer: number; node: number; handle: number }[] = [];
     const inbox = w.node(pub);
     for (let i = 0; i < n; i++) {
-      const { peer, handles: [toPub] } = w.attach([{ from: pub, handle: inbox }], 10 + i);
+      const {
+        peer,
+        handles: [toPub],
+      } = w.attach([{ from: pub, handle: inbox }], 10 + i);
       const node = w.node(peer);
       const handle = w.give(peer, node, toPub, pub);
       subs.push({ peer, node, handle });
@@ -397,19 +531,40 @@ describe('multicast and receive', () => {
   it('multicast rejects an empty list, duplicates and moves [MCAST-1]', () => {
     const { w, pub, subs } = fanout(2);
     w.fails({ op: 'multicast', peer: pub, handles: [], message: text('x') }, 'INVALID_ARGUMENT');
-    w.fails({ op: 'multicast', peer: pub, handles: [subs[0].handle, subs[0].handle], message: text('x') }, 'INVALID_ARGUMENT');
-    w.fails({ op: 'multicast', peer: pub, handles: [subs[0].handle], message: { segments: [], transfers: [{ handle: subs[1].handle, move: true }] } }, 'INVALID_ARGUMENT');
+    w.fails(
+      { op: 'multicast', peer: pub, handles: [subs[0].handle, subs[0].handle], message: text('x') },
+      'INVALID_ARGUMENT',
+    );
+    w.fails(
+      {
+        op: 'multicast',
+        peer: pub,
+        handles: [subs[0].handle],
+        message: { segments: [], transfers: [{ handle: subs[1].handle, move: true }] },
+      },
+      'INVALID_ARGUMENT',
+    );
   });
   it('a bad or rightless destination fails the whole multicast and changes nothing [MCAST-2, ATOMIC-1]', () => {
     const { w, pub, subs } = fanout(2);
     w.fails({ op: 'multicast', peer: pub, handles: [subs[0].handle, 9999], message: text('x') }, 'BAD_HANDLE');
-    const grantOnly = w.ok<{ handle: number }>({ op: 'mint', peer: pub, handle: subs[1].handle, rights: ['grant'] }).handle;
+    const grantOnly = w.ok<{ handle: number }>({
+      op: 'mint',
+      peer: pub,
+      handle: subs[1].handle,
+      rights: ['grant'],
+    }).handle;
     w.fails({ op: 'multicast', peer: pub, handles: [subs[0].handle, grantOnly], message: text('x') }, 'NO_RIGHTS');
   });
   it('multicast skips dead destinations, reports them, and delivers to the live ones [MCAST-3, INV-4]', () => {
     const { w, pub, subs } = fanout(3);
     w.ok({ op: 'destroyNode', peer: subs[1].peer, handle: subs[1].node });
-    const r = w.ok<{ skipped: number[] }>({ op: 'multicast', peer: pub, handles: subs.map((s) => s.handle), message: text('news') });
+    const r = w.ok<{ skipped: number[] }>({
+      op: 'multicast',
+      peer: pub,
+      handles: subs.map((s) => s.handle),
+      message: text('news'),
+    });
     assert.deepEqual(r.skipped, [subs[1].handle]);
     assert.equal(messages(w.receive(subs[0].peer)).length, 1);
     assert.equal(messages(w.receive(subs[2].peer)).length, 1);
@@ -422,7 +577,12 @@ describe('multicast and receive', () => {
   it('each destination gets its own copy of a transferred handle [MCAST-5]', () => {
     const { w, pub, subs } = fanout(2);
     const svc = w.node(pub);
-    w.ok({ op: 'multicast', peer: pub, handles: subs.map((s) => s.handle), message: { segments: [], transfers: [{ handle: svc, rights: ['send'] }] } });
+    w.ok({
+      op: 'multicast',
+      peer: pub,
+      handles: subs.map((s) => s.handle),
+      message: { segments: [], transfers: [{ handle: svc, rights: ['send'] }] },
+    });
     for (const s of subs) {
       const h = messages(w.receive(s.peer))[0].handles[0];
       assert.deepEqual(h.rights, ['send']);
@@ -431,11 +591,20 @@ describe('multicast and receive', () => {
   });
   it('two multicasts are seen in the same relative order by every receiver [ORDER-1, ORDER-3, INV-7]', () => {
     const { w, subs } = fanout(2);
-    const p = w.attach([{ from: subs[0].peer, handle: subs[0].node }, { from: subs[1].peer, handle: subs[1].node }]);
-    const q = w.attach([{ from: subs[0].peer, handle: subs[0].node }, { from: subs[1].peer, handle: subs[1].node }]);
+    const p = w.attach([
+      { from: subs[0].peer, handle: subs[0].node },
+      { from: subs[1].peer, handle: subs[1].node },
+    ]);
+    const q = w.attach([
+      { from: subs[0].peer, handle: subs[0].node },
+      { from: subs[1].peer, handle: subs[1].node },
+    ]);
     w.ok({ op: 'multicast', peer: p.peer, handles: p.handles, message: text('P') });
     w.ok({ op: 'multicast', peer: q.peer, handles: [q.handles[1], q.handles[0]], message: text('Q') });
-    const order = (peer: number) => messages(w.receive(peer)).map((d) => Buffer.from(d.payload, 'base64').toString()).join('');
+    const order = (peer: number) =>
+      messages(w.receive(peer))
+        .map((d) => Buffer.from(d.payload, 'base64').toString())
+        .join('');
     assert.equal(order(subs[0].peer), 'PQ');
     assert.equal(order(subs[1].peer), 'PQ');
   });
@@ -458,11 +627,22 @@ describe('multicast and receive', () => {
   });
   it('received handles get fresh names in order, carried handles before the reply handle [RECV-3]', () => {
     const { w, service, client, toService } = serviceAndClient();
-    const a = w.node(client), b = w.node(client);
-    expectPending(w.do({ op: 'call', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: a }, { handle: b }] } }));
+    const a = w.node(client),
+      b = w.node(client);
+    expectPending(
+      w.do({
+        op: 'call',
+        peer: client,
+        handle: toService,
+        message: { segments: [], transfers: [{ handle: a }, { handle: b }] },
+      }),
+    );
     const [c] = w.receive(service) as CallDelivery[];
     const names = [...c.handles.map((h) => h.name!), c.replyHandle];
-    assert.deepEqual(names, [...names].sort((x, y) => x - y));
+    assert.deepEqual(
+      names,
+      [...names].sort((x, y) => x - y),
+    );
     assert.equal(new Set(names).size, 3);
   });
   it('causal order: a message sent after receiving another is queued after it [ORDER-2]', () => {
@@ -481,7 +661,16 @@ describe('credentials and notices', () => {
     const s = w.peer(100);
     const open = w.node(s, true);
     const plain = w.node(s, false);
-    const { peer: c, handles: [h1, h2] } = w.attach([{ from: s, handle: open }, { from: s, handle: plain }], 555);
+    const {
+      peer: c,
+      handles: [h1, h2],
+    } = w.attach(
+      [
+        { from: s, handle: open },
+        { from: s, handle: plain },
+      ],
+      555,
+    );
     w.ok({ op: 'send', peer: c, handle: h1, message: text('{"uid":0}') });
     w.ok({ op: 'send', peer: c, handle: h2, message: text('x') });
     const [d1, d2] = w.receive(s) as MessageDelivery[];
@@ -496,7 +685,7 @@ describe('credentials and notices', () => {
     w.ok({ op: 'release', peer: client, handle: copy });
     assert.deepEqual(notices(w.receive(service)), [{ type: 'no-senders', node, derivedCount: 2 }]);
   });
-  it('a notice keeps its handle\'s slot until received, so notices are bounded by the table [NOTICE-4, HANDLE-1, INV-11]', () => {
+  it("a notice keeps its handle's slot until received, so notices are bounded by the table [NOTICE-4, HANDLE-1, INV-11]", () => {
     const { w, service, node, client, toService } = serviceAndClient({ maxHandlesPerPeer: 3 });
     const a = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send'] }).handle;
     w.ok({ op: 'revoke', peer: service, handle: node }); // client: toService and a revoked, two notices queued
@@ -522,7 +711,10 @@ describe('credentials and notices', () => {
     const b = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: ['send'] }).handle;
     const a = w.ok<{ handle: number }>({ op: 'mint', peer: client, handle: toService, rights: [] }).handle;
     w.ok({ op: 'revoke', peer: service, handle: node });
-    assert.deepEqual(notices(w.receive(client)).map((n) => (n as { handle: number }).handle), [toService, b, a]);
+    assert.deepEqual(
+      notices(w.receive(client)).map((n) => (n as { handle: number }).handle),
+      [toService, b, a],
+    );
   });
 });
 
@@ -545,10 +737,18 @@ describe('close', () => {
     const { w, service, client, toService, toClient } = twoWay();
     const t = expectPending(w.do({ op: 'call', peer: client, handle: toService, message: text('q') }));
     const [c] = w.receive(service).filter((d) => d.kind === 'call') as CallDelivery[];
-    const { peer: helper, handles: [toHelperOwner] } = w.attach([{ from: service, handle: w.node(service) }]);
+    const {
+      peer: helper,
+      handles: [toHelperOwner],
+    } = w.attach([{ from: service, handle: w.node(service) }]);
     const helperNode = w.node(helper);
     const toHelper = w.give(helper, helperNode, toHelperOwner, service);
-    w.ok({ op: 'send', peer: service, handle: toHelper, message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] } });
+    w.ok({
+      op: 'send',
+      peer: service,
+      handle: toHelper,
+      message: { segments: [], transfers: [{ handle: c.replyHandle, move: true }] },
+    });
     w.ok({ op: 'close', peer: helper });
     expectError(w.completion(t)!.result, 'NO_REPLY');
     void toClient;
@@ -558,7 +758,10 @@ describe('close', () => {
     // the first failing check decides: a bad payload beats a bad handle
     w.fails({ op: 'send', peer: client, handle: 999, message: { segments: ['@@'] } }, 'INVALID_ARGUMENT');
     w.fails({ op: 'send', peer: client, handle: 999, message: text('x') }, 'BAD_HANDLE');
-    w.fails({ op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: 999 }] } }, 'BAD_HANDLE');
+    w.fails(
+      { op: 'send', peer: client, handle: toService, message: { segments: [], transfers: [{ handle: 999 }] } },
+      'BAD_HANDLE',
+    );
     w.fails({ op: 'tick', ms: -1 }, 'INVALID_ARGUMENT');
     w.fails({ op: 'nope' } as never, 'INVALID_ARGUMENT');
   });

@@ -24,7 +24,10 @@ describe('the reference backend API', () => {
     const bus = Bus.create({ clock: 'virtual' }); // a real clock would tick between the snapshots
     const p = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const before = bus.snapshot();
-    assert.throws(() => p.send(99, { payload: 'x' }), (e: unknown) => e instanceof TesseraError && e.code === 'BAD_HANDLE' && /send failed: BAD_HANDLE/.test(e.message));
+    assert.throws(
+      () => p.send(99, { payload: 'x' }),
+      (e: unknown) => e instanceof TesseraError && e.code === 'BAD_HANDLE' && /send failed: BAD_HANDLE/.test(e.message),
+    );
     assert.deepEqual(bus.snapshot(), before);
   });
 
@@ -44,7 +47,10 @@ describe('the reference backend API', () => {
     const node = server.createNode();
     const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server, handle: node }]);
     client.send(client.bootstrap[0], { payload: '1' });
-    assert.throws(() => client.send(client.bootstrap[0], { payload: '2' }), (e: unknown) => (e as TesseraError).code === 'QUEUE_FULL');
+    assert.throws(
+      () => client.send(client.bootstrap[0], { payload: '2' }),
+      (e: unknown) => (e as TesseraError).code === 'QUEUE_FULL',
+    );
     const waiting = client.sendWait(client.bootstrap[0], { payload: '2' }, { timeoutMs: 5 });
     bus.tick(5);
     await rejectsWith(waiting, 'TIMED_OUT');
@@ -55,7 +61,10 @@ describe('the reference backend API', () => {
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const n1 = a.createNode();
     const n2 = a.createNode({ credentials: true });
-    const b = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: a, handle: n1 }, { from: a, handle: n2 }]);
+    const b = bus.attach({ uid: 2, gid: 2, pid: 2 }, [
+      { from: a, handle: n1 },
+      { from: a, handle: n2 },
+    ]);
     const copy = b.mint(b.bootstrap[0], { rights: ['send'], badge: 3 });
     assert.deepEqual(b.multicast([copy, b.bootstrap[1]], { payload: 'm' }), []);
     const got = a.tryReceive();

@@ -3,28 +3,60 @@ import * as assert from 'assert';
 import { ShmBus, TesseraError, createReceiveBatch } from '../../backends/shm';
 
 function code(fn: () => unknown): string {
-  try { fn(); } catch (e) { if (e instanceof TesseraError) return e.code; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof TesseraError) return e.code;
+    throw e;
+  }
   return 'OK';
 }
 
 describe('shm backend API (one thread)', () => {
-  const limits = { maxPeers: 4, maxHandlesPerPeer: 8, maxPayloadBytes: 32, maxHandlesPerMessage: 2, queueCapacityMessages: 4, queueCapacityBytes: 64, senderQuotaMessages: 3, senderQuotaBytes: 64 };
+  const limits = {
+    maxPeers: 4,
+    maxHandlesPerPeer: 8,
+    maxPayloadBytes: 32,
+    maxHandlesPerMessage: 2,
+    queueCapacityMessages: 4,
+    queueCapacityBytes: 64,
+    senderQuotaMessages: 3,
+    senderQuotaBytes: 64,
+  };
 
-  it('forged names, another peer\'s names and released names fail BAD_HANDLE and change nothing [HANDLE-3, RELEASE-1, ATOMIC-1]', () => {
+  it("forged names, another peer's names and released names fail BAD_HANDLE and change nothing [HANDLE-3, RELEASE-1, ATOMIC-1]", () => {
     const bus = ShmBus.create({ limits });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const b = bus.attach({ uid: 2, gid: 2, pid: 2 });
     const n = a.createNode();
     let before = bus.audit();
-    assert.strictEqual(code(() => b.send(n, { payload: 'x' })), 'BAD_HANDLE');
-    assert.strictEqual(code(() => a.send(n + 1, { payload: 'x' })), 'BAD_HANDLE');
-    assert.strictEqual(code(() => a.send(123456789, { payload: 'x' })), 'BAD_HANDLE');
+    assert.strictEqual(
+      code(() => b.send(n, { payload: 'x' })),
+      'BAD_HANDLE',
+    );
+    assert.strictEqual(
+      code(() => a.send(n + 1, { payload: 'x' })),
+      'BAD_HANDLE',
+    );
+    assert.strictEqual(
+      code(() => a.send(123456789, { payload: 'x' })),
+      'BAD_HANDLE',
+    );
     const m = a.mint(n, { rights: ['send'] });
     a.release(m);
-    assert.deepStrictEqual(a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type), ['no-senders']);
+    assert.deepStrictEqual(
+      a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type),
+      ['no-senders'],
+    );
     before = bus.audit();
-    assert.strictEqual(code(() => a.send(m, { payload: 'x' })), 'BAD_HANDLE');
-    assert.strictEqual(code(() => a.release(m)), 'BAD_HANDLE');
+    assert.strictEqual(
+      code(() => a.send(m, { payload: 'x' })),
+      'BAD_HANDLE',
+    );
+    assert.strictEqual(
+      code(() => a.release(m)),
+      'BAD_HANDLE',
+    );
     assert.deepStrictEqual(bus.audit(), before);
   });
 
@@ -34,8 +66,14 @@ describe('shm backend API (one thread)', () => {
     const n = a.createNode();
     const ms = [a.mint(n, { rights: ['send'] }), a.mint(n, { rights: ['send'] })];
     assert.strictEqual(a.releaseEach([ms[0], 987654321, ms[1], ms[0]]), 2);
-    assert.strictEqual(code(() => a.release(ms[1])), 'BAD_HANDLE');
-    assert.deepStrictEqual(a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type), ['no-senders']);
+    assert.strictEqual(
+      code(() => a.release(ms[1])),
+      'BAD_HANDLE',
+    );
+    assert.deepStrictEqual(
+      a.tryReceive().map((d) => d.kind === 'notice' && d.notice.type),
+      ['no-senders'],
+    );
     a.close();
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
@@ -50,9 +88,15 @@ describe('shm backend API (one thread)', () => {
     }
     assert.strictEqual(a.tryReceive(8).length, 0);
     const live = [a.createNode(), a.createNode(), a.createNode()];
-    assert.strictEqual(code(() => a.createNode()), 'TABLE_FULL'); // three live nodes fill the pool
+    assert.strictEqual(
+      code(() => a.createNode()),
+      'TABLE_FULL',
+    ); // three live nodes fill the pool
     a.destroyNode(live[0]);
-    assert.strictEqual(code(() => a.createNode()), 'OK');
+    assert.strictEqual(
+      code(() => a.createNode()),
+      'OK',
+    );
   });
 
   it('a sparse rights list (a hole) fails INVALID_ARGUMENT in mint and in a transfer, as in the model, and changes nothing [MINT-1, SEND-4]', () => {
@@ -62,8 +106,14 @@ describe('shm backend API (one thread)', () => {
     const sparse = ['send'] as ('send' | 'grant')[];
     sparse[2] = 'send';
     const before = bus.audit();
-    assert.strictEqual(code(() => a.mint(n, { rights: sparse })), 'INVALID_ARGUMENT');
-    assert.strictEqual(code(() => a.send(n, { payload: 'x', handles: [{ handle: n, rights: sparse }] })), 'INVALID_ARGUMENT');
+    assert.strictEqual(
+      code(() => a.mint(n, { rights: sparse })),
+      'INVALID_ARGUMENT',
+    );
+    assert.strictEqual(
+      code(() => a.send(n, { payload: 'x', handles: [{ handle: n, rights: sparse }] })),
+      'INVALID_ARGUMENT',
+    );
     assert.deepStrictEqual(bus.audit(), before);
   });
 
@@ -71,10 +121,23 @@ describe('shm backend API (one thread)', () => {
     const bus = ShmBus.create({ limits });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const n = a.createNode();
-    assert.strictEqual(code(() => a.send(n, { payload: new Uint8Array(33) })), 'TOO_LARGE');
-    const h = [a.mint(n, { rights: ['send', 'grant'] }), a.mint(n, { rights: ['send', 'grant'] }), a.mint(n, { rights: ['send', 'grant'] })];
-    assert.strictEqual(code(() => a.send(n, { handles: h.map((handle) => ({ handle })) })), 'TOO_MANY_HANDLES');
-    assert.strictEqual(code(() => a.send(n, { payload: ['0123456789abcdef', '0123456789abcdef'] })), 'OK');
+    assert.strictEqual(
+      code(() => a.send(n, { payload: new Uint8Array(33) })),
+      'TOO_LARGE',
+    );
+    const h = [
+      a.mint(n, { rights: ['send', 'grant'] }),
+      a.mint(n, { rights: ['send', 'grant'] }),
+      a.mint(n, { rights: ['send', 'grant'] }),
+    ];
+    assert.strictEqual(
+      code(() => a.send(n, { handles: h.map((handle) => ({ handle })) })),
+      'TOO_MANY_HANDLES',
+    );
+    assert.strictEqual(
+      code(() => a.send(n, { payload: ['0123456789abcdef', '0123456789abcdef'] })),
+      'OK',
+    );
     assert.strictEqual(a.tryReceive()[0].kind, 'message');
   });
 
@@ -99,10 +162,16 @@ describe('shm backend API (one thread)', () => {
     const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const node = server.createNode();
     const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server, handle: node }]);
-    await assert.rejects(client.call(client.bootstrap[0], {}, { timeoutMs: 5 }), (e: TesseraError) => e.code === 'TIMED_OUT');
+    await assert.rejects(
+      client.call(client.bootstrap[0], {}, { timeoutMs: 5 }),
+      (e: TesseraError) => e.code === 'TIMED_OUT',
+    );
     const [d] = server.tryReceive();
     assert.strictEqual(d.kind, 'call');
-    assert.strictEqual(code(() => server.reply((d as { replyHandle: number }).replyHandle)), 'CALLER_GONE');
+    assert.strictEqual(
+      code(() => server.reply((d as { replyHandle: number }).replyHandle)),
+      'CALLER_GONE',
+    );
     client.close();
     server.close();
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
@@ -116,10 +185,14 @@ describe('shm backend API (one thread)', () => {
     const words = Int32Array.from(bus.core.I);
     const core = bus.core as unknown as { releaseMoved: (slot: number) => void };
     const orig = core.releaseMoved;
-    core.releaseMoved = () => { throw new Error('injected'); };
+    core.releaseMoved = () => {
+      throw new Error('injected');
+    };
     try {
       assert.throws(() => a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] }), /injected/);
-    } finally { core.releaseMoved = orig; }
+    } finally {
+      core.releaseMoved = orig;
+    }
     // every control word is back (the journal itself is cleared; payload bytes past the tail are
     // invisible, and so are the fields of free records, which every allocation sets again)
     const after = bus.core.I;
@@ -130,11 +203,15 @@ describe('shm backend API (one thread)', () => {
         const rec = base + Math.floor((i - base) / words) * words;
         return after[rec + stateWord] === 0 && !keep.includes(i - rec);
       };
-      return inRegion(L.handleBase, 16, L.peers * L.tableSize, 0, [0, 3, 13]) // H_STATE, H_GEN, H_NEXTFREE kept
-        || inRegion(L.nodeBase, 8, L.maxNodes, 0, [0, 5]) // N_STATE, N_NEXTFREE kept
-        || inRegion(L.callBase, L.callWords, L.peers * L.callSlots, 0, [0, 1]); // C_STATE, C_GEN kept
+      return (
+        inRegion(L.handleBase, 16, L.peers * L.tableSize, 0, [0, 3, 13]) || // H_STATE, H_GEN, H_NEXTFREE kept
+        inRegion(L.nodeBase, 8, L.maxNodes, 0, [0, 5]) || // N_STATE, N_NEXTFREE kept
+        inRegion(L.callBase, L.callWords, L.peers * L.callSlots, 0, [0, 1])
+      ); // C_STATE, C_GEN kept
     };
-    for (let i = 0; i < L.entryBase; i++) if (i !== 16 && !freeRecord(i) && after[i] !== words[i]) assert.fail(`word ${i} changed: ${words[i]} -> ${after[i]}`);
+    for (let i = 0; i < L.entryBase; i++)
+      if (i !== 16 && !freeRecord(i) && after[i] !== words[i])
+        assert.fail(`word ${i} changed: ${words[i]} -> ${after[i]}`);
     assert.strictEqual(a.tryReceive().length, 0);
     a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] });
     assert.strictEqual((a.tryReceive()[0] as { handles: unknown[] }).handles.length, 1);

@@ -13,13 +13,25 @@ describe('conformance suite against the shm backend (in-process driver)', functi
     const h = await Harness.open(createShmDriver());
     const results = await runCases(h, { completionGraceMs: 0 });
     const bad = results.filter((r) => r.status === 'fail' || r.status === 'error');
-    assert.deepStrictEqual(bad.map((r) => `${r.status}: ${JSON.stringify(r).slice(0, 600)}`), []);
+    assert.deepStrictEqual(
+      bad.map((r) => `${r.status}: ${JSON.stringify(r).slice(0, 600)}`),
+      [],
+    );
     assert.ok(results.some((r) => r.status === 'pass'));
   });
 
   it('passes the sequential model-based property [ERR-1, ATOMIC-1, ORDER-2, TIME-2]', async () => {
     const h = await Harness.open(createShmDriver());
-    const out = await runSequentialProperty(h, { runs: process.env.TESSERA_LONG ? 2000 : 150, seed: 0x5e4d, maxCommands: 60, completionGraceMs: 0 });
-    assert.strictEqual(out.status, 'pass', `${out.message}\nseed ${out.seed} path ${out.path}\n${(out.counterexample ?? []).join('\n')}`);
+    const out = await runSequentialProperty(h, {
+      runs: process.env.TESSERA_LONG ? 2000 : 150,
+      seed: 0x5e4d,
+      maxCommands: 60,
+      completionGraceMs: 0,
+    });
+    assert.strictEqual(
+      out.status,
+      'pass',
+      `${out.message}\nseed ${out.seed} path ${out.path}\n${(out.counterexample ?? []).join('\n')}`,
+    );
   });
 });

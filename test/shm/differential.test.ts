@@ -11,13 +11,18 @@ const NUM_RUNS = process.env.TESSERA_LONG ? 5000 : 250;
 
 function check(seed: number, limits = SMALL_LIMITS, maxLength = 90): Stats {
   const stats: Stats = {};
-  const result = fc.check(fc.property(fc.array(choice, { minLength: 30, maxLength, size: "max" }), (choices) => { runDifferential(choices, limits, stats); }), { seed, numRuns: NUM_RUNS });
+  const result = fc.check(
+    fc.property(fc.array(choice, { minLength: 30, maxLength, size: 'max' }), (choices) => {
+      runDifferential(choices, limits, stats);
+    }),
+    { seed, numRuns: NUM_RUNS },
+  );
   if (result.failed) {
     const c = result.counterexample ? result.counterexample[0] : [];
     throw new Error(
       `shm differs from the model (seed ${seed}, path "${result.counterexamplePath}")\n` +
-      `replay: npx mocha dist/test/shm/differential.test.js with seed ${seed} path "${result.counterexamplePath}"\n` +
-      `choices: ${JSON.stringify(c)}\n${(result.errorInstance as Error)?.message}`,
+        `replay: npx mocha dist/test/shm/differential.test.js with seed ${seed} path "${result.counterexamplePath}"\n` +
+        `choices: ${JSON.stringify(c)}\n${(result.errorInstance as Error)?.message}`,
     );
   }
   return stats;
@@ -31,21 +36,53 @@ function mustReach(stats: Stats, keys: string[]): void {
 describe('shm backend vs the model (differential)', function () {
   this.timeout(240_000);
 
-  it('every operation gives the model\'s result, deliveries and completions, modulo handle names [ERR-1, ATOMIC-1, HANDLE-2, ORDER-2, NOTICE-5, TIME-2]', () => {
+  it("every operation gives the model's result, deliveries and completions, modulo handle names [ERR-1, ATOMIC-1, HANDLE-2, ORDER-2, NOTICE-5, TIME-2]", () => {
     const stats = check(0x5e4);
     if (process.env.TESSERA_STATS) console.log(stats);
     mustReach(stats, [
-      'op send ok', 'op send pending', 'completion send ok', 'op call pending', 'completion call ok', 'completion call DEAD',
-      'completion call NO_REPLY', 'completion call TIMED_OUT', 'completion call CLOSED', 'op reply CALLER_GONE',
-      'completion receive ok', 'op receive pending', 'deliver notice no-senders', 'deliver notice node-destroyed', 'deliver notice revoked',
-      'arrive node revoked', 'arrive node dead', 'arrive reply live', 'op multicast ok', 'op multicast QUEUE_FULL', 'op close ok',
-      'op destroyNode NOT_OWNER', 'op attach ok', 'op revoke ok', 'op send QUEUE_FULL', 'op call TABLE_FULL',
-      'slot held by a waiting notice', 'no-senders notice coalesced',
+      'op send ok',
+      'op send pending',
+      'completion send ok',
+      'op call pending',
+      'completion call ok',
+      'completion call DEAD',
+      'completion call NO_REPLY',
+      'completion call TIMED_OUT',
+      'completion call CLOSED',
+      'op reply CALLER_GONE',
+      'completion receive ok',
+      'op receive pending',
+      'deliver notice no-senders',
+      'deliver notice node-destroyed',
+      'deliver notice revoked',
+      'arrive node revoked',
+      'arrive node dead',
+      'arrive reply live',
+      'op multicast ok',
+      'op multicast QUEUE_FULL',
+      'op close ok',
+      'op destroyNode NOT_OWNER',
+      'op attach ok',
+      'op revoke ok',
+      'op send QUEUE_FULL',
+      'op call TABLE_FULL',
+      'slot held by a waiting notice',
+      'no-senders notice coalesced',
     ]);
   });
 
   it('with deep queues and roomy tables the same holds (blocked sends, batches) [SEND-7, QUOTA-1, RECV-1]', () => {
-    const stats = check(0xbeef, { ...SMALL_LIMITS, maxHandlesPerPeer: 24, queueCapacityMessages: 10, senderQuotaMessages: 3, queueCapacityBytes: 64 }, 120);
+    const stats = check(
+      0xbeef,
+      {
+        ...SMALL_LIMITS,
+        maxHandlesPerPeer: 24,
+        queueCapacityMessages: 10,
+        senderQuotaMessages: 3,
+        queueCapacityBytes: 64,
+      },
+      120,
+    );
     mustReach(stats, ['op send pending', 'completion send ok', 'deliver message', 'deliver call']);
   });
 
@@ -54,12 +91,14 @@ describe('shm backend vs the model (differential)', function () {
     mustReach(stats, ['op send ok', 'completion call ok', 'arrive reply live', 'op multicast ok']);
   });
 
-  const A = { uid: 1, gid: 1, pid: 1 }, B = { uid: 2, gid: 2, pid: 2 };
+  const A = { uid: 1, gid: 1, pid: 1 },
+    B = { uid: 2, gid: 2, pid: 2 };
 
   it('a released handle keeps its slot while its revoked notice waits, and gets it back when the notice is received [NOTICE-4, HANDLE-1, REVOKE-2]', () => {
     const limits = { ...SMALL_LIMITS, maxHandlesPerPeer: 3 };
     const ops: Operation[] = [
-      { op: 'attach', credentials: A }, { op: 'attach', credentials: B },
+      { op: 'attach', credentials: A },
+      { op: 'attach', credentials: B },
       { op: 'createNode', peer: 1 }, // peer 1 name 1
       { op: 'mint', peer: 1, handle: 1, rights: ['send', 'grant'] }, // name 2
       { op: 'send', peer: 1, handle: 1, message: { segments: [], transfers: [{ handle: 2 }] } }, // one in flight to 1's own queue
@@ -77,9 +116,10 @@ describe('shm backend vs the model (differential)', function () {
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 
-  it('a node-destroyed notice about a released handle is discarded with its peer\'s queue and frees the slot [NOTICE-4, CLOSE-3, CLOSE-4, DESTROY-2]', () => {
+  it("a node-destroyed notice about a released handle is discarded with its peer's queue and frees the slot [NOTICE-4, CLOSE-3, CLOSE-4, DESTROY-2]", () => {
     const ops: Operation[] = [
-      { op: 'attach', credentials: A }, { op: 'createNode', peer: 1 },
+      { op: 'attach', credentials: A },
+      { op: 'createNode', peer: 1 },
       { op: 'attach', credentials: B, bootstrap: [{ fromPeer: 1, handle: 1 }] },
       { op: 'destroyNode', peer: 1, handle: 1 }, // peer 2's handle dies: notice to peer 2
       { op: 'release', peer: 2, handle: 1 }, // held by the notice
@@ -92,13 +132,20 @@ describe('shm backend vs the model (differential)', function () {
 
   it('a new fall to zero while a no-senders notice waits updates its derivedCount in place, keeping its place in the order [NOTICE-2, NOTICE-3, ORDER-2]', () => {
     const ops: Operation[] = [
-      { op: 'attach', credentials: A }, { op: 'createNode', peer: 1 }, { op: 'createNode', peer: 1 },
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'release', peer: 1, handle: 3 }, // node 1: notice, derivedCount 1
-      { op: 'mint', peer: 1, handle: 2, rights: ['send'] }, { op: 'release', peer: 1, handle: 4 }, // node 2: notice after it
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
-      { op: 'release', peer: 1, handle: 5 }, { op: 'release', peer: 1, handle: 6 }, // node 1 again: derivedCount 3, still first
+      { op: 'attach', credentials: A },
+      { op: 'createNode', peer: 1 },
+      { op: 'createNode', peer: 1 },
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
+      { op: 'release', peer: 1, handle: 3 }, // node 1: notice, derivedCount 1
+      { op: 'mint', peer: 1, handle: 2, rights: ['send'] },
+      { op: 'release', peer: 1, handle: 4 }, // node 2: notice after it
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
+      { op: 'release', peer: 1, handle: 5 },
+      { op: 'release', peer: 1, handle: 6 }, // node 1 again: derivedCount 3, still first
       { op: 'receive', peer: 1, max: 8 },
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, { op: 'release', peer: 1, handle: 7 }, // received: a new notice
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
+      { op: 'release', peer: 1, handle: 7 }, // received: a new notice
       { op: 'receive', peer: 1, max: 8 },
     ];
     const { stats } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true });
@@ -112,7 +159,12 @@ describe('shm backend vs the model (differential)', function () {
     const ops: Operation[] = [{ op: 'attach', credentials: A }];
     for (let i = 0; i < 20; i++) {
       const root = 1 + 2 * i;
-      ops.push({ op: 'createNode', peer: 1 }, { op: 'mint', peer: 1, handle: root, rights: ['send'] }, { op: 'release', peer: 1, handle: root + 1 }, { op: 'destroyNode', peer: 1, handle: root });
+      ops.push(
+        { op: 'createNode', peer: 1 },
+        { op: 'mint', peer: 1, handle: root, rights: ['send'] },
+        { op: 'release', peer: 1, handle: root + 1 },
+        { op: 'destroyNode', peer: 1, handle: root },
+      );
     }
     ops.push({ op: 'receive', peer: 1, max: 16 }, { op: 'createNode', peer: 1 }, { op: 'close', peer: 1 });
     const { stats, bus } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true, maxNodes: 8 });

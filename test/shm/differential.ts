@@ -7,8 +7,14 @@ import { type BusState, initialState, step } from '../../model';
 import { ShmBus } from '../../backends/shm';
 
 export const SMALL_LIMITS: Limits = {
-  maxPeers: 4, maxHandlesPerPeer: 12, maxPayloadBytes: 16, maxHandlesPerMessage: 3,
-  queueCapacityMessages: 6, queueCapacityBytes: 40, senderQuotaMessages: 4, senderQuotaBytes: 24,
+  maxPeers: 4,
+  maxHandlesPerPeer: 12,
+  maxPayloadBytes: 16,
+  maxHandlesPerMessage: 3,
+  queueCapacityMessages: 6,
+  queueCapacityBytes: 40,
+  senderQuotaMessages: 4,
+  senderQuotaBytes: 24,
 };
 
 export class NameMap {
@@ -26,13 +32,15 @@ export class NameMap {
       if (m !== x) throw new Error(`${where}: model name ${m} vs shm name ${x}`);
       return;
     }
-    const k = `${peer}:${m}`, kx = `${peer}:${x}`;
+    const k = `${peer}:${m}`,
+      kx = `${peer}:${x}`;
     const known = this.toShm.get(k);
     if (known !== undefined) {
       if (known !== x) throw new Error(`${where}: peer ${peer} model name ${m} maps to shm ${known}, got ${x}`);
       return;
     }
-    if (this.toModel.has(kx)) throw new Error(`${where}: peer ${peer} shm name ${x} already maps to model ${this.toModel.get(kx)}, now ${m}`);
+    if (this.toModel.has(kx))
+      throw new Error(`${where}: peer ${peer} shm name ${x} already maps to model ${this.toModel.get(kx)}, now ${m}`);
     this.toShm.set(k, x);
     this.toModel.set(kx, m);
   }
@@ -47,20 +55,33 @@ export function alignValues(names: NameMap, peer: number, m: unknown, x: unknown
     return;
   }
   if ((key === 'handles' || key === 'skipped') && Array.isArray(m) && m.every((v) => typeof v === 'number')) {
-    if (!Array.isArray(x) || x.length !== m.length) throw new Error(`${where}.${key}: ${JSON.stringify(m)} vs ${JSON.stringify(x)}`);
+    if (!Array.isArray(x) || x.length !== m.length)
+      throw new Error(`${where}.${key}: ${JSON.stringify(m)} vs ${JSON.stringify(x)}`);
     m.forEach((v, i) => names.pair(peer, v as number, x[i] as number, `${where}.${key}[${i}]`));
     return;
   }
   if (Array.isArray(m)) {
-    if (!Array.isArray(x) || x.length !== m.length) throw new Error(`${where}${key ? '.' + key : ''}: model ${JSON.stringify(m)} vs shm ${JSON.stringify(x)}`);
+    if (!Array.isArray(x) || x.length !== m.length)
+      throw new Error(`${where}${key ? '.' + key : ''}: model ${JSON.stringify(m)} vs shm ${JSON.stringify(x)}`);
     m.forEach((v, i) => alignValues(names, peer, v, x[i], `${where}.${key}[${i}]`));
     return;
   }
   if (typeof m === 'object' && m !== null) {
-    if (typeof x !== 'object' || x === null) throw new Error(`${where}.${key}: model ${JSON.stringify(m)} vs shm ${JSON.stringify(x)}`);
-    const mk = Object.keys(m).sort(), xk = Object.keys(x).sort();
-    if (mk.join() !== xk.join()) throw new Error(`${where}.${key}: keys ${mk} vs ${xk} (model ${JSON.stringify(m)}, shm ${JSON.stringify(x)})`);
-    for (const k of mk) alignValues(names, peer, (m as Record<string, unknown>)[k], (x as Record<string, unknown>)[k], `${where}${key ? '.' + key : ''}`, k);
+    if (typeof x !== 'object' || x === null)
+      throw new Error(`${where}.${key}: model ${JSON.stringify(m)} vs shm ${JSON.stringify(x)}`);
+    const mk = Object.keys(m).sort(),
+      xk = Object.keys(x).sort();
+    if (mk.join() !== xk.join())
+      throw new Error(`${where}.${key}: keys ${mk} vs ${xk} (model ${JSON.stringify(m)}, shm ${JSON.stringify(x)})`);
+    for (const k of mk)
+      alignValues(
+        names,
+        peer,
+        (m as Record<string, unknown>)[k],
+        (x as Record<string, unknown>)[k],
+        `${where}${key ? '.' + key : ''}`,
+        k,
+      );
     return;
   }
   if (m !== x) throw new Error(`${where}.${key}: model ${JSON.stringify(m)} vs shm ${JSON.stringify(x)}`);
@@ -85,13 +106,14 @@ export function buildOp(s: BusState, c: Choice): Operation {
   const [k, a, b, d, e] = c;
   const ids = Object.keys(s.peers).map(Number);
   const open = ids.filter((id) => s.peers[id].status === 'open');
-  const peer = a % 17 === 16 ? (a % 3 === 0 ? 99 : pick(ids, a) ?? 1) : pick(open, a) ?? pick(ids, a) ?? 1;
+  const peer = a % 17 === 16 ? (a % 3 === 0 ? 99 : (pick(ids, a) ?? 1)) : (pick(open, a) ?? pick(ids, a) ?? 1);
   const p = s.peers[peer];
   const names = p ? Object.keys(p.table).map(Number) : [];
   const nodeNames = names.filter((n) => s.handles[p.table[n]].kind === 'node');
   const replyNames = names.filter((n) => s.handles[p.table[n]].kind === 'reply');
-  const anyName = (n: number): HandleName => (n % 23 === 22 ? 1000 + (n % 5) : n % 29 === 28 ? (pick(names, n) ?? 1) + 1 : pick(names, n) ?? 1);
-  const nodeName = (n: number): HandleName => (n % 19 === 18 ? anyName(n) : pick(nodeNames, n) ?? anyName(n));
+  const anyName = (n: number): HandleName =>
+    n % 23 === 22 ? 1000 + (n % 5) : n % 29 === 28 ? (pick(names, n) ?? 1) + 1 : (pick(names, n) ?? 1);
+  const nodeName = (n: number): HandleName => (n % 19 === 18 ? anyName(n) : (pick(nodeNames, n) ?? anyName(n)));
   const transfers = (n: number, m: number): Transfer[] => {
     const count = n % 4 === 0 ? 0 : m % 3;
     const out: Transfer[] = [];
@@ -115,29 +137,73 @@ export function buildOp(s: BusState, c: Choice): Operation {
       const bootstrap = [];
       if (b % 2 === 0) {
         for (const id of open.slice(0, 2)) {
-          const hs = Object.keys(s.peers[id].table).map(Number).filter((n) => s.handles[s.peers[id].table[n]].kind === 'node');
+          const hs = Object.keys(s.peers[id].table)
+            .map(Number)
+            .filter((n) => s.handles[s.peers[id].table[n]].kind === 'node');
           const h = pick(hs, d);
-          if (h !== undefined) bootstrap.push({ fromPeer: id, handle: h, ...(e % 3 === 1 ? { rights: RIGHT_SETS[e % 4] } : {}), ...(e % 4 === 2 ? { badge: 7 + (e % 3) } : {}) });
+          if (h !== undefined)
+            bootstrap.push({
+              fromPeer: id,
+              handle: h,
+              ...(e % 3 === 1 ? { rights: RIGHT_SETS[e % 4] } : {}),
+              ...(e % 4 === 2 ? { badge: 7 + (e % 3) } : {}),
+            });
         }
       }
       return { op: 'attach', credentials: { uid: 1000 + (b % 3), gid: 100, pid: 4000 + ids.length }, bootstrap };
     }
-    case 1: case 2: return { op: 'createNode', peer, ...(b % 3 === 0 ? { credentials: true } : {}) };
-    case 3: case 4: return { op: 'mint', peer, handle: nodeName(b), rights: RIGHT_SETS[d % 4], ...(e % 3 === 0 ? { badge: 1 + (e % 5) } : {}) };
-    case 5: return { op: 'release', peer, handle: anyName(b) };
-    case 6: return { op: 'revoke', peer, handle: nodeName(b) };
-    case 7: return { op: 'destroyNode', peer, handle: nodeName(b) };
-    case 8: case 9: case 10: return { op: 'send', peer, handle: nodeName(b), message: message(d, e), ...(e % 5 === 1 ? { timeoutMs: 1 + (e % 7) } : {}) };
-    case 11: case 12: return { op: 'call', peer, handle: nodeName(b), message: message(d, e), ...(e % 3 === 1 ? { timeoutMs: 1 + (e % 9) } : {}) };
-    case 13: return { op: 'reply', peer, handle: pick(replyNames, b) ?? anyName(b), message: message(d, e) };
+    case 1:
+    case 2:
+      return { op: 'createNode', peer, ...(b % 3 === 0 ? { credentials: true } : {}) };
+    case 3:
+    case 4:
+      return {
+        op: 'mint',
+        peer,
+        handle: nodeName(b),
+        rights: RIGHT_SETS[d % 4],
+        ...(e % 3 === 0 ? { badge: 1 + (e % 5) } : {}),
+      };
+    case 5:
+      return { op: 'release', peer, handle: anyName(b) };
+    case 6:
+      return { op: 'revoke', peer, handle: nodeName(b) };
+    case 7:
+      return { op: 'destroyNode', peer, handle: nodeName(b) };
+    case 8:
+    case 9:
+    case 10:
+      return {
+        op: 'send',
+        peer,
+        handle: nodeName(b),
+        message: message(d, e),
+        ...(e % 5 === 1 ? { timeoutMs: 1 + (e % 7) } : {}),
+      };
+    case 11:
+    case 12:
+      return {
+        op: 'call',
+        peer,
+        handle: nodeName(b),
+        message: message(d, e),
+        ...(e % 3 === 1 ? { timeoutMs: 1 + (e % 9) } : {}),
+      };
+    case 13:
+      return { op: 'reply', peer, handle: pick(replyNames, b) ?? anyName(b), message: message(d, e) };
     case 14: {
       const hs = [nodeName(b), nodeName(b + 1), nodeName(b + 2)].slice(0, 1 + (d % 3));
       const uniq = d % 11 === 10 ? hs : [...new Set(hs)];
       return { op: 'multicast', peer, handles: uniq, message: message(d, e >> 1) };
     }
-    case 15: case 16: case 17: return { op: 'receive', peer, max: 1 + (b % 4), ...(d % 3 === 1 ? { timeoutMs: 1 + (d % 5) } : {}) };
-    case 18: return a % 4 === 0 ? { op: 'close', peer } : { op: 'receive', peer, max: 8 };
-    default: return { op: 'tick', ms: b % 6 };
+    case 15:
+    case 16:
+    case 17:
+      return { op: 'receive', peer, max: 1 + (b % 4), ...(d % 3 === 1 ? { timeoutMs: 1 + (d % 5) } : {}) };
+    case 18:
+      return a % 4 === 0 ? { op: 'close', peer } : { op: 'receive', peer, max: 8 };
+    default:
+      return { op: 'tick', ms: b % 6 };
   }
 }
 
@@ -171,7 +237,8 @@ export interface RunOutcome {
 /** Waiting no-senders notices by queue seq -> derivedCount (to see NOTICE-2 coalescing happen). */
 function waitingNoSenders(s: BusState): Map<number, number> {
   const out = new Map<number, number>();
-  for (const p of Object.values(s.peers)) for (const e of p.queue) if (e.notice?.type === 'no-senders') out.set(e.seq, e.notice.derivedCount);
+  for (const p of Object.values(s.peers))
+    for (const e of p.queue) if (e.notice?.type === 'no-senders') out.set(e.seq, e.notice.derivedCount);
   return out;
 }
 
@@ -186,12 +253,24 @@ export interface DifferentialOptions {
  * Run a sequence on both (choices are interpreted against the model state, operations are
  * model-named and run as given); throws with the op log on the first difference.
  */
-export function runDifferential(choices: readonly (Choice | Operation)[], limits: Limits = SMALL_LIMITS, stats: Stats = {}, options: DifferentialOptions = {}): RunOutcome & { bus: ShmBus; state: BusState } {
+export function runDifferential(
+  choices: readonly (Choice | Operation)[],
+  limits: Limits = SMALL_LIMITS,
+  stats: Stats = {},
+  options: DifferentialOptions = {},
+): RunOutcome & { bus: ShmBus; state: BusState } {
   let s = initialState(limits);
-  const bus = ShmBus.create({ limits, clock: 'virtual', callSlotsPerPeer: limits.maxPeers * limits.maxHandlesPerPeer, maxNodes: options.maxNodes ?? 4096 });
+  const bus = ShmBus.create({
+    limits,
+    clock: 'virtual',
+    callSlotsPerPeer: limits.maxPeers * limits.maxHandlesPerPeer,
+    maxNodes: options.maxNodes ?? 4096,
+  });
   const names = new NameMap();
   const log: string[] = [];
-  const bump = (k: string) => { stats[k] = (stats[k] ?? 0) + 1; };
+  const bump = (k: string) => {
+    stats[k] = (stats[k] ?? 0) + 1;
+  };
   // Start with two peers, each with a node, so that the sequence gets going.
   const prelude: Operation[] = [
     { op: 'attach', credentials: { uid: 1, gid: 1, pid: 1 } },
@@ -215,22 +294,35 @@ export function runDifferential(choices: readonly (Choice | Operation)[], limits
     } catch (e) {
       throw new Error(`shm threw at step ${i}: ${(e as Error).stack}\n${log.join('\n')}`);
     }
-    const peer = op.op === 'attach' ? ('ok' in m.result && m.result.ok ? (m.result.value as { peer: number }).peer : 0) : (op as { peer?: number }).peer ?? 0;
+    const peer =
+      op.op === 'attach'
+        ? 'ok' in m.result && m.result.ok
+          ? (m.result.value as { peer: number }).peer
+          : 0
+        : ((op as { peer?: number }).peer ?? 0);
     try {
       alignValues(names, peer, m.result, x, `step ${i} result`);
       const xc: Completion[] = bus.lastCompletions;
-      if (xc.length !== m.completions.length) throw new Error(`step ${i}: completions model ${JSON.stringify(m.completions)} vs shm ${JSON.stringify(xc)}`);
+      if (xc.length !== m.completions.length)
+        throw new Error(`step ${i}: completions model ${JSON.stringify(m.completions)} vs shm ${JSON.stringify(xc)}`);
       m.completions.forEach((c, j) => alignValues(names, c.peer, c, xc[j], `step ${i} completion ${j}`));
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nmodel: ${JSON.stringify(m.result)} ${JSON.stringify(m.completions)}\nshm:   ${JSON.stringify(x)} ${JSON.stringify(bus.lastCompletions)}\n${log.join('\n')}`);
+      throw new Error(
+        `${(e as Error).message}\nmodel: ${JSON.stringify(m.result)} ${JSON.stringify(m.completions)}\nshm:   ${JSON.stringify(x)} ${JSON.stringify(bus.lastCompletions)}\n${log.join('\n')}`,
+      );
     }
     bump(`op ${op.op} ${'pending' in m.result ? 'pending' : m.result.ok ? 'ok' : m.result.error}`);
     // NOTICE-4 / NOTICE-2 situations: a released handle's slot held by its notice, a notice coalesced.
     if (Object.values(s.peers).some((p) => p.ghosts > 0)) bump('slot held by a waiting notice');
-    for (const [seq, d] of waitingNoSenders(s)) if (nsBefore.has(seq) && nsBefore.get(seq) !== d) bump('no-senders notice coalesced');
+    for (const [seq, d] of waitingNoSenders(s))
+      if (nsBefore.has(seq) && nsBefore.get(seq) !== d) bump('no-senders notice coalesced');
     for (const c of m.completions) bump(`completion ${c.op} ${c.result.ok ? 'ok' : c.result.error}`);
     if ('ok' in m.result && m.result.ok && op.op === 'receive') {
-      for (const d of (m.result.value as { deliveries: { kind: string; notice?: { type: string }; handles?: { state: string; kind: string }[] }[] }).deliveries) {
+      for (const d of (
+        m.result.value as {
+          deliveries: { kind: string; notice?: { type: string }; handles?: { state: string; kind: string }[] }[];
+        }
+      ).deliveries) {
         bump(`deliver ${d.kind}${d.notice ? ' ' + d.notice.type : ''}`);
         for (const h of d.handles ?? []) bump(`arrive ${h.kind} ${h.state}`);
       }
@@ -244,7 +336,9 @@ export function runDifferential(choices: readonly (Choice | Operation)[], limits
     s = m.state;
     const x = bus.run(op);
     alignValues(names, id, m.result, x, `final close ${id}`);
-    m.completions.forEach((c, j) => alignValues(names, c.peer, c, bus.lastCompletions[j], `final close completion ${j}`));
+    m.completions.forEach((c, j) =>
+      alignValues(names, c.peer, c, bus.lastCompletions[j], `final close completion ${j}`),
+    );
   }
   const audit = bus.audit();
   if (audit.handles !== 0 || audit.nodes !== 0 || audit.calls !== 0 || audit.queued !== 0 || audit.peersOpen !== 0) {

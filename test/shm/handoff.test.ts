@@ -13,9 +13,16 @@ const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
 function collector(w: Worker) {
   const queue: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
-  w.on('message', (m) => { const f = waiters.shift(); if (f) f(m); else queue.push(m); });
+  w.on('message', (m) => {
+    const f = waiters.shift();
+    if (f) f(m);
+    else queue.push(m);
+  });
   const exited = once(w, 'exit');
-  const next = <T>() => (queue.length > 0 ? Promise.resolve(queue.shift() as T) : new Promise<T>((res) => waiters.push(res as (m: unknown) => void)));
+  const next = <T>() =>
+    queue.length > 0
+      ? Promise.resolve(queue.shift() as T)
+      : new Promise<T>((res) => waiters.push(res as (m: unknown) => void));
   return { next, exited };
 }
 
@@ -27,10 +34,19 @@ describe('shm hand-off to a sleeping server', function () {
     const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
     const s = collector(server.worker);
     const { node } = await s.next<{ node: number; node2: number }>();
-    const grant = [{ from: server.peer, handle: node, rights: ['send'] as ('send')[] }];
-    const clients = [0, 1].map((i) => bus.spawnPeer(WORKER, { credentials: cred(10 + i), bootstrap: grant, workerData: { role: 'fastClient', calls: 1500 } }));
+    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const clients = [0, 1].map((i) =>
+      bus.spawnPeer(WORKER, {
+        credentials: cred(10 + i),
+        bootstrap: grant,
+        workerData: { role: 'fastClient', calls: 1500 },
+      }),
+    );
     const cs = clients.map((c) => collector(c.worker));
-    assert.deepStrictEqual((await Promise.all(cs.map((c) => c.next<{ bad: number }>()))).map((r) => r.bad), [0, 0]);
+    assert.deepStrictEqual(
+      (await Promise.all(cs.map((c) => c.next<{ bad: number }>()))).map((r) => r.bad),
+      [0, 0],
+    );
     const me = bus.attach(cred(99), grant);
     const stopped = s.next<{ calls: number; handedOff: number }>();
     me.send(me.bootstrap[0], { payload: 'stop' });

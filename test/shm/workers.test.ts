@@ -6,7 +6,12 @@ import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus, TesseraError } from '../../backends/shm';
 import type { Invocation, Operation, Result } from '../../spec/types';
-import { checkLinearizable, finalStateProblems, formatHistory, type HistoryOp } from '../../conformance/linearizability';
+import {
+  checkLinearizable,
+  finalStateProblems,
+  formatHistory,
+  type HistoryOp,
+} from '../../conformance/linearizability';
 
 const WORKER = path.join(__dirname, 'worker.js');
 const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
@@ -15,7 +20,11 @@ const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
 const inbox = new WeakMap<Worker, { queue: unknown[]; waiters: ((m: unknown) => void)[]; exited: Promise<unknown> }>();
 function track(w: Worker) {
   const box = { queue: [] as unknown[], waiters: [] as ((m: unknown) => void)[], exited: once(w, 'exit') };
-  w.on('message', (m) => { const waiter = box.waiters.shift(); if (waiter) waiter(m); else box.queue.push(m); });
+  w.on('message', (m) => {
+    const waiter = box.waiters.shift();
+    if (waiter) waiter(m);
+    else box.queue.push(m);
+  });
   inbox.set(w, box);
   return box;
 }
@@ -40,7 +49,13 @@ describe('shm backend across worker threads', function () {
     const bus = ShmBus.create({ limits: { maxPeers: 8 }, spin: 20 });
     const server = spawn(bus, WORKER, { credentials: cred(1), workerData: { role: 'echo' } });
     const { node } = await nextMessage<{ node: number }>(server.worker);
-    const clients = [0, 1].map((i) => spawn(bus, WORKER, { credentials: cred(10 + i), bootstrap: [{ from: server.peer, handle: node, rights: ['send'] }], workerData: { role: 'client', calls: 3000 } }));
+    const clients = [0, 1].map((i) =>
+      spawn(bus, WORKER, {
+        credentials: cred(10 + i),
+        bootstrap: [{ from: server.peer, handle: node, rights: ['send'] }],
+        workerData: { role: 'client', calls: 3000 },
+      }),
+    );
     const clientResults = clients.map((c) => nextMessage<{ bad: number }>(c.worker));
     const me = bus.attach(cred(99), [{ from: server.peer, handle: node, rights: ['send'] }]);
     let bad = 0;
@@ -49,7 +64,10 @@ describe('shm backend across worker threads', function () {
       if (Buffer.from(r.payload, 'base64').toString() !== `main:${i}`) bad++;
     }
     const results = await Promise.all(clientResults);
-    assert.deepStrictEqual(results.map((r) => r.bad), [0, 0]);
+    assert.deepStrictEqual(
+      results.map((r) => r.bad),
+      [0, 0],
+    );
     assert.strictEqual(bad, 0);
     const stopped = nextMessage(server.worker);
     me.send(me.bootstrap[0], { payload: 'stop' });
@@ -64,10 +82,18 @@ describe('shm backend across worker threads', function () {
       const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 20 });
       const server = spawn(bus, WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views } });
       const { node, node2 } = await nextMessage<{ node: number; node2: number }>(server.worker);
-      const grant = [{ from: server.peer, handle: node, rights: ['send'] as ('send')[] }];
+      const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
       const clients = [
-        spawn(bus, WORKER, { credentials: cred(10), bootstrap: grant, workerData: { role: 'fastClient', calls: 4000 } }),
-        spawn(bus, WORKER, { credentials: cred(11), bootstrap: grant, workerData: { role: 'handleClient', calls: 1500 } }),
+        spawn(bus, WORKER, {
+          credentials: cred(10),
+          bootstrap: grant,
+          workerData: { role: 'fastClient', calls: 4000 },
+        }),
+        spawn(bus, WORKER, {
+          credentials: cred(11),
+          bootstrap: grant,
+          workerData: { role: 'handleClient', calls: 1500 },
+        }),
       ];
       const results = clients.map((c) => nextMessage<{ bad: number }>(c.worker));
       // Meanwhile the main thread sends messages carrying a handle (revoking them now and then, so
@@ -77,13 +103,29 @@ describe('shm backend across worker threads', function () {
       const mine = me.createNode();
       let sent = 0;
       for (let i = 0; i < 200; i++) {
-        try { me.send(me.bootstrap[0], { payload: `m${i}`, handles: [{ handle: mine, rights: ['send'] }] }); sent++; } catch (e) { if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e; }
+        try {
+          me.send(me.bootstrap[0], { payload: `m${i}`, handles: [{ handle: mine, rights: ['send'] }] });
+          sent++;
+        } catch (e) {
+          if (!(e instanceof TesseraError && e.code === 'QUEUE_FULL')) throw e;
+        }
         if (i % 50 === 0) me.revoke(mine);
         if (i === 100) me.release(me.bootstrap[1]);
         await new Promise((r) => setImmediate(r));
       }
-      assert.deepStrictEqual((await Promise.all(results)).map((r) => r.bad), [0, 0]);
-      const stopped = nextMessage<{ calls: number; messages: number; notices: number; noSenders: number; handlesLive: number; handlesFlagged: number; handedOff: number }>(server.worker);
+      assert.deepStrictEqual(
+        (await Promise.all(results)).map((r) => r.bad),
+        [0, 0],
+      );
+      const stopped = nextMessage<{
+        calls: number;
+        messages: number;
+        notices: number;
+        noSenders: number;
+        handlesLive: number;
+        handlesFlagged: number;
+        handedOff: number;
+      }>(server.worker);
       me.send(me.bootstrap[0], { payload: 'stop' });
       const st = await stopped;
       assert.strictEqual(st.calls, 5500);
@@ -100,14 +142,25 @@ describe('shm backend across worker threads', function () {
   }
 
   it('concurrent multicasts are seen in one order by every receiver [ORDER-1, ORDER-3, MCAST-3]', async () => {
-    const bus = ShmBus.create({ limits: { maxPeers: 8, queueCapacityMessages: 256, senderQuotaMessages: 128 }, spin: 20 });
+    const bus = ShmBus.create({
+      limits: { maxPeers: 8, queueCapacityMessages: 256, senderQuotaMessages: 128 },
+      spin: 20,
+    });
     const count = 2000;
-    const receivers = [0, 1, 2].map((i) => spawn(bus, WORKER, { credentials: cred(i), workerData: { role: 'mcastReceive', expect: 2 * count } }));
+    const receivers = [0, 1, 2].map((i) =>
+      spawn(bus, WORKER, { credentials: cred(i), workerData: { role: 'mcastReceive', expect: 2 * count } }),
+    );
     const nodes = await Promise.all(receivers.map((r) => nextMessage<{ node: number }>(r.worker)));
     const results = receivers.map((r) => nextMessage<{ seen: string[] }>(r.worker));
-    const senders = [0, 1].map((i) => spawn(bus, WORKER, {
-      credentials: cred(20 + i), bootstrap: receivers.map((r, j) => ({ from: r.peer, handle: nodes[j].node, rights: ['send'] as const }) as never), workerData: { role: 'mcastSend', count },
-    }));
+    const senders = [0, 1].map((i) =>
+      spawn(bus, WORKER, {
+        credentials: cred(20 + i),
+        bootstrap: receivers.map(
+          (r, j) => ({ from: r.peer, handle: nodes[j].node, rights: ['send'] as const }) as never,
+        ),
+        workerData: { role: 'mcastSend', count },
+      }),
+    );
     const sent = senders.map((s) => nextMessage(s.worker));
     const seen = (await Promise.all(results)).map((r) => r.seen);
     await Promise.all(sent);
@@ -122,23 +175,39 @@ describe('shm backend across worker threads', function () {
   });
 
   it('chaos: workers doing random operations while some are terminated; every call gets one outcome and nothing leaks [CLOSE-1, CLOSE-2, CLOSE-3, CLOSE-4, CALL-2, INV-5, INV-6]', async () => {
-    const bus = ShmBus.create({ limits: { maxPeers: 12, maxHandlesPerPeer: 64, queueCapacityMessages: 32, senderQuotaMessages: 8 }, spin: 5 });
+    const bus = ShmBus.create({
+      limits: { maxPeers: 12, maxHandlesPerPeer: 64, queueCapacityMessages: 32, senderQuotaMessages: 8 },
+      spin: 5,
+    });
     const registry = bus.attach(cred(0));
     const reg = registry.createNode();
     const n = 6;
-    const workers = Array.from({ length: n }, (_, i) => spawn(bus, WORKER, {
-      credentials: cred(100 + i), bootstrap: [{ from: registry, handle: reg, rights: ['send', 'grant'] }], workerData: { role: 'chaos', seed: 1 + i, durationMs: 1500 },
-    }));
+    const workers = Array.from({ length: n }, (_, i) =>
+      spawn(bus, WORKER, {
+        credentials: cred(100 + i),
+        bootstrap: [{ from: registry, handle: reg, rights: ['send', 'grant'] }],
+        workerData: { role: 'chaos', seed: 1 + i, durationMs: 1500 },
+      }),
+    );
     const allExited = workers.map((w) => exited(w.worker));
     // collect every worker's node handle, then hand every worker all of them
     const handles: number[] = [];
     while (handles.length < n) {
-      for (const d of await registry.receive({ max: 8, timeoutMs: 5000 })) if (d.kind === 'message') handles.push(d.handles[0].name!);
+      for (const d of await registry.receive({ max: 8, timeoutMs: 5000 }))
+        if (d.kind === 'message') handles.push(d.handles[0].name!);
     }
     const ready = workers.map((w) => nextMessage(w.worker));
-    for (const w of workers) registry.multicast([handles[workers.indexOf(w)]], { handles: handles.map((handle) => ({ handle, rights: ['send'] })) });
+    for (const w of workers)
+      registry.multicast([handles[workers.indexOf(w)]], {
+        handles: handles.map((handle) => ({ handle, rights: ['send'] })),
+      });
     await Promise.all(ready);
-    const reports = workers.map((w) => Promise.race([nextMessage<{ calls: number; outcomes: Record<string, number> }>(w.worker), exited(w.worker).then(() => null)]));
+    const reports = workers.map((w) =>
+      Promise.race([
+        nextMessage<{ calls: number; outcomes: Record<string, number> }>(w.worker),
+        exited(w.worker).then(() => null),
+      ]),
+    );
     // terminate two of them in the middle of their work
     await new Promise((r) => setTimeout(r, 400));
     await workers[1].worker.terminate();
@@ -146,10 +215,14 @@ describe('shm backend across worker threads', function () {
     await workers[4].worker.terminate();
     const results = await Promise.all(reports);
     await Promise.all(allExited);
-    const survivors = results.filter((r): r is { calls: number; outcomes: Record<string, number> } => r !== null && 'calls' in r);
+    const survivors = results.filter(
+      (r): r is { calls: number; outcomes: Record<string, number> } => r !== null && 'calls' in r,
+    );
     assert.ok(survivors.length >= n - 2, `only ${survivors.length} survivors reported`);
     for (const s of survivors) {
-      const outcomes = Object.entries(s.outcomes).filter(([k]) => !k.startsWith('op ')).reduce((a, [, v]) => a + v, 0);
+      const outcomes = Object.entries(s.outcomes)
+        .filter(([k]) => !k.startsWith('op '))
+        .reduce((a, [, v]) => a + v, 0);
       assert.strictEqual(outcomes, s.calls, `calls ${s.calls} vs outcomes ${JSON.stringify(s.outcomes)}`);
     }
     const total = survivors.reduce((a, s) => a + s.calls, 0);
@@ -166,7 +239,12 @@ describe('shm backend across worker threads', function () {
    * workers are terminated mid-run. Checks one outcome per call and no leaks; returns the history.
    */
   async function chaosEpisode(seed: number, n: number, opsPerWorker: number) {
-    const bus = ShmBus.create({ limits: { maxPeers: 12, maxHandlesPerPeer: 64, queueCapacityMessages: 16, senderQuotaMessages: 6 }, spin: 5, callSlotsPerPeer: 16, maxNodes: 256 });
+    const bus = ShmBus.create({
+      limits: { maxPeers: 12, maxHandlesPerPeer: 64, queueCapacityMessages: 16, senderQuotaMessages: 6 },
+      spin: 5,
+      callSlotsPerPeer: 16,
+      maxNodes: 256,
+    });
     // [0] the shared clock (every invocation, response and completion is stamped from it), [1] the start signal.
     const clockSab = new SharedArrayBuffer(12);
     const clock = new Int32Array(clockSab);
@@ -182,16 +260,30 @@ describe('shm backend across worker threads', function () {
       logs.push(log);
       const credentials = cred(200 + k);
       const call = stamp();
-      const w = spawn(bus, WORKER, { credentials, bootstrap: roots.map((r) => ({ from: r.peer, handle: r.node })), workerData: { role: 'chaosHistory', seed: seed + k, ops: opsPerWorker, log, clock: clockSab } });
+      const w = spawn(bus, WORKER, {
+        credentials,
+        bootstrap: roots.map((r) => ({ from: r.peer, handle: r.node })),
+        workerData: { role: 'chaosHistory', seed: seed + k, ops: opsPerWorker, log, clock: clockSab },
+      });
       history.push({
-        id: nextId++, client: k, call, return: stamp(), invocation: { ok: true, value: { peer: w.peer, handles: w.bootstrap } },
-        op: { op: 'attach', credentials, ...(roots.length ? { bootstrap: roots.map((r) => ({ fromPeer: r.peer, handle: r.node })) } : {}) },
+        id: nextId++,
+        client: k,
+        call,
+        return: stamp(),
+        invocation: { ok: true, value: { peer: w.peer, handles: w.bootstrap } },
+        op: {
+          op: 'attach',
+          credentials,
+          ...(roots.length ? { bootstrap: roots.map((r) => ({ fromPeer: r.peer, handle: r.node })) } : {}),
+        },
       });
       roots.push({ peer: w.peer, node: (await nextMessage<{ node: number }>(w.worker)).node });
       spawned.push(w);
     }
     type Report = { calls: number; outcomes: number; pendingCalls: number };
-    const reports = spawned.map((w) => Promise.race([nextMessage<Report>(w.worker), exited(w.worker).then(() => null)]));
+    const reports = spawned.map((w) =>
+      Promise.race([nextMessage<Report>(w.worker), exited(w.worker).then(() => null)]),
+    );
     Atomics.store(clock, 1, 1);
     Atomics.notify(clock, 1);
     // Two of them die mid-run; the bus closes their peers (spawnPeer): that close is an operation of the history too.
@@ -201,7 +293,9 @@ describe('shm backend across worker threads', function () {
       // spawnPeer closes the peer in its 'exit' listener: stamp just before it (a prepended listener)
       // and just after it (exited() listens later), so the close's interval is tight.
       let call = 0;
-      spawned[k].worker.prependListener('exit', () => { call = stamp(); });
+      spawned[k].worker.prependListener('exit', () => {
+        call = stamp();
+      });
       await spawned[k].worker.terminate();
       await exited(spawned[k].worker);
       // No invocation: if the worker closed its peer itself first, this close fails CLOSED.
@@ -211,15 +305,38 @@ describe('shm backend across worker threads', function () {
     await Promise.all(spawned.map((w) => exited(w.worker)));
 
     // The workers' logs: JSON lines after a length word, written before and after every operation.
-    let inFlight = 0, callsStarted = 0;
+    let inFlight = 0,
+      callsStarted = 0;
     for (const [k, log] of logs.entries()) {
       const length = new Int32Array(log)[0];
-      const lines = Buffer.from(log, 4, length).toString().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { i: number; op?: Operation; call?: number; invocation?: Invocation; return?: number; outcome?: Result; completed?: number });
+      const lines = Buffer.from(log, 4, length)
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              i: number;
+              op?: Operation;
+              call?: number;
+              invocation?: Invocation;
+              return?: number;
+              outcome?: Result;
+              completed?: number;
+            },
+        );
       const ops = new Map<number, HistoryOp>();
       for (const r of lines) {
-        if (r.op) { ops.set(r.i, { id: nextId++, client: k, op: r.op, call: r.call!, return: null }); continue; }
+        if (r.op) {
+          ops.set(r.i, { id: nextId++, client: k, op: r.op, call: r.call!, return: null });
+          continue;
+        }
         const o = ops.get(r.i)!;
-        if (r.invocation) { o.invocation = r.invocation; o.return = r.return!; if ('pending' in r.invocation) callsStarted++; }
+        if (r.invocation) {
+          o.invocation = r.invocation;
+          o.return = r.return!;
+          if ('pending' in r.invocation) callsStarted++;
+        }
         if (r.outcome) {
           assert.strictEqual(o.outcome, undefined, `worker ${k}: a second outcome for ${JSON.stringify(o.op)}`);
           o.outcome = r.outcome;
@@ -236,10 +353,17 @@ describe('shm backend across worker threads', function () {
       }
       const report = results[k];
       if (report) {
-        assert.strictEqual(report.outcomes, report.calls, `worker ${k}: ${report.calls} calls started, ${report.outcomes} outcomes`);
+        assert.strictEqual(
+          report.outcomes,
+          report.calls,
+          `worker ${k}: ${report.calls} calls started, ${report.outcomes} outcomes`,
+        );
         assert.strictEqual(report.pendingCalls, 0);
         const pendings = [...ops.values()].filter((o) => o.invocation && 'pending' in o.invocation);
-        assert.ok(pendings.every((o) => o.outcome !== undefined), `worker ${k}: a call without an outcome`);
+        assert.ok(
+          pendings.every((o) => o.outcome !== undefined),
+          `worker ${k}: a call without an outcome`,
+        );
       }
     }
     const survivors = results.filter((r) => r !== null).length;
@@ -247,44 +371,67 @@ describe('shm backend across worker threads', function () {
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
     const timed = history.filter((o) => o.return !== null && o.op.op !== 'attach');
     let overlapping = 0;
-    for (let i = 0; i < timed.length; i++) for (let j = i + 1; j < timed.length; j++) {
-      const a = timed[i], b = timed[j];
-      if (a.client !== b.client && a.call < b.return! && b.call < a.return!) overlapping++;
-    }
+    for (let i = 0; i < timed.length; i++)
+      for (let j = i + 1; j < timed.length; j++) {
+        const a = timed[i],
+          b = timed[j];
+        if (a.client !== b.client && a.call < b.return! && b.call < a.return!) overlapping++;
+      }
     return { history, limits: bus.limits, inFlight, callsStarted, overlapping, survivors };
   }
 
-  it('chaos against the model: workers doing random operations while two are terminated at random; every call gets one outcome, nothing leaks, and the recorded history (real-time intervals, the dead peers\' operations in flight optional) is linearizable [CLOSE-1, CLOSE-2, CLOSE-3, CALL-2, INV-5, INV-6, ATOMIC-1]', async function () {
+  it("chaos against the model: workers doing random operations while two are terminated at random; every call gets one outcome, nothing leaks, and the recorded history (real-time intervals, the dead peers' operations in flight optional) is linearizable [CLOSE-1, CLOSE-2, CLOSE-3, CALL-2, INV-5, INV-6, ATOMIC-1]", async function () {
     this.timeout(180_000); // a few seconds usually; under coverage instrumentation and a loaded machine, up to three episodes
     // The search is exponential in the worst case: an episode whose search runs out of budget proves
     // nothing either way and another episode runs; a history found not linearizable fails at once.
-    const n = 4, opsPerWorker = 80, budget = 15_000, episodes = 3;
+    const n = 4,
+      opsPerWorker = 80,
+      budget = 15_000,
+      episodes = 3;
     const lines: string[] = [];
     let conclusive = false;
     for (let e = 0; e < episodes && !conclusive; e++) {
       const started = Date.now();
       const ep = await chaosEpisode(11 + 10 * e, n, opsPerWorker);
-      if (process.env.TESSERA_CHAOS_DUMP) require('fs').writeFileSync(`${process.env.TESSERA_CHAOS_DUMP}.${e}.json`, JSON.stringify(ep));
+      if (process.env.TESSERA_CHAOS_DUMP)
+        require('fs').writeFileSync(`${process.env.TESSERA_CHAOS_DUMP}.${e}.json`, JSON.stringify(ep));
       const checkStarted = Date.now();
       const check = checkLinearizable(ep.history, { limits: ep.limits, maxStates: budget, minimize: false });
-      assert.notStrictEqual(check.ok, false, `the chaos history is not linearizable: ${check.deepest?.reason}\n${formatHistory(ep.history).slice(0, 400).join('\n')}`);
-      lines.push(`chaos episode ${e + 1}: ${ep.history.length} operations (${ep.callsStarted} calls started, ${ep.inFlight} in flight at a termination), ${ep.overlapping} overlapping pairs of different workers, ` +
-        `${ep.survivors}/${n} workers survived; ${check.ok ? 'linearizable' : 'search gave up'} after ${check.explored} states in ${Date.now() - checkStarted} ms; ${Date.now() - started} ms in all`);
+      assert.notStrictEqual(
+        check.ok,
+        false,
+        `the chaos history is not linearizable: ${check.deepest?.reason}\n${formatHistory(ep.history).slice(0, 400).join('\n')}`,
+      );
+      lines.push(
+        `chaos episode ${e + 1}: ${ep.history.length} operations (${ep.callsStarted} calls started, ${ep.inFlight} in flight at a termination), ${ep.overlapping} overlapping pairs of different workers, ` +
+          `${ep.survivors}/${n} workers survived; ${check.ok ? 'linearizable' : 'search gave up'} after ${check.explored} states in ${Date.now() - checkStarted} ms; ${Date.now() - started} ms in all`,
+      );
       if (check.ok === true) {
         assert.deepStrictEqual(finalStateProblems(check.finalState!), []);
         conclusive = true;
         // The check can fail: the same history with two messages of one sender swapped in one receive (ORDER-2).
         const tampered = structuredClone(ep.history);
-        const sender = (d: { payload?: string }) => Buffer.from(d.payload ?? '', 'base64').toString().split('.')[0];
+        const sender = (d: { payload?: string }) =>
+          Buffer.from(d.payload ?? '', 'base64')
+            .toString()
+            .split('.')[0];
         for (const o of tampered) {
-          const ds = o.op.op === 'receive' && o.invocation && !('pending' in o.invocation) && o.invocation.ok ? (o.invocation.value as { deliveries: { kind: string; payload?: string }[] }).deliveries : [];
-          const i = ds.findIndex((d, j) => d.kind === 'message' && ds.some((e, k) => k > j && e.kind === 'message' && sender(e) === sender(d)));
+          const ds =
+            o.op.op === 'receive' && o.invocation && !('pending' in o.invocation) && o.invocation.ok
+              ? (o.invocation.value as { deliveries: { kind: string; payload?: string }[] }).deliveries
+              : [];
+          const i = ds.findIndex(
+            (d, j) =>
+              d.kind === 'message' && ds.some((e, k) => k > j && e.kind === 'message' && sender(e) === sender(d)),
+          );
           if (i < 0) continue;
           const j = ds.findIndex((e, k) => k > i && e.kind === 'message' && sender(e) === sender(ds[i]));
           [ds[i], ds[j]] = [ds[j], ds[i]];
           const bad = checkLinearizable(tampered, { limits: ep.limits, maxStates: 3000, minimize: false });
-          assert.notStrictEqual(bad.ok, true, 'a history with one sender\'s messages swapped passed');
-          lines.push(`  the same history with two messages of one sender swapped: ${bad.ok === false ? 'not linearizable' : 'search gave up'} after ${bad.explored} states`);
+          assert.notStrictEqual(bad.ok, true, "a history with one sender's messages swapped passed");
+          lines.push(
+            `  the same history with two messages of one sender swapped: ${bad.ok === false ? 'not linearizable' : 'search gave up'} after ${bad.explored} states`,
+          );
           break;
         }
       }

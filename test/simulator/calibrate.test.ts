@@ -7,7 +7,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadProfile, parseProfile } from '../../simulator/load';
 import {
-  DEFAULT_POOL, checkPredictions, fitProfile, matchRoundTripCpu, moveToRoundTrip, predict, scaleToStream, type CheckRow, type Measurement, type Prediction,
+  DEFAULT_POOL,
+  checkPredictions,
+  fitProfile,
+  matchRoundTripCpu,
+  moveToRoundTrip,
+  predict,
+  scaleToStream,
+  type CheckRow,
+  type Measurement,
+  type Prediction,
 } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
 import { shmMeasurement } from '../../cli/commands/calibrate';
@@ -40,7 +49,11 @@ function standIn(p: Profile): Prediction {
 /** af_unix with round per-message costs and wake latency. */
 function handProfile(): Profile {
   const q = structuredClone(loadProfile('af_unix'));
-  q.ops.send.cpu.ns = 1000; q.ops.call.cpu.ns = 1200; q.ops.reply.cpu.ns = 800; q.ops.receive.cpu.ns = 600; q.ops.receivePerMessage.ns = 400;
+  q.ops.send.cpu.ns = 1000;
+  q.ops.call.cpu.ns = 1200;
+  q.ops.reply.cpu.ns = 800;
+  q.ops.receive.cpu.ns = 600;
+  q.ops.receivePerMessage.ns = 400;
   q.wake.latency.ns = 1500;
   return q;
 }
@@ -51,7 +64,10 @@ describe('calibration: the fitting math', () => {
     // predicted/measured = 2^1.25, so the factor is 2^(1.25 * 0.8) = 2 exactly.
     const f = scaleToStream(p, 1e6 / 2 ** 1.25, 1e6);
     assert.equal(f, 2);
-    assert.deepEqual([p.ops.send.cpu.ns, p.ops.call.cpu.ns, p.ops.reply.cpu.ns, p.ops.receive.cpu.ns, p.ops.receivePerMessage.ns], [2000, 2400, 1600, 1200, 800]);
+    assert.deepEqual(
+      [p.ops.send.cpu.ns, p.ops.call.cpu.ns, p.ops.reply.cpu.ns, p.ops.receive.cpu.ns, p.ops.receivePerMessage.ns],
+      [2000, 2400, 1600, 1200, 800],
+    );
     // Faster than predicted: costs shrink, to the floors at most (10 ns per op, 5 per delivery).
     scaleToStream(p, 1e12, 1e6);
     assert.deepEqual([p.ops.send.cpu.ns, p.ops.receivePerMessage.ns], [10, 5]);
@@ -66,19 +82,30 @@ describe('calibration: the fitting math', () => {
     assert.equal(sleeping.wake.latency.ns, 5500);
     assert.equal(moveToRoundTrip(sleeping, 1000, 20_000), 200, 'floored at 200 ns');
     const spinning = structuredClone(loadProfile('tessera_shm'));
-    spinning.ops.call.cpu.ns = 300; spinning.ops.reply.cpu.ns = 200;
+    spinning.ops.call.cpu.ns = 300;
+    spinning.ops.reply.cpu.ns = 200;
     // Round trip 1000 ns short: call + reply (500) grow by 1000, factor 3: 900 and 600.
     assert.equal(moveToRoundTrip(spinning, 2000, 1000), 900);
     assert.equal(spinning.ops.reply.cpu.ns, 600);
     // At most a factor 4 (or 1/4) per round.
     assert.equal(moveToRoundTrip(spinning, 100_000, 1000), 3600);
-    assert.equal(spinning.wake.spinObserve.ns, loadProfile('tessera_shm').wake.spinObserve.ns, 'the observe delay is kept');
-    assert.equal(spinning.wake.latency.ns, loadProfile('tessera_shm').wake.latency.ns, 'a spinning transport keeps its wake latency');
+    assert.equal(
+      spinning.wake.spinObserve.ns,
+      loadProfile('tessera_shm').wake.spinObserve.ns,
+      'the observe delay is kept',
+    );
+    assert.equal(
+      spinning.wake.latency.ns,
+      loadProfile('tessera_shm').wake.latency.ns,
+      'a spinning transport keeps its wake latency',
+    );
   });
 
-  it('spreads half the round trip\'s CPU gap over the wake-up path\'s costs, in proportion to them', () => {
+  it("spreads half the round trip's CPU gap over the wake-up path's costs, in proportion to them", () => {
     const p = handProfile();
-    p.scheduler.contextSwitch.ns = 600; p.wake.waker.ns = 400; p.wake.sleep.ns = 200;
+    p.scheduler.contextSwitch.ns = 600;
+    p.wake.waker.ns = 400;
+    p.wake.sleep.ns = 200;
     // Gap 6000 ns per round trip: 3000 per side, over 600:400:200 -> +1500, +1000, +500.
     assert.equal(matchRoundTripCpu(p, 16_000, 10_000), 2100);
     assert.deepEqual([p.scheduler.contextSwitch.ns, p.wake.waker.ns, p.wake.sleep.ns], [2100, 1400, 700]);
@@ -92,16 +119,33 @@ describe('calibration: the fitting math', () => {
     const base = handProfile();
     // Stand-in before: stream 1e9/2000 = 500k/s; target 500k / 2^1.25 makes the factor 2 (costs double).
     // Then rtt = 2400 + 1600 + 2*1200 + 2*1500 = 9400; target 15400: latency += 3000 -> 4500.
-    const m: Measurement = { transport: 'af_unix', rttNs: 15_400, oneWayMsgsPerSec: 5e5 / 2 ** 1.25, rpcPoolCallsPerSec: 200_000, sources: ['hand'] };
+    const m: Measurement = {
+      transport: 'af_unix',
+      rttNs: 15_400,
+      oneWayMsgsPerSec: 5e5 / 2 ** 1.25,
+      rpcPoolCallsPerSec: 200_000,
+      sources: ['hand'],
+    };
     const one = fitProfile(base, m, 'test', 1, (p) => standIn(p));
-    assert.deepEqual([one.profile.ops.send.cpu.ns, one.profile.ops.call.cpu.ns, one.profile.ops.receive.cpu.ns, one.profile.wake.latency.ns], [2000, 2400, 1200, 4500]);
+    assert.deepEqual(
+      [
+        one.profile.ops.send.cpu.ns,
+        one.profile.ops.call.cpu.ns,
+        one.profile.ops.receive.cpu.ns,
+        one.profile.wake.latency.ns,
+      ],
+      [2000, 2400, 1200, 4500],
+    );
     assert.equal(one.prediction.rttNs, 15_400);
     assert.equal(one.prediction.rpcPoolCallsPerSec, 1e9 / (1600 + 1200 + 800));
     // With the CPU of a round trip measured too: stream first (costs double), then the CPU step:
     // stand-in CPU = 2400 + 1600 + 2400 + 2 x (600 + 400 + 300) = 9000; measured 12000 -> +1500
     // per side over 600:400:300 -> 1292, 862, 646 (rounded); then the round trip moves the latency.
     const withCpu = fitProfile(base, { ...m, cpuNsPerRoundTrip: 12_000 }, 'test', 1, (p) => standIn(p));
-    assert.deepEqual([withCpu.profile.scheduler.contextSwitch.ns, withCpu.profile.wake.waker.ns, withCpu.profile.wake.sleep.ns], [1292, 862, 646]);
+    assert.deepEqual(
+      [withCpu.profile.scheduler.contextSwitch.ns, withCpu.profile.wake.waker.ns, withCpu.profile.wake.sleep.ns],
+      [1292, 862, 646],
+    );
     assert.equal(withCpu.prediction.cpuNsPerRoundTrip, 6400 + 2 * (1292 + 862 + 646));
     assert.equal(withCpu.profile.wake.latency.ns, 4500, 'the stand-in round trip has no switch in it');
     assert.match(one.profile.wake.latency.source, /calibrated \(test\): fitted to hand; set so the round trip matches/);
@@ -113,12 +157,22 @@ describe('calibration: the fitting math', () => {
     });
     assert.ok(errors[0] > errors[1] && errors[1] > errors[2] && errors[2] < 0.01, `stream errors ${errors}`);
     // Deterministic: the same inputs give the same profile.
-    assert.deepEqual(numbers(fitProfile(base, m2, 'a', 3, (p) => standIn(p)).profile), numbers(fitProfile(base, m2, 'b', 3, (p) => standIn(p)).profile));
+    assert.deepEqual(
+      numbers(fitProfile(base, m2, 'a', 3, (p) => standIn(p)).profile),
+      numbers(fitProfile(base, m2, 'b', 3, (p) => standIn(p)).profile),
+    );
   });
 
   it('fits the af_unix profile with the simulator itself to within 5% of the round trip and the stream it is given', function () {
     this.timeout(30_000);
-    const m: Measurement = { transport: 'af_unix', rttNs: 20_000, oneWayMsgsPerSec: 250_000, rpcPoolCallsPerSec: 60_000, rpcPool: DEFAULT_POOL, sources: ['injected'] };
+    const m: Measurement = {
+      transport: 'af_unix',
+      rttNs: 20_000,
+      oneWayMsgsPerSec: 250_000,
+      rpcPoolCallsPerSec: 60_000,
+      rpcPool: DEFAULT_POOL,
+      sources: ['injected'],
+    };
     const { profile, prediction } = fitProfile(loadProfile('af_unix'), m, 'test');
     parseProfile(JSON.parse(JSON.stringify(profile)));
     const rows = checkPredictions(m, prediction);
@@ -126,7 +180,7 @@ describe('calibration: the fitting math', () => {
     assert.ok(Math.abs(rows[1].error!) < 0.05, `stream ${JSON.stringify(rows[1])}`);
     assert.equal(rows[2].measured, 60_000);
     assert.equal(rows[2].predicted, prediction.rpcPoolCallsPerSec);
-    assert.deepEqual(predict(profile, DEFAULT_POOL), prediction, 'the prediction reported is the profile\'s');
+    assert.deepEqual(predict(profile, DEFAULT_POOL), prediction, "the prediction reported is the profile's");
   });
 });
 
@@ -139,9 +193,17 @@ describe('tessera calibrate (the command)', function () {
     const badField = path.join(d, 'bad.json');
     fs.writeFileSync(badField, JSON.stringify([{ transport: 'af_unix', rttNs: -5, oneWayMsgsPerSec: 1, sources: [] }]));
     const unknown = path.join(d, 'unknown.json');
-    fs.writeFileSync(unknown, JSON.stringify([{ transport: 'carrier_pigeon', rttNs: 5, oneWayMsgsPerSec: 1, sources: [] }]));
+    fs.writeFileSync(
+      unknown,
+      JSON.stringify([{ transport: 'carrier_pigeon', rttNs: 5, oneWayMsgsPerSec: 1, sources: [] }]),
+    );
     const badBg = path.join(d, 'badbg.json');
-    fs.writeFileSync(badBg, JSON.stringify([{ transport: 'af_unix', rttNs: 5, oneWayMsgsPerSec: 1, backgroundCpus: { pool: -1 }, sources: [] }]));
+    fs.writeFileSync(
+      badBg,
+      JSON.stringify([
+        { transport: 'af_unix', rttNs: 5, oneWayMsgsPerSec: 1, backgroundCpus: { pool: -1 }, sources: [] },
+      ]),
+    );
     const notJson = path.join(d, 'not.json');
     fs.writeFileSync(notJson, '{');
     const cases: [string[], RegExp][] = [
@@ -153,7 +215,10 @@ describe('tessera calibrate (the command)', function () {
       [['calibrate', '--measurements', badBg, '--out', d], /invalid measurement at \/0\/backgroundCpus\/pool/],
       [['calibrate', '--repeat', '0'], /--repeat takes an integer 1\.\.20/],
       [['calibrate', '--measurements', unknown, '--out', d], /no bundled transport profile "carrier_pigeon"/],
-      [['calibrate', '--shm-json', path.join(d, 'nope.json'), '--only', 'tessera_shm', '--out', d], /no such shm bench results file/],
+      [
+        ['calibrate', '--shm-json', path.join(d, 'nope.json'), '--only', 'tessera_shm', '--out', d],
+        /no such shm bench results file/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await tessera(...argv);
@@ -165,28 +230,60 @@ describe('tessera calibrate (the command)', function () {
   it('with --measurements, fits deterministically and writes the measurements, the profiles and the check rows; sim --profile uses the profile', async () => {
     const d = dir();
     const measurements: Measurement[] = [
-      { transport: 'af_unix', rttNs: 18_000, oneWayMsgsPerSec: 300_000, cpuNsPerRoundTrip: 16_000, rpcPoolCallsPerSec: 55_000, rpcPool: { clients: 4, serverThreads: 1 }, sources: ['injected af_unix'] },
-      { transport: 'tessera_shm', rttNs: 2_000, oneWayMsgsPerSec: 2_000_000, rpcPoolCallsPerSec: null, sources: ['injected shm'] },
+      {
+        transport: 'af_unix',
+        rttNs: 18_000,
+        oneWayMsgsPerSec: 300_000,
+        cpuNsPerRoundTrip: 16_000,
+        rpcPoolCallsPerSec: 55_000,
+        rpcPool: { clients: 4, serverThreads: 1 },
+        sources: ['injected af_unix'],
+      },
+      {
+        transport: 'tessera_shm',
+        rttNs: 2_000,
+        oneWayMsgsPerSec: 2_000_000,
+        rpcPoolCallsPerSec: null,
+        sources: ['injected shm'],
+      },
     ];
     const file = path.join(d, 'in.json');
     fs.writeFileSync(file, JSON.stringify(measurements));
     const outs = [path.join(d, 'one'), path.join(d, 'two')];
     const runs = [];
-    for (const out of outs) runs.push(await tessera('calibrate', '--measurements', file, '--out', out, '--rounds', '3'));
+    for (const out of outs)
+      runs.push(await tessera('calibrate', '--measurements', file, '--out', out, '--rounds', '3'));
     const rows = JSON.parse(fs.readFileSync(path.join(outs[0], 'check.json'), 'utf8')) as CheckRow[];
     assert.equal(runs[0].code, rows.some((r) => r.ok === false) ? 1 : 0, runs[0].err);
-    assert.deepEqual(fs.readdirSync(outs[0]).sort(), ['calibrated-af_unix.json', 'calibrated-tessera_shm.json', 'check.json', 'measurements.json']);
+    assert.deepEqual(fs.readdirSync(outs[0]).sort(), [
+      'calibrated-af_unix.json',
+      'calibrated-tessera_shm.json',
+      'check.json',
+      'measurements.json',
+    ]);
     for (const t of ['af_unix', 'tessera_shm']) {
-      const [a, b] = outs.map((o) => parseProfile(JSON.parse(fs.readFileSync(path.join(o, `calibrated-${t}.json`), 'utf8'))));
+      const [a, b] = outs.map((o) =>
+        parseProfile(JSON.parse(fs.readFileSync(path.join(o, `calibrated-${t}.json`), 'utf8'))),
+      );
       assert.deepEqual(numbers(a), numbers(b), `${t}: two fits of the same measurements differ`);
       assert.notDeepEqual(numbers(a), numbers(loadProfile(t)), `${t}: nothing was fitted`);
     }
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(outs[1], 'check.json'), 'utf8')), rows);
     // Fitted on round trip and stream: both within 5%; the pool is out of sample (measured for af_unix only).
-    assert.deepEqual(rows.map((r) => [r.transport, r.metric.split(' ')[0]]), [
-      ['af_unix', 'call/reply'], ['af_unix', 'CPU'], ['af_unix', 'one-way'], ['af_unix', 'RPC'], ['tessera_shm', 'call/reply'], ['tessera_shm', 'one-way'], ['tessera_shm', 'RPC'],
-    ]);
-    for (const r of rows.filter((x) => !x.metric.startsWith('RPC'))) assert.ok(Math.abs(r.error!) < 0.05, JSON.stringify(r));
+    assert.deepEqual(
+      rows.map((r) => [r.transport, r.metric.split(' ')[0]]),
+      [
+        ['af_unix', 'call/reply'],
+        ['af_unix', 'CPU'],
+        ['af_unix', 'one-way'],
+        ['af_unix', 'RPC'],
+        ['tessera_shm', 'call/reply'],
+        ['tessera_shm', 'one-way'],
+        ['tessera_shm', 'RPC'],
+      ],
+    );
+    for (const r of rows.filter((x) => !x.metric.startsWith('RPC')))
+      assert.ok(Math.abs(r.error!) < 0.05, JSON.stringify(r));
     assert.equal(rows[3].measured, 55_000);
     assert.equal(rows[6].measured, null);
     assert.equal(rows[6].ok, null);
@@ -194,7 +291,14 @@ describe('tessera calibrate (the command)', function () {
     assert.match(runs[0].out, /not measured/);
     // The calibrated profile drives the simulator: its round trip is the one measured.
     const json = path.join(d, 'sim.json');
-    const sim = await tessera('sim', 'pingpong', '--profile', path.join(outs[0], 'calibrated-af_unix.json'), '--json', json);
+    const sim = await tessera(
+      'sim',
+      'pingpong',
+      '--profile',
+      path.join(outs[0], 'calibrated-af_unix.json'),
+      '--json',
+      json,
+    );
     assert.equal(sim.code, 0, sim.err);
     const p50 = (JSON.parse(fs.readFileSync(json, 'utf8')) as { latency: { p50Ns: number } }).latency.p50Ns;
     assert.ok(Math.abs(p50 / 18_000 - 1) < 0.05, `p50 ${p50}`);
@@ -206,10 +310,15 @@ describe('tessera calibrate (the command)', function () {
     assert.ok(r.code === 0 || r.code === 1, `${r.code}\n${r.err}`);
     const [m] = JSON.parse(fs.readFileSync(path.join(d, 'measurements.json'), 'utf8')) as Measurement[];
     assert.equal(m.transport, 'af_unix');
-    for (const v of [m.rttNs, m.oneWayMsgsPerSec, m.cpuNsPerRoundTrip, m.rpcPoolCallsPerSec]) assert.ok(typeof v === 'number' && v > 0, JSON.stringify(m));
+    for (const v of [m.rttNs, m.oneWayMsgsPerSec, m.cpuNsPerRoundTrip, m.rpcPoolCallsPerSec])
+      assert.ok(typeof v === 'number' && v > 0, JSON.stringify(m));
     assert.deepEqual(m.rpcPool, { clients: 4, serverThreads: 1 });
     assert.equal(m.sources.length, 4);
-    for (const k of ['rtt', 'stream', 'pool'] as const) assert.ok(typeof m.backgroundCpus?.[k] === 'number' && m.backgroundCpus[k]! >= 0, JSON.stringify(m.backgroundCpus));
+    for (const k of ['rtt', 'stream', 'pool'] as const)
+      assert.ok(
+        typeof m.backgroundCpus?.[k] === 'number' && m.backgroundCpus[k]! >= 0,
+        JSON.stringify(m.backgroundCpus),
+      );
     assert.match(m.sources[2], /^(c|net)\.rpcpool \(64B call\/reply, 1 client, 1 server thread/);
     assert.match(m.sources[3], /^(c|net)\.rpcpool \(64B call\/reply, 4 clients, 1 server thread/);
     parseProfile(JSON.parse(fs.readFileSync(path.join(d, 'calibrated-af_unix.json'), 'utf8')));
@@ -218,15 +327,23 @@ describe('tessera calibrate (the command)', function () {
 });
 
 describe('calibration inputs', () => {
-  const rec = (name: string, variant: string, patch: Partial<BenchRecord>): BenchRecord => ({ ...emptyRecord(name, variant), ...patch });
+  const rec = (name: string, variant: string, patch: Partial<BenchRecord>): BenchRecord => ({
+    ...emptyRecord(name, variant),
+    ...patch,
+  });
 
   it('reads the shm bench: the adaptive-spin call round trip, the 64 B stream, and the pool with one server thread', () => {
     const records = [
-      rec('shm.call', '64B call/reply, 1 client worker->worker server, spin 0 (Atomics.wait only)', { medianRttUs: 20 }),
+      rec('shm.call', '64B call/reply, 1 client worker->worker server, spin 0 (Atomics.wait only)', {
+        medianRttUs: 20,
+      }),
       rec('shm.call', '64B call/reply, 1 client worker->worker server, spin <=50us adaptive', { medianRttUs: 3.5 }),
       rec('shm.stream', '64KiB one-way, sendBytesSync -> receiveBatchSync', { msgsPerSec: 9000 }),
       rec('shm.stream', '64B one-way, sendBytesSync -> receiveBatchSync', { msgsPerSec: 1_500_000 }),
-      rec('shm.rpc', '64B call/reply, 4 clients worker->worker server, spin <=50us adaptive', { medianRttUs: 9, msgsPerSec: 400_000 }),
+      rec('shm.rpc', '64B call/reply, 4 clients worker->worker server, spin <=50us adaptive', {
+        medianRttUs: 9,
+        msgsPerSec: 400_000,
+      }),
       rec('shm.send', 'skipped one', { skipped: 'no workers' }),
     ];
     const m = shmMeasurement(records, 'bench.json');
@@ -240,7 +357,7 @@ describe('calibration inputs', () => {
     assert.deepEqual([none.rttNs, none.oneWayMsgsPerSec, none.rpcPoolCallsPerSec], [null, null, null]);
   });
 
-  it('counts the RPC pool\'s calls only in the window where every client was measuring', () => {
+  it("counts the RPC pool's calls only in the window where every client was measuring", () => {
     const r = poolWindowRate([
       { rtt: [1, 1, 1, 1], doneAt: [100, 200, 300, 400], startNs: 50, endNs: 400, cpuUs: 1 },
       { rtt: [1, 1, 1], doneAt: [150, 250, 350], startNs: 120, endNs: 350, cpuUs: 1 },

@@ -29,7 +29,13 @@ function tesseraProcess(...argv: string[]): Promise<{ code: number; out: string;
 }
 
 function tiny(rounds: number, extra: Partial<Scenario> = {}): Scenario {
-  return { name: 'tiny-pingpong', description: 'a short call/reply ping-pong', cpus: 2, workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 }, ...extra };
+  return {
+    name: 'tiny-pingpong',
+    description: 'a short call/reply ping-pong',
+    cpus: 2,
+    workload: { kind: 'pingpong', mode: 'call', rounds, payloadBytes: 64 },
+    ...extra,
+  };
 }
 
 function writeJson(dir: string, name: string, value: unknown): string {
@@ -56,16 +62,30 @@ describe('tessera sim (the command)', function () {
 
   it('rejects bad arguments with exit code 2 and a message naming the problem', async () => {
     const d = dir();
-    const badScenario = writeJson(d, 'bad.json', { ...tiny(5), workload: { kind: 'rpc-pool', clients: -3, serverThreads: 1, callsPerClient: 1, payloadBytes: 0 } });
-    const sweepFile = writeJson(d, 'sweep.json', { name: 'x', scenario: 'pingpong', transports: ['af_unix'], axes: [{ field: 'rounds', values: [1] }] });
+    const badScenario = writeJson(d, 'bad.json', {
+      ...tiny(5),
+      workload: { kind: 'rpc-pool', clients: -3, serverThreads: 1, callsPerClient: 1, payloadBytes: 0 },
+    });
+    const sweepFile = writeJson(d, 'sweep.json', {
+      name: 'x',
+      scenario: 'pingpong',
+      transports: ['af_unix'],
+      axes: [{ field: 'rounds', values: [1] }],
+    });
     const cases: [string[], RegExp][] = [
       [['sim'], /give one scenario/],
       [['sim', 'pingpong', 'rpc-pool'], /give one scenario/],
       [['sim', 'no-such-scenario'], /no bundled scenario "no-such-scenario" \(bundled: .*pingpong/],
       [['sim', 'pingpong', '--seed', 'zz'], /seed must be decimal or 0x-hex/],
       [['sim', 'pingpong', '--transport', 'carrier_pigeon'], /no bundled transport profile "carrier_pigeon"/],
-      [['sim', 'pingpong', '--profile', 'p.json', '--compare', 'af_unix,tessera_shm'], /--profile and --compare do not combine/],
-      [['sim', 'pingpong', '--transport', 'af_unix', '--compare', 'af_unix,tessera_shm'], /--transport and --compare do not combine/],
+      [
+        ['sim', 'pingpong', '--profile', 'p.json', '--compare', 'af_unix,tessera_shm'],
+        /--profile and --compare do not combine/,
+      ],
+      [
+        ['sim', 'pingpong', '--transport', 'af_unix', '--compare', 'af_unix,tessera_shm'],
+        /--transport and --compare do not combine/,
+      ],
       [['sim', 'pingpong', '--bogus'], /unknown option --bogus/],
       [['sim', 'pingpong', '--seed'], /--seed needs a value/],
       [['sim', 'pingpong', '--workers', '2'], /--workers applies to --sweep only/],
@@ -102,7 +122,10 @@ describe('tessera sim (the command)', function () {
     assert.equal(c.code, 0, c.err);
     const list = JSON.parse(fs.readFileSync(both, 'utf8')) as unknown[];
     assert.ok(Array.isArray(list) && list.length === 2);
-    assert.deepEqual(list.map((x, i) => assertValidResults(x, `${both}[${i}]`).transport), ['af_unix', 'tessera_shm']);
+    assert.deepEqual(
+      list.map((x, i) => assertValidResults(x, `${both}[${i}]`).transport),
+      ['af_unix', 'tessera_shm'],
+    );
     assert.match(c.out, /af_unix .*\n.*tessera_shm/);
   });
 
@@ -112,10 +135,18 @@ describe('tessera sim (the command)', function () {
     const charts = path.join(d, 'charts');
     const r = await tessera('sim', scenario, '--compare', 'af_unix,tessera_kernel', '--svg', charts);
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual(fs.readdirSync(charts).sort(), ['tiny-pingpong-latency-cdf.svg', 'tiny-pingpong-timeline-af_unix.svg', 'tiny-pingpong-timeline-tessera_kernel.svg']);
+    assert.deepEqual(fs.readdirSync(charts).sort(), [
+      'tiny-pingpong-latency-cdf.svg',
+      'tiny-pingpong-timeline-af_unix.svg',
+      'tiny-pingpong-timeline-tessera_kernel.svg',
+    ]);
     for (const f of fs.readdirSync(charts)) {
       const svg = fs.readFileSync(path.join(charts, f), 'utf8');
-      assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+"/, f);
+      assert.match(
+        svg,
+        /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+" viewBox="0 0 \d+ \d+"/,
+        f,
+      );
       assert.match(svg, /<\/svg>\n$/, f);
       assert.doesNotMatch(svg, /NaN|undefined|Infinity/, f);
     }
@@ -152,13 +183,19 @@ describe('tessera sim (the command)', function () {
     const lines = text.slice(0, -1).split('\n');
     const parsed = lines.map((l) => JSON.parse(l) as { tNs: number; op?: string; event?: string; seq?: number });
     assert.match(r.out, new RegExp(`trace: .*trace\\.jsonl \\(${lines.length} lines\\)`));
-    assert.ok(parsed.every((e) => typeof e.tNs === 'number' && (typeof e.op === 'string' || typeof e.event === 'string')));
+    assert.ok(
+      parsed.every((e) => typeof e.tNs === 'number' && (typeof e.op === 'string' || typeof e.event === 'string')),
+    );
     assert.equal(parsed.filter((e) => e.op === 'call').length, 20);
     assert.equal(parsed.filter((e) => e.op === 'reply').length, 20);
     // Simulated time never goes back, and the bus numbers enqueues in order (ORDER-1).
-    for (let i = 1; i < parsed.length; i++) assert.ok(parsed[i].tNs >= parsed[i - 1].tNs, `line ${i + 1} goes back in time`);
+    for (let i = 1; i < parsed.length; i++)
+      assert.ok(parsed[i].tNs >= parsed[i - 1].tNs, `line ${i + 1} goes back in time`);
     const seqs = parsed.filter((e) => e.event === 'enqueue').map((e) => e.seq!);
-    assert.deepEqual(seqs, seqs.slice().sort((x, y) => x - y));
+    assert.deepEqual(
+      seqs,
+      seqs.slice().sort((x, y) => x - y),
+    );
     const results = JSON.parse(fs.readFileSync(json, 'utf8')) as SimResults;
     assert.equal(hashResults(results, lines), results.hash);
     assert.notEqual(hashResults(results, lines.slice(1)), results.hash);
@@ -167,11 +204,20 @@ describe('tessera sim (the command)', function () {
   it('a run the model rejects exits 1, says why, and prints the command that replays it [CALL-3]', async () => {
     const d = dir();
     const broken = writeJson(d, 'broken.json', {
-      name: 'broken', description: 'replies without a call',
+      name: 'broken',
+      description: 'replies without a call',
       workload: {
-        kind: 'script', peers: [
+        kind: 'script',
+        peers: [
           { name: 'server', nodes: [{ name: 'svc' }], program: [{ do: 'serve' }] },
-          { name: 'client', bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['send'] }], program: [{ do: 'send', to: 'svc', bytes: 4 }, { do: 'reply', bytes: 4 }] },
+          {
+            name: 'client',
+            bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['send'] }],
+            program: [
+              { do: 'send', to: 'svc', bytes: 4 },
+              { do: 'reply', bytes: 4 },
+            ],
+          },
         ],
       },
     });
@@ -188,8 +234,12 @@ describe('tessera sim (the command)', function () {
     const d = dir();
     writeJson(d, 'tiny.json', tiny(10));
     const sweep = writeJson(d, 'grid.json', {
-      name: 'grid', scenario: 'tiny.json', seed: '0x99', transports: ['af_unix', 'tessera_shm'],
-      axes: [{ field: 'rounds', values: [40, 80] }], metrics: ['messagesPerSec', 'latencyP50Ns'],
+      name: 'grid',
+      scenario: 'tiny.json',
+      seed: '0x99',
+      transports: ['af_unix', 'tessera_shm'],
+      axes: [{ field: 'rounds', values: [40, 80] }],
+      metrics: ['messagesPerSec', 'latencyP50Ns'],
     });
     const json = path.join(d, 'out', 'grid-results.json');
     const charts = path.join(d, 'charts');
@@ -199,11 +249,23 @@ describe('tessera sim (the command)', function () {
     const validate = createAjv().compile(SweepResultsSchema);
     assert.ok(validate(result), JSON.stringify(validate.errors));
     assert.equal(result.sweep, 'grid');
-    assert.deepEqual(result.points.map((p) => [p.transport, p.params.rounds]), [['af_unix', 40], ['af_unix', 80], ['tessera_shm', 40], ['tessera_shm', 80]]);
+    assert.deepEqual(
+      result.points.map((p) => [p.transport, p.params.rounds]),
+      [
+        ['af_unix', 40],
+        ['af_unix', 80],
+        ['tessera_shm', 40],
+        ['tessera_shm', 80],
+      ],
+    );
     for (const p of result.points) {
       assert.equal(p.results.totals.calls, p.params.rounds);
       // A worker computes exactly what this thread computes for the point: the point replays on its own.
-      const here = runScenario({ scenario: tiny(p.params.rounds), profile: loadProfile(p.transport), seed: '0x99' }).results;
+      const here = runScenario({
+        scenario: tiny(p.params.rounds),
+        profile: loadProfile(p.transport),
+        seed: '0x99',
+      }).results;
       assert.equal(p.results.hash, here.hash, `${p.transport} rounds=${p.params.rounds}`);
     }
     assert.deepEqual(fs.readdirSync(charts).sort(), ['grid-latencyP50Ns.svg', 'grid-messagesPerSec.svg']);
@@ -215,7 +277,11 @@ describe('tessera sim (the command)', function () {
   it('gives byte-identical results for a seed in two separate processes, and different ones for another seed [TIME-1, TIME-2]', async () => {
     const d = dir();
     const files = ['a.json', 'b.json'].map((f) => path.join(d, f));
-    const runs = await Promise.all(files.map((f) => tesseraProcess('sim', 'close-during-call', '--compare', 'tessera_shm,af_unix', '--seed', '0xd1ce', '--json', f)));
+    const runs = await Promise.all(
+      files.map((f) =>
+        tesseraProcess('sim', 'close-during-call', '--compare', 'tessera_shm,af_unix', '--seed', '0xd1ce', '--json', f),
+      ),
+    );
     for (const r of runs) assert.equal(r.code, 0, r.err);
     const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as SimResults[]);
     assert.equal(a.length, 2);
@@ -225,9 +291,15 @@ describe('tessera sim (the command)', function () {
       assert.ok((a[i].outcomes.DEAD ?? 0) > 0, 'the fault happened');
     }
     // And this process agrees with both.
-    const scenario = JSON.parse(fs.readFileSync(path.join(ROOT, 'simulator', 'scenarios', 'close-during-call.json'), 'utf8')) as Scenario;
+    const scenario = JSON.parse(
+      fs.readFileSync(path.join(ROOT, 'simulator', 'scenarios', 'close-during-call.json'), 'utf8'),
+    ) as Scenario;
     assert.equal(runScenario({ scenario, profile: loadProfile('af_unix'), seed: '0xd1ce' }).results.hash, a[1].hash);
     // Another seed, another run.
-    assert.notEqual(runScenario({ scenario, profile: loadProfile('af_unix'), seed: '0xd1cf' }).results.hash, a[1].hash, 'the seed must matter');
+    assert.notEqual(
+      runScenario({ scenario, profile: loadProfile('af_unix'), seed: '0xd1cf' }).results.hash,
+      a[1].hash,
+      'the seed must matter',
+    );
   });
 });

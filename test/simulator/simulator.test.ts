@@ -5,7 +5,15 @@ import { strict as assert } from 'assert';
 import { EventQueue } from '../../simulator/heap';
 import { Rng } from '../../simulator/rng';
 import { Monitors } from '../../simulator/monitors';
-import { bundledScenarios, loadProfile, loadScenario, parseProfile, parseScenario, InputError, simValidators } from '../../simulator/load';
+import {
+  bundledScenarios,
+  loadProfile,
+  loadScenario,
+  parseProfile,
+  parseScenario,
+  InputError,
+  simValidators,
+} from '../../simulator/load';
 import { runScenario } from '../../simulator/run';
 import { runScenarioComparison } from '../../simulator/compare';
 import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
@@ -28,7 +36,14 @@ function zeroProfile(patch: (p: Profile) => void = () => undefined): Profile {
 }
 
 function pingpong(mode: 'call' | 'send-receive', rounds: number, extra: Partial<Scenario> = {}): Scenario {
-  return { name: 'tiny', description: 'tiny', cpus: 2, jitter: 0, workload: { kind: 'pingpong', mode, rounds, payloadBytes: 64 }, ...extra };
+  return {
+    name: 'tiny',
+    description: 'tiny',
+    cpus: 2,
+    jitter: 0,
+    workload: { kind: 'pingpong', mode, rounds, payloadBytes: 64 },
+    ...extra,
+  };
 }
 
 describe('simulator engine', () => {
@@ -48,11 +63,22 @@ describe('simulator engine', () => {
   });
 
   it('draws the same stream from the same seed and different streams from different seeds', () => {
-    const a = new Rng('0x1234'), b = new Rng(0x1234), c = new Rng(0x1235);
+    const a = new Rng('0x1234'),
+      b = new Rng(0x1234),
+      c = new Rng(0x1235);
     const xs = Array.from({ length: 8 }, () => a.nextUint32());
-    assert.deepEqual(Array.from({ length: 8 }, () => b.nextUint32()), xs);
-    assert.notDeepEqual(Array.from({ length: 8 }, () => c.nextUint32()), xs);
-    for (let i = 0; i < 1000; i++) { const x = a.next(); assert.ok(x >= 0 && x < 1); }
+    assert.deepEqual(
+      Array.from({ length: 8 }, () => b.nextUint32()),
+      xs,
+    );
+    assert.notDeepEqual(
+      Array.from({ length: 8 }, () => c.nextUint32()),
+      xs,
+    );
+    for (let i = 0; i < 1000; i++) {
+      const x = a.next();
+      assert.ok(x >= 0 && x < 1);
+    }
   });
 
   it('gives byte-identical results and traces for the same scenario and seed [TIME-2]', () => {
@@ -76,12 +102,18 @@ describe('simulator cost accounting', () => {
   it('a call/reply round trip on an idle 2-CPU machine costs exactly what the profile says [CALL-1, CALL-3]', () => {
     // Costs: call 1000, reply 700, receive 300, per delivery 50, wake latency 2000, switch 400, waker 100.
     const profile = zeroProfile((p) => {
-      p.ops.call.cpu.ns = 1000; p.ops.call.syscalls = 1;
-      p.ops.reply.cpu.ns = 700; p.ops.reply.syscalls = 1;
-      p.ops.receive.cpu.ns = 300; p.ops.receive.syscalls = 1;
+      p.ops.call.cpu.ns = 1000;
+      p.ops.call.syscalls = 1;
+      p.ops.reply.cpu.ns = 700;
+      p.ops.reply.syscalls = 1;
+      p.ops.receive.cpu.ns = 300;
+      p.ops.receive.syscalls = 1;
       p.ops.receivePerMessage.ns = 50;
-      p.wake.latency.ns = 2000; p.scheduler.contextSwitch.ns = 400; p.wake.waker.ns = 100;
-      p.copies = 1; p.copyPerKiB.ns = 0;
+      p.wake.latency.ns = 2000;
+      p.scheduler.contextSwitch.ns = 400;
+      p.wake.waker.ns = 100;
+      p.copies = 1;
+      p.copyPerKiB.ns = 0;
     });
     const { results, failure } = runScenario({ scenario: pingpong('call', 100), profile, seed: 1 });
     assert.equal(failure, null, failure?.message);
@@ -95,14 +127,23 @@ describe('simulator cost accounting', () => {
     assert.equal(results.totals.calls, 100);
     assert.equal(results.totals.wakes, 2 * 100 + 1);
     assert.ok(Math.abs(results.syscallsPerMessage - 1.5) < 0.1, `syscalls/msg ${results.syscallsPerMessage}`);
-    assert.ok(Math.abs(results.contextSwitchesPerMessage - 2) < 0.15, `switches/msg ${results.contextSwitchesPerMessage}`);
+    assert.ok(
+      Math.abs(results.contextSwitchesPerMessage - 2) < 0.15,
+      `switches/msg ${results.contextSwitchesPerMessage}`,
+    );
   });
 
   it('direct hand-off replaces wake latency by one switch and counts no scheduler wake [CALL-1]', () => {
     const profile = zeroProfile((p) => {
-      p.ops.call.cpu.ns = 1000; p.ops.reply.cpu.ns = 700; p.ops.receive.cpu.ns = 300; p.ops.receivePerMessage.ns = 50;
-      p.wake.latency.ns = 2000; p.scheduler.contextSwitch.ns = 400;
-      p.handoff.call = true; p.handoff.reply = true; p.handoff.switch.ns = 250;
+      p.ops.call.cpu.ns = 1000;
+      p.ops.reply.cpu.ns = 700;
+      p.ops.receive.cpu.ns = 300;
+      p.ops.receivePerMessage.ns = 50;
+      p.wake.latency.ns = 2000;
+      p.scheduler.contextSwitch.ns = 400;
+      p.handoff.call = true;
+      p.handoff.reply = true;
+      p.handoff.switch.ns = 250;
     });
     const { results, failure } = runScenario({ scenario: pingpong('call', 10), profile, seed: 1 });
     assert.equal(failure, null, failure?.message);
@@ -114,9 +155,16 @@ describe('simulator cost accounting', () => {
 
   it('spinning waiters on separate CPUs see each other after the observe delay, with no syscall or wake', () => {
     const profile = zeroProfile((p) => {
-      p.ops.call.cpu.ns = 200; p.ops.call.syscalls = 0; p.ops.reply.cpu.ns = 150; p.ops.reply.syscalls = 0;
-      p.ops.receive.cpu.ns = 100; p.ops.receive.syscalls = 0; p.ops.control.syscalls = 0; p.ops.send.syscalls = 0;
-      p.wake.spinObserve.ns = 100; p.spin.budget.ns = 50_000;
+      p.ops.call.cpu.ns = 200;
+      p.ops.call.syscalls = 0;
+      p.ops.reply.cpu.ns = 150;
+      p.ops.reply.syscalls = 0;
+      p.ops.receive.cpu.ns = 100;
+      p.ops.receive.syscalls = 0;
+      p.ops.control.syscalls = 0;
+      p.ops.send.syscalls = 0;
+      p.wake.spinObserve.ns = 100;
+      p.spin.budget.ns = 50_000;
     });
     const { results, failure } = runScenario({ scenario: pingpong('call', 50), profile, seed: 1 });
     assert.equal(failure, null, failure?.message);
@@ -126,9 +174,15 @@ describe('simulator cost accounting', () => {
   });
 
   it('call/reply with hand-off spares wake-ups, switches and syscalls compared with send+receive, and shm beats AF_UNIX', () => {
-    const { results } = runScenarioComparison({ ...loadScenario('pingpong'), workload: { kind: 'pingpong', mode: 'call', rounds: 2000, payloadBytes: 64 } }, ['tessera_kernel', 'tessera_shm', 'af_unix'], 3);
-    const get = (transport: string, calls: boolean) => results.find((r) => r.transport === transport && (r.totals.calls > 0) === calls)!;
-    const kCall = get('tessera_kernel', true), kSend = get('tessera_kernel', false);
+    const { results } = runScenarioComparison(
+      { ...loadScenario('pingpong'), workload: { kind: 'pingpong', mode: 'call', rounds: 2000, payloadBytes: 64 } },
+      ['tessera_kernel', 'tessera_shm', 'af_unix'],
+      3,
+    );
+    const get = (transport: string, calls: boolean) =>
+      results.find((r) => r.transport === transport && r.totals.calls > 0 === calls)!;
+    const kCall = get('tessera_kernel', true),
+      kSend = get('tessera_kernel', false);
     assert.ok(kCall.wakesPerMessage < kSend.wakesPerMessage);
     assert.ok(kCall.contextSwitchesPerMessage < kSend.contextSwitchesPerMessage);
     assert.ok(kCall.syscallsPerMessage < kSend.syscallsPerMessage);
@@ -148,10 +202,28 @@ describe('simulator platform: time slices, wake-up preemption, background load',
       p.scheduler.wakeupProtection = { ns: protectionNs, source: 'test' };
     });
     const scenario: Scenario = {
-      name: 'wake', description: 'wake', cpus: 1, jitter: 0,
+      name: 'wake',
+      description: 'wake',
+      cpus: 1,
+      jitter: 0,
       workload: {
-        kind: 'script', peers: [
-          { name: 'p0', nodes: [{ name: 'n' }], program: [{ do: 'repeat', times: 2000, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }] },
+        kind: 'script',
+        peers: [
+          {
+            name: 'p0',
+            nodes: [{ name: 'n' }],
+            program: [
+              {
+                do: 'repeat',
+                times: 2000,
+                body: [
+                  { do: 'compute', ns: 1500 },
+                  { do: 'mint', from: 'n', as: 'x', rights: ['send'] },
+                  { do: 'release', handle: 'x' },
+                ],
+              },
+            ],
+          },
           { name: 'w', program: [{ do: 'timerStart' }, { do: 'sleep', ns: 100_000 }, { do: 'timerStop' }] },
         ],
       },
@@ -181,10 +253,14 @@ describe('simulator platform: time slices, wake-up preemption, background load',
 
   it('the shm back-off: lost spins divide the budget by 4 down to 0 below 1 us; then a full probe every 64th wait', () => {
     const profile = zeroProfile((p) => {
-      p.spin.budget.ns = 50_000; p.spin.adaptive = true;
+      p.spin.budget.ns = 50_000;
+      p.spin.adaptive = true;
       p.spin.backoff = { divisor: 4, floorNs: 1000, probeEvery: 64, source: 'test' };
     });
-    const scenario: Scenario = { ...pingpong('call', 130), workload: { kind: 'pingpong', mode: 'call', rounds: 130, payloadBytes: 64, serviceNs: 100_000 } };
+    const scenario: Scenario = {
+      ...pingpong('call', 130),
+      workload: { kind: 'pingpong', mode: 'call', rounds: 130, payloadBytes: 64, serviceNs: 100_000 },
+    };
     const { results, failure } = runScenario({ scenario, profile, seed: 1 });
     assert.equal(failure, null, failure?.message);
     // Every call takes 100 us, so every client spin is lost: 50 + 12.5 + 3.125 us, then 0 (781 ns
@@ -196,18 +272,37 @@ describe('simulator platform: time slices, wake-up preemption, background load',
   /** Peers that only compute (1500 ns) between two control operations (mint + release): op boundaries every 1500 ns. */
   function computeLoop(peers: number, iterations: number, extra: Partial<Scenario>): Scenario {
     return {
-      name: 'compute', description: 'compute', cpus: 1, jitter: 0, ...extra,
+      name: 'compute',
+      description: 'compute',
+      cpus: 1,
+      jitter: 0,
+      ...extra,
       workload: {
-        kind: 'script', peers: Array.from({ length: peers }, (_, i) => ({
-          name: `p${i}`, nodes: [{ name: 'n' }],
-          program: [{ do: 'repeat', times: iterations, body: [{ do: 'compute', ns: 1500 }, { do: 'mint', from: 'n', as: 'x', rights: ['send'] }, { do: 'release', handle: 'x' }] }],
+        kind: 'script',
+        peers: Array.from({ length: peers }, (_, i) => ({
+          name: `p${i}`,
+          nodes: [{ name: 'n' }],
+          program: [
+            {
+              do: 'repeat',
+              times: iterations,
+              body: [
+                { do: 'compute', ns: 1500 },
+                { do: 'mint', from: 'n', as: 'x', rights: ['send'] },
+                { do: 'release', handle: 'x' },
+              ],
+            },
+          ],
         })) as PeerSpec[],
       },
     };
   }
 
   it('a used-up slice ends at the next scheduler tick when another thread waits: two busy threads on one CPU', () => {
-    const profile = zeroProfile((p) => { p.scheduler.slice = { ns: 1_000_000, source: 'test' }; p.scheduler.tick = { ns: 4_000_000, source: 'test' }; });
+    const profile = zeroProfile((p) => {
+      p.scheduler.slice = { ns: 1_000_000, source: 'test' };
+      p.scheduler.tick = { ns: 4_000_000, source: 'test' };
+    });
     const { results, failure } = runScenario({ scenario: computeLoop(2, 4000, {}), profile, seed: 1, timeline: true });
     assert.equal(failure, null, failure?.message);
     // Each needs 6 ms. p0 runs from 0; its slice is used up at 1 ms, the tick at 4 ms ends its turn
@@ -221,7 +316,11 @@ describe('simulator platform: time slices, wake-up preemption, background load',
   });
 
   it('background load holds each CPU its share of every period; a running thread leaves it at its next op boundary', () => {
-    const { results, failure } = runScenario({ scenario: computeLoop(1, 2000, { background: { cpus: 0.5 } }), profile: zeroProfile(), seed: 1 });
+    const { results, failure } = runScenario({
+      scenario: computeLoop(1, 2000, { background: { cpus: 0.5 } }),
+      profile: zeroProfile(),
+      seed: 1,
+    });
     assert.equal(failure, null, failure?.message);
     // The CPU is held [0, 2 ms) of every 4 ms. The thread's first boundary (1500) is inside: it
     // waits until 2 ms, runs to its first boundary past 4 ms (2 ms + 1334 x 1500 = 4,001,000),
@@ -234,8 +333,15 @@ describe('simulator platform: time slices, wake-up preemption, background load',
 describe('simulator inputs', () => {
   it('a scenario with a bad field is rejected with the path of that field', () => {
     const bad = { ...loadScenario('rpc-pool'), workload: { ...loadScenario('rpc-pool').workload, clients: -3 } };
-    assert.throws(() => parseScenario(bad, 'bad.json'), (e: Error) => e instanceof InputError && /\/workload\/clients/.test(e.message));
-    const badStep = { name: 'x', description: 'x', workload: { kind: 'script', peers: [{ name: 'a', program: [{ do: 'sned', to: 'b', bytes: 1 }] }] } };
+    assert.throws(
+      () => parseScenario(bad, 'bad.json'),
+      (e: Error) => e instanceof InputError && /\/workload\/clients/.test(e.message),
+    );
+    const badStep = {
+      name: 'x',
+      description: 'x',
+      workload: { kind: 'script', peers: [{ name: 'a', program: [{ do: 'sned', to: 'b', bytes: 1 }] }] },
+    };
     assert.throws(() => parseScenario(badStep), /\/workload\/peers\/0\/program\/0/);
     const badKind = { name: 'x', description: 'x', workload: { kind: 'pingpang' } };
     assert.throws(() => parseScenario(badKind), /\/workload.*pingpang/);
@@ -250,21 +356,36 @@ describe('simulator inputs', () => {
   it('every bundled scenario and profile validates, and results validate against their schema', () => {
     assert.ok(bundledScenarios().length >= 10);
     for (const name of bundledScenarios()) loadScenario(name);
-    const { results } = runScenario({ scenario: pingpong('call', 5), profile: loadProfile('binder_like'), seed: 1, timeline: true });
+    const { results } = runScenario({
+      scenario: pingpong('call', 5),
+      profile: loadProfile('binder_like'),
+      seed: 1,
+      timeline: true,
+    });
     const checked = simValidators.results.check(JSON.parse(JSON.stringify(results)));
     assert.ok(checked.ok, JSON.stringify(checked));
   });
 });
 
 describe('simulator and the model', () => {
-  it('a scenario that breaks the spec is rejected with the model\'s error and the step [HANDLE-3, CALL-3]', () => {
+  it("a scenario that breaks the spec is rejected with the model's error and the step [HANDLE-3, CALL-3]", () => {
     // The client replies although it never received a call: there is no reply handle to use.
     const scenario: Scenario = {
-      name: 'broken', description: 'replies without a call', jitter: 0,
+      name: 'broken',
+      description: 'replies without a call',
+      jitter: 0,
       workload: {
-        kind: 'script', peers: [
+        kind: 'script',
+        peers: [
           { name: 'server', nodes: [{ name: 'svc' }], program: [{ do: 'serve' }] },
-          { name: 'client', bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['send'] }], program: [{ do: 'send', to: 'svc', bytes: 4 }, { do: 'reply', bytes: 4 }] },
+          {
+            name: 'client',
+            bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['send'] }],
+            program: [
+              { do: 'send', to: 'svc', bytes: 4 },
+              { do: 'reply', bytes: 4 },
+            ],
+          },
         ],
       },
     };
@@ -277,11 +398,18 @@ describe('simulator and the model', () => {
 
   it('sending through a handle without the send right fails NO_RIGHTS at that step [SEND-1, MINT-2]', () => {
     const scenario: Scenario = {
-      name: 'no-rights', description: 'grant-only handle', jitter: 0,
+      name: 'no-rights',
+      description: 'grant-only handle',
+      jitter: 0,
       workload: {
-        kind: 'script', peers: [
+        kind: 'script',
+        peers: [
           { name: 'server', nodes: [{ name: 'svc' }], program: [{ do: 'serve' }] },
-          { name: 'client', bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['grant'] }], program: [{ do: 'call', to: 'svc', bytes: 4 }] },
+          {
+            name: 'client',
+            bootstrap: [{ node: 'server.svc', as: 'svc', rights: ['grant'] }],
+            program: [{ do: 'call', to: 'svc', bytes: 4 }],
+          },
         ],
       },
     };
@@ -291,19 +419,42 @@ describe('simulator and the model', () => {
   });
 
   it('faults end in a liveness phase where every call resolved and nothing leaked [CALL-2, CLOSE-1, DESTROY-4, INV-5, INV-6]', () => {
-    for (const name of ['close-during-call', 'destroy-during-call', 'revoke-during-transfer', 'stop-receiving', 'backpressure']) {
-      const out = runScenario({ scenario: loadScenario(name), profile: loadProfile('tessera_shm'), seed: 4, stateCheckEvery: 64 });
+    for (const name of [
+      'close-during-call',
+      'destroy-during-call',
+      'revoke-during-transfer',
+      'stop-receiving',
+      'backpressure',
+    ]) {
+      const out = runScenario({
+        scenario: loadScenario(name),
+        profile: loadProfile('tessera_shm'),
+        seed: 4,
+        stateCheckEvery: 64,
+      });
       assert.equal(out.failure, null, `${name}: ${out.failure?.message}`);
       assert.ok(out.results.liveness.ok);
     }
-    const closed = runScenario({ scenario: loadScenario('close-during-call'), profile: loadProfile('af_unix'), seed: 4 }).results;
+    const closed = runScenario({
+      scenario: loadScenario('close-during-call'),
+      profile: loadProfile('af_unix'),
+      seed: 4,
+    }).results;
     assert.ok((closed.outcomes.DEAD ?? 0) > 0, JSON.stringify(closed.outcomes));
-    const stopped = runScenario({ scenario: loadScenario('stop-receiving'), profile: loadProfile('af_unix'), seed: 4 }).results;
+    const stopped = runScenario({
+      scenario: loadScenario('stop-receiving'),
+      profile: loadProfile('af_unix'),
+      seed: 4,
+    }).results;
     assert.ok((stopped.outcomes.TIMED_OUT ?? 0) > 0, JSON.stringify(stopped.outcomes));
   });
 
-  it('no sender ever holds more than its quota of the slow consumer\'s queue [QUOTA-1, INV-11]', () => {
-    const { results } = runScenario({ scenario: loadScenario('backpressure'), profile: loadProfile('tessera_shm'), seed: 5 });
+  it("no sender ever holds more than its quota of the slow consumer's queue [QUOTA-1, INV-11]", () => {
+    const { results } = runScenario({
+      scenario: loadScenario('backpressure'),
+      profile: loadProfile('tessera_shm'),
+      seed: 5,
+    });
     const quota = loadScenario('backpressure').limits!.senderQuotaMessages!;
     const producers = results.queueOccupancy.filter((o) => o.receiver === 'consumer');
     assert.equal(producers.length, 6);
@@ -344,7 +495,14 @@ describe('simulator invariant monitors', () => {
     m.registerPeer(1, { uid: 7, gid: 7, pid: 7 });
     m.registerNode(2, 1, true);
     m.event({ type: 'enqueue', seq: 1, to: 2, from: 1, kind: 'message', bytes: 0 });
-    const forged = { kind: 'message' as const, node: 1, badge: 0, payload: '', handles: [], credentials: { uid: 0, gid: 0, pid: 7 } };
+    const forged = {
+      kind: 'message' as const,
+      node: 1,
+      badge: 0,
+      payload: '',
+      handles: [],
+      credentials: { uid: 0, gid: 0, pid: 7 },
+    };
     assert.equal(m.deliveries(2, [forged], [1])?.invariant, 'INV-10');
     const notice = { kind: 'notice' as const, notice: { type: 'revoked' as const, handle: 3 } };
     assert.equal(m.deliveries(2, [notice], [2]), null);
@@ -356,7 +514,10 @@ describe('simulator invariant monitors', () => {
     // Drop one dequeue event from the copy the monitors see: a receive that "never happened".
     let dropped = false;
     const out = runScenario({
-      scenario, profile: loadProfile('tessera_shm'), seed: 11, scenarioRef: 'rpc-pool',
+      scenario,
+      profile: loadProfile('tessera_shm'),
+      seed: 11,
+      scenarioRef: 'rpc-pool',
       tamper: (events) => {
         if (dropped) return events;
         const i = events.findIndex((e) => e.type === 'dequeue');
@@ -375,7 +536,9 @@ describe('simulator invariant monitors', () => {
   it('stop a run whose stream delivers one message twice [INV-4]', () => {
     let done = false;
     const out = runScenario({
-      scenario: pingpong('call', 20), profile: loadProfile('af_unix'), seed: 2,
+      scenario: pingpong('call', 20),
+      profile: loadProfile('af_unix'),
+      seed: 2,
       tamper: (events, step) => {
         if (step < 20 || done || !events.some((e) => e.type === 'dequeue')) return events;
         done = true;
@@ -389,11 +552,31 @@ describe('simulator invariant monitors', () => {
 
 describe('simulator charts', () => {
   it('draws a CDF, a sweep chart and a timeline as standalone SVG', () => {
-    const a = runScenario({ scenario: pingpong('call', 200), profile: loadProfile('tessera_shm'), seed: 1, timeline: true }).results;
-    const b = runScenario({ scenario: pingpong('call', 200), profile: loadProfile('af_unix'), seed: 1, timeline: true }).results;
+    const a = runScenario({
+      scenario: pingpong('call', 200),
+      profile: loadProfile('tessera_shm'),
+      seed: 1,
+      timeline: true,
+    }).results;
+    const b = runScenario({
+      scenario: pingpong('call', 200),
+      profile: loadProfile('af_unix'),
+      seed: 1,
+      timeline: true,
+    }).results;
     for (const svg of [
-      latencyCdfSvg([{ label: 'shm', results: a }, { label: 'af_unix', results: b }]),
-      sweepSvg([{ transport: 'shm', params: { n: 1 }, results: a }, { transport: 'shm', params: { n: 2 }, results: b }], 'n', 'messagesPerSec'),
+      latencyCdfSvg([
+        { label: 'shm', results: a },
+        { label: 'af_unix', results: b },
+      ]),
+      sweepSvg(
+        [
+          { transport: 'shm', params: { n: 1 }, results: a },
+          { transport: 'shm', params: { n: 2 }, results: b },
+        ],
+        'n',
+        'messagesPerSec',
+      ),
       timelineSvg(b),
     ]) {
       assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);

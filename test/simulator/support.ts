@@ -18,4 +18,3 @@ export async function tessera(...argv: string[]): Promise<{ code: number; out: s
     console.error = error;
   }
 }
-

@@ -42,7 +42,8 @@ describe('the clause registry', () => {
     }
     const registries = [...ERRORS, ...OPERATIONS, ...NOTICES, ...LIMITS].flatMap((e) => e.clauses);
     for (const id of registries) if (!ids.has(id)) unknown.push(`registry: ${id}`);
-    for (const rules of Object.values(RULES)) for (const r of rules) if (!ids.has(r.clause)) unknown.push(`rule: ${r.clause}`);
+    for (const rules of Object.values(RULES))
+      for (const r of rules) if (!ids.has(r.clause)) unknown.push(`rule: ${r.clause}`);
     assert.deepEqual([...new Set(unknown)], []);
   });
 
