@@ -9,31 +9,19 @@
 //   recorder's event numbers, so intervals are as wide as the round trip;
 // - inside the implementation (a driver with `runClients`, e.g. the shm worker
 //   driver): each client runs its whole script in its own thread with the same
-//   generator (ClientScript below), stamping every invocation and response on
+//   generator (protocol/clients.ts), stamping every invocation and response on
 //   one shared clock, so operations of different clients really overlap and
 //   the intervals the checker sees are the real ones.
-import type { Delivery, Invocation, Limits, Operation, Right } from '../spec/types';
-import type { Driver, DriverInfo } from './driver';
+import type { Limits } from '../spec/types';
+import type { Driver, DriverInfo } from '../protocol/driver';
+import { ClientScript, runsClients, type ClientPlan } from '../protocol/clients';
 import {
   HistoryRecorder,
   checkLinearizable,
   finalStateProblems,
   formatHistory,
   type HistoryOp,
-  type StampedOp,
 } from './linearizability';
-
-/** A small seeded PRNG (mulberry32): the suite never reads Math.random. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ConcurrentOptions {
   clients: number;
@@ -66,164 +54,6 @@ export interface ConcurrentOutcome {
   races: Record<Race, number>;
   /** Whether the clients ran inside the implementation (runClients) with real-time stamps. */
   inImplementation: boolean;
-}
-
-const text = (s: string) => Buffer.from(s).toString('base64');
-const untext = (b64: string) => Buffer.from(b64, 'base64').toString();
-
-/** A node handle a client holds, with the label of the node it leads to (`n<owner client>`). */
-export interface LabelledHandle {
-  name: number;
-  node: string;
-}
-
-/** What one client needs to run its script anywhere (structured-clonable: it crosses to worker threads). */
-export interface ClientPlan {
-  client: number;
-  peer: number;
-  handles: LabelledHandle[];
-  opsPerClient: number;
-  seed: number;
-  operations: string[];
-  transfers: boolean;
-}
-
-/** One operation a client ran, with the node labels it targeted (for the race statistics). */
-export interface ScriptStep {
-  op: Operation;
-  targets: string[];
-}
-
-/**
- * The random client of a concurrent run: picks the next operation from what
- * it holds and learns handles from results. Deterministic given the seed and
- * the results it sees (which depend on the interleaving).
- */
-export class ClientScript {
-  readonly random: () => number;
-  private readonly nodeHandles: LabelledHandle[];
-  private readonly replyHandles: number[] = [];
-  private readonly ops: Set<string>;
-  private i = 0;
-
-  constructor(readonly plan: ClientPlan) {
-    this.random = prng(plan.seed * 7919 + plan.client);
-    this.nodeHandles = plan.handles.map((h) => ({ ...h }));
-    this.ops = new Set(plan.operations);
-  }
-
-  get done(): boolean {
-    return this.i >= this.plan.opsPerClient;
-  }
-
-  private pick<T>(xs: T[]): T {
-    return xs[Math.floor(this.random() * xs.length)];
-  }
-
-  next(): ScriptStep {
-    const { random, nodeHandles, ops } = this;
-    const k = this.plan.client,
-      peer = this.plan.peer,
-      i = this.i++;
-    const choices: ScriptStep[] = [];
-    const target = this.pick(nodeHandles);
-    const payload = { segments: [text(`c${k}.${i}`)] };
-    const send: ScriptStep = {
-      op: { op: 'send', peer, handle: target.name, message: payload },
-      targets: [target.node],
-    };
-    choices.push(send, send);
-    choices.push(
-      { op: { op: 'receive', peer, max: 1 + Math.floor(random() * 3) }, targets: [] },
-      { op: { op: 'receive', peer, max: 2 }, targets: [] },
-    );
-    if (ops.has('mint'))
-      choices.push({
-        op: { op: 'mint', peer, handle: target.name, rights: this.pick<Right[]>([['send'], ['send', 'grant'], []]) },
-        targets: [],
-      });
-    if (ops.has('call'))
-      choices.push({ op: { op: 'call', peer, handle: target.name, message: payload }, targets: [target.node] });
-    if (ops.has('reply') && this.replyHandles.length > 0) {
-      const r = this.replyHandles.shift()!;
-      choices.push({ op: { op: 'reply', peer, handle: r, message: { segments: [text(`r${k}.${i}`)] } }, targets: [] });
-    }
-    if (ops.has('multicast') && nodeHandles.length > 1) {
-      const hs = [...new Map([this.pick(nodeHandles), this.pick(nodeHandles)].map((h) => [h.name, h])).values()];
-      choices.push({
-        op: { op: 'multicast', peer, handles: hs.map((h) => h.name), message: payload },
-        targets: hs.map((h) => h.node),
-      });
-    }
-    if (ops.has('release') && nodeHandles.length > 2 && random() < 0.3) {
-      const h = nodeHandles.splice(1 + Math.floor(random() * (nodeHandles.length - 1)), 1)[0];
-      choices.push({ op: { op: 'release', peer, handle: h.name }, targets: [] });
-    }
-    if (ops.has('revoke') && random() < 0.2)
-      choices.push({ op: { op: 'revoke', peer, handle: target.name }, targets: [`revoke:${target.node}`] });
-    if (this.plan.transfers && nodeHandles.length > 1) {
-      const t = this.pick(nodeHandles);
-      // The payload names the transferred handle's node, so the receiver can label it.
-      choices.push({
-        op: {
-          op: 'send',
-          peer,
-          handle: target.name,
-          message: { segments: [text(`c${k}.${i}>${t.node}`)], transfers: [{ handle: t.name, rights: ['send'] }] },
-        },
-        targets: [target.node],
-      });
-    }
-    const usable = choices.filter((c) => ops.has(c.op.op));
-    return this.pick(usable);
-  }
-
-  /** Learn handles from a result: minted handles, transferred handles, reply handles. */
-  learn(step: ScriptStep, r: Invocation): void {
-    if ('pending' in r || !r.ok) return;
-    const v = r.value as { handle?: number; deliveries?: Delivery[] };
-    if (step.op.op === 'mint' && typeof v.handle === 'number') {
-      const source = this.nodeHandles.find((h) => h.name === (step.op as { handle: number }).handle);
-      this.nodeHandles.push({ name: v.handle, node: source?.node ?? '?' });
-    }
-    for (const d of v.deliveries ?? []) {
-      if (d.kind === 'notice') continue;
-      const label = untext(d.payload).split('>')[1] ?? '?';
-      for (const h of d.handles ?? [])
-        if (h.name !== null)
-          h.kind === 'reply' ? this.replyHandles.push(h.name) : this.nodeHandles.push({ name: h.name, node: label });
-      if (d.kind === 'call') this.replyHandles.push(d.replyHandle);
-    }
-  }
-
-  /** Whether to let other clients in before the next operation. */
-  yieldNow(): boolean {
-    return this.random() < 0.5;
-  }
-}
-
-/** An operation a client ran inside the implementation, stamped on the driver's clock. */
-export interface RecordedOp extends StampedOp {
-  targets: string[];
-}
-
-/**
- * A driver that can run the clients' scripts itself, each client in its own
- * thread, stamping invocations and responses on one clock that `now()` reads
- * too (so the setup and close operations the suite invokes share it).
- * Completions of calls still pending when runClients resolves arrive later
- * through onCompletion as usual.
- */
-export interface ClientRunningDriver extends Driver {
-  now(): number;
-  runClients(plans: ClientPlan[]): Promise<RecordedOp[]>;
-}
-
-export function runsClients(d: Driver): d is ClientRunningDriver {
-  return (
-    typeof (d as Partial<ClientRunningDriver>).runClients === 'function' &&
-    typeof (d as Partial<ClientRunningDriver>).now === 'function'
-  );
 }
 
 /** Count the races of a history: pairs of operations of different clients with overlapping intervals. */

@@ -6,7 +6,8 @@
 // its own renaming (names are learned from results, which depend on the order).
 import type { Completion, Invocation, Limits, Operation, Result } from '../spec/types';
 import { applyInPlace, initialState, type BusState } from '../model';
-import type { Driver } from './driver';
+import type { Driver } from '../protocol/driver';
+import type { StampedOp } from '../protocol/clients';
 import { Renaming, unifyInvocation } from './names';
 import { formatInvocation, formatOp } from './format';
 
@@ -33,15 +34,6 @@ export interface HistoryOp {
 }
 
 /** An operation recorded outside the recorder (e.g. in a worker thread), stamped on the recorder's clock. */
-export interface StampedOp {
-  client: number;
-  op: Operation;
-  call: number;
-  return: number;
-  invocation: Invocation;
-  completed?: number;
-  outcome?: Invocation;
-}
 
 export interface LinearizabilityOptions {
   limits?: Partial<Limits>;

@@ -5,7 +5,7 @@ import type { Completion, Invocation, Limits, Operation } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS } from '../spec/registry/limits';
 import { applyInPlace, initialState, type BusState, type StepOutcome } from '../model';
-import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from './driver';
+import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../protocol/driver';
 
 export type StepFn = (state: BusState, op: Operation) => Omit<StepOutcome, 'state'>;
 

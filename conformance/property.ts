@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import type { Limits, Operation, Right, Transfer } from '../spec/types';
 import type { BusState } from '../model';
-import { DriverError } from './driver';
+import { DriverError } from '../protocol/driver';
 import { FOREIGN_BASE } from './names';
 import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from './session';
 import { ClauseCounter } from './coverage';

@@ -5,7 +5,7 @@
 import type { Invocation } from '../spec/types';
 import { CASES, requirementsOf, type Case } from './cases';
 import type { ClauseCounter } from './coverage';
-import { DriverError } from './driver';
+import { DriverError } from '../protocol/driver';
 import { formatInvocation, formatOp } from './format';
 import { Harness, Mismatch, ModelFailure } from './session';
 

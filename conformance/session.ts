@@ -4,7 +4,7 @@
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
 import { applyInPlace, firstFailure, initialState, type BusState, type StepOutcome } from '../model';
 import type { Rule } from '../model/rules';
-import { DriverError, type Driver, type DriverInfo } from './driver';
+import { DriverError, type Driver, type DriverInfo } from '../protocol/driver';
 import { Renaming, operationToImpl, renameToModel, unifyInvocation } from './names';
 import { formatCompletion, formatInvocation, formatOp } from './format';
 

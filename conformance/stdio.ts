@@ -6,9 +6,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as readline from 'readline';
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
-import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from './driver';
-import type { DriverRequest, DriverResponse } from './protocol';
-import { wire } from './wire';
+import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
+import type { DriverRequest, DriverResponse } from '../protocol/wire';
+import { wire } from '../protocol/validate';
 
 export interface StdioDriverOptions {
   /** A shell command line that starts the implementation's driver. */

@@ -3,7 +3,7 @@
 // coverage and statistics, as one report (conformance/report-types.ts).
 import { CASES } from './cases';
 import { ClauseCounter, loadClauseIds } from './coverage';
-import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from './driver';
+import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
 import { runCases, type CaseResult } from './run-cases';
 import { runSequentialProperty } from './property';
 import { RACES, runConcurrent, type Race } from './concurrent';

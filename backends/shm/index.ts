@@ -25,7 +25,7 @@ import type {
 import { resolveLimits } from '../../spec/registry/limits';
 import { isBase64 } from '../../model/payload';
 import { rightsValid } from '../../model/rules';
-import { TesseraError, type MessageInput } from '../reference';
+import { TesseraError, type MessageInput } from '../common';
 import {
   BLOCKED,
   BusCore,

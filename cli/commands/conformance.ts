@@ -4,9 +4,9 @@ import * as fs from 'fs';
 import { type Command, UsageError, parseFlags } from '../command';
 import { runSuite, formatReport } from '../../conformance/suite';
 import { createStdioDriver } from '../../conformance/stdio';
-import { wire } from '../../conformance/wire';
+import { reportValidator } from '../../conformance/report-schema';
 import { implementationNamed, suiteDefaults } from './driver';
-import type { Driver } from '../../conformance/driver';
+import type { Driver } from '../../protocol/driver';
 
 function parseSeed(text: string): number {
   const n = Number(text);
@@ -112,7 +112,7 @@ export const command: Command = {
       completionGraceMs,
       progress: progressBar(),
     });
-    const checked = wire.report.check(report);
+    const checked = reportValidator.check(report);
     if (!checked.ok)
       console.error(`warning: the report does not match ConformanceReport.json at ${checked.path}: ${checked.message}`);
     console.log(formatReport(report, { verbose: flags.verbose === true }));

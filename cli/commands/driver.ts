@@ -3,12 +3,12 @@
 // "npx tessera driver --impl reference"` exercises the whole stdio path.
 // IMPLEMENTATIONS is the registry behind every `--impl` flag: add a backend here.
 import { type Command, UsageError, parseFlags } from '../command';
-import type { Driver } from '../../conformance/driver';
-import { serveStdio } from '../../conformance/serve';
+import type { Driver } from '../../protocol/driver';
+import { serveStdio } from '../../protocol/serve';
 import { MUTANTS } from '../../conformance/mutants';
-import { createReferenceDriver } from '../../backends/reference/driver';
-import { createShmDriver } from '../../backends/shm/driver';
-import { createShmWorkerDriver } from '../../backends/shm/worker-driver';
+import { createReferenceDriver } from '../../drivers/reference';
+import { createShmDriver } from '../../drivers/shm';
+import { createShmWorkerDriver } from '../../drivers/shm-workers';
 
 export interface Implementation {
   name: string;
@@ -47,7 +47,10 @@ export const IMPLEMENTATIONS: Implementation[] = [
     name: 'mutant:shm-deferred-send',
     summary:
       "a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client's next operation",
-    createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }),
+    createDriver: () =>
+      createShmWorkerDriver({
+        fault: { name: 'shm-deferred-send', module: require.resolve('../../conformance/mutants/shm-deferred-send') },
+      }),
     concurrent: { clients: 3 },
     completionGraceMs: 50,
   },

@@ -25,7 +25,7 @@ export interface TypeDef {
   files: string[];
 }
 
-const SCHEMA_FOLDERS = ['spec/schema', 'simulator/schema', 'conformance/schema'];
+const SCHEMA_FOLDERS = ['spec/schema', 'protocol/schema', 'simulator/schema', 'conformance/schema'];
 
 export class Schemas {
   readonly files: SchemaFile[] = [];

@@ -2,7 +2,7 @@
 // model's (peers 1, 2, 3..., handles 1, 2, 3... per peer, in order of entry,
 // HANDLE-2); the suite translates them for the implementation.
 import type { BootstrapGrant, Credentials, ErrorCode, Limits, Operation, Right, Transfer } from '../../spec/types';
-import type { Feature } from '../driver';
+import type { Feature } from '../../protocol/driver';
 
 /** What a step must give: 'ok', 'pending', or an error code; `match` is a deep partial of the value. */
 export type Expectation = 'ok' | 'pending' | ErrorCode;

@@ -1,6 +1,6 @@
 // Every scenario case, as data, and what each needs of an implementation.
 import type { OperationName } from '../../spec/types';
-import type { Feature } from '../driver';
+import type { Feature } from '../../protocol/driver';
 import type { Case } from './dsl';
 import { HANDLE_CASES } from './handles';
 import { MESSAGE_CASES } from './messages';

@@ -10,7 +10,7 @@ import type { Completion, Invocation, Operation, Result, SendOp, Transfer } from
 import { applyInPlace, firstFailure, type BusState } from '../../model';
 import { lookup, messageBytes } from '../../model/rules';
 import { createModelDriver, type StepFn } from '../model-driver';
-import type { Driver } from '../driver';
+import type { Driver } from '../../protocol/driver';
 import { mapNames } from '../names';
 
 export interface Mutant {

@@ -1,6 +1,6 @@
 // Generate JSON Schemas from TypeScript types with typescript-json-schema.
-// The list of (source, types, output) is data so other folders (conformance,
-// simulator) register their wire types here too; `npm run schemas` writes them
+// The list of (source, types, output) is data so other folders (protocol,
+// conformance, simulator) register their wire types here too; `npm run schemas` writes them
 // and test/spec/schema.test.ts fails when a committed schema is stale.
 import * as path from 'path';
 import * as fs from 'fs';
@@ -27,9 +27,9 @@ export const SCHEMA_TARGETS: SchemaTarget[] = [
     out: 'simulator/schema',
   },
   {
-    source: 'conformance/protocol.ts',
+    source: 'protocol/wire.ts',
     types: ['DriverRequest', 'DriverResponse'],
-    out: 'conformance/schema',
+    out: 'protocol/schema',
   },
   {
     source: 'conformance/report-types.ts',

@@ -3,7 +3,7 @@ import { CASES, requirementsOf } from '../../conformance/cases';
 import { runCase } from '../../conformance/run-cases';
 import { ClauseCounter, loadClauseIds } from '../../conformance/coverage';
 import { Harness } from '../../conformance/session';
-import { createReferenceDriver } from '../../backends/reference/driver';
+import { createReferenceDriver } from '../../drivers/reference';
 
 describe('conformance cases on the reference backend', () => {
   let harness: Harness;

@@ -10,7 +10,7 @@ import { checkLinearizable, type HistoryOp } from '../../conformance/linearizabi
 import { RACES, runConcurrent, type Race } from '../../conformance/concurrent';
 import { runSuite } from '../../conformance/suite';
 import type { ConformanceReport } from '../../conformance/report-types';
-import { createShmWorkerDriver } from '../../backends/shm/worker-driver';
+import { createShmWorkerDriver } from '../../drivers/shm-workers';
 import { main } from '../../cli/tessera';
 import { LONG } from './support';
 
@@ -112,7 +112,13 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     let seed = 1;
     for (; seed <= 8; seed++) {
       report = await runSuite({
-        createDriver: () => createShmWorkerDriver({ mutant: 'deferred-send' }),
+        createDriver: () =>
+          createShmWorkerDriver({
+            fault: {
+              name: 'shm-deferred-send',
+              module: require.resolve('../../conformance/mutants/shm-deferred-send'),
+            },
+          }),
         driverLabel: 'in-process:mutant:shm-deferred-send',
         replayBase: 'npx tessera conformance --impl mutant:shm-deferred-send',
         runs: 1,

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import type { Invocation, Operation, Result } from '../../spec/types';
 import { checkLinearizable, formatHistory, type HistoryOp } from '../../conformance/linearizability';
 import { runConcurrent } from '../../conformance/concurrent';
-import { createReferenceDriver } from '../../backends/reference/driver';
+import { createReferenceDriver } from '../../drivers/reference';
 import { MUTANTS } from '../../conformance/mutants';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -3,7 +3,7 @@ import { runSequentialProperty } from '../../conformance/property';
 import { Situations } from '../../conformance/situations';
 import { ClauseCounter, loadClauseIds } from '../../conformance/coverage';
 import { Harness } from '../../conformance/session';
-import { createReferenceDriver } from '../../backends/reference/driver';
+import { createReferenceDriver } from '../../drivers/reference';
 import { LONG } from './support';
 
 describe('the sequential model-based property', () => {

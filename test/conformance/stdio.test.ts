@@ -5,8 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { runSuite } from '../../conformance/suite';
 import { createStdioDriver } from '../../conformance/stdio';
-import { DriverError } from '../../conformance/driver';
-import { wire } from '../../conformance/wire';
+import { DriverError } from '../../protocol/driver';
+import { reportValidator } from '../../conformance/report-schema';
 import { ROOT, TESSERA, expectReportPass } from './support';
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -102,7 +102,7 @@ describe('the stdio driver protocol', () => {
       assert.equal(report.status, 'error');
       const text = [report.driverError ?? '', ...report.cases.map((c) => c.message ?? '')].join('\n');
       assert.match(text, expected);
-      assert.ok(wire.report.check(report).ok, 'the report does not validate');
+      assert.ok(reportValidator.check(report).ok, 'the report does not validate');
     });
   }
 
@@ -120,7 +120,7 @@ describe('the stdio driver protocol', () => {
     const json = path.join(os.tmpdir(), `tessera-report-${process.pid}.json`);
     const ok = await cli(['conformance', '--impl', 'reference', '--runs', '20', '--seed', '1', '--json', json]);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    const checked = wire.report.check(JSON.parse(fs.readFileSync(json, 'utf8')));
+    const checked = reportValidator.check(JSON.parse(fs.readFileSync(json, 'utf8')));
     assert.ok(checked.ok, JSON.stringify(checked));
     const bad = await cli(['conformance', '--impl', 'mutant:credentials-always', '--runs', '50', '--seed', '1']);
     assert.equal(bad.code, 1);

@@ -104,13 +104,11 @@ function concretize(s: BusState, a: Abstract): Operation {
   const h = (i: number, kind?: 'node' | 'reply' | 'own') => nameFor(s, peer, a.h[i % a.h.length], kind);
   const segments = [Buffer.alloc(a.bytes, 65).toString('base64')];
   const transfers = () =>
-    a.h
-      .slice(1)
-      .map((x, i) => ({
-        handle: nameFor(s, peer, x, i === 0 && a.move ? 'reply' : 'node'),
-        ...(a.move ? { move: true } : {}),
-        ...(a.rights.length < 2 ? { rights: a.rights } : {}),
-      }));
+    a.h.slice(1).map((x, i) => ({
+      handle: nameFor(s, peer, x, i === 0 && a.move ? 'reply' : 'node'),
+      ...(a.move ? { move: true } : {}),
+      ...(a.rights.length < 2 ? { rights: a.rights } : {}),
+    }));
   switch (a.kind) {
     case 'attach': {
       const from = open.length ? open[a.h[0] % open.length] : undefined;

@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { Harness } from '../../conformance/session';
 import { runCases } from '../../conformance/run-cases';
 import { runSequentialProperty } from '../../conformance/property';
-import { createShmDriver } from '../../backends/shm/driver';
+import { createShmDriver } from '../../drivers/shm';
 
 describe('conformance suite against the shm backend (in-process driver)', function () {
   this.timeout(180_000);

@@ -1,6 +1,6 @@
 // The concurrent conformance driver of the shm backend: the bus lives in this
 // thread; every peer the suite attaches runs in its own worker thread
-// (driver-worker.ts, joining with the descriptor of ShmBus.attachDescriptor and
+// (shm-workers-thread.ts, joining with the descriptor of ShmBus.attachDescriptor and
 // running the public peer API), so the operations of different peers really
 // run in parallel on the shared buffer. The threads are pooled: a reset makes
 // them leave the old bus, and the next attaches reuse them (starting a thread
@@ -11,7 +11,7 @@
 //   spawnPeer is the owner's BUS-2); the worker answers the spec Invocation and
 //   later posts the completions of calls.
 // - runClients(plans) makes every worker run a concurrent client's whole
-//   script at once (conformance/concurrent.ts ClientScript), released together
+//   script at once (protocol/clients.ts ClientScript), released together
 //   by one signal, each invocation and response stamped on the shared clock
 //   (now()); so the intervals the linearizability checker sees are the real
 //   ones, and operations of different peers overlap for real.
@@ -19,22 +19,25 @@
 // exercised by the suite through this driver.
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../../spec/types';
-import { OPERATIONS } from '../../spec/registry/operations';
-import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
-import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../../conformance/driver';
-import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../../conformance/concurrent';
-import { ShmBus, TesseraError } from './index';
-import { shmBusForConformance } from './driver';
-import type { DriverWorkerData, FromWorker, ToWorker } from './driver-worker';
+import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../spec/types';
+import { OPERATIONS } from '../spec/registry/operations';
+import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
+import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../protocol/driver';
+import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
+import { ShmBus, TesseraError } from '../backends/shm';
+import { shmBusForConformance } from './shm';
+import type { DriverWorkerData, FromWorker, ToWorker } from './shm-workers-thread';
 
 export const SHM_WORKER_FEATURES: Feature[] = ['concurrency', 'configurable-limits', 'credentials', 'transfers'];
 
-const WORKER_FILE = path.join(__dirname, 'driver-worker.js');
+const WORKER_FILE = path.join(__dirname, 'shm-workers-thread.js');
 
 export interface ShmWorkerDriverOptions {
-  /** A deliberately wrong variant, for the suite's self-test (see driver-worker.ts). */
-  mutant?: DriverWorkerData['mutant'];
+  /**
+   * A deliberately wrong variant, for the suite's self-test: its name and the module
+   * that exports `createClientFault` (protocol/clients.ts ClientFault).
+   */
+  fault?: { name: string; module: string };
   /** Spin budget of the peers, microseconds (ShmBusOptions.spin). */
   spin?: number;
 }
@@ -63,7 +66,7 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
    * worker has reported (before the suite adopts the records): it is attached here instead.
    */
   let batchCalls: Map<number, RecordedOp> | null = null;
-  const name = options.mutant ? `mutant:shm-${options.mutant}` : 'shm-workers';
+  const name = options.fault ? `mutant:${options.fault.name}` : 'shm-workers';
 
   let epoch = 0;
   const idle: PeerWorker[] = [];
@@ -86,7 +89,7 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
   }
 
   function newWorker(): PeerWorker {
-    const data: DriverWorkerData = { clock: clockSab, ...(options.mutant ? { mutant: options.mutant } : {}) };
+    const data: DriverWorkerData = { clock: clockSab, ...(options.fault ? { faultModule: options.fault.module } : {}) };
     const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
     p.worker.on('message', (m: FromWorker) => onMessage(p, m));
     p.worker.on('error', (e) => {

@@ -5,8 +5,8 @@ import * as readline from 'readline';
 import type { Readable, Writable } from 'stream';
 import type { Completion, Operation } from '../spec/types';
 import { PROTOCOL_VERSION, type Driver } from './driver';
-import type { DriverResponse } from './protocol';
-import { wire } from './wire';
+import type { DriverResponse } from './wire';
+import { wire } from './validate';
 
 export async function serveStdio(
   driver: Driver,

@@ -1,11 +1,11 @@
 // The in-process conformance driver of the reference backend: the suite's
 // Driver served by the public Bus (with a virtual clock, TIME-1), so the
 // conformance suite runs against exactly what users of the reference get.
-import type { Completion, Limits, Operation } from '../../spec/types';
-import { OPERATIONS } from '../../spec/registry/operations';
-import { DEFAULT_LIMITS } from '../../spec/registry/limits';
-import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../../conformance/driver';
-import { Bus } from './index';
+import type { Completion, Limits, Operation } from '../spec/types';
+import { OPERATIONS } from '../spec/registry/operations';
+import { DEFAULT_LIMITS } from '../spec/registry/limits';
+import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../protocol/driver';
+import { Bus } from '../backends/reference';
 
 export const REFERENCE_FEATURES: Feature[] = [
   'virtual-clock',

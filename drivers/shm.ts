@@ -1,11 +1,11 @@
 // The in-process conformance driver of the shm backend: every operation runs on
 // a ShmBus through its model-exact runner (ShmBus.run) with the virtual clock.
 // Handle names are the backend's own (slot + generation); the suite maps them.
-import type { Completion, Invocation, Limits, Operation } from '../../spec/types';
-import { OPERATIONS } from '../../spec/registry/operations';
-import { DEFAULT_LIMITS, resolveLimits } from '../../spec/registry/limits';
-import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../../conformance/driver';
-import { ShmBus } from './index';
+import type { Completion, Invocation, Limits, Operation } from '../spec/types';
+import { OPERATIONS } from '../spec/registry/operations';
+import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
+import { PROTOCOL_VERSION, type Driver, type DriverInfo, type Feature } from '../protocol/driver';
+import { ShmBus } from '../backends/shm';
 
 /** Sequential in-process driver: no 'concurrency' (the operations of all peers run on one thread). */
 export const SHM_FEATURES: Feature[] = [

@@ -1,4 +1,4 @@
-// The worker side of the shm worker driver (worker-driver.ts): one peer of the
+// The worker side of the shm worker driver (shm-workers.ts): one peer of the
 // bus at a time, run by this thread through the backend's public peer API
 // (joinBus with the descriptor the bus owner attached for it). The driver keeps
 // these threads in a pool: a fresh bus gets the same threads, which join again.
@@ -8,17 +8,17 @@
 // counter: Atomics.add is a total order that agrees with real time, so
 // "a responded before b was invoked" is read off the stamps exactly).
 import { parentPort, workerData } from 'worker_threads';
-import type { Invocation, Message, Operation, Result } from '../../spec/types';
-import { isBase64 } from '../../model/payload';
+import type { Invocation, Message, Operation, Result } from '../spec/types';
+import { isBase64 } from '../model/payload';
 import { performance } from 'perf_hooks';
-import { ClientScript, prng, type ClientPlan, type RecordedOp } from '../../conformance/concurrent';
-import { joinBus, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from './index';
+import { ClientScript, prng, type ClientFault, type ClientPlan, type RecordedOp } from '../protocol/clients';
+import { joinBus, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from '../backends/shm';
 
 export interface DriverWorkerData {
   /** Int32 words: [0] the clock, [1] the start signal of runClients (the run number). */
   clock: SharedArrayBuffer;
-  /** A deliberately wrong variant (the suite's self-test): see worker-driver.ts. */
-  mutant?: 'deferred-send';
+  /** The module of a deliberately wrong variant (the suite's self-test; protocol/clients.ts ClientFault). */
+  faultModule?: string;
 }
 
 /** Messages from the driver. */
@@ -67,8 +67,9 @@ const errorOf = (e: unknown): Result => {
 /** Completions of calls: where the outcome goes (a record of a running script, or a message). */
 type Sink = (result: Result) => void;
 
-/** The mutant's sends not yet performed (they ran "ok" already). */
-const deferred: { handle: number; message: MessageInput }[] = [];
+const fault: ClientFault | null = data.faultModule
+  ? (require(data.faultModule) as { createClientFault(): ClientFault }).createClientFault()
+  : null;
 
 /** Perform one spec operation through the peer API, synchronously; a call completes later through `sink`. */
 function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Promise<Invocation> {
@@ -98,11 +99,6 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
       case 'send': {
         if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
           throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
-        if (data.mutant === 'deferred-send') {
-          // The bug: the send answers at once and takes effect only after the client's next operation.
-          deferred.push({ handle: o.handle, message: input(o.message) });
-          return { ok: true, value: {} };
-        }
         peer.send(o.handle, input(o.message));
         return { ok: true, value: {} };
       }
@@ -143,17 +139,11 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
 
 /** execute(), resolving a call that failed at once to its error (its rejection is only seen asynchronously). */
 async function perform(op: Operation, sink: (ticket: number) => Sink): Promise<Invocation> {
-  const late = deferred.splice(0);
-  const r = execute(op, sink);
-  const out = r instanceof Promise ? await r : r;
-  for (const d of late) {
-    try {
-      peer.send(d.handle, d.message);
-    } catch {
-      /* lost: the mutant answered ok already */
-    }
-  }
-  return out;
+  const real = async (o: Operation): Promise<Invocation> => {
+    const r = execute(o, sink);
+    return r instanceof Promise ? await r : r;
+  };
+  return fault ? fault.perform(op, real) : real(op);
 }
 
 /** Completions of calls started by `op` requests, reported as messages. */
@@ -214,7 +204,7 @@ parentPort!.on('message', (m: ToWorker) => {
   if (m.type === 'join') {
     peer = joinBus(m.descriptor);
     epoch = m.epoch;
-    deferred.length = 0;
+    fault?.reset();
     return;
   }
   if (m.type === 'leave') {
