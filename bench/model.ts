@@ -282,7 +282,7 @@ function main(argv: string[]): void {
   const against: Row[] = [];
   for (const name of names) {
     const measured = argv.includes('--replay-only')
-      ? engines.map((e): Row => ({
+      ? engines.map((): Row => ({
           scenario: name,
           events: 0,
           runs: 0,

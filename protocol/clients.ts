@@ -152,8 +152,9 @@ export class ClientScript {
       if (d.kind === 'notice') continue;
       const label = untext(d.payload).split('>')[1] ?? '?';
       for (const h of d.handles ?? [])
-        if (h.name !== null)
-          h.kind === 'reply' ? this.replyHandles.push(h.name) : this.nodeHandles.push({ name: h.name, node: label });
+        if (h.name === null) continue;
+        else if (h.kind === 'reply') this.replyHandles.push(h.name);
+        else this.nodeHandles.push({ name: h.name, node: label });
       if (d.kind === 'call') this.replyHandles.push(d.replyHandle);
     }
   }

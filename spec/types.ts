@@ -318,6 +318,7 @@ export interface TickValue {
   nowMs: Count;
 }
 /** The value of release, destroyNode, send, reply and close. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the schema of an empty JSON object
 export interface EmptyValue {}
 
 export type OkValue =

@@ -6,12 +6,10 @@ import type {
   CallValue,
   Credentials,
   Delivery,
-  ErrorCode,
   HandleName,
   HandleValue,
   Invocation,
   Limits,
-  Message,
   MulticastValue,
   Operation,
   PeerId,
@@ -20,7 +18,6 @@ import type {
   Result,
   RevokeValue,
   Right,
-  Transfer,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
 import { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput } from '../common';

@@ -8,7 +8,7 @@ describe('the tessera command', () => {
     const steps = await protocolTour({ log: (l) => lines.push(l) });
     const text = lines.join('\n');
     assert.ok(steps > 30);
-    assert.match(text, /alice\.send\(h4, "try", handles \{h1\}\)  ->  NO_RIGHTS/);
+    assert.match(text, /alice\.send\(h4, "try", handles \{h1\}\) {2}-> {2}NO_RIGHTS/);
     assert.match(text, /alice's call resolved with "42"/);
     assert.match(text, /bob got notice revoked/);
     assert.match(text, /left on the bus: 0 handles, 0 nodes, 0 calls, 0 pending operations/);
