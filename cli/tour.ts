@@ -9,40 +9,69 @@ export interface TourOptions {
   log?: (line: string) => void;
 }
 
-/** Run the narrated protocol story; returns the number of operations it ran. */
-export async function protocolTour(options: TourOptions = {}): Promise<number> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const names = new Map<number, string>();
-  const who = (text: string) => text.replace(/\bp(\d+)\b/g, (m, id) => names.get(Number(id)) ?? m);
-  let steps = 0;
-  const observe = (op: Operation, outcome: StepOutcome) => {
-    steps++;
+/** The narrator: names peers, prints every operation, its result and every delivery. */
+class Narration {
+  readonly names = new Map<number, string>();
+  steps = 0;
+  readonly bus: Bus;
+  constructor(readonly log: (line: string) => void) {
+    this.bus = new Bus({
+      clock: 'virtual',
+      observe: (op, outcome) => this.observe(op, outcome),
+      limits: { queueCapacityMessages: 8, senderQuotaMessages: 4 },
+    });
+  }
+  who(text: string): string {
+    return text.replace(/\bp(\d+)\b/g, (m, id) => this.names.get(Number(id)) ?? m);
+  }
+  private observe(op: Operation, outcome: StepOutcome): void {
+    this.steps++;
     const r = outcome.result;
     const shown =
       op.op === 'receive' && !('pending' in r) && r.ok
         ? `ok, ${(r.value as { deliveries: unknown[] }).deliveries.length} deliveries:`
         : formatInvocation(r);
-    log(`    ${who(formatOp(op))}  ->  ${who(shown)}`);
-    for (const c of outcome.completions) log(`      completes ${who(formatCompletion(c))}`);
-  };
-  const bus = new Bus({ clock: 'virtual', observe, limits: { queueCapacityMessages: 8, senderQuotaMessages: 4 } });
-  const say = (text: string) => log(`\n  ${text}`);
-  const named = (peer: Peer, name: string) => {
-    names.set(peer.id, name);
+    this.log(`    ${this.who(formatOp(op))}  ->  ${this.who(shown)}`);
+    for (const c of outcome.completions) this.log(`      completes ${this.who(formatCompletion(c))}`);
+  }
+  say(text: string): void {
+    this.log(`\n  ${text}`);
+  }
+  named(peer: Peer, name: string): Peer {
+    this.names.set(peer.id, name);
     return peer;
-  };
-  const show = (peer: Peer, ds: Delivery[]) => {
-    for (const d of ds) log(`      ${names.get(peer.id)} got ${who(formatDelivery(d))}`);
+  }
+  show(peer: Peer, ds: Delivery[]): Delivery[] {
+    for (const d of ds) this.log(`      ${this.names.get(peer.id)} got ${this.who(formatDelivery(d))}`);
     return ds;
-  };
-  const attempt = (what: () => unknown) => {
+  }
+  /** An operation the story expects to fail: its error is printed by observe. */
+  attempt(what: () => unknown): void {
     try {
       what();
     } catch (e) {
       if (!(e instanceof TesseraError)) throw e;
     }
-  };
+  }
+}
 
+type Message = Extract<Delivery, { kind: 'message' }>;
+
+/** Run the narrated protocol story; returns the number of operations it ran. */
+export async function protocolTour(options: TourOptions = {}): Promise<number> {
+  const n = new Narration(options.log ?? ((line: string) => console.log(line)));
+  const cast = introductions(n);
+  await callsAndEndings(n, cast);
+  return n.steps;
+}
+
+/** Chapters 1-4: a service, clients introduced to it and to each other, attenuation. */
+function introductions(n: Narration) {
+  const { bus, log } = n;
+  const say = (t: string) => n.say(t);
+  const named = (p: Peer, name: string) => n.named(p, name);
+  const show = (p: Peer, ds: Delivery[]) => n.show(p, ds);
+  const attempt = (what: () => unknown) => n.attempt(what);
   log('Tessera tour: the protocol on the reference backend (every step goes through the formal model)');
 
   say('1. A service attaches and creates a node whose messages carry sender credentials (NODE-1, CRED-1).');
@@ -72,7 +101,7 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
   const bobInbox = bob.createNode();
   bob.send(bob.bootstrap[0], { payload: 'hello, I am bob', handles: [{ handle: bobInbox, rights: ['send'] }] });
   const [hello] = show(alice, alice.tryReceive());
-  const aliceToBob = (hello as Extract<Delivery, { kind: 'message' }>).handles[0].name!;
+  const aliceToBob = (hello as Message).handles[0].name!;
 
   say(
     '4. A cannot pass on its send-only handle (NO_RIGHTS), so it introduces B with a further-attenuated copy\n' +
@@ -81,10 +110,21 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
   attempt(() => alice.send(aliceToBob, { payload: 'try', handles: [{ handle: aliceToService }] }));
   alice.send(aliceToBob, { payload: 'meet the service', handles: [{ handle: aliceIntroducer, rights: ['send'] }] });
   const [intro] = show(bob, bob.tryReceive());
-  const bobToService = (intro as Extract<Delivery, { kind: 'message' }>).handles[0].name!;
+  const bobToService = (intro as Message).handles[0].name!;
   bob.send(bobToService, { payload: 'hi service, alice sent me' });
   show(service, service.tryReceive());
 
+  return { service, svc, introducer, alice, aliceToService, aliceToBob, bob, bobToService };
+}
+
+/** Chapters 5-9: a delegated call, a multicast, a revoke, a node destroyed, everyone closing. */
+async function callsAndEndings(n: Narration, cast: ReturnType<typeof introductions>): Promise<void> {
+  const { bus, log } = n;
+  const { service, svc, introducer, alice, aliceToService, aliceToBob, bob, bobToService } = cast;
+  const say = (t: string) => n.say(t);
+  const named = (p: Peer, name: string) => n.named(p, name);
+  const show = (p: Peer, ds: Delivery[]) => n.show(p, ds);
+  const attempt = (what: () => unknown) => n.attempt(what);
   say(
     '5. A worker joins the service. A calls the service; the service delegates the reply by moving the\n' +
       '     reply handle to the worker, which answers A directly (CALL-1, CALL-5, SEND-6).',
@@ -99,7 +139,7 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
     handles: [{ handle: workerInbox, rights: ['send'], move: false }],
   });
   const [ready] = show(service, service.tryReceive());
-  const serviceToWorker = (ready as Extract<Delivery, { kind: 'message' }>).handles[0].name!;
+  const serviceToWorker = (ready as Message).handles[0].name!;
   const answer = alice.call(aliceToService, { payload: 'what is 6 x 7?' });
   const [request] = show(service, service.tryReceive());
   service.send(serviceToWorker, {
@@ -107,7 +147,7 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
     handles: [{ handle: (request as Extract<Delivery, { kind: 'call' }>).replyHandle, move: true }],
   });
   const [job] = show(worker, worker.tryReceive());
-  worker.reply((job as Extract<Delivery, { kind: 'message' }>).handles[0].name!, { payload: '42' });
+  worker.reply((job as Message).handles[0].name!, { payload: '42' });
   log(`      alice's call resolved with ${JSON.stringify(payloadText(await answer))}`);
 
   say(
@@ -147,5 +187,4 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
     `      left on the bus: ${Object.keys(end.handles).length} handles, ${Object.keys(end.nodes).length} nodes, ` +
       `${Object.keys(end.calls).length} calls, ${end.pending.length} pending operations`,
   );
-  return steps;
 }
