@@ -45,9 +45,9 @@ const flags = {
   }),
   path: text('P', 'replay one failure: the path its replay line printed (with the same --seed)', {
     check: (p) =>
-      p.length <= 10_000 && /^\d+(:\d+)*$/.test(p)
+      p.length <= 10_000 && /^(\d+(:\d+)*|-\d{1,16})$/.test(p)
         ? null
-        : `takes a replay path such as "3:1:0", not ${JSON.stringify(p.slice(0, 60))}`,
+        : `takes a replay path such as "3:1:0" (a concurrent run's: its seed), not ${JSON.stringify(p.slice(0, 60))}`,
   }),
   property: choice(() => ['sequential', 'linearizability'] as const, 'the property --path replays', {
     value: 'NAME',
@@ -108,8 +108,10 @@ export const command = defineCommand({
     if (f.property !== undefined && !replaying)
       throw new UsageError('--property names the property --path replays: give --path too');
     const property = f.property ?? 'sequential';
-    if (property === 'linearizability' && replaying && !/^\d{1,16}$/.test(f.path!))
+    if (replaying && property === 'linearizability' && !/^-?\d{1,16}$/.test(f.path!))
       throw new UsageError(`--path of a linearizability replay is the run's seed (an integer), not "${f.path}"`);
+    if (replaying && property === 'sequential' && f.path!.startsWith('-'))
+      throw new UsageError(`--path of a sequential replay is a path such as "3:1:0", not "${f.path}"`);
 
     let createDriver: () => Driver;
     let driverLabel: string;

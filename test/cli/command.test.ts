@@ -108,8 +108,13 @@ describe('tessera: every flag checked before anything runs', function () {
     const ref = ['conformance', '--impl', 'reference'];
     const cases: [string[], RegExp][] = [
       [[...ref, '--case', 'NOPE-99'], /--case takes one of the \d+ cases \(.*\), not "NOPE-99"/],
-      [[...ref, '--seed', '1', '--path', 'zzz'], /--path takes a replay path such as "3:1:0", not "zzz"/],
+      [[...ref, '--seed', '1', '--path', 'zzz'], /--path takes a replay path such as "3:1:0" .*, not "zzz"/],
       [[...ref, '--path', '3:1'], /--path replays a failure: give the --seed/],
+      [[...ref, '--seed', '1', '--path', '-3'], /--path of a sequential replay is a path such as "3:1:0", not "-3"/],
+      [
+        [...ref, '--seed', '1', '--concurrency', '3', '--property', 'linearizability', '--path', '3:1'],
+        /--path of a linearizability replay is the run's seed/,
+      ],
       [[...ref, '--seed', '1', '--path', '3', '--case', 'create-node'], /not with --case or --cases-only/],
       [
         ['conformance', '--driver', 'x', '--timeout-ms', 'abc'],
