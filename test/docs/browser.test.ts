@@ -1,26 +1,20 @@
-// Opens the committed docs site in headless Chromium (Debian's `chromium`
-// package) served from a local HTTP server, and checks what a reader would
-// hit: errors on load, broken links and anchors, missing clause anchors,
-// diagrams that do not render. Saves a screenshot of the index page to
-// test-artifacts/docs-index.png for a person to look at.
-// TESSERA_SKIP_BROWSER=1 skips it where Chromium cannot be installed.
+// Opens the committed docs site in headless Chromium, served from a local HTTP
+// server, and checks what a reader would hit: errors on load, broken links and
+// anchors, missing clause anchors, diagrams that do not render, the tutorial's
+// sequence diagrams, and search. The browser comes with npm (test/docs/chromium.ts):
+// no system package. Screenshots go to test-artifacts/ for a person to look at.
+// TESSERA_SKIP_BROWSER=1 skips it on a platform the packaged browser does not run on.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { repositoryRoot } from '../../cli/docs';
 import { parseClauses } from '../../spec/clauses';
 import { LIFECYCLES } from '../../model/lifecycles';
+import { launchChromium } from './chromium';
 
-/** Debian's chromium package; TESSERA_CHROMIUM points elsewhere (e.g. to check the message when it is missing). */
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png',
@@ -60,33 +54,31 @@ interface PageReport {
 }
 
 describe('docs: the site in a browser', function () {
-  this.timeout(60_000);
+  // Generous: on a loaded machine unpacking and starting the browser, and each page, can take long.
+  this.timeout(300_000);
   const root = repositoryRoot();
   const docs = path.join(root, 'docs');
   let server: http.Server | undefined;
+  let browser: Browser | undefined;
   let context: BrowserContext | undefined;
-  let userDataDir = '';
   let base = '';
   const reports = new Map<string, PageReport>();
 
   before(async function () {
     if (process.env.TESSERA_SKIP_BROWSER === '1') this.skip();
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; CI installs it), or set TESSERA_SKIP_BROWSER=1 to skip the browser checks`);
-    }
     assert.ok(fs.existsSync(path.join(docs, 'index.html')), 'docs/index.html is missing: run npm run docs');
     server = await serve(docs);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 },
-    });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    context.setDefaultTimeout(120_000);
+    context.setDefaultNavigationTimeout(120_000);
   });
 
   after(async () => {
     await context?.close();
+    await browser?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   /** Load a page once; collect its ids, links and every error seen while loading. */
