@@ -148,6 +148,21 @@ svg.diagram { max-width: 100%; height: auto; }
 figcaption { font-size: 0.82rem; color: var(--muted); margin-top: 0.5rem; }
 details.dot summary { cursor: pointer; color: var(--muted); font-size: 0.85rem; }
 
+/* tutorial */
+ul.legend { padding-left: 1.2rem; }
+ul.legend li { margin: 0.35rem 0; }
+.key { display: inline-block; width: 2.2rem; height: 0; margin-right: 0.45rem; vertical-align: middle; border-top: 2px solid #2f54a3; }
+.key-reply { border-top-style: dashed; }
+.key-notice { border-top: 2px dashed #b45309; }
+.key-failure { width: auto; height: auto; border: 0; color: #b91c1c; font-weight: 700; }
+.sequence-figure { overflow-x: auto; }
+details.tour-output summary { color: var(--muted); font-size: 0.9rem; }
+details.tour-output pre.code { font-size: 0.76rem; }
+
+/* headings rendered from Markdown carry a permalink, shown on hover */
+.header-anchor { margin-left: 0.35rem; color: #b5bfcc; font-weight: 400; opacity: 0; }
+h2:hover .header-anchor, h3:hover .header-anchor, h4:hover .header-anchor, .header-anchor:focus { opacity: 1; }
+
 /* schemas */
 section.type-def, section.schema-file { margin: 1.6rem 0 2rem; }
 section.type-def:target h3, section.schema-file:target h3 { background: #fff8db; }

@@ -22,6 +22,8 @@ import { errorsPage, limitsPage, noticesPage } from './pages/registries';
 import { schemaDownloadPath, schemasPage } from './pages/schemas';
 import { simulatorPage } from './pages/simulator';
 import { specPage } from './pages/spec';
+import { tutorialPage } from './pages/tutorial';
+import { recordStory } from './story';
 import { type Site, loadSite } from './site';
 
 export { repositoryRoot } from '../../spec/paths';
@@ -48,6 +50,7 @@ export async function buildSite(root: string = repositoryRoot()): Promise<Map<st
   const bodies = new Map<string, PageBody>();
   const lifecycles = await lifecyclesPage(site);
   bodies.set('index.html', indexPage(site));
+  bodies.set('tutorial.html', tutorialPage(site, await recordStory()));
   bodies.set('spec.html', specPage(site));
   bodies.set('operations.html', operationsPage(site));
   bodies.set('lifecycles.html', lifecycles.page);

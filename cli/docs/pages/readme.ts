@@ -1,26 +1,29 @@
 // driver-protocol.html and simulator.html: a folder's README rendered as a
 // page, with a model-computed example appended where the README has none.
 import { esc, type TocEntry } from '../html';
-import { codeBlock, parseBlocks, plainText, renderBlocks } from '../markdown';
+import { codeBlock, renderDocument } from '../markdown';
 import type { Site } from '../site';
 import { rewriteHref } from './spec';
 import { compactJson, type PageBody } from './page';
 
-export function readmePage(site: Site, file: string, markdown: string, fallbackTitle: string, description: string, extra = ''): PageBody {
+export function readmePage(
+  site: Site,
+  file: string,
+  markdown: string,
+  fallbackTitle: string,
+  description: string,
+  extra = '',
+): PageBody {
   const linker = site.linker.forPage(file);
-  const blocks = parseBlocks(markdown);
-  const hasTitle = blocks[0]?.kind === 'heading' && blocks[0].level === 1;
-  const headings: { level: number; id: string; text: string }[] = [];
-  const ids = new Set<string>(['top']);
-  const rest = hasTitle ? blocks.slice(1) : blocks;
-  const title = hasTitle && blocks[0].kind === 'heading' ? blocks[0].text : fallbackTitle;
-  const html = renderBlocks(rest, { linker, ids, headings, rewriteHref });
-  const toc: TocEntry[] = headings.filter((h) => h.level === 2 || h.level === 3).map((h) => ({ id: h.id, label: plainText(h.text), sub: h.level === 3 }));
+  const doc = renderDocument(markdown, { linker, rewriteHref }, new Set(['top', 'computed-example']));
+  const toc: TocEntry[] = doc.headings
+    .filter((h) => h.level === 2 || h.level === 3)
+    .map((h) => ({ id: h.id, label: h.text, sub: h.level === 3 }));
   if (extra) toc.push({ id: 'computed-example', label: 'Computed example' });
   return {
     toc,
     description,
-    body: `<h1 id="top">${esc(plainText(title))}</h1>\n${html}\n${extra}`,
+    body: `<h1 id="top">${esc(doc.title ?? fallbackTitle)}</h1>\n${doc.html}\n${extra}`,
   };
 }
 
