@@ -159,6 +159,12 @@ ul.legend li { margin: 0.35rem 0; }
 details.tour-output summary { color: var(--muted); font-size: 0.9rem; }
 details.tour-output pre.code { font-size: 0.76rem; }
 
+/* driver protocol: the wire transcript */
+ol.transcript { list-style: none; padding: 0; counter-reset: wire; }
+ol.transcript li { margin: 0.4rem 0 0.9rem; }
+.wire-note { margin: 0 0 0.25rem; font-size: 0.9rem; color: var(--muted); }
+ol.transcript pre.code { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+
 /* headings rendered from Markdown carry a permalink, shown on hover */
 .header-anchor { margin-left: 0.35rem; color: #b5bfcc; font-weight: 400; opacity: 0; }
 h2:hover .header-anchor, h3:hover .header-anchor, h4:hover .header-anchor, .header-anchor:focus { opacity: 1; }

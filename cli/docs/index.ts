@@ -17,7 +17,8 @@ import { indexPage } from './pages/index';
 import { lifecycleTitle, lifecyclesPage } from './pages/lifecycles';
 import { operationsPage } from './pages/operations';
 import type { PageBody } from './pages/page';
-import { driverExample, readmePage } from './pages/readme';
+import { readmePage, transcriptSection } from './pages/readme';
+import { wireTranscript } from './transcript';
 import { errorsPage, limitsPage, noticesPage } from './pages/registries';
 import { schemaDownloadPath, schemasPage } from './pages/schemas';
 import { simulatorPage } from './pages/simulator';
@@ -59,9 +60,18 @@ export async function buildSite(root: string = repositoryRoot()): Promise<Map<st
   bodies.set('limits.html', limitsPage(site));
   bodies.set('schemas.html', schemasPage(site));
   if (site.conformanceReadme !== null) {
-    const hasExample = /```(json|jsonl)?\n[\s\S]*"op"\s*:/.test(site.conformanceReadme);
-    bodies.set('driver-protocol.html', readmePage(site, 'driver-protocol.html', site.conformanceReadme, 'Driver protocol',
-      'The Tessera conformance driver protocol.', hasExample ? '' : driverExample(site)));
+    const transcript = transcriptSection(site, await wireTranscript(root));
+    bodies.set(
+      'driver-protocol.html',
+      readmePage(
+        site,
+        'driver-protocol.html',
+        site.conformanceReadme,
+        'Driver protocol',
+        'The Tessera conformance driver protocol, with a transcript of a real exchange.',
+        transcript,
+      ),
+    );
   }
   if (site.simulatorReadme !== null) {
     bodies.set('simulator.html', simulatorPage(site, site.simulatorReadme));

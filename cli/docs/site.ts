@@ -99,7 +99,7 @@ function pagesOf(site: Omit<Site, 'refs' | 'pages'>): PageInfo[] {
     { file: 'schemas.html', title: 'JSON Schemas', group: 'Reference', blurb: `${site.schemas.files.length} JSON Schemas and their ${site.schemas.types.length} types, generated from the TypeScript types.` },
   ];
   if (site.conformanceReadme !== null) {
-    pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with an example exchange.' });
+    pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with a transcript of a real exchange.' });
   }
   if (site.simulatorReadme !== null) {
     pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator: its scenario format, workloads and transport profiles.' });
