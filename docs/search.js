@@ -73,8 +73,12 @@
     list.textContent = '';
     if (!q) { say(''); return; }
     if (!engine) { say('Loading the index…'); load().then(render, function () { say('The search index could not be loaded.'); }); return; }
-    var hits = engine.index.search(q, { boost: { t: 4, c: 1.5 }, prefix: true, combineWith: 'AND',
-      fuzzy: function (term) { return term.length > 5 ? 0.2 : false; } }).slice(0, 12);
+    var hits = engine.index.search(q, {
+      boost: { t: 4, c: 1.5 },
+      prefix: true,
+      combineWith: 'AND',
+      fuzzy: function (term) { return term.length > 5 ? 0.2 : false; }
+    }).slice(0, 12);
     if (!hits.length) { say('No results for \u201c' + q + '\u201d.'); return; }
     say('');
     var terms = tokenize(q).map(function (t) { return t.toLowerCase(); }).filter(function (t) { return t.length > 1; });

@@ -45,9 +45,25 @@ const TOKENIZE_JS = `function (text) {
   return out;
 }`;
 
+/** How a query is matched: title matches weigh most, the word being typed is a prefix, small typos pass. */
+const QUERY_OPTIONS_JS = `{
+  boost: { t: 4, c: 1.5 },
+  prefix: true,
+  combineWith: 'AND',
+  fuzzy: function (term) { return term.length > 5 ? 0.2 : false; }
+}`;
+
+// The same functions in the generator (and tests) as in the browser.
 const tokenize = new Function(`return (${TOKENIZE_JS});`)() as (text: string) => string[];
+const queryOptions = new Function(`return (${QUERY_OPTIONS_JS});`)() as Record<string, unknown>;
 
 const FIELDS = ['t', 'c', 'x'];
+
+/** Load a prebuilt index (as search-index.js holds it) and run one query, as the search box does. */
+export function searchIndex(index: unknown, query: string): { id: number; score: number }[] {
+  const engine = MiniSearch.loadJS(index as never, { idField: 'i', fields: FIELDS, tokenize });
+  return engine.search(query, queryOptions).map((r) => ({ id: r.id as number, score: r.score }));
+}
 
 // ------------------------------------------------------------------ sections of a page
 
@@ -64,7 +80,7 @@ const VOID = new Set(['br', 'hr', 'img', 'input', 'meta', 'link', 'wbr', 'source
 /** Not text a reader searches: drawings, scripts, navigation, DOT sources, cross-reference lines, tour output. */
 const SKIPPED_TAGS = new Set(['svg', 'script', 'style', 'nav', 'footer', 'summary']);
 const SKIPPED_CLASSES = /\b(dot|clause-refs|tour-output|header-anchor)\b/;
-const BOUNDARY = /^(h[1-4]|section|tr)$/;
+const BOUNDARY = /^(h[2-4]|section|tr)$/; // the h1 is the page itself
 /** Elements inside a run of text; any other tag separates words (table cells, list items...). */
 const INLINE = new Set(['a', 'code', 'span', 'em', 'strong', 'b', 'i', 'small', 'mark', 'sub', 'sup', 'abbr']);
 
@@ -239,8 +255,7 @@ export function searchJs(): string {
     list.textContent = '';
     if (!q) { say(''); return; }
     if (!engine) { say('Loading the index…'); load().then(render, function () { say('The search index could not be loaded.'); }); return; }
-    var hits = engine.index.search(q, { boost: { t: 4, c: 1.5 }, prefix: true, combineWith: 'AND',
-      fuzzy: function (term) { return term.length > 5 ? 0.2 : false; } }).slice(0, 12);
+    var hits = engine.index.search(q, ${QUERY_OPTIONS_JS.replace(/\n/g, '\n    ')}).slice(0, 12);
     if (!hits.length) { say('No results for \\u201c' + q + '\\u201d.'); return; }
     say('');
     var terms = tokenize(q).map(function (t) { return t.toLowerCase(); }).filter(function (t) { return t.length > 1; });

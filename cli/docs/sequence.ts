@@ -157,14 +157,17 @@ function queuedArrow(d: Drawing, seq: number): string {
   const dash = style === 'notice' || !end ? ' stroke-dasharray="5 3"' : '';
   const width = style === 'call' ? 2 : 1.3;
   const head = discarded ? '' : ` marker-end="url(#${d.prefix}-head-${style === 'notice' ? 'amber' : 'blue'})"`;
-  const title = `${origin?.label ?? style}${end ? '' : ' (still queued when the step ends)'}`;
+  const title = `${origin?.label ?? d.origins.get(seq)?.label ?? style}${end ? '' : ' (still queued when the step ends)'}`;
   const parts = [
     `<title>${esc(title)}</title>`,
     `<path d="${arrowPath(x1, y1, x2, y2)}" fill="none" stroke="${color}" stroke-width="${width}"${dash}${head}/>`,
   ];
-  if (start && origin) {
-    const right = x2 >= x1;
-    parts.push(text(start.lines, right ? x1 + 8 : x1 - 8, y1 - 4, right ? 'start' : 'end', color));
+  const right = x2 >= x1;
+  if (start && origin) parts.push(text(start.lines, right ? x1 + 8 : x1 - 8, y1 - 4, right ? 'start' : 'end', color));
+  else {
+    // Queued in an earlier step: the arrow comes in from the top, labelled as it was sent.
+    const earlier = `${d.origins.get(seq)?.label ?? style} (queued earlier)`;
+    parts.push(text([earlier], right ? x1 + 8 : x1 - 8, y1 + 12, right ? 'start' : 'end', color));
   }
   if (discarded) parts.push(cross(x2, y2));
   return `<g class="arrow ${style}${discarded ? ' discarded' : ''}" data-seq="${seq}">${parts.join('')}</g>`;

@@ -45,7 +45,7 @@ export interface StoryStep {
   /** Participants in order of attachment (the bus first when it takes part). */
   participants: { id: number; name: string }[];
   /** Where each queued entry came from, for arrows that cross steps. */
-  origins: ReadonlyMap<number, { from: number; style: ArrowStyle }>;
+  origins: ReadonlyMap<number, { from: number; style: ArrowStyle; label: string }>;
   /** What `tessera tour` prints for this step. */
   lines: string[];
 }
@@ -76,7 +76,7 @@ function noticeType(outcome: StepOutcome, to: number, seq: number): string {
 /** Records one run of the tour as marks, step by step. */
 class Recorder {
   readonly steps: StoryStep[] = [];
-  private readonly origins = new Map<number, { from: number; style: ArrowStyle }>();
+  private readonly origins = new Map<number, { from: number; style: ArrowStyle; label: string }>();
   /** Messages the current operation queued so far (a multicast queues one copy per destination). */
   private copies = 0;
 
@@ -135,7 +135,7 @@ class Recorder {
       const copies = style === 'notice' ? 0 : this.copies++;
       const label =
         style === 'notice' ? `notice ${noticeType(outcome, e.to, e.seq)}`.trim() : copies === 0 ? text : `copy ${copies + 1}`;
-      this.origins.set(e.seq, { from, style });
+      this.origins.set(e.seq, { from, style, label });
       this.push({ kind: 'send', seq: e.seq, from, to: e.to, style, label });
     } else if (e.type === 'dequeue') {
       const d = deliveries.shift();
