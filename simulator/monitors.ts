@@ -6,25 +6,11 @@
 // step of every simulation; the structural check is O(state) and is sampled.
 import type { Completion, Credentials, Delivery, Invocation, Limits, Operation } from '../spec/types';
 import type { BusEvent, BusState } from '../model/state';
-import { checkState } from '../model/invariants';
+import { checkState, type Violation } from '../model/invariants';
 import { SeqRing } from './seq-ring';
 import { TicketTable } from './ticket-table';
 
-export interface Violation {
-  invariant: string;
-  detail: string;
-}
-
-/** Thrown to stop a run at the first violation. */
-export class InvariantViolation extends Error {
-  constructor(
-    readonly violation: Violation,
-    readonly atNs: number,
-  ) {
-    super(`${violation.invariant}: ${violation.detail}`);
-    this.name = 'InvariantViolation';
-  }
-}
+export type { Violation };
 
 /**
  * A cheap fingerprint of the state: a failed operation must leave it unchanged (INV-3).

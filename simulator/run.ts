@@ -3,8 +3,8 @@
 // a one-line replay command.
 import { createHash } from 'crypto';
 import type { Profile, Scenario, SimResults } from './types';
-import { InvariantViolation } from './monitors';
-import { LivenessError, ScenarioError, Simulation, type RunOptions, type RunOutcome } from './sim';
+import { InvariantViolation, LivenessError, ScenarioError } from './engine/errors';
+import { Simulation, type RunOptions } from './engine/engine';
 import { formatSeed, parseSeed } from './rng';
 
 export interface RunRequest {
@@ -19,6 +19,13 @@ export interface RunRequest {
   scenarioRef?: string;
   /** Whether the profile was a file (--profile) rather than a bundled transport. */
   profileRef?: string;
+}
+
+export interface RunOutcome {
+  results: SimResults;
+  trace: string[] | null;
+  /** Set when the run stopped early: a violated invariant, a scenario error or a liveness failure. */
+  failure: { kind: 'invariant' | 'scenario' | 'liveness'; message: string; replay: string } | null;
 }
 
 export const DEFAULT_SEED = '0x5eed';
@@ -52,13 +59,15 @@ export function runScenario(req: RunRequest): RunOutcome {
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   let failure: RunOutcome['failure'] = null;
+  let violation: InvariantViolation | null = null;
   try {
     sim.execute();
   } catch (err) {
     const replay = replayCommand(req, seed);
-    if (err instanceof InvariantViolation)
+    if (err instanceof InvariantViolation) {
+      violation = err;
       failure = { kind: 'invariant', message: `invariant ${err.message} at ${Math.round(err.atNs)} ns`, replay };
-    else if (err instanceof ScenarioError) failure = { kind: 'scenario', message: err.message, replay };
+    } else if (err instanceof ScenarioError) failure = { kind: 'scenario', message: err.message, replay };
     else if (err instanceof LivenessError) failure = { kind: 'liveness', message: err.message, replay };
     else throw err;
   }
@@ -66,12 +75,11 @@ export function runScenario(req: RunRequest): RunOutcome {
   const cpu = process.cpuUsage(cpuStart);
   const cpuNs = (cpu.user + cpu.system) * 1000;
   const results = sim.results(seed);
-  if (failure?.kind === 'invariant') {
-    const v = failure.message.match(/^invariant (INV-\d+): (.*) at (\d+) ns$/) ?? [];
+  if (violation !== null && failure !== null) {
     results.monitors.violations.push({
-      invariant: v[1] ?? '?',
-      detail: v[2] ?? failure.message,
-      atNs: Number(v[3] ?? sim.now),
+      invariant: violation.violation.invariant,
+      detail: violation.violation.detail,
+      atNs: Math.round(violation.atNs),
       replay: failure.replay,
     });
   }
