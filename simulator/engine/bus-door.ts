@@ -5,8 +5,8 @@
 import type { Delivery, Invocation, Limits, Operation, Result } from '../../spec/types';
 import { resolveLimits } from '../../spec/registry/limits';
 import { applyInPlace, initialState, type BusEvent, type BusState } from '../../model';
-import { Monitors, fingerprint, type Violation } from '../monitors';
-import { TicketTable } from '../ticket-table';
+import { Monitor, fingerprint, type Violation } from '../../model/invariants';
+import { TicketTable } from '../../model/ticket-table';
 import type { Scenario } from '../types';
 import type { Simulation, RunOptions } from './engine';
 import { InvariantViolation } from './errors';
@@ -16,7 +16,7 @@ import type { SeqBuf, ThreadRt } from './records';
 export class BusDoor {
   readonly state: BusState;
   readonly limits: Limits;
-  readonly monitors: Monitors;
+  readonly monitors: Monitor;
   readonly occupancy = new Occupancy();
   /** The thread waiting on each ticket of a pending operation (tickets only grow, TIME-2). */
   private readonly waiters = new TicketTable(64);
@@ -38,7 +38,7 @@ export class BusDoor {
   ) {
     this.limits = resolveLimits(scenario.limits ?? {});
     this.state = initialState(this.limits);
-    this.monitors = new Monitors(this.limits);
+    this.monitors = new Monitor(this.limits);
     this.stateCheckEvery = Math.max(1, options.stateCheckEvery ?? 2048);
     this.tamper = options.tamper;
     this.traceLines = options.trace ? [] : null;
@@ -123,8 +123,8 @@ export class BusDoor {
 
   /** Once every peer has closed: nothing left anywhere. */
   finalCheck(): void {
-    const v = this.monitors.finish(this.state);
-    if (v) this.violate(v);
+    const found = this.monitors.finish(this.state);
+    if (found.length > 0) this.violate(found[0]);
   }
 
   private violate(v: Violation): never {

@@ -3,7 +3,7 @@
 // sequence number (sender, receiver, pair, when it was sent) until it leaves its queue.
 import type { BusEvent } from '../../model';
 import type { QueueOccupancy } from '../types';
-import { SeqRing } from '../seq-ring';
+import { SeqRing } from '../../model/seq-ring';
 import { round } from './metrics';
 
 export class Occupancy {

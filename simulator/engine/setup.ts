@@ -72,7 +72,6 @@ function attachPeer(sim: Simulation, spec: PeerSpec, index: number, byName: Map<
     stoppedUntilNs: 0,
     threads: [],
   };
-  sim.door.monitors.registerPeer(peer.id, credentials);
   (spec.bootstrap ?? []).forEach((g, i) => peer.env.set(g.as, attached.handles[i]));
   for (const node of spec.nodes ?? []) {
     const made = setupOp(
@@ -81,7 +80,6 @@ function attachPeer(sim: Simulation, spec: PeerSpec, index: number, byName: Map<
       `peer ${spec.name} node ${node.name}`,
     ) as { handle: number };
     peer.env.set(node.name, made.handle);
-    sim.door.monitors.registerNode(peer.id, made.handle, node.credentials === true);
   }
   return peer;
 }
