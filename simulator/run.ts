@@ -6,6 +6,7 @@ import type { Profile, Scenario, SimResults } from './types';
 import { InvariantViolation, LivenessError, ScenarioError } from './engine/errors';
 import { Simulation, type RunOptions } from './engine/engine';
 import { formatSeed, parseSeed } from './rng';
+import { parseProfile, parseScenario } from './load';
 
 export interface RunRequest {
   scenario: Scenario;
@@ -19,6 +20,8 @@ export interface RunRequest {
   scenarioRef?: string;
   /** Whether the profile was a file (--profile) rather than a bundled transport. */
   profileRef?: string;
+  /** Stop after this many engine events (default 50,000,000): a runaway guard. */
+  maxEvents?: number;
 }
 
 export interface RunOutcome {
@@ -45,8 +48,15 @@ export function hashResults(results: SimResults, trace: string[] | null): string
   return h.digest('hex');
 }
 
+/**
+ * Run one scenario on one profile. Both are checked first (schema bounds and static checks,
+ * load.ts), whoever built them: a bad one throws InputError, naming the field and the bound,
+ * before anything runs.
+ */
 export function runScenario(req: RunRequest): RunOutcome {
   const seed = parseSeed(req.seed ?? DEFAULT_SEED);
+  parseScenario(req.scenario, req.scenarioRef ?? `scenario ${req.scenario?.name}`);
+  parseProfile(req.profile, req.profileRef ?? `profile ${req.profile?.name}`);
   const sim = new Simulation(req.scenario, {
     seed,
     profile: req.profile,
@@ -54,6 +64,7 @@ export function runScenario(req: RunRequest): RunOutcome {
     timeline: req.timeline,
     stateCheckEvery: req.stateCheckEvery,
     tamper: req.tamper,
+    maxEvents: req.maxEvents,
   });
   // Wall-clock time only measures the engine's speed; it never feeds the simulation.
   const start = process.hrtime.bigint();

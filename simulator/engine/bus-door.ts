@@ -24,8 +24,11 @@ export class BusDoor {
   private readonly tamper: RunOptions['tamper'];
   readonly traceLines: string[] | null;
   private stepCount = 0;
+  /** The step of the next sampled structural check. */
+  private nextStateCheck: number;
   /** Scratch for the seqs of a completion whose waiter is gone. */
   private readonly scratch: SeqBuf = { lastSeqs: new Float64Array(16), lastSent: new Float64Array(16), lastN: 0 };
+  private traceTruncated = false;
   /** Where takeSeqs is in the current step's events. */
   private cursor = 0;
   /** Below this simulated time, syncClock has nothing to do (see there). */
@@ -39,7 +42,9 @@ export class BusDoor {
     this.limits = resolveLimits(scenario.limits ?? {});
     this.state = initialState(this.limits);
     this.monitors = new Monitor(this.limits);
-    this.stateCheckEvery = Math.max(1, options.stateCheckEvery ?? 2048);
+    const every = options.stateCheckEvery ?? 2048;
+    this.stateCheckEvery = Number.isSafeInteger(every) && every >= 1 ? every : 2048;
+    this.nextStateCheck = this.stateCheckEvery;
     this.tamper = options.tamper;
     this.traceLines = options.trace ? [] : null;
   }
@@ -68,7 +73,7 @@ export class BusDoor {
       state,
     );
     if (v !== null) this.violate(v);
-    if (this.stepCount % this.stateCheckEvery === 0) this.fullCheck();
+    if (this.stepCount === this.nextStateCheck) this.sampledCheck();
     if (this.traceLines) this.traceStep(op, by, result, events);
     if (events.length > 0) this.occupancy.account(events, sim.now, by !== null ? by.prog.opStartNs : sim.now);
     // Deliveries of this step, in order, checked against the dequeue events (INV-10, INV-9).
@@ -113,6 +118,18 @@ export class BusDoor {
     const ms = Math.floor(now / 1e6);
     if (ms > this.state.nowMs) this.apply({ op: 'tick', ms: ms - this.state.nowMs }, null);
     this.clockSkipBelowNs = (this.state.nowMs + 1) * 1e6 - 4096;
+  }
+
+  /**
+   * The sampled structural check, at multiples of stateCheckEvery steps; the next one at least
+   * as many steps later as the state has records, so that checks cost O(1) per step however
+   * large the state grows (the same steps as every stateCheckEvery while it is smaller).
+   */
+  private sampledCheck(): void {
+    this.fullCheck();
+    const every = this.stateCheckEvery;
+    const size = every === 1 ? 0 : stateSize(this.state);
+    this.nextStateCheck = Math.ceil((this.stepCount + Math.max(every, size)) / every) * every;
   }
 
   /** A full structural check of the model state (sampled, after faults, at the end). */
@@ -163,6 +180,12 @@ export class BusDoor {
   }
 
   private traceStep(op: Operation, by: ThreadRt | null, result: Invocation, events: readonly BusEvent[]): void {
+    if (this.traceLines!.length >= MAX_TRACE_LINES) {
+      // A trace is for reading: past this many lines it ends with one line saying so.
+      if (!this.traceTruncated) this.traceLines!.push(JSON.stringify({ truncatedAfterLines: this.traceLines!.length }));
+      this.traceTruncated = true;
+      return;
+    }
     const r = 'pending' in result ? { pending: result.ticket } : result.ok ? { ok: true } : { error: result.error };
     const o: Record<string, unknown> = { op: op.op };
     if ('handle' in op) o.handle = op.handle;
@@ -181,6 +204,16 @@ export class BusDoor {
     for (const e of events) this.traceLines!.push(JSON.stringify({ tNs, event: e.type, ...e, type: undefined }));
   }
 }
+
+/** Records a structural check of the state walks: handles, nodes, calls, pending operations, queued entries. */
+function stateSize(s: BusState): number {
+  let n = Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
+  for (const p of Object.values(s.peers)) n += 1 + p.queue.length;
+  return n;
+}
+
+/** The longest trace kept, lines (the simulator's JSON-lines trace of one run). */
+export const MAX_TRACE_LINES = 2_000_000;
 
 /** Whether an invocation is pending (a ticket) rather than a result. */
 export function isPending(r: Invocation): r is { pending: true; ticket: number } {

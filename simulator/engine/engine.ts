@@ -19,6 +19,7 @@ import type { BusEvent } from '../../model';
 import { EventQueue } from '../heap';
 import { Rng } from '../rng';
 import { expandWorkload } from '../workloads';
+import { SIM_BOUNDS } from '../check';
 import type { Fault, Profile, Scenario, SimResults, Step } from '../types';
 import { BackgroundLoad } from './background';
 import { BusDoor, isPending } from './bus-door';
@@ -225,6 +226,12 @@ export class Simulation {
     while (q.pop()) {
       if (this.events > maxEvents)
         throw new ScenarioError('SETUP', 'engine', `more than ${maxEvents} events: runaway scenario`);
+      if (q.popTime > SIM_BOUNDS.simulatedNs)
+        throw new ScenarioError(
+          'SETUP',
+          'engine',
+          `simulated time passed ${SIM_BOUNDS.simulatedNs} ns: runaway scenario`,
+        );
       const kind = q.popKind;
       if (kind === EventKind.Deadline) {
         // A group of deadlines at the same time: each counts as an event.
@@ -279,6 +286,7 @@ export class Simulation {
       steps.some((s) => s.do === 'call' || s.do === 'timerStart' || (s.do === 'repeat' && uses(s.body)));
     this.oneWayLatency = !specs.some((p) => uses(p.program) || (p.helpers ?? []).some(uses));
     setupPeers(this, specs);
+    this.scheduler.sizeTimeline(this.threads.length);
     this.faults.forEach((f, i) => this.queue.push(f.atNs, EventKind.Fault, i, 0));
     this.background.start();
     for (const t of this.threads) this.scheduler.makeRunnable(t);

@@ -12,6 +12,8 @@ export class Scheduler {
   private readonly tickNs: number;
   /** How long a thread that got a CPU keeps it against woken threads (at most the slice). */
   private readonly protectNs: number;
+  /** Timeline spans kept a thread: 4000, fewer when there are so many threads that all would pass 2,000,000. */
+  private spanCap = 4000;
 
   constructor(
     private readonly sim: Simulation,
@@ -32,6 +34,11 @@ export class Scheduler {
     this.sliceNs = S.slice?.ns ?? 0;
     this.tickNs = S.tick?.ns ?? 0;
     this.protectNs = Math.min(this.sliceNs, S.wakeupProtection?.ns ?? 0);
+  }
+
+  /** Size the timeline for the run's threads (once they are made). */
+  sizeTimeline(threads: number): void {
+    this.spanCap = Math.max(16, Math.min(4000, Math.floor(2_000_000 / Math.max(1, threads))));
   }
 
   /** A thread becomes runnable: its last CPU if idle, else any idle CPU, else a run queue. */
@@ -219,10 +226,10 @@ export class Scheduler {
     return from.queue.shift()!;
   }
 
-  /** End the thread's current timeline span at `end` (at most 4000 spans a thread). */
+  /** End the thread's current timeline span at `end` (at most spanCap + 1 spans a thread). */
   closeSpan(t: ThreadRt, end: number, state: string): void {
     const s = t.sched;
-    if (!s.spans || s.spans.length > 4000) return;
+    if (!s.spans || s.spans.length > this.spanCap) return;
     if (end > s.spanStartNs) s.spans.push([s.spanStartNs, end, state]);
   }
 }
