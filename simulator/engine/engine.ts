@@ -41,7 +41,10 @@ export interface RunOptions {
   trace?: boolean;
   /** Collect a per-thread timeline (for the timeline chart). */
   timeline?: boolean;
-  /** Full structural state check every N model steps (default 2048; 1 = every step). */
+  /**
+   * Full structural state check every N model steps (default 2048; 1 = every step); once the
+   * state holds more than N records, at least that many steps apart (O(1) per step).
+   */
   stateCheckEvery?: number;
   /** For tests: change a copy of each step's bus events before the monitors see them. */
   tamper?: (events: BusEvent[], stepIndex: number) => BusEvent[];
