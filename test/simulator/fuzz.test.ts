@@ -113,7 +113,7 @@ function errorKind(message: string): string {
     .replace(/\/\d+/g, '/N')
     .replace(/(\/N|\/body){4,}/g, '/…')
     .replace(/"[^"]*"/g, '"…"')
-    .replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N')
+    .replace(/(?<![A-Za-z]-?)-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N')
     .replace(/\(its (names|nodes): [^)]*\)/, '(…)')
     .replace(/\(peers: [^)]*\)/, '(…)')
     .replace(/not JSON \(.*$/, 'not JSON')
