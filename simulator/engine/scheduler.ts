@@ -80,7 +80,6 @@ export class Scheduler {
     q.wakePreempt = true;
     if (cur.sched.state === ThreadState.Spinning) {
       this.sim.spin.interrupt(cur);
-      this.closeSpan(cur, now, 'spin');
       cur.wait.waitingOp = true;
       this.preempt(cur);
     }
