@@ -5,11 +5,13 @@
 // (saying what is missing and how to get it) when the addon could not be built. See README.md.
 import * as fs from 'fs';
 import type * as net from 'net';
-import { loadAddon } from './loader';
+import { loadAddon, type RawAddon } from './loader';
 
 export { NativeUnavailableError, nativeAvailability, readBuildStatus, type BuildStatus } from './loader';
 
-const addon = () => loadAddon();
+let loaded: RawAddon | undefined;
+/** The addon, loaded at the first call (which throws NativeUnavailableError when it cannot be). */
+const addon = (): RawAddon => loaded ?? (loaded = loadAddon());
 
 /** What the kernel offers here (futex_waitv: 5.16, pidfd_open: 5.3, SO_PEERPIDFD: 6.5). */
 export function capabilities(): { futexWaitv: boolean; pidfd: boolean; peerPidfd: boolean } {

@@ -67,8 +67,15 @@ export class NativeUnavailableError extends Error {
   }
 }
 
+let here: string | undefined;
+
 /** The native/ folder of this checkout: the nearest ancestor of this module holding native/binding.gyp. */
-export function nativeDir(start: string = __dirname): string {
+export function nativeDir(start?: string): string {
+  if (start === undefined) return (here ??= findNativeDir(__dirname));
+  return findNativeDir(start);
+}
+
+function findNativeDir(start: string): string {
   for (let dir = start; ; dir = path.dirname(dir)) {
     if (fs.existsSync(path.join(dir, 'binding.gyp')) && path.basename(dir) === 'native') return dir;
     if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return path.join(dir, 'native');
