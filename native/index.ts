@@ -186,8 +186,9 @@ export class ProcessWatch {
 
   /**
    * Resolves once the process has terminated (at once if it has), on the event loop, without a
-   * thread. The watch keeps the process alive while pending unless keepAlive is false. Rejects if
-   * the watch is closed first.
+   * thread. The watch keeps the process alive while pending unless keepAlive is false (the calls
+   * pending together share one watch: the first one's keepAlive applies). Rejects if the watch is
+   * closed first.
    */
   exited(options: { keepAlive?: boolean } = {}): Promise<void> {
     this.checkOpen('exited');

@@ -36,7 +36,7 @@ describe('native: shared segments between processes', function () {
     requireNative(this);
   });
 
-  it("a child mapping the inherited memfd sees the parent's bytes, and the parent sees the child's [RECV-2]", async () => {
+  it("a child mapping the inherited memfd sees the parent's bytes, and the parent sees the child's", async () => {
     const seg = createSegment(64 * 1024, { name: 'inherit-test' });
     try {
       const i32 = new Int32Array(seg.buffer);
@@ -51,7 +51,7 @@ describe('native: shared segments between processes', function () {
     }
   });
 
-  it('a memfd sent over a Unix socket with SCM_RIGHTS maps the same memory in the receiver, still sealed against shrinking [RECV-2]', async () => {
+  it('a memfd sent over a Unix socket with SCM_RIGHTS maps the same memory in the receiver, still sealed against shrinking', async () => {
     const seg = createSegment(8192);
     const [mine, theirs] = socketPair();
     try {
@@ -75,7 +75,7 @@ describe('native: shared segments between processes', function () {
     }
   });
 
-  it('a segment in a file is mapped again by path and by fd, and creating the path a second time fails EEXIST [RECV-2]', () => {
+  it('a segment in a file is mapped again by path and by fd, and creating the path a second time fails EEXIST', () => {
     const file = path.join(temp(), 'segment');
     const a = openSegment(file, { create: true, sizeBytes: 3 * pageSizeBytes() });
     try {
@@ -101,7 +101,7 @@ describe('native: futex wait and notify across processes', function () {
     requireNative(this);
   });
 
-  it("two processes ping-pong through Atomics on shared words, each sleeping in a futex wait until the other's notify [RECV-2, SEND-7]", async () => {
+  it("two processes ping-pong through Atomics on shared words, each sleeping in a futex wait until the other's notify", async () => {
     const rounds = 300;
     const seg = createSegment(4096);
     try {
@@ -136,7 +136,7 @@ describe('native: futex wait and notify across processes', function () {
     }
   });
 
-  it('a wait times out no earlier than its timeout, blocking or async, and leaves the word as it was [TIME-1]', async () => {
+  it('a wait times out no earlier than its timeout, blocking or async, and leaves the word as it was', async () => {
     const i32 = new Int32Array(createSegment(4096).buffer);
     let t0 = process.hrtime.bigint();
     assert.equal(wait(i32, 3, 0, 40), 'timed-out');
@@ -151,7 +151,7 @@ describe('native: futex wait and notify across processes', function () {
     assert.equal(i32[3], 0);
   });
 
-  it('a wait on a word that already differs returns not-equal at once, and waitAsync answers synchronously [RECV-2]', () => {
+  it('a wait on a word that already differs returns not-equal at once, and waitAsync answers synchronously', () => {
     const i32 = new Int32Array(createSegment(4096).buffer);
     i32[5] = 9;
     assert.equal(wait(i32, 5, 8), 'not-equal');
@@ -160,7 +160,7 @@ describe('native: futex wait and notify across processes', function () {
     assert.equal(notify(i32, 5, 0), 0);
   });
 
-  it('notify wakes at most count waiters and reports how many woke [RECV-2]', async () => {
+  it('notify wakes at most count waiters and reports how many woke', async () => {
     const i32 = new Int32Array(createSegment(4096).buffer);
     const a = waitAsync(i32, 7, 0, 30_000);
     const b = waitAsync(i32, 7, 0, 30_000);
@@ -178,7 +178,7 @@ describe('native: futex wait and notify across processes', function () {
     assert.equal(notify(i32, 7), 0);
   });
 
-  it('a worker thread terminated with a waitAsync pending ends cleanly, and waiting works afterwards [CLOSE-1]', async () => {
+  it('a worker thread terminated with a waitAsync pending ends cleanly, and waiting works afterwards', async () => {
     const seg = createSegment(4096);
     try {
       const worker = new Worker(CHILD_JS, { workerData: { fd: seg.fd } });
@@ -198,7 +198,7 @@ describe('native: futex wait and notify across processes', function () {
     }
   });
 
-  it('a process exits cleanly with a waitAsync pending, and a pending waitAsync alone keeps a process alive until it settles [TIME-2]', async () => {
+  it('a process exits cleanly with a waitAsync pending, and a pending waitAsync alone keeps a process alive until it settles', async () => {
     const seg = createSegment(4096);
     try {
       const child = forkChild(['exit-while-waiting'], [seg.fd]);
@@ -224,7 +224,7 @@ describe('native: process liveness', function () {
     requireNative(this);
   });
 
-  it('a SIGKILLed process is seen dead: alive() turns false, waitExit returns true and exited() resolves [CLOSE-1]', async () => {
+  it('a SIGKILLed process is seen dead: alive() turns false, waitExit returns true and exited() resolves', async () => {
     const child = forkChild(['sleep']);
     await child.next();
     const watch = ProcessWatch.open(child.proc.pid!);
@@ -245,7 +245,7 @@ describe('native: process liveness', function () {
     }
   });
 
-  it('a closed watch rejects its pending exited() and refuses further use; a pid that no longer exists fails ESRCH [CLOSE-1]', async () => {
+  it('a closed watch rejects its pending exited() and refuses further use; a pid that no longer exists fails ESRCH', async () => {
     const child = forkChild(['sleep']);
     await child.next();
     const pid = child.proc.pid!;
@@ -268,7 +268,7 @@ describe('native: Unix socket peers', function () {
     requireNative(this);
   });
 
-  it('SO_PEERCRED reports the pid, uid and gid of the process that connected, and its pidfd follows that process to its death [BUS-2, CRED-1]', async () => {
+  it('SO_PEERCRED reports the pid, uid and gid of the process that connected, and its pidfd follows that process to its death', async () => {
     const socketPath = path.join(temp(), 'peer.sock');
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(socketPath, resolve));
@@ -294,7 +294,7 @@ describe('native: Unix socket peers', function () {
     }
   });
 
-  it('both ends of a socket pair report the process that made it [BUS-2]', () => {
+  it('both ends of a socket pair report the process that made it', () => {
     const [a, b] = socketPair({ seqpacket: false });
     try {
       const me = { pid: process.pid, uid: process.getuid!(), gid: process.getgid!() };
@@ -319,7 +319,7 @@ describe('native: bad arguments', function () {
       return true;
     });
 
-  it('wrong types, non-integer or out-of-range indices, values, timeouts and counts get a TypeError or RangeError naming the argument, and the word is unchanged [ATOMIC-1]', () => {
+  it('wrong types, non-integer or out-of-range indices, values, timeouts and counts get a TypeError or RangeError naming the argument, and the word is unchanged', () => {
     const i32 = new Int32Array(createSegment(4096).buffer);
     i32[1] = 5;
     const before = Int32Array.from(i32);
@@ -352,7 +352,7 @@ describe('native: bad arguments', function () {
     assert.deepEqual(i32, before);
   });
 
-  it('sizes and offsets out of range or not page-aligned get a RangeError naming the extent [ATOMIC-1]', () => {
+  it('sizes and offsets out of range or not page-aligned get a RangeError naming the extent', () => {
     const seg = createSegment(2 * pageSizeBytes());
     try {
       const page = pageSizeBytes();
@@ -391,7 +391,7 @@ describe('native: bad arguments', function () {
     }
   });
 
-  it('closed fds and fds of the wrong kind fail EBADF, ENOTSOCK or a TypeError saying what the fd is [ATOMIC-1]', () => {
+  it('closed fds and fds of the wrong kind fail EBADF, ENOTSOCK or a TypeError saying what the fd is', () => {
     const seg = createSegment(4096);
     const [a, b] = socketPair();
     // Closed last, and used before anything else opens: its number designates no open file.
@@ -435,7 +435,7 @@ describe('native: bad arguments', function () {
     }
   });
 
-  it('a message carrying more fds than maxFds is refused with every fd closed, and an empty socket times out ETIMEDOUT [ATOMIC-1]', () => {
+  it('a message carrying more fds than maxFds is refused with every fd closed, and an empty socket times out ETIMEDOUT', () => {
     const [a, b] = socketPair();
     const segs = [createSegment(4096), createSegment(4096), createSegment(4096)];
     try {
