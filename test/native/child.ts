@@ -1,9 +1,19 @@
 // The other process (or worker thread) of the native tests, started from the compiled
 // dist/test/native/child.js. argv[2] (or workerData.role) picks what it does; results go back
 // over the IPC channel (fork) or stdout (spawn without IPC).
-import { parentPort, workerData } from 'worker_threads';
+import { once } from 'events';
+import { parentPort, Worker, workerData } from 'worker_threads';
 import * as net from 'net';
-import { mapSegment, notify, receiveFds, segmentSeals, wait, waitAsync } from '../../native';
+import {
+  capabilities,
+  createSegment,
+  mapSegment,
+  notify,
+  receiveFds,
+  segmentSeals,
+  wait,
+  waitAsync,
+} from '../../native';
 import { WORDS } from './words';
 
 const send = (m: unknown) => process.send!(m);
@@ -77,6 +87,22 @@ async function main(): Promise<void> {
       return;
     case 'connect':
       return connect(arg);
+    case 'worker-teardown': {
+      // A worker thread ended with a waitAsync pending: its pool thread is cancelled and joined
+      // (futex_waitv's cancel word, or the fallback's wake of the shared word), and this process
+      // goes on waiting as before.
+      const seg = createSegment(4096);
+      const worker = new Worker(__filename, { workerData: { fd: seg.fd } });
+      const [first] = (await once(worker, 'message')) as [{ waiting: boolean }];
+      await new Promise((r) => setTimeout(r, 20)); // let the pool thread reach the kernel
+      const exit = once(worker, 'exit');
+      await worker.terminate();
+      const [code] = (await exit) as [number];
+      const r = waitAsync(new Int32Array(seg.buffer), WORDS.ping, 0, 5);
+      const after = r.async ? await r.value : r.value;
+      send({ futexWaitv: capabilities().futexWaitv, waiting: first.waiting, code, after });
+      return;
+    }
     case 'exit-while-waiting': {
       // A pending waitAsync holds a pool thread blocked in the kernel: exit must still be clean.
       const i32 = new Int32Array(mapSegment(4));

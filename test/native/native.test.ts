@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { spawn } from 'child_process';
-import { Worker } from 'worker_threads';
 import {
+  capabilities,
   createSegment,
   mapSegment,
   notify,
@@ -178,23 +178,40 @@ describe('native: futex wait and notify across processes', function () {
     assert.equal(notify(i32, 7), 0);
   });
 
-  it('a worker thread terminated with a waitAsync pending ends cleanly, and waiting works afterwards', async () => {
-    const seg = createSegment(4096);
-    try {
-      const worker = new Worker(CHILD_JS, { workerData: { fd: seg.fd } });
-      const first = await new Promise<{ waiting: boolean }>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
+  it('a worker thread terminated with a waitAsync pending ends cleanly, with futex_waitv and with the fallback, and waiting works afterwards', async () => {
+    for (const fallback of [false, true]) {
+      const env = { ...process.env, TESSERA_NATIVE_NO_FUTEX_WAITV: fallback ? '1' : '0' };
+      const child = forkChild(['worker-teardown'], [], env);
+      const m = await child.next<{ futexWaitv: boolean; waiting: boolean; code: number; after: string }>();
+      assert.deepEqual(m, {
+        futexWaitv: fallback ? false : capabilities().futexWaitv,
+        waiting: true,
+        code: 1,
+        after: 'timed-out',
       });
-      assert.equal(first.waiting, true);
-      await sleep(20); // let the pool thread reach the kernel
-      const exit = new Promise<number>((resolve) => worker.once('exit', resolve));
-      await worker.terminate();
-      assert.equal(await exit, 1);
-      const i32 = new Int32Array(seg.buffer);
-      assert.equal(waitAsync(i32, WORDS.ping, 0, 1).async, true);
-    } finally {
-      seg.close();
+      assert.deepEqual(await child.exited, { code: 0, signal: null });
+    }
+  });
+
+  it('fifty pending waitAsync on one word all wake on one notify, and the pool keeps at most four idle threads after', async () => {
+    const i32 = new Int32Array(createSegment(4096).buffer);
+    const tasks = () => fs.readdirSync('/proc/self/task').length;
+    const before = tasks();
+    const waits = Array.from({ length: 50 }, () => waitAsync(i32, 9, 0, 30_000));
+    assert.ok(waits.every((w) => w.async));
+    let woken = 0;
+    for (let tries = 0; woken < 50; tries++) {
+      woken += notify(i32, 9);
+      if (woken < 50) await sleep(2);
+      assert.ok(tries < 10_000, `only ${woken} of 50 waiters ever slept`);
+    }
+    assert.equal(woken, 50);
+    const results = await Promise.all(waits.map((w) => w.value));
+    assert.ok(results.every((r) => r === 'ok'));
+    // Threads beyond the four kept parked leave once their wait is done.
+    for (let tries = 0; tasks() > before + 4; tries++) {
+      assert.ok(tries < 2_500, `${tasks() - before} threads more than before the waits`);
+      await sleep(2);
     }
   });
 

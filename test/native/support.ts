@@ -38,9 +38,9 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function forkChild(args: string[], extraFds: number[] = []): Child {
+export function forkChild(args: string[], extraFds: number[] = [], env?: NodeJS.ProcessEnv): Child {
   const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc', ...extraFds];
-  const proc = fork(CHILD_JS, args, { stdio, execArgv: [] });
+  const proc = fork(CHILD_JS, args, { stdio, execArgv: [], env });
   const queue: unknown[] = [];
   const waiters: { resolve: (m: unknown) => void; reject: (e: Error) => void }[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
