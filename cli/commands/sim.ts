@@ -194,8 +194,6 @@ function planSweep(file: string, f: SimFlags, operands: string[]): Run {
   const spec: Sweep = loadSweep(file);
   if (spec.seed !== undefined && seedProblem(spec.seed))
     throw new InputError(`${file}: invalid sweep at /seed: ${seedProblem(spec.seed)}`);
-  if (f.svg !== undefined && spec.axes.length === 0)
-    throw new InputError(`${file}: --svg charts a sweep along its first axis, and "axes" is empty`);
   // Loads the scenario and every profile, and checks every point: all input errors come now.
   sweepTasks(spec, path.dirname(path.resolve(file)));
   return () => sweep(spec, file, f.json, f.svg, f.workers);

@@ -105,6 +105,17 @@ describe('tessera: every flag checked before anything runs', function () {
         axes: [{ field: 'rounds', values: [5] }],
       }),
     );
+    const hugeSeed = path.join(d, 'huge-seed.json');
+    fs.writeFileSync(
+      hugeSeed,
+      JSON.stringify({
+        name: 'x',
+        scenario: 'pingpong',
+        seed: '99999999999999999999',
+        transports: ['af_unix'],
+        axes: [{ field: 'rounds', values: [5] }],
+      }),
+    );
     const ref = ['conformance', '--impl', 'reference'];
     const cases: [string[], RegExp][] = [
       [[...ref, '--case', 'NOPE-99'], /--case takes one of the \d+ cases \(.*\), not "NOPE-99"/],
@@ -149,8 +160,9 @@ describe('tessera: every flag checked before anything runs', function () {
       [['sim', 'pingpong', '--compare', 'af_unix,tessera_shm', '--trace', '-'], /--trace - writes one trace/],
       [['sim', 'pingpong', '--seed', '0x10000000000000000'], /--seed must be below 2\^64/],
       [['sim', 'pingpong', '--seed', '-1'], /--seed must be decimal or 0x-hex, not "-1"/],
-      [['sim', '--sweep', noAxes, '--svg', d], /--svg charts a sweep along its first axis, and "axes" is empty/],
-      [['sim', '--sweep', badSeed], /invalid sweep at \/seed: must be decimal or 0x-hex, not "-1"/],
+      [['sim', '--sweep', noAxes, '--svg', d], /invalid sweep at \/axes: must NOT have fewer than 1 items/],
+      [['sim', '--sweep', badSeed], /invalid sweep at \/seed: must match pattern/],
+      [['sim', '--sweep', hugeSeed], /invalid sweep at \/seed: must be below 2\^64/],
       [['sim', '--sweep', path.join(d, 'none.json')], /--sweep .*none\.json: no such file/],
       [
         ['sim', 'pingpong', '--json', '-', '--trace', '-'],
@@ -168,11 +180,11 @@ describe('tessera: every flag checked before anything runs', function () {
       const r = await tesseraHere(...argv);
       assert.equal(r.code, 2, `${argv.join(' ')}: exit ${r.code}\n${r.out}\n${r.err}`);
       assert.match(r.err, message, argv.join(' '));
-      if (!/empty|sweep at/.test(message.source))
+      if (!/sweep at/.test(message.source))
         assert.match(r.err, /\nusage: tessera /, `${argv.join(' ')}: no usage line`);
       assert.equal(r.out, '', `${argv.join(' ')} printed on stdout`);
     }
-    assert.deepEqual(fs.readdirSync(d).sort(), ['bad-seed.json', 'no-axes.json']);
+    assert.deepEqual(fs.readdirSync(d).sort(), ['bad-seed.json', 'huge-seed.json', 'no-axes.json']);
   });
 
   it('flags read through parseArgs: --flag=value, a value starting with a dash, and -- before operands', () => {
