@@ -116,6 +116,48 @@ export interface Profile {
   batchReceive: boolean;
   /** A receive right after a reply shares its system call (binder's write+read ioctl). */
   fuseReplyReceive: boolean;
+  /**
+   * One lock for the whole bus that every operation of a peer takes (absent: none, or locks
+   * fine-grained enough that they never make one peer wait for an unrelated one).
+   */
+  lock?: BusLock;
+}
+
+/**
+ * The bus lock and what contention on it costs. An operation runs the first
+ * `1 - holdFraction` of its CPU cost outside the lock, then takes the lock and runs the rest
+ * holding it; it takes effect (its linearization point) when it releases the lock. The op
+ * costs of the profile are those of an uncontended lock, its line moving between two CPUs
+ * (how they were measured); contention adds what they cannot hold: waiting for the holder,
+ * and a handover that grows with the number of waiters polling one word.
+ */
+export interface BusLock {
+  /**
+   * Fraction of each operation's CPU cost (op, copies, handle transfers) spent holding the lock: 0 to 1.
+   * @minimum 0
+   * @maximum 1
+   */
+  holdFraction: number;
+  /** Moving one cache line from the CPU that wrote it last to another (a miss served by another core's cache). */
+  lineTransfer: Cost;
+  /**
+   * How waiters wait, which sets the handover: `spinning` (test-and-set, CAS or ticket lock: every
+   * waiter polls the lock word, so a release invalidates every poller's copy and they re-read it
+   * one at a time; the next holder gets it after (S + 1) / 2 line transfers on average, S the
+   * spinning waiters, one of them in the op cost already), or `queued` (MCS or Linux qspinlock:
+   * each waiter polls its own line; a handover is one transfer, in the op cost already).
+   */
+  handover: 'spinning' | 'queued';
+  /**
+   * Spin this long for the lock, then sleep on it (futex) until a release wakes one sleeper;
+   * absent: spin until it is free (a kernel spinlock).
+   */
+  spin?: Cost;
+  /**
+   * Where the lock's design and numbers come from.
+   * @maxLength 4096
+   */
+  source: string;
 }
 
 export interface SpinBackoff {
