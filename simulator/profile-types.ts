@@ -34,6 +34,14 @@ export interface Profile {
   name: string;
   /** @maxLength 4096 */
   description: string;
+  /**
+   * The bundled profile this one derives from. A profile file with `extends` gives only what it
+   * changes (and its own `name`): each field it gives replaces the bundled profile's, objects
+   * merging field by field; the result is checked like any profile.
+   * @pattern ^[a-z0-9_]+$
+   * @maxLength 64
+   */
+  extends?: string;
   /** One system call entry and exit (included in op cpu costs; counted separately). */
   syscall: Cost;
   /** Copying one KiB of payload once. */

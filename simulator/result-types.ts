@@ -111,13 +111,55 @@ export interface SimResults {
   hash: string;
 }
 
+/** One run of a sweep: a transport, the axes' values, a seed. */
 export interface SweepPoint {
   transport: string;
+  /** Each axis's field (as the sweep file names it) and its value at this point. */
   params: { [field: string]: number };
+  seed: string;
   results: SimResults;
 }
 
 export interface SweepResults {
   sweep: string;
+  /** Runs per point (seeds seed, seed + 1, ...). */
+  seeds: PositiveInt;
+  /** Transport-major, then the axes' combinations (first axis slowest), then seeds. */
   points: SweepPoint[];
+}
+
+/** One scenario on several transports (`tessera sim SCENARIO --compare T1,T2,... --json FILE`). */
+export interface CompareResults {
+  scenario: string;
+  seed: string;
+  /** One run per transport, in the order given. */
+  runs: SimResults[];
+}
+
+/** What `tessera sim --scale-study` writes: every run's metrics, and what it was computed from. */
+export interface ScaleStudyResults {
+  study: string;
+  /** sha256 of the study file, its scenarios and the profiles it ran: stale when they change. */
+  inputsDigest: string;
+  cores: PositiveInt[];
+  transports: string[];
+  /** The seeds of every point. */
+  seeds: string[];
+  /** Workload-major, then transport, core count and seed. */
+  runs: ScaleRun[];
+}
+
+export interface ScaleRun {
+  workload: string;
+  transport: string;
+  cores: PositiveInt;
+  seed: string;
+  /** The fields the core count set. */
+  params: { [field: string]: number };
+  /** Every metric of the registry, by id (6 significant digits). */
+  metrics: { [metric: string]: number };
+  /** Liveness held and no invariant was violated. */
+  ok: boolean;
+  /** SimResults.hash of the run: it replays byte for byte. */
+  hash: string;
 }

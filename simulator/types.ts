@@ -156,6 +156,7 @@ export interface Scenario {
    * Transport profile name (bundled) used when the command line gives none. Default tessera_shm.
    * @pattern ^[a-z0-9_]+$
    * @maxLength 64
+   * @default "tessera_shm"
    */
   transport?: string;
   /**
@@ -163,6 +164,7 @@ export interface Scenario {
    * @TJS-type integer
    * @minimum 1
    * @maximum 1024
+   * @default 2
    */
   cpus?: number;
   limits?: LimitsOverride;
@@ -170,6 +172,7 @@ export interface Scenario {
    * Relative spread of every cost: 0 (exact costs) to 1 (a cost varies from 0.37x to 2.7x); default 0.08.
    * @minimum 0
    * @maximum 1
+   * @default 0.08
    */
   jitter?: number;
   /** Other processes' load on the machine (measured by `tessera calibrate`); default none. */
@@ -186,6 +189,7 @@ export interface Scenario {
 export type Workload =
   | ScriptWorkload
   | PingPongWorkload
+  | PairsWorkload
   | RpcPoolWorkload
   | FanoutWorkload
   | IntroductionChainWorkload
@@ -209,6 +213,7 @@ export interface BackgroundLoad {
    * Length of one period, ns: 10 us to 10 s (default 4 ms, a scheduler tick at CONFIG_HZ=250).
    * @minimum 10000
    * @maximum 10000000000
+   * @default 4000000
    */
   periodNs?: number;
   /**
@@ -235,9 +240,44 @@ export interface PingPongWorkload {
   mode: 'call' | 'send-receive';
   rounds: Times;
   payloadBytes: PayloadBytes;
-  /** Server CPU time per request. */
+  /**
+   * Server CPU time per request.
+   * @default 0
+   */
   serviceNs?: Nanos;
-  /** Client pause between rounds (off CPU). */
+  /**
+   * Client pause between rounds (off CPU).
+   * @default 0
+   */
+  thinkNs?: Nanos;
+}
+
+/**
+ * Independent call/reply pairs: client i calls server i and no one else, so the pairs share
+ * nothing but the bus (and its lock, where the profile has one): how far a design scales when
+ * the work itself could scale perfectly.
+ */
+export interface PairsWorkload {
+  kind: 'pairs';
+  /**
+   * Client/server pairs: 1 to 511.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 511
+   */
+  pairs: number;
+  /** Calls each client makes. */
+  rounds: Times;
+  payloadBytes: PayloadBytes;
+  /**
+   * Server CPU time per call.
+   * @default 0
+   */
+  serviceNs?: Nanos;
+  /**
+   * Client pause between calls (off CPU).
+   * @default 0
+   */
   thinkNs?: Nanos;
 }
 
@@ -248,9 +288,14 @@ export interface RpcPoolWorkload {
   serverThreads: ThreadCount;
   callsPerClient: Times;
   payloadBytes: PayloadBytes;
+  /** @default 0 */
   serviceNs?: Nanos;
+  /** @default 0 */
   thinkNs?: Nanos;
-  /** Receive batch size of a server thread (default 1). */
+  /**
+   * Receive batch size of a server thread (default 1).
+   * @default 1
+   */
   batch?: BatchSize;
   /** Per-call timeout (ms of the bus clock); absent: wait without limit. */
   timeoutMs?: TimeoutMs;
@@ -262,10 +307,17 @@ export interface FanoutWorkload {
   subscribers: PeerCount;
   messages: Times;
   payloadBytes: PayloadBytes;
-  /** Receive batch size of a subscriber. */
+  /**
+   * Receive batch size of a subscriber.
+   * @default 16
+   */
   batch?: BatchSize;
-  /** Publisher pause between messages (off CPU); paces the stream. */
+  /**
+   * Publisher pause between messages (off CPU); paces the stream.
+   * @default 0
+   */
   intervalNs?: Nanos;
+  /** @default 0 */
   serviceNs?: Nanos;
 }
 
@@ -300,13 +352,17 @@ export interface BackpressureWorkload {
   consumerServiceNs: Nanos;
   /** A blocked send waits this long for room (SEND-7); 0: fail QUEUE_FULL at once. */
   sendTimeoutMs: TimeoutMs;
-  /** Producer pause between messages. */
+  /**
+   * Producer pause between messages.
+   * @default 0
+   */
   intervalNs?: Nanos;
 }
 
 /** A simulated peer: one process attached to the bus, running `threads` copies of its program. */
 export interface PeerSpec {
   name: Name;
+  /** @default 1 */
   threads?: ThreadCount;
   credentials?: Credentials;
   /**
@@ -333,7 +389,10 @@ export interface PeerSpec {
 
 export interface NodeSpec {
   name: Name;
-  /** Deliveries through this node carry sender credentials (CRED-1). */
+  /**
+   * Deliveries through this node carry sender credentials (CRED-1).
+   * @default false
+   */
   credentials?: boolean;
 }
 
@@ -354,6 +413,7 @@ export interface GrantSpec {
 export interface TransferSpec {
   handle: Name;
   rights?: Right[];
+  /** @default false */
   move?: boolean;
 }
 
@@ -400,6 +460,7 @@ export interface SendStep extends StepBase {
   bytes: PayloadBytes;
   /** @maxItems 64 */
   transfers?: TransferSpec[];
+  /** @default 0 */
   timeoutMs?: TimeoutMs;
 }
 /** Answer the oldest call this peer has received and not answered (CALL-3). */
@@ -417,6 +478,7 @@ export interface ReplyStep extends StepBase {
  */
 export interface ReceiveStep extends StepBase {
   do: 'receive';
+  /** @default 1 */
   max?: BatchSize;
   timeoutMs?: TimeoutMs;
   /**
@@ -434,12 +496,18 @@ export interface ReceiveStep extends StepBase {
  */
 export interface ServeStep extends StepBase {
   do: 'serve';
+  /** @default 1 */
   max?: BatchSize;
+  /** @default 0 */
   serviceNs?: Nanos;
+  /** @default 0 */
   replyBytes?: PayloadBytes;
   /** Answer plain messages through this handle (send + receive ping-pong). */
   answerTo?: Name;
-  /** no-senders (default): a no-senders notice ends the loop and closes the peer; closed: run until the peer closes. */
+  /**
+   * no-senders (default): a no-senders notice ends the loop and closes the peer; closed: run until the peer closes.
+   * @default "no-senders"
+   */
   until?: 'no-senders' | 'closed';
   /** End the loop (without closing) after answering this many calls; the program goes on. */
   calls?: Times;
@@ -515,7 +583,10 @@ export interface Fault {
   action: 'close' | 'destroyNode' | 'revoke' | 'release' | 'stop-receiving';
   /** The handle destroyNode/revoke/release uses. */
   handle?: Name;
-  /** stop-receiving: how long the peer's threads stop taking deliveries. */
+  /**
+   * stop-receiving: how long the peer's threads stop taking deliveries.
+   * @default 1000000
+   */
   forNs?: Nanos;
 }
 
@@ -525,7 +596,10 @@ export type * from './profile-types';
 
 // ------------------------------------------------------------------ sweeps
 
-/** A parameter grid: every combination of the axes, run in worker threads. */
+/**
+ * A parameter grid: every combination of the axes on every transport, each point run with
+ * `seeds` seeds, in worker threads; one chart per metric.
+ */
 export interface Sweep {
   /**
    * @pattern ^[a-z0-9][a-z0-9-]*$
@@ -538,10 +612,20 @@ export interface Sweep {
    */
   scenario: string;
   /**
-   * The seed of every point: decimal or 0x-hex, below 2^64.
+   * The seed of every point's first run: decimal or 0x-hex, below 2^64 (default 0x5eed).
    * @pattern ^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$
+   * @default "0x5eed"
    */
   seed?: string;
+  /**
+   * Runs per point, with seeds seed, seed + 1, ...: 1 to 100 (default 1). With more than one,
+   * charts draw the median and a band from the lowest to the highest run.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 100
+   * @default 1
+   */
+  seeds?: number;
   /**
    * Bundled transport profiles: 1 to 32.
    * @minItems 1
@@ -552,25 +636,31 @@ export interface Sweep {
    */
   transports: string[];
   /**
-   * Axes: a workload field (e.g. "subscribers") and the values it takes; 1 to 4 axes, at most
-   * 4096 points in all (transports included).
+   * Axes: a numeric field of the scenario or profile and the values it takes; 1 to 4 axes, at most
+   * 4096 runs in all (transports x axis values x seeds). The first axis is the charts' x axis;
+   * the second draws one line per (transport, value); each value of a third or fourth makes
+   * charts of its own.
    * @minItems 1
    * @maxItems 4
    */
   axes: SweepAxis[];
   /**
-   * The metrics to chart, one SVG each (default messagesPerSec and latencyP50Ns).
+   * The metrics to chart, one SVG each, by id (the metric registry; default messagesPerSec and latencyP50Ns).
    * @maxItems 32
    * @items.type string
    * @items.maxLength 64
+   * @default ["messagesPerSec", "latencyP50Ns"]
    */
   metrics?: string[];
 }
 
 export interface SweepAxis {
   /**
-   * @pattern ^[A-Za-z][A-Za-z0-9]*$
-   * @maxLength 64
+   * A numeric field: `cpus`, `jitter`, `limits.maxPeers`, `background.cpus`, `workload.clients`
+   * (or `clients`: a workload field), `workload.peers.1.program.0.times` (a script's step),
+   * `profile.wake.latency.ns` (or `profile.wake.latency`).
+   * @pattern ^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$
+   * @maxLength 256
    */
   field: string;
   /**
@@ -578,6 +668,106 @@ export interface SweepAxis {
    * @maxItems 64
    */
   values: number[];
+}
+
+// ------------------------------------------------------------------ scale studies
+
+/**
+ * A scale study: the same workloads at several core counts on every transport, each workload's
+ * size set from the core count (`tessera sim --scale-study`).
+ */
+export interface ScaleStudy {
+  /**
+   * @pattern ^[a-z0-9][a-z0-9-]*$
+   * @maxLength 64
+   */
+  name: string;
+  /** @maxLength 4096 */
+  description: string;
+  /**
+   * Simulated CPUs of each step: 1 to 16 of them, each 1 to 1024.
+   * @minItems 1
+   * @maxItems 16
+   */
+  cores: PositiveInt[];
+  /**
+   * Bundled transport profiles; absent: every bundled profile (a new profile joins the study by
+   * being added to simulator/profiles/).
+   * @minItems 1
+   * @maxItems 32
+   * @items.type string
+   * @items.pattern ^[a-z0-9_]+$
+   * @items.maxLength 64
+   */
+  transports?: string[];
+  /**
+   * The first seed of every point: decimal or 0x-hex, below 2^64 (default 0x5eed).
+   * @pattern ^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$
+   * @default "0x5eed"
+   */
+  seed?: string;
+  /**
+   * Runs per point (seeds seed, seed + 1, ...): 1 to 16; the report uses their median.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 16
+   * @default 1
+   */
+  seeds?: number;
+  /**
+   * @minItems 1
+   * @maxItems 16
+   */
+  workloads: StudyWorkload[];
+}
+
+/** One workload of a scale study. */
+export interface StudyWorkload {
+  /**
+   * @pattern ^[a-z0-9][a-z0-9-]*$
+   * @maxLength 64
+   */
+  id: string;
+  /** @maxLength 200 */
+  title: string;
+  /**
+   * What the workload asks of a design.
+   * @maxLength 4096
+   */
+  question: string;
+  /**
+   * A scenario file, relative to the study file.
+   * @maxLength 4096
+   */
+  scenario: string;
+  /**
+   * Fields set from the core count C: round(C x perCore + add), at least 1. The scenario's
+   * `cpus` is C.
+   * @maxItems 8
+   */
+  perCore: StudyField[];
+  /** The metric by which the study judges scaling (its registry id, e.g. callsPerSec). */
+  throughput: string;
+}
+
+export interface StudyField {
+  /**
+   * A numeric field of the scenario, as a sweep axis names it.
+   * @pattern ^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*$
+   * @maxLength 256
+   */
+  field: string;
+  /**
+   * @minimum 0
+   * @maximum 64
+   */
+  perCore: number;
+  /**
+   * @minimum -1024
+   * @maximum 1024
+   * @default 0
+   */
+  add?: number;
 }
 
 // ------------------------------------------------------------------ results

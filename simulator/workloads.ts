@@ -6,6 +6,7 @@ import type {
   BackpressureWorkload,
   FanoutWorkload,
   IntroductionChainWorkload,
+  PairsWorkload,
   PeerSpec,
   PingPongWorkload,
   RevocationStormWorkload,
@@ -67,6 +68,26 @@ function pingpong(w: PingPongWorkload): PeerSpec[] {
       ],
     },
   ];
+}
+
+function pairs(w: PairsWorkload): PeerSpec[] {
+  const peers: PeerSpec[] = [];
+  const think: Step[] = w.thinkNs ? [{ do: 'sleep', ns: w.thinkNs }] : [];
+  for (let i = 1; i <= w.pairs; i++) {
+    peers.push({
+      name: `server${i}`,
+      credentials: creds(2 * i - 1),
+      nodes: [{ name: 'svc' }],
+      program: [{ do: 'serve', max: 1, serviceNs: w.serviceNs ?? 0, replyBytes: w.payloadBytes }],
+    });
+    peers.push({
+      name: `client${i}`,
+      credentials: creds(2 * i),
+      bootstrap: [{ node: `server${i}.svc`, as: 'svc', rights: ['send'] }],
+      program: [{ do: 'repeat', times: w.rounds, body: [{ do: 'call', to: 'svc', bytes: w.payloadBytes }, ...think] }],
+    });
+  }
+  return peers;
 }
 
 function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
@@ -257,6 +278,8 @@ export function expandWorkload(w: Workload): PeerSpec[] {
       return w.peers;
     case 'pingpong':
       return pingpong(w);
+    case 'pairs':
+      return pairs(w);
     case 'rpc-pool':
       return rpcPool(w);
     case 'fanout':

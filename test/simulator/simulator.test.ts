@@ -16,7 +16,8 @@ import {
 } from '../../simulator/load';
 import { runScenario } from '../../simulator/run';
 import { runScenarioComparison } from '../../simulator/compare';
-import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
+import { latencyCdfSvg, sweepSvg } from '../../simulator/svg';
+import { timelineSvg } from '../../simulator/timeline';
 import type { PeerSpec, Profile, Scenario } from '../../simulator/types';
 import { resolveLimits } from '../../spec/registry/limits';
 
@@ -579,10 +580,10 @@ describe('simulator charts', () => {
       ]),
       sweepSvg(
         [
-          { transport: 'shm', params: { n: 1 }, results: a },
-          { transport: 'shm', params: { n: 2 }, results: b },
+          { transport: 'shm', params: { n: 1 }, seed: '0x1', results: a },
+          { transport: 'shm', params: { n: 2 }, seed: '0x1', results: b },
         ],
-        'n',
+        ['n'],
         'messagesPerSec',
       ),
       timelineSvg(b),
