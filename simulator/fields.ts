@@ -147,6 +147,11 @@ export function fieldLabel(name: string): string {
     'background.cpus': 'background load (CPUs)',
   };
   if (known[name]) return known[name];
+  // A profile cost named without its `ns`: the cost's ns (the schema says which fields are costs).
+  if (name.startsWith('profile.')) {
+    const path = walk(ProfileSchema, undefined, name.split('.').slice(1), ProfileSchema);
+    if (path) name = ['profile', ...path].join('.');
+  }
   let parts = name.split('.').filter((p) => !/^\d+$/.test(p));
   if (parts[0] === 'workload' || parts[0] === 'limits') parts = parts.slice(1);
   if (parts[0] === 'profile') parts = parts.slice(1);

@@ -28,7 +28,7 @@ export function studyCharts(study: ScaleStudy, results: ScaleStudyResults): Stud
       const rows = results.runs
         .filter((r) => r.workload === w.id)
         .map((r) => ({ transport: r.transport, params: { cores: r.cores }, value: r.metrics[id] }));
-      const title = `${w.title}: ${m.label.toLowerCase()} by core count`;
+      const title = `${w.title}: ${m.label} by core count`;
       out.push({
         file: `${study.name}-${w.id}-${id}.svg`,
         workload: w.id,

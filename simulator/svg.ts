@@ -296,6 +296,11 @@ export function spread(values: number[]): Spread {
   return { median, min: v[0], max: v[v.length - 1], runs: v.length };
 }
 
+/** An axis label saying its scale is logarithmic: `cores (log scale)`, `wake latency (ns, log scale)`. */
+function logLabel(label: string): string {
+  return label.endsWith(')') ? `${label.slice(0, -1)}, log scale)` : `${label} (log scale)`;
+}
+
 /** One run's value of the charted metric, where it sits in the grid. */
 export interface ChartRow {
   transport: string;
@@ -317,6 +322,7 @@ export function chartSeries(rows: ChartRow[], fields: string[]): SweepSeries[] {
   const [xField, second] = fields;
   const series = new Map<string, { s: SweepSeries; byX: Map<number, number[]> }>();
   for (const p of rows) {
+    if (typeof p.params[xField] !== 'number') continue; // not on this chart's axis
     const key = `${p.transport}\u0000${second !== undefined ? p.params[second] : ''}`;
     let entry = series.get(key);
     if (!entry) {
@@ -434,5 +440,5 @@ export function chartSvg(
   });
   body.push(...legend(p, entries));
   const sub = `${o.subtitle}${logY ? '; log scale' : ''}`;
-  return frame(p, o.title, sub, xName + (logX ? ' (log scale)' : ''), metricAxisLabel(m), body);
+  return frame(p, o.title, sub, logX ? logLabel(xName) : xName, metricAxisLabel(m), body);
 }
