@@ -5,6 +5,7 @@ import type { CostNs, Nanos } from './types';
 
 /** One cost with where its number comes from. */
 export interface Cost {
+  /** The cost in nanoseconds. */
   ns: CostNs;
   /**
    * Where the number comes from (a measurement, a calibration run, or reasoning).
@@ -15,6 +16,7 @@ export interface Cost {
 
 /** CPU cost and kernel entries of one protocol operation on a transport. */
 export interface OpCost {
+  /** CPU time of the operation on the caller's thread. */
   cpu: Cost;
   /**
    * System calls the operation makes (0 for a user-space fast path): 0 to 1000.
@@ -28,11 +30,15 @@ export interface OpCost {
 /** A transport as data: what each step costs (nanoseconds) and which mechanisms it has. */
 export interface Profile {
   /**
+   * Names the transport in results and charts.
    * @pattern ^[a-z0-9_]+$
    * @maxLength 64
    */
   name: string;
-  /** @maxLength 4096 */
+  /**
+   * What the transport is, for people.
+   * @maxLength 4096
+   */
   description: string;
   /**
    * The bundled profile this one derives from. A profile file with `extends` gives only what it
@@ -55,6 +61,7 @@ export interface Profile {
   copies: number;
   /** Passing one handle (fd for AF_UNIX SCM_RIGHTS). */
   handleTransfer: Cost;
+  /** What each protocol operation costs. */
   ops: {
     send: OpCost;
     call: OpCost;
@@ -68,6 +75,7 @@ export interface Profile {
     /** mint, release, revoke, destroyNode, createNode, close. */
     control: OpCost;
   };
+  /** Sleeping and waking. */
   wake: {
     /** CPU the waker spends waking a sleeping thread. */
     waker: Cost;
@@ -81,6 +89,7 @@ export interface Profile {
     /** How long a spinning waiter takes to see a change made on another CPU. */
     spinObserve: Cost;
   };
+  /** The CPU scheduler. */
   scheduler: {
     contextSwitch: Cost;
     /** Extra when a thread resumes on another CPU than it last ran on. */
@@ -100,6 +109,7 @@ export interface Profile {
     /** Scheduler tick (1 / CONFIG_HZ); absent or 0: the slice ends the turn at once. */
     tick?: Cost;
   };
+  /** Spinning waiters. */
   spin: {
     /** Spin this long before sleeping (0: sleep at once). */
     budget: Cost;
@@ -112,6 +122,7 @@ export interface Profile {
      */
     backoff?: SpinBackoff;
   };
+  /** Direct hand-off of the CPU on call and reply. */
   handoff: {
     /** A call switches its CPU straight to the server thread waiting in receive. */
     call: boolean;
@@ -170,17 +181,23 @@ export interface BusLock {
 
 export interface SpinBackoff {
   /**
+   * A wait that had to sleep divides the spin budget by this.
    * @minimum 1
    * @maximum 1000000
    */
   divisor: number;
+  /** Below this the budget drops to 0 (no spin). */
   floorNs: Nanos;
   /**
+   * At 0, every this-many-th wait spins the full budget again.
    * @TJS-type integer
    * @minimum 1
    * @maximum 1000000
    */
   probeEvery: number;
-  /** @maxLength 4096 */
+  /**
+   * Where the rule comes from.
+   * @maxLength 4096
+   */
   source: string;
 }

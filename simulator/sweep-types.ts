@@ -9,6 +9,7 @@ import type { PositiveInt } from './types';
  */
 export interface Sweep {
   /**
+   * Names the sweep in results and chart files.
    * @pattern ^[a-z0-9][a-z0-9-]*$
    * @maxLength 64
    */
@@ -71,6 +72,7 @@ export interface SweepAxis {
    */
   field: string;
   /**
+   * The values the field takes: 1 to 64 numbers.
    * @minItems 1
    * @maxItems 64
    */
@@ -85,11 +87,15 @@ export interface SweepAxis {
  */
 export interface ScaleStudy {
   /**
+   * Names the study in results and chart files.
    * @pattern ^[a-z0-9][a-z0-9-]*$
    * @maxLength 64
    */
   name: string;
-  /** @maxLength 4096 */
+  /**
+   * What it asks, for the report.
+   * @maxLength 4096
+   */
   description: string;
   /**
    * Simulated CPUs of each step: 1 to 16 of them, each 1 to 1024.
@@ -122,6 +128,7 @@ export interface ScaleStudy {
    */
   seeds?: number;
   /**
+   * The workloads, each run at every core count on every transport.
    * @minItems 1
    * @maxItems 16
    */
@@ -131,11 +138,15 @@ export interface ScaleStudy {
 /** One workload of a scale study. */
 export interface StudyWorkload {
   /**
+   * Names the workload in results and chart files.
    * @pattern ^[a-z0-9][a-z0-9-]*$
    * @maxLength 64
    */
   id: string;
-  /** @maxLength 200 */
+  /**
+   * Its title on the report.
+   * @maxLength 200
+   */
   title: string;
   /**
    * What the workload asks of a design.
@@ -165,11 +176,13 @@ export interface StudyField {
    */
   field: string;
   /**
+   * Value per core (C x perCore).
    * @minimum 0
    * @maximum 64
    */
   perCore: number;
   /**
+   * Added to C x perCore.
    * @minimum -1024
    * @maximum 1024
    * @default 0

@@ -146,11 +146,15 @@ export interface LimitsOverride {
 /** A scenario: a workload on a simulated machine, with optional faults. */
 export interface Scenario {
   /**
+   * Names the scenario in results, charts and replay commands.
    * @pattern ^[a-z0-9][a-z0-9-]*$
    * @maxLength 64
    */
   name: string;
-  /** @maxLength 4096 */
+  /**
+   * What it runs, for people.
+   * @maxLength 4096
+   */
   description: string;
   /**
    * Transport profile name (bundled) used when the command line gives none. Default tessera_shm.
@@ -167,6 +171,7 @@ export interface Scenario {
    * @default 2
    */
   cpus?: number;
+  /** Limits of the simulated bus (BUS-1). */
   limits?: LimitsOverride;
   /**
    * Relative spread of every cost: 0 (exact costs) to 1 (a cost varies from 0.37x to 2.7x); default 0.08.
@@ -237,8 +242,11 @@ export interface ScriptWorkload {
 /** One client, one server: call/reply, or send + receive with a reply node. */
 export interface PingPongWorkload {
   kind: 'pingpong';
+  /** call: call/reply (CALL-1); send-receive: a send, and the answer through a reply node the client passed at the start. */
   mode: 'call' | 'send-receive';
+  /** Round trips. */
   rounds: Times;
+  /** Payload bytes of each request and reply. */
   payloadBytes: PayloadBytes;
   /**
    * Server CPU time per request.
@@ -268,6 +276,7 @@ export interface PairsWorkload {
   pairs: number;
   /** Calls each client makes. */
   rounds: Times;
+  /** Payload bytes of each call and reply. */
   payloadBytes: PayloadBytes;
   /**
    * Server CPU time per call.
@@ -284,13 +293,23 @@ export interface PairsWorkload {
 /** K client peers calling one server peer with M threads. */
 export interface RpcPoolWorkload {
   kind: 'rpc-pool';
+  /** Client peers, one thread each. */
   clients: PeerCount;
+  /** Threads of the server peer, each serving the one queue. */
   serverThreads: ThreadCount;
+  /** Calls each client makes. */
   callsPerClient: Times;
+  /** Payload bytes of each call and reply. */
   payloadBytes: PayloadBytes;
-  /** @default 0 */
+  /**
+   * Server CPU time per call.
+   * @default 0
+   */
   serviceNs?: Nanos;
-  /** @default 0 */
+  /**
+   * Client pause between calls (off CPU).
+   * @default 0
+   */
   thinkNs?: Nanos;
   /**
    * Receive batch size of a server thread (default 1).
@@ -304,8 +323,11 @@ export interface RpcPoolWorkload {
 /** One publisher multicasting to N subscribers. */
 export interface FanoutWorkload {
   kind: 'fanout';
+  /** Subscriber peers, one thread each. */
   subscribers: PeerCount;
+  /** Multicasts the publisher makes. */
   messages: Times;
+  /** Payload bytes of each message. */
   payloadBytes: PayloadBytes;
   /**
    * Receive batch size of a subscriber.
@@ -317,7 +339,10 @@ export interface FanoutWorkload {
    * @default 0
    */
   intervalNs?: Nanos;
-  /** @default 0 */
+  /**
+   * Subscriber CPU time per message.
+   * @default 0
+   */
   serviceNs?: Nanos;
 }
 
@@ -338,17 +363,24 @@ export interface IntroductionChainWorkload {
 /** Many holders of minted handles; the owner revokes them repeatedly while they send. */
 export interface RevocationStormWorkload {
   kind: 'revocation-storm';
+  /** Peers the owner gives a minted handle each round. */
   holders: PeerCount;
+  /** Rounds of mint, give, revoke. */
   rounds: Times;
+  /** Sends each holder makes through its handle a round. */
   sendsPerRound: Times;
 }
 
 /** Fast producers, one slow consumer: the fairness of the per-sender quota (QUOTA-1). */
 export interface BackpressureWorkload {
   kind: 'backpressure';
+  /** Producer peers, one thread each. */
   producers: PeerCount;
+  /** Messages each producer sends. */
   messagesPerProducer: Times;
+  /** Payload bytes of each message. */
   payloadBytes: PayloadBytes;
+  /** Consumer CPU time per message: the slow side. */
   consumerServiceNs: Nanos;
   /** A blocked send waits this long for room (SEND-7); 0: fail QUEUE_FULL at once. */
   sendTimeoutMs: TimeoutMs;
@@ -361,9 +393,14 @@ export interface BackpressureWorkload {
 
 /** A simulated peer: one process attached to the bus, running `threads` copies of its program. */
 export interface PeerSpec {
+  /** The peer's name: what bootstrap grants (`peer.node`) and faults call it. */
   name: Name;
-  /** @default 1 */
+  /**
+   * Threads running `program`, each its own copy.
+   * @default 1
+   */
   threads?: ThreadCount;
+  /** The uid, gid and pid the bus stamps on its messages through nodes with credentials (CRED-1). */
   credentials?: Credentials;
   /**
    * Nodes created right after attach, named for the program.
@@ -388,6 +425,7 @@ export interface PeerSpec {
 }
 
 export interface NodeSpec {
+  /** The node's name in its peer's programs (a handle to the node). */
   name: Name;
   /**
    * Deliveries through this node carry sender credentials (CRED-1).
@@ -405,15 +443,22 @@ export interface GrantSpec {
   node: string;
   /** The name the new peer's program uses for it. */
   as: Name;
+  /** The granted handle's rights, a subset of the node's (absent: the same rights, send and grant). */
   rights?: Right[];
+  /** A badge the receiver sees on every message through this handle (MINT-3); absent: the node's. */
   badge?: Badge;
 }
 
 /** A handle a message carries (SEND-4). */
 export interface TransferSpec {
+  /** The name of the handle to pass on. */
   handle: Name;
+  /** Rights the receiver gets, a subset of the handle's (absent: the same). */
   rights?: Right[];
-  /** @default false */
+  /**
+   * Pass the handle itself (the sender loses it) rather than a copy.
+   * @default false
+   */
   move?: boolean;
 }
 
@@ -447,27 +492,45 @@ export type Step =
 /** call (CALL-1); the call's latency is recorded. */
 export interface CallStep extends StepBase {
   do: 'call';
+  /** The name of the handle it goes through. */
   to: Name;
+  /** Payload bytes. */
   bytes: PayloadBytes;
-  /** @maxItems 64 */
+  /**
+   * Handles the message carries.
+   * @maxItems 64
+   */
   transfers?: TransferSpec[];
+  /** Give up with TIMED_OUT after this long without a reply (CALL-2); absent: wait without limit. */
   timeoutMs?: TimeoutMs;
 }
 /** send (SEND-1); timeoutMs > 0 waits for room (SEND-7). */
 export interface SendStep extends StepBase {
   do: 'send';
+  /** The name of the handle it goes through. */
   to: Name;
+  /** Payload bytes. */
   bytes: PayloadBytes;
-  /** @maxItems 64 */
+  /**
+   * Handles the message carries.
+   * @maxItems 64
+   */
   transfers?: TransferSpec[];
-  /** @default 0 */
+  /**
+   * When the queue is full, wait this long for room (SEND-7); 0: fail QUEUE_FULL at once.
+   * @default 0
+   */
   timeoutMs?: TimeoutMs;
 }
 /** Answer the oldest call this peer has received and not answered (CALL-3). */
 export interface ReplyStep extends StepBase {
   do: 'reply';
+  /** Payload bytes of the reply. */
   bytes: PayloadBytes;
-  /** @maxItems 64 */
+  /**
+   * Handles the reply carries.
+   * @maxItems 64
+   */
   transfers?: TransferSpec[];
 }
 /**
@@ -478,10 +541,15 @@ export interface ReplyStep extends StepBase {
  */
 export interface ReceiveStep extends StepBase {
   do: 'receive';
-  /** @default 1 */
+  /**
+   * Deliveries one receive may take (where the profile has batch receive; else 1).
+   * @default 1
+   */
   max?: BatchSize;
+  /** Give up with TIMED_OUT after this long; absent: wait without limit. */
   timeoutMs?: TimeoutMs;
   /**
+   * Names for the handles the next message carries, in order.
    * @minItems 1
    * @maxItems 64
    * @items.type string
@@ -496,11 +564,20 @@ export interface ReceiveStep extends StepBase {
  */
 export interface ServeStep extends StepBase {
   do: 'serve';
-  /** @default 1 */
+  /**
+   * Deliveries one receive may take (where the profile has batch receive; else 1).
+   * @default 1
+   */
   max?: BatchSize;
-  /** @default 0 */
+  /**
+   * CPU time spent on each delivery before answering it.
+   * @default 0
+   */
   serviceNs?: Nanos;
-  /** @default 0 */
+  /**
+   * Payload bytes of each reply (and of each answer through answerTo).
+   * @default 0
+   */
   replyBytes?: PayloadBytes;
   /** Answer plain messages through this handle (send + receive ping-pong). */
   answerTo?: Name;
@@ -515,6 +592,7 @@ export interface ServeStep extends StepBase {
 export interface MulticastStep extends StepBase {
   do: 'multicast';
   /**
+   * The names of the handles it goes through, one copy each (ORDER-3).
    * @minItems 1
    * @maxItems 1024
    * @items.type string
@@ -522,28 +600,41 @@ export interface MulticastStep extends StepBase {
    * @items.maxLength 64
    */
   to: string[];
+  /** Payload bytes. */
   bytes: PayloadBytes;
-  /** @maxItems 64 */
+  /**
+   * Handles every copy carries.
+   * @maxItems 64
+   */
   transfers?: TransferSpec[];
 }
 export interface MintStep extends StepBase {
   do: 'mint';
+  /** The handle to derive from. */
   from: Name;
+  /** The name the new handle gets in the program. */
   as: Name;
-  /** @maxItems 2 */
+  /**
+   * The new handle's rights, a subset of the source's (MINT-2).
+   * @maxItems 2
+   */
   rights: Right[];
+  /** A badge for the new handle (MINT-3). */
   badge?: Badge;
 }
 export interface ReleaseStep extends StepBase {
   do: 'release';
+  /** The name of the handle it acts on. */
   handle: Name;
 }
 export interface RevokeStep extends StepBase {
   do: 'revoke';
+  /** The name of the handle it acts on. */
   handle: Name;
 }
 export interface DestroyNodeStep extends StepBase {
   do: 'destroyNode';
+  /** The name of the handle it acts on. */
   handle: Name;
 }
 export interface CloseStep extends StepBase {
@@ -552,15 +643,18 @@ export interface CloseStep extends StepBase {
 /** CPU work of the thread's own (not IPC). */
 export interface ComputeStep extends StepBase {
   do: 'compute';
+  /** CPU time the thread spends (it keeps its CPU). */
   ns: Nanos;
 }
 /** Off-CPU pause (a timer sleep). */
 export interface SleepStep extends StepBase {
   do: 'sleep';
+  /** Time the thread sleeps (off its CPU), then it wakes after the wake latency. */
   ns: Nanos;
 }
 export interface RepeatStep extends StepBase {
   do: 'repeat';
+  /** Runs of the body. */
   times: Times;
   /**
    * The steps repeated (repeats nest at most 16 deep).
@@ -578,8 +672,11 @@ export interface TimerStopStep extends StepBase {
 
 /** A fault: an operation done on behalf of a peer at a given time, or a receive pause. */
 export interface Fault {
+  /** When, in simulated time. */
   atNs: Nanos;
+  /** The peer it acts for. */
   peer: Name;
+  /** close: close the peer (CLOSE-1); destroyNode, revoke, release: that operation on `handle`; stop-receiving: its threads take no deliveries for forNs. */
   action: 'close' | 'destroyNode' | 'revoke' | 'release' | 'stop-receiving';
   /** The handle destroyNode/revoke/release uses. */
   handle?: Name;

@@ -125,7 +125,7 @@ function exampleCell(v: unknown): string {
       return `<code>${o.cpu.ns}</code> ns, <code>${o.syscalls}</code> calls`;
   }
   let text = JSON.stringify(v);
-  if (text.length > 44) text = `${text.slice(0, 41)}…`;
+  if (text.length > 36) text = `${text.slice(0, 33)}…`;
   return `<code>${esc(text)}</code>`;
 }
 
@@ -156,9 +156,14 @@ export function fieldTable(
     .filter((r) => !skip.includes(r.path))
     .map((r) => {
       const target = typeof r.prop.$ref === 'string' ? schemas.resolve(file, r.prop) : r.prop;
-      const constraint = schemas.constraints(file, r.prop);
+      // The type is in the type column already: its bounds alone.
+      const constraint = schemas.constraints(file, r.prop).replace(/^(integer|number) /, '');
+      const limit = def === 'LimitsOverride' ? LIMITS.find((l) => l.name === r.path) : undefined;
       const description =
-        r.prop.description ?? (typeof r.prop.$ref === 'string' ? target.description : undefined) ?? (r.prop.const !== undefined ? `Always ${JSON.stringify(r.prop.const)}.` : '');
+        limit?.meaning ??
+        r.prop.description ??
+        (typeof r.prop.$ref === 'string' ? target.description : undefined) ??
+        (r.prop.const !== undefined ? `Always ${JSON.stringify(r.prop.const)}.` : '');
       const depth = r.path.split('.').length - 1;
       return [
         `<code${depth ? ` style="margin-left:${depth}em"` : ''}>${esc(r.path)}</code>${r.required ? '' : ' <span class="optional">optional</span>'}`,

@@ -10,7 +10,7 @@ import { latencyComparison } from '../../../simulator/compare';
 import { fmtNs, fmtRate } from '../../../simulator/report';
 import { inlineSvg } from '../diagrams';
 import { esc, table, type TocEntry } from '../html';
-import { renderDocument } from '../markdown';
+import { codeBlock, renderDocument } from '../markdown';
 import type { Json } from '../schemas';
 import type { Site } from '../site';
 import type { PageBody } from './page';
@@ -68,12 +68,14 @@ function exampleSection(site: Site, linker: ReturnType<Site['linker']['forPage']
   if (!fs.existsSync(scenarioFile) || !fs.existsSync(profileFile)) return '';
   const scenario = JSON.parse(fs.readFileSync(scenarioFile, 'utf8')) as Json;
   const profile = JSON.parse(fs.readFileSync(profileFile, 'utf8')) as Json;
-  const s = site.schemas;
+  // The file as it is in the repository, marked for a reader (and a test) to copy.
+  const example = (kind: string, file: string, text: string) =>
+    codeBlock(text.trimEnd(), 'json').replace('<pre class="code lang-json">', `<pre class="code lang-json" data-example="${kind}" data-file="${esc(file)}">`);
   return `<h2 id="first-scenario">A first scenario and a derived profile</h2>
 <p>A scenario is a JSON file: the simulated machine (<code>cpus</code>, <code>jitter</code>, bus <code>limits</code>), a <code>workload</code> (a bundled generator, or a <code>script</code>: peers and their programs in the <a href="simulator-reference.html#steps">step language</a>) and optional <a href="simulator-reference.html#faults">faults</a>. This one, <code>${esc(DOCS_EXAMPLES.scenario)}.json</code>: ${linker.text(String(scenario.description ?? ''))}</p>
-<pre class="code lang-json" data-example="scenario" data-file="${esc(DOCS_EXAMPLES.scenario)}.json"><code>${s.jsonHtml('Scenario', scenario, linker)}</code></pre>
+${example('scenario', `${DOCS_EXAMPLES.scenario}.json`, fs.readFileSync(scenarioFile, 'utf8'))}
 <p>A transport profile says what each step costs on a transport. A derived profile starts from a bundled one (<code>extends</code>) and changes what it names, here <code>${esc(DOCS_EXAMPLES.profile)}.json</code>: ${linker.text(String(profile.description ?? ''))}</p>
-<pre class="code lang-json" data-example="profile" data-file="${esc(DOCS_EXAMPLES.profile)}.json"><code>${s.jsonHtml('Profile', profile, linker)}</code></pre>
+${example('profile', `${DOCS_EXAMPLES.profile}.json`, fs.readFileSync(profileFile, 'utf8'))}
 <p>Save them and run the scenario on the derived profile, then on two bundled transports side by side, with charts:</p>
 <pre class="code"><code>npx tessera sim ${esc(DOCS_EXAMPLES.scenario)}.json --profile ${esc(DOCS_EXAMPLES.profile)}.json
 npx tessera sim ${esc(DOCS_EXAMPLES.scenario)}.json --compare af_unix,tessera_shm --svg charts --json results.json</code></pre>
