@@ -35,8 +35,9 @@ export interface Rule {
 
 // ------------------------------------------------------------------ helpers
 
-const isName = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-const isCount = isName;
+/** A handle name, peer id or count: a safe non-negative integer (ERR-1, step 3). */
+export const isName = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+export const isCount = isName;
 
 /** A list of rights: every element 'send' or 'grant' (a hole in a sparse array is not a right: invalid). */
 export function rightsValid(rights: unknown): rights is Right[] {
@@ -108,7 +109,8 @@ export function messageBytes(m: Message): number {
   return n;
 }
 
-function messageShapeValid(m: unknown): m is Message {
+/** SEND-5: a well-formed message (base64 segments, known rights, no transfer named twice). */
+export function messageShapeValid(m: unknown): m is Message {
   if (typeof m !== 'object' || m === null) return false;
   const msg = m as Message;
   if (!Array.isArray(msg.segments)) return false;
