@@ -1,8 +1,9 @@
 // The in-process runner of a ShmBus (ShmBus.run, the conformance driver's entry
 // point): one operation of the spec as given, with results, deliveries and
 // completions exactly as the model's step gives them (handle names differ: slot and
-// generation, HANDLE-2). The operation is read once into a plain copy and its shape
-// checked with the model's own checks (model/rules.ts) before anything acts on it.
+// generation, HANDLE-2). The operation is read once into a plain copy, and its shape is
+// checked by the model's own rules (model/rules.ts: every rule of the operation that can
+// be decided without the bus state) before anything acts on it.
 //
 // The runner keeps the blocking operations of the peers it runs (TIME-2): calls are
 // in the bus like every call; blocked sends (SEND-7) and waiting receives (RECV-2)
@@ -11,9 +12,19 @@
 // are retried in ticket order (a send blocked by a full queue keeps later senders to
 // that queue behind it), until nothing changes. Deadlines follow the bus clock,
 // virtual (moved only by tick) or real.
-import type { Completion, Delivery, Invocation, Operation, Result } from '../../spec/types';
-import { MALFORMED, MessageRead, readPlain, readRightsBits } from '../common';
-import * as rules from '../../model/rules';
+import type {
+  Completion,
+  Delivery,
+  ErrorCode,
+  Invocation,
+  Message,
+  Operation,
+  OperationName,
+  Result,
+} from '../../spec/types';
+import { MessageRead, readPlain, readRightsBits } from '../common';
+import type { BusState } from '../../model';
+import { RULES } from '../../model/rules';
 import type { BusCore, LocalWait, LocalWaits } from './core';
 import { callResult, collectCall, timeoutCall } from './calls';
 import { nodeOfHandle, destOfHandle } from './tables';
@@ -30,7 +41,6 @@ import { now } from './spin';
 // property of the other module's exports on every use (a hot path reads hundreds).
 const { FH_NOW, NONE } = layout;
 const { BLOCKED_BY_CAPACITY, OK, STATUS } = status;
-const { isCount, isName, messageShapeValid } = rules;
 
 /** A blocking operation of the runner, kept in ticket order (TIME-2). */
 interface Wait {
@@ -98,13 +108,18 @@ export class InProcessRunner implements LocalWaits {
 
   private exec(o: Record<string, unknown>): Invocation {
     if (typeof o !== 'object' || o === null) return INVALID;
-    if (o.op === 'attach') return this.bus.attachOp(o.credentials, o.bootstrap);
+    if (o.op === 'attach') {
+      const shape = shapeError(o); // BUS-2's credentials; BUS-3's grants are checked against the peers by attachOp
+      return shape !== null ? { ok: false, error: shape } : this.bus.attachOp(o.credentials, o.bootstrap);
+    }
     if (o.op === 'tick') return this.tick(o.ms);
     const handler = typeof o.op === 'string' && Object.hasOwn(HANDLERS, o.op) ? HANDLERS[o.op] : undefined;
     if (handler === undefined) return INVALID; // ERR-1: not an operation of the spec
     const slot = this.bus.slotOf(o.peer);
     if (slot === null) return INVALID; // PEER-2
     if (!this.core.peerOpen(slot, o.peer as number)) return err(STATUS.CLOSED);
+    const shape = shapeError(o);
+    if (shape !== null) return { ok: false, error: shape };
     return handler(this, slot, o.peer as number, o);
   }
 
@@ -123,13 +138,8 @@ export class InProcessRunner implements LocalWaits {
     return status;
   }
 
-  /**
-   * A message in the spec's shape (SEND-5: the model's check), read into the core's staging
-   * area: segments decoded, transfers with their rights as bits; false when malformed, or
-   * when it moves a handle and `allowMove` is false (MCAST-1).
-   */
-  stageMessage(m: unknown, allowMove: boolean): boolean {
-    if (!messageShapeValid(m)) return false; // (a hole in a list was read as a value no check accepts)
+  /** A message the shape rules passed (SEND-5, MCAST-1), into the core's staging area: segments decoded, rights as bits. */
+  stageMessage(m: Message): void {
     const staged = this.core.staged;
     staged.clear();
     for (const s of m.segments) {
@@ -137,21 +147,20 @@ export class InProcessRunner implements LocalWaits {
       staged.addSegment(bytes, bytes.length);
     }
     for (const t of m.transfers ?? []) {
-      if (t.move === true && !allowMove) return false;
       const bits = t.rights === undefined ? -1 : readRightsBits(t.rights);
-      if (bits === MALFORMED) return false;
-      staged.addTransfer(t.handle, bits, t.move === true);
+      staged.addTransfer(t.handle, bits as number, t.move === true);
     }
-    return true;
   }
 
   /** TIME-1: the clock moves by ms (never past 2^53-1, so nowMs stays a safe integer); what is due expires in ticket order. */
   tick(ms: unknown): Result {
     const core = this.core;
-    if (!isCount(ms) || core.nowMs + ms > Number.MAX_SAFE_INTEGER) return INVALID;
+    const shape = shapeError({ op: 'tick', ms });
+    if (shape !== null) return { ok: false, error: shape };
+    if (core.nowMs + (ms as number) > Number.MAX_SAFE_INTEGER) return INVALID;
     const nowAt = core.layout.fHeader + FH_NOW;
     this.locked(() => {
-      core.journal.setF64(nowAt, core.float64[nowAt] + ms);
+      core.journal.setF64(nowAt, core.float64[nowAt] + (ms as number));
       return OK;
     });
     const t = core.nowMs;
@@ -284,45 +293,73 @@ export class InProcessRunner implements LocalWaits {
   }
 }
 
-/** The spec's peer operations, each after PEER-2: the shape (the model's checks), then one lock hold. */
+/** Thrown by NO_STATE: the rule being asked reads the bus state, so it is not a shape rule. */
+const STATE_NEEDED = Symbol('state needed');
+const NO_STATE = new Proxy(
+  {},
+  {
+    get() {
+      throw STATE_NEEDED;
+    },
+  },
+) as BusState;
+
+/**
+ * ERR-1 step 3 by the model's own rules: the first of the operation's rules (model/rules.ts)
+ * that fails without reading the bus state, i.e. a rule about the operation's shape (names,
+ * counts, rights, badges, the message, the multicast list); null when every one passes. The
+ * rules that read the state (PEER-2, the target, room) are the backend's, asked by the core.
+ */
+export function shapeError(op: Record<string, unknown>): ErrorCode | null {
+  const rules = RULES[op.op as OperationName] ?? [];
+  for (const rule of rules) {
+    let code: ErrorCode | null;
+    try {
+      code = rule.fails(NO_STATE, op);
+    } catch (e) {
+      if (e === STATE_NEEDED) continue;
+      throw e;
+    }
+    if (code !== null) return code;
+  }
+  return null;
+}
+
+const optionalNumber = (x: unknown): number | undefined => (x === undefined ? undefined : (x as number));
+
+/**
+ * The spec's peer operations, after PEER-2 and the shape (shapeError): each converts what it
+ * was given (names, rights as bits, the message into the staging area) and runs in one lock hold.
+ */
 const HANDLERS: Record<string, Handler> = {
   createNode: (run, slot, _id, o) => {
-    if (o.credentials !== undefined && typeof o.credentials !== 'boolean') return INVALID;
     const status = run.locked((core) => operations.createNode(core, slot, o.credentials === true));
     return result(status, { handle: run.core.outName });
   },
   mint: (run, slot, _id, o) => {
-    const rights = readRightsBits(o.rights);
-    if (!isName(o.handle) || rights === MALFORMED || (o.badge !== undefined && !(isCount(o.badge) && o.badge >= 1)))
-      return INVALID;
-    const badge = (o.badge as number | undefined) ?? 0;
+    const rights = readRightsBits(o.rights) as number,
+      badge = optionalNumber(o.badge) ?? 0;
     const status = run.locked((core) => operations.mint(core, slot, o.handle as number, rights, badge));
     return result(status, { handle: run.core.outName });
   },
   release: (run, slot, _id, o) =>
-    isName(o.handle)
-      ? result(
-          run.locked((core) => operations.releaseName(core, slot, o.handle as number)),
-          {},
-        )
-      : INVALID,
+    result(
+      run.locked((core) => operations.releaseName(core, slot, o.handle as number)),
+      {},
+    ),
   revoke: (run, slot, _id, o) => {
-    if (!isName(o.handle)) return INVALID;
     const status = run.locked((core) => operations.revoke(core, slot, o.handle as number));
     return result(status, { revoked: run.core.outCount });
   },
   destroyNode: (run, slot, _id, o) =>
-    isName(o.handle)
-      ? result(
-          run.locked((core) => operations.destroyNode(core, slot, o.handle as number)),
-          {},
-        )
-      : INVALID,
+    result(
+      run.locked((core) => operations.destroyNode(core, slot, o.handle as number)),
+      {},
+    ),
   send: (run, slot, id, o) => {
-    if (!isName(o.handle) || !(o.timeoutMs === undefined || isCount(o.timeoutMs)) || !run.stageMessage(o.message, true))
-      return INVALID;
-    const handle = o.handle,
-      timeoutMs = (o.timeoutMs as number | undefined) ?? 0;
+    run.stageMessage(o.message as Message);
+    const handle = o.handle as number,
+      timeoutMs = optionalNumber(o.timeoutMs) ?? 0;
     const status = run.locked((core) => operations.send(core, slot, id, handle, timeoutMs > 0));
     if (!isBlocked(status)) return result(status, {});
     const message = new MessageRead();
@@ -330,30 +367,26 @@ const HANDLERS: Record<string, Handler> = {
     return run.wait('send', slot, id, timeoutMs, { handle, message });
   },
   call: (run, slot, id, o) => {
-    if (!isName(o.handle) || !(o.timeoutMs === undefined || isCount(o.timeoutMs)) || !run.stageMessage(o.message, true))
-      return INVALID;
+    run.stageMessage(o.message as Message);
     const status = run.locked((core) => operations.call(core, slot, id, o.handle as number));
-    return status === OK ? run.waitForCall(slot, id, o.timeoutMs as number | undefined) : err(status);
+    return status === OK ? run.waitForCall(slot, id, optionalNumber(o.timeoutMs)) : err(status);
   },
   reply: (run, slot, _id, o) => {
-    if (!isName(o.handle) || !run.stageMessage(o.message, true)) return INVALID;
+    run.stageMessage(o.message as Message);
     return result(
       run.locked((core) => operations.reply(core, slot, o.handle as number)),
       {},
     );
   },
   multicast: (run, slot, id, o) => {
-    const names = o.handles;
-    if (!Array.isArray(names) || names.length === 0 || !names.every(isName) || new Set(names).size !== names.length)
-      return INVALID; // MCAST-1
-    if (!run.stageMessage(o.message, false)) return INVALID;
+    const names = o.handles as number[];
+    run.stageMessage(o.message as Message);
     const status = run.locked((core) => multicast(core, slot, id, names, names.length));
     return result(status, { skipped: run.core.outNames.slice(0, run.core.outNamesCount) });
   },
   receive: (run, slot, id, o) => {
-    if (!(isCount(o.max) && o.max >= 1) || !(o.timeoutMs === undefined || isCount(o.timeoutMs))) return INVALID; // RECV-1
-    const max = o.max,
-      timeoutMs = (o.timeoutMs as number | undefined) ?? 0;
+    const max = o.max as number,
+      timeoutMs = optionalNumber(o.timeoutMs) ?? 0;
     if (run.core.queued(slot) === 0 && timeoutMs > 0) return run.wait('receive', slot, id, timeoutMs, { max });
     let deliveries: Delivery[] = [];
     run.locked((core) => ((deliveries = run.take(core, slot, max)), OK));
