@@ -73,11 +73,38 @@ export function bytesView(x: Uint8Array, start: number, end: number): Uint8Array
   return new Uint8Array(typedArrayBuffer.call(x), typedArrayByteOffset.call(x) + start, end - start);
 }
 
+const sharedBufferGrowable = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'growable')?.get as
+  ((this: SharedArrayBuffer) => boolean) | undefined;
+
+/** The last Uint8Array found to be one whose length cannot grow while it is copied (a one-entry cache). */
+let lastSteady: unknown = null;
+
 /**
- * Copy bytes start..end of a segment read with length `length` into dst at `at`. The whole
- * segment goes in one TypedArray.set, which reads its source through internal slots; a
- * segment that grew since it was read (a view that tracks a growable shared buffer) is
- * copied through a fixed view of the bytes that were read, never beyond them.
+ * x as bytes a copy can trust, or null unless x is a Uint8Array. Its length can change behind
+ * our back only if it is a view that tracks a growable shared buffer, which another thread may
+ * grow between the length read and the copy (a copy would then run past the room reserved for
+ * it): such a view is replaced by a fixed view of the bytes it has now. Every other Uint8Array
+ * is itself; whether one is such a view never changes, so the last one found steady is
+ * remembered (a sender that reuses its buffer pays for the check once).
+ */
+export function steadyBytes(x: unknown): Uint8Array | null {
+  return x === lastSteady ? (x as Uint8Array) : checkSteady(x);
+}
+
+/** steadyBytes for an object not checked last (out of line: the hot path is the one compare above). */
+function checkSteady(x: unknown): Uint8Array | null {
+  if (!isBytes(x)) return null;
+  const buffer = typedArrayBuffer.call(x);
+  if (buffer instanceof SharedArrayBuffer && sharedBufferGrowable?.call(buffer) === true)
+    return bytesView(x, 0, typedArrayLength.call(x));
+  lastSteady = x;
+  return x;
+}
+
+/**
+ * Copy bytes start..end of a segment (bytes steadyBytes gave, read with length `length`) into
+ * dst at `at`: the whole segment in one TypedArray.set (which reads its source through internal
+ * slots), a part of it through a fixed view.
  */
 export function copySegment(
   x: Uint8Array,
@@ -87,7 +114,7 @@ export function copySegment(
   dst: Uint8Array,
   at: number,
 ): void {
-  if (start === 0 && end === length && typedArrayLength.call(x) === length) dst.set(x, at);
+  if (start === 0 && end === length) dst.set(x, at);
   else dst.set(bytesView(x, start, end), at);
 }
 
@@ -176,9 +203,17 @@ export class MessageRead {
 
   /** One payload of bytes and no transfers (the fast paths); false unless `bytes` is a Uint8Array. */
   setBytes(bytes: unknown): boolean {
-    this.clear();
-    if (!isBytes(bytes)) return false;
-    this.addSegment(bytes, typedArrayLength.call(bytes));
+    const steady = bytes === lastSteady ? (bytes as Uint8Array) : checkSteady(bytes);
+    this.transferCount = 0;
+    if (steady === null) {
+      this.segmentCount = this.payloadBytes = 0;
+      return false;
+    }
+    const length = typedArrayLength.call(steady);
+    this.segments[0] = steady;
+    this.segmentLengths[0] = length;
+    this.segmentCount = 1;
+    this.payloadBytes = length;
     return true;
   }
 
@@ -215,8 +250,9 @@ export class MessageRead {
       this.addSegment(bytes, bytes.length);
       return true;
     }
-    if (!isBytes(part)) return false;
-    this.addSegment(part, typedArrayLength.call(part));
+    const steady = steadyBytes(part);
+    if (steady === null) return false;
+    this.addSegment(steady, typedArrayLength.call(steady));
     return true;
   }
 
@@ -358,19 +394,31 @@ function timeoutValue(t: unknown): number | undefined | Malformed {
   return t === undefined ? undefined : isCount(t) ? t : MALFORMED;
 }
 
+/**
+ * One field of an options argument, read once (no allocation: waiting sends read this per
+ * message): undefined when there are no options; MALFORMED unless they are a non-null,
+ * non-array object whose field can be read.
+ */
+function readField(options: unknown, key: string): unknown {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) return MALFORMED;
+  try {
+    return (options as Record<string, unknown>)[key];
+  } catch {
+    return MALFORMED;
+  }
+}
+
 /** `{ timeoutMs? }` (call, send): the timeout when given. */
 export function readTimeoutOption(options: unknown): number | undefined | Malformed {
-  if (options === undefined) return undefined;
-  const o = readFields(options, ['timeoutMs'] as const);
-  return o === MALFORMED ? MALFORMED : timeoutValue(o.timeoutMs);
+  const t = readField(options, 'timeoutMs');
+  return t === MALFORMED ? MALFORMED : timeoutValue(t);
 }
 
 /** `{ credentials? }` of createNode (CRED-1): whether the node stamps credentials, when given. */
 export function readCreateNodeOptions(options: unknown): boolean | undefined | Malformed {
-  if (options === undefined) return undefined;
-  const o = readFields(options, ['credentials'] as const);
-  if (o === MALFORMED) return MALFORMED;
-  return o.credentials === undefined || typeof o.credentials === 'boolean' ? o.credentials : MALFORMED;
+  const c = readField(options, 'credentials');
+  return c === undefined || typeof c === 'boolean' ? c : MALFORMED;
 }
 
 /** A badge when given (MINT-3): undefined, or 1..2^53-1. */
@@ -391,12 +439,10 @@ export function readMintOptions(options: unknown): { rights: number; badge: numb
 export function readReceiveOptions(
   options: unknown,
 ): { max: number | undefined; timeoutMs: number | undefined } | Malformed {
-  const o = readFields(options, ['max', 'timeoutMs'] as const);
-  if (o === MALFORMED) return MALFORMED;
-  const timeoutMs = timeoutValue(o.timeoutMs);
-  if (timeoutMs === MALFORMED) return MALFORMED;
-  if (o.max !== undefined && !(isCount(o.max) && o.max >= 1)) return MALFORMED;
-  return { max: o.max as number | undefined, timeoutMs };
+  const max = readField(options, 'max'),
+    timeoutMs = timeoutValue(readField(options, 'timeoutMs'));
+  if (timeoutMs === MALFORMED || (max !== undefined && !(isCount(max) && max >= 1))) return MALFORMED;
+  return { max: max as number | undefined, timeoutMs };
 }
 
 /** Credentials (BUS-2): three safe non-negative integers. */

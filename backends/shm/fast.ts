@@ -52,6 +52,7 @@ export class ShmFastPaths {
     for (;;) {
       let status = seat.trySend(handle, true);
       if (isBlocked(status)) {
+        // Read the room word, then try again: room freed after that read wakes the wait.
         const { dest, seen } = seat.roomWord(handle);
         status = seat.trySend(handle, true);
         if (isBlocked(status) && dest !== NONE) seat.waitForRoom(dest, seen, Infinity);
@@ -170,7 +171,7 @@ export class ShmFastPaths {
         if (n > 0) return n;
       } else if (!seat.open()) fail(STATUS.CLOSED, 'receive');
       batch.count = 0;
-      if (now() >= deadline) return 0;
+      if (deadline === 0 || now() >= deadline) return 0; // a receive that does not wait reads no clock
       seat.waitQueued(deadline);
     }
   }

@@ -6,7 +6,7 @@
 import type { BusCore } from './core';
 import type { ReceiveBatch } from './batch';
 import { carryTransfer, nameOf, place } from './tables';
-import { copyStaged } from './queues';
+import { copyStaged, stampCredentials } from './queues';
 import { releaseMoved } from './release';
 import * as layout from './layout';
 
@@ -38,9 +38,6 @@ const {
   P_NSCOUNT,
   P_QCOUNT,
   P_STATUS,
-  PF_GID,
-  PF_PID,
-  PF_UID,
   ST_LIVE,
 } = layout;
 
@@ -68,13 +65,7 @@ export function handOff(b: BusCore, slot: number, target: number, kind: number, 
   F[mf + MBF_BADGE] = F[b.handleF64At(target) + HF_BADGE];
   const cred = I[n + N_CRED];
   I[mb + MB_CRED] = cred;
-  if (cred === 1) {
-    // CRED-1: stamped by the bus
-    const pf = b.peerF64At(slot);
-    F[mf + MBF_UID] = F[pf + PF_UID];
-    F[mf + MBF_GID] = F[pf + PF_GID];
-    F[mf + MBF_PID] = F[pf + PF_PID];
-  }
+  if (cred === 1) stampCredentials(b, slot, mf + MBF_UID); // CRED-1
   b.nextSeq(); // ORDER-1: its place in the bus order
   for (let i = 0; i < staged.transferCount; i++) {
     const nr = carryTransfer(b, b.transferRecords[i], dest, staged.transferRights[i], true);

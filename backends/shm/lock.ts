@@ -56,9 +56,12 @@ export class BusLock {
   }
 
   release(): void {
-    const I = this.int32;
-    Atomics.store(I, HDR_LOCK, 0);
-    if (Atomics.load(I, HDR_LOCK_WAITERS) !== 0) this.waiting.wake(I, HDR_LOCK, 1);
+    Atomics.store(this.int32, HDR_LOCK, 0);
+    if (Atomics.load(this.int32, HDR_LOCK_WAITERS) !== 0) this.wakeWaiter();
+  }
+
+  private wakeWaiter(): void {
+    this.waiting.wake(this.int32, HDR_LOCK, 1);
   }
 
   /**

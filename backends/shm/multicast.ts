@@ -22,6 +22,7 @@ const {
   ENTRY_MESSAGE,
   FH_SEQ,
   H_KIND,
+  H_NODE,
   H_RIGHTS,
   H_STATUS,
   KIND_NODE,
@@ -141,7 +142,7 @@ function postEach(b: BusCore, slot: number, peerId: number, names: readonly numb
       b.outNames[skipped++] = names[i];
       continue;
     }
-    post(b, slot, peerId, r, ENTRY_MESSAGE, NONE);
+    post(b, slot, peerId, r, destOf(b, r), ENTRY_MESSAGE, NONE);
   }
   b.outNamesCount = skipped;
 }
@@ -181,8 +182,8 @@ function postAll(
     if (k === 0) scratch.payloadAt[dest] = bytes > 0 ? copyIn(b, dest) : 0;
     let e = I[p + P_QHEAD] + I[p + P_QCOUNT] + k;
     while (e >= E) e -= E;
-    writeMessageEntry(b, dest, e, slot, peerId, r, ENTRY_MESSAGE);
     const er = b.entryAt(dest, e);
+    writeMessageEntry(b, er, b.entryF64At(dest, e), slot, peerId, r, I[b.handleAt(r) + H_NODE], ENTRY_MESSAGE);
     I[er + E_BYTES] = bytes;
     I[er + E_OFF] = scratch.payloadAt[dest];
     I[er + E_PHYS] = k + 1 === scratch.copies[dest] ? phys : 0;

@@ -59,7 +59,7 @@ export function stateNotice(b: BusCore, r: number, type: number): void {
   b.float64[ef + EF_NAME] = nameOf(b, r);
   b.float64[ef + EF_BADGE] = 0;
   b.journal.set(b.handleAt(r) + H_NOTICE, 1);
-  publishEntry(b, dest, e, 0, false);
+  publishEntry(b, dest, ef, 0, false);
 }
 
 /** A state notice leaves the queue (received or discarded): a released handle's slot is free now (NOTICE-4). */

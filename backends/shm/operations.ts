@@ -11,7 +11,7 @@ import { collectCall, consumeReply, resolveCall } from './calls';
 import { release, releaseMoved } from './release';
 import { destroy, endInTicketOrder, type Ending } from './destroy';
 import { noticeGone, popNoSenders, senderGone, stateNotice, type PoppedNoSenders } from './notices';
-import { destOf, post, transferError } from './post';
+import { post, transferError } from './post';
 import * as status from './status';
 import { type Status } from './status';
 import * as layout from './layout';
@@ -287,11 +287,11 @@ function sendChecks(b: BusCore, slot: number, handle: number): number {
 export function send(b: BusCore, slot: number, peerId: number, handle: number, block: boolean): Status {
   const r = sendChecks(b, slot, handle);
   if (r < 0) return -r;
-  const dest = destOf(b, r);
+  const dest = b.int32[b.nodeAt(b.int32[b.handleAt(r) + H_NODE]) + N_OWNER];
   if (!tableRoom(b, dest, b.staged.transferCount)) return STATUS.TABLE_FULL;
   const room = roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes);
   if (room !== ROOM) return !block ? STATUS.QUEUE_FULL : room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
-  post(b, slot, peerId, r, ENTRY_MESSAGE, NONE);
+  post(b, slot, peerId, r, dest, ENTRY_MESSAGE, NONE);
   return OK;
 }
 
@@ -332,7 +332,7 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
   I[rh + H_PREV] = NONE;
   F[b.handleF64At(rr) + HF_CREATED] = b.nextHandleSeq();
   I[cr + C_REPLY] = rr;
-  post(b, slot, peerId, r, ENTRY_CALL, rr);
+  post(b, slot, peerId, r, dest, ENTRY_CALL, rr);
   b.outCall = c;
   b.outTicket = ticket;
   return OK;

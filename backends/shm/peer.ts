@@ -266,7 +266,10 @@ export class ShmPeer {
 
   private static receiveOptions(options: unknown): { max: number; timeoutMs: number } | typeof MALFORMED {
     const read = readReceiveOptions(options);
-    return read === MALFORMED ? MALFORMED : { max: read.max ?? 64, timeoutMs: read.timeoutMs ?? 0 };
+    if (read === MALFORMED) return MALFORMED;
+    read.max ??= 64;
+    read.timeoutMs ??= 0;
+    return read as { max: number; timeoutMs: number };
   }
 
   /** RECV-2, synchronous flavour: wait up to timeoutMs for a batch; [] on timeout. */

@@ -4,7 +4,7 @@
 // an empty queue (handoff.ts).
 import type { BusCore } from './core';
 import { carryTransfer, lookup } from './tables';
-import { copyIn, publishEntry, quotaAdd, reserveEntry, slotBytes } from './queues';
+import { copyIn, publishEntry, quotaAdd, reserveEntry, slotBytes, stampCredentials } from './queues';
 import { releaseMoved } from './release';
 import { handOff } from './handoff';
 import * as status from './status';
@@ -26,9 +26,7 @@ const {
   E_SENDER,
   E_SENDER_ID,
   EF_BADGE,
-  EF_GID,
   EF_NAME,
-  EF_PID,
   EF_UID,
   H_KIND,
   H_NODE,
@@ -43,9 +41,6 @@ const {
   NONE,
   P_NSCOUNT,
   P_QCOUNT,
-  PF_GID,
-  PF_PID,
-  PF_UID,
   R_GRANT,
   ST_DEAD,
   ST_REVOKED,
@@ -78,39 +73,32 @@ export function transferError(b: BusCore, slot: number, allowReply: boolean): St
 }
 
 /**
- * The fields every queued message and call carries: who sent it, its node's name for the
- * owner (NODE-3), the badge of the handle it went through, and the sender's credentials when
- * the node asks for them (CRED-1, stamped by the bus from its own records).
+ * The fields every queued message and call carries (entry `er`, its f64 words at `ef`): who
+ * sent it, its node's name for the owner (NODE-3), the badge of the handle it went through,
+ * and the sender's credentials when the node (record `n`) asks for them (CRED-1, stamped by
+ * the bus from its own records).
  */
 export function writeMessageEntry(
   b: BusCore,
-  dest: number,
-  e: number,
+  er: number,
+  ef: number,
   slot: number,
   peerId: number,
   target: number,
+  node: number,
   kind: number,
 ): void {
   const I = b.int32,
     F = b.float64;
-  const node = I[b.handleAt(target) + H_NODE],
-    n = b.nodeAt(node);
-  const er = b.entryAt(dest, e),
-    ef = b.entryF64At(dest, e);
   I[er + E_KIND] = kind;
   I[er + E_SENDER] = slot;
   I[er + E_SENDER_ID] = peerId;
   I[er + E_NODE] = node;
   F[ef + EF_NAME] = F[b.nodeF64At(node) + NF_NAME];
   F[ef + EF_BADGE] = F[b.handleF64At(target) + HF_BADGE];
-  const cred = I[n + N_CRED];
+  const cred = I[b.nodeAt(node) + N_CRED];
   I[er + E_CRED] = cred;
-  if (cred === 1) {
-    const pf = b.peerF64At(slot);
-    F[ef + EF_UID] = F[pf + PF_UID];
-    F[ef + EF_GID] = F[pf + PF_GID];
-    F[ef + EF_PID] = F[pf + PF_PID];
-  }
+  if (cred === 1) stampCredentials(b, slot, ef + EF_UID);
 }
 
 /** The slot of the peer that owns the node behind node handle record `target`. */
@@ -119,15 +107,23 @@ export function destOf(b: BusCore, target: number): number {
 }
 
 /**
- * Put the staged message's handles in flight to its receiver and enqueue it (post in the
- * model); `reply`: a call's reply handle record (in flight to the receiver), or NONE. Returns
- * the entry index, or -1 when it was handed off to the receiver's registered mailbox instead.
+ * Put the staged message's handles in flight to its receiver `dest` (the owner of the node
+ * behind handle record `target`) and enqueue it (post in the model); `reply`: a call's reply
+ * handle record (in flight to dest), or NONE. Returns the entry index, or -1 when it was
+ * handed off to the receiver's registered mailbox instead.
  */
-export function post(b: BusCore, slot: number, peerId: number, target: number, kind: number, reply: number): number {
+export function post(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  target: number,
+  dest: number,
+  kind: number,
+  reply: number,
+): number {
   const I = b.int32,
     staged = b.staged,
-    bytes = staged.payloadBytes;
-  const dest = destOf(b, target),
+    bytes = staged.payloadBytes,
     p = b.peerAt(dest);
   if (
     I[b.mailboxAt(dest) + MB_STATE] === 1 &&
@@ -139,8 +135,9 @@ export function post(b: BusCore, slot: number, peerId: number, target: number, k
     return -1;
   }
   const e = reserveEntry(b, dest);
-  writeMessageEntry(b, dest, e, slot, peerId, target, kind);
-  const er = b.entryAt(dest, e);
+  const er = b.entryAt(dest, e),
+    ef = b.entryF64At(dest, e);
+  writeMessageEntry(b, er, ef, slot, peerId, target, I[b.handleAt(target) + H_NODE], kind);
   I[er + E_BYTES] = bytes;
   I[er + E_OFF] = bytes > 0 ? copyIn(b, dest) : 0;
   I[er + E_PHYS] = slotBytes(bytes);
@@ -149,7 +146,7 @@ export function post(b: BusCore, slot: number, peerId: number, target: number, k
   for (let i = 0; i < staged.transferCount; i++)
     I[er + E_HANDLES + i] = carryTransfer(b, b.transferRecords[i], dest, staged.transferRights[i], false);
   quotaAdd(b, dest, slot, peerId, 1, bytes);
-  publishEntry(b, dest, e, bytes, true);
+  publishEntry(b, dest, ef, bytes, true);
   if (staged.transferCount > 0) releaseMoved(b, slot);
   return e;
 }

@@ -8,7 +8,22 @@ import * as layout from './layout';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { EF_SEQ, P_BHEAD, P_BHELD, P_BUSED, P_QBYTES, P_QCOUNT, P_QHEAD, P_QMSGS, Q_BYTES, Q_ID, Q_MSGS } = layout;
+const {
+  EF_SEQ,
+  PF_GID,
+  PF_PID,
+  PF_UID,
+  P_BHEAD,
+  P_BHELD,
+  P_BUSED,
+  P_QBYTES,
+  P_QCOUNT,
+  P_QHEAD,
+  P_QMSGS,
+  Q_BYTES,
+  Q_ID,
+  Q_MSGS,
+} = layout;
 
 /** Bytes a payload occupies in a byte ring: every payload starts on a 4-byte boundary (word copies). */
 export function slotBytes(n: number): number {
@@ -31,12 +46,12 @@ export function reserveEntry(b: BusCore, dest: number): number {
   return e >= b.entriesPerQueue ? e - b.entriesPerQueue : e;
 }
 
-/** ORDER-1: the entry takes its place in the bus order; the receiver is woken after the commit. */
-export function publishEntry(b: BusCore, dest: number, e: number, bytes: number, message: boolean): void {
+/** ORDER-1: the entry (its f64 words at `ef`) takes its place in the bus order; the receiver is woken after the commit. */
+export function publishEntry(b: BusCore, dest: number, ef: number, bytes: number, message: boolean): void {
   const I = b.int32,
     j = b.journal,
     p = b.peerAt(dest);
-  b.float64[b.entryF64At(dest, e) + EF_SEQ] = b.nextSeq();
+  b.float64[ef + EF_SEQ] = b.nextSeq();
   if (message) {
     j.set(p + P_QMSGS, I[p + P_QMSGS] + 1);
     if (bytes > 0) {
@@ -46,6 +61,15 @@ export function publishEntry(b: BusCore, dest: number, e: number, bytes: number,
   }
   j.setPublished(p + P_QCOUNT, I[p + P_QCOUNT] + 1); // the word a spinning receiver watches
   b.wakeups.queueChanged(dest);
+}
+
+/** CRED-1: the sender's credentials (uid, gid, pid), stamped by the bus from its own record at f64 index `at`. */
+export function stampCredentials(b: BusCore, slot: number, at: number): void {
+  const F = b.float64,
+    pf = b.peerF64At(slot);
+  F[at] = F[pf + PF_UID];
+  F[at + 1] = F[pf + PF_GID];
+  F[at + 2] = F[pf + PF_PID];
 }
 
 /** QUOTA-1: ROOM, NO_CAPACITY or OVER_QUOTA for `messages` more messages of `bytes` from a sender. */
@@ -72,15 +96,16 @@ export function roomFor(
 
 /** A sender's quota record in `dest`'s queue, claimed for it (a record of a closed sender starts over). */
 export function claimQuota(b: BusCore, dest: number, sender: number, senderId: number): number {
-  const I = b.int32,
-    j = b.journal,
-    q = b.quotaAt(dest, sender);
-  if (I[q + Q_ID] !== senderId) {
-    j.set(q + Q_ID, senderId);
-    j.set(q + Q_MSGS, 0);
-    j.set(q + Q_BYTES, 0);
-  }
+  const q = b.quotaAt(dest, sender);
+  if (b.int32[q + Q_ID] !== senderId) resetQuota(b, q, senderId);
   return q;
+}
+
+function resetQuota(b: BusCore, q: number, senderId: number): void {
+  const j = b.journal;
+  j.set(q + Q_ID, senderId);
+  j.set(q + Q_MSGS, 0);
+  j.set(q + Q_BYTES, 0);
 }
 
 export function quotaAdd(
@@ -125,7 +150,19 @@ export function copyIn(b: BusCore, dest: number, ahead = 0): number {
     staged = b.staged;
   let off = I[p + P_BHEAD] + I[p + P_BUSED] + ahead;
   while (off >= ringBytes) off -= ringBytes;
-  const base = b.ringAt(dest),
+  const n = staged.segmentLengths[0];
+  // One segment that fits before the ring's end (the usual message): one TypedArray.set, a memcpy.
+  if (staged.segmentCount === 1 && ringBytes - off >= n)
+    copySegment(staged.segments[0], n, 0, n, b.bytes, b.ringAt(dest) + off);
+  else copyInSegments(b, dest, off);
+  return off;
+}
+
+/** copyIn for several segments, or one that wraps around the ring's end. */
+function copyInSegments(b: BusCore, dest: number, off: number): void {
+  const ringBytes = b.ringBytes,
+    staged = b.staged,
+    base = b.ringAt(dest),
     B = b.bytes;
   let at = off;
   for (let s = 0; s < staged.segmentCount; s++) {
@@ -133,7 +170,6 @@ export function copyIn(b: BusCore, dest: number, ahead = 0): number {
       n = staged.segmentLengths[s];
     if (n === 0) continue;
     if (ringBytes - at >= n) {
-      // TypedArray.set: a memcpy, several times faster than a JS loop even for 64 B
       copySegment(seg, n, 0, n, B, base + at);
       at += n;
       if (at === ringBytes) at = 0;
@@ -144,7 +180,6 @@ export function copyIn(b: BusCore, dest: number, ahead = 0): number {
       at = n - first;
     }
   }
-  return off;
 }
 
 /** Copy the staged segments, gathered, to byte offset `at` of the buffer (a mailbox, a reply area). */

@@ -46,23 +46,30 @@ const { isName } = rules;
 
 /** HANDLE-2/3: the record a name denotes in `slot`'s own table while it is issued, else NONE. */
 export function lookup(b: BusCore, slot: number, name: number): number {
+  if ((name | 0) !== name || name < 0) return lookupLargeName(b, slot, name);
+  // small-integer names: integer arithmetic (no division when the table size is a power of 2)
   const H = b.tableSize;
   let t: number, gen: number;
-  if ((name | 0) === name && name >= 0) {
-    // small-integer names: integer arithmetic (no division when H is a power of 2)
-    if (b.nameShift >= 0) {
-      t = name & (H - 1);
-      gen = name >>> b.nameShift;
-    } else {
-      t = name % H;
-      gen = ((name - t) / H) | 0;
-    }
-  } else if (isName(name)) {
+  if (b.nameShift >= 0) {
+    t = name & (H - 1);
+    gen = name >>> b.nameShift;
+  } else {
     t = name % H;
+    gen = ((name - t) / H) | 0;
+  }
+  const r = slot * H + t,
+    h = b.handleAt(r);
+  return b.int32[h + H_GEN] === gen && b.int32[h + H_STATE] === 2 ? r : NONE;
+}
+
+/** lookup for a name beyond 2^31 (or one that is not a name): out of line, rare. */
+function lookupLargeName(b: BusCore, slot: number, name: number): number {
+  if (!isName(name)) return NONE;
+  const H = b.tableSize,
+    t = name % H,
     gen = (name - t) / H;
-  } else return NONE;
-  const r = slot * H + t;
-  const h = b.handleAt(r);
+  const r = slot * H + t,
+    h = b.handleAt(r);
   return b.int32[h + H_GEN] === gen && b.int32[h + H_STATE] === 2 ? r : NONE;
 }
 

@@ -26,6 +26,8 @@ export class Wakeups {
   private readonly filledMailboxes: Int32Array;
   private readonly filledRegistrations: Int32Array;
   private filledCount = 0;
+  /** Whether anything waits to be published. */
+  pending = false;
 
   constructor(
     private readonly records: BusRecords,
@@ -47,6 +49,7 @@ export class Wakeups {
     if (this.queueChangedFlag[slot] === 0) {
       this.queueChangedFlag[slot] = 1;
       this.queueChangedList[this.queueChangedCount++] = slot;
+      this.pending = true;
     }
   }
 
@@ -55,6 +58,7 @@ export class Wakeups {
     if (this.roomFreedFlag[slot] === 0) {
       this.roomFreedFlag[slot] = 1;
       this.roomFreedList[this.roomFreedCount++] = slot;
+      this.pending = true;
     }
   }
 
@@ -62,16 +66,14 @@ export class Wakeups {
   callResolved(c: number, gen: number): void {
     this.resolvedCalls[this.resolvedCount] = c;
     this.resolvedGens[this.resolvedCount++] = gen;
+    this.pending = true;
   }
 
   /** The mailbox of `slot` was filled for its registration `registration`. */
   mailboxFilled(slot: number, registration: number): void {
     this.filledMailboxes[this.filledCount] = slot;
     this.filledRegistrations[this.filledCount++] = registration;
-  }
-
-  get pending(): boolean {
-    return this.queueChangedCount + this.roomFreedCount + this.resolvedCount + this.filledCount > 0;
+    this.pending = true;
   }
 
   /** The hold was rolled back: nothing to publish. */
@@ -82,10 +84,12 @@ export class Wakeups {
     this.roomFreedCount = 0;
     this.resolvedCount = 0;
     this.filledCount = 0;
+    this.pending = false;
   }
 
   /** After the commit: publish, waking only those who sleep. */
   publish(): void {
+    this.pending = false;
     const I = this.records.int32,
       rec = this.records,
       waiting = this.waiting;
