@@ -37,12 +37,15 @@ export type Name = string;
 export interface LimitsOverride {
   maxPeers?: PositiveInt;
   maxHandlesPerPeer?: PositiveInt;
+  maxNodesPerPeer?: PositiveInt;
+  maxPendingPerPeer?: PositiveInt;
   maxPayloadBytes?: PositiveInt;
   maxHandlesPerMessage?: PositiveInt;
   queueCapacityMessages?: PositiveInt;
   queueCapacityBytes?: PositiveInt;
   senderQuotaMessages?: PositiveInt;
   senderQuotaBytes?: PositiveInt;
+  senderQuotaHandles?: PositiveInt;
 }
 
 /** A scenario: a workload on a simulated machine, with optional faults. */
