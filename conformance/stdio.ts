@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as readline from 'readline';
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
-import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
+import { DriverError, PROTOCOL_VERSION, protocolMismatch, type Driver, type DriverInfo } from '../protocol/driver';
 import type { DriverRequest, DriverResponse } from '../protocol/wire';
 import { wire } from '../protocol/validate';
 
@@ -73,6 +73,12 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       parsed = JSON.parse(line);
     } catch {
       fail(new DriverError(`protocol error: the driver wrote a line that is not JSON${tail()}`, line));
+      return;
+    }
+    // A driver of another protocol version gets that said, not the schema violations its messages then make.
+    const info = (parsed as { type?: unknown; info?: { protocolVersion?: unknown } } | null)?.info;
+    if ((parsed as { type?: unknown } | null)?.type === 'init_ok' && info?.protocolVersion !== PROTOCOL_VERSION) {
+      fail(new DriverError(`${protocolMismatch(info?.protocolVersion)}${tail()}`, line));
       return;
     }
     const checked = wire.response.check(parsed);
@@ -187,11 +193,7 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
         startupMs,
       );
       if (r.info.protocolVersion !== PROTOCOL_VERSION) {
-        fail(
-          new DriverError(
-            `the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`,
-          ),
-        );
+        fail(new DriverError(protocolMismatch(r.info.protocolVersion)));
         throw broken;
       }
       return r.info;

@@ -4,7 +4,7 @@
 import * as readline from 'readline';
 import type { Readable, Writable } from 'stream';
 import type { Completion, Operation } from '../spec/types';
-import { PROTOCOL_VERSION, type Driver } from './driver';
+import { protocolMismatch, type Driver } from './driver';
 import type { DriverResponse } from './wire';
 import { wire } from './validate';
 
@@ -45,9 +45,15 @@ export async function serveStdio(
     try {
       switch (req.type) {
         case 'init': {
-          if (req.protocolVersion !== PROTOCOL_VERSION)
-            log(`warning: the suite speaks protocol ${req.protocolVersion}, this driver ${PROTOCOL_VERSION}`);
-          write({ type: 'init_ok', id: req.id, info: await driver.init() });
+          const info = await driver.init();
+          if (req.protocolVersion !== info.protocolVersion) {
+            // One clear message, on both sides: the suite shows it as the driver's error.
+            const message = protocolMismatch(info.protocolVersion, req.protocolVersion);
+            log(message);
+            write({ type: 'error', id: req.id, message });
+            break;
+          }
+          write({ type: 'init_ok', id: req.id, info });
           break;
         }
         case 'reset':
