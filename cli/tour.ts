@@ -75,9 +75,11 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
   const aliceToBob = (hello as Extract<Delivery, { kind: 'message' }>).handles[0].name!;
 
   say(
-    '4. A cannot pass on its send-only handle (NO_RIGHTS), so it introduces B with a further-attenuated copy\n' +
-      '     of the introducer: send only, no grant, badge 8 kept (MINT-2, SEND-4, INV-2).',
+    '4. A checks that both its handles lead to the same service (NODE-6). It cannot pass on its send-only\n' +
+      '     handle (NO_RIGHTS), so it introduces B with a further-attenuated copy of the introducer: send only,\n' +
+      '     no grant, badge 8 kept (MINT-2, SEND-4, INV-2).',
   );
+  log(`      alice.sameNode: ${alice.sameNode(aliceToService, aliceIntroducer)}`);
   attempt(() => alice.send(aliceToBob, { payload: 'try', handles: [{ handle: aliceToService }] }));
   alice.send(aliceToBob, { payload: 'meet the service', handles: [{ handle: aliceIntroducer, rights: ['send'] }] });
   const [intro] = show(bob, bob.tryReceive());
@@ -136,7 +138,17 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
   show(worker, worker.tryReceive());
   attempt(() => alice.send(aliceToService, { payload: 'anyone?' }));
 
-  say('9. Everyone closes: nodes die, handles are released, queues discarded; nothing remains (CLOSE-1..4, INV-5).');
+  say(
+    '9. The worker retires its inbox safely: when the last handle to it goes, it hears no-senders, and destroys\n' +
+      '     the node only if nothing was derived since the count in the notice, so no message sent after the\n' +
+      '     notice can be lost (NOTICE-2, NOTICE-6, DESTROY-5).',
+  );
+  service.release(serviceToWorker);
+  const [quiet] = show(worker, worker.tryReceive());
+  const { derivedCount } = (quiet as Extract<Delivery, { kind: 'notice' }>).notice as { derivedCount: number };
+  worker.destroyNode(workerInbox, { derivedCount });
+
+  say('10. Everyone closes: nodes die, handles are released, queues discarded; nothing remains (CLOSE-1..4, INV-5).');
   alice.close();
   show(bob, bob.tryReceive());
   bob.close();

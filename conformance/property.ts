@@ -349,6 +349,66 @@ export class Concretizer {
     return c.timeoutMs;
   }
 
+  private createNode(peer: number, c: Command): Operation {
+    const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
+    // Now and then a node that refuses handles (NODE-5); a bad value is INVALID_ARGUMENT.
+    const refuses = c.badge % 4 === 1 ? { acceptsHandles: c.mode === 'badArgs' ? (0 as never) : false } : {};
+    return {
+      op: 'createNode',
+      peer,
+      ...(credentials !== undefined ? { credentials } : {}),
+      ...refuses,
+      ...(c.mode === 'badArgs' && c.badge % 4 !== 1 ? { credentials: 1 as never } : {}),
+    };
+  }
+
+  private destroyNode(peer: number, c: Command): Operation {
+    const handle = this.handleFor(peer, 'node', c.pick, c.mode);
+    if (!c.flag) return { op: 'destroyNode', peer, handle };
+    // Conditional (DESTROY-5): on the node's count now, or on one a derivation has made stale.
+    const node = this.s.nodes[this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.node ?? -1];
+    const derivedCount = c.mode === 'badArgs' ? -1 : Math.max(0, (node?.derivedCount ?? 0) - (c.size % 2));
+    return { op: 'destroyNode', peer, handle, derivedCount };
+  }
+
+  private sameNode(peer: number, c: Command): Operation {
+    return {
+      op: 'sameNode',
+      peer,
+      handle: this.handleFor(peer, 'node', c.pick, c.mode),
+      other: this.handleFor(peer, 'node', c.aux[0] ?? c.pick, 'ok'),
+    };
+  }
+
+  private send(peer: number, c: Command): Operation {
+    const timeoutMs = this.timeout(c, 'blocking-send');
+    // Steering towards SEND-8: the sender of a blocked send now and then sends again through the same handle.
+    // An empty message fits where the blocked one did not, so only the order can hold it back.
+    const blocked = c.mode === 'ok' && c.pick % 2 === 0 ? this.blockedSend() : null;
+    // And towards SEND-7: now and then a waiting send of a full-size message to the queue this peer
+    // has filled most, which fills it or waits for room.
+    const full = timeoutMs && blocked === null && c.pick % 4 === 1 ? this.fullestTarget(peer) : null;
+    if (full !== null) {
+      const big = Buffer.alloc(this.s.limits.maxPayloadBytes, 0x61).toString('base64');
+      return { op: 'send', peer, handle: full, message: { segments: [big] }, timeoutMs: 40 };
+    }
+    if (blocked !== null)
+      return {
+        op: 'send',
+        peer: blocked.peer,
+        handle: blocked.handle,
+        message: { segments: [] },
+        ...(timeoutMs ? { timeoutMs } : {}),
+      };
+    return {
+      op: 'send',
+      peer,
+      handle: this.handleFor(peer, 'node', c.pick, c.mode),
+      message: this.message(peer, c, true),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    };
+  }
+
   /** The operation for a command now, or null when it makes no sense (no open peer). */
   concretize(c: Command): Operation | null {
     this.step++;
@@ -384,18 +444,8 @@ export class Concretizer {
     const peer = this.peerFor(c);
     if (peer === null) return null;
     switch (c.kind) {
-      case 'createNode': {
-        const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
-        // Now and then a node that refuses handles (NODE-5); a bad value is INVALID_ARGUMENT.
-        const refuses = c.badge % 4 === 1 ? { acceptsHandles: c.mode === 'badArgs' ? (0 as never) : false } : {};
-        return {
-          op: 'createNode',
-          peer,
-          ...(credentials !== undefined ? { credentials } : {}),
-          ...refuses,
-          ...(c.mode === 'badArgs' && c.badge % 4 !== 1 ? { credentials: 1 as never } : {}),
-        };
-      }
+      case 'createNode':
+        return this.createNode(peer, c);
       case 'mint': {
         const rights = c.mode === 'badArgs' ? (['admin'] as never) : rightsOf(c.rights % 4)!;
         const badge = c.mode === 'badArgs' ? 0 : c.badge;
@@ -411,49 +461,12 @@ export class Concretizer {
         return { op: 'release', peer, handle: this.handleFor(peer, undefined, c.pick, c.mode) };
       case 'revoke':
         return { op: 'revoke', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
-      case 'destroyNode': {
-        const handle = this.handleFor(peer, 'node', c.pick, c.mode);
-        if (!c.flag) return { op: 'destroyNode', peer, handle };
-        // Conditional (DESTROY-5): on the node's count now, or on one a derivation has made stale.
-        const node = this.s.nodes[this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.node ?? -1];
-        const derivedCount = c.mode === 'badArgs' ? -1 : Math.max(0, (node?.derivedCount ?? 0) - (c.size % 2));
-        return { op: 'destroyNode', peer, handle, derivedCount };
-      }
+      case 'destroyNode':
+        return this.destroyNode(peer, c);
       case 'sameNode':
-        return {
-          op: 'sameNode',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          other: this.handleFor(peer, 'node', c.aux[0] ?? c.pick, 'ok'),
-        };
-      case 'send': {
-        const timeoutMs = this.timeout(c, 'blocking-send');
-        // Steering towards SEND-8: the sender of a blocked send now and then sends again through the same handle.
-        // An empty message fits where the blocked one did not, so only the order can hold it back.
-        const blocked = c.mode === 'ok' && c.pick % 2 === 0 ? this.blockedSend() : null;
-        // And towards SEND-7: now and then a waiting send of a full-size message to the queue this peer
-        // has filled most, which fills it or waits for room.
-        const full = timeoutMs && blocked === null && c.pick % 4 === 1 ? this.fullestTarget(peer) : null;
-        if (full !== null) {
-          const big = Buffer.alloc(this.s.limits.maxPayloadBytes, 0x61).toString('base64');
-          return { op: 'send', peer, handle: full, message: { segments: [big] }, timeoutMs: 40 };
-        }
-        if (blocked !== null)
-          return {
-            op: 'send',
-            peer: blocked.peer,
-            handle: blocked.handle,
-            message: { segments: [] },
-            ...(timeoutMs ? { timeoutMs } : {}),
-          };
-        return {
-          op: 'send',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          message: this.message(peer, c, true),
-          ...(timeoutMs ? { timeoutMs } : {}),
-        };
-      }
+        return this.sameNode(peer, c);
+      case 'send':
+        return this.send(peer, c);
       case 'call': {
         const timeoutMs = this.caps.features.has('virtual-clock') && c.timeoutMs > 0 ? c.timeoutMs : undefined;
         return {

@@ -5,6 +5,7 @@ import { runScenarioComparison } from '../../simulator/compare';
 import { generateDocs, repositoryRoot } from '../docs';
 import { formatReport, runSuite } from '../../conformance/suite';
 import { implementationNamed, suiteDefaults } from './driver';
+import { PROTOCOL_VERSION } from '../../protocol/driver';
 
 export const command: Command = {
   name: 'tour',
@@ -26,6 +27,13 @@ export const command: Command = {
     );
     for (const name of ['reference', 'shm']) {
       const impl = implementationNamed(name);
+      const { protocolVersion } = await impl.createDriver().init();
+      if (protocolVersion !== PROTOCOL_VERSION) {
+        console.log(
+          `${name}: speaks driver protocol ${protocolVersion}, the suite ${PROTOCOL_VERSION}; not run until it does.\n`,
+        );
+        continue;
+      }
       const report = await runSuite({
         createDriver: impl.createDriver,
         driverLabel: `in-process:${name}`,
