@@ -79,7 +79,7 @@ export async function protocolTour(options: TourOptions = {}): Promise<number> {
       '     handle (NO_RIGHTS), so it introduces B with a further-attenuated copy of the introducer: send only,\n' +
       '     no grant, badge 8 kept (MINT-2, SEND-4, INV-2).',
   );
-  log(`      alice.sameNode: ${alice.sameNode(aliceToService, aliceIntroducer)}`);
+  alice.sameNode(aliceToService, aliceIntroducer);
   attempt(() => alice.send(aliceToBob, { payload: 'try', handles: [{ handle: aliceToService }] }));
   alice.send(aliceToBob, { payload: 'meet the service', handles: [{ handle: aliceIntroducer, rights: ['send'] }] });
   const [intro] = show(bob, bob.tryReceive());
