@@ -40,6 +40,13 @@ export interface StdioDriver extends Driver {
   stderrTail(): string;
 }
 
+/** A driver of another protocol version gets that said, not the schema violations its messages then make. */
+function otherProtocol(parsed: unknown): string | null {
+  const init = parsed as { type?: unknown; info?: { protocolVersion?: unknown } } | null;
+  if (init?.type !== 'init_ok' || init.info?.protocolVersion === PROTOCOL_VERSION) return null;
+  return protocolMismatch(init.info?.protocolVersion);
+}
+
 export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   // A loaded machine can take many seconds to start a Node process: init gets its own deadline.
@@ -75,12 +82,8 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       fail(new DriverError(`protocol error: the driver wrote a line that is not JSON${tail()}`, line));
       return;
     }
-    // A driver of another protocol version gets that said, not the schema violations its messages then make.
-    const info = (parsed as { type?: unknown; info?: { protocolVersion?: unknown } } | null)?.info;
-    if ((parsed as { type?: unknown } | null)?.type === 'init_ok' && info?.protocolVersion !== PROTOCOL_VERSION) {
-      fail(new DriverError(`${protocolMismatch(info?.protocolVersion)}${tail()}`, line));
-      return;
-    }
+    const mismatch = otherProtocol(parsed);
+    if (mismatch !== null) return fail(new DriverError(`${mismatch}${tail()}`, line));
     const checked = wire.response.check(parsed);
     if (!checked.ok) {
       fail(
