@@ -26,6 +26,7 @@ import { resolveLimits } from '../../spec/registry/limits';
 import { isBase64 } from '../../model/payload';
 import { rightsValid } from '../../model/rules';
 import { TesseraError, type MessageInput } from '../common';
+import { SPIN_POLICY } from './spin-policy';
 import {
   BLOCKED,
   BusCore,
@@ -212,7 +213,7 @@ export class ShmBus {
     this.sab = new SharedArrayBuffer(this.layout.totalBytes);
     this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN);
     this.core.initialize();
-    this.spin = options.spin ?? 50;
+    this.spin = options.spin ?? SPIN_POLICY.budgetUs;
     this.clock = options.clock ?? 'real';
   }
 
@@ -737,7 +738,7 @@ function spinEquals(I: Int32Array, idx: number, want: number, budgetMs: number):
 }
 
 /** How often a peer whose spin budget fell to 0 tries a full spin again (in waits). */
-const PROBE_EVERY = 64;
+const PROBE_EVERY = SPIN_POLICY.probeEvery;
 /** A sleeper re-checks a call under the lock this often (a resolver that died between commit and publication). */
 const CALL_RECHECK_MS = 50;
 
@@ -801,8 +802,8 @@ export class ShmPeer {
     this.spinsLost++;
     // When the peer is not running (both threads on one vCPU, or it sleeps), spinning only adds
     // latency: cut the budget fast; a periodic probe finds out when spinning pays again.
-    const next = this.spinMs / 4;
-    this.spinMs = next < 0.001 ? 0 : next;
+    const next = this.spinMs / SPIN_POLICY.divisor;
+    this.spinMs = next < SPIN_POLICY.floorUs / 1000 ? 0 : next;
   }
 
   // Every operation: lock, PEER-2 check, the core's checks and effects, unlock (no closures).
