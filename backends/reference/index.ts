@@ -18,6 +18,7 @@ import type {
   Result,
   RevokeValue,
   Right,
+  SameNodeValue,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
 import { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput } from '../common';
@@ -159,12 +160,16 @@ export class Peer {
     return r.value as V;
   }
 
-  /** NODE-1: a new node; returns its root handle (all rights, no badge). */
-  createNode(options: { credentials?: boolean } = {}): HandleName {
+  /**
+   * NODE-1: a new node; returns its root handle (all rights, no badge). `acceptsHandles: false`
+   * makes it refuse transfers (NODE-5); the node counts toward maxNodesPerPeer until destroyed (NODE-4).
+   */
+  createNode(options: { credentials?: boolean; acceptsHandles?: boolean } = {}): HandleName {
     return this.now<HandleValue>({
       op: 'createNode',
       peer: this.id,
       ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+      ...(options.acceptsHandles !== undefined ? { acceptsHandles: options.acceptsHandles } : {}),
     }).handle;
   }
 
@@ -188,8 +193,22 @@ export class Peer {
     return this.now<RevokeValue>({ op: 'revoke', peer: this.id, handle }).revoked;
   }
 
-  destroyNode(handle: HandleName): void {
-    this.now({ op: 'destroyNode', peer: this.id, handle });
+  /**
+   * DESTROY-1: destroy a node this peer owns. With `derivedCount` (from a no-senders notice) only if
+   * no handle was derived for it since; otherwise it throws STALE and the node lives on (DESTROY-5).
+   */
+  destroyNode(handle: HandleName, options: { derivedCount?: number } = {}): void {
+    this.now({
+      op: 'destroyNode',
+      peer: this.id,
+      handle,
+      ...(options.derivedCount !== undefined ? { derivedCount: options.derivedCount } : {}),
+    });
+  }
+
+  /** NODE-6: whether two of this peer's handles designate the same node. */
+  sameNode(handle: HandleName, other: HandleName): boolean {
+    return this.now<SameNodeValue>({ op: 'sameNode', peer: this.id, handle, other }).same;
   }
 
   /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
