@@ -415,10 +415,21 @@ export function readTimeoutOption(options: unknown): number | undefined | Malfor
   return t === MALFORMED ? MALFORMED : timeoutValue(t);
 }
 
+/** A boolean option `key`, when given. */
+export function readBooleanOption(options: unknown, key: string): boolean | undefined | Malformed {
+  const v = readField(options, key);
+  return v === undefined || typeof v === 'boolean' ? v : MALFORMED;
+}
+
+/** A count option `key` (a safe non-negative integer), when given. */
+export function readCountOption(options: unknown, key: string): number | undefined | Malformed {
+  const v = readField(options, key);
+  return v === undefined || isCount(v) ? v : MALFORMED;
+}
+
 /** `{ credentials? }` of createNode (CRED-1): whether the node stamps credentials, when given. */
 export function readCreateNodeOptions(options: unknown): boolean | undefined | Malformed {
-  const c = readField(options, 'credentials');
-  return c === undefined || typeof c === 'boolean' ? c : MALFORMED;
+  return readBooleanOption(options, 'credentials');
 }
 
 /** A badge when given (MINT-3): undefined, or 1..2^53-1. */

@@ -1,12 +1,14 @@
 // `npm run bench`: the shm backend and the IPC baselines in one process run,
 // with ratios against the targets of issue 4. Never a pass/fail test.
 //   node dist/bench/run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...]
-//                          [--baselines sab,net.pingpong,c.pingpong] [--reps N]
+//                          [--baselines sab,net.pingpong,c.pingpong] [--reps N] [--xproc-reps N]
 // --only picks shm workloads (bench/shm SHM_WORKLOADS); --baselines picks baseline groups
 // (bench/baselines GROUP_IDS); --targets-only runs just the baselines the targets need.
+// The cross-process baselines (xproc.*) print as a table of their own: each row the median of
+// --xproc-reps runs (default 5) with the spread of the runs, and its regime.
 import * as fs from 'fs';
 import { formatTable, type BenchRecord } from './baselines/common';
-import { runBaselines } from './baselines';
+import { formatSpreadTable, runBaselines } from './baselines';
 import { runShmBenchmarks } from './shm';
 
 /** The baseline groups the targets of issue 4 are ratios against. */
@@ -177,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
   const jsonAt = argv.indexOf('--json');
   const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
   const usage =
-    'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N]';
+    'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N] [--xproc-reps N]';
   if (jsonAt >= 0 && !jsonFile) {
     console.error(usage);
     return 2;
@@ -196,13 +198,25 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
+  const xprocAt = argv.indexOf('--xproc-reps');
+  const xprocReps = xprocAt >= 0 ? Number(argv[xprocAt + 1]) : undefined;
+  if (xprocReps !== undefined && !(Number.isInteger(xprocReps) && xprocReps >= 1)) {
+    console.error(usage);
+    return 2;
+  }
   const log = (line: string) => console.error(line);
   const records: BenchRecord[] = [];
   log(`tessera bench (${quick ? 'quick' : 'full'}): shm backend, then baselines, in one process run`);
   records.push(...(await runShmBenchmarks({ quick, log, only, reps })));
-  if (!argv.includes('--skip-baselines')) records.push(...(await runBaselines({ quick, log, only: baselines })));
+  if (!argv.includes('--skip-baselines'))
+    records.push(...(await runBaselines({ quick, log, only: baselines, xprocReps })));
   const ts = targets(records);
-  console.log(formatTable(records));
+  const crossProcess = records.filter((r) => r.name.startsWith('xproc.'));
+  console.log(formatTable(records.filter((r) => !r.name.startsWith('xproc.'))));
+  if (crossProcess.length > 0) {
+    console.log('\ncross-process baselines (two OS processes; median of the runs, [min..max] over the runs):');
+    console.log(formatSpreadTable(crossProcess));
+  }
   console.log('\nratios against the targets of issue 4 (same run):');
   console.log(formatTargets(ts));
   if (jsonFile) {

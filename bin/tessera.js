@@ -9,14 +9,4 @@ if (!fs.existsSync(main)) {
   process.exit(2);
 }
 require('source-map-support/register');
-require(main)
-  .main(process.argv.slice(2))
-  .then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      console.error(err && err.stack ? err.stack : String(err));
-      process.exitCode = 2;
-    },
-  );
+require(main).runCli(process.argv.slice(2));

@@ -1,25 +1,62 @@
 // The suite's side of the stdio driver protocol: a Driver that talks JSON lines
 // to a child process (conformance/README.md). Every line from the child is
-// validated; any fault of the child (bad JSON, a schema violation, an unknown
-// or duplicate id, silence past a deadline, exit) becomes a DriverError naming
-// the offending line, never a crash or a hang of the suite.
-import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
-import * as readline from 'readline';
+// read with a bound on its length and validated; any fault of the child (a line
+// that is not JSON, not an object, too long or against the schema, an unknown or
+// duplicate id, silence past a deadline, exit) becomes a DriverError naming the
+// offending line, never a crash or a hang of the suite. Every wait has a stated
+// bound, and ending the driver ends its whole process group (driver-process.ts).
+import type { Readable, Writable } from 'stream';
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
-import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
+import { DriverError, PROTOCOL_VERSION, protocolMismatch, type Driver, type DriverInfo } from '../protocol/driver';
 import type { DriverRequest, DriverResponse } from '../protocol/wire';
-import { wire } from '../protocol/validate';
+import { readResponseLine } from '../protocol/validate';
+import { MAX_LINE_BYTES, readLines } from '../protocol/lines';
+import { startDriverProcess } from './driver-process';
+
+/** The defaults of the stated waits (milliseconds). */
+export const STDIO_DEFAULTS = {
+  requestTimeoutMs: 10_000,
+  /** init includes starting the process, which can take many seconds on a loaded machine. */
+  startupTimeoutMs: 60_000,
+  shutdownTimeoutMs: 2000,
+  killGraceMs: 1000,
+} as const;
+
+/** The longest wait setTimeout keeps (a longer one fires at once). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export interface StdioDriverOptions {
   /** A shell command line that starts the implementation's driver. */
   command: string;
-  /** How long any request may wait for its response. */
+  /** How long any request but init may wait for its response (default 10 s). */
   requestTimeoutMs?: number;
-  /** How long the init request may wait: it includes starting the process (default 60 s, at least requestTimeoutMs). */
+  /** How long init may wait: it includes starting the process (default: max(60 s, requestTimeoutMs)). */
   startupTimeoutMs?: number;
+  /** How long close waits for shutdown_ok, and then for the driver to exit, before ending it (default 2 s). */
+  shutdownTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL when the driver's process group is ended (default 1 s). */
+  killGraceMs?: number;
+  /** The longest line read from the driver (bytes; default 16 MiB). */
+  maxLineBytes?: number;
   cwd?: string;
   /** Each stderr line of the child, as it comes (default: kept, shown on failure). */
   onStderr?: (line: string) => void;
+}
+
+/** Where the driver's lines go and come from: a child process, or streams in a test. */
+export interface DriverChannel {
+  /** What the driver writes (its stdout). */
+  output: Readable;
+  /** What the driver reads (its stdin). */
+  input: Writable;
+  /** Its log (stderr), when there is one. */
+  log?: Readable;
+  /** Called once when the driver exits (or could not start), with how. */
+  onExit(listener: (how: string) => void): void;
+  /** Resolves when the driver has exited or after `timeoutMs`; true when it exited. */
+  waitExit(timeoutMs: number): Promise<boolean>;
+  /** Ends the driver whatever it does; idempotent; resolves within a stated bound. */
+  terminate(): Promise<void>;
 }
 
 type Waiting = {
@@ -40,70 +77,120 @@ export interface StdioDriver extends Driver {
   stderrTail(): string;
 }
 
+/** The longest stderr line kept (characters). */
+const STDERR_LINE_CHARS = 2000;
+/** A driver's exit can come before its last stdout lines are read: they get this long. */
+const EXIT_SETTLE_MS = 50;
+
+/** The version mismatch an init_ok of another protocol version shows, or null. */
+function otherProtocol(line: string): string | null {
+  let init: { type?: unknown; info?: { protocolVersion?: unknown } } | null;
+  try {
+    init = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (init?.type !== 'init_ok' || init.info?.protocolVersion === PROTOCOL_VERSION) return null;
+  return protocolMismatch(init.info?.protocolVersion);
+}
+
+/** A child process's stdio as a DriverChannel. */
+function processChannel(options: StdioDriverOptions): DriverChannel {
+  const p = startDriverProcess({ command: options.command, cwd: options.cwd, killGraceMs: options.killGraceMs });
+  return {
+    output: p.child.stdout,
+    input: p.child.stdin,
+    log: p.child.stderr,
+    onExit(listener) {
+      p.child.once('exit', (code, signal) => listener(signal ?? `code ${code}`));
+      p.child.once('error', (err) =>
+        listener(`could not start the driver "${options.command}": ${(err as Error).message}`),
+      );
+    },
+    waitExit: p.waitExit,
+    terminate: p.terminate,
+  };
+}
+
 export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
-  const timeoutMs = options.requestTimeoutMs ?? 10_000;
-  // A loaded machine can take many seconds to start a Node process: init gets its own deadline.
-  const startupMs = Math.max(options.startupTimeoutMs ?? 60_000, timeoutMs);
-  let child: ChildProcessWithoutNullStreams | null = null;
-  let broken: DriverError | null = null;
-  let nextId = 1;
-  const waiting = new Map<number, Waiting>();
-  const answered = new Set<number>();
-  const stderr: string[] = [];
-  let listener: (c: Completion) => void = () => {};
+  return createChannelDriver(() => processChannel(options), options);
+}
 
-  const tail = () => (stderr.length ? `\n  driver stderr (last lines):\n    ${stderr.slice(-8).join('\n    ')}` : '');
+/** The protocol over any channel (createStdioDriver's core; tests drive it over in-memory streams). */
+export function createChannelDriver(
+  open: () => DriverChannel,
+  options: Omit<StdioDriverOptions, 'command' | 'cwd'> = {},
+): StdioDriver {
+  return new ChannelDriver(open, options);
+}
 
-  function fail(err: DriverError): void {
-    if (broken) return;
-    broken = err;
-    for (const w of waiting.values()) {
+type Body = DriverRequest extends infer R ? (R extends DriverRequest ? Omit<R, 'id'> : never) : never;
+
+class ChannelDriver implements StdioDriver {
+  private readonly timeoutMs: number;
+  private readonly startupMs: number;
+  private readonly shutdownMs: number;
+  private channel: DriverChannel | null = null;
+  private broken: DriverError | null = null;
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly answered = new Set<number>();
+  private readonly stderr: string[] = [];
+  private readonly stops: (() => void)[] = [];
+  private listener: (c: Completion) => void = () => {};
+
+  constructor(
+    private readonly open: () => DriverChannel,
+    private readonly options: Omit<StdioDriverOptions, 'command' | 'cwd'>,
+  ) {
+    this.timeoutMs = options.requestTimeoutMs ?? STDIO_DEFAULTS.requestTimeoutMs;
+    this.startupMs = options.startupTimeoutMs ?? Math.max(STDIO_DEFAULTS.startupTimeoutMs, this.timeoutMs);
+    this.shutdownMs = options.shutdownTimeoutMs ?? STDIO_DEFAULTS.shutdownTimeoutMs;
+  }
+
+  private tail(): string {
+    return this.stderr.length ? `\n  driver stderr (last lines):\n    ${this.stderr.slice(-8).join('\n    ')}` : '';
+  }
+
+  /** The driver is unusable: every waiting request fails with `err`, and the driver is ended. */
+  private fail(err: DriverError): void {
+    if (this.broken) return;
+    this.broken = err;
+    for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
       w.reject(err);
     }
-    waiting.clear();
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    this.waiting.clear();
+    void this.channel?.terminate();
   }
 
-  function onLine(line: string): void {
-    if (broken) return;
-    if (line.trim() === '') return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      fail(new DriverError(`protocol error: the driver wrote a line that is not JSON${tail()}`, line));
-      return;
-    }
-    const checked = wire.response.check(parsed);
-    if (!checked.ok) {
-      fail(
-        new DriverError(
-          `protocol error: the driver wrote a message that violates DriverResponse.json at "${checked.path}": ${checked.message}${tail()}`,
-          line,
-        ),
+  private onLine(line: string): void {
+    if (this.broken || line.trim() === '') return;
+    const read = readResponseLine(line);
+    if (!read.ok) {
+      // A driver of another protocol version gets that said, not the schema violations its messages then make.
+      const mismatch = otherProtocol(line);
+      if (mismatch !== null) return this.fail(new DriverError(`${mismatch}${this.tail()}`, line));
+      this.fail(
+        new DriverError(`protocol error: the driver wrote a line it should not: ${read.message}${this.tail()}`, line),
       );
       return;
     }
-    const msg = checked.value;
+    const msg = read.value;
     if (msg.type === 'completion') {
-      listener(msg.completion);
+      this.listener(msg.completion);
       return;
     }
     if (msg.id === null) {
-      fail(
-        new DriverError(
-          `the driver reported an error without a request id: ${(msg as { message: string }).message}${tail()}`,
-          line,
-        ),
-      );
+      const text = (msg as { message: string }).message;
+      this.fail(new DriverError(`the driver reported an error without a request id: ${text}${this.tail()}`, line));
       return;
     }
-    const w = waiting.get(msg.id);
+    const w = this.waiting.get(msg.id);
     if (!w) {
-      fail(
+      this.fail(
         new DriverError(
-          answered.has(msg.id)
+          this.answered.has(msg.id)
             ? `protocol error: a second response to request #${msg.id}`
             : `protocol error: a response to request #${msg.id}, which was never sent`,
           line,
@@ -111,132 +198,137 @@ export function createStdioDriver(options: StdioDriverOptions): StdioDriver {
       );
       return;
     }
-    waiting.delete(msg.id);
-    answered.add(msg.id);
+    this.waiting.delete(msg.id);
+    this.answered.add(msg.id);
     clearTimeout(w.timer);
-    if (msg.type === 'error') {
-      fail(
-        new DriverError(
-          `the driver could not handle request #${msg.id} (${w.request.type}): ${msg.message}${tail()}`,
-          line,
-        ),
-      );
-      return;
-    }
-    if (msg.type !== EXPECTED[w.request.type]) {
-      fail(new DriverError(`protocol error: request #${msg.id} (${w.request.type}) answered with ${msg.type}`, line));
+    const problem =
+      msg.type === 'error'
+        ? new DriverError(
+            `the driver could not handle request #${msg.id} (${w.request.type}): ${msg.message}${this.tail()}`,
+            line,
+          )
+        : msg.type !== EXPECTED[w.request.type]
+          ? new DriverError(`protocol error: request #${msg.id} (${w.request.type}) answered with ${msg.type}`, line)
+          : null;
+    if (problem) {
+      // This request is no longer waiting: fail() rejects the others, this one is rejected here.
+      this.fail(problem);
+      w.reject(this.broken ?? problem);
       return;
     }
     w.resolve(msg);
   }
 
-  function start(): ChildProcessWithoutNullStreams {
-    const c = spawn(options.command, { shell: true, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    readline.createInterface({ input: c.stdout }).on('line', onLine);
-    readline.createInterface({ input: c.stderr }).on('line', (l) => {
-      stderr.push(l);
-      if (stderr.length > 200) stderr.shift();
-      options.onStderr?.(l);
+  private onStderr(l: string): void {
+    this.stderr.push(l.length > STDERR_LINE_CHARS ? l.slice(0, STDERR_LINE_CHARS) + '...' : l);
+    if (this.stderr.length > 200) this.stderr.shift();
+    this.options.onStderr?.(l);
+  }
+
+  private onExit(c: DriverChannel, how: string): void {
+    if (!this.broken && this.waiting.size > 0) {
+      // Give stdout a moment to deliver lines written just before exit.
+      setTimeout(() => {
+        const unanswered = this.waiting.size;
+        this.fail(new DriverError(`the driver exited (${how}) with ${unanswered} request(s) unanswered${this.tail()}`));
+      }, EXIT_SETTLE_MS);
+    } else if (!this.broken) {
+      this.broken = new DriverError(`the driver exited (${how})${this.tail()}`);
+      void c.terminate();
+    }
+  }
+
+  private connect(): DriverChannel {
+    const c = this.open();
+    const maxLineBytes = this.options.maxLineBytes ?? MAX_LINE_BYTES;
+    const overlong = (head: string, max: number) =>
+      this.fail(
+        new DriverError(
+          `protocol error: the driver wrote a line longer than ${max} bytes, the longest a line may be${this.tail()}`,
+          head + '...',
+        ),
+      );
+    this.stops.push(readLines(c.output, { line: (l) => this.onLine(l), overlong }, maxLineBytes));
+    if (c.log) {
+      const cut = (head: string) => this.stderr.push(head + '... (a line longer than the bound, cut)');
+      this.stops.push(readLines(c.log, { line: (l) => this.onStderr(l), overlong: cut }, maxLineBytes));
+    }
+    c.input.on('error', () => {
+      /* the driver stopped reading: reported by its exit or a deadline */
     });
-    c.stdin.on('error', () => {
-      /* reported by exit */
-    });
-    c.on('error', (err) => fail(new DriverError(`could not start the driver "${options.command}": ${err.message}`)));
-    c.on('exit', (code, signal) => {
-      if (!broken && waiting.size > 0) {
-        // Give stdout a moment to deliver lines written just before exit.
-        setImmediate(() =>
-          fail(
-            new DriverError(
-              `the driver exited (${signal ?? `code ${code}`}) with ${waiting.size} request(s) unanswered${tail()}`,
-            ),
-          ),
-        );
-      } else if (!broken) {
-        broken = new DriverError(`the driver exited (${signal ?? `code ${code}`})${tail()}`);
-      }
-    });
+    c.onExit((how) => this.onExit(c, how));
     return c;
   }
 
-  type Body = DriverRequest extends infer R ? (R extends DriverRequest ? Omit<R, 'id'> : never) : never;
-  function request<T extends DriverResponse>(body: Body, deadlineMs = timeoutMs): Promise<T> {
-    if (broken) return Promise.reject(broken);
-    if (!child) child = start();
-    const id = nextId++;
+  private request<T extends DriverResponse>(body: Body, deadlineMs = this.timeoutMs): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
+    this.channel ??= this.connect();
+    const c = this.channel;
+    const id = this.nextId++;
     const req = { ...body, id } as DriverRequest;
+    const what = `${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}`;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          fail(
-            new DriverError(
-              `the driver did not answer request #${id} (${req.type}${req.type === 'invoke' ? ` ${req.op.op}` : ''}) within ${deadlineMs} ms${tail()}`,
-            ),
+          this.fail(
+            new DriverError(`the driver did not answer request #${id} (${what}) within ${deadlineMs} ms${this.tail()}`),
           ),
         deadlineMs,
       );
-      waiting.set(id, { request: req, resolve: resolve as (r: DriverResponse) => void, reject, timer });
-      child!.stdin.write(JSON.stringify(req) + '\n');
+      this.waiting.set(id, { request: req, resolve: resolve as (r: DriverResponse) => void, reject, timer });
+      c.input.write(JSON.stringify(req) + '\n');
     });
   }
 
-  return {
-    async init(): Promise<DriverInfo> {
-      const r = await request<{ type: 'init_ok'; id: number; info: DriverInfo }>(
-        { type: 'init', protocolVersion: PROTOCOL_VERSION },
-        startupMs,
-      );
-      if (r.info.protocolVersion !== PROTOCOL_VERSION) {
-        fail(
-          new DriverError(
-            `the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`,
-          ),
-        );
-        throw broken;
+  async init(): Promise<DriverInfo> {
+    const r = await this.request<{ type: 'init_ok'; id: number; info: DriverInfo }>(
+      { type: 'init', protocolVersion: PROTOCOL_VERSION },
+      this.startupMs,
+    );
+    if (r.info.protocolVersion !== PROTOCOL_VERSION) {
+      this.fail(new DriverError(protocolMismatch(r.info.protocolVersion)));
+      throw this.broken;
+    }
+    return r.info;
+  }
+
+  async reset(limits: Limits): Promise<Limits> {
+    return (await this.request<{ type: 'reset_ok'; id: number; limits: Limits }>({ type: 'reset', limits })).limits;
+  }
+
+  async invoke(op: Operation): Promise<Invocation> {
+    const r = await this.request<{ type: 'invoke_ok'; id: number; invocation: Invocation }>({
+      type: 'invoke',
+      op: op as never,
+    });
+    return r.invocation;
+  }
+
+  onCompletion(l: (c: Completion) => void): void {
+    this.listener = l;
+  }
+
+  async close(): Promise<void> {
+    if (!this.channel) return;
+    const c = this.channel;
+    if (!this.broken) {
+      try {
+        await this.request({ type: 'shutdown' }, this.shutdownMs);
+      } catch {
+        /* reported already, or the driver is ended below */
       }
-      return r.info;
-    },
-    async reset(limits: Limits): Promise<Limits> {
-      return (await request<{ type: 'reset_ok'; id: number; limits: Limits }>({ type: 'reset', limits })).limits;
-    },
-    async invoke(op: Operation): Promise<Invocation> {
-      return (
-        await request<{ type: 'invoke_ok'; id: number; invocation: Invocation }>({ type: 'invoke', op: op as never })
-      ).invocation;
-    },
-    onCompletion(l) {
-      listener = l;
-    },
-    async close() {
-      if (!child) return;
-      const c = child;
-      if (!broken) {
-        try {
-          await Promise.race([
-            request({ type: 'shutdown' }),
-            new Promise((resolve) => setTimeout(resolve, 1000).unref()),
-          ]);
-        } catch {
-          /* already reported */
-        }
-      }
-      for (const w of waiting.values()) clearTimeout(w.timer);
-      waiting.clear();
-      if (c.exitCode === null && c.signalCode === null) {
-        c.stdin.end();
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            c.kill('SIGKILL');
-            resolve();
-          }, 1000);
-          c.once('exit', () => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-      broken = broken ?? new DriverError('the driver was closed');
-    },
-    stderrTail: () => stderr.slice(-8).join('\n'),
-  };
+    }
+    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    this.waiting.clear();
+    c.input.end();
+    // A driver exits after shutdown_ok; then its group is ended anyway, for any helper it left.
+    await c.waitExit(this.shutdownMs);
+    await c.terminate();
+    this.stops.splice(0).forEach((stop) => stop());
+    this.broken = this.broken ?? new DriverError('the driver was closed');
+  }
+
+  stderrTail(): string {
+    return this.stderr.slice(-8).join('\n');
+  }
 }

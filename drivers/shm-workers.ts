@@ -22,10 +22,10 @@ import { Worker } from 'worker_threads';
 import type { BootstrapGrant, Completion, Invocation, Limits, Operation } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
-import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../protocol/driver';
+import { DriverError, type DriverInfo, type Feature } from '../protocol/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
 import { ShmBus, TesseraError } from '../backends/shm';
-import { shmBusForConformance } from './shm';
+import { SHM_PROTOCOL_VERSION, shmBusForConformance } from './shm';
 import type { DriverWorkerData, FromWorker, ToWorker } from './shm-workers-thread';
 
 export const SHM_WORKER_FEATURES: Feature[] = ['concurrency', 'configurable-limits', 'credentials', 'transfers'];
@@ -193,7 +193,7 @@ class ShmWorkerDriver implements ClientRunningDriver {
   async init(): Promise<DriverInfo> {
     return {
       name: this.name,
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: SHM_PROTOCOL_VERSION,
       limits: { ...DEFAULT_LIMITS },
       operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'),
       features: [...SHM_WORKER_FEATURES],

@@ -1,11 +1,14 @@
 // Loading and checking what users give the simulator: scenario, profile and
-// sweep files are validated with ajv against the schemas generated from
-// simulator/types.ts; a rejection names the bad field (JSON pointer).
+// sweep files are read (at most SIM_BOUNDS.fileBytes), checked for nesting depth,
+// validated with ajv against the schemas generated from simulator/types.ts (the
+// per-field bounds), then checked statically (check.ts: the bounds no schema can
+// say, and names); a rejection names the bad field (JSON pointer) and the bound.
 import * as fs from 'fs';
 import * as path from 'path';
 import { repositoryRoot } from '../spec/paths';
 import { createAjv, Validator, type Checked } from '../spec/validate';
 import type { Profile, Scenario, SimResults, Sweep } from './types';
+import { SIM_BOUNDS, profileProblem, scenarioProblem, sweepProblem, tooDeep, type Problem } from './check';
 
 import ScenarioSchema = require('./schema/Scenario.json');
 import ProfileSchema = require('./schema/Profile.json');
@@ -17,7 +20,23 @@ let ajv: ReturnType<typeof createAjv> | null = null;
 /** A validator compiled on first use: compiling every schema at import costs ~0.5 s of start-up. */
 function lazy<T>(schema: object): { check(value: unknown): Checked<T> } {
   let v: Validator<T> | null = null;
-  return { check: (value: unknown) => (v ??= new Validator<T>((ajv ??= createAjv()).compile(schema))).check(value) };
+  return {
+    check: (value: unknown) =>
+      (v ??= new Validator<T>((ajv ??= createAjv()).compile(objectUnions(structuredClone(schema))))).check(value),
+  };
+}
+
+/**
+ * Every tagged union (oneOf with a discriminator) also says "type": "object": ajv's
+ * discriminator lets a string, number, array or null through when the union does not.
+ */
+function objectUnions(node: unknown): object {
+  if (typeof node === 'object' && node !== null) {
+    const n = node as Record<string, unknown>;
+    if (n.discriminator !== undefined && n.type === undefined) n.type = 'object';
+    for (const v of Object.values(n)) objectUnions(v);
+  }
+  return node as object;
 }
 
 export const simValidators = {
@@ -41,35 +60,63 @@ export const repoRoot = repositoryRoot;
 export const SCENARIO_DIR = () => path.join(repoRoot(), 'simulator', 'scenarios');
 export const PROFILE_DIR = () => path.join(repoRoot(), 'simulator', 'profiles');
 
-function check<T>(what: string, where: string, checked: Checked<T>): T {
-  if (checked.ok) return checked.value;
-  throw new InputError(`${where}: invalid ${what} at ${checked.path || '(top)'}: ${checked.message}`);
+/** Depth first (a validator recurses), then the schema, then the static checks. */
+function check<T>(
+  what: string,
+  where: string,
+  value: unknown,
+  validator: { check(value: unknown): Checked<T> },
+  statics: (value: T) => Problem | null,
+): T {
+  const fail = (path: string, message: string): never => {
+    throw new InputError(`${where}: invalid ${what} at ${path || '(top)'}: ${message}`);
+  };
+  const deep = tooDeep(value);
+  if (deep) fail(deep.path, deep.message);
+  const checked = validator.check(value);
+  if (!checked.ok) return fail(checked.path, checked.message);
+  const problem = statics(checked.value);
+  if (problem) fail(problem.path, problem.message);
+  return checked.value;
 }
 
 function readJson(file: string): unknown {
   let text: string;
   try {
+    const bytes = fs.statSync(file).size;
+    if (bytes > SIM_BOUNDS.fileBytes)
+      throw new InputError(`${file}: ${bytes} bytes, more than ${SIM_BOUNDS.fileBytes} (the largest input file)`);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${file}: cannot read (${(err as Error).message})`);
   }
+  return parseJsonText(text, file);
+}
+
+/** JSON text of an input file (at most SIM_BOUNDS.fileBytes of it). */
+export function parseJsonText(text: string, where: string): unknown {
+  if (text.length > SIM_BOUNDS.fileBytes)
+    throw new InputError(
+      `${where}: ${text.length} characters, more than ${SIM_BOUNDS.fileBytes} (the largest input file)`,
+    );
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${file}: not JSON (${(err as Error).message})`);
+    throw new InputError(`${where}: not JSON (${(err as Error).message})`);
   }
 }
 
 export function parseScenario(value: unknown, where = 'scenario'): Scenario {
-  return check('scenario', where, simValidators.scenario.check(value));
+  return check('scenario', where, value, simValidators.scenario, scenarioProblem);
 }
 
 export function parseProfile(value: unknown, where = 'profile'): Profile {
-  return check('profile', where, simValidators.profile.check(value));
+  return check('profile', where, value, simValidators.profile, profileProblem);
 }
 
 export function parseSweep(value: unknown, where = 'sweep'): Sweep {
-  return check('sweep', where, simValidators.sweep.check(value));
+  return check('sweep', where, value, simValidators.sweep, sweepProblem);
 }
 
 /** A bundled scenario by name (`pingpong`) or a scenario file path. */

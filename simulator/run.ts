@@ -3,9 +3,10 @@
 // a one-line replay command.
 import { createHash } from 'crypto';
 import type { Profile, Scenario, SimResults } from './types';
-import { InvariantViolation } from './monitors';
-import { LivenessError, ScenarioError, Simulation, type RunOptions, type RunOutcome } from './sim';
+import { InvariantViolation, LivenessError, ScenarioError } from './engine/errors';
+import { Simulation, type RunOptions } from './engine/engine';
 import { formatSeed, parseSeed } from './rng';
+import { parseProfile, parseScenario } from './load';
 
 export interface RunRequest {
   scenario: Scenario;
@@ -19,6 +20,15 @@ export interface RunRequest {
   scenarioRef?: string;
   /** Whether the profile was a file (--profile) rather than a bundled transport. */
   profileRef?: string;
+  /** Stop after this many engine events (default 50,000,000): a runaway guard. */
+  maxEvents?: number;
+}
+
+export interface RunOutcome {
+  results: SimResults;
+  trace: string[] | null;
+  /** Set when the run stopped early: a violated invariant, a scenario error or a liveness failure. */
+  failure: { kind: 'invariant' | 'scenario' | 'liveness'; message: string; replay: string } | null;
 }
 
 export const DEFAULT_SEED = '0x5eed';
@@ -38,8 +48,15 @@ export function hashResults(results: SimResults, trace: string[] | null): string
   return h.digest('hex');
 }
 
+/**
+ * Run one scenario on one profile. Both are checked first (schema bounds and static checks,
+ * load.ts), whoever built them: a bad one throws InputError, naming the field and the bound,
+ * before anything runs.
+ */
 export function runScenario(req: RunRequest): RunOutcome {
   const seed = parseSeed(req.seed ?? DEFAULT_SEED);
+  parseScenario(req.scenario, req.scenarioRef ?? `scenario ${req.scenario?.name}`);
+  parseProfile(req.profile, req.profileRef ?? `profile ${req.profile?.name}`);
   const sim = new Simulation(req.scenario, {
     seed,
     profile: req.profile,
@@ -47,18 +64,21 @@ export function runScenario(req: RunRequest): RunOutcome {
     timeline: req.timeline,
     stateCheckEvery: req.stateCheckEvery,
     tamper: req.tamper,
+    maxEvents: req.maxEvents,
   });
   // Wall-clock time only measures the engine's speed; it never feeds the simulation.
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   let failure: RunOutcome['failure'] = null;
+  let violation: InvariantViolation | null = null;
   try {
     sim.execute();
   } catch (err) {
     const replay = replayCommand(req, seed);
-    if (err instanceof InvariantViolation)
+    if (err instanceof InvariantViolation) {
+      violation = err;
       failure = { kind: 'invariant', message: `invariant ${err.message} at ${Math.round(err.atNs)} ns`, replay };
-    else if (err instanceof ScenarioError) failure = { kind: 'scenario', message: err.message, replay };
+    } else if (err instanceof ScenarioError) failure = { kind: 'scenario', message: err.message, replay };
     else if (err instanceof LivenessError) failure = { kind: 'liveness', message: err.message, replay };
     else throw err;
   }
@@ -66,12 +86,11 @@ export function runScenario(req: RunRequest): RunOutcome {
   const cpu = process.cpuUsage(cpuStart);
   const cpuNs = (cpu.user + cpu.system) * 1000;
   const results = sim.results(seed);
-  if (failure?.kind === 'invariant') {
-    const v = failure.message.match(/^invariant (INV-\d+): (.*) at (\d+) ns$/) ?? [];
+  if (violation !== null && failure !== null) {
     results.monitors.violations.push({
-      invariant: v[1] ?? '?',
-      detail: v[2] ?? failure.message,
-      atNs: Number(v[3] ?? sim.now),
+      invariant: violation.violation.invariant,
+      detail: violation.violation.detail,
+      atNs: Math.round(violation.atNs),
       replay: failure.replay,
     });
   }

@@ -20,48 +20,184 @@ export type Int = number;
 export type PositiveInt = number;
 
 /**
- * A simulated duration or time, in nanoseconds.
+ * A simulated duration or time, in nanoseconds: 0 to 10^12 (1000 s).
  * @minimum 0
+ * @maximum 1000000000000
  */
 export type Nanos = number;
 
 /**
  * A name used inside a scenario (peer, node or handle names).
  * @pattern ^[A-Za-z_][A-Za-z0-9_.-]*$
+ * @maxLength 64
  */
 export type Name = string;
+
+/**
+ * How many times: rounds, repetitions, messages, calls (1 to 10,000,000; a whole run executes
+ * at most 5,000,000 steps).
+ * @TJS-type integer
+ * @minimum 1
+ * @maximum 10000000
+ */
+export type Times = number;
+
+/**
+ * Payload bytes of one message: 0 to 16 MiB, and at most the scenario's maxPayloadBytes (SEND-2).
+ * @TJS-type integer
+ * @minimum 0
+ * @maximum 16777216
+ */
+export type PayloadBytes = number;
+
+/**
+ * A timeout in ms of the bus clock: 0 to 86,400,000 (one day).
+ * @TJS-type integer
+ * @minimum 0
+ * @maximum 86400000
+ */
+export type TimeoutMs = number;
+
+/**
+ * A number of peers a workload generator makes besides its one central peer: 1 to 1023.
+ * @TJS-type integer
+ * @minimum 1
+ * @maximum 1023
+ */
+export type PeerCount = number;
+
+/**
+ * Threads of one peer: 1 to 1024.
+ * @TJS-type integer
+ * @minimum 1
+ * @maximum 1024
+ */
+export type ThreadCount = number;
+
+/**
+ * Deliveries one receive may take: 1 to 4096.
+ * @TJS-type integer
+ * @minimum 1
+ * @maximum 4096
+ */
+export type BatchSize = number;
+
+/**
+ * A cost of the profile, ns: 0 to 10^10 (10 s).
+ * @minimum 0
+ * @maximum 10000000000
+ */
+export type CostNs = number;
 
 // ------------------------------------------------------------------ scenarios
 
 /** Limits of the simulated bus; omitted ones take the registry defaults (BUS-1). */
 export interface LimitsOverride {
-  maxPeers?: PositiveInt;
-  maxHandlesPerPeer?: PositiveInt;
-  maxPayloadBytes?: PositiveInt;
-  maxHandlesPerMessage?: PositiveInt;
-  queueCapacityMessages?: PositiveInt;
-  queueCapacityBytes?: PositiveInt;
-  senderQuotaMessages?: PositiveInt;
-  senderQuotaBytes?: PositiveInt;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 1024
+   */
+  maxPeers?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  maxHandlesPerPeer?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 16777216
+   */
+  maxPayloadBytes?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 64
+   */
+  maxHandlesPerMessage?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  queueCapacityMessages?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 268435456
+   */
+  queueCapacityBytes?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  senderQuotaMessages?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 268435456
+   */
+  senderQuotaBytes?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  maxNodesPerPeer?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  maxPendingPerPeer?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  senderQuotaHandles?: number;
 }
 
 /** A scenario: a workload on a simulated machine, with optional faults. */
 export interface Scenario {
-  /** @pattern ^[a-z0-9][a-z0-9-]*$ */
+  /**
+   * @pattern ^[a-z0-9][a-z0-9-]*$
+   * @maxLength 64
+   */
   name: string;
+  /** @maxLength 4096 */
   description: string;
-  /** Transport profile name (bundled) used when the command line gives none. Default tessera_shm. */
+  /**
+   * Transport profile name (bundled) used when the command line gives none. Default tessera_shm.
+   * @pattern ^[a-z0-9_]+$
+   * @maxLength 64
+   */
   transport?: string;
-  /** Simulated CPUs (default 2, like the machine of baselines.md). */
-  cpus?: PositiveInt;
+  /**
+   * Simulated CPUs: 1 to 1024 (default 2, the machine the bundled profiles were measured on).
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 1024
+   */
+  cpus?: number;
   limits?: LimitsOverride;
-  /** Relative spread of every cost (0 = exact costs; default 0.08). */
+  /**
+   * Relative spread of every cost: 0 (exact costs) to 1 (a cost varies from 0.37x to 2.7x); default 0.08.
+   * @minimum 0
+   * @maximum 1
+   */
   jitter?: number;
   /** Other processes' load on the machine (measured by `tessera calibrate`); default none. */
   background?: BackgroundLoad;
   /** The workload: a bundled generator or explicit per-peer programs. */
   workload: Workload;
-  /** Faults injected during the workload phase; the liveness phase follows. */
+  /**
+   * Faults injected during the workload phase; the liveness phase follows. At most 1024.
+   * @maxItems 1024
+   */
   faults?: Fault[];
 }
 
@@ -81,17 +217,33 @@ export type Workload =
  * idle CPU if there is one, else the front of the run queue.
  */
 export interface BackgroundLoad {
-  /** CPU-equivalents of load (0..CPUs; at most 95% of each CPU). */
+  /**
+   * CPU-equivalents of load (0 to the scenario's CPUs; at most 95% of each CPU).
+   * @minimum 0
+   * @maximum 1024
+   */
   cpus: number;
-  /** Length of one period, ns (default 4 ms, a scheduler tick at CONFIG_HZ=250). */
-  periodNs?: Nanos;
-  /** Where the number comes from. */
+  /**
+   * Length of one period, ns: 10 us to 10 s (default 4 ms, a scheduler tick at CONFIG_HZ=250).
+   * @minimum 10000
+   * @maximum 10000000000
+   */
+  periodNs?: number;
+  /**
+   * Where the number comes from.
+   * @maxLength 4096
+   */
   source?: string;
 }
 
 /** Explicit peers and programs. */
 export interface ScriptWorkload {
   kind: 'script';
+  /**
+   * The peers, in attach order: 1 to 1024 (and at most limits.maxPeers).
+   * @minItems 1
+   * @maxItems 1024
+   */
   peers: PeerSpec[];
 }
 
@@ -99,8 +251,8 @@ export interface ScriptWorkload {
 export interface PingPongWorkload {
   kind: 'pingpong';
   mode: 'call' | 'send-receive';
-  rounds: PositiveInt;
-  payloadBytes: Int;
+  rounds: Times;
+  payloadBytes: PayloadBytes;
   /** Server CPU time per request. */
   serviceNs?: Nanos;
   /** Client pause between rounds (off CPU). */
@@ -110,26 +262,26 @@ export interface PingPongWorkload {
 /** K client peers calling one server peer with M threads. */
 export interface RpcPoolWorkload {
   kind: 'rpc-pool';
-  clients: PositiveInt;
-  serverThreads: PositiveInt;
-  callsPerClient: PositiveInt;
-  payloadBytes: Int;
+  clients: PeerCount;
+  serverThreads: ThreadCount;
+  callsPerClient: Times;
+  payloadBytes: PayloadBytes;
   serviceNs?: Nanos;
   thinkNs?: Nanos;
   /** Receive batch size of a server thread (default 1). */
-  batch?: PositiveInt;
+  batch?: BatchSize;
   /** Per-call timeout (ms of the bus clock); absent: wait without limit. */
-  timeoutMs?: Int;
+  timeoutMs?: TimeoutMs;
 }
 
 /** One publisher multicasting to N subscribers. */
 export interface FanoutWorkload {
   kind: 'fanout';
-  subscribers: PositiveInt;
-  messages: PositiveInt;
-  payloadBytes: Int;
+  subscribers: PeerCount;
+  messages: Times;
+  payloadBytes: PayloadBytes;
   /** Receive batch size of a subscriber. */
-  batch?: PositiveInt;
+  batch?: BatchSize;
   /** Publisher pause between messages (off CPU); paces the stream. */
   intervalNs?: Nanos;
   serviceNs?: Nanos;
@@ -138,28 +290,34 @@ export interface FanoutWorkload {
 /** A handle introduced along a chain of k peers, used by the last, then revoked at the source. */
 export interface IntroductionChainWorkload {
   kind: 'introduction-chain';
-  length: PositiveInt;
+  /**
+   * Peers along the chain: 1 to 1023.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 1023
+   */
+  length: number;
   /** Calls the last peer makes through the introduced handle before the revoke. */
-  callsBeforeRevoke: PositiveInt;
+  callsBeforeRevoke: Times;
 }
 
 /** Many holders of minted handles; the owner revokes them repeatedly while they send. */
 export interface RevocationStormWorkload {
   kind: 'revocation-storm';
-  holders: PositiveInt;
-  rounds: PositiveInt;
-  sendsPerRound: PositiveInt;
+  holders: PeerCount;
+  rounds: Times;
+  sendsPerRound: Times;
 }
 
 /** Fast producers, one slow consumer: the fairness of the per-sender quota (QUOTA-1). */
 export interface BackpressureWorkload {
   kind: 'backpressure';
-  producers: PositiveInt;
-  messagesPerProducer: PositiveInt;
-  payloadBytes: Int;
+  producers: PeerCount;
+  messagesPerProducer: Times;
+  payloadBytes: PayloadBytes;
   consumerServiceNs: Nanos;
   /** A blocked send waits this long for room (SEND-7); 0: fail QUEUE_FULL at once. */
-  sendTimeoutMs: Int;
+  sendTimeoutMs: TimeoutMs;
   /** Producer pause between messages. */
   intervalNs?: Nanos;
 }
@@ -167,15 +325,27 @@ export interface BackpressureWorkload {
 /** A simulated peer: one process attached to the bus, running `threads` copies of its program. */
 export interface PeerSpec {
   name: Name;
-  threads?: PositiveInt;
+  threads?: ThreadCount;
   credentials?: Credentials;
-  /** Nodes created right after attach, named for the program. */
+  /**
+   * Nodes created right after attach, named for the program.
+   * @maxItems 1024
+   */
   nodes?: NodeSpec[];
-  /** Handles the bus owner gives at attach (BUS-3), from nodes of peers listed earlier. */
+  /**
+   * Handles the bus owner gives at attach (BUS-3), from nodes of peers listed earlier.
+   * @maxItems 1024
+   */
   bootstrap?: GrantSpec[];
-  /** The program each of the `threads` threads runs; the peer closes when they have all ended. */
+  /**
+   * The program each of the `threads` threads runs; the peer closes when they have all ended.
+   * @maxItems 10000
+   */
   program: Step[];
-  /** Extra threads with their own programs that do not hold the peer open (e.g. a receiver). */
+  /**
+   * Extra threads with their own programs that do not hold the peer open (e.g. a receiver).
+   * @maxItems 64
+   */
   helpers?: Step[][];
 }
 
@@ -186,7 +356,11 @@ export interface NodeSpec {
 }
 
 export interface GrantSpec {
-  /** "peer.node" of a peer listed earlier. */
+  /**
+   * "peer.node" of a peer listed earlier.
+   * @pattern ^[A-Za-z_][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_.-]*$
+   * @maxLength 129
+   */
   node: string;
   /** The name the new peer's program uses for it. */
   as: Name;
@@ -203,7 +377,10 @@ export interface TransferSpec {
 
 /** Fields every step shares. */
 export interface StepBase {
-  /** Error codes this step may get without failing the scenario (in addition to fault outcomes). */
+  /**
+   * Error codes this step may get without failing the scenario (in addition to fault outcomes).
+   * @maxItems 32
+   */
   expect?: ErrorCode[];
 }
 
@@ -229,22 +406,25 @@ export type Step =
 export interface CallStep extends StepBase {
   do: 'call';
   to: Name;
-  bytes: Int;
+  bytes: PayloadBytes;
+  /** @maxItems 64 */
   transfers?: TransferSpec[];
-  timeoutMs?: Int;
+  timeoutMs?: TimeoutMs;
 }
 /** send (SEND-1); timeoutMs > 0 waits for room (SEND-7). */
 export interface SendStep extends StepBase {
   do: 'send';
   to: Name;
-  bytes: Int;
+  bytes: PayloadBytes;
+  /** @maxItems 64 */
   transfers?: TransferSpec[];
-  timeoutMs?: Int;
+  timeoutMs?: TimeoutMs;
 }
 /** Answer the oldest call this peer has received and not answered (CALL-3). */
 export interface ReplyStep extends StepBase {
   do: 'reply';
-  bytes: Int;
+  bytes: PayloadBytes;
+  /** @maxItems 64 */
   transfers?: TransferSpec[];
 }
 /**
@@ -255,9 +435,16 @@ export interface ReplyStep extends StepBase {
  */
 export interface ReceiveStep extends StepBase {
   do: 'receive';
-  max?: PositiveInt;
-  timeoutMs?: Int;
-  bind?: Name[];
+  max?: BatchSize;
+  timeoutMs?: TimeoutMs;
+  /**
+   * @minItems 1
+   * @maxItems 64
+   * @items.type string
+   * @items.pattern ^[A-Za-z_][A-Za-z0-9_.-]*$
+   * @items.maxLength 64
+   */
+  bind?: string[];
 }
 /**
  * A server loop: receive batches, spend serviceNs per delivery, reply to calls;
@@ -265,26 +452,35 @@ export interface ReceiveStep extends StepBase {
  */
 export interface ServeStep extends StepBase {
   do: 'serve';
-  max?: PositiveInt;
+  max?: BatchSize;
   serviceNs?: Nanos;
-  replyBytes?: Int;
+  replyBytes?: PayloadBytes;
   /** Answer plain messages through this handle (send + receive ping-pong). */
   answerTo?: Name;
   /** no-senders (default): a no-senders notice ends the loop and closes the peer; closed: run until the peer closes. */
   until?: 'no-senders' | 'closed';
   /** End the loop (without closing) after answering this many calls; the program goes on. */
-  calls?: PositiveInt;
+  calls?: Times;
 }
 export interface MulticastStep extends StepBase {
   do: 'multicast';
-  to: Name[];
-  bytes: Int;
+  /**
+   * @minItems 1
+   * @maxItems 1024
+   * @items.type string
+   * @items.pattern ^[A-Za-z_][A-Za-z0-9_.-]*$
+   * @items.maxLength 64
+   */
+  to: string[];
+  bytes: PayloadBytes;
+  /** @maxItems 64 */
   transfers?: TransferSpec[];
 }
 export interface MintStep extends StepBase {
   do: 'mint';
   from: Name;
   as: Name;
+  /** @maxItems 2 */
   rights: Right[];
   badge?: Badge;
 }
@@ -315,7 +511,11 @@ export interface SleepStep extends StepBase {
 }
 export interface RepeatStep extends StepBase {
   do: 'repeat';
-  times: PositiveInt;
+  times: Times;
+  /**
+   * The steps repeated (repeats nest at most 16 deep).
+   * @maxItems 10000
+   */
   body: Step[];
 }
 /** Latency probe: the time from timerStart to the next timerStop is one latency sample. */
@@ -339,229 +539,65 @@ export interface Fault {
 
 // ------------------------------------------------------------------ profiles
 
-/** One cost with where its number comes from. */
-export interface Cost {
-  ns: number;
-  /** Where the number comes from (baselines.md row, calibration run, or reasoning). */
-  source: string;
-}
-
-/** CPU cost and kernel entries of one protocol operation on a transport. */
-export interface OpCost {
-  cpu: Cost;
-  /** System calls the operation makes (0 for a user-space fast path). */
-  syscalls: Int;
-}
-
-/** A transport as data: what each step costs (nanoseconds) and which mechanisms it has. */
-export interface Profile {
-  /** @pattern ^[a-z0-9_]+$ */
-  name: string;
-  description: string;
-  /** One system call entry and exit (included in op cpu costs; counted separately). */
-  syscall: Cost;
-  /** Copying one KiB of payload once. */
-  copyPerKiB: Cost;
-  /** How many times a payload is copied between sender and receiver. */
-  copies: Int;
-  /** Passing one handle (fd for AF_UNIX SCM_RIGHTS). */
-  handleTransfer: Cost;
-  ops: {
-    send: OpCost;
-    call: OpCost;
-    reply: OpCost;
-    /** One receive call (whatever it returns). */
-    receive: OpCost;
-    /** Per delivery taken by a receive. */
-    receivePerMessage: Cost;
-    /** Extra per destination of a multicast. */
-    multicastPerDestination: Cost;
-    /** mint, release, revoke, destroyNode, createNode, close. */
-    control: OpCost;
-  };
-  wake: {
-    /** CPU the waker spends waking a sleeping thread. */
-    waker: Cost;
-    /** Whether waking a sleeper is its own system call (futex wake) rather than part of the op's. */
-    wakeIsSyscall: boolean;
-    /** From the wake to the woken thread being runnable on a CPU (scheduler path, IPI). */
-    latency: Cost;
-    /** CPU spent going to sleep. */
-    sleep: Cost;
-    sleepIsSyscall: boolean;
-    /** How long a spinning waiter takes to see a change made on another CPU. */
-    spinObserve: Cost;
-  };
-  scheduler: {
-    contextSwitch: Cost;
-    /** Extra when a thread resumes on another CPU than it last ran on. */
-    migration: Cost;
-    /**
-     * Time slice (EEVDF base slice): a thread that has run this long loses its CPU at the next
-     * scheduler tick to a thread waiting in its run queue (to the back of the least loaded run
-     * queue). Absent or 0: no time slicing and no preemption (threads keep a CPU until they wait).
-     */
-    slice?: Cost;
-    /**
-     * How long a thread that got a CPU keeps it against a thread woken onto its CPU (at most the
-     * slice); a thread woken later preempts it (a spinner at once, a worker at its next
-     * operation). Absent: 0.
-     */
-    wakeupProtection?: Cost;
-    /** Scheduler tick (1 / CONFIG_HZ); absent or 0: the slice ends the turn at once. */
-    tick?: Cost;
-  };
-  spin: {
-    /** Spin this long before sleeping (0: sleep at once). */
-    budget: Cost;
-    /** Skip the spin when it is not likely to pay (run queue busy, or recent waits longer than the budget). */
-    adaptive: boolean;
-    /**
-     * With adaptive: the shm backend's rule instead (backends/shm DESIGN.md): a wait that ends
-     * while spinning resets the budget to the maximum; one that has to sleep divides it by
-     * `divisor`, to 0 below `floorNs`; at 0 every `probeEvery`th wait spins the full budget.
-     */
-    backoff?: SpinBackoff;
-  };
-  handoff: {
-    /** A call switches its CPU straight to the server thread waiting in receive. */
-    call: boolean;
-    /** A reply switches straight to the caller when the replier is about to wait. */
-    reply: boolean;
-    /** The cost of such a direct switch (instead of wake latency + context switch). */
-    switch: Cost;
-  };
-  /** A receive takes up to max deliveries (else one per receive call). */
-  batchReceive: boolean;
-  /** A receive right after a reply shares its system call (binder's write+read ioctl). */
-  fuseReplyReceive: boolean;
-}
-
-export interface SpinBackoff {
-  /** @minimum 1 */
-  divisor: number;
-  floorNs: Nanos;
-  probeEvery: PositiveInt;
-  source: string;
-}
+export type * from './profile-types';
 
 // ------------------------------------------------------------------ sweeps
 
 /** A parameter grid: every combination of the axes, run in worker threads. */
 export interface Sweep {
-  /** @pattern ^[a-z0-9][a-z0-9-]*$ */
+  /**
+   * @pattern ^[a-z0-9][a-z0-9-]*$
+   * @maxLength 64
+   */
   name: string;
-  /** A bundled scenario name or a scenario file path, relative to the sweep file. */
+  /**
+   * A bundled scenario name or a scenario file path, relative to the sweep file.
+   * @maxLength 4096
+   */
   scenario: string;
+  /**
+   * The seed of every point: decimal or 0x-hex, below 2^64.
+   * @pattern ^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$
+   */
   seed?: string;
+  /**
+   * Bundled transport profiles: 1 to 32.
+   * @minItems 1
+   * @maxItems 32
+   * @items.type string
+   * @items.pattern ^[a-z0-9_]+$
+   * @items.maxLength 64
+   */
   transports: string[];
-  /** Axes: a workload field (e.g. "subscribers") and the values it takes. */
+  /**
+   * Axes: a workload field (e.g. "subscribers") and the values it takes; 1 to 4 axes, at most
+   * 4096 points in all (transports included).
+   * @minItems 1
+   * @maxItems 4
+   */
   axes: SweepAxis[];
-  /** The metrics to chart, one SVG each (default messagesPerSec and latencyP50Ns). */
+  /**
+   * The metrics to chart, one SVG each (default messagesPerSec and latencyP50Ns).
+   * @maxItems 32
+   * @items.type string
+   * @items.maxLength 64
+   */
   metrics?: string[];
 }
 
 export interface SweepAxis {
+  /**
+   * @pattern ^[A-Za-z][A-Za-z0-9]*$
+   * @maxLength 64
+   */
   field: string;
+  /**
+   * @minItems 1
+   * @maxItems 64
+   */
   values: number[];
 }
 
 // ------------------------------------------------------------------ results
 
-export interface LatencySummary {
-  count: Int;
-  p50Ns: number;
-  p99Ns: number;
-  p999Ns: number;
-  meanNs: number;
-  maxNs: number;
-}
-
-export interface QueueOccupancy {
-  receiver: string;
-  sender: string;
-  /** Time-weighted mean of the sender's messages in the receiver's queue. */
-  meanMessages: number;
-  maxMessages: Int;
-  enqueued: Int;
-}
-
-export interface Totals {
-  events: Int;
-  operations: Int;
-  messages: Int;
-  calls: Int;
-  wakes: Int;
-  handoffs: Int;
-  syscalls: Int;
-  contextSwitches: Int;
-  migrations: Int;
-  /** Threads that lost their CPU before they were done (time slice, background load). */
-  preemptions?: Int;
-  cpuBusyNs: number;
-  spinNs: number;
-}
-
-export interface MonitorReport {
-  /** Step-level checks made (events, deliveries, results). */
-  checks: Int;
-  /** Full structural checks of the model state (sampled, and at the end). */
-  stateChecks: Int;
-  violations: ViolationReport[];
-}
-
-export interface ViolationReport {
-  invariant: string;
-  detail: string;
-  atNs: number;
-  replay: string;
-}
-
-export interface PeerTimeline {
-  thread: string;
-  /** [startNs, endNs, state] with state run | spin | sys. */
-  spans: [number, number, string][];
-}
-
-export interface SimResults {
-  scenario: string;
-  transport: string;
-  seed: string;
-  cpus: PositiveInt;
-  /** Simulated time of the whole run, ns. */
-  simulatedNs: number;
-  /** Simulated time of the workload phase (until the last program step), ns. */
-  workloadNs: number;
-  totals: Totals;
-  latency: LatencySummary;
-  messagesPerSec: number;
-  callsPerSec: number;
-  wakesPerMessage: number;
-  handoffsPerMessage: number;
-  syscallsPerMessage: number;
-  contextSwitchesPerMessage: number;
-  cpuNsPerMessage: number;
-  /** Outcome counts of blocking and failing operations (reply, DEAD, NO_REPLY, TIMED_OUT...). */
-  outcomes: { [code: string]: Int };
-  queueOccupancy: QueueOccupancy[];
-  monitors: MonitorReport;
-  liveness: { ok: boolean; detail: string };
-  /** Latency CDF points [ns, fraction], at most ~200 of them. */
-  latencyCdf: [number, number][];
-  timeline?: PeerTimeline[];
-  /** Engine speed on this machine (not part of the hash). */
-  performance: { wallMs: number; eventsPerSec: number; eventsPerCpuSec: number; operationsPerSec: number };
-  /** sha256 of everything above except performance, and of the trace when one was written. */
-  hash: string;
-}
-
-export interface SweepPoint {
-  transport: string;
-  params: { [field: string]: number };
-  results: SimResults;
-}
-
-export interface SweepResults {
-  sweep: string;
-  points: SweepPoint[];
-}
+export type * from './result-types';

@@ -10,15 +10,16 @@ const ROOT = path.join(__dirname, '..', '..');
 /** Which parts each part may import. A part missing here may import nothing and be imported by nobody. */
 export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   spec: [],
+  native: [],
   protocol: ['spec'],
   model: ['spec'],
   simulator: ['spec', 'model'],
   conformance: ['spec', 'protocol', 'model'],
   'backends/common': ['spec', 'model'],
   'backends/reference': ['spec', 'model', 'backends/common'],
-  'backends/shm': ['spec', 'model', 'backends/common'],
-  drivers: ['spec', 'protocol', 'model', 'backends/common', 'backends/reference', 'backends/shm'],
-  bench: ['spec', 'model', 'simulator', 'backends/common', 'backends/shm'],
+  'backends/shm': ['spec', 'model', 'backends/common', 'native'],
+  drivers: ['spec', 'protocol', 'model', 'backends/common', 'backends/reference', 'backends/shm', 'native'],
+  bench: ['spec', 'model', 'simulator', 'backends/common', 'backends/shm', 'native'],
   cli: [
     'spec',
     'protocol',
@@ -30,6 +31,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
     'backends/shm',
     'drivers',
     'bench',
+    'native',
   ],
 };
 

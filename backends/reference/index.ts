@@ -20,6 +20,7 @@ import type {
   Result,
   RevokeValue,
   Right,
+  SameNodeValue,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
 import {
@@ -29,6 +30,8 @@ import {
   payloadBytes,
   payloadText,
   readBootstrap,
+  readBooleanOption,
+  readCountOption,
   readCreateNodeOptions,
   readCredentials,
   readMintOptions,
@@ -42,7 +45,6 @@ import {
   type MessageInput,
   type PayloadInput,
 } from '../common';
-import { isCount } from '../../model/rules';
 
 export {
   TesseraError,
@@ -122,8 +124,7 @@ export class Bus {
 
   /**
    * Advance a virtual clock (TIME-1). With the real clock this is done for you. The clock never
-   * passes 2^53-1 (nowMs stays a safe integer): a tick that would take it there fails
-   * INVALID_ARGUMENT and changes nothing.
+   * passes 2^53-1: a tick that would take it there fails INVALID_ARGUMENT (TIME-3).
    */
   tick(ms: number): void {
     expectOk(this.run({ op: 'tick', ms }), 'tick');
@@ -133,8 +134,6 @@ export class Bus {
   run(op: Operation): Invocation {
     const plain = readPlain(op) as Operation;
     if (this.clock === 'real' && plain?.op !== 'tick') this.catchUp();
-    if (plain?.op === 'tick' && isCount(plain.ms) && this.state.nowMs + plain.ms > Number.MAX_SAFE_INTEGER)
-      return { ok: false, error: 'INVALID_ARGUMENT' }; // TIME-1: nowMs is a safe integer
     const outcome = step(this.state, plain);
     this.state = outcome.state;
     this.observe?.(plain, outcome);
@@ -199,13 +198,18 @@ export class Peer {
     return r.value as V;
   }
 
-  /** NODE-1: a new node; returns its root handle (all rights, no badge). */
-  createNode(options: { credentials?: boolean } = {}): HandleName {
+  /**
+   * NODE-1: a new node; returns its root handle (all rights, no badge). `acceptsHandles: false`
+   * makes it refuse transfers (NODE-5); the node counts toward maxNodesPerPeer until destroyed (NODE-4).
+   */
+  createNode(options: { credentials?: boolean; acceptsHandles?: boolean } = {}): HandleName {
     const credentials = field(readCreateNodeOptions(options));
+    const acceptsHandles = field(readBooleanOption(options, 'acceptsHandles'));
     return this.now<HandleValue>({
       op: 'createNode',
       peer: this.id,
       ...(credentials !== undefined ? { credentials: credentials as boolean } : {}),
+      ...(acceptsHandles !== undefined ? { acceptsHandles: acceptsHandles as boolean } : {}),
     }).handle;
   }
 
@@ -230,8 +234,23 @@ export class Peer {
     return this.now<RevokeValue>({ op: 'revoke', peer: this.id, handle }).revoked;
   }
 
-  destroyNode(handle: HandleName): void {
-    this.now({ op: 'destroyNode', peer: this.id, handle });
+  /**
+   * DESTROY-1: destroy a node this peer owns. With `derivedCount` (from a no-senders notice) only if
+   * no handle was derived for it since; otherwise it throws STALE and the node lives on (DESTROY-5).
+   */
+  destroyNode(handle: HandleName, options: { derivedCount?: number } = {}): void {
+    const derivedCount = field(readCountOption(options, 'derivedCount'));
+    this.now({
+      op: 'destroyNode',
+      peer: this.id,
+      handle,
+      ...(derivedCount !== undefined ? { derivedCount: derivedCount as number } : {}),
+    });
+  }
+
+  /** NODE-6: whether two of this peer's handles designate the same node. */
+  sameNode(handle: HandleName, other: HandleName): boolean {
+    return this.now<SameNodeValue>({ op: 'sameNode', peer: this.id, handle, other }).same;
   }
 
   /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */

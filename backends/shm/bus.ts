@@ -34,6 +34,7 @@ import { ShmPeer } from './peer';
 import * as status from './status';
 import { errorCodeOf, type Status } from './status';
 import { now } from './spin';
+import { SPIN_POLICY } from './spin-policy';
 import type { Waiting } from './waiting';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
@@ -44,7 +45,7 @@ const { isCount, isName } = rules;
 
 export interface ShmBusOptions extends ShmOptions {
   limits?: Partial<Limits>;
-  /** Longest spin before sleeping, in microseconds (adaptive below it, DESIGN.md); 0 sleeps at once. Default 50. */
+  /** Longest spin before sleeping, in microseconds (adaptive below it, DESIGN.md); 0 sleeps at once. Default SPIN_POLICY.budgetUs. */
   spin?: number;
   /** 'real' (default): timeouts follow performance.now(). 'virtual': only tick(ms) moves time (run() only). */
   clock?: 'real' | 'virtual';
@@ -96,7 +97,7 @@ export class ShmBus implements RunnerBus {
     this.sab = new SharedArrayBuffer(this.layout.totalBytes);
     this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN, 0, options.waiting);
     this.core.initialize();
-    this.spin = options.spin ?? 50;
+    this.spin = options.spin ?? SPIN_POLICY.budgetUs;
     this.clock = options.clock ?? 'real';
   }
 

@@ -2,6 +2,7 @@
 // (DESIGN.md, "Wake-ups and spinning"). A spin is plain loads of a shared word: it
 // works the same between processes as between threads.
 import { performance } from 'perf_hooks';
+import { SPIN_POLICY } from './spin-policy';
 
 export const now = (): number => performance.now();
 
@@ -65,12 +66,14 @@ export function spinUntilEqualsOrChanged(
 }
 
 /** How often a peer whose spin budget fell to 0 tries a full spin again (in waits). */
-const PROBE_EVERY = 64;
+const PROBE_EVERY = SPIN_POLICY.probeEvery;
+const DIVISOR = SPIN_POLICY.divisor;
+const FLOOR_MS = SPIN_POLICY.floorUs / 1000;
 
 /**
- * One peer's spin budget. A wait that ends while spinning resets it to the maximum; one that
- * had to sleep divides it by 4, down to 0; at 0 every 64th wait spins the full budget again (a
- * probe). On 2 vCPUs a spin pays only while the other side runs at the same time; when both
+ * One peer's spin budget (SPIN_POLICY). A wait that ends while spinning resets it to the maximum;
+ * one that had to sleep divides it by the divisor, down to 0 below the floor; at 0 every
+ * probeEvery-th wait spins the full budget again (a probe). On 2 vCPUs a spin pays only while the other side runs at the same time; when both
  * share a vCPU every spin only delays the other, so the budget must collapse fast, and the
  * probes find out when spinning pays again.
  */
@@ -104,7 +107,7 @@ export class SpinPolicy {
 
   spinLost(): void {
     this.lost++;
-    const next = this.currentMs / 4;
-    this.currentMs = next < 0.001 ? 0 : next;
+    const next = this.currentMs / DIVISOR;
+    this.currentMs = next < FLOOR_MS ? 0 : next;
   }
 }

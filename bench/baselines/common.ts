@@ -22,7 +22,20 @@ export interface BenchRecord {
   samples: number;
   /** Set when the measurement could not run (e.g. no C compiler); all figures are then null. */
   skipped?: string;
+  /** How the waiters wait: spinning (spin, then sleep) or sleeping (straight to the kernel). */
+  regime?: Regime;
+  /** Runs the figures are the median of (cross-process rows). */
+  runs?: number;
+  /** The smallest and largest value of a figure over the runs. */
+  spread?: Partial<Record<'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec', [number, number]>>;
 }
+
+/**
+ * spinning: a waiter spins on the shared word (~30 us) before it sleeps, so a round trip whose
+ * peer runs on the other vCPU never enters the kernel; sleeping: every wait goes to the kernel at
+ * once (a futex, or a blocking socket call). On 2 vCPUs spinning only pays while both sides run.
+ */
+export type Regime = 'spinning' | 'sleeping';
 
 export type Log = (line: string) => void;
 

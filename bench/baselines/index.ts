@@ -7,6 +7,7 @@
  * Group ids for `only` (an entry selects every id equal to it or starting with it plus "."):
  *   sab.pingpong, sab.stream, pm.pingpong, pm.stream, net.pingpong, net.stream,
  *   c.pingpong, c.stream, c.scm.pingpong    e.g. only: ["sab", "c.scm"]
+ *   xproc.*: the cross-process rows (xproc.ts), each run several times, interleaved, with spread
  *
  * Run from the compiled output (workers and the forked child are the compiled .js files):
  *   node dist/bench/baselines/run.js [--quick] [--only sab,net]
@@ -18,9 +19,12 @@ import { cPingPong, cScmPingPong, cStream } from './c';
 import { netPingPong, netStream } from './net';
 import { pmPingPong, pmStream } from './pm';
 import { getSpinItersPerUs, sabPingPong, sabStream } from './sab';
+import { runCrossProcess, XPROC_GROUP_IDS } from './xproc';
 
 export type { BenchRecord, Log } from './common';
 export { formatTable } from './common';
+export type { Regime } from './common';
+export { aggregateRuns, formatSpreadTable, runCrossProcess, XPROC_GROUP_IDS } from './xproc';
 export { getSpinItersPerUs, sabPingPong, sabStream } from './sab';
 export type { SabPingPongOptions, SabStreamOptions } from './sab';
 export { pmPingPong, pmStream } from './pm';
@@ -37,6 +41,8 @@ export interface RunBaselinesOptions {
   only?: string[];
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Runs of each cross-process configuration (default 5, 2 with quick). */
+  xprocReps?: number;
 }
 
 interface Sizes {
@@ -106,7 +112,7 @@ function groups(z: Sizes, log: Log): Record<string, Step[]> {
   };
 }
 
-export const GROUP_IDS: readonly string[] = Object.keys(groups(QUICK, noLog));
+export const GROUP_IDS: readonly string[] = [...Object.keys(groups(QUICK, noLog)), ...XPROC_GROUP_IDS];
 
 /** Group ids selected by `only` (all when empty/undefined); throws on an entry matching none. */
 export function selectGroups(only?: string[]): string[] {
@@ -140,6 +146,7 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
   }
   const out: BenchRecord[] = [];
   for (const id of ids) {
+    if (XPROC_GROUP_IDS.includes(id)) continue;
     for (const step of all[id]) {
       log(`${id} ${step.label} ...`);
       const t0 = Date.now();
@@ -148,6 +155,9 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
       out.push(rec);
     }
   }
+  const xproc = ids.filter((id) => XPROC_GROUP_IDS.includes(id));
+  if (xproc.length > 0)
+    out.push(...(await runCrossProcess({ quick: opts.quick, log, groups: xproc, reps: opts.xprocReps })));
   return out;
 }
 export { cRpcPool, cRpcPoolRun, netRpcPool, netRpcPoolRun, poolWindowRate, rpcPoolShape } from './rpc-pool';

@@ -2,7 +2,7 @@
  * CLI: node dist/bench/baselines/run.js [--quick] [--only sab,net.stream] [--json]
  * Runs the IPC baselines and prints an aligned table (and the records as JSON with --json).
  */
-import { formatTable, GROUP_IDS, runBaselines } from './index';
+import { formatSpreadTable, formatTable, GROUP_IDS, runBaselines } from './index';
 
 function parseArgs(argv: string[]): { quick: boolean; only?: string[]; json: boolean } {
   let quick = false;
@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const records = await runBaselines({ quick: args.quick, only: args.only, log: (l) => console.error(l) });
-  console.log(formatTable(records));
+  const crossProcess = records.filter((r) => r.name.startsWith('xproc.'));
+  const rest = records.filter((r) => !r.name.startsWith('xproc.'));
+  if (rest.length > 0) console.log(formatTable(rest));
+  if (crossProcess.length > 0) console.log(`\ncross-process baselines:\n${formatSpreadTable(crossProcess)}`);
   for (const r of records) if (r.skipped !== undefined) console.log(`skipped ${r.name} (${r.variant}): ${r.skipped}`);
   if (args.json) console.log(JSON.stringify(records, null, 2));
   console.error(`total ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -5,6 +5,14 @@
  *   ipc_bench stream   <warmup> <msgs>  <size>           one-way, one write() per message
  *   ipc_bench scm      <warmup> <iters> <size> <fdmode>  ping-pong with sendmsg/recvmsg;
  *        fdmode 0: no fd; 1: every message carries the same fd (SCM_RIGHTS); 2: a new fd per message
+ *   ipc_bench scmstream <warmup> <msgs> <size>          one-way sendmsg stream, every message carrying the
+ *        same fd (SCM_RIGHTS); the receiver closes each fd it gets
+ *   ipc_bench futex    <warmup> <iters> <size> <spin_us> ping-pong between 2 processes over a shared
+ *        mapping: the payload is copied into it, a sequence word published, the peer woken with
+ *        FUTEX_WAKE only if it announced it sleeps; a waiter spins up to <spin_us> (0: none) then
+ *        sleeps in FUTEX_WAIT (shared futexes: the processes are separate)
+ *   ipc_bench futexstream <warmup> <msgs> <size> <spin_us> one-way ring of 2 MiB over the shared
+ *        mapping, head and tail published every message, the same wait/wake protocol
  *   ipc_bench rpcpool  <warmup> <iters> <size> <clients> RPC pool: one server process, <clients>
  *        client processes, each with its own socketpair; closed-loop calls; the server waits in
  *        epoll_wait and answers one request per ready socket in turn. <iters> calls per client.
@@ -36,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 
 static uint64_t max_ns = 7000ull * 1000000ull;
 
@@ -354,6 +364,254 @@ static int run_scm(long warm, long iters, size_t size, int fdmode) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- SCM_RIGHTS one-way stream */
+
+static int run_scmstream(long warm, long msgs, size_t size) {
+  int sv[2];
+  make_pair(sv);
+  char *buf = calloc(1, size);
+  int fixed = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fixed < 0) die("open /dev/null");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(sv[0]);
+    long got = 0, bad = 0;
+    char ack = 1;
+    for (;;) {
+      int n = recv_msg(sv[1], buf, size);
+      if (n < 0) break;
+      if (n != 1) bad++;
+      if (++got == warm) write_full(sv[1], &ack, 1);
+    }
+    got -= warm;
+    write_full(sv[1], &got, sizeof got);
+    _exit(bad ? 1 : 0);
+  }
+  close(sv[1]);
+  memset(buf, 5, size);
+  char ack;
+  for (long i = 0; i < warm; i++) send_msg(sv[0], buf, size, fixed);
+  if (warm > 0 && read_full(sv[0], &ack, 1) < 0) die("no warm-up ack");
+  uint64_t t0 = now_ns();
+  long sent = 0;
+  while (sent < msgs) {
+    send_msg(sv[0], buf, size, fixed);
+    sent++;
+    if ((sent & 1023) == 0 && now_ns() - t0 > max_ns) break;
+  }
+  if (shutdown(sv[0], SHUT_WR) < 0) die("shutdown");
+  long got = 0;
+  if (read_full(sv[0], &got, sizeof got) < 0) die("no count");
+  uint64_t t1 = now_ns();
+  if (got != sent) {
+    fprintf(stderr, "ipc_bench: scmstream receiver got %ld, sent %ld\n", got, sent);
+    exit(1);
+  }
+  close(sv[0]);
+  reap(pid);
+  double secs = (double)(t1 - t0) / 1e9;
+  printf("{\"median_us\":null,\"p99_us\":null,\"msgs_per_sec\":%.1f,\"bytes_per_sec\":%.1f,\"samples\":%ld}\n",
+         (double)sent / secs, (double)sent * (double)size / secs, sent);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- futex over a shared mapping */
+
+/* Each word on its own cache line. A sleep flag is written only by its owner (the waiter); the
+ * publisher stores the word first and then reads the flag, both sequentially consistent, so
+ * either the publisher sees the flag or the waiter sees the new value (no lost wake-up). */
+struct fx_line {
+  int v;
+  char pad[60];
+};
+struct fx_shared {
+  struct fx_line a, a_sleep, b, b_sleep, stop;
+  uint64_t wakes; /* futex wakes that woke someone (both sides add) */
+};
+
+/* The copied-out message counts as read: without this the compiler may shrink a copy whose
+ * destination is read only in part. */
+static inline void consumed(const void *p) { __asm__ volatile("" : : "r"(p) : "memory"); }
+
+static long fx_futex(int *addr, int op, int val) { return syscall(SYS_futex, addr, op, val, NULL, NULL, 0); }
+
+static int fx_load(int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static void fx_store(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+
+/* Wait until *word != old; spin up to spin_ns (clock read every 64 probes), then sleep. */
+static int fx_await(int *word, int old, int *sleep_flag, uint64_t spin_ns) {
+  int v = fx_load(word);
+  if (v != old) return v;
+  if (spin_ns > 0) {
+    uint64_t until = 0;
+    for (unsigned k = 1;; k++) {
+      v = fx_load(word);
+      if (v != old) return v;
+      if ((k & 63) == 0) {
+        uint64_t t = now_ns();
+        if (until == 0) until = t + spin_ns;
+        else if (t >= until) break;
+      }
+      __builtin_ia32_pause();
+    }
+  }
+  for (;;) {
+    fx_store(sleep_flag, 1);
+    v = fx_load(word);
+    if (v == old) {
+      if (fx_futex(word, FUTEX_WAIT, old) < 0 && errno != EAGAIN && errno != EINTR) die("futex wait");
+      v = fx_load(word);
+    }
+    fx_store(sleep_flag, 0);
+    if (v != old) return v;
+  }
+}
+
+static void fx_publish(struct fx_shared *sh, int *word, int v, int *peer_sleep) {
+  fx_store(word, v);
+  if (fx_load(peer_sleep)) {
+    long n = fx_futex(word, FUTEX_WAKE, 1);
+    if (n < 0) die("futex wake");
+    if (n > 0) __atomic_add_fetch(&sh->wakes, (uint64_t)n, __ATOMIC_RELAXED);
+  }
+}
+
+static void *fx_map(size_t bytes) {
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) die("mmap");
+  return p;
+}
+
+static int run_futex(long warm, long iters, size_t size, uint64_t spin_ns) {
+  size_t bytes = sizeof(struct fx_shared) + 2 * size + 128;
+  char *map = fx_map(bytes);
+  struct fx_shared *sh = (struct fx_shared *)map;
+  char *ab = map + sizeof *sh, *ba = ab + size + 64;
+  char *buf = calloc(1, size);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    int seen = 0;
+    for (;;) {
+      seen = fx_await(&sh->a.v, seen, &sh->b_sleep.v, spin_ns);
+      memcpy(buf, ab, size);
+      consumed(buf);
+      memcpy(ba, buf, size);
+      int stop = fx_load(&sh->stop.v);
+      fx_publish(sh, &sh->b.v, seen, &sh->a_sleep.v);
+      if (stop) _exit(0);
+    }
+  }
+  uint64_t *s = malloc(sizeof(uint64_t) * (size_t)iters);
+  memset(buf, 7, size);
+  long done = 0;
+  uint64_t start = 0, wakes0 = 0;
+  int seq = 0;
+  for (long i = 0; i < warm + iters; i++) {
+    if (i == warm) {
+      start = now_ns();
+      wakes0 = __atomic_load_n(&sh->wakes, __ATOMIC_RELAXED);
+    }
+    int last = i == warm + iters - 1;
+    if (last) fx_store(&sh->stop.v, 1);
+    uint64_t t0 = now_ns();
+    memcpy(ab, buf, size);
+    fx_publish(sh, &sh->a.v, ++seq, &sh->b_sleep.v);
+    int got = fx_load(&sh->b.v);
+    while (got != seq) got = fx_await(&sh->b.v, got, &sh->a_sleep.v, spin_ns);
+    memcpy(buf, ba, size);
+    consumed(buf);
+    uint64_t t1 = now_ns();
+    if (i >= warm) {
+      s[done++] = t1 - t0;
+      if (!last && (done & 1023) == 0 && t1 - start > max_ns) {
+        fx_store(&sh->stop.v, 1);
+        memcpy(ab, buf, size);
+        fx_publish(sh, &sh->a.v, ++seq, &sh->b_sleep.v);
+        while ((got = fx_load(&sh->b.v)) != seq) got = fx_await(&sh->b.v, got, &sh->a_sleep.v, spin_ns);
+        break;
+      }
+    }
+  }
+  reap(pid);
+  uint64_t wakes = __atomic_load_n(&sh->wakes, __ATOMIC_RELAXED) - wakes0;
+  qsort(s, (size_t)done, sizeof *s, cmp_u64);
+  printf("{\"median_us\":%.4f,\"p99_us\":%.4f,\"msgs_per_sec\":null,\"bytes_per_sec\":null,\"samples\":%ld,"
+         "\"wakes_per_msg\":%.4f}\n",
+         pct(s, done, 0.5), pct(s, done, 0.99), done, (double)wakes / (2.0 * (double)done));
+  munmap(map, bytes);
+  return 0;
+}
+
+static int run_futexstream(long warm, long msgs, size_t size, uint64_t spin_ns) {
+  long slots = 8;
+  while ((long)size * slots * 2 <= 2 * 1024 * 1024) slots *= 2;
+  size_t bytes = sizeof(struct fx_shared) + (size_t)slots * size;
+  char *map = fx_map(bytes);
+  struct fx_shared *sh = (struct fx_shared *)map;
+  char *ring = map + sizeof *sh;
+  long mask = slots - 1, total = warm + msgs;
+  /* a.v: head (messages published, producer), b.v: tail (released, consumer); b_sleep: the
+   * consumer sleeps on head; a_sleep: the producer sleeps on tail. stop.v: the measured count
+   * when the producer stopped early (else total). */
+  fx_store(&sh->stop.v, (int)total);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    char *msg = malloc(size);
+    int head = fx_load(&sh->a.v), tail = 0;
+    long bad = 0;
+    for (;;) {
+      int want = fx_load(&sh->stop.v);
+      if (tail == want) break;
+      if (head == tail) {
+        head = fx_load(&sh->a.v);
+        if (head == tail) {
+          head = fx_await(&sh->a.v, tail, &sh->b_sleep.v, spin_ns);
+          continue; /* re-read stop: the producer may have stopped early */
+        }
+      }
+      memcpy(msg, ring + (size_t)(tail & mask) * size, size);
+      consumed(msg);
+      if (*(int *)msg != tail) bad++;
+      fx_publish(sh, &sh->b.v, ++tail, &sh->a_sleep.v);
+    }
+    _exit(bad ? 1 : 0);
+  }
+  char *msg = calloc(1, size);
+  int head = 0, tail = 0;
+  uint64_t t0 = 0;
+  long measured = 0;
+  for (long m = 0; m < total; m++) {
+    if (m == warm) {
+      while ((tail = fx_load(&sh->b.v)) != head) tail = fx_await(&sh->b.v, tail, &sh->a_sleep.v, spin_ns);
+      t0 = now_ns();
+    }
+    /* Stopping early: the count is lowered before the last message is published, so the
+     * consumer reads it after consuming that message and ends there. */
+    int early = m > warm && ((m - warm) & 1023) == 0 && now_ns() - t0 > max_ns;
+    if (early) fx_store(&sh->stop.v, head + 1);
+    if (head - tail >= slots) {
+      tail = fx_load(&sh->b.v);
+      while (head - tail >= slots) tail = fx_await(&sh->b.v, tail, &sh->a_sleep.v, spin_ns);
+    }
+    *(int *)msg = head;
+    memcpy(ring + (size_t)(head & mask) * size, msg, size);
+    fx_publish(sh, &sh->a.v, ++head, &sh->b_sleep.v);
+    if (m >= warm) measured++;
+    if (early) break;
+  }
+  while ((tail = fx_load(&sh->b.v)) != head) tail = fx_await(&sh->b.v, tail, &sh->a_sleep.v, spin_ns);
+  uint64_t t1 = now_ns();
+  reap(pid);
+  double secs = (double)(t1 - t0) / 1e9;
+  printf("{\"median_us\":null,\"p99_us\":null,\"msgs_per_sec\":%.1f,\"bytes_per_sec\":%.1f,\"samples\":%ld}\n",
+         (double)measured / secs, (double)measured * (double)size / secs, measured);
+  munmap(map, bytes);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- RPC pool */
 
 /* What one client leaves in the shared mapping: per-call round trips and completion times. */
@@ -513,7 +771,7 @@ served:;
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s pingpong|stream|scm|rpcpool <warmup> <n> <size> [fdmode|clients]\n", argv[0]);
+    fprintf(stderr, "usage: %s pingpong|stream|scm|scmstream|futex|futexstream|rpcpool <warmup> <n> <size> [fdmode|clients|spin_us]\n", argv[0]);
     return 2;
   }
   long warm = atol(argv[2]), n = atol(argv[3]);
@@ -528,6 +786,10 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "pingpong") == 0) return run_pingpong(warm, n, size);
   if (strcmp(argv[1], "stream") == 0) return run_stream(warm, n, size);
   if (strcmp(argv[1], "scm") == 0) return run_scm(warm, n, size, argc > 5 ? atoi(argv[5]) : 1);
+  if (strcmp(argv[1], "scmstream") == 0) return run_scmstream(warm, n, size);
+  if (strcmp(argv[1], "futex") == 0) return run_futex(warm, n, size, (uint64_t)(argc > 5 ? atof(argv[5]) * 1000 : 0));
+  if (strcmp(argv[1], "futexstream") == 0)
+    return run_futexstream(warm, n, size, (uint64_t)(argc > 5 ? atof(argv[5]) * 1000 : 0));
   if (strcmp(argv[1], "rpcpool") == 0) return run_rpcpool(warm, n, size, argc > 5 ? atoi(argv[5]) : 4);
   fprintf(stderr, "ipc_bench: unknown mode %s\n", argv[1]);
   return 2;

@@ -6,6 +6,7 @@ import * as os from 'os';
 import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus } from '../../backends/shm';
+import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { emptyRecord, rttStats, type BenchRecord, type Log } from '../baselines/common';
 
 export interface ShmBenchOptions {
@@ -125,7 +126,7 @@ async function stream(
   log: Log,
   nodes = 1,
 ): Promise<BenchRecord> {
-  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 50 });
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: SPIN_POLICY.budgetUs });
   const copies = source === 'mcast' ? nodes : 1;
   const sink = spawn(bus, {
     role: 'sink',

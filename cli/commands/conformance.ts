@@ -1,18 +1,13 @@
 // `tessera conformance`: run the conformance suite against an implementation,
 // in-process (--impl) or over the stdio driver protocol (--driver "<command>").
-import * as fs from 'fs';
-import { type Command, UsageError, parseFlags } from '../command';
+import { UsageError, defineCommand } from '../command';
+import { bool, choice, integer, outputFile, text } from '../flags';
 import { runSuite, formatReport } from '../../conformance/suite';
-import { createStdioDriver } from '../../conformance/stdio';
+import { CASES } from '../../conformance/cases';
+import { MAX_TIMEOUT_MS, STDIO_DEFAULTS, createStdioDriver } from '../../conformance/stdio';
 import { reportValidator } from '../../conformance/report-schema';
-import { implementationNamed, suiteDefaults } from './driver';
+import { implFlag, implementationNamed, suiteDefaults } from './driver';
 import type { Driver } from '../../protocol/driver';
-
-function parseSeed(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new UsageError(`--seed must be an integer (decimal or 0x...), got "${text}"`);
-  return n | 0;
-}
 
 function progressBar(): (fraction: number, label: string) => void {
   if (!process.stderr.isTTY) return () => {};
@@ -30,93 +25,149 @@ function progressBar(): (fraction: number, label: string) => void {
   };
 }
 
-export const command: Command = {
-  name: 'conformance',
-  summary: 'Run the conformance suite (cases, model-based property, linearizability) against an implementation.',
-  usage:
-    'tessera conformance --impl <reference|...> | --driver "<command>" [--runs N] [--seed S] [--path P] [--property sequential|linearizability] [--cases-only | --case ID] [--concurrency K] [--concurrent-runs N] [--ops-per-client N] [--json FILE] [--timeout-ms MS] [--verbose]',
-  async run(argv) {
-    const { flags } = parseFlags(argv, {
-      impl: 'string',
-      driver: 'string',
-      runs: 'string',
-      seed: 'string',
-      path: 'string',
-      property: 'string',
-      'cases-only': 'boolean',
-      case: 'string',
-      concurrency: 'string',
-      'concurrent-runs': 'string',
-      'ops-per-client': 'string',
-      json: 'string',
-      'timeout-ms': 'string',
-      verbose: 'boolean',
-    });
-    if ((flags.impl === undefined) === (flags.driver === undefined))
-      throw new UsageError('give exactly one of --impl and --driver');
-    const runs = flags.runs !== undefined ? Number(flags.runs) : 100;
-    if (!Number.isSafeInteger(runs) || runs < 1) throw new UsageError('--runs must be a positive integer');
-    const seed = flags.seed !== undefined ? parseSeed(String(flags.seed)) : (Date.now() ^ (process.pid << 8)) | 0;
-    const positive = (flag: string, min: number): number | undefined => {
-      if (flags[flag] === undefined) return undefined;
-      const n = Number(flags[flag]);
-      if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}`);
-      return n;
-    };
-    // --concurrency 1 (or 0) turns the concurrent phase off; by default an implementation's own default.
-    const concurrencyFlag = positive('concurrency', 0);
-    const concurrentRuns = positive('concurrent-runs', 1);
-    const opsPerClient = positive('ops-per-client', 1);
-    const property = flags.property as 'sequential' | 'linearizability' | undefined;
-    if (property !== undefined && property !== 'sequential' && property !== 'linearizability')
-      throw new UsageError('--property is sequential or linearizability');
-    const timeoutMs = flags['timeout-ms'] !== undefined ? Number(flags['timeout-ms']) : 10_000;
+/** The most clients a concurrent run may have: the linearizability search grows exponentially with them. */
+export const MAX_CONCURRENCY = 16;
+const INT32 = { min: -2147483648, max: 2147483647 };
 
-    let createDriver;
+const flags = {
+  impl: implFlag(
+    'run an in-process implementation: reference, shm, shm-workers, mutant:NAME (`tessera driver --list`)',
+  ),
+  driver: text(
+    'CMD',
+    'run a driver in any language: a shell command speaking the stdio protocol (conformance/README.md)',
+  ),
+  runs: integer('N', 'sequential property runs', { min: 1, max: 1_000_000, default: 100 }),
+  seed: integer('S', 'the seed of the property and concurrent runs, decimal or 0x-hex', {
+    ...INT32,
+    hex: true,
+    defaultText: 'a random seed, printed in the report',
+  }),
+  path: text('P', 'replay one failure: the path its replay line printed (with the same --seed)', {
+    check: (p) =>
+      p.length <= 10_000 && /^(\d+(:\d+)*|-\d{1,16})$/.test(p)
+        ? null
+        : `takes a replay path such as "3:1:0" (a concurrent run's: its seed), not ${JSON.stringify(p.slice(0, 60))}`,
+  }),
+  property: choice(() => ['sequential', 'linearizability'] as const, 'the property --path replays', {
+    value: 'NAME',
+    defaultText: 'sequential',
+  }),
+  'cases-only': bool('run the scenario cases only (no property, no concurrent runs)'),
+  case: choice(() => CASES.map((c) => c.id), 'run this one scenario case only', { value: 'ID', noun: 'cases' }),
+  concurrency: integer('K', 'clients per concurrent (linearizability) run; 0 or 1 turns the concurrent phase off', {
+    min: 0,
+    max: MAX_CONCURRENCY,
+    defaultText: "1, or the implementation's own: 3 for shm",
+  }),
+  'concurrent-runs': integer('N', 'concurrent runs', { min: 1, max: 100_000, defaultText: 'max(3, runs/25)' }),
+  'ops-per-client': integer('N', 'operations per client in a concurrent run', { min: 1, max: 1000, defaultText: '12' }),
+  json: outputFile('also write the report as JSON (schema conformance/schema/ConformanceReport.json)'),
+  'timeout-ms': integer('MS', 'how long a stdio driver may take to answer any request, init included', {
+    min: 1,
+    max: MAX_TIMEOUT_MS,
+    defaultText: `${STDIO_DEFAULTS.requestTimeoutMs}, and ${STDIO_DEFAULTS.startupTimeoutMs} for init`,
+  }),
+  'startup-timeout-ms': integer('MS', 'how long a stdio driver may take to start and answer init', {
+    min: 1,
+    max: MAX_TIMEOUT_MS,
+    defaultText: `--timeout-ms when given, else ${STDIO_DEFAULTS.startupTimeoutMs}`,
+  }),
+  verbose: bool('show every case and the situations table'),
+};
+
+export const command = defineCommand({
+  name: 'conformance',
+  summary:
+    'Run the conformance suite (scenario cases, a model-based property, linearizability of concurrent runs) against an implementation.',
+  usage: ['(--impl NAME | --driver CMD) [options]'],
+  flags,
+  notes: [
+    'Exit status 0 only when everything passed; 1 when a case or property failed or the driver misbehaved (a driver error names the offending line); 2 for a usage error. Every failure prints the one-line command that replays it.',
+    'A stdio driver runs in a process group of its own; when it hangs or the suite ends, the whole group is ended (SIGTERM, then SIGKILL after 1 s).',
+  ],
+  examples: [
+    ['tessera conformance --impl reference --runs 500 --seed 1', 'the reference backend in-process, 500 property runs'],
+    ['tessera conformance --driver "python3 conformance/examples/driver.py"', 'a driver in Python over stdio'],
+    [
+      'tessera conformance --impl shm --concurrency 4 --json -',
+      'the shm backend, 4 concurrent clients, the JSON report on stdout',
+    ],
+    ['tessera conformance --impl shm --seed 123 --path "3:1:0"', 'replay a sequential property failure'],
+  ],
+  plan({ flags: f }) {
+    if ((f.impl === undefined) === (f.driver === undefined))
+      throw new UsageError('give exactly one of --impl and --driver');
+    if (f.impl !== undefined && (f['timeout-ms'] !== undefined || f['startup-timeout-ms'] !== undefined))
+      throw new UsageError('--timeout-ms and --startup-timeout-ms apply to a stdio --driver only');
+    const replaying = f.path !== undefined;
+    if (replaying && f.seed === undefined)
+      throw new UsageError('--path replays a failure: give the --seed its replay line printed');
+    if (replaying && (f.case !== undefined || f['cases-only']))
+      throw new UsageError('--path replays a property run: not with --case or --cases-only');
+    if (f.property !== undefined && !replaying)
+      throw new UsageError('--property names the property --path replays: give --path too');
+    const property = f.property ?? 'sequential';
+    if (replaying && property === 'linearizability' && !/^-?\d{1,16}$/.test(f.path!))
+      throw new UsageError(`--path of a linearizability replay is the run's seed (an integer), not "${f.path}"`);
+    if (replaying && property === 'sequential' && f.path!.startsWith('-'))
+      throw new UsageError(`--path of a sequential replay is a path such as "3:1:0", not "${f.path}"`);
+
+    let createDriver: () => Driver;
     let driverLabel: string;
     let replayBase: string;
-    let concurrency = concurrencyFlag ?? 1;
+    let concurrency = f.concurrency ?? 1;
     let concurrent: { createDriver: () => Driver; driverLabel: string } | undefined;
-    let completionGraceMs = flags.driver !== undefined ? 50 : 0;
-    if (typeof flags.impl === 'string') {
-      const impl = implementationNamed(flags.impl);
+    let completionGraceMs = 50;
+    if (f.impl !== undefined) {
+      const impl = implementationNamed(f.impl);
       createDriver = () => impl.createDriver();
       driverLabel = `in-process:${impl.name}`;
       replayBase = `npx tessera conformance --impl ${impl.name}`;
-      const defaults = suiteDefaults(impl, concurrencyFlag);
-      completionGraceMs = defaults.completionGraceMs;
-      concurrency = defaults.concurrency;
-      concurrent = defaults.concurrent;
+      ({ completionGraceMs, concurrency, concurrent } = suiteDefaults(impl, f.concurrency));
     } else {
-      const cmd = String(flags.driver);
-      createDriver = () => createStdioDriver({ command: cmd, requestTimeoutMs: timeoutMs });
+      const cmd = f.driver!;
+      const requestTimeoutMs = f['timeout-ms'] ?? STDIO_DEFAULTS.requestTimeoutMs;
+      const startupTimeoutMs = f['startup-timeout-ms'] ?? f['timeout-ms'] ?? STDIO_DEFAULTS.startupTimeoutMs;
+      createDriver = () => createStdioDriver({ command: cmd, requestTimeoutMs, startupTimeoutMs });
       driverLabel = cmd;
       replayBase = `npx tessera conformance --driver ${JSON.stringify(cmd)}`;
     }
-    if (property) replayBase += ` --property ${property}`;
+    if (property === 'linearizability' && concurrency < 2)
+      throw new UsageError('--property linearizability replays a concurrent run: give --concurrency K (2 or more)');
+    if (concurrency < 2 && (f['concurrent-runs'] !== undefined || f['ops-per-client'] !== undefined))
+      throw new UsageError(
+        '--concurrent-runs and --ops-per-client size the concurrent phase: give --concurrency K (2 or more)',
+      );
+    if (replaying) replayBase += ` --property ${property}`;
+    const seed = f.seed ?? (Date.now() ^ (process.pid << 8)) | 0;
 
-    const report = await runSuite({
-      createDriver,
-      driverLabel,
-      replayBase,
-      runs,
-      seed,
-      path: flags.path as string | undefined,
-      property,
-      casesOnly: flags['cases-only'] === true,
-      caseId: flags.case as string | undefined,
-      concurrency,
-      concurrent,
-      concurrentRuns,
-      opsPerClient,
-      completionGraceMs,
-      progress: progressBar(),
-    });
-    const checked = reportValidator.check(report);
-    if (!checked.ok)
-      console.error(`warning: the report does not match ConformanceReport.json at ${checked.path}: ${checked.message}`);
-    console.log(formatReport(report, { verbose: flags.verbose === true }));
-    if (typeof flags.json === 'string') fs.writeFileSync(flags.json, JSON.stringify(report, null, 2) + '\n');
-    return report.status === 'pass' ? 0 : 1;
+    return async () => {
+      const report = await runSuite({
+        createDriver,
+        driverLabel,
+        replayBase,
+        runs: f.runs,
+        seed,
+        path: f.path,
+        property: replaying ? property : undefined,
+        casesOnly: f['cases-only'],
+        caseId: f.case,
+        concurrency,
+        concurrent,
+        concurrentRuns: f['concurrent-runs'],
+        opsPerClient: f['ops-per-client'],
+        completionGraceMs,
+        progress: progressBar(),
+      });
+      const checked = reportValidator.check(report);
+      if (!checked.ok)
+        console.error(
+          `warning: the report does not match ConformanceReport.json at ${checked.path}: ${checked.message}`,
+        );
+      console.log(formatReport(report, { verbose: f.verbose }));
+      f.json?.write(JSON.stringify(report, null, 2) + '\n');
+      return report.status === 'pass' ? 0 : 1;
+    };
   },
-};
+});

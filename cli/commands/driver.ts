@@ -2,7 +2,9 @@
 // driver protocol (conformance/README.md), so `tessera conformance --driver
 // "npx tessera driver --impl reference"` exercises the whole stdio path.
 // IMPLEMENTATIONS is the registry behind every `--impl` flag: add a backend here.
-import { type Command, UsageError, parseFlags } from '../command';
+import { UsageError, defineCommand } from '../command';
+import { bool, choice } from '../flags';
+import { didYouMean } from '../suggest';
 import type { Driver } from '../../protocol/driver';
 import { serveStdio } from '../../protocol/serve';
 import { MUTANTS } from '../../conformance/mutants';
@@ -84,21 +86,50 @@ export function suiteDefaults(
 export function implementationNamed(name: string): Implementation {
   const impl = IMPLEMENTATIONS.find((i) => i.name === name);
   if (!impl)
-    throw new UsageError(`unknown implementation "${name}"; known: ${IMPLEMENTATIONS.map((i) => i.name).join(', ')}`);
+    throw new UsageError(
+      `unknown implementation "${name}"${didYouMean(name, IMPLEMENTATION_NAMES())}; known: ${IMPLEMENTATION_NAMES().join(', ')}`,
+    );
   return impl;
 }
 
-export const command: Command = {
+export const IMPLEMENTATION_NAMES = (): string[] => IMPLEMENTATIONS.map((i) => i.name);
+
+/** The --impl flag of every command that runs an in-process implementation. */
+export const implFlag = (description: string) => choice(IMPLEMENTATION_NAMES, description, { noun: 'implementations' });
+
+export const command = defineCommand({
   name: 'driver',
-  summary: 'Serve an implementation over the conformance driver protocol (JSON lines on stdio).',
-  usage: 'tessera driver --impl <reference|mutant:NAME|...>',
-  async run(argv) {
-    const { flags } = parseFlags(argv, { impl: 'string' });
-    if (typeof flags.impl !== 'string') throw new UsageError('--impl is required');
-    const impl = implementationNamed(flags.impl);
-    // stdout carries the protocol only: anything else goes to stderr.
-    console.log = (...args: unknown[]) => process.stderr.write(args.join(' ') + '\n');
-    await serveStdio(impl.createDriver());
-    return 0;
+  summary:
+    'Serve an in-process implementation over the conformance driver protocol: JSON lines, requests on stdin, responses on stdout, logs on stderr.',
+  usage: ['--impl NAME'],
+  flags: {
+    impl: implFlag('the implementation to serve (reference, shm, shm-workers, mutant:NAME; `tessera driver --list`)'),
+    list: bool('list the implementations and what each is'),
   },
-};
+  notes: [
+    'The driver answers every line it reads: a line it cannot read (not JSON, not an object, against DriverRequest.json, longer than 16 MiB) gets an error message with the request id when there is a valid one. It exits when its input ends or after answering shutdown.',
+  ],
+  examples: [
+    ['tessera driver --list', 'the implementations it can serve'],
+    [
+      'tessera conformance --driver "npx tessera driver --impl reference"',
+      'the suite over the stdio protocol, end to end',
+    ],
+    [`printf '{"type":"init","id":1,"protocolVersion":"1"}\\n' | tessera driver --impl shm`, 'one request by hand'],
+  ],
+  plan({ flags }) {
+    if (flags.list)
+      return async () => {
+        for (const i of IMPLEMENTATIONS) console.log(`${i.name.padEnd(26)} ${i.summary}`);
+        return 0;
+      };
+    if (flags.impl === undefined) throw new UsageError('--impl is required (or --list)');
+    const impl = implementationNamed(flags.impl);
+    return async () => {
+      // stdout carries the protocol only: anything else goes to stderr.
+      console.log = (...args: unknown[]) => process.stderr.write(args.join(' ') + '\n');
+      await serveStdio(impl.createDriver());
+      return 0;
+    };
+  },
+});

@@ -1,9 +1,12 @@
 // `tessera sim`: run a scenario (bundled name or file) on a transport, print the
 // summary table, and optionally write JSON results, a JSON-lines trace and SVG
 // charts; or run a sweep in worker threads. A failure prints its replay command.
-import * as fs from 'fs';
+// Every input (scenario, profiles, sweep file, seed) is loaded and checked, and
+// every output checked, before the simulation starts.
 import * as path from 'path';
-import { type Command, parseFlags, UsageError } from '../command';
+import { type Run, UsageError, defineCommand } from '../command';
+import { bool, inputFile, integer, outputDir, outputFile, text } from '../flags';
+import { didYouMean } from '../suggest';
 import {
   bundledProfiles,
   bundledScenarios,
@@ -13,28 +16,196 @@ import {
   loadSweep,
 } from '../../simulator/load';
 import { DEFAULT_SEED, runScenario } from '../../simulator/run';
-import { parseSeed } from '../../simulator/rng';
 import { describeRun, summaryTable } from '../../simulator/report';
 import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
-import { runSweep } from '../../simulator/sweep';
+import { runSweep, sweepTasks } from '../../simulator/sweep';
 import { cdfTitle } from '../../simulator/compare';
-import type { SimResults } from '../../simulator/types';
+import type { Profile, Scenario, SimResults, Sweep } from '../../simulator/types';
+import type { OutputDir, OutputFile } from '../output';
 
-const USAGE =
-  'tessera sim <scenario|file.json> [--seed S] [--transport T | --profile FILE] [--compare T1,T2,...] [--trace FILE] [--json FILE] [--svg DIR] [--paranoid]\n' +
-  '       tessera sim --sweep <sweep.json> [--json FILE] [--svg DIR] [--workers N]\n' +
-  '       tessera sim --list';
-
-function write(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, text);
+/** A seed's text: decimal or 0x-hex, below 2^64 (the simulator's seeds are 64-bit). */
+function seedProblem(seed: string): string | null {
+  if (seed.length > 100 || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(seed))
+    return `must be decimal or 0x-hex, not ${JSON.stringify(seed.slice(0, 100))}`;
+  return BigInt(seed) >= 1n << 64n ? `must be below 2^64 (0x10000000000000000), not ${seed}` : null;
 }
 
-async function sweep(file: string, flags: Record<string, string | boolean>): Promise<number> {
-  const spec = loadSweep(file);
-  const workers = typeof flags.workers === 'string' ? Number(flags.workers) : undefined;
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64))
-    throw new UsageError(`--workers takes an integer 1..64, not ${flags.workers}`);
+const isPath = (ref: string) => /[\\/]|\.json$/.test(ref);
+
+/** A bundled transport name, checked with a "did you mean"; a path is left to the loader. */
+function checkTransport(name: string, where: string): void {
+  if (isPath(name) || bundledProfiles().includes(name)) return;
+  throw new UsageError(
+    `${where}: no bundled transport profile ${JSON.stringify(name)}${didYouMean(name, bundledProfiles())}; bundled: ${bundledProfiles().join(', ')}`,
+  );
+}
+
+const flags = {
+  seed: text('S', 'the seed, decimal or 0x-hex, below 2^64', { check: seedProblem }),
+  transport: text('NAME', 'a bundled transport profile (`tessera sim --list`)'),
+  profile: text('FILE', 'a transport profile file, e.g. one `tessera calibrate` wrote'),
+  compare: text('T1,T2,...', 'run on each of these transports and compare them in one table and one latency chart'),
+  trace: outputFile(
+    'write a JSON-lines trace of every operation and bus event (with --compare, FILE.<transport>.jsonl each)',
+  ),
+  json: outputFile(
+    'write the results as JSON (simulator/schema/SimResults.json; a list with --compare; SweepResults.json with --sweep)',
+  ),
+  svg: outputDir(
+    'write SVG charts: the latency CDF and one per-thread timeline per transport; with --sweep, one chart per metric',
+  ),
+  sweep: inputFile(
+    'FILE',
+    'run a sweep file: every combination of its parameter axes x its transports, in worker threads',
+  ),
+  workers: integer('N', 'worker threads of a sweep', { min: 1, max: 64, defaultText: 'the number of CPUs' }),
+  list: bool('list the bundled scenarios and transports'),
+  paranoid: bool(
+    'check the whole bus state against the model after every simulated step (slow; a violation is then caught at the step that caused it)',
+  ),
+};
+type SimFlags = { [K in keyof typeof flags]: ReturnType<(typeof flags)[K]['read']> };
+
+export const command = defineCommand({
+  name: 'sim',
+  summary: 'Simulate a scenario on a transport profile: latency, throughput, wake-ups, syscalls, fairness, invariants',
+  usage: [
+    'SCENARIO [--seed S] [--transport NAME | --profile FILE | --compare T1,T2,...] [--trace FILE] [--json FILE] [--svg DIR] [--paranoid]',
+    '--sweep FILE [--json FILE] [--svg DIR] [--workers N]',
+    '--list',
+  ],
+  operands: {
+    name: 'SCENARIO',
+    description: 'a bundled scenario name (`tessera sim --list`) or a scenario .json file',
+    max: Infinity,
+  },
+  flags,
+  notes: [
+    `The seed defaults to ${DEFAULT_SEED}; the same seed gives byte-identical results. Exit status 1 when an invariant or liveness check failed (the replay command is printed), 2 for a usage error or an invalid input.`,
+  ],
+  examples: [
+    ['tessera sim pingpong --transport af_unix', 'the bundled ping-pong on the AF_UNIX profile'],
+    [
+      'tessera sim pingpong --compare af_unix,binder_like,tessera_shm --svg charts',
+      'three transports compared, with charts',
+    ],
+    ['tessera sim my-scenario.json --seed 0x2a --json - | jq .latency', 'your own scenario; the results on stdout'],
+    ['tessera sim --sweep simulator/sweeps/fanout.json --json sweep.json', 'a parameter sweep'],
+  ],
+  plan({ flags: f, operands }) {
+    if (f.list)
+      return async () => {
+        console.log(`scenarios: ${bundledScenarios().join(', ')}\ntransports: ${bundledProfiles().join(', ')}`);
+        return 0;
+      };
+    if (f.sweep !== undefined) return planSweep(f.sweep, f, operands);
+    return planScenario(f, operands);
+  },
+});
+
+function planScenario(f: SimFlags, operands: string[]): Run {
+  if (f.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
+  if (operands.length !== 1) throw new UsageError('give one scenario (a bundled name or a .json file)');
+  const ref = operands[0];
+  if (f.profile !== undefined && f.compare !== undefined)
+    throw new UsageError('--profile and --compare do not combine');
+  if (f.transport !== undefined && f.compare !== undefined)
+    throw new UsageError('--transport and --compare do not combine');
+  if (f.transport !== undefined && f.profile !== undefined)
+    throw new UsageError('--transport and --profile do not combine');
+  if (!isPath(ref) && !bundledScenarios().includes(ref))
+    throw new UsageError(
+      `no bundled scenario ${JSON.stringify(ref)} (bundled: ${bundledScenarios().join(', ')})${didYouMean(ref, bundledScenarios())}`,
+    );
+  let compared: string[] | undefined;
+  if (f.compare !== undefined) {
+    compared = f.compare.split(',');
+    if (compared.some((t) => t.trim() === ''))
+      throw new UsageError(
+        `--compare takes transport names separated by commas (af_unix,tessera_shm), not ${JSON.stringify(f.compare)}`,
+      );
+    if (new Set(compared).size !== compared.length)
+      throw new UsageError(`--compare names a transport twice: ${f.compare}`);
+    compared.forEach((t) => checkTransport(t, '--compare'));
+    if (compared.length > 1 && f.trace?.isStdout)
+      throw new UsageError('--trace - writes one trace: with --compare give a file name (one trace per transport)');
+  }
+  if (f.transport !== undefined) checkTransport(f.transport, '--transport');
+  const scenario = loadScenario(ref);
+  const transports = compared ?? [f.transport ?? scenario.transport ?? 'tessera_shm'];
+  const profiles: Profile[] = transports.map((t) => loadProfile(f.profile ?? t));
+  const seed = f.seed ?? DEFAULT_SEED;
+
+  return async () => {
+    const runs: { label: string; results: SimResults }[] = [];
+    let failed = false;
+    for (const profile of profiles) {
+      const out = runScenario({
+        scenario,
+        profile,
+        seed,
+        scenarioRef: ref,
+        profileRef: f.profile,
+        trace: f.trace !== undefined,
+        timeline: f.svg !== undefined,
+        stateCheckEvery: f.paranoid ? 1 : undefined,
+      });
+      runs.push({ label: profile.name, results: out.results });
+      if (profiles.length === 1) console.log(describeRun(out.results));
+      if (out.trace && f.trace) {
+        const file =
+          profiles.length > 1 ? f.trace.sibling((t) => t.replace(/(\.jsonl?)?$/, `.${profile.name}$1`)) : f.trace;
+        file.write(out.trace.join('\n') + '\n');
+        console.log(`trace: ${file.label} (${out.trace.length} lines)`);
+      }
+      if (out.failure) {
+        failed = true;
+        console.error(
+          `\n${out.failure.kind === 'invariant' ? 'INVARIANT VIOLATED' : out.failure.kind === 'liveness' ? 'LIVENESS FAILED' : 'SCENARIO REJECTED'}: ${out.failure.message}`,
+        );
+        console.error(`replay: ${out.failure.replay}`);
+      }
+    }
+    if (profiles.length > 1) console.log(summaryTable(runs));
+    if (f.json) {
+      f.json.write(JSON.stringify(runs.length === 1 ? runs[0].results : runs.map((r) => r.results), null, 2) + '\n');
+      console.log(`results: ${f.json.label}`);
+    }
+    if (f.svg) writeCharts(f.svg, scenario, runs);
+    return failed ? 1 : 0;
+  };
+}
+
+function writeCharts(svg: OutputDir, scenario: Scenario, runs: { label: string; results: SimResults }[]): void {
+  const name = scenario.name;
+  console.log(`chart: ${svg.write(`${name}-latency-cdf.svg`, latencyCdfSvg(runs, cdfTitle(scenario)))}`);
+  for (const r of runs)
+    console.log(
+      `chart: ${svg.write(`${name}-timeline-${r.label}.svg`, timelineSvg(r.results, undefined, `Per-thread timeline: ${name} on ${r.label}`))}`,
+    );
+}
+
+function planSweep(file: string, f: SimFlags, operands: string[]): Run {
+  if (operands.length > 0)
+    throw new UsageError(`--sweep takes no scenario argument (the sweep file names it), got ${operands.join(' ')}`);
+  for (const name of ['seed', 'profile', 'transport', 'compare', 'trace', 'paranoid'] as const)
+    if (f[name] !== undefined && f[name] !== false)
+      throw new UsageError(`--${name} does not apply to --sweep (the sweep file gives seed and transports)`);
+  const spec: Sweep = loadSweep(file);
+  if (spec.seed !== undefined && seedProblem(spec.seed))
+    throw new InputError(`${file}: invalid sweep at /seed: ${seedProblem(spec.seed)}`);
+  // Loads the scenario and every profile, and checks every point: all input errors come now.
+  sweepTasks(spec, path.dirname(path.resolve(file)));
+  return () => sweep(spec, file, f.json, f.svg, f.workers);
+}
+
+async function sweep(
+  spec: Sweep,
+  file: string,
+  json: OutputFile | undefined,
+  svg: OutputDir | undefined,
+  workers: number | undefined,
+): Promise<number> {
   const result = await runSweep(spec, path.dirname(path.resolve(file)), {
     workers,
     progress: process.stderr.isTTY ? process.stderr : undefined,
@@ -46,17 +217,14 @@ async function sweep(file: string, flags: Record<string, string | boolean>): Pro
     results: p.results,
   }));
   console.log(summaryTable(rows));
-  if (typeof flags.json === 'string') {
-    write(flags.json, JSON.stringify(result, null, 2) + '\n');
-    console.log(`results: ${flags.json}`);
+  if (json) {
+    json.write(JSON.stringify(result, null, 2) + '\n');
+    console.log(`results: ${json.label}`);
   }
-  if (typeof flags.svg === 'string') {
+  if (svg) {
     const field = spec.axes[0].field;
-    for (const metric of spec.metrics ?? ['messagesPerSec', 'latencyP50Ns']) {
-      const out = path.join(flags.svg, `${spec.name}-${metric}.svg`);
-      write(out, sweepSvg(result.points, field, metric));
-      console.log(`chart: ${out}`);
-    }
+    for (const metric of spec.metrics ?? ['messagesPerSec', 'latencyP50Ns'])
+      console.log(`chart: ${svg.write(`${spec.name}-${metric}.svg`, sweepSvg(result.points, field, metric))}`);
   }
   const failed = result.points.filter((p) => !p.results.liveness.ok || p.results.monitors.violations.length > 0);
   for (const p of failed)
@@ -65,114 +233,3 @@ async function sweep(file: string, flags: Record<string, string | boolean>): Pro
     );
   return failed.length ? 1 : 0;
 }
-
-export const command: Command = {
-  name: 'sim',
-  summary: 'Simulate a scenario on a transport profile: latency, throughput, wake-ups, syscalls, fairness, invariants',
-  usage: USAGE,
-  async run(argv: string[]): Promise<number> {
-    const { flags, positional } = parseFlags(argv, {
-      seed: 'string',
-      profile: 'string',
-      transport: 'string',
-      compare: 'string',
-      trace: 'string',
-      json: 'string',
-      svg: 'string',
-      sweep: 'string',
-      workers: 'string',
-      list: 'boolean',
-      paranoid: 'boolean',
-    });
-    try {
-      if (flags.list) {
-        console.log(`scenarios: ${bundledScenarios().join(', ')}\ntransports: ${bundledProfiles().join(', ')}`);
-        return 0;
-      }
-      if (typeof flags.sweep === 'string') {
-        if (positional.length > 0)
-          throw new UsageError(
-            `--sweep takes no scenario argument (the sweep file names it), got ${positional.join(' ')}`,
-          );
-        for (const f of ['seed', 'profile', 'transport', 'compare', 'trace', 'paranoid'] as const) {
-          if (flags[f] !== undefined)
-            throw new UsageError(`--${f} does not apply to --sweep (the sweep file gives seed and transports)`);
-        }
-        return await sweep(flags.sweep, flags);
-      }
-      if (flags.workers !== undefined) throw new UsageError('--workers applies to --sweep only');
-      if (positional.length !== 1) throw new UsageError('give one scenario (a bundled name or a .json file)');
-      const ref = positional[0];
-      const seed = typeof flags.seed === 'string' ? flags.seed : DEFAULT_SEED;
-      try {
-        parseSeed(seed);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-      if (typeof flags.profile === 'string' && flags.compare)
-        throw new UsageError('--profile and --compare do not combine');
-      if (typeof flags.transport === 'string' && flags.compare)
-        throw new UsageError('--transport and --compare do not combine');
-      const scenario = loadScenario(ref);
-      const transports =
-        typeof flags.compare === 'string'
-          ? flags.compare.split(',').filter(Boolean)
-          : [typeof flags.transport === 'string' ? flags.transport : (scenario.transport ?? 'tessera_shm')];
-      const runs: { label: string; results: SimResults }[] = [];
-      let failed = false;
-      for (const transport of transports) {
-        const profileRef = typeof flags.profile === 'string' ? flags.profile : undefined;
-        const profile = loadProfile(profileRef ?? transport);
-        const out = runScenario({
-          scenario,
-          profile,
-          seed,
-          scenarioRef: ref,
-          profileRef,
-          trace: typeof flags.trace === 'string',
-          timeline: typeof flags.svg === 'string',
-          stateCheckEvery: flags.paranoid ? 1 : undefined,
-        });
-        runs.push({ label: profile.name, results: out.results });
-        if (transports.length === 1) console.log(describeRun(out.results));
-        if (out.trace && typeof flags.trace === 'string') {
-          const file = transports.length > 1 ? flags.trace.replace(/(\.jsonl?)?$/, `.${profile.name}$1`) : flags.trace;
-          write(file, out.trace.join('\n') + '\n');
-          console.log(`trace: ${file} (${out.trace.length} lines)`);
-        }
-        if (out.failure) {
-          failed = true;
-          console.error(
-            `\n${out.failure.kind === 'invariant' ? 'INVARIANT VIOLATED' : out.failure.kind === 'liveness' ? 'LIVENESS FAILED' : 'SCENARIO REJECTED'}: ${out.failure.message}`,
-          );
-          console.error(`replay: ${out.failure.replay}`);
-        }
-      }
-      if (transports.length > 1) console.log(summaryTable(runs));
-      if (typeof flags.json === 'string') {
-        write(
-          flags.json,
-          JSON.stringify(runs.length === 1 ? runs[0].results : runs.map((r) => r.results), null, 2) + '\n',
-        );
-        console.log(`results: ${flags.json}`);
-      }
-      if (typeof flags.svg === 'string') {
-        const cdf = path.join(flags.svg, `${scenario.name}-latency-cdf.svg`);
-        write(cdf, latencyCdfSvg(runs, cdfTitle(scenario)));
-        console.log(`chart: ${cdf}`);
-        for (const r of runs) {
-          const tl = path.join(flags.svg, `${scenario.name}-timeline-${r.label}.svg`);
-          write(tl, timelineSvg(r.results, undefined, `Per-thread timeline: ${scenario.name} on ${r.label}`));
-          console.log(`chart: ${tl}`);
-        }
-      }
-      return failed ? 1 : 0;
-    } catch (err) {
-      if (err instanceof InputError) {
-        console.error(`tessera sim: ${err.message}`);
-        return 2;
-      }
-      throw err;
-    }
-  },
-};

@@ -126,6 +126,7 @@ function sidebar(frame: PageFrame): string {
 <a class="brand" href="index.html"><span class="brand-mark" aria-hidden="true"></span>Tessera<span class="brand-sub">protocol reference</span></a>
 <form class="search" role="search" hidden>
 <input type="search" placeholder="Search the docs" aria-label="Search the docs" autocomplete="off">
+<p class="search-status" role="status" hidden></p>
 <ol class="results"></ol>
 </form>
 <ul class="nav">

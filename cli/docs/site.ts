@@ -14,6 +14,7 @@ import { type Lifecycle, readLifecycles } from './diagrams';
 import { type ExampleStep, runExample } from './example';
 import { CLAUSE_ID_PATTERN, Linker, type PageInfo } from './html';
 import { Schemas } from './schemas';
+import { TOUR_STEPS } from '../tour';
 import { type SpecSource, loadSpec } from './spec-source';
 
 export interface ClauseRefs {
@@ -83,6 +84,12 @@ function collectRefs(site: Omit<Site, 'refs' | 'pages'>): Map<string, ClauseRefs
 function pagesOf(site: Omit<Site, 'refs' | 'pages'>): PageInfo[] {
   const pages: PageInfo[] = [
     { file: 'index.html', title: 'Overview', group: 'Overview', blurb: 'What Tessera is and a map of this site.' },
+    {
+      file: 'tutorial.html',
+      title: 'Tutorial',
+      group: 'Overview',
+      blurb: `The protocol's story in ${TOUR_STEPS.length} steps, each a sequence diagram of a real run: introductions, a delegated reply, revocation, a node's death.`,
+    },
     { file: 'spec.html', title: 'Specification', group: 'Protocol', blurb: `The prose spec: ${site.spec.clauses.length} clauses in ${site.spec.families.length} families, each anchored by its id.` },
     { file: 'operations.html', title: 'Operations', group: 'Protocol', blurb: `The ${OPERATIONS.length} operations: arguments, result, the model's ordered checks, every error, and a computed example.` },
     { file: 'lifecycles.html', title: 'Lifecycles', group: 'Protocol', blurb: `State diagrams of the ${site.lifecycles.length} lifecycle machines of the model.` },
@@ -92,7 +99,7 @@ function pagesOf(site: Omit<Site, 'refs' | 'pages'>): PageInfo[] {
     { file: 'schemas.html', title: 'JSON Schemas', group: 'Reference', blurb: `${site.schemas.files.length} JSON Schemas and their ${site.schemas.types.length} types, generated from the TypeScript types.` },
   ];
   if (site.conformanceReadme !== null) {
-    pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with an example exchange.' });
+    pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with a transcript of a real exchange.' });
   }
   if (site.simulatorReadme !== null) {
     pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator: its scenario format, workloads and transport profiles.' });

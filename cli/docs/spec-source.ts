@@ -5,7 +5,7 @@
 // cross-checks that both parsers find the same ids.)
 import * as fs from 'fs';
 import * as path from 'path';
-import { type Block, parseBlocks, plainText } from './markdown';
+import { parseBlocks, plainText } from './markdown';
 
 export interface Clause {
   id: string;
@@ -25,7 +25,6 @@ export interface SpecSource {
   /** Repository path the clauses were read from. */
   file: string;
   markdown: string;
-  blocks: Block[];
   families: Family[];
   clauses: Clause[];
 }
@@ -52,7 +51,7 @@ export function parseSpec(markdown: string, file: string): SpecSource {
     clauses.push(clause);
     current?.clauses.push(clause);
   }
-  return { file, markdown, blocks, families, clauses };
+  return { file, markdown, families, clauses };
 }
 
 export function loadSpec(root: string): SpecSource {

@@ -55,7 +55,9 @@ type Json = Record<string, any>;
 /**
  * Unions of tagged objects become `oneOf` with a `discriminator` on the tag, so
  * ajv (with `discriminator: true`) reports one clear error for a bad input
- * instead of one per member (toolstack notes).
+ * instead of one per member. Such a union also says `"type": "object"`: ajv's
+ * discriminator passes over anything that is not an object, so without it
+ * `null`, `[1,2]`, `42`, `"x"` or `true` would be accepted as a member.
  */
 function discriminate(schema: Json): void {
   const defs: Json = schema.definitions ?? {};
@@ -75,6 +77,7 @@ function discriminate(schema: Json): void {
         members.every((m: Json) => typeof m.properties?.[key]?.const === 'string' && (m.required ?? []).includes(key)),
       );
       if (tag) {
+        n.type = 'object';
         n.oneOf = n.anyOf;
         delete n.anyOf;
         n.discriminator = { propertyName: tag };

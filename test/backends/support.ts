@@ -14,6 +14,10 @@ export const LIMITS: Limits = {
   queueCapacityBytes: 256,
   senderQuotaMessages: 6,
   senderQuotaBytes: 192,
+  // Protocol 2's limits, which the shm backend (protocol 1) does not have: never reached here.
+  maxNodesPerPeer: 4096,
+  maxPendingPerPeer: 4096,
+  senderQuotaHandles: 4096,
 };
 
 export type BackendName = 'reference' | 'shm';

@@ -1,26 +1,21 @@
-// Opens the committed docs site in headless Chromium (Debian's `chromium`
-// package) served from a local HTTP server, and checks what a reader would
-// hit: errors on load, broken links and anchors, missing clause anchors,
-// diagrams that do not render. Saves a screenshot of the index page to
-// test-artifacts/docs-index.png for a person to look at.
-// TESSERA_SKIP_BROWSER=1 skips it where Chromium cannot be installed.
+// Opens the committed docs site in headless Chromium, served from a local HTTP
+// server, and checks what a reader would hit: errors on load, broken links and
+// anchors, missing clause anchors, diagrams that do not render, the tutorial's
+// sequence diagrams, and search. The browser comes with npm (test/docs/chromium.ts):
+// no system package. Screenshots go to test-artifacts/ for a person to look at.
+// TESSERA_SKIP_BROWSER=1 skips it on a platform the packaged browser does not run on.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { repositoryRoot } from '../../cli/docs';
 import { parseClauses } from '../../spec/clauses';
 import { LIFECYCLES } from '../../model/lifecycles';
+import { launchChromium } from './chromium';
+import { TOUR_STEPS } from '../../cli/tour';
 
-/** Debian's chromium package; TESSERA_CHROMIUM points elsewhere (e.g. to check the message when it is missing). */
-const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml', '.json': 'application/json', '.png': 'image/png',
@@ -60,33 +55,31 @@ interface PageReport {
 }
 
 describe('docs: the site in a browser', function () {
-  this.timeout(60_000);
+  // Generous: on a loaded machine unpacking and starting the browser, and each page, can take long.
+  this.timeout(300_000);
   const root = repositoryRoot();
   const docs = path.join(root, 'docs');
   let server: http.Server | undefined;
+  let browser: Browser | undefined;
   let context: BrowserContext | undefined;
-  let userDataDir = '';
   let base = '';
   const reports = new Map<string, PageReport>();
 
   before(async function () {
     if (process.env.TESSERA_SKIP_BROWSER === '1') this.skip();
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; CI installs it), or set TESSERA_SKIP_BROWSER=1 to skip the browser checks`);
-    }
     assert.ok(fs.existsSync(path.join(docs, 'index.html')), 'docs/index.html is missing: run npm run docs');
     server = await serve(docs);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1360, height: 900 },
-    });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    context.setDefaultTimeout(120_000);
+    context.setDefaultNavigationTimeout(120_000);
   });
 
   after(async () => {
     await context?.close();
+    await browser?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
   /** Load a page once; collect its ids, links and every error seen while loading. */
@@ -157,6 +150,79 @@ describe('docs: the site in a browser', function () {
     await page.close();
     assert.strictEqual(boxes.length, Object.keys(LIFECYCLES).length, 'one diagram per lifecycle machine');
     for (const b of boxes) assert.ok(b.width > 0 && b.height > 0, `${b.label}: ${b.width}x${b.height}`);
+  });
+
+  it('the tutorial has a labelled sequence diagram for every step of the tour, with messages, notices and failures marked', async () => {
+    const page = await context!.newPage();
+    await page.goto(`${base}tutorial.html`, { waitUntil: 'load' });
+    const diagrams = await page.$$eval('svg.sequence', (svgs) =>
+      svgs.map((s) => {
+        const r = s.getBoundingClientRect();
+        const arrows = Array.from(s.querySelectorAll('g.arrow'));
+        return {
+          label: s.getAttribute('aria-label') ?? '',
+          width: r.width,
+          height: r.height,
+          arrows: arrows.length,
+          unlabelled: arrows.filter((g: any) => !g.querySelector('title')?.textContent || !g.querySelector('text')?.textContent)
+            .length,
+          notices: s.querySelectorAll('g.arrow.notice').length,
+          failures: s.querySelectorAll('g.failure').length,
+          lifelines: s.querySelectorAll('g.lifeline').length,
+        };
+      }),
+    );
+    const out = path.join(root, 'test-artifacts', 'docs-tutorial.png');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    await page.locator('#step-5').screenshot({ path: out });
+    await page.close();
+    assert.ok(TOUR_STEPS.length >= 5, 'the tour has at least 5 steps');
+    assert.strictEqual(diagrams.length, TOUR_STEPS.length, 'one diagram per step of the tour');
+    for (const d of diagrams) {
+      assert.match(d.label, /^Sequence diagram of step \d+\. /);
+      assert.ok(d.width > 100 && d.height > 50, `${d.label}: ${d.width}x${d.height}`);
+      assert.ok(d.lifelines >= 1, `${d.label}: no lifeline`);
+      assert.strictEqual(d.unlabelled, 0, `${d.label}: an arrow without its label`);
+    }
+    const total = (k: 'arrows' | 'notices' | 'failures') => diagrams.reduce((sum, d) => sum + d[k], 0);
+    assert.ok(total('arrows') >= 20, `only ${total('arrows')} arrows`);
+    assert.ok(total('notices') >= 5, `only ${total('notices')} notice arrows`);
+    assert.ok(total('failures') >= 3, `only ${total('failures')} failures marked`);
+    assert.ok(fs.statSync(out).size > 10_000, 'the screenshot is suspiciously small');
+  });
+
+  it('search finds init_ok on the driver protocol page and backpressure in the QUOTA clauses, and says when nothing matches', async () => {
+    const page = await context!.newPage();
+    await page.goto(`${base}index.html`, { waitUntil: 'load' });
+    const input = page.locator('form.search input');
+    const status = page.locator('form.search .search-status');
+    const results = page.locator('form.search .results a');
+    const search = async (query: string): Promise<string[]> => {
+      await input.fill(query);
+      // Results, or the no-results message (the first query also waits for the index to load).
+      await page.waitForFunction(
+        "document.querySelector('form.search .results li') !== null || " +
+          "/^No results/.test(document.querySelector('form.search .search-status').textContent)",
+      );
+      return results.evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+    };
+    const initOk = await search('init_ok');
+    assert.ok(
+      initOk.some((h) => h.startsWith('driver-protocol.html#')),
+      `init_ok: no hit on the driver protocol page: ${initOk.join(', ')}`,
+    );
+    const miss = await search('qwzxvq');
+    assert.deepStrictEqual(miss, []);
+    assert.match((await status.textContent()) ?? '', /No results for .qwzxvq./);
+    const backpressure = await search('backpressure');
+    assert.ok(
+      backpressure.some((h) => /^spec\.html#QUOTA-\d+$/.test(h)),
+      `backpressure: no QUOTA clause: ${backpressure.join(', ')}`,
+    );
+    const out = path.join(root, 'test-artifacts', 'docs-search.png');
+    await page.screenshot({ path: out });
+    await page.close();
+    assert.ok(fs.statSync(out).size > 10_000, 'the screenshot is suspiciously small');
   });
 
   it('takes a screenshot of the index page into test-artifacts/docs-index.png', async () => {

@@ -19,7 +19,7 @@ import {
   type Prediction,
 } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
-import { shmMeasurement } from '../../cli/commands/calibrate';
+import { shmMeasurement } from '../../bench/calibration';
 import { poolWindowRate, type BenchRecord } from '../../bench/baselines';
 import { emptyRecord } from '../../bench/baselines/common';
 import { tessera } from './support';

@@ -4,7 +4,7 @@
 import { strict as assert } from 'assert';
 import { EventQueue } from '../../simulator/heap';
 import { Rng } from '../../simulator/rng';
-import { Monitors } from '../../simulator/monitors';
+import { Monitor } from '../../model';
 import {
   bundledScenarios,
   loadProfile,
@@ -466,15 +466,15 @@ describe('simulator invariant monitors', () => {
   const limits = resolveLimits({ senderQuotaMessages: 2 });
 
   it('catch a message received twice and one never enqueued [INV-4]', () => {
-    const m = new Monitors(limits);
+    const m = new Monitor(limits);
     assert.equal(m.event({ type: 'enqueue', seq: 1, to: 2, from: 1, kind: 'message', bytes: 4 }), null);
     assert.equal(m.event({ type: 'dequeue', seq: 1, peer: 2 }), null);
     assert.equal(m.event({ type: 'dequeue', seq: 1, peer: 2 })?.invariant, 'INV-4');
-    assert.equal(new Monitors(limits).event({ type: 'discard', seq: 5, peer: 2 })?.invariant, 'INV-4');
+    assert.equal(new Monitor(limits).event({ type: 'discard', seq: 5, peer: 2 })?.invariant, 'INV-4');
   });
 
   it('catch deliveries out of the bus order and enqueues out of order [INV-7]', () => {
-    const m = new Monitors(limits);
+    const m = new Monitor(limits);
     m.event({ type: 'enqueue', seq: 1, to: 2, from: 1, kind: 'message', bytes: 4 });
     m.event({ type: 'enqueue', seq: 2, to: 2, from: 3, kind: 'message', bytes: 4 });
     assert.equal(m.event({ type: 'dequeue', seq: 2, peer: 2 }), null);
@@ -483,7 +483,7 @@ describe('simulator invariant monitors', () => {
   });
 
   it('catch a sender over its quota, while notices never count [INV-11, NOTICE-4]', () => {
-    const m = new Monitors(limits);
+    const m = new Monitor(limits);
     m.event({ type: 'enqueue', seq: 1, to: 2, from: 1, kind: 'message', bytes: 4 });
     m.event({ type: 'enqueue', seq: 2, to: 2, from: 1, kind: 'call', bytes: 4 });
     assert.equal(m.event({ type: 'enqueue', seq: 3, to: 2, from: 0, kind: 'notice', bytes: 0 }), null);
@@ -491,7 +491,7 @@ describe('simulator invariant monitors', () => {
   });
 
   it('catch forged credentials and a second notice for one handle [INV-10, INV-9]', () => {
-    const m = new Monitors(limits);
+    const m = new Monitor(limits);
     m.registerPeer(1, { uid: 7, gid: 7, pid: 7 });
     m.registerNode(2, 1, true);
     m.event({ type: 'enqueue', seq: 1, to: 2, from: 1, kind: 'message', bytes: 0 });

@@ -9,7 +9,7 @@ import { latencyComparison } from '../../../simulator/compare';
 import { fmtNs, fmtRate } from '../../../simulator/report';
 import { inlineSvg } from '../diagrams';
 import { esc, table, type TocEntry } from '../html';
-import { parseBlocks, plainText, renderBlocks } from '../markdown';
+import { renderDocument } from '../markdown';
 import type { Json } from '../schemas';
 import type { Site } from '../site';
 import type { PageBody } from './page';
@@ -65,11 +65,9 @@ export function simulatorPage(site: Site, readme: string): PageBody {
   const ids = new Set<string>(['top', 'scenario-format', 'workloads', 'profiles', 'comparison', 'samples']);
 
   if (readme.trim()) {
-    const blocks = parseBlocks(readme);
-    const rest = blocks[0]?.kind === 'heading' && blocks[0].level === 1 ? blocks.slice(1) : blocks;
-    const headings: { level: number; id: string; text: string }[] = [];
-    parts.push(renderBlocks(rest, { linker, ids, headings, rewriteHref }));
-    for (const h of headings) if (h.level === 2) toc.push({ id: h.id, label: plainText(h.text) });
+    const doc = renderDocument(readme, { linker, rewriteHref }, ids);
+    parts.push(doc.html);
+    for (const h of doc.headings) if (h.level === 2) toc.push({ id: h.id, label: h.text });
   } else {
     parts.push('<p class="lead">The simulator runs Tessera workloads on a simulated machine, under the same model, with the costs of a transport given as data; it reports throughput, latency and the invariants it monitored. This page is generated from its scenario schema and the profiles it bundles.</p>');
   }

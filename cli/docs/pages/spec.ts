@@ -1,7 +1,7 @@
 // spec.html: the prose spec, every clause a section anchored by its id, each
 // followed by what cites it (operations, model checks, errors, tests).
 import { esc, type Linker, type TocEntry } from '../html';
-import { type Block, plainText, renderBlocks, renderInline, slug, uniqueId } from '../markdown';
+import { type Block, type MarkdownEnv, parseBlocks, plainText, renderBlock, renderInline, slug, uniqueId } from '../markdown';
 import type { ClauseRefs, Site } from '../site';
 import { CLAUSE_PARAGRAPH, FAMILY_HEADING } from '../spec-source';
 import type { PageBody } from './page';
@@ -44,7 +44,8 @@ export function specPage(site: Site): PageBody {
   const ids = new Set<string>(site.clauseIds);
   const toc: TocEntry[] = [];
   const out: string[] = [];
-  const opts = { linker, ids, rewriteHref };
+  const env: MarkdownEnv = { linker, rewriteHref };
+  const blocks = parseBlocks(site.spec.markdown, env);
   let openClause: string | null = null;
   let sawTitle = false;
 
@@ -54,13 +55,13 @@ export function specPage(site: Site): PageBody {
     openClause = null;
   };
 
-  const titled = site.spec.blocks.some((b) => b.kind === 'heading' && b.level === 1);
+  const titled = blocks.some((b) => b.kind === 'heading' && b.level === 1);
   if (!titled) out.push('<h1 id="top">Tessera protocol specification</h1>');
 
-  site.spec.blocks.forEach((b: Block) => {
+  blocks.forEach((b: Block) => {
     if (b.kind === 'heading' && b.level === 1 && !sawTitle) {
       sawTitle = true;
-      out.push(`<h1 id="top">${renderInline(b.text, opts)}</h1>`);
+      out.push(`<h1 id="top">${renderInline(b.text, env)}</h1>`);
       return;
     }
     if (b.kind === 'heading') {
@@ -69,12 +70,14 @@ export function specPage(site: Site): PageBody {
       if (family) {
         const id = uniqueId(family[2], ids);
         toc.push({ id, label: plainText(family[1]) });
-        out.push(`<h2 id="${id}" class="family">${renderInline(family[1], opts)} <span class="family-id">${esc(family[2])}</span></h2>`);
+        out.push(
+          `<h2 id="${id}" class="family">${renderInline(family[1], env)} <span class="family-id">${esc(family[2])}</span></h2>`,
+        );
       } else {
-        const id = uniqueId(slug(b.text), ids);
+        const id = uniqueId(slug(plainText(b.text)), ids);
         if (b.level === 2) toc.push({ id, label: plainText(b.text) });
         const level = Math.min(6, Math.max(2, b.level));
-        out.push(`<h${level} id="${id}">${renderInline(b.text, opts)}</h${level}>`);
+        out.push(`<h${level} id="${id}">${renderInline(b.text, env)}</h${level}>`);
       }
       return;
     }
@@ -83,12 +86,15 @@ export function specPage(site: Site): PageBody {
       closeClause();
       const [, id, title, text] = clause;
       openClause = id;
-      const titleHtml = title ? ` <span class="clause-title">${renderInline(title, opts)}</span>` : '';
-      out.push(`<section class="clause" id="${id}">`,
-        `<p><a class="clause-id" href="#${id}" title="Link to ${id}">${id}</a>${titleHtml} ${renderInline(text, opts)}</p>`);
+      const titleHtml = title ? ` <span class="clause-title">${renderInline(title, env)}</span>` : '';
+      const searchTitle = `${id} ${plainText(title ?? '').replace(/\.$/, '')}`.trim();
+      out.push(
+        `<section class="clause" id="${id}" data-title="${esc(searchTitle)}">`,
+        `<p><a class="clause-id" href="#${id}" title="Link to ${id}">${id}</a>${titleHtml} ${renderInline(text, env)}</p>`,
+      );
       return;
     }
-    out.push(renderBlocks([b], opts));
+    out.push(renderBlock(b, env));
   });
   closeClause();
 

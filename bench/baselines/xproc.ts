@@ -1,0 +1,414 @@
+/**
+ * Cross-process baselines: what Tessera between processes is compared with, every figure from
+ * two OS processes, 64 B and 64 KiB, round trip and one-way throughput, each row labelled with
+ * its regime (spinning: a waiter spins ~30 us before sleeping; sleeping: it goes straight to the
+ * kernel, a futex or a blocking socket call).
+ *
+ *   bare SAB through the native addon (a memfd mapped in both, futex sleep/wake), spinning and
+ *   sleeping, plus a pong that waits on its event loop (waitAsync); C futex over a shared
+ *   mapping; C AF_UNIX socketpair; C SCM_RIGHTS with 1 fd per message; Node net over a Unix socket.
+ *
+ * Every configuration runs `reps` times, interleaved (rep 1 of every row, then rep 2, ...), so
+ * that a change of the host's vCPU placement during the run hits every row alike; a row reports
+ * the median over its runs and the spread (min..max) of the runs.
+ */
+import { fork, type ChildProcess } from 'child_process';
+import { createSegment, nativeAvailability } from '../../native';
+import { buildCBench, runC } from './c';
+import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
+import type { BenchRecord, Log, Regime } from './common';
+import { netPingPong, netStream } from './net';
+import { getSpinItersPerUs, sizeLabel } from './sab';
+import { pingPongBytes, ringBytes } from './sab-core';
+import type { XChildTask, XPingResult, XStreamResult } from './xproc-child';
+import type { XCounters } from './xproc-core';
+
+export const XPROC_GROUP_IDS: readonly string[] = [
+  'xproc.sab.pingpong',
+  'xproc.sab.stream',
+  'xproc.c.futex.pingpong',
+  'xproc.c.futex.stream',
+  'xproc.c.unix.pingpong',
+  'xproc.c.unix.stream',
+  'xproc.c.scm.pingpong',
+  'xproc.c.scm.stream',
+  'xproc.net.pingpong',
+  'xproc.net.stream',
+];
+
+interface XSizes {
+  rtt: { iterations: number; warmup: number };
+  small: { count: number; warmup: number };
+  large: { count: number; warmup: number };
+  maxMs: number;
+  reps: number;
+}
+
+const FULL: XSizes = {
+  rtt: { iterations: 20_000, warmup: 2_000 },
+  small: { count: 300_000, warmup: 30_000 },
+  large: { count: 8_192, warmup: 800 },
+  maxMs: 3000,
+  reps: 5,
+};
+
+const QUICK: XSizes = {
+  rtt: { iterations: 1_000, warmup: 100 },
+  small: { count: 10_000, warmup: 1_000 },
+  large: { count: 100, warmup: 10 },
+  maxMs: 1000,
+  reps: 2,
+};
+
+const KIB64 = 65_536;
+const SPIN_US = 30;
+const RING_BYTES = 2 * 1024 * 1024;
+const TWO_PROCESSES = '2 processes';
+
+interface Config {
+  group: string;
+  name: string;
+  variant: string;
+  regime: Regime;
+  run: () => Promise<BenchRecord>;
+}
+
+// ------------------------------------------------------------------------------ Node children
+
+function forkXChild(fd: number): ChildProcess {
+  const { file, execArgv } = siblingEntry(__dirname, 'xproc-child');
+  return fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd] });
+}
+
+/** Gives each child its task and collects one result from each; kills all on error or timeout. */
+function runChildren<T>(children: ChildProcess[], tasks: XChildTask[], timeoutMs: number): Promise<T[]> {
+  return new Promise<T[]>((resolve, reject) => {
+    const results: (T | undefined)[] = children.map(() => undefined);
+    let left = children.length;
+    let settled = false;
+    const finish = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const c of children)
+        if (e) c.kill('SIGKILL');
+        else if (c.connected) c.disconnect();
+      if (e) reject(e);
+      else resolve(results as T[]);
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`cross-process children timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    children.forEach((c, i) => {
+      c.once('message', (m: { result?: T; error?: string }) => {
+        if (m.error !== undefined) return finish(new Error(`xproc-child ${tasks[i].role}: ${m.error}`));
+        results[i] = m.result;
+        if (--left === 0) finish();
+      });
+      c.once('exit', (code, signal) => {
+        if (results[i] === undefined) finish(new Error(`xproc-child ${tasks[i].role} exited (${code ?? signal})`));
+      });
+      c.send(tasks[i]);
+    });
+  });
+}
+
+function addonSkip(name: string, variant: string): BenchRecord | null {
+  const a = nativeAvailability();
+  return a.available ? null : skippedRecord(name, variant, a.error.message);
+}
+
+interface SabPingPongRun {
+  msgSize: number;
+  spinUs: number;
+  asyncPong: boolean;
+  iterations: number;
+  warmup: number;
+  maxMs: number;
+}
+
+async function xsabPingPong(name: string, variant: string, o: SabPingPongRun): Promise<BenchRecord> {
+  const skip = addonSkip(name, variant);
+  if (skip) return skip;
+  const spinIters = o.spinUs > 0 ? Math.round(o.spinUs * (await getSpinItersPerUs())) : 0;
+  const seg = createSegment(pingPongBytes(o.msgSize), { name: 'bench-pingpong' });
+  try {
+    const children = [forkXChild(seg.fd), forkXChild(seg.fd)];
+    const common = { msgSize: o.msgSize, spinIters, warmup: o.warmup };
+    const [pong, ping] = await runChildren<(XCounters & { echoed: number }) | XPingResult>(
+      children,
+      [
+        { role: o.asyncPong ? 'pong-async' : 'pong', ...common },
+        { role: 'ping', ...common, iterations: o.iterations, sampleEvery: 4, maxMs: o.maxMs },
+      ],
+      o.maxMs * 4 + 60_000,
+    );
+    const p = ping as XPingResult;
+    const { medianUs, p99Us } = rttStats(p.samples, p.samples.length);
+    const rec = emptyRecord(name, variant);
+    rec.medianRttUs = medianUs;
+    rec.p99RttUs = p99Us;
+    rec.wakesPerMsg = p.done > 0 ? (p.wakes + pong.wakes) / (2 * p.done) : null;
+    rec.samples = p.samples.length;
+    return rec;
+  } finally {
+    seg.close();
+  }
+}
+
+async function xsabStream(
+  name: string,
+  variant: string,
+  o: { msgSize: number; spinUs: number; count: number; warmup: number; maxMs: number },
+): Promise<BenchRecord> {
+  const skip = addonSkip(name, variant);
+  if (skip) return skip;
+  const spinIters = o.spinUs > 0 ? Math.round(o.spinUs * (await getSpinItersPerUs())) : 0;
+  const slots = ringSlots(o.msgSize);
+  const seg = createSegment(ringBytes(o.msgSize, slots), { name: 'bench-ring' });
+  try {
+    const children = [forkXChild(seg.fd), forkXChild(seg.fd)];
+    const common = { msgSize: o.msgSize, slots, spinIters, warmup: o.warmup, count: o.count, maxMs: o.maxMs };
+    const [cons, prod] = await runChildren<XStreamResult>(
+      children,
+      [
+        { role: 'consumer', ...common },
+        { role: 'producer', ...common },
+      ],
+      180_000,
+    );
+    if (cons.errors > 0) throw new Error(`${name}: ${cons.errors} messages out of sequence`);
+    if (cons.messages !== prod.messages)
+      throw new Error(`${name}: the consumer took ${cons.messages} messages, the producer sent ${prod.messages}`);
+    const elapsedNs = Number(BigInt(cons.t) - BigInt(prod.t));
+    const rec = emptyRecord(name, variant);
+    rec.msgsPerSec = (prod.messages * 1e9) / elapsedNs;
+    rec.bytesPerSec = (prod.messages * o.msgSize * 1e9) / elapsedNs;
+    rec.wakesPerMsg = (prod.wakes + cons.wakes) / prod.messages;
+    rec.samples = prod.messages;
+    return rec;
+  } finally {
+    seg.close();
+  }
+}
+
+/** Slots of a 2 MiB ring (a power of two, at least 8), as bench/c/ipc_bench.c sizes its ring. */
+function ringSlots(msgSize: number): number {
+  return Math.max(8, 2 ** Math.floor(Math.log2(RING_BYTES / msgSize)));
+}
+
+// ------------------------------------------------------------------------------ C and net
+
+interface CFigures {
+  median_us: number | null;
+  p99_us: number | null;
+  msgs_per_sec: number | null;
+  bytes_per_sec: number | null;
+  samples: number;
+  wakes_per_msg?: number;
+}
+
+async function cRow(name: string, variant: string, args: string[], maxMs: number, log: Log): Promise<BenchRecord> {
+  const b = buildCBench(undefined, log);
+  if ('skipped' in b) return skippedRecord(name, variant, b.skipped);
+  const r = await runC<CFigures>(b.binary, args, maxMs);
+  const rec = emptyRecord(name, variant);
+  rec.medianRttUs = r.median_us;
+  rec.p99RttUs = r.p99_us;
+  rec.msgsPerSec = r.msgs_per_sec;
+  rec.bytesPerSec = r.bytes_per_sec;
+  rec.wakesPerMsg = r.wakes_per_msg ?? null;
+  rec.samples = r.samples;
+  return rec;
+}
+
+const renamed = (r: BenchRecord, name: string, variant: string): BenchRecord => ({ ...r, name, variant });
+
+// ------------------------------------------------------------------------------ the rows
+
+function configs(z: XSizes, log: Log): Config[] {
+  const out: Config[] = [];
+  const add = (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) =>
+    out.push({ group, name, variant, regime, run });
+  const spin = `spin ${SPIN_US}us then futex`;
+  const n = (v: number) => String(v);
+  for (const size of [64, KIB64]) {
+    const rtt = size === 64 ? z.rtt : { iterations: Math.ceil(z.rtt.iterations / 4), warmup: z.rtt.warmup };
+    const flow = size === 64 ? z.small : z.large;
+    const s = sizeLabel(size);
+    const memfd = `${s} ${TWO_PROCESSES}, one memfd mapped by the addon`;
+    for (const [spinUs, regime, how] of [
+      [SPIN_US, 'spinning', spin],
+      [0, 'sleeping', 'futex only'],
+    ] as const) {
+      const variant = `${memfd}; ${how}`;
+      const pp = { msgSize: size, spinUs, asyncPong: false, ...rtt, maxMs: z.maxMs };
+      add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, regime, () =>
+        xsabPingPong('xproc.sab.pingpong', variant, pp),
+      );
+      const sv = `${memfd}, ${ringSlots(size)} slots; ${how}`;
+      add('xproc.sab.stream', 'xproc.sab.stream', sv, regime, () =>
+        xsabStream('xproc.sab.stream', sv, { msgSize: size, spinUs, ...flow, maxMs: z.maxMs }),
+      );
+    }
+    if (size === 64) {
+      const variant = `${memfd}; futex only, the pong waits on its event loop (waitAsync: a pool thread wakes the loop)`;
+      const pp = { msgSize: size, spinUs: 0, asyncPong: true, ...rtt, maxMs: z.maxMs };
+      add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, 'sleeping', () =>
+        xsabPingPong('xproc.sab.pingpong', variant, pp),
+      );
+    }
+    const shared = `${s} ${TWO_PROCESSES} (fork), shared anonymous mapping`;
+    const cFutex: [number, Regime, string][] =
+      size === 64
+        ? [
+            [0, 'sleeping', 'futex only'],
+            [SPIN_US, 'spinning', spin],
+          ]
+        : [[0, 'sleeping', 'futex only']];
+    for (const [spinUs, regime, how] of cFutex) {
+      const pv = `${shared}; ${how}`;
+      add('xproc.c.futex.pingpong', 'xproc.c.futex.pingpong', pv, regime, () =>
+        cRow(
+          'xproc.c.futex.pingpong',
+          pv,
+          ['futex', n(rtt.warmup), n(rtt.iterations), n(size), n(spinUs)],
+          z.maxMs,
+          log,
+        ),
+      );
+      const sv = `${shared}, 2 MiB ring; ${how}`;
+      add('xproc.c.futex.stream', 'xproc.c.futex.stream', sv, regime, () =>
+        cRow(
+          'xproc.c.futex.stream',
+          sv,
+          ['futexstream', n(flow.warmup), n(flow.count), n(size), n(spinUs)],
+          z.maxMs,
+          log,
+        ),
+      );
+    }
+    const pair = `${s} AF_UNIX SOCK_STREAM socketpair, ${TWO_PROCESSES} (fork); blocking read/write`;
+    add('xproc.c.unix.pingpong', 'xproc.c.unix.pingpong', pair, 'sleeping', () =>
+      cRow('xproc.c.unix.pingpong', pair, ['pingpong', n(rtt.warmup), n(rtt.iterations), n(size)], z.maxMs, log),
+    );
+    add('xproc.c.unix.stream', 'xproc.c.unix.stream', pair, 'sleeping', () =>
+      cRow('xproc.c.unix.stream', pair, ['stream', n(flow.warmup), n(flow.count), n(size)], z.maxMs, log),
+    );
+    const scm = `${s} sendmsg/recvmsg socketpair, 1 fd per message (SCM_RIGHTS, the same fd; the receiver closes it), ${TWO_PROCESSES}`;
+    add('xproc.c.scm.pingpong', 'xproc.c.scm.pingpong', scm, 'sleeping', () =>
+      cRow('xproc.c.scm.pingpong', scm, ['scm', n(rtt.warmup), n(rtt.iterations), n(size), '1'], z.maxMs, log),
+    );
+    add('xproc.c.scm.stream', 'xproc.c.scm.stream', scm, 'sleeping', () =>
+      cRow('xproc.c.scm.stream', scm, ['scmstream', n(flow.warmup), n(flow.count), n(size)], z.maxMs, log),
+    );
+    const netv = `${s} Node net over a Unix socket, ${TWO_PROCESSES} (fork), length-prefixed frames`;
+    add('xproc.net.pingpong', 'xproc.net.pingpong', netv, 'sleeping', async () =>
+      renamed(await netPingPong({ ...rtt, msgSize: size, maxMs: z.maxMs }), 'xproc.net.pingpong', netv),
+    );
+    add('xproc.net.stream', 'xproc.net.stream', netv, 'sleeping', async () =>
+      renamed(await netStream({ ...flow, msgSize: size, maxMs: z.maxMs }), 'xproc.net.stream', netv),
+    );
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ runs and spread
+
+type Figure = 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg';
+const FIGURES: Figure[] = ['medianRttUs', 'p99RttUs', 'msgsPerSec', 'bytesPerSec', 'wakesPerMsg'];
+
+/** One record per configuration: each figure's median over the runs, its min..max in `spread`. */
+export function aggregateRuns(runs: BenchRecord[], regime: Regime): BenchRecord {
+  const skipped = runs.find((r) => r.skipped !== undefined);
+  if (skipped) return { ...skipped, regime };
+  const out: BenchRecord = { ...runs[0], regime, runs: runs.length, spread: {}, samples: 0 };
+  for (const f of FIGURES) {
+    const v = runs
+      .map((r) => r[f])
+      .filter((x): x is number => x !== null)
+      .sort((a, b) => a - b);
+    out[f] = v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    if (v.length > 0 && f !== 'wakesPerMsg') out.spread![f] = [v[0], v[v.length - 1]];
+  }
+  out.samples = runs.reduce((a, r) => a + r.samples, 0);
+  return out;
+}
+
+export interface CrossProcessOptions {
+  quick?: boolean;
+  log?: Log;
+  /** XPROC_GROUP_IDS to run (default all). */
+  groups?: readonly string[];
+  /** Runs per configuration (default 5; 2 with quick). */
+  reps?: number;
+}
+
+export async function runCrossProcess(opts: CrossProcessOptions = {}): Promise<BenchRecord[]> {
+  const z = opts.quick ? QUICK : FULL;
+  const log = opts.log ?? (() => undefined);
+  const reps = opts.reps ?? z.reps;
+  const wanted = new Set(opts.groups ?? XPROC_GROUP_IDS);
+  const rows = configs(z, log).filter((c) => wanted.has(c.group));
+  log(`cross-process baselines: ${rows.length} configurations x ${reps} runs, interleaved`);
+  const runs: BenchRecord[][] = rows.map(() => []);
+  for (let rep = 0; rep < reps; rep++) {
+    const t0 = Date.now();
+    for (let i = 0; i < rows.length; i++) runs[i].push(await rows[i].run());
+    log(`  run ${rep + 1}/${reps} of every configuration in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  return rows.map((row, i) => aggregateRuns(runs[i], row.regime));
+}
+
+// ------------------------------------------------------------------------------ the table
+
+function withSpread(r: BenchRecord, f: Figure, show: (v: number | null) => string): string {
+  const s = r.spread?.[f as Exclude<Figure, 'wakesPerMsg'>];
+  const v = show(r[f]);
+  return s && r.runs !== undefined && r.runs > 1 ? `${v} [${show(s[0])}..${show(s[1])}]` : v;
+}
+
+/** Aligned text table of cross-process records: median over runs, [min..max] of the runs, regime. */
+export function formatSpreadTable(records: BenchRecord[]): string {
+  const mb = (v: number | null) => (v === null ? '-' : (v / 1e6).toFixed(0));
+  const header = [
+    'name',
+    'regime',
+    'RTT median us [runs]',
+    'p99 us',
+    'msgs/s [runs]',
+    'MB/s [runs]',
+    'wakes/msg',
+    'runs',
+    'variant',
+  ];
+  const rows = records.map((r) =>
+    r.skipped !== undefined
+      ? [r.name, r.regime ?? '', `skipped: ${r.skipped}`, '', '', '', '', '0', r.variant]
+      : [
+          r.name,
+          r.regime ?? '',
+          withSpread(r, 'medianRttUs', (v) => fmtNum(v, 2)),
+          fmtNum(r.p99RttUs, 1),
+          withSpread(r, 'msgsPerSec', fmtSi),
+          withSpread(r, 'bytesPerSec', mb),
+          r.wakesPerMsg === null ? '-' : r.wakesPerMsg.toFixed(3),
+          String(r.runs ?? 1),
+          r.variant,
+        ],
+  );
+  const widths = header.map((h, c) =>
+    c === header.length - 1
+      ? 0
+      : Math.max(h.length, ...rows.filter((row) => !row[2].startsWith('skipped')).map((row) => row[c].length)),
+  );
+  const line = (row: string[]) =>
+    row[2].startsWith('skipped')
+      ? `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`
+      : row
+          .map((cell, c) => (c >= 2 && c <= 7 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+          .join('  ')
+          .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
