@@ -164,11 +164,13 @@ export const TOUR_STEPS: readonly TourStep[] = [
   {
     title: 'Attenuation on the way',
     story:
-      'A cannot pass on its send-only handle (NO_RIGHTS), so it introduces B with a further-attenuated copy ' +
-      'of the introducer: send only, no grant, badge 8 kept (MINT-2, SEND-4, INV-2).',
+      'A checks that both its handles lead to the same service (NODE-6). It cannot pass on its send-only handle ' +
+      '(NO_RIGHTS), so it introduces B with a further-attenuated copy of the introducer: send only, no grant, ' +
+      'badge 8 kept (MINT-2, SEND-4, INV-2).',
     run(t) {
       const alice = t.peer('alice');
       const aliceToBob = t.handle('aliceToBob');
+      alice.sameNode(t.handle('aliceToService'), t.handle('aliceIntroducer'));
       t.attempt(() => alice.send(aliceToBob, { payload: 'try', handles: [{ handle: t.handle('aliceToService') }] }));
       const copy = { handle: t.handle('aliceIntroducer'), rights: ['send' as const] };
       alice.send(aliceToBob, { payload: 'meet the service', handles: [copy] });
@@ -187,9 +189,9 @@ export const TOUR_STEPS: readonly TourStep[] = [
       const worker = t.attach('worker', { uid: 100, gid: 100, pid: 1001 }, [
         { from: service, handle: t.handle('svc'), rights: ['send'] },
       ]);
-      const workerInbox = worker.createNode();
+      const workerInbox = t.keep('workerInbox', worker.createNode());
       worker.send(worker.bootstrap[0], { payload: 'ready', handles: [{ handle: workerInbox, rights: ['send'] }] });
-      const serviceToWorker = t.receiveHandle('service');
+      const serviceToWorker = t.keep('serviceToWorker', t.receiveHandle('service'));
       const question = t.peer('alice').call(t.handle('aliceToService'), { payload: 'what is 6 x 7?' });
       const replyHandle = t.receiveCall('service');
       service.send(serviceToWorker, { payload: 'please answer', handles: [{ handle: replyHandle, move: true }] });
@@ -231,6 +233,19 @@ export const TOUR_STEPS: readonly TourStep[] = [
       t.receive('alice');
       t.receive('worker');
       t.attempt(() => alice.send(t.handle('aliceToService'), { payload: 'anyone?' }));
+    },
+  },
+  {
+    title: 'Retiring a node safely',
+    story:
+      'The worker retires its inbox: when the last handle to it goes, it hears no-senders, and destroys the node ' +
+      'only if nothing was derived since the count in the notice, so no message sent after the notice can be lost ' +
+      '(NOTICE-2, NOTICE-6, DESTROY-5).',
+    run(t) {
+      t.peer('service').release(t.handle('serviceToWorker'));
+      const [quiet] = t.receive('worker');
+      const { derivedCount } = (quiet as Extract<Delivery, { kind: 'notice' }>).notice as { derivedCount: number };
+      t.peer('worker').destroyNode(t.handle('workerInbox'), { derivedCount });
     },
   },
   {

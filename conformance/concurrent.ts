@@ -1,7 +1,7 @@
 // Concurrent runs: several clients (one peer each) issue operations without
 // waiting for each other; the history is recorded and checked linearizable
 // against the model (conformance/linearizability.ts), then every peer closes
-// and the invariants of the brief are checked on the final state.
+// and the invariants of the spec are checked on the final state.
 //
 // Two ways to run the clients:
 // - through Driver.invoke, one operation at a time per client, interleaved on

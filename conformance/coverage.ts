@@ -5,6 +5,7 @@
 import type { Completion, Delivery, Invocation, Operation } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import type { BusState } from '../model';
+import { roomError } from '../model/rules';
 import type { StepObserver } from './session';
 import { compareClauseIds, loadClauseIds } from '../spec/clauses';
 
@@ -62,22 +63,34 @@ function resultClauses(op: string, r: Invocation, out: string[]): void {
 export class ClauseCounter implements StepObserver {
   readonly counts = new Map<string, number>();
   private pendingFailure: string | null = null;
+  /** Clauses only the state before a step can tell: why a queue was short (QUOTA-4, SEND-8). */
+  private beforeClauses: string[] = [];
+  /** The no-senders notices waiting before a step: seq -> node. */
+  private readonly waitingNotices = new Map<number, number>();
   private stepClauses: string[] = [];
 
   private add(ids: Iterable<string>): void {
     for (const id of new Set(ids)) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
   }
 
-  before(_state: BusState, _op: Operation, failure: { rule: { clause: string }; code: string } | null): void {
+  before(state: BusState, op: Operation, failure: { rule: { clause: string }; code: string } | null): void {
     this.pendingFailure = failure ? failure.rule.clause : null;
+    this.beforeClauses = [];
+    this.waitingNotices.clear();
+    for (const n of Object.values(state.nodes)) if (n.notice !== null) this.waitingNotices.set(n.notice, n.id);
+    if (failure?.rule.clause === 'QUOTA-2' && (op.op === 'send' || op.op === 'call')) {
+      const why = roomError(state, op, op.op === 'call' ? 1 : 0);
+      if (why === 'order') this.beforeClauses.push('SEND-8', 'INV-7');
+      if ((op.message.transfers ?? []).length > 0 || op.op === 'call') this.beforeClauses.push('QUOTA-4');
+    }
   }
 
   after(
     state: BusState,
     op: Operation,
-    outcome: { result: Invocation; completions: Completion[]; events: { type: string }[] },
+    outcome: { result: Invocation; completions: Completion[]; events: { type: string; seq?: number }[] },
   ): void {
-    const out: string[] = [];
+    const out: string[] = [...this.beforeClauses];
     const r = outcome.result;
     if (this.pendingFailure !== null && !('pending' in r && op.op === 'send')) {
       out.push(this.pendingFailure, 'ERR-1', 'ERR-2', 'ATOMIC-1', 'INV-3');
@@ -88,6 +101,10 @@ export class ClauseCounter implements StepObserver {
         if (r.error === 'QUEUE_FULL') out.push('QUOTA-1', 'QUOTA-2', 'INV-11');
         if (r.error === 'CALLER_GONE') out.push('CALL-4');
         if (r.error === 'CLOSED') out.push('PEER-2');
+        if (r.error === 'TABLE_FULL' || r.error === 'QUEUE_FULL' || r.error === 'TOO_MANY_PENDING') out.push('BOUND-1');
+        if (r.error === 'TOO_MANY_PENDING' || this.pendingFailure === 'NODE-4' || this.pendingFailure === 'NODE-5')
+          out.push('INV-12');
+        if (op.op === 'tick' && r.error === 'INVALID_ARGUMENT') out.push('TIME-3');
       }
     } else {
       const entry = OPERATIONS.find((o) => o.name === op.op);
@@ -117,14 +134,24 @@ export class ClauseCounter implements StepObserver {
     if (op.op === 'multicast' && enqueues.length >= 2) out.push('ORDER-3', 'MCAST-3');
     if (!('pending' in r) && r.ok) {
       if (op.op === 'attach') out.push('BUS-1');
-      if (op.op === 'createNode' || op.op === 'mint') out.push('HANDLE-2');
+      if (op.op === 'createNode' || op.op === 'mint') out.push('HANDLE-2', 'BOUND-3');
       if (op.op === 'send' || op.op === 'call' || op.op === 'mint' || op.op === 'multicast') out.push('HANDLE-4');
       if (op.op === 'reply') out.push('QUOTA-3');
     }
     if (!('pending' in r) && !r.ok && r.error === 'DEAD') out.push('NODE-2');
     if (outcome.events.some((e) => e.type === 'discard')) out.push('INV-4');
+    // NOTICE-6: a no-senders notice of a node that lives on left the queue without being received.
+    if (outcome.events.some((e) => e.type === 'discard') && this.withdrew(state, outcome.events)) out.push('NOTICE-6');
     this.stepClauses = out;
     this.add(out);
+  }
+
+  /** Whether the step took a waiting no-senders notice of a live node out of the queue (NOTICE-6). */
+  private withdrew(state: BusState, events: { type: string; seq?: number }[]): boolean {
+    return events.some((e) => {
+      const node = e.type === 'discard' && e.seq !== undefined ? this.waitingNotices.get(e.seq) : undefined;
+      return node !== undefined && state.nodes[node]?.status === 'live';
+    });
   }
 
   /** The clauses of the last step. */

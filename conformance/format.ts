@@ -1,11 +1,12 @@
 // Operations and results as a person reads them: one short line each, so a
-// shrunk counterexample is an operation list, not an object dump (style.md).
+// shrunk counterexample is an operation list, not an object dump.
 import type { Completion, Delivery, Invocation, Message, Operation } from '../spec/types';
 import { describePayload, gather, isBase64 } from '../model/payload';
 
 function payloadOf(m: Message | undefined): string {
   if (!m || !Array.isArray(m.segments)) return JSON.stringify(m);
-  if (!m.segments.every(isBase64)) return `segments ${JSON.stringify(m.segments)}`;
+  for (let i = 0; i < m.segments.length; i++)
+    if (!isBase64(m.segments[i])) return `segments ${JSON.stringify(m.segments)}`;
   const text = describePayload(gather(m.segments));
   return m.segments.length > 1 ? `${text} in ${m.segments.length} segments` : text;
 }
@@ -38,14 +39,22 @@ export function formatOp(op: Operation): string {
       );
       return `attach(uid ${c?.uid}${boot.length ? `, bootstrap {${boot.join('; ')}}` : ''})`;
     }
-    case 'createNode':
-      return `${who}.createNode(${op.credentials !== undefined ? `credentials ${JSON.stringify(op.credentials)}` : ''})`;
+    case 'createNode': {
+      const opts = [
+        op.credentials !== undefined ? `credentials ${JSON.stringify(op.credentials)}` : '',
+        op.acceptsHandles !== undefined ? `acceptsHandles ${JSON.stringify(op.acceptsHandles)}` : '',
+      ];
+      return `${who}.createNode(${opts.filter(Boolean).join(', ')})`;
+    }
     case 'mint':
       return `${who}.mint(h${op.handle}, [${Array.isArray(op.rights) ? op.rights.join(',') : JSON.stringify(op.rights)}]${op.badge !== undefined ? `, badge ${op.badge}` : ''})`;
     case 'release':
     case 'revoke':
-    case 'destroyNode':
       return `${who}.${op.op}(h${op.handle})`;
+    case 'destroyNode':
+      return `${who}.destroyNode(h${op.handle}${op.derivedCount !== undefined ? `, derivedCount ${JSON.stringify(op.derivedCount)}` : ''})`;
+    case 'sameNode':
+      return `${who}.sameNode(h${op.handle}, h${op.other})`;
     case 'send':
     case 'call':
     case 'reply':

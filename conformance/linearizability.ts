@@ -356,7 +356,7 @@ export class HistoryRecorder {
   }
 }
 
-/** Invariants of the brief on the final model state after every peer closed (INV-5, INV-6). */
+/** The invariants of the spec on the final model state after every peer closed (INV-5, INV-6). */
 export function finalStateProblems(state: BusState): string[] {
   const problems: string[] = [];
   if (Object.keys(state.handles).length) problems.push(`${Object.keys(state.handles).length} handle(s) remain (INV-5)`);

@@ -128,6 +128,7 @@ export function operationToImpl(op: Operation, r: Renaming): Operation {
     }
   }
   if ('handle' in o && o.op !== 'attach') o.handle = h(o.handle);
+  if (o.op === 'sameNode' && 'other' in o) o.other = h(o.other);
   if (o.op === 'multicast' && Array.isArray(o.handles)) o.handles = o.handles.map(h);
   if (o.message && typeof o.message === 'object' && Array.isArray(o.message.transfers)) {
     for (const t of o.message.transfers) if (t && typeof t === 'object') t.handle = h(t.handle);

@@ -11,6 +11,8 @@
 import fc from 'fast-check';
 import type { Limits, Operation, Right, Transfer } from '../spec/types';
 import type { BusState } from '../model';
+import { queueLoad } from '../model';
+import { destOf } from '../model/rules';
 import { DriverError } from '../protocol/driver';
 import { FOREIGN_BASE } from './names';
 import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from './session';
@@ -24,6 +26,7 @@ export const COMMAND_KINDS = [
   'release',
   'revoke',
   'destroyNode',
+  'sameNode',
   'send',
   'call',
   'reply',
@@ -54,6 +57,8 @@ export interface Swarm {
   weights: Partial<Record<CommandKind, number>>;
   faults: Fault[];
   timeouts: boolean;
+  /** The last peer's node refuses handles (NODE-5). */
+  refusingNode: boolean;
 }
 
 /** One command: which kind, and abstract picks made concrete against the model when it runs. */
@@ -96,12 +101,18 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     ? (fc.record({
         maxPeers: fc.integer({ min: 4, max: 8 }),
         maxHandlesPerPeer: fc.integer({ min: 6, max: 40 }),
+        maxNodesPerPeer: fc.integer({ min: 1, max: 6 }),
+        maxPendingPerPeer: fc.oneof(
+          { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 },
+          { arbitrary: fc.integer({ min: 3, max: 16 }), weight: 2 },
+        ),
         maxPayloadBytes: fc.integer({ min: 4, max: 24 }),
         maxHandlesPerMessage: fc.integer({ min: 1, max: 4 }),
         queueCapacityMessages: fc.integer({ min: 2, max: 8 }),
         queueCapacityBytes: fc.integer({ min: 16, max: 96 }),
         senderQuotaMessages: fc.integer({ min: 1, max: 6 }),
         senderQuotaBytes: fc.integer({ min: 8, max: 64 }),
+        senderQuotaHandles: fc.integer({ min: 1, max: 8 }),
       }) as fc.Arbitrary<Partial<Limits>>)
     : fc.constant({});
   return fc.record({
@@ -122,6 +133,7 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
       ),
     faults: fc.subarray([...FAULTS]),
     timeouts: caps.features.has('virtual-clock') ? fc.boolean() : fc.constant(false),
+    refusingNode: fc.boolean(),
   });
 }
 
@@ -310,10 +322,91 @@ export class Concretizer {
     return { segments, transfers };
   }
 
+  /** The handle of `peer` (live, with `send`) to the queue where it holds the most bytes, or null. */
+  private fullestTarget(peer: number): number | null {
+    const p = this.s.peers[peer];
+    let best: number | null = null;
+    let most = -1;
+    for (const name of this.names(peer, 'node')) {
+      const h = this.s.handles[p.table[name]];
+      if (h.status !== 'live' || !h.rights.includes('send')) continue;
+      const held = queueLoad(destOf(this.s, h).queue).bySender.get(peer)?.bytes ?? 0;
+      if (held > most) [best, most] = [name, held];
+    }
+    return best;
+  }
+
+  /** An open peer's blocked send, if there is one: its peer and target handle. */
+  private blockedSend(): { peer: number; handle: number } | null {
+    for (const p of this.s.pending)
+      if (p.kind === 'send' && this.s.peers[p.peer].status === 'open') return { peer: p.peer, handle: p.op.handle };
+    return null;
+  }
+
   private timeout(c: Command, feature: string): number | undefined {
     if (c.timeoutMs <= 0 || !this.caps.features.has('virtual-clock') || !this.caps.features.has(feature))
       return undefined;
     return c.timeoutMs;
+  }
+
+  private createNode(peer: number, c: Command): Operation {
+    const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
+    // Now and then a node that refuses handles (NODE-5); a bad value is INVALID_ARGUMENT.
+    const refuses = c.badge % 4 === 1 ? { acceptsHandles: c.mode === 'badArgs' ? (0 as never) : false } : {};
+    return {
+      op: 'createNode',
+      peer,
+      ...(credentials !== undefined ? { credentials } : {}),
+      ...refuses,
+      ...(c.mode === 'badArgs' && c.badge % 4 !== 1 ? { credentials: 1 as never } : {}),
+    };
+  }
+
+  private destroyNode(peer: number, c: Command): Operation {
+    const handle = this.handleFor(peer, 'node', c.pick, c.mode);
+    if (!c.flag) return { op: 'destroyNode', peer, handle };
+    // Conditional (DESTROY-5): on the node's count now, or on one a derivation has made stale.
+    const node = this.s.nodes[this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.node ?? -1];
+    const derivedCount = c.mode === 'badArgs' ? -1 : Math.max(0, (node?.derivedCount ?? 0) - (c.size % 2));
+    return { op: 'destroyNode', peer, handle, derivedCount };
+  }
+
+  private sameNode(peer: number, c: Command): Operation {
+    return {
+      op: 'sameNode',
+      peer,
+      handle: this.handleFor(peer, 'node', c.pick, c.mode),
+      other: this.handleFor(peer, 'node', c.aux[0] ?? c.pick, 'ok'),
+    };
+  }
+
+  private send(peer: number, c: Command): Operation {
+    const timeoutMs = this.timeout(c, 'blocking-send');
+    // Steering towards SEND-8: the sender of a blocked send now and then sends again through the same handle.
+    // An empty message fits where the blocked one did not, so only the order can hold it back.
+    const blocked = c.mode === 'ok' && c.pick % 2 === 0 ? this.blockedSend() : null;
+    // And towards SEND-7: now and then a waiting send of a full-size message to the queue this peer
+    // has filled most, which fills it or waits for room.
+    const full = timeoutMs && blocked === null && c.pick % 4 === 1 ? this.fullestTarget(peer) : null;
+    if (full !== null) {
+      const big = Buffer.alloc(this.s.limits.maxPayloadBytes, 0x61).toString('base64');
+      return { op: 'send', peer, handle: full, message: { segments: [big] }, timeoutMs: 40 };
+    }
+    if (blocked !== null)
+      return {
+        op: 'send',
+        peer: blocked.peer,
+        handle: blocked.handle,
+        message: { segments: [] },
+        ...(timeoutMs ? { timeoutMs } : {}),
+      };
+    return {
+      op: 'send',
+      peer,
+      handle: this.handleFor(peer, 'node', c.pick, c.mode),
+      message: this.message(peer, c, true),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    };
   }
 
   /** The operation for a command now, or null when it makes no sense (no open peer). */
@@ -351,15 +444,8 @@ export class Concretizer {
     const peer = this.peerFor(c);
     if (peer === null) return null;
     switch (c.kind) {
-      case 'createNode': {
-        const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
-        return {
-          op: 'createNode',
-          peer,
-          ...(credentials !== undefined ? { credentials } : {}),
-          ...(c.mode === 'badArgs' ? { credentials: 1 as never } : {}),
-        };
-      }
+      case 'createNode':
+        return this.createNode(peer, c);
       case 'mint': {
         const rights = c.mode === 'badArgs' ? (['admin'] as never) : rightsOf(c.rights % 4)!;
         const badge = c.mode === 'badArgs' ? 0 : c.badge;
@@ -376,17 +462,11 @@ export class Concretizer {
       case 'revoke':
         return { op: 'revoke', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
       case 'destroyNode':
-        return { op: 'destroyNode', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
-      case 'send': {
-        const timeoutMs = this.timeout(c, 'blocking-send');
-        return {
-          op: 'send',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          message: this.message(peer, c, true),
-          ...(timeoutMs ? { timeoutMs } : {}),
-        };
-      }
+        return this.destroyNode(peer, c);
+      case 'sameNode':
+        return this.sameNode(peer, c);
+      case 'send':
+        return this.send(peer, c);
       case 'call': {
         const timeoutMs = this.caps.features.has('virtual-clock') && c.timeoutMs > 0 ? c.timeoutMs : undefined;
         return {
@@ -429,8 +509,11 @@ export class Concretizer {
   }
 }
 
-/** The start of every run: peers attached in turn, each granted the nodes of those before it, each creating a node. */
-export function prelude(peers: number, caps: Capabilities): Operation[] {
+/**
+ * The start of every run: peers attached in turn, each granted the nodes of those before it, each
+ * creating a node; with `refusingNode`, the last peer's node refuses handles (NODE-5).
+ */
+export function prelude(peers: number, caps: Capabilities, refusingNode = false): Operation[] {
   const ops: Operation[] = [];
   for (let k = 1; k <= peers; k++) {
     const bootstrap = [];
@@ -445,6 +528,7 @@ export function prelude(peers: number, caps: Capabilities): Operation[] {
       op: 'createNode',
       peer: k,
       ...(caps.features.has('credentials') && k % 2 === 0 ? { credentials: true } : {}),
+      ...(refusingNode && k === peers ? { acceptsHandles: false } : {}),
     });
   }
   return ops;
@@ -499,7 +583,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     try {
       session = await h.session(sw.limits, { observers, completionGraceMs: options.completionGraceMs });
       const s = session;
-      for (const op of prelude(sw.peers, caps)) {
+      for (const op of prelude(sw.peers, caps, sw.refusingNode)) {
         await s.step(op);
         steps++;
       }

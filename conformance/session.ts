@@ -4,7 +4,7 @@
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
 import { applyInPlace, firstFailure, initialState, type BusState, type StepOutcome } from '../model';
 import type { Rule } from '../model/rules';
-import { DriverError, type Driver, type DriverInfo } from '../protocol/driver';
+import { DriverError, PROTOCOL_VERSION, protocolMismatch, type Driver, type DriverInfo } from '../protocol/driver';
 import { Renaming, operationToImpl, renameToModel, unifyInvocation } from './names';
 import { formatCompletion, formatInvocation, formatOp } from './format';
 
@@ -52,6 +52,7 @@ export class Harness {
 
   static async open(driver: Driver): Promise<Harness> {
     const info = await driver.init();
+    if (info.protocolVersion !== PROTOCOL_VERSION) throw new DriverError(protocolMismatch(info.protocolVersion));
     const h = new Harness(driver, info);
     driver.onCompletion((c) => {
       if (h.sink) h.sink(c);

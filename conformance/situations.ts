@@ -1,9 +1,9 @@
-// Interesting situations a property run reached (style.md: "a generator that
-// never builds a revoke-during-call is not testing it"). Counted per run, and
-// reported per 1,000 runs.
+// Interesting situations a property run reached: a generator that never builds
+// a revoke during a call is not testing it. Counted per run, and reported per
+// 1,000 runs; the rules of protocol v2 are among them (V2_SITUATIONS).
 import type { Completion, Invocation, Operation } from '../spec/types';
 import type { BusState } from '../model';
-import { lookup } from '../model/rules';
+import { destOf, lookup, messageBytes, queueRoom, roomError } from '../model/rules';
 import type { StepObserver } from './session';
 
 export const SITUATIONS = [
@@ -42,22 +42,78 @@ export const SITUATIONS = [
   'handle arrived dead',
   'credentials received',
   'failed send with a move',
+  // The rules of protocol v2 (V2_SITUATIONS):
+  'table share exhausted',
+  'acceptsHandles refusal',
+  'notice withdrawn',
+  'pending limit hit',
+  'node limit hit',
+  'conditional destroy STALE',
+  'send held behind its own blocked send',
+  'same node',
 ] as const;
 export type Situation = (typeof SITUATIONS)[number];
+
+/** The situations where a rule of protocol v2 decided the outcome (QUOTA-4, NODE-5, NOTICE-6, BOUND-2, NODE-4, DESTROY-5, SEND-8, NODE-6). */
+export const V2_SITUATIONS: readonly Situation[] = [
+  'table share exhausted',
+  'acceptsHandles refusal',
+  'notice withdrawn',
+  'pending limit hit',
+  'node limit hit',
+  'conditional destroy STALE',
+  'send held behind its own blocked send',
+  'same node',
+];
+
+/** QUOTA-4 decides: the message would fit its sender's quota but for the handles it brings. */
+function handleQuotaDecides(state: BusState, op: Operation): boolean {
+  if (op.op !== 'send' && op.op !== 'call') return false;
+  const target = lookup(state, op.peer, op.handle);
+  if (target?.kind !== 'node' || target.status !== 'live') return false;
+  const dest = destOf(state, target);
+  const bytes = messageBytes(op.message);
+  const handles = (op.message.transfers ?? []).length + (op.op === 'call' ? 1 : 0);
+  return (
+    queueRoom(state, dest, op.peer, 1, bytes, 0) === null && queueRoom(state, dest, op.peer, 1, bytes, handles) !== null
+  );
+}
 
 /** One run's observations. */
 export class RunSituations implements StepObserver {
   readonly seen = new Set<Situation>();
   private mode = 'ok';
   private pendingMarks: Situation[] = [];
+  /** The no-senders notices waiting before the step: seq -> node (NOTICE-6). */
+  private waitingNotices = new Map<number, number>();
   constructor(private readonly done: (seen: Set<Situation>) => void) {}
 
   command(c: { mode: string }): void {
     this.mode = c.mode;
   }
 
-  before(state: BusState, op: Operation, failure: unknown): void {
+  before(state: BusState, op: Operation, failure: { rule: { clause: string }; code: string } | null): void {
     this.pendingMarks = [];
+    this.waitingNotices.clear();
+    for (const n of Object.values(state.nodes)) if (n.notice !== null) this.waitingNotices.set(n.notice, n.id);
+    if (failure?.rule.clause === 'NODE-4') this.pendingMarks.push('node limit hit');
+    if (
+      (failure?.rule.clause === 'NODE-5' && failure.code === 'NO_RIGHTS') ||
+      (op.op === 'multicast' &&
+        failure?.rule.clause === 'MCAST-2' &&
+        failure.code === 'NO_RIGHTS' &&
+        (op.message.transfers ?? []).length > 0 &&
+        op.handles.some((n) => {
+          const h = lookup(state, op.peer, n);
+          return h?.status === 'live' && h.rights.includes('send') && !state.nodes[h.node]?.acceptsHandles;
+        }))
+    )
+      this.pendingMarks.push('acceptsHandles refusal');
+    if (failure?.rule.clause === 'QUOTA-2' && (op.op === 'send' || op.op === 'call')) {
+      if (handleQuotaDecides(state, op)) this.pendingMarks.push('table share exhausted');
+      if (roomError(state, op, op.op === 'call' ? 1 : 0) === 'order')
+        this.pendingMarks.push('send held behind its own blocked send');
+    }
     if (failure) return;
     if (op.op === 'revoke') {
       const top = lookup(state, op.peer, op.handle);
@@ -96,6 +152,8 @@ export class RunSituations implements StepObserver {
     if (!r.ok) {
       const code = r.error as Situation;
       if ((SITUATIONS as readonly string[]).includes(code)) this.seen.add(code);
+      if (r.error === 'TOO_MANY_PENDING') this.seen.add('pending limit hit');
+      if (r.error === 'STALE') this.seen.add('conditional destroy STALE');
       if (r.error === 'BAD_HANDLE') {
         if (this.mode === 'stale') this.seen.add('BAD_HANDLE through a stale name');
         if (this.mode === 'forged') this.seen.add('BAD_HANDLE through a forged name');
@@ -104,6 +162,7 @@ export class RunSituations implements StepObserver {
       return;
     }
     const v = r.value as any;
+    if (op === 'sameNode' && v.same === true) this.seen.add('same node');
     for (const d of v.deliveries ?? []) {
       if (d.kind === 'notice') this.seen.add(`${d.notice.type} notice received` as Situation);
       for (const h of d.handles ?? []) {
@@ -114,9 +173,17 @@ export class RunSituations implements StepObserver {
     }
   }
 
-  after(_state: BusState, op: Operation, outcome: { result: Invocation; completions: Completion[] }): void {
+  after(
+    state: BusState,
+    op: Operation,
+    outcome: { result: Invocation; completions: Completion[]; events: { type: string; seq?: number }[] },
+  ): void {
     const r = outcome.result;
     for (const m of this.pendingMarks) this.seen.add(m);
+    for (const e of outcome.events) {
+      const node = e.type === 'discard' && e.seq !== undefined ? this.waitingNotices.get(e.seq) : undefined;
+      if (node !== undefined && state.nodes[node]?.status === 'live') this.seen.add('notice withdrawn');
+    }
     this.result(op.op, r);
     if (op.op === 'multicast' && !('pending' in r) && r.ok) {
       const skipped = (r.value as { skipped: number[] }).skipped.length;

@@ -7,7 +7,7 @@
 // bound, and ending the driver ends its whole process group (driver-process.ts).
 import type { Readable, Writable } from 'stream';
 import type { Completion, Invocation, Limits, Operation } from '../spec/types';
-import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
+import { DriverError, PROTOCOL_VERSION, protocolMismatch, type Driver, type DriverInfo } from '../protocol/driver';
 import type { DriverRequest, DriverResponse } from '../protocol/wire';
 import { readResponseLine } from '../protocol/validate';
 import { MAX_LINE_BYTES, readLines } from '../protocol/lines';
@@ -81,6 +81,18 @@ export interface StdioDriver extends Driver {
 const STDERR_LINE_CHARS = 2000;
 /** A driver's exit can come before its last stdout lines are read: they get this long. */
 const EXIT_SETTLE_MS = 50;
+
+/** The version mismatch an init_ok of another protocol version shows, or null. */
+function otherProtocol(line: string): string | null {
+  let init: { type?: unknown; info?: { protocolVersion?: unknown } } | null;
+  try {
+    init = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (init?.type !== 'init_ok' || init.info?.protocolVersion === PROTOCOL_VERSION) return null;
+  return protocolMismatch(init.info?.protocolVersion);
+}
 
 /** A child process's stdio as a DriverChannel. */
 function processChannel(options: StdioDriverOptions): DriverChannel {
@@ -156,6 +168,9 @@ class ChannelDriver implements StdioDriver {
     if (this.broken || line.trim() === '') return;
     const read = readResponseLine(line);
     if (!read.ok) {
+      // A driver of another protocol version gets that said, not the schema violations its messages then make.
+      const mismatch = otherProtocol(line);
+      if (mismatch !== null) return this.fail(new DriverError(`${mismatch}${this.tail()}`, line));
       this.fail(
         new DriverError(`protocol error: the driver wrote a line it should not: ${read.message}${this.tail()}`, line),
       );
@@ -271,11 +286,7 @@ class ChannelDriver implements StdioDriver {
       this.startupMs,
     );
     if (r.info.protocolVersion !== PROTOCOL_VERSION) {
-      this.fail(
-        new DriverError(
-          `the driver speaks protocol version ${r.info.protocolVersion}; this suite speaks ${PROTOCOL_VERSION}`,
-        ),
-      );
+      this.fail(new DriverError(protocolMismatch(r.info.protocolVersion)));
       throw this.broken;
     }
     return r.info;

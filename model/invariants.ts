@@ -5,7 +5,7 @@
 import type { Completion, Credentials, Delivery, Invocation, Limits, Operation } from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import type { BusEvent, BusState, StepEffects } from './state';
-import { isSubset } from './rules';
+import { isSubset } from './checks';
 import { SeqRing } from './seq-ring';
 import { TicketTable } from './ticket-table';
 
@@ -144,6 +144,92 @@ export function checkState(s: BusState): Violation[] {
       Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
     if (left > 0) out.push(v('INV-5', `all peers closed but ${left} handles/nodes/calls/pending remain`));
   }
+  return [...out, ...checkBounds(s), ...checkHandleQuota(s), ...checkNoSendersNotices(s), ...checkRefusedHandles(s)];
+}
+
+/** INV-12: live nodes and pending operations per peer within their limits, and counted right; counters bounded. */
+export function checkBounds(s: BusState): Violation[] {
+  const out: Violation[] = [];
+  const nodes = new Map<number, number>();
+  for (const n of Object.values(s.nodes)) if (n.status === 'live') nodes.set(n.owner, (nodes.get(n.owner) ?? 0) + 1);
+  const pending = new Map<number, number>();
+  const blocked = new Map<number, number>();
+  for (const p of s.pending) {
+    pending.set(p.peer, (pending.get(p.peer) ?? 0) + 1);
+    if (p.kind === 'send') blocked.set(p.peer, (blocked.get(p.peer) ?? 0) + 1);
+  }
+  const l = s.limits;
+  for (const p of Object.values(s.peers)) {
+    if ((nodes.get(p.id) ?? 0) !== p.nodes)
+      out.push(v('INV-12', `peer ${p.id} counts ${p.nodes} live nodes, owns ${nodes.get(p.id) ?? 0}`));
+    if (p.nodes > l.maxNodesPerPeer)
+      out.push(v('INV-12', `peer ${p.id} owns ${p.nodes} live nodes (limit ${l.maxNodesPerPeer})`));
+    if ((pending.get(p.id) ?? 0) !== p.pending || (blocked.get(p.id) ?? 0) !== p.blockedSends)
+      out.push(
+        v(
+          'INV-12',
+          `peer ${p.id} counts ${p.pending} pending (${p.blockedSends} sends), has ${pending.get(p.id) ?? 0}`,
+        ),
+      );
+    if (p.pending > l.maxPendingPerPeer)
+      out.push(v('INV-12', `peer ${p.id} has ${p.pending} pending operations (limit ${l.maxPendingPerPeer})`));
+    if (p.nextName > 2 ** 53) out.push(v('INV-12', `peer ${p.id} issued a name past 2^53-1`));
+  }
+  if (s.nowMs > Number.MAX_SAFE_INTEGER) out.push(v('INV-12', `the clock passed 2^53-1: ${s.nowMs}`));
+  return out;
+}
+
+/** INV-11, QUOTA-4: no sender has more than senderQuotaHandles handles in flight in one queue. */
+export function checkHandleQuota(s: BusState): Violation[] {
+  const out: Violation[] = [];
+  for (const p of Object.values(s.peers)) {
+    const mine = new Map<number, number>();
+    for (const e of p.queue)
+      if (e.kind !== 'notice')
+        mine.set(e.sender, (mine.get(e.sender) ?? 0) + e.handles.length + (e.replyHandle === null ? 0 : 1));
+    for (const [sender, n] of mine)
+      if (n > s.limits.senderQuotaHandles)
+        out.push(
+          v(
+            'INV-11',
+            `sender ${sender} has ${n} handles in flight to peer ${p.id} (quota ${s.limits.senderQuotaHandles})`,
+          ),
+        );
+  }
+  return out;
+}
+
+/** INV-9, NOTICE-2, NOTICE-6: a no-senders notice waits exactly while it is true, and its node points at it. */
+export function checkNoSendersNotices(s: BusState): Violation[] {
+  const out: Violation[] = [];
+  for (const p of Object.values(s.peers)) {
+    for (const e of p.queue) {
+      if (e.notice?.type !== 'no-senders') continue;
+      const node = s.nodes[e.node];
+      if (!node || node.status !== 'live' || node.owner !== p.id || node.notice !== e.seq)
+        out.push(v('INV-9', `no-senders notice ${e.seq} in peer ${p.id}'s queue is not its node's waiting notice`));
+      else if (node.senders !== 0 || e.notice.derivedCount !== node.derivedCount)
+        out.push(
+          v(
+            'INV-9',
+            `no-senders notice ${e.seq} waits although node ${node.id} has ${node.senders} senders (NOTICE-6)`,
+          ),
+        );
+    }
+  }
+  for (const n of Object.values(s.nodes))
+    if (n.notice !== null && !s.peers[n.owner].queue.some((e) => e.seq === n.notice))
+      out.push(v('INV-9', `node ${n.id} points at a no-senders notice ${n.notice} that is not waiting`));
+  return out;
+}
+
+/** INV-12, NODE-5: no queued entry carries transfers to a node that refuses handles. */
+export function checkRefusedHandles(s: BusState): Violation[] {
+  const out: Violation[] = [];
+  for (const p of Object.values(s.peers))
+    for (const e of p.queue)
+      if (e.kind !== 'notice' && e.handles.length > 0 && s.nodes[e.node] && !s.nodes[e.node].acceptsHandles)
+        out.push(v('INV-12', `entry ${e.seq} carries handles to node ${e.node}, which refuses them`));
   return out;
 }
 

@@ -121,6 +121,23 @@ export const receiveWaitLifecycle = createMachine({
   },
 });
 
+export const noSendersNoticeLifecycle = createMachine({
+  id: 'noSendersNotice',
+  initial: 'waiting',
+  states: {
+    waiting: {
+      on: { RECEIVE: 'received', SENDERS_RISE: 'withdrawn', NODE_DESTROYED: 'discarded' },
+      description: "In the owner's queue while the node's sender count stays at zero (NOTICE-2); at most one per node.",
+    },
+    received: { type: 'final', description: 'Taken by receive: true when received (NOTICE-2).' },
+    withdrawn: {
+      type: 'final',
+      description: 'The count rose again before it was received: taken back out of the queue (NOTICE-6).',
+    },
+    discarded: { type: 'final', description: 'Its node was destroyed, or its owner closed (DESTROY-3).' },
+  },
+});
+
 export const LIFECYCLES = {
   peer: peerLifecycle,
   node: nodeLifecycle,
@@ -129,6 +146,7 @@ export const LIFECYCLES = {
   call: callLifecycle,
   blockedSend: blockedSendLifecycle,
   receiveWait: receiveWaitLifecycle,
+  noSendersNotice: noSendersNoticeLifecycle,
 } as const;
 
 export type LifecycleName = keyof typeof LIFECYCLES;

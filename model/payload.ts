@@ -1,8 +1,10 @@
 // Base64 payload helpers shared by the model and the tools around it.
-// RFC 4648 base64 with padding, checked with a char-code table: every message
+// Canonical RFC 4648 base64 with padding (SEND-2), checked with a char-code table: every message
 // passes through here, and this loop is several times faster than a regex.
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** A character's base64 digit value plus one; 0 for characters outside the alphabet. */
 const ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') ALPHABET[c.charCodeAt(0)] = 1;
+for (let i = 0; i < DIGITS.length; i++) ALPHABET[DIGITS.charCodeAt(i)] = i + 1;
 const PAD = 61; // '='
 
 // The last few strings found valid. A simulation sends the same payload strings over and
@@ -21,6 +23,7 @@ export function isBase64(text: unknown): text is string {
   return true;
 }
 
+/** SEND-2: canonical base64: length a multiple of 4, padding only at the end, unused bits zero. */
 function scanBase64(text: string): boolean {
   const n = text.length;
   if (n % 4 !== 0) return false;
@@ -29,6 +32,11 @@ function scanBase64(text: string): boolean {
   for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c > 127 || ALPHABET[c] === 0) return false;
+  }
+  // The last character before the padding carries bits no byte uses: 4 of them before "==", 2 before "=".
+  if (end < n) {
+    const last = ALPHABET[text.charCodeAt(end - 1)] - 1;
+    if ((last & (end === n - 2 ? 15 : 3)) !== 0) return false;
   }
   return true;
 }

@@ -1,29 +1,49 @@
 // The checks of every operation, in the order ERR-1 fixes. Each rule is named
 // by the clause it enforces and reads the state without changing it; the first
-// rule that fails decides the operation's error. The xstate bus machine turns
-// each rule into a guard of the same name (model/machine.ts), and the in-place
-// runner (model/step.ts) walks the same list.
+// rule that fails decides the operation's error. `applyInPlace` (model/step.ts)
+// walks this list, and the xstate bus machine there shows each rule as a guard
+// of the same name for the docs.
+//
+// Every rule must answer for any input whatever (ERR-1: a malformed operation is
+// INVALID_ARGUMENT, never an exception): shape rules come first and later rules
+// may rely on what they checked.
 import type {
   AttachOp,
   CallOp,
   ErrorCode,
-  HandleName,
-  Message,
   MulticastOp,
   Operation,
   OperationName,
-  PeerId,
   ReceiveOp,
   ReplyOp,
-  Right,
   SendOp,
-  Transfer,
 } from '../spec/types';
-import { queueLoad, tableSize, type BusState, type HandleRec, type PeerRec } from './state';
-import { base64Bytes, isBase64 } from './payload';
+import type { BusState, PeerRec } from './state';
 
-export const RIGHTS: readonly Right[] = ['send', 'grant'];
-export const MAX_BADGE = Number.MAX_SAFE_INTEGER;
+import {
+  destOf,
+  isCount,
+  isDenseArray,
+  isName,
+  isSubset,
+  lookup,
+  mayWait,
+  messageBytes,
+  messageShapeValid,
+  peerOf,
+  queueRoom,
+  refusesTransfers,
+  resolveUsable,
+  rightsValid,
+  tableHasRoom,
+  transferError,
+  transfersOf,
+  behindOwnBlockedSend,
+  multicastLive,
+  MAX_SAFE,
+} from './checks';
+
+export * from './checks';
 
 export interface Rule {
   clause: string;
@@ -31,129 +51,6 @@ export interface Rule {
   fails: (s: BusState, op: any) => ErrorCode | null;
   /** What a failure does besides returning the error (ATOMIC-1 exceptions and waits). */
   onFail?: 'block-if-waiting' | 'consume-reply-handle';
-}
-
-// ------------------------------------------------------------------ helpers
-
-const isName = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-const isCount = isName;
-
-/** A list of rights: every element 'send' or 'grant' (a hole in a sparse array is not a right: invalid). */
-export function rightsValid(rights: unknown): rights is Right[] {
-  if (!Array.isArray(rights)) return false;
-  for (let i = 0; i < rights.length; i++) if (rights[i] !== 'send' && rights[i] !== 'grant') return false;
-  return true;
-}
-
-export function canonicalRights(rights: readonly Right[]): Right[] {
-  return RIGHTS.filter((r) => rights.includes(r));
-}
-
-export function isSubset(asked: readonly Right[], held: readonly Right[]): boolean {
-  return asked.every((r) => held.includes(r));
-}
-
-export function peerOf(s: BusState, id: PeerId): PeerRec | undefined {
-  return isName(id) ? s.peers[id] : undefined;
-}
-
-export function lookup(s: BusState, peer: PeerId, name: HandleName): HandleRec | undefined {
-  const p = peerOf(s, peer);
-  if (!p || !isName(name)) return undefined;
-  const id = p.table[name];
-  return id === undefined ? undefined : s.handles[id];
-}
-
-/** HANDLE-3, HANDLE-5, HANDLE-6: resolve a name to a usable handle of a kind. */
-export function resolveUsable(
-  s: BusState,
-  peer: PeerId,
-  name: HandleName,
-  kind: 'node' | 'reply',
-): ErrorCode | HandleRec {
-  const h = lookup(s, peer, name);
-  if (!h) return 'BAD_HANDLE';
-  if (h.kind !== kind) return 'WRONG_KIND';
-  if (h.status === 'revoked') return 'REVOKED';
-  if (h.status === 'dead') return 'DEAD';
-  return h;
-}
-
-/** Slots of a peer's table in use: names, handles in flight to it, notices holding a slot (HANDLE-1, NOTICE-4). */
-export function tableUse(p: PeerRec): number {
-  return tableSize(p.table) + p.inflight + p.ghosts;
-}
-
-/** Room in a receive queue for `messages` more messages from `sender` (QUOTA-1). */
-export function queueRoom(
-  s: BusState,
-  dest: PeerRec,
-  sender: PeerId,
-  messages: number,
-  bytes: number,
-): 'capacity' | 'quota' | null {
-  const load = queueLoad(dest.queue); // its messages, not its notices
-  const mine = load.bySender.get(sender);
-  const l = s.limits;
-  if (load.messages + messages > l.queueCapacityMessages || load.bytes + bytes > l.queueCapacityBytes)
-    return 'capacity';
-  if ((mine?.messages ?? 0) + messages > l.senderQuotaMessages || (mine?.bytes ?? 0) + bytes > l.senderQuotaBytes)
-    return 'quota';
-  return null;
-}
-
-export function messageBytes(m: Message): number {
-  let n = 0;
-  for (const seg of m.segments) n += base64Bytes(seg);
-  return n;
-}
-
-function messageShapeValid(m: unknown): m is Message {
-  if (typeof m !== 'object' || m === null) return false;
-  const msg = m as Message;
-  if (!Array.isArray(msg.segments)) return false;
-  const segs = msg.segments; // segs.every(isBase64), without a callback per segment
-  for (let i = 0, n = segs.length; i < n; i++) if (i in segs && !isBase64(segs[i])) return false;
-  if (msg.transfers === undefined) return true;
-  if (!Array.isArray(msg.transfers)) return false;
-  const seen = new Set<number>();
-  for (const t of msg.transfers) {
-    if (typeof t !== 'object' || t === null || !isName(t.handle)) return false;
-    if (t.rights !== undefined && !rightsValid(t.rights)) return false;
-    if (t.move !== undefined && typeof t.move !== 'boolean') return false;
-    if (seen.has(t.handle)) return false; // SEND-5: the same name twice
-    seen.add(t.handle);
-  }
-  return true;
-}
-
-const transfersOf = (m: Message): Transfer[] => m.transfers ?? [];
-
-/** SEND-4, SEND-6: every transfer in order. */
-export function transferError(
-  s: BusState,
-  peer: PeerId,
-  transfers: readonly Transfer[],
-  allowReply: boolean,
-): ErrorCode | null {
-  for (const t of transfers) {
-    const h = lookup(s, peer, t.handle);
-    if (!h) return 'BAD_HANDLE';
-    if (h.kind === 'reply') {
-      if (!allowReply || t.move !== true) return 'INVALID_ARGUMENT';
-      continue;
-    }
-    if (h.status === 'revoked') return 'REVOKED';
-    if (h.status === 'dead') return 'DEAD';
-    if (!h.rights.includes('grant')) return 'NO_RIGHTS';
-    if (t.rights !== undefined && !isSubset(t.rights, h.rights)) return 'NO_RIGHTS';
-  }
-  return null;
-}
-
-/** The destination peer of a node handle. */
-export function destOf(s: BusState, h: HandleRec): PeerRec {
-  return s.peers[s.nodes[h.node].owner];
 }
 
 // ------------------------------------------------------------------ shared rules
@@ -170,7 +67,7 @@ const peerOpen: Rule = {
 };
 const messageShape: Rule = {
   clause: 'SEND-5',
-  says: 'the message is well formed (base64 segments, known rights, no name twice)',
+  says: 'the message is well formed (canonical base64 segments, known rights, no name twice, no holes)',
   fails: (_s, op) => (messageShapeValid(op.message) ? null : 'INVALID_ARGUMENT'),
 };
 const payloadSize: Rule = {
@@ -196,6 +93,16 @@ const targetCanSend: Rule = {
   says: 'the handle carries the send right',
   fails: (s, op) => (lookup(s, op.peer, op.handle)!.rights.includes('send') ? null : 'NO_RIGHTS'),
 };
+const targetAcceptsTransfers: Rule = {
+  clause: 'NODE-5',
+  says: 'the node accepts handles, if the message carries any',
+  fails: (s, op) => {
+    const t = op.message.transfers; // most messages carry none: no lookup then
+    return t === undefined || t.length === 0 || !refusesTransfers(s, lookup(s, op.peer, op.handle)!, op.message)
+      ? null
+      : 'NO_RIGHTS';
+  },
+};
 const transfersValid: Rule = {
   clause: 'SEND-4',
   says: 'every transferred handle is live and grantable, rights only attenuated; reply handles only moved (SEND-6)',
@@ -203,32 +110,44 @@ const transfersValid: Rule = {
 };
 const nameIsSafe = (field: string, clause = 'ERR-1'): Rule => ({
   clause,
-  says: `${field} is a safe non-negative integer`,
+  says: `${field} is a safe integer`,
   fails: (_s, op) => (isName(op[field]) ? null : 'INVALID_ARGUMENT'),
 });
 const timeoutValid: Rule = {
   clause: 'TIME-1',
-  says: 'timeoutMs, when given, is a safe non-negative integer',
+  says: 'timeoutMs, when given, is a safe integer',
   fails: (_s, op) => (op.timeoutMs === undefined || isCount(op.timeoutMs) ? null : 'INVALID_ARGUMENT'),
 };
+const optionalBoolean = (field: string, clause: string): Rule => ({
+  clause,
+  says: `${field}, when given, is a boolean`,
+  fails: (_s, op) => (op[field] === undefined || typeof op[field] === 'boolean' ? null : 'INVALID_ARGUMENT'),
+});
 
 /** Table room in the node owner's table for the handles a message brings (HANDLE-1). */
 function destTableRoom(extra: number): Rule {
   return {
     clause: 'HANDLE-1',
-    says: "the receiver's table has room for the handles in flight to it",
+    says: "the receiver's table has room (slots and names) for the handles in flight to it",
     fails: (s, op) => {
-      const dest = destOf(s, lookup(s, op.peer, op.handle)!);
       const incoming = transfersOf(op.message).length + extra;
-      return incoming > 0 && tableUse(dest) + incoming > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null;
+      return incoming > 0 && !tableHasRoom(s, destOf(s, lookup(s, op.peer, op.handle)!), incoming)
+        ? 'TABLE_FULL'
+        : null;
     },
   };
 }
 
-/** Queue room for one message (QUOTA-1). */
-export function roomError(s: BusState, op: SendOp | CallOp): 'capacity' | 'quota' | null {
+/**
+ * Queue room for one message (QUOTA-1, QUOTA-4), and, for a fresh invocation, no older
+ * blocked send of the same sender to that queue to overtake (SEND-8: 'order').
+ */
+export function roomError(s: BusState, op: SendOp | CallOp, replyHandle = 0): 'capacity' | 'quota' | 'order' | null {
   const dest = destOf(s, lookup(s, op.peer, op.handle)!);
-  return queueRoom(s, dest, op.peer, 1, messageBytes(op.message));
+  const handles = transfersOf(op.message).length + replyHandle;
+  const room = queueRoom(s, dest, op.peer, 1, messageBytes(op.message), handles);
+  if (room !== null) return room;
+  return behindOwnBlockedSend(s, op.peer, dest.id) ? 'order' : null;
 }
 
 // ------------------------------------------------------------------ per operation
@@ -249,8 +168,9 @@ const attachRules: Rule[] = [
     says: 'each bootstrap grant names an open peer, valid rights and a badge in range',
     fails: (s, op: AttachOp) => {
       if (op.bootstrap === undefined) return null;
-      if (!Array.isArray(op.bootstrap)) return 'INVALID_ARGUMENT';
+      if (!isDenseArray(op.bootstrap)) return 'INVALID_ARGUMENT';
       for (const g of op.bootstrap) {
+        if (typeof g !== 'object' || g === null) return 'INVALID_ARGUMENT';
         const from = peerOf(s, g.fromPeer);
         if (!from || from.status !== 'open' || !isName(g.handle)) return 'INVALID_ARGUMENT';
         if (g.rights !== undefined && !rightsValid(g.rights)) return 'INVALID_ARGUMENT';
@@ -261,9 +181,12 @@ const attachRules: Rule[] = [
   },
   {
     clause: 'BUS-2',
-    says: 'the bus has room for another open peer',
-    fails: (s) =>
-      Object.values(s.peers).filter((p) => p.status === 'open').length >= s.limits.maxPeers ? 'TABLE_FULL' : null,
+    says: 'the bus has room for another open peer, and a peer id for it (BOUND-3)',
+    fails: (s) => {
+      let open = 0;
+      for (const id in s.peers) if (s.peers[id].status === 'open') open++;
+      return open >= s.limits.maxPeers || s.nextPeer > MAX_SAFE ? 'TABLE_FULL' : null;
+    },
   },
   {
     clause: 'BUS-3',
@@ -288,16 +211,17 @@ const attachRules: Rule[] = [
 const createNodeRules: Rule[] = [
   peerKnown,
   peerOpen,
+  optionalBoolean('credentials', 'CRED-1'),
+  optionalBoolean('acceptsHandles', 'NODE-5'),
   {
-    clause: 'CRED-1',
-    says: 'credentials, when given, is a boolean',
-    fails: (_s, op) =>
-      op.credentials === undefined || typeof op.credentials === 'boolean' ? null : 'INVALID_ARGUMENT',
+    clause: 'NODE-4',
+    says: 'the peer owns fewer than maxNodesPerPeer live nodes',
+    fails: (s, op) => (s.peers[op.peer].nodes >= s.limits.maxNodesPerPeer ? 'TABLE_FULL' : null),
   },
   {
     clause: 'NODE-1',
     says: "the peer's table has room for the root handle",
-    fails: (s, op) => (tableUse(s.peers[op.peer]) + 1 > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null),
+    fails: (s, op) => (tableHasRoom(s, s.peers[op.peer], 1) ? null : 'TABLE_FULL'),
   },
 ];
 
@@ -327,7 +251,7 @@ const mintRules: Rule[] = [
   {
     clause: 'HANDLE-1',
     says: "the peer's table has room for the new handle",
-    fails: (s, op) => (tableUse(s.peers[op.peer]) + 1 > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null),
+    fails: (s, op) => (tableHasRoom(s, s.peers[op.peer], 1) ? null : 'TABLE_FULL'),
   },
 ];
 
@@ -348,17 +272,46 @@ const destroyRules: Rule[] = [
   peerKnown,
   peerOpen,
   nameIsSafe('handle'),
+  {
+    clause: 'DESTROY-5',
+    says: 'derivedCount, when given, is a safe integer',
+    fails: (_s, op) => (op.derivedCount === undefined || isCount(op.derivedCount) ? null : 'INVALID_ARGUMENT'),
+  },
   targetNode,
   {
     clause: 'DESTROY-1',
     says: 'the peer owns the node',
     fails: (s, op) => (s.nodes[lookup(s, op.peer, op.handle)!.node].owner === op.peer ? null : 'NOT_OWNER'),
   },
+  {
+    clause: 'DESTROY-5',
+    says: "a derivedCount given is still the node's: nothing was derived since",
+    fails: (s, op) =>
+      op.derivedCount !== undefined && s.nodes[lookup(s, op.peer, op.handle)!.node].derivedCount !== op.derivedCount
+        ? 'STALE'
+        : null,
+  },
+];
+
+const sameNodeRules: Rule[] = [
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  nameIsSafe('other'),
+  targetNode,
+  {
+    clause: 'NODE-6',
+    says: 'the other handle resolves to a live node handle',
+    fails: (s, op) => {
+      const r = resolveUsable(s, op.peer, op.other, 'node');
+      return typeof r === 'string' ? r : null;
+    },
+  },
 ];
 
 const sendRoom: Rule = {
   clause: 'QUOTA-2',
-  says: 'the queue has room and the sender is within its quota (else wait, SEND-7)',
+  says: 'the queue has room, the sender is within its quotas, and no blocked send of its own waits for it (else wait, SEND-7)',
   fails: (s, op: SendOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
   onFail: 'block-if-waiting',
 };
@@ -373,6 +326,7 @@ const sendRules: Rule[] = [
   handleCount,
   targetNode,
   targetCanSend,
+  targetAcceptsTransfers,
   transfersValid,
   destTableRoom(0),
   sendRoom,
@@ -380,13 +334,17 @@ const sendRules: Rule[] = [
 
 /**
  * SEND-7: a blocked send checked again, exactly as firstFailure would check it, except that
- * its last rule (QUOTA-2) says which room is short: 'capacity' (the queue is full, so later
- * waiters for the same queue wait behind it) or 'quota' (this sender's share is used up).
+ * its queue check says which room is short, 'capacity' (later waiters for the same queue
+ * wait behind it) or 'quota' (its sender's share is used up); the order among blocked sends
+ * (SEND-8) is settle's business (model/apply.ts).
  */
 export function recheckBlockedSend(s: BusState, op: SendOp): ErrorCode | 'capacity' | 'quota' | null {
   for (let i = 0; i < sendRules.length; i++) {
     const rule = sendRules[i];
-    if (rule === sendRoom) return roomError(s, op);
+    if (rule === sendRoom) {
+      const dest = destOf(s, lookup(s, op.peer, op.handle)!);
+      return queueRoom(s, dest, op.peer, 1, messageBytes(op.message), transfersOf(op.message).length);
+    }
     const code = rule.fails(s, op);
     if (code !== null) return code;
   }
@@ -403,12 +361,18 @@ const callRules: Rule[] = [
   handleCount,
   targetNode,
   targetCanSend,
+  targetAcceptsTransfers,
   transfersValid,
   destTableRoom(1),
   {
     clause: 'QUOTA-2',
-    says: 'the queue has room and the caller is within its quota',
-    fails: (s, op: CallOp) => (roomError(s, op) ? 'QUEUE_FULL' : null),
+    says: 'the queue has room, the caller is within its quotas (the reply handle counted), and no blocked send of its own waits for it',
+    fails: (s, op: CallOp) => (roomError(s, op, 1) ? 'QUEUE_FULL' : null),
+  },
+  {
+    clause: 'BOUND-2',
+    says: 'the caller has fewer than maxPendingPerPeer pending operations (and a ticket is left, BOUND-3)',
+    fails: (s, op) => (mayWait(s, op.peer) ? null : 'TOO_MANY_PENDING'),
   },
 ];
 
@@ -447,14 +411,19 @@ const replyRules: Rule[] = [
     fails: (s, op: ReplyOp) => {
       const caller = s.peers[s.calls[lookup(s, op.peer, op.handle)!.call].caller];
       const n = transfersOf(op.message).length;
-      return n > 0 && tableUse(caller) + n > s.limits.maxHandlesPerPeer ? 'TABLE_FULL' : null;
+      return n > 0 && !tableHasRoom(s, caller, n) ? 'TABLE_FULL' : null;
     },
   },
 ];
 
-/** MCAST-2/3: destinations in order; dead ones are skipped, not failed. */
-export function multicastLive(s: BusState, op: MulticastOp): HandleRec[] {
-  return op.handles.map((n) => lookup(s, op.peer, n)!).filter((h) => h.status === 'live');
+/** Per receiving peer, how many copies of a multicast it gets (MCAST-4). */
+function copiesPerPeer(s: BusState, op: MulticastOp): Map<PeerRec, number> {
+  const copies = new Map<PeerRec, number>();
+  for (const h of multicastLive(s, op)) {
+    const d = destOf(s, h);
+    copies.set(d, (copies.get(d) ?? 0) + 1);
+  }
+  return copies;
 }
 
 const multicastRules: Rule[] = [
@@ -463,9 +432,10 @@ const multicastRules: Rule[] = [
   {
     clause: 'MCAST-1',
     says: 'at least one destination, no name twice, no move and no reply handle in transfers',
-    fails: (s, op: MulticastOp) => {
-      if (!Array.isArray(op.handles) || op.handles.length === 0 || !op.handles.every(isName)) return 'INVALID_ARGUMENT';
-      if (new Set(op.handles).size !== op.handles.length) return 'INVALID_ARGUMENT';
+    fails: (_s, op: MulticastOp) => {
+      const handles = op.handles as unknown;
+      if (!isDenseArray(handles) || handles.length === 0 || !handles.every(isName)) return 'INVALID_ARGUMENT';
+      if (new Set(handles).size !== handles.length) return 'INVALID_ARGUMENT';
       if (!messageShapeValid(op.message)) return 'INVALID_ARGUMENT';
       if (transfersOf(op.message).some((t) => t.move === true)) return 'INVALID_ARGUMENT';
       return null;
@@ -475,7 +445,7 @@ const multicastRules: Rule[] = [
   handleCount,
   {
     clause: 'MCAST-2',
-    says: 'every destination is a node handle with send right that is not revoked',
+    says: 'every destination is a node handle with send right that is not revoked, to a node accepting the transfers',
     fails: (s, op: MulticastOp) => {
       for (const n of op.handles) {
         const h = lookup(s, op.peer, n);
@@ -483,6 +453,7 @@ const multicastRules: Rule[] = [
         if (h.kind !== 'node') return 'WRONG_KIND';
         if (h.status === 'revoked') return 'REVOKED';
         if (!h.rights.includes('send')) return 'NO_RIGHTS';
+        if (h.status === 'live' && refusesTransfers(s, h, op.message)) return 'NO_RIGHTS'; // NODE-5
       }
       return null;
     },
@@ -498,26 +469,20 @@ const multicastRules: Rule[] = [
     fails: (s, op: MulticastOp) => {
       const n = transfersOf(op.message).length;
       if (n === 0) return null;
-      const need = new Map<PeerRec, number>();
-      for (const h of multicastLive(s, op)) {
-        const d = destOf(s, h);
-        need.set(d, (need.get(d) ?? 0) + n);
-      }
-      for (const [d, k] of need) if (tableUse(d) + k > s.limits.maxHandlesPerPeer) return 'TABLE_FULL';
+      for (const [d, k] of copiesPerPeer(s, op)) if (!tableHasRoom(s, d, k * n)) return 'TABLE_FULL';
       return null;
     },
   },
   {
     clause: 'MCAST-4',
-    says: "every live destination's queue has room within the sender's quota",
+    says: "every live destination's queue has room within the sender's quotas, and no blocked send of its own waits for it",
     fails: (s, op: MulticastOp) => {
       const bytes = messageBytes(op.message);
-      const need = new Map<PeerRec, number>();
-      for (const h of multicastLive(s, op)) {
-        const d = destOf(s, h);
-        need.set(d, (need.get(d) ?? 0) + 1);
+      const n = transfersOf(op.message).length;
+      for (const [d, k] of copiesPerPeer(s, op)) {
+        if (queueRoom(s, d, op.peer, k, k * bytes, k * n)) return 'QUEUE_FULL';
+        if (behindOwnBlockedSend(s, op.peer, d.id)) return 'QUEUE_FULL'; // SEND-8
       }
-      for (const [d, k] of need) if (queueRoom(s, d, op.peer, k, k * bytes)) return 'QUEUE_FULL';
       return null;
     },
   },
@@ -532,6 +497,14 @@ const receiveRules: Rule[] = [
     fails: (_s, op: ReceiveOp) => (isCount(op.max) && op.max >= 1 ? null : 'INVALID_ARGUMENT'),
   },
   timeoutValid,
+  {
+    clause: 'BOUND-2',
+    says: 'a receive that would wait finds the peer below maxPendingPerPeer pending operations',
+    fails: (s, op: ReceiveOp) =>
+      op.timeoutMs !== undefined && op.timeoutMs > 0 && s.peers[op.peer].queue.length === 0 && !mayWait(s, op.peer)
+        ? 'TOO_MANY_PENDING'
+        : null,
+  },
 ];
 
 const closeRules: Rule[] = [peerKnown, peerOpen];
@@ -539,8 +512,13 @@ const closeRules: Rule[] = [peerKnown, peerOpen];
 const tickRules: Rule[] = [
   {
     clause: 'TIME-1',
-    says: 'ms is a safe non-negative integer',
+    says: 'ms is a safe integer',
     fails: (_s, op) => (isCount(op.ms) ? null : 'INVALID_ARGUMENT'),
+  },
+  {
+    clause: 'TIME-3',
+    says: 'the clock does not pass 2^53-1',
+    fails: (s, op) => (op.ms > MAX_SAFE - s.nowMs ? 'INVALID_ARGUMENT' : null),
   },
 ];
 
@@ -551,6 +529,7 @@ export const RULES: Record<OperationName, Rule[]> = {
   release: releaseRules,
   revoke: revokeRules,
   destroyNode: destroyRules,
+  sameNode: sameNodeRules,
   send: sendRules,
   call: callRules,
   reply: replyRules,
@@ -565,13 +544,20 @@ export function ruleName(rule: Rule): string {
   return `${rule.clause}: ${rule.says}`;
 }
 
+/** The rules of an operation: none for something that is not an operation of the spec. */
+export function rulesOf(op: unknown): Rule[] | undefined {
+  return typeof op === 'object' && op !== null ? RULES_BY_NAME.get((op as { op?: unknown }).op) : undefined;
+}
+
+const RULES_BY_NAME = new Map<unknown, Rule[]>(Object.entries(RULES));
+
 /** The first failing rule of an operation, or null when all pass. */
 export function firstFailure(s: BusState, op: Operation): { rule: Rule; code: ErrorCode } | null {
-  const rules = RULES[op.op as OperationName];
+  const rules = rulesOf(op);
   if (!rules) return { rule: UNKNOWN_OPERATION, code: 'INVALID_ARGUMENT' };
-  for (const rule of rules) {
-    const code = rule.fails(s, op);
-    if (code !== null) return { rule, code };
+  for (let i = 0; i < rules.length; i++) {
+    const code = rules[i].fails(s, op);
+    if (code !== null) return { rule: rules[i], code };
   }
   return null;
 }

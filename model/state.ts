@@ -21,6 +21,12 @@ export interface PeerRec {
    * (NOTICE-4): a notice's room is the slot of the handle it is about.
    */
   ghosts: number;
+  /** Live nodes this peer owns (NODE-4). */
+  nodes: number;
+  /** This peer's pending operations: calls, blocked sends, waiting receives (BOUND-2). */
+  pending: number;
+  /** Of those, its blocked sends (SEND-8 looks for them only when there are some). */
+  blockedSends: number;
 }
 
 export interface NodeRec {
@@ -32,6 +38,10 @@ export interface NodeRec {
   root: number | null;
   status: NodeStatus;
   credentials: boolean;
+  /** Whether messages to it may carry handles (NODE-5). */
+  acceptsHandles: boolean;
+  /** The seq of its no-senders notice while one waits in the owner's queue (NOTICE-2, NOTICE-6). */
+  notice: number | null;
   /** Node handles ever derived for this node (NOTICE-3). */
   derivedCount: number;
   /** Live node handles other than the root, in tables and in flight (NOTICE-2). */
@@ -64,6 +74,7 @@ export interface QueueEntry {
   kind: 'message' | 'call' | 'notice';
   /** 0 for notices. */
   sender: PeerId;
+  /** The destination node; for a no-senders notice, the node it is about; 0 for other notices. */
   node: number;
   ownerName: HandleName;
   badge: Badge;
@@ -86,10 +97,12 @@ export interface CallRec {
   replyHandle: number | null;
 }
 
+/** A pending operation; a null deadline is none (no timeout, or one past the end of the clock, TIME-3). */
 export type PendingRec =
   | { ticket: number; kind: 'call'; peer: PeerId; call: number; deadline: number | null }
-  | { ticket: number; kind: 'send'; peer: PeerId; op: SendOp; deadline: number }
-  | { ticket: number; kind: 'receive'; peer: PeerId; max: number; deadline: number };
+  /** `dest`: the peer whose queue the send waits for (SEND-8). */
+  | { ticket: number; kind: 'send'; peer: PeerId; op: SendOp; dest: PeerId; deadline: number | null }
+  | { ticket: number; kind: 'receive'; peer: PeerId; max: number; deadline: number | null };
 
 export interface BusState {
   limits: Limits;
@@ -172,11 +185,19 @@ export function tableResized(table: Record<number, number>, by: 1 | -1): void {
   if (n !== undefined) tableSizes.set(table, n + by);
 }
 
+/** What one sender has in a receive queue (QUOTA-1, QUOTA-4). */
+export interface SenderLoad {
+  messages: number;
+  bytes: number;
+  /** Handles in flight in its entries: transfers and reply handles. */
+  handles: number;
+}
+
 /** The messages (notices do not count, NOTICE-4) in a receive queue: in all, and per sender. */
 export interface QueueLoad {
   messages: number;
   bytes: number;
-  bySender: Map<PeerId, { messages: number; bytes: number }>;
+  bySender: Map<PeerId, SenderLoad>;
 }
 
 const queueLoads = new WeakMap<QueueEntry[], QueueLoad>();
@@ -202,7 +223,8 @@ function addLoad(load: QueueLoad, e: QueueEntry, by: 1 | -1): void {
   load.messages += by;
   load.bytes += by * e.bytes;
   let mine = load.bySender.get(e.sender);
-  if (mine === undefined) load.bySender.set(e.sender, (mine = { messages: 0, bytes: 0 }));
+  if (mine === undefined) load.bySender.set(e.sender, (mine = { messages: 0, bytes: 0, handles: 0 }));
   mine.messages += by;
   mine.bytes += by * e.bytes;
+  mine.handles += by * (e.handles.length + (e.replyHandle === null ? 0 : 1));
 }

@@ -1,28 +1,35 @@
-// The pure step function of the model and the xstate bus machine it runs.
+// The model's one entry point and the pure step function around it.
 //
-//   step(state, op) -> { state, result, completions, events }
+//   applyInPlace(state, op) -> { result, completions, events }   (mutates state)
+//   step(state, op)         -> { state, result, completions, events } (pure)
 //
-// The bus machine has one state, `running`; each operation is an event whose
-// transitions are the rules of model/rules.ts as guards (named after their
-// clauses, in ERR-1 order), each rejecting with its error, and a last
-// unguarded transition that applies the operation. `applyInPlace` walks the
-// same rules and effects without xstate and without cloning, for the
-// simulator's hot loop; a property test checks the two agree.
-import { assign, setup, transition } from 'xstate';
-import type { ErrorCode, Invocation, Operation, OperationName, ReplyOp, SendOp } from '../spec/types';
+// applyInPlace walks the rules of model/rules.ts in ERR-1 order; the first that
+// fails decides the error (and a failed operation changes nothing, ATOMIC-1),
+// except the two failures that act: a send that waits for room (SEND-7) and a
+// reply to a call already resolved (CALL-4). When every rule passes, the effects
+// of model/apply.ts run, then the end-of-step settling (TIME-2). `step` is a
+// clone of the state, a copy of the operation (read once, ATOMIC-1), and
+// applyInPlace: there is one implementation of the effects.
+//
+// The xstate bus machine below is the same rules drawn as a statechart for the
+// docs: one state, `running`; each operation an event whose guards are the
+// rules, named after their clauses, and whose action is applyInPlace.
+import { assign, setup } from 'xstate';
+import type { ErrorCode, Invocation, Operation, ReplyOp, SendOp } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import type { BusState, StepEffects } from './state';
 import { cloneState } from './state';
 import { APPLY, block, consumeReplyHandle, settle, type Ctx } from './apply';
-import { RULES, UNKNOWN_OPERATION, firstFailure, lookup, ruleName, type Rule } from './rules';
+import { copyOp } from './copy';
+import { RULES, firstFailure, ruleName, type Rule } from './rules';
+import { lookup, mayWait } from './checks';
 
 export interface StepOutcome extends StepEffects {
   state: BusState;
   result: Invocation;
 }
 
-/** What a failing rule does: reject, wait (SEND-7), or consume the reply handle (CALL-4). */
-/** Whether a failing rule changes state: a send that waits (SEND-7) or a reply to a gone caller (CALL-4). */
+/** What a failing rule does instead of only failing: wait (SEND-7), or consume the reply handle (CALL-4). */
 function failureActs(op: Operation, rule: Rule): boolean {
   if (rule.onFail === 'consume-reply-handle') return true;
   return rule.onFail === 'block-if-waiting' && ((op as SendOp).timeoutMs ?? 0) > 0;
@@ -34,18 +41,36 @@ function actOnFailure(ctx: Ctx, op: Operation, rule: Rule, code: ErrorCode): Inv
   return { ok: false, error: code };
 }
 
-/** Apply an operation to a state in place (no clone). Failed operations leave it untouched (ATOMIC-1). */
+const failed = (error: ErrorCode): Omit<StepOutcome, 'state'> => ({
+  result: { ok: false, error },
+  completions: [],
+  events: [],
+});
+
+/**
+ * Apply an operation to a state in place (no clone). Failed operations leave it untouched
+ * (ATOMIC-1). The operation is read more than once: it must be plain data (parsed JSON, or
+ * built by the caller); `step` copies it first.
+ */
 export function applyInPlace(state: BusState, op: Operation): Omit<StepOutcome, 'state'> {
-  const ctx: Ctx = { s: state, completions: [], events: [] };
   const failure = firstFailure(state, op);
-  if (failure && !failureActs(op, failure.rule))
-    return { result: { ok: false, error: failure.code }, completions: [], events: [] };
+  if (failure !== null && !failureActs(op, failure.rule)) return failed(failure.code);
+  // A send that would wait needs a place among its peer's pending operations (BOUND-2).
+  if (failure !== null && failure.rule.onFail === 'block-if-waiting' && !mayWait(state, (op as SendOp).peer))
+    return failed('TOO_MANY_PENDING');
+  const ctx: Ctx = { s: state, completions: [], events: [] };
   const result = failure ? actOnFailure(ctx, op, failure.rule, failure.code) : APPLY[op.op](ctx, op);
   settle(ctx);
   return { result, completions: ctx.completions, events: ctx.events };
 }
 
-// ------------------------------------------------------------------ the xstate bus machine
+/** The pure step function: the state and the operation given are never changed, and the operation is read once. */
+export function step(state: BusState, op: Operation): StepOutcome {
+  const next = cloneState(state);
+  return { state: next, ...applyInPlace(next, copyOp(op)) };
+}
+
+// ------------------------------------------------------------------ the xstate bus machine (the docs' view)
 
 interface BusContext {
   bus: BusState;
@@ -53,44 +78,28 @@ interface BusContext {
 }
 type BusMachineEvent = { type: string; op: Operation };
 
-const OP_NAMES = OPERATIONS.map((o) => o.name);
-
 function buildMachine() {
   const guards: Record<string, (args: { context: BusContext; event: BusMachineEvent }) => boolean> = {};
   const on: Record<string, unknown[]> = {};
-  for (const name of OP_NAMES) {
+  for (const { name } of OPERATIONS) {
     const transitions: unknown[] = [];
     RULES[name].forEach((rule, i) => {
       const guard = `${name}#${i} ${ruleName(rule)}`;
       guards[guard] = ({ context, event }) => rule.fails(context.bus, event.op) !== null;
-      transitions.push({ guard, actions: { type: 'fail', params: { rule: i } } });
+      transitions.push({ guard, actions: 'step' });
     });
-    transitions.push({ actions: 'apply' });
+    transitions.push({ actions: 'step' });
     on[name] = transitions;
   }
-  on['*'] = [{ actions: { type: 'fail', params: { rule: -1 } } }];
-
+  on['*'] = [{ actions: 'step' }];
   return setup({
     types: {} as { context: BusContext; events: BusMachineEvent; input: { bus: BusState } },
     guards: guards as never,
     actions: {
-      fail: assign(({ context, event }, params: { rule: number }) => {
-        const rule = params.rule < 0 ? UNKNOWN_OPERATION : RULES[event.op.op as OperationName][params.rule];
-        const code = rule.fails(context.bus, event.op)!;
-        if (!failureActs(event.op, rule))
-          return { last: { result: { ok: false, error: code }, completions: [], events: [] } };
-        const bus = cloneState(context.bus);
-        const ctx: Ctx = { s: bus, completions: [], events: [] };
-        const result = actOnFailure(ctx, event.op, rule, code);
-        settle(ctx);
-        return { bus, last: { result, completions: ctx.completions, events: ctx.events } };
-      }),
-      apply: assign(({ context, event }) => {
-        const bus = cloneState(context.bus);
-        const ctx: Ctx = { s: bus, completions: [], events: [] };
-        const result = APPLY[event.op.op](ctx, event.op);
-        settle(ctx);
-        return { bus, last: { result, completions: ctx.completions, events: ctx.events } };
+      // Whichever transition was taken, the effects are applyInPlace's, on a copy.
+      step: assign(({ context, event }) => {
+        const { state, ...last } = step(context.bus, event.op);
+        return { bus: state, last };
       }),
     },
   }).createMachine({
@@ -101,13 +110,5 @@ function buildMachine() {
   });
 }
 
+/** The rules as an xstate statechart: guards named `<op>#<i> <clause>: <what it checks>`, in ERR-1 order. */
 export const busMachine = buildMachine();
-
-/** The pure step function: the state given is never changed. */
-export function step(state: BusState, op: Operation): StepOutcome {
-  const snapshot = busMachine.resolveState({ value: 'running', context: { bus: state, last: null } });
-  const [next] = transition(busMachine, snapshot, { type: typeof op?.op === 'string' ? op.op : '?', op });
-  const last = next.context.last;
-  if (last === null) throw new Error(`the bus machine did not handle ${JSON.stringify(op)}`);
-  return { state: next.context.bus, ...last };
-}

@@ -1,5 +1,5 @@
 // The one narrow door through which the suite drives an implementation under
-// test (style.md: "Implementations plug in through one narrow door"). The same
+// test: implementations plug in through this one interface. The same
 // interface is served in-process (backends/<name>/driver.ts) and over JSON
 // lines on stdio (conformance/stdio.ts, documented in conformance/README.md).
 //
@@ -8,8 +8,22 @@
 // between model names and implementation names and translates both ways.
 import type { Completion, Invocation, Limits, Operation, OperationName } from '../spec/types';
 
-/** The driver protocol version this suite speaks. */
-export const PROTOCOL_VERSION = '1';
+/** The driver protocol version this suite speaks: protocol 2 is Tessera v2 (spec/spec.md). */
+export const PROTOCOL_VERSION = '2';
+
+/**
+ * The one message for a driver of another protocol version, as both sides of the stdio
+ * protocol and the in-process harness give it.
+ */
+export function protocolMismatch(driverVersion: unknown, suiteVersion: unknown = PROTOCOL_VERSION): string {
+  const what =
+    String(driverVersion) === '1' && suiteVersion === '2'
+      ? ': protocol 2 is Tessera v2, which adds the limits maxNodesPerPeer, maxPendingPerPeer and senderQuotaHandles, ' +
+        "the operation sameNode, createNode's acceptsHandles, destroyNode's derivedCount and the errors STALE and " +
+        'TOO_MANY_PENDING, and changes no-senders notices (NOTICE-6) and blocked sends (SEND-8); see conformance/README.md, "Protocol 2"'
+      : '';
+  return `the driver speaks protocol version ${JSON.stringify(driverVersion)} and the suite ${JSON.stringify(suiteVersion)}${what}`;
+}
 
 /**
  * Optional features an implementation may declare. A case or property command

@@ -6,7 +6,7 @@
 // `error` message naming what is wrong, with the request's id when it has a valid one.
 import type { Readable, Writable } from 'stream';
 import type { Completion, Operation } from '../spec/types';
-import { PROTOCOL_VERSION, type Driver } from './driver';
+import { protocolMismatch, type Driver } from './driver';
 import type { DriverRequest, DriverResponse } from './wire';
 import { readRequestLine } from './validate';
 import { MAX_LINE_BYTES, readLines } from './lines';
@@ -49,9 +49,15 @@ export async function serveStdio(
   async function perform(req: DriverRequest): Promise<void> {
     switch (req.type) {
       case 'init': {
-        if (req.protocolVersion !== PROTOCOL_VERSION)
-          log(`warning: the suite speaks protocol ${req.protocolVersion}, this driver ${PROTOCOL_VERSION}`);
-        write({ type: 'init_ok', id: req.id, info: await driver.init() });
+        const info = await driver.init();
+        if (req.protocolVersion !== info.protocolVersion) {
+          // One clear message, on both sides: the suite shows it as the driver's error.
+          const message = protocolMismatch(info.protocolVersion, req.protocolVersion);
+          log(message);
+          write({ type: 'error', id: req.id, message });
+          break;
+        }
+        write({ type: 'init_ok', id: req.id, info });
         break;
       }
       case 'reset':

@@ -141,6 +141,24 @@ export interface LimitsOverride {
    * @maximum 268435456
    */
   senderQuotaBytes?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  maxNodesPerPeer?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  maxPendingPerPeer?: number;
+  /**
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 65536
+   */
+  senderQuotaHandles?: number;
 }
 
 /** A scenario: a workload on a simulated machine, with optional faults. */

@@ -35,6 +35,7 @@ export const CLAUSE_FAMILIES = [
   'ATOMIC',
   'ERR',
   'TIME',
+  'BOUND',
   'INV',
 ] as const;
 

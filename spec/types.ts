@@ -46,8 +46,8 @@ export type DurationMs = number;
 export type Count = number;
 
 /**
- * Payload bytes, base64-encoded (RFC 4648, with padding).
- * @pattern ^[A-Za-z0-9+/]*={0,2}$
+ * Payload bytes, canonical base64 (RFC 4648, with padding, unused bits zero; SEND-2).
+ * @pattern ^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$
  */
 export type Base64 = string;
 
@@ -65,12 +65,18 @@ export interface Credentials {
 export interface Limits {
   maxPeers: Count;
   maxHandlesPerPeer: Count;
+  /** Live nodes one peer owns (NODE-4). */
+  maxNodesPerPeer: Count;
+  /** Pending operations of one peer: calls, blocked sends, waiting receives (BOUND-2). */
+  maxPendingPerPeer: Count;
   maxPayloadBytes: Count;
   maxHandlesPerMessage: Count;
   queueCapacityMessages: Count;
   queueCapacityBytes: Count;
   senderQuotaMessages: Count;
   senderQuotaBytes: Count;
+  /** Handles in flight one sender may have in one receiver's table (QUOTA-4). */
+  senderQuotaHandles: Count;
 }
 
 /** One handle carried by a message (SEND-4..SEND-6). */
@@ -87,7 +93,7 @@ export interface Message {
   /**
    * Payload segments (base64), gathered into one payload in order (scatter/gather).
    * @items.type string
-   * @items.pattern ^[A-Za-z0-9+/]*={0,2}$
+   * @items.pattern ^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$
    */
   segments: Base64[];
   transfers?: Transfer[];
@@ -115,6 +121,8 @@ export interface CreateNodeOp {
   peer: PeerId;
   /** Messages to this node carry the sender's credentials (CRED-1). */
   credentials?: boolean;
+  /** Whether messages to this node may carry handles; default true (NODE-5). */
+  acceptsHandles?: boolean;
 }
 /** Derive a handle with fewer or equal rights, optionally setting a badge (MINT-1). */
 export interface MintOp {
@@ -136,11 +144,19 @@ export interface RevokeOp {
   peer: PeerId;
   handle: HandleName;
 }
-/** Destroy a node the peer owns (DESTROY-1). */
+/** Destroy a node the peer owns (DESTROY-1); with derivedCount, only if nothing was derived since (DESTROY-5). */
 export interface DestroyNodeOp {
   op: 'destroyNode';
   peer: PeerId;
   handle: HandleName;
+  derivedCount?: Count;
+}
+/** Whether two of the peer's handles designate the same node (NODE-6). */
+export interface SameNodeOp {
+  op: 'sameNode';
+  peer: PeerId;
+  handle: HandleName;
+  other: HandleName;
 }
 /** Send a message; with timeoutMs > 0, wait that long for room (SEND-7). */
 export interface SendOp {
@@ -203,6 +219,7 @@ export type Operation =
   | ReleaseOp
   | RevokeOp
   | DestroyNodeOp
+  | SameNodeOp
   | SendOp
   | CallOp
   | ReplyOp
@@ -268,7 +285,7 @@ export interface RevokedNotice {
 export interface NoSendersNotice {
   type: 'no-senders';
   node: HandleName;
-  /** Node handles ever derived for this node (NOTICE-3): tells a late notice from a fresh one. */
+  /** Node handles ever derived for this node (NOTICE-3); a conditional destroyNode takes it back (DESTROY-5). */
   derivedCount: Count;
 }
 export type Notice = NodeDestroyedNotice | RevokedNotice | NoSendersNotice;
@@ -284,10 +301,12 @@ export type ErrorCode =
   | 'NOT_OWNER'
   | 'DEAD'
   | 'REVOKED'
+  | 'STALE'
   | 'TOO_LARGE'
   | 'TOO_MANY_HANDLES'
   | 'TABLE_FULL'
   | 'QUEUE_FULL'
+  | 'TOO_MANY_PENDING'
   | 'TIMED_OUT'
   | 'NO_REPLY'
   | 'CALLER_GONE'
@@ -303,6 +322,10 @@ export interface HandleValue {
 export interface RevokeValue {
   /** How many live handles became revoked. */
   revoked: Count;
+}
+export interface SameNodeValue {
+  /** True when both handles designate the same node. */
+  same: boolean;
 }
 export interface MulticastValue {
   /** The destination handles that were skipped because their node is dead. */
@@ -322,7 +345,15 @@ export interface TickValue {
 export interface EmptyValue {}
 
 export type OkValue =
-  AttachValue | HandleValue | RevokeValue | MulticastValue | ReceiveValue | CallValue | TickValue | EmptyValue;
+  | AttachValue
+  | HandleValue
+  | RevokeValue
+  | SameNodeValue
+  | MulticastValue
+  | ReceiveValue
+  | CallValue
+  | TickValue
+  | EmptyValue;
 
 export interface OkResult<V = OkValue> {
   ok: true;

@@ -6,6 +6,7 @@ import { runScenarioComparison } from '../../simulator/compare';
 import { generateDocs, repositoryRoot } from '../docs';
 import { formatReport, runSuite } from '../../conformance/suite';
 import { implementationNamed, suiteDefaults } from './driver';
+import { PROTOCOL_VERSION } from '../../protocol/driver';
 
 export const command = defineCommand({
   name: 'tour',
@@ -38,6 +39,13 @@ async function tour(runs: number, skipDocs: boolean): Promise<number> {
   );
   for (const name of ['reference', 'shm']) {
     const impl = implementationNamed(name);
+    const { protocolVersion } = await impl.createDriver().init();
+    if (protocolVersion !== PROTOCOL_VERSION) {
+      console.log(
+        `${name}: speaks driver protocol ${protocolVersion}, the suite ${PROTOCOL_VERSION}; not run until it does.\n`,
+      );
+      continue;
+    }
     const report = await runSuite({
       createDriver: impl.createDriver,
       driverLabel: `in-process:${name}`,

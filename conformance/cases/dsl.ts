@@ -19,7 +19,7 @@ export interface Case {
   id: string;
   /** A sentence about the behaviour. */
   title: string;
-  /** The clause ids it exercises (spec/CLAUSES-OUTLINE.md, later spec/spec.md). */
+  /** The clause ids it exercises (spec/spec.md). */
   clauses: string[];
   limits?: Partial<Limits>;
   /** Features needed beyond those read from the operations. */
@@ -46,10 +46,11 @@ export const op = {
     credentials: creds(uid),
     ...(bootstrap ? { bootstrap } : {}),
   }),
-  createNode: (peer: number, credentials?: boolean): Operation => ({
+  createNode: (peer: number, credentials?: boolean, acceptsHandles?: boolean): Operation => ({
     op: 'createNode',
     peer,
     ...(credentials !== undefined ? { credentials } : {}),
+    ...(acceptsHandles !== undefined ? { acceptsHandles } : {}),
   }),
   mint: (peer: number, handle: number, rights: Right[], badge?: number): Operation => ({
     op: 'mint',
@@ -60,7 +61,13 @@ export const op = {
   }),
   release: (peer: number, handle: number): Operation => ({ op: 'release', peer, handle }),
   revoke: (peer: number, handle: number): Operation => ({ op: 'revoke', peer, handle }),
-  destroyNode: (peer: number, handle: number): Operation => ({ op: 'destroyNode', peer, handle }),
+  destroyNode: (peer: number, handle: number, derivedCount?: number): Operation => ({
+    op: 'destroyNode',
+    peer,
+    handle,
+    ...(derivedCount !== undefined ? { derivedCount } : {}),
+  }),
+  sameNode: (peer: number, handle: number, other: number): Operation => ({ op: 'sameNode', peer, handle, other }),
   send: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
     op: 'send',
     peer,

@@ -11,8 +11,8 @@ export const HANDLE_CASES: Case[] = [
   },
   {
     id: 'attach-peer-table',
-    title: 'attach gives increasing peer ids and fails TABLE_FULL when the peer table is full',
-    clauses: ['BUS-2', 'PEER-1'],
+    title: 'attach gives a new peer id each time and fails TABLE_FULL when the peer table is full',
+    clauses: ['BUS-2', 'PEER-1', 'BOUND-3'],
     limits: { maxPeers: 2 },
     steps: [
       x(op.attach(1), 'ok', { peer: 1, handles: [] }),

@@ -4,8 +4,9 @@ import type { Feature } from '../../protocol/driver';
 import type { Case } from './dsl';
 import { HANDLE_CASES } from './handles';
 import { MESSAGE_CASES } from './messages';
+import { BOUND_CASES } from './bounds';
 
-export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES];
+export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES];
 
 export interface Requirements {
   operations: OperationName[];
@@ -19,6 +20,7 @@ const KNOWN_OPERATIONS = new Set<string>([
   'release',
   'revoke',
   'destroyNode',
+  'sameNode',
   'send',
   'call',
   'reply',

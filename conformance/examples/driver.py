@@ -2,9 +2,10 @@
 """A minimal Tessera implementation with its conformance driver, in one file.
 
 Standard library only. It is a real (small) implementation, not a proxy: its
-own peer table, handle tables, nodes and receive queues. It implements attach,
-createNode, mint, release, send, receive and close, with credentials and
-configurable limits, and declares exactly that in the init handshake; the
+own peer table, handle tables, nodes and receive queues. It speaks protocol 2
+(Tessera v2) and implements attach, createNode (with acceptsHandles and the
+node limit), mint, release, sameNode, send, receive and close, with credentials
+and configurable limits, and declares exactly that in the init handshake; the
 suite runs what it declares and reports the rest UNSUPPORTED.
 
 To show that names are the implementation's own business (HANDLE-2), peers
@@ -24,11 +25,13 @@ import re
 import sys
 
 MAX_SAFE = 2 ** 53 - 1
-BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
+# SEND-2: canonical base64 only (the bits no byte uses must be zero).
+BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$")
 RIGHTS = ["send", "grant"]
 DEFAULT_LIMITS = {
     "maxPeers": 64, "maxHandlesPerPeer": 256, "maxPayloadBytes": 65536, "maxHandlesPerMessage": 8,
     "queueCapacityMessages": 64, "queueCapacityBytes": 1048576, "senderQuotaMessages": 16, "senderQuotaBytes": 262144,
+    "maxNodesPerPeer": 64, "maxPendingPerPeer": 64, "senderQuotaHandles": 64,
 }
 
 
@@ -94,6 +97,11 @@ class Bus:
         self.next_handle += 1
         self.handles[h["id"]] = h
         node["derived"] += 1
+        if node["senders"] == 0 and node["notice"] is not None:
+            # NOTICE-6: the count rises again: the waiting no-senders notice is no longer true; take it back.
+            owner = self.peers[node["owner"]]
+            owner["queue"] = [e for e in owner["queue"] if e is not node["notice"]]
+            node["notice"] = None
         node["senders"] += 1
         self.place(holder, h)
         return h
@@ -122,13 +130,11 @@ class Bus:
             return
         node["senders"] -= 1
         if node["senders"] == 0:
-            # NOTICE-2: one waiting no-senders notice per node; a new fall to zero updates it.
-            owner = self.peers[node["owner"]]
-            waiting = [e for e in owner["queue"] if e["kind"] == "notice" and e["notice"]["type"] == "no-senders" and e["notice"]["node"] == node["owner_name"]]
-            if waiting:
-                waiting[0]["notice"]["derivedCount"] = node["derived"]
-            else:
-                self.notify(node["owner"], {"type": "no-senders", "node": node["owner_name"], "derivedCount": node["derived"]})
+            # NOTICE-2: a fall to zero enqueues a fresh notice (none waits: a rise would have withdrawn it).
+            entry = self.notify(node["owner"], {"type": "no-senders", "node": node["owner_name"], "derivedCount": node["derived"]})
+            if entry is not None:
+                entry["about"] = node["id"]
+            node["notice"] = entry
 
     @staticmethod
     def valid_rights(rights):
@@ -172,15 +178,20 @@ class Bus:
 
     def createNode(self, op):
         p = self.peer(op)
-        if "credentials" in op and not isinstance(op["credentials"], bool):
-            raise Failure("INVALID_ARGUMENT")
+        for key in ("credentials", "acceptsHandles"):
+            if key in op and not isinstance(op[key], bool):
+                raise Failure("INVALID_ARGUMENT")
+        # NODE-4: a live node counts until destroyed, even after its root handle is released.
+        if sum(1 for n in self.nodes.values() if n["owner"] == p["id"] and n["status"] == "live") >= self.limits["maxNodesPerPeer"]:
+            raise Failure("TABLE_FULL")
         self.room(p)
         h = {"id": self.next_handle, "node": self.next_node, "status": "live", "root": True, "rights": list(RIGHTS), "badge": 0}
         self.next_handle += 1
         self.handles[h["id"]] = h
         name = self.place(p, h)
         self.nodes[self.next_node] = {"id": self.next_node, "owner": p["id"], "owner_name": name, "status": "live",
-                                      "credentials": op.get("credentials") is True, "derived": 0, "senders": 0}
+                                      "credentials": op.get("credentials") is True, "accepts": op.get("acceptsHandles") is not False,
+                                      "derived": 0, "senders": 0, "notice": None}
         self.next_node += 1
         return {"handle": name}
 
@@ -207,6 +218,15 @@ class Bus:
             raise Failure("BAD_HANDLE")
         self.release(h)
         return {}
+
+    def sameNode(self, op):
+        """NODE-6: whether two of the peer's live node handles designate the same node."""
+        p = self.peer(op)
+        if not is_count(op.get("handle")) or not is_count(op.get("other")):
+            raise Failure("INVALID_ARGUMENT")
+        a = self.usable(p, op["handle"])
+        b = self.usable(p, op["other"])
+        return {"same": a["node"] == b["node"]}
 
     def send(self, op):
         p = self.peer(op)
@@ -248,6 +268,8 @@ class Bus:
             e = p["queue"].pop(0)
             if e.get("ghost"):
                 p["ghosts"] -= 1
+            if "about" in e:
+                self.nodes[e["about"]]["notice"] = None  # a no-senders notice, received
             out.append(e["delivery"] if e["kind"] == "message" else {"kind": "notice", "notice": e["notice"]})
         return {"deliveries": out}
 
@@ -270,8 +292,8 @@ class Bus:
         return {}
 
     def invoke(self, op):
-        table = {"attach": self.attach, "createNode": self.createNode, "mint": self.mint,
-                 "release": self.release_op, "send": self.send, "receive": self.receive, "close": self.close}
+        table = {"attach": self.attach, "createNode": self.createNode, "mint": self.mint, "release": self.release_op,
+                 "sameNode": self.sameNode, "send": self.send, "receive": self.receive, "close": self.close}
         fn = table.get(op.get("op"))
         if fn is None:
             return {"ok": False, "error": "INVALID_ARGUMENT"}
@@ -296,8 +318,8 @@ def main():
         kind, rid = req.get("type"), req.get("id")
         if kind == "init":
             resp = {"type": "init_ok", "id": rid, "info": {
-                "name": "python-example", "protocolVersion": "1", "limits": DEFAULT_LIMITS,
-                "operations": ["attach", "createNode", "mint", "release", "send", "receive", "close"],
+                "name": "python-example", "protocolVersion": "2", "limits": DEFAULT_LIMITS,
+                "operations": ["attach", "createNode", "mint", "release", "sameNode", "send", "receive", "close"],
                 "features": ["configurable-limits", "credentials"]}}
         elif kind == "reset":
             bus = Bus(dict(req["limits"]))

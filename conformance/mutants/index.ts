@@ -12,6 +12,7 @@ import { lookup, messageBytes } from '../../model/rules';
 import { createModelDriver, type StepFn } from '../model-driver';
 import type { Driver } from '../../protocol/driver';
 import { mapNames } from '../names';
+import { V2_MUTANTS } from './v2';
 
 export interface Mutant {
   name: string;
@@ -390,6 +391,7 @@ export const MUTANTS: readonly Mutant[] = [
   credentialsAlways,
   missingNodeDestroyed,
   revokeMissesInflight,
+  ...V2_MUTANTS,
 ];
 
 export function mutantNamed(name: string): Mutant | undefined {

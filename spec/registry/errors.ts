@@ -14,9 +14,21 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'INVALID_ARGUMENT',
     cause:
-      'An argument is malformed: unknown peer id, a right that does not exist, a badge or count out of range, a duplicate name, a move in a multicast, a reply handle transferred without move, or bad base64.',
+      'An argument is malformed: unknown peer id, a right that does not exist, a badge or count out of range, a boolean that is not one, a list with a hole, a duplicate name, a move in a multicast, a reply handle transferred without move, base64 that is not canonical, or a tick past the end of the clock.',
     stateUnchanged: true,
-    clauses: ['ERR-1', 'PEER-2', 'MINT-3', 'SEND-5', 'SEND-6', 'MCAST-1', 'RECV-1', 'BUS-3'],
+    clauses: [
+      'ERR-1',
+      'PEER-2',
+      'MINT-3',
+      'SEND-2',
+      'SEND-5',
+      'SEND-6',
+      'MCAST-1',
+      'RECV-1',
+      'BUS-3',
+      'NODE-1',
+      'TIME-3',
+    ],
   },
   {
     code: 'BAD_HANDLE',
@@ -33,9 +45,9 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'NO_RIGHTS',
     cause:
-      "The handle lacks the right the operation needs (send, or grant to transfer), the rights asked exceed the handle's, or a badge was asked for on a badged handle.",
+      "The handle lacks the right the operation needs (send, or grant to transfer), the rights asked exceed the handle's, a badge was asked for on a badged handle, or the message carries handles to a node that refuses them.",
     stateUnchanged: true,
-    clauses: ['HANDLE-4', 'MINT-2', 'MINT-3', 'SEND-1', 'SEND-4', 'MCAST-2'],
+    clauses: ['HANDLE-4', 'MINT-2', 'MINT-3', 'SEND-1', 'SEND-4', 'MCAST-2', 'NODE-5'],
   },
   {
     code: 'NOT_OWNER',
@@ -56,6 +68,12 @@ export const ERRORS: readonly ErrorEntry[] = [
     clauses: ['HANDLE-6', 'REVOKE-1'],
   },
   {
+    code: 'STALE',
+    cause: "A conditional destroyNode whose derivedCount is no longer the node's: a handle was derived since.",
+    stateUnchanged: true,
+    clauses: ['DESTROY-5'],
+  },
+  {
     code: 'TOO_LARGE',
     cause: 'The gathered payload exceeds maxPayloadBytes.',
     stateUnchanged: true,
@@ -70,15 +88,23 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'TABLE_FULL',
     cause:
-      "A handle table (the peer's own, the receiver's, counting handles in flight, or the caller's for a reply) or the peer table has no room.",
+      "A handle table (the peer's own, the receiver's, counting handles in flight, or the caller's for a reply) has no room or no names left, the peer table has no room or no ids left, or the peer owns maxNodesPerPeer live nodes.",
     stateUnchanged: true,
-    clauses: ['HANDLE-1', 'NODE-1', 'BUS-2', 'BUS-3', 'CALL-6'],
+    clauses: ['HANDLE-1', 'NODE-1', 'NODE-4', 'BUS-2', 'BUS-3', 'CALL-6', 'BOUND-3'],
   },
   {
     code: 'QUEUE_FULL',
-    cause: "The receive queue's capacity or the sender's quota in it would be exceeded.",
+    cause:
+      "The receive queue's capacity or the sender's quota in it (messages, bytes, handles in flight) would be exceeded, or the sender has an older blocked send to that queue.",
     stateUnchanged: true,
-    clauses: ['QUOTA-1', 'QUOTA-2', 'MCAST-4'],
+    clauses: ['QUOTA-1', 'QUOTA-2', 'QUOTA-4', 'MCAST-4', 'SEND-8'],
+  },
+  {
+    code: 'TOO_MANY_PENDING',
+    cause:
+      'The invocation would become pending while the peer has maxPendingPerPeer pending operations, or the bus has issued every ticket.',
+    stateUnchanged: true,
+    clauses: ['BOUND-2', 'BOUND-3'],
   },
   {
     code: 'TIMED_OUT',

@@ -3,7 +3,7 @@ import type { Limits } from '../types';
 export interface LimitEntry {
   name: keyof Limits;
   defaultValue: number;
-  unit: 'peers' | 'handles' | 'bytes' | 'messages';
+  unit: 'peers' | 'handles' | 'bytes' | 'messages' | 'nodes' | 'operations';
   meaning: string;
   clauses: string[];
 }
@@ -22,6 +22,21 @@ export const LIMITS: readonly LimitEntry[] = [
     unit: 'handles',
     meaning: 'Entries in one handle table, counting handles in flight to it.',
     clauses: ['HANDLE-1'],
+  },
+  {
+    name: 'maxNodesPerPeer',
+    defaultValue: 64,
+    unit: 'nodes',
+    meaning: 'Live nodes one peer owns; a node counts until destroyed, even after its root handle is released.',
+    clauses: ['NODE-4', 'BOUND-1'],
+  },
+  {
+    name: 'maxPendingPerPeer',
+    defaultValue: 64,
+    unit: 'operations',
+    meaning:
+      'Pending operations of one peer: calls awaiting their outcome, blocked sends and waiting receives together.',
+    clauses: ['BOUND-2', 'BOUND-1'],
   },
   {
     name: 'maxPayloadBytes',
@@ -64,6 +79,14 @@ export const LIMITS: readonly LimitEntry[] = [
     unit: 'bytes',
     meaning: 'Payload bytes one sender may have in one receive queue.',
     clauses: ['QUOTA-1'],
+  },
+  {
+    name: 'senderQuotaHandles',
+    defaultValue: 64,
+    unit: 'handles',
+    meaning:
+      "Handles in flight one sender may have in one receiver's table: the transfers and reply handles of its queued messages and calls.",
+    clauses: ['QUOTA-4', 'QUOTA-1'],
   },
 ];
 

@@ -26,8 +26,9 @@ export const NOTICES: readonly NoticeEntry[] = [
   {
     type: 'no-senders',
     to: "the node's owner",
-    when: 'the count of live handles to the node other than its root, in tables and in flight, fell to zero',
-    fields: "node: the owner's name for the node; derivedCount: node handles ever derived for it",
-    clauses: ['NOTICE-2', 'NOTICE-3'],
+    when: 'the count of live handles to the node other than its root, in tables and in flight, fell to zero; withdrawn from the queue if the count rises again before it is received',
+    fields:
+      "node: the owner's name for the node; derivedCount: node handles ever derived for it (a conditional destroyNode takes it back)",
+    clauses: ['NOTICE-2', 'NOTICE-3', 'NOTICE-6', 'DESTROY-5'],
   },
 ];

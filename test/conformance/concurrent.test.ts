@@ -13,6 +13,7 @@ import type { ConformanceReport } from '../../conformance/report-types';
 import { createShmWorkerDriver } from '../../drivers/shm-workers';
 import { main } from '../../cli/tessera';
 import { LONG } from './support';
+import { skipUnlessShmSpeaksSuiteProtocol } from '../shm/protocol';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const delivered = (s: string) => ({ kind: 'message', node: 1, badge: 0, payload: b64(s), handles: [] });
@@ -37,7 +38,8 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     if (table.length) console.log(table.map((l) => `      ${l}`).join('\n'));
   });
 
-  it('`tessera conformance --impl shm` passes the sequential suite in-process and the concurrent runs with each peer in its own worker thread [ATOMIC-1, ORDER-1, ORDER-2, INV-5, INV-6]', async () => {
+  it('`tessera conformance --impl shm` passes the sequential suite in-process and the concurrent runs with each peer in its own worker thread [ATOMIC-1, ORDER-1, ORDER-2, INV-5, INV-6]', async function () {
+    skipUnlessShmSpeaksSuiteProtocol(this);
     const file = path.join(os.tmpdir(), `tessera-concurrent-${process.pid}.json`);
     const { value: code, out } = await quietly(() =>
       main([
@@ -74,7 +76,8 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     );
   });
 
-  it('shm with peers in worker threads: every concurrent run is linearizable, leaves nothing behind, and really overlaps operations of different peers [ATOMIC-1, ORDER-1, INV-5, INV-6]', async () => {
+  it('shm with peers in worker threads: every concurrent run is linearizable, leaves nothing behind, and really overlaps operations of different peers [ATOMIC-1, ORDER-1, INV-5, INV-6]', async function () {
+    skipUnlessShmSpeaksSuiteProtocol(this);
     const d = createShmWorkerDriver();
     const info = await d.init();
     const seeds = LONG ? 20 : 4;
@@ -107,7 +110,8 @@ describe('concurrent conformance (linearizability with peers in worker threads)'
     );
   });
 
-  it('the concurrent phase catches a worker implementation whose send answers before it takes effect, with a replay line [ATOMIC-1, ORDER-2, SEND-1]', async () => {
+  it('the concurrent phase catches a worker implementation whose send answers before it takes effect, with a replay line [ATOMIC-1, ORDER-2, SEND-1]', async function () {
+    skipUnlessShmSpeaksSuiteProtocol(this);
     let report: ConformanceReport | null = null;
     let seed = 1;
     for (; seed <= 8; seed++) {

@@ -1,18 +1,18 @@
 import { strict as assert } from 'assert';
 import { runSequentialProperty } from '../../conformance/property';
-import { Situations } from '../../conformance/situations';
+import { Situations, V2_SITUATIONS } from '../../conformance/situations';
 import { ClauseCounter, loadClauseIds } from '../../conformance/coverage';
 import { Harness } from '../../conformance/session';
 import { createReferenceDriver } from '../../drivers/reference';
 import { LONG } from './support';
 
 describe('the sequential model-based property', () => {
-  it('the reference backend equals the model after every step of random runs [INV-3, INV-7, ATOMIC-1]', async function () {
+  it('the reference backend equals the model after every step of random runs, and every rule of protocol v2 is reached [INV-3, INV-7, ATOMIC-1, QUOTA-4, NODE-5, NOTICE-6, BOUND-2, NODE-4, DESTROY-5, SEND-8, NODE-6]', async function () {
     this.timeout(120_000);
     const h = await Harness.open(createReferenceDriver());
     const situations = new Situations();
     const counter = new ClauseCounter();
-    const runs = LONG ? 2000 : 150;
+    const runs = LONG ? 2000 : 300;
     const r = await runSequentialProperty(h, { runs, seed: 1, situations, counter });
     assert.equal(r.status, 'pass', `${r.message}\n${(r.counterexample ?? []).join('\n')}`);
     console.log(
@@ -27,6 +27,7 @@ describe('the sequential model-based property', () => {
       'BAD_HANDLE through a stale name',
       'BAD_HANDLE through a forged name',
       'no-senders notice received',
+      ...V2_SITUATIONS,
     ]) {
       assert.ok(per[s] > 0, `the generator never reached "${s}"`);
     }

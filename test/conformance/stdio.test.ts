@@ -5,7 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { runSuite } from '../../conformance/suite';
 import { createStdioDriver } from '../../conformance/stdio';
+import { Readable, Writable } from 'stream';
 import { DriverError } from '../../protocol/driver';
+import { serveStdio } from '../../protocol/serve';
+import { createReferenceDriver } from '../../drivers/reference';
 import { reportValidator } from '../../conformance/report-schema';
 import { ROOT, TESSERA, expectReportPass } from './support';
 
@@ -22,11 +25,15 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-/** A fake driver: a node one-liner that answers init and then misbehaves. */
-function fake(behaviour: string): string {
+const V1_LIMITS =
+  'maxPeers: 64, maxHandlesPerPeer: 256, maxPayloadBytes: 65536, maxHandlesPerMessage: 8, queueCapacityMessages: 64, queueCapacityBytes: 1048576, senderQuotaMessages: 16, senderQuotaBytes: 262144';
+const V2_LIMITS = `${V1_LIMITS}, maxNodesPerPeer: 64, maxPendingPerPeer: 64, senderQuotaHandles: 64`;
+
+/** A fake driver: a node one-liner that answers init (as a driver of `version`) and then misbehaves. */
+function fake(behaviour: string, version = '2'): string {
   const script = `
 const rl = require('readline').createInterface({ input: process.stdin });
-const info = { name: 'fake', protocolVersion: '1', limits: { maxPeers: 64, maxHandlesPerPeer: 256, maxPayloadBytes: 65536, maxHandlesPerMessage: 8, queueCapacityMessages: 64, queueCapacityBytes: 1048576, senderQuotaMessages: 16, senderQuotaBytes: 262144 }, operations: ['attach','createNode','send','receive','close'], features: [] };
+const info = { name: 'fake', protocolVersion: '${version}', limits: { ${version === '1' ? V1_LIMITS : V2_LIMITS} }, operations: ['attach','createNode','send','receive','close'], features: [] };
 rl.on('line', (line) => {
   const req = JSON.parse(line);
   const say = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
@@ -35,7 +42,7 @@ rl.on('line', (line) => {
   if (req.type === 'shutdown') { say({ type: 'shutdown_ok', id: req.id }); process.exit(0); }
   ${behaviour}
 });`;
-  const file = path.join(os.tmpdir(), `tessera-fake-${process.pid}-${Math.abs(hash(behaviour))}.js`);
+  const file = path.join(os.tmpdir(), `tessera-fake-${process.pid}-${version}-${Math.abs(hash(behaviour))}.js`);
   fs.writeFileSync(file, script);
   return `node ${JSON.stringify(file)}`;
 }
@@ -105,6 +112,38 @@ describe('the stdio driver protocol', () => {
       assert.ok(reportValidator.check(report).ok, 'the report does not validate');
     });
   }
+
+  it('a driver of protocol 1 gets one clear message saying what protocol 2 changed, and nothing is run [ERR-2, BOUND-2, NODE-6]', async function () {
+    this.timeout(20_000);
+    const command = fake('/* never asked */', '1');
+    const report = await runSuite({
+      createDriver: () => createStdioDriver({ command, requestTimeoutMs: 1500 }),
+      driverLabel: command,
+      replayBase: '',
+      runs: 5,
+      seed: 1,
+    });
+    assert.equal(report.status, 'error');
+    assert.match(report.driverError ?? '', /speaks protocol version "1" and the suite "2": protocol 2 is Tessera v2/);
+    assert.doesNotMatch(report.driverError ?? '', /violates/);
+    assert.deepEqual(report.cases, []);
+  });
+
+  it('a TypeScript driver asked for another protocol answers with the same message instead of serving it [ERR-2]', async function () {
+    this.timeout(20_000);
+    const out: string[] = [];
+    const input = Readable.from([JSON.stringify({ type: 'init', id: 1, protocolVersion: '1' }) + '\n']);
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        out.push(String(chunk));
+        done();
+      },
+    });
+    await serveStdio(createReferenceDriver(), input, sink, () => {});
+    const reply = JSON.parse(out[0]);
+    assert.equal(reply.type, 'error');
+    assert.match(reply.message, /speaks protocol version "2" and the suite "1"/);
+  });
 
   it('a driver command that does not exist is a driver error [ERR-2]', async () => {
     const d = createStdioDriver({ command: 'definitely-not-a-tessera-driver-xyz', requestTimeoutMs: 3000 });

@@ -34,7 +34,7 @@ describe('bus and peers', () => {
     assert.equal(w.state.limits.maxPayloadBytes, 10);
     assert.equal(w.state.limits.maxPeers, 64);
   });
-  it('attach gives increasing peer ids that are never reused, even after close [BUS-2, PEER-1]', () => {
+  it('attach gives a peer id never issued before, even after close (the model counts up) [BUS-2, PEER-1]', () => {
     const w = new World();
     const a = w.peer();
     w.ok({ op: 'close', peer: a });
@@ -696,7 +696,7 @@ describe('credentials and notices', () => {
     assert.equal(notices(w.receive(client)).length, 2);
     w.node(client);
   });
-  it('a node has at most one no-senders notice waiting, brought up to date by a later fall to zero [NOTICE-2, NOTICE-3]', () => {
+  it('a node has at most one no-senders notice waiting: a rise withdraws it and the next fall enqueues a fresh one with the new count [NOTICE-2, NOTICE-3, NOTICE-6]', () => {
     const w = new World();
     const p = w.peer();
     const n = w.node(p);

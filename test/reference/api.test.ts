@@ -20,6 +20,33 @@ describe('the reference backend API', () => {
     assert.equal(payloadText(await pending), 'pong');
   });
 
+  it('v2 through the API: nodes that refuse handles, sameNode, conditional destroyNode on a no-senders notice [NODE-5, NODE-6, DESTROY-5, NOTICE-2]', () => {
+    const bus = Bus.create({ clock: 'virtual' });
+    const owner = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const closed = owner.createNode({ acceptsHandles: false });
+    const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: owner, handle: closed }]);
+    const [to] = client.bootstrap;
+    const own = client.createNode();
+    assert.throws(
+      () => client.send(to, { handles: [{ handle: own }] }),
+      (e: unknown) => e instanceof TesseraError && e.code === 'NO_RIGHTS',
+    );
+    const copy = client.mint(to, { rights: ['send'] });
+    assert.equal(client.sameNode(to, copy), true);
+    assert.equal(client.sameNode(to, own), false);
+    client.release(to);
+    client.release(copy);
+    const [notice] = owner.tryReceive();
+    assert.ok(notice.kind === 'notice' && notice.notice.type === 'no-senders');
+    const { derivedCount } = notice.notice as { derivedCount: number };
+    owner.mint(closed, { rights: ['send'] }); // derived since the notice
+    assert.throws(
+      () => owner.destroyNode(closed, { derivedCount }),
+      (e: unknown) => e instanceof TesseraError && e.code === 'STALE',
+    );
+    owner.destroyNode(closed, { derivedCount: derivedCount + 1 });
+  });
+
   it('errors are TesseraError values with the spec code, and change nothing [ERR-2, ATOMIC-1]', () => {
     const bus = Bus.create({ clock: 'virtual' }); // a real clock would tick between the snapshots
     const p = bus.attach({ uid: 1, gid: 1, pid: 1 });

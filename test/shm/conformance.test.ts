@@ -5,9 +5,13 @@ import { Harness } from '../../conformance/session';
 import { runCases } from '../../conformance/run-cases';
 import { runSequentialProperty } from '../../conformance/property';
 import { createShmDriver } from '../../drivers/shm';
+import { skipUnlessShmSpeaksSuiteProtocol } from './protocol';
 
 describe('conformance suite against the shm backend (in-process driver)', function () {
   this.timeout(180_000);
+  before(function () {
+    skipUnlessShmSpeaksSuiteProtocol(this);
+  });
 
   it('passes every scenario case [ERR-1, ATOMIC-1]', async () => {
     const h = await Harness.open(createShmDriver());

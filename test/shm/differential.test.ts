@@ -4,6 +4,7 @@ import * as assert from 'assert';
 import fc from 'fast-check';
 import type { Operation } from '../../spec/types';
 import { runDifferential, SMALL_LIMITS, type Choice, type Stats } from './differential';
+import { skipUnlessShmSpeaksSuiteProtocol } from './protocol';
 
 const n = fc.noBias(fc.nat(999));
 const choice = fc.tuple(n, n, n, n, n) as fc.Arbitrary<Choice>;
@@ -35,6 +36,9 @@ function mustReach(stats: Stats, keys: string[]): void {
 
 describe('shm backend vs the model (differential)', function () {
   this.timeout(240_000);
+  before(function () {
+    skipUnlessShmSpeaksSuiteProtocol(this);
+  });
 
   it("every operation gives the model's result, deliveries and completions, modulo handle names [ERR-1, ATOMIC-1, HANDLE-2, ORDER-2, NOTICE-5, TIME-2]", () => {
     const stats = check(0x5e4);

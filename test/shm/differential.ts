@@ -15,6 +15,10 @@ export const SMALL_LIMITS: Limits = {
   queueCapacityBytes: 40,
   senderQuotaMessages: 4,
   senderQuotaBytes: 24,
+  // The shm backend speaks protocol v1: v2's new limits at values where they never decide anything.
+  maxNodesPerPeer: 1 << 20,
+  maxPendingPerPeer: 1 << 20,
+  senderQuotaHandles: 12,
 };
 
 export class NameMap {

@@ -6,6 +6,7 @@ import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus, TesseraError } from '../../backends/shm';
 import type { Invocation, Operation, Result } from '../../spec/types';
+import { skipUnlessShmSpeaksSuiteProtocol } from './protocol';
 import {
   checkLinearizable,
   finalStateProblems,
@@ -382,6 +383,7 @@ describe('shm backend across worker threads', function () {
 
   it("chaos against the model: workers doing random operations while two are terminated at random; every call gets one outcome, nothing leaks, and the recorded history (real-time intervals, the dead peers' operations in flight optional) is linearizable [CLOSE-1, CLOSE-2, CLOSE-3, CALL-2, INV-5, INV-6, ATOMIC-1]", async function () {
     this.timeout(180_000); // a few seconds usually; under coverage instrumentation and a loaded machine, up to three episodes
+    skipUnlessShmSpeaksSuiteProtocol(this); // the history is checked against the model, which speaks protocol 2
     // The search is exponential in the worst case: an episode whose search runs out of budget proves
     // nothing either way and another episode runs; a history found not linearizable fails at once.
     const n = 4,
