@@ -44,22 +44,29 @@ export function studyCharts(study: ScaleStudy, results: ScaleStudyResults): Stud
   return out;
 }
 
-/** Where each design stops scaling, as the CLI prints it. */
+/** Where each design stops scaling, as the CLI prints it: a table of throughput, then why, one line each. */
 export function verdictTable(study: ScaleStudy, results: ScaleStudyResults): string {
-  const rows = scalingVerdicts(study, results).map((v) => {
+  const verdicts = scalingVerdicts(study, results);
+  const rows = verdicts.map((v) => {
     const m = metric(study.workloads.find((w) => w.id === v.workload)!.throughput);
     return [
       v.workload,
       v.transport,
       ...v.throughput.map((t) => formatMetric(m, t.value)),
       `x${v.speedup.toFixed(1)} of x${v.ideal}`,
-      v.stopsBetween ? `${v.stopsBetween[0]}-${v.stopsBetween[1]}` : 'no',
-      v.reason,
+      v.stopsBetween ? `${v.stopsBetween[0]}-${v.stopsBetween[1]} cores` : 'no',
     ];
   });
-  return textTable(
-    ['workload', 'transport', ...results.cores.map((c) => `${c} cores`), 'speed-up', 'stops', 'why'],
-    rows,
-    2,
+  const why = verdicts.map(
+    (v) => `${v.workload} on ${v.transport}: ${v.stopsBetween ? 'stops' : 'scales'}: ${v.reason}`,
   );
+  return [
+    textTable(
+      ['workload', 'transport', ...results.cores.map((c) => `${c} cores`), 'speed-up', 'stops scaling'],
+      rows,
+      2,
+    ),
+    '',
+    ...why,
+  ].join('\n');
 }

@@ -25,6 +25,7 @@ import type { CompareResults, Profile, Scenario, SimResults, Sweep, SweepPoint }
 import { OutputFile, type OutputDir } from '../output';
 import { STUDY_RESULTS_FILE, planStudy as planScaleStudy, runStudy } from '../../simulator/scale-study';
 import { studyCharts, verdictTable } from '../../simulator/scale-report';
+import { metricIds } from '../../simulator/metrics';
 
 /** A seed's text: decimal or 0x-hex, below 2^64 (the simulator's seeds are 64-bit). */
 function seedProblem(seed: string): string | null {
@@ -46,7 +47,10 @@ function checkTransport(name: string, where: string): void {
 const flags = {
   seed: text('S', 'the seed, decimal or 0x-hex, below 2^64', { check: seedProblem }),
   transport: text('NAME', 'a bundled transport profile (`tessera sim --list`)'),
-  profile: text('FILE', 'a transport profile file, e.g. one `tessera calibrate` wrote'),
+  profile: text(
+    'FILE',
+    'a transport profile file: one `tessera calibrate` wrote, or one that `extends` a bundled profile and changes some values',
+  ),
   compare: text('T1,T2,...', 'run on each of these transports and compare them in one table and one latency chart'),
   trace: outputFile(
     'write a JSON-lines trace of every operation and bus event (with --compare, FILE.<transport>.jsonl each)',
@@ -78,7 +82,7 @@ const flags = {
   'scale-study': bool(
     'run the scale study (simulator/studies/scale.json: its workloads at 2 to 256 cores on every bundled profile) and write its results (--json, default simulator/studies/scale-results.json, which the docs draw)',
   ),
-  list: bool('list the bundled scenarios and transports'),
+  list: bool('list the bundled scenarios, transports and the metrics sweeps can chart'),
   paranoid: bool(
     'check the whole bus state against the model after every simulated step (slow; a violation is then caught at the step that caused it)',
   ),
@@ -120,7 +124,9 @@ export const command = defineCommand({
   plan({ flags: f, operands }) {
     if (f.list)
       return async () => {
-        console.log(`scenarios: ${bundledScenarios().join(', ')}\ntransports: ${bundledProfiles().join(', ')}`);
+        console.log(
+          `scenarios: ${bundledScenarios().join(', ')}\ntransports: ${bundledProfiles().join(', ')}\nmetrics: ${metricIds().join(', ')}`,
+        );
         return 0;
       };
     if (f['scale-study']) return planStudy(f, operands);
