@@ -54,6 +54,13 @@ export function niceCeil(x: number): number {
   return 10 * mag;
 }
 
+/** The largest 1, 2 or 5 x a power of ten at or below x (x > 0). */
+export function niceFloor(x: number): number {
+  const mag = 10 ** Math.floor(Math.log10(x));
+  for (const m of [5, 2, 1]) if (m * mag <= x * (1 + 1e-12)) return m * mag;
+  return mag;
+}
+
 /** Ticks at 1, 2, 5 x powers of ten for a log axis (powers of ten alone past three decades, so labels never collide). */
 export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
@@ -240,7 +247,7 @@ export function latencyCdfSvg(runs: { label: string; results: SimResults }[], ti
   const all = runs.flatMap((r) => r.results.latencyCdf.map((pt) => pt[0])).filter((v) => v > 0);
   if (all.length === 0)
     return frame(p, title, 'no latency samples', 'latency (ns, log scale)', 'fraction of samples', []);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...all) * 0.9));
+  const lo = niceFloor(Math.min(...all) * 0.9);
   let hi = niceCeil(Math.max(...all) * 1.05);
   if (hi / lo < 10) hi = lo * 10;
   const most = Math.max(...runs.map((r) => r.results.latency.count));
