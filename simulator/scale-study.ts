@@ -226,6 +226,8 @@ function reasonAt(at: (id: string) => number, cores: number, stopped: boolean): 
     const v = at(id);
     return m.kind === 'ns' ? `${Math.round(v).toLocaleString('en-US')} ns` : v.toFixed(2);
   };
+  if (!stopped && lock >= 0.6)
+    return `it still gains, but the bus lock is busy ${pct(lock)} of the time at ${cores} cores (an operation waits ${fmt('lockWaitNsPerOp')} for it on average): it is near its limit`;
   if (lock >= 0.6) {
     const share = at('lockHandoverShare');
     const lines =
