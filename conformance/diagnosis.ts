@@ -331,7 +331,10 @@ export function diagnoseInvocation(f: InvocationFacts): Difference {
   const ctx = f.context?.lines ?? [];
   const m = f.model;
   const i = f.impl;
-  if ('pending' in m !== 'pending' in i) {
+  // A pending invocation is a success that completes later: against an error, it is a wrong error.
+  const failedI = !('pending' in i) && !i.ok;
+  const failedM = !('pending' in m) && !m.ok;
+  if ('pending' in m !== 'pending' in i && !failedI && !failedM) {
     const name = f.opName === 'completion' ? (f.op as { op?: string }).op : f.opName;
     return {
       kind: 'outcome',
@@ -343,7 +346,7 @@ export function diagnoseInvocation(f: InvocationFacts): Difference {
       clauses: PENDING_CLAUSES[name ?? ''] ?? ['TIME-2'],
     };
   }
-  if ('pending' in m || 'pending' in i) {
+  if ('pending' in m && 'pending' in i) {
     return {
       kind: 'names',
       summary: `tickets${where}: ${f.nameReason ?? 'the tickets do not correspond'}`,
@@ -351,11 +354,11 @@ export function diagnoseInvocation(f: InvocationFacts): Difference {
       clauses: ['TIME-2', 'BOUND-3'],
     };
   }
-  if (m.ok && !i.ok) {
+  if (!failedM && failedI) {
     const rules = rulesFor(f.op, i.error);
     return {
       kind: 'error',
-      summary: `the driver failed ${i.error}${where} where the model succeeds`,
+      summary: `the driver failed ${i.error}${where} where the model ${'pending' in m ? 'accepts it (pending)' : 'succeeds'}`,
       details: [
         ...(rules.length
           ? [
@@ -367,16 +370,16 @@ export function diagnoseInvocation(f: InvocationFacts): Difference {
       clauses: uniq(rules.length ? rules.map((r) => r.clause) : errorClauses(f.op, i.error)),
     };
   }
-  if (!m.ok && i.ok) {
+  if (failedM && !failedI) {
     const rule = f.failure?.rule;
     return {
       kind: 'error',
-      summary: `the driver succeeded${where} where the model fails ${m.error}${rule ? `: ${rule.clause} says ${rule.says}` : ''}`,
+      summary: `the driver ${'pending' in i ? 'accepted it (pending)' : 'succeeded'}${where} where the model fails ${m.error}${rule ? `: ${rule.clause} says ${rule.says}` : ''}`,
       details: ctx,
       clauses: uniq([...(f.context?.clauses ?? []), ...(rule ? [rule.clause] : []), ...errorClauses(f.op, m.error)]),
     };
   }
-  if (!m.ok && !i.ok) {
+  if (failedM && failedI) {
     const rule = f.failure?.rule;
     const later = (rulesOf(f.op) ?? []).some(
       (r, k, all) => rule && k > all.indexOf(rule) && rulesFor(f.op, i.error).includes(r),
