@@ -88,12 +88,18 @@ class UnknownImpl {
   toJSON() {
     return `impl:${this.name}`;
   }
+  toString() {
+    return `impl:${this.name}`;
+  }
 }
 /** A model name not bound to any implementation name yet. */
 class UnboundModel {
   constructor(readonly name: number) {}
   toJSON() {
     return this.name;
+  }
+  toString() {
+    return String(this.name);
   }
 }
 
@@ -394,7 +400,13 @@ export function diagnoseInvocation(f: InvocationFacts): Difference {
       clauses: uniq([...(rule ? [rule.clause] : []), ...(later ? ['ERR-1'] : []), ...errorClauses(f.op, m.error)]),
     };
   }
-  // Both succeeded: compare the values with the names the renaming knows.
+  return diagnoseValues(f, where, ctx);
+}
+
+/** Both sides succeeded: compare the values with the names the renaming knows. */
+function diagnoseValues(f: InvocationFacts, where: string, ctx: string[]): Difference {
+  const m = f.model;
+  const i = f.impl;
   const modelValue = (m as { value: unknown }).value;
   const mv = markModel(f.opName, f.peer, modelValue, f.renaming);
   const iv = translateImpl(f.opName, f.peer, (i as { value: unknown }).value, f.renaming);

@@ -15,7 +15,7 @@ const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
-.status { font-weight: 600; white-space: nowrap; } .pass { color: #1a7f37; } .fail, .error { color: #c0392b; } .unsupported, .not-run, .skipped { color: #888; }
+.status { font-weight: 600; white-space: nowrap; } .status.pass { color: #1a7f37; } .status.fail, .status.error { color: #c0392b; } .status.unsupported, .status.not-run, .status.skipped { color: #888; }
 tr.fail td, tr.error td { background: #fdf0ef; } code, pre { font: 12px/1.4 ui-monospace, monospace; } pre { white-space: pre-wrap; overflow-wrap: anywhere; margin: .2rem 0; }
 .verdict { font-size: 1.1rem; padding: .6rem .8rem; border-radius: 4px; background: #f3f3f3; } .verdict.pass { background: #e6f4ea; } .verdict.fail, .verdict.error { background: #fdecea; }
 details > summary { cursor: pointer; } .steps td.driver { color: #555; } tr.differs td { background: #fff3cd; }

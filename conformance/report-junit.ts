@@ -3,16 +3,29 @@
 // (a case under the first of its levels), one for the properties; a failing case
 // is a <failure> whose message is the diagnosis with its clauses, a case the
 // implementation cannot run is <skipped> with what it needs, a driver fault is an
-// <error>. test/conformance/junit.xsd states the structure rules it keeps.
+// <error>. test/conformance/fixtures/junit.xsd states the structure rules it keeps.
 import type { ConformanceReport, ReportCase, ReportProperty } from './report-types';
 import { LEVELS } from './levels';
 import { citeClauses } from './diagnosis';
 import { formatSteps } from './steps';
 
+/** Whether XML 1.0 can hold a character (tab, newline, return, and the rest from space up, less the surrogates). */
+function xmlChar(code: number): boolean {
+  return (
+    code === 9 ||
+    code === 10 ||
+    code === 13 ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    code >= 0x10000
+  );
+}
+
 /** XML text: the five special characters escaped, and characters XML 1.0 cannot hold dropped. */
 export function xmlText(s: string): string {
-  return s
-    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+  return [...s]
+    .filter((ch) => xmlChar(ch.codePointAt(0)!))
+    .join('')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

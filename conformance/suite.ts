@@ -92,9 +92,8 @@ function recordedDriver(o: SuiteOptions): Driver {
   return recordingDriver(d, o.record.log.listener);
 }
 
-export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
-  const started = Date.now();
-  const report: ConformanceReport = {
+function emptyReport(started: number): ConformanceReport {
+  return {
     tool: 'tessera-conformance',
     protocolVersion: PROTOCOL_VERSION,
     status: 'pass',
@@ -107,6 +106,11 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
     coverage: { clauses: [], uncovered: [] },
     statistics: { runs: 0, situations: [] },
   };
+}
+
+export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
+  const started = Date.now();
+  const report = emptyReport(started);
   const selected = isSelection(o);
   if (selected || o.bail)
     report.selection = {
@@ -153,33 +157,8 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
     }
     const stop = o.bail && results.some((r) => r.status === 'fail' || r.status === 'error');
     if (!o.casesOnly && !selected && !stop && (!replaying || (o.property ?? 'sequential') === 'sequential')) {
-      let run = 0;
-      const p = await runSequentialProperty(harness, {
-        runs: o.runs,
-        seed: o.seed,
-        path: o.path,
-        counter: propertyCounter,
-        situations,
-        completionGraceMs: o.completionGraceMs,
-        onRun: () => o.progress?.(0.3 + 0.6 * Math.min(1, ++run / o.runs), 'sequential property'),
-      });
-      const entry: ReportProperty = {
-        name: 'sequential',
-        status: p.status,
-        runs: p.runs,
-        seed: p.seed,
-        steps: p.steps,
-        durationMs: p.durationMs,
-        opsPerSecond: p.opsPerSecond,
-        ...(p.path ? { path: p.path } : {}),
-        ...(p.message ? { message: p.message } : {}),
-        ...(p.counterexample ? { counterexample: p.counterexample } : {}),
-        ...(p.failure?.diagnosis ? { diagnosis: p.failure.diagnosis } : {}),
-        ...(p.failure?.steps.length ? { trace: p.failure.steps } : {}),
-        ...(p.failure?.conditions ? { conditions: p.failure.conditions } : {}),
-      };
-      if (p.status === 'fail' && p.path) entry.replay = `${o.replayBase} --seed ${p.seed} --path "${p.path}"`;
-      report.properties.push(entry);
+      const p = await sequentialProperty(o, harness, propertyCounter, situations);
+      report.properties.push(p);
       if (p.status === 'error' && /driver/.test(p.message ?? '')) {
         report.driverError = p.message;
         o.record?.capture('driver');
@@ -223,6 +202,42 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
   report.verdict = verdictLine(report);
   report.durationMs = Date.now() - started;
   return report;
+}
+
+/** The sequential property, as a report entry. */
+async function sequentialProperty(
+  o: SuiteOptions,
+  harness: Harness,
+  counter: ClauseCounter,
+  situations: Situations,
+): Promise<ReportProperty> {
+  let run = 0;
+  const p = await runSequentialProperty(harness, {
+    runs: o.runs,
+    seed: o.seed,
+    path: o.path,
+    counter,
+    situations,
+    completionGraceMs: o.completionGraceMs,
+    onRun: () => o.progress?.(0.3 + 0.6 * Math.min(1, ++run / o.runs), 'sequential property'),
+  });
+  const entry: ReportProperty = {
+    name: 'sequential',
+    status: p.status,
+    runs: p.runs,
+    seed: p.seed,
+    steps: p.steps,
+    durationMs: p.durationMs,
+    opsPerSecond: p.opsPerSecond,
+    ...(p.path ? { path: p.path } : {}),
+    ...(p.message ? { message: p.message } : {}),
+    ...(p.counterexample ? { counterexample: p.counterexample } : {}),
+    ...(p.failure?.diagnosis ? { diagnosis: p.failure.diagnosis } : {}),
+    ...(p.failure?.steps.length ? { trace: p.failure.steps } : {}),
+    ...(p.failure?.conditions ? { conditions: p.failure.conditions } : {}),
+  };
+  if (p.status === 'fail' && p.path) entry.replay = `${o.replayBase} --seed ${p.seed} --path "${p.path}"`;
+  return entry;
 }
 
 function fillCoverage(

@@ -27,6 +27,25 @@ export function diagnoseHistory(history: HistoryOp[], limits: Partial<Limits> | 
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** A label cut to what fits in `px` pixels (about 5.2 px per character at 9 px). */
+const fit = (text: string, px: number) => {
+  const n = Math.floor((px - 6) / 5.2);
+  return n >= text.length ? text : n > 3 ? `${text.slice(0, n - 1)}…` : '';
+};
+
+/** Words in lines of at most `width` characters. */
+function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 const LANE = 54;
 const LEFT = 90;
 const WIDTH = 960;
@@ -36,19 +55,26 @@ const TOP = 34;
 export function timelineSvg(history: HistoryOp[], d: HistoryDiagnosis): string {
   const ops = [...history].sort((a, b) => a.call - b.call);
   const clients = [...new Set(ops.map((o) => o.client))].sort((a, b) => a - b);
-  const times = ops.flatMap((o) => [o.call, o.return ?? o.call, o.completed ?? o.call]);
-  const t0 = Math.min(...times);
-  const t1 = Math.max(...times, t0 + 1);
-  const x = (t: number) => LEFT + ((t - t0) / (t1 - t0)) * (WIDTH - LEFT - 20);
-  const height = TOP + clients.length * LANE + 40;
+  // An ordinal time axis, as Porcupine draws one: only the order of events matters, so each
+  // distinct event time gets an even step (gaps where removed operations ran close up).
+  const times = [...new Set(ops.flatMap((o) => [o.call, o.return ?? o.call, o.completed ?? o.call]))].sort(
+    (a, b) => a - b,
+  );
+  const rank = new Map(times.map((t, k) => [t, k]));
+  const step = (WIDTH - LEFT - 20) / Math.max(1, times.length - 1);
+  const x = (t: number) => LEFT + (rank.get(t) ?? times.length - 1) * step;
+  const t1 = times[times.length - 1];
+  const headline = wrapText(`smallest failing history (${ops.length} operations): ${d.reason}`, 150).slice(0, 3);
+  const top = TOP + (headline.length - 1) * 15;
+  const height = top + clients.length * LANE + 40;
   const order = new Map(d.placed.map((id, k) => [id, k + 1]));
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<title>The smallest failing history: one lane per client; numbers: the order of the longest linearization; red: the operation that cannot be placed</title>`,
-    `<text x="8" y="18" font-size="12">${esc(`smallest failing history (${ops.length} operations): ${d.reason}`).slice(0, 400)}</text>`,
+    ...headline.map((line, k) => `<text x="8" y="${18 + k * 15}" font-size="12">${esc(line)}</text>`),
   ];
   clients.forEach((c, k) => {
-    const y = TOP + k * LANE;
+    const y = top + k * LANE;
     parts.push(
       `<line x1="${LEFT - 6}" y1="${y + LANE / 2}" x2="${WIDTH - 10}" y2="${y + LANE / 2}" stroke="#ddd"/>`,
       `<text x="8" y="${y + LANE / 2 + 4}">client ${c}</text>`,
@@ -56,7 +82,7 @@ export function timelineSvg(history: HistoryOp[], d: HistoryDiagnosis): string {
   });
   for (const o of ops) {
     const lane = clients.indexOf(o.client);
-    const y = TOP + lane * LANE + 10;
+    const y = top + lane * LANE + 10;
     const a = x(o.call);
     const b = Math.max(a + 6, x(o.return ?? t1));
     const blamed = o.id === d.blamed;
@@ -75,7 +101,7 @@ export function timelineSvg(history: HistoryOp[], d: HistoryDiagnosis): string {
       );
     parts.push(
       `<text x="${(a + 3).toFixed(1)}" y="${y + 13}">${esc(`${placed !== undefined ? `${placed}. ` : ''}#${o.id}`)}</text>`,
-      `<text x="${(a + 3).toFixed(1)}" y="${y + 26}" font-size="9">${esc(label.slice(label.indexOf(' ') + 1, 60))}</text>`,
+      `<text x="${(a + 3).toFixed(1)}" y="${y + 26}" font-size="9">${esc(fit(label.slice(label.indexOf(' ') + 1), b - a))}</text>`,
       '</g>',
     );
   }
