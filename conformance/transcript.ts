@@ -54,7 +54,13 @@ export class WireLog {
 /** Wrap an in-process driver so its calls are logged as the wire messages a stdio driver would exchange. */
 export function recordingDriver(driver: Driver, listener: WireListener): Driver {
   let id = 0;
-  const wrapped = Object.create(driver) as Driver;
+  // A plain object forwarding to the driver (bound, so the driver's own state stays its own),
+  // with what else it offers (clients run inside it: runClients, now) forwarded too.
+  const wrapped = { close: () => driver.close() } as Driver;
+  for (const key of ['runClients', 'now'] as const) {
+    const f = (driver as unknown as Record<string, unknown>)[key];
+    if (typeof f === 'function') (wrapped as unknown as Record<string, unknown>)[key] = f.bind(driver);
+  }
   const exchange = async <T>(request: object, call: () => Promise<T>, response: (r: T, id: number) => object) => {
     const n = ++id;
     listener('>', JSON.stringify({ ...request, id: n }));

@@ -39,7 +39,7 @@ describe('selection and output of `tessera conformance`', function () {
     for (const [args, message] of [
       [['--case', 'badgse'], /--case: no case "badgse" \(did you mean badges\?\)/],
       [['--case', 'badges,nope'], /--case: no case "nope"/],
-      [['--clause', 'NOTICE-55'], /--clause: no clause "NOTICE-55" \(did you mean NOTICE-5\?\)/],
+      [['--clause', 'NOTCE-5'], /--clause: no clause "NOTCE-5" \(did you mean NOTICE-5\?\)/],
       [['--level', 'cor'], /--level: no level "cor" \(did you mean core\?\)/],
       [['--level', 'concurrency'], /--level concurrency runs the concurrent phase: give --concurrency K/],
       [
