@@ -3,6 +3,7 @@
 // correct, not fast. Every operation goes through `step`, so it can never do
 // what the spec forbids.
 import type {
+  BootstrapGrant,
   CallValue,
   Credentials,
   Delivery,
@@ -10,6 +11,7 @@ import type {
   HandleValue,
   Invocation,
   Limits,
+  Message,
   MulticastValue,
   Operation,
   PeerId,
@@ -21,15 +23,52 @@ import type {
   SameNodeValue,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
-import { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput } from '../common';
+import {
+  MALFORMED,
+  MessageRead,
+  TesseraError,
+  payloadBytes,
+  payloadText,
+  readBootstrap,
+  readBooleanOption,
+  readCountOption,
+  readCreateNodeOptions,
+  readCredentials,
+  readMintOptions,
+  readNames,
+  readPlain,
+  readReceiveOptions,
+  readTimeoutOption,
+  rightsOfBits,
+  toMessage,
+  type BootstrapInput,
+  type MessageInput,
+  type PayloadInput,
+} from '../common';
 
-export { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput };
+export {
+  TesseraError,
+  toMessage,
+  payloadBytes,
+  payloadText,
+  type PayloadInput,
+  type MessageInput,
+  type BootstrapInput,
+};
 
-export interface BootstrapInput {
-  from: Peer;
-  handle: HandleName;
-  rights?: Right[];
-  badge?: number;
+/**
+ * An argument read once (backends/common.ts), as the operation given to the model carries it:
+ * a malformed one becomes null, which fails the model's shape check for its field (ERR-1 step 3,
+ * after the peer checks, as the model orders them).
+ */
+function field<T>(value: T | typeof MALFORMED): T | null {
+  return value === MALFORMED ? null : value;
+}
+
+/** A message read once, in the spec's shape; null when malformed. */
+function readMessage(input: unknown, allowMove = true): Message | null {
+  const read = new MessageRead();
+  return read.read(input, allowMove) ? read.toMessage() : null;
 }
 
 export interface BusOptions {
@@ -76,29 +115,28 @@ export class Bus {
   attach(credentials: Credentials, bootstrap: BootstrapInput[] = []): Peer {
     const r = this.run({
       op: 'attach',
-      credentials,
-      bootstrap: bootstrap.map((b) => ({
-        fromPeer: b.from.id,
-        handle: b.handle,
-        ...(b.rights ? { rights: b.rights } : {}),
-        ...(b.badge !== undefined ? { badge: b.badge } : {}),
-      })),
+      credentials: field(readCredentials(credentials)) as Credentials,
+      bootstrap: field(readBootstrap(bootstrap)) as BootstrapGrant[],
     });
     const v = expectOk<{ peer: PeerId; handles: HandleName[] }>(r, 'attach');
     return new Peer(this, v.peer, v.handles);
   }
 
-  /** Advance a virtual clock (TIME-1). With the real clock this is done for you. */
+  /**
+   * Advance a virtual clock (TIME-1). With the real clock this is done for you. The clock never
+   * passes 2^53-1: a tick that would take it there fails INVALID_ARGUMENT (TIME-3).
+   */
   tick(ms: number): void {
     expectOk(this.run({ op: 'tick', ms }), 'tick');
   }
 
   /** Run one operation of the spec as given (the driver's entry point). */
   run(op: Operation): Invocation {
-    if (this.clock === 'real' && op.op !== 'tick') this.catchUp();
-    const outcome = step(this.state, op);
+    const plain = readPlain(op) as Operation;
+    if (this.clock === 'real' && plain?.op !== 'tick') this.catchUp();
+    const outcome = step(this.state, plain);
     this.state = outcome.state;
-    this.observe?.(op, outcome);
+    this.observe?.(plain, outcome);
     for (const c of outcome.completions) {
       const w = this.waiters.get(c.ticket);
       if (w) {
@@ -165,22 +203,25 @@ export class Peer {
    * makes it refuse transfers (NODE-5); the node counts toward maxNodesPerPeer until destroyed (NODE-4).
    */
   createNode(options: { credentials?: boolean; acceptsHandles?: boolean } = {}): HandleName {
+    const credentials = field(readCreateNodeOptions(options));
+    const acceptsHandles = field(readBooleanOption(options, 'acceptsHandles'));
     return this.now<HandleValue>({
       op: 'createNode',
       peer: this.id,
-      ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-      ...(options.acceptsHandles !== undefined ? { acceptsHandles: options.acceptsHandles } : {}),
+      ...(credentials !== undefined ? { credentials: credentials as boolean } : {}),
+      ...(acceptsHandles !== undefined ? { acceptsHandles: acceptsHandles as boolean } : {}),
     }).handle;
   }
 
   /** MINT-1: derive a handle with the same or fewer rights; set a badge once. */
   mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
+    const read = readMintOptions(options);
     return this.now<HandleValue>({
       op: 'mint',
       peer: this.id,
       handle,
-      rights: options.rights,
-      ...(options.badge !== undefined ? { badge: options.badge } : {}),
+      rights: (read === MALFORMED ? null : rightsOfBits(read.rights)) as Right[],
+      ...(read !== MALFORMED && read.badge !== undefined ? { badge: read.badge } : {}),
     }).handle;
   }
 
@@ -198,11 +239,12 @@ export class Peer {
    * no handle was derived for it since; otherwise it throws STALE and the node lives on (DESTROY-5).
    */
   destroyNode(handle: HandleName, options: { derivedCount?: number } = {}): void {
+    const derivedCount = field(readCountOption(options, 'derivedCount'));
     this.now({
       op: 'destroyNode',
       peer: this.id,
       handle,
-      ...(options.derivedCount !== undefined ? { derivedCount: options.derivedCount } : {}),
+      ...(derivedCount !== undefined ? { derivedCount: derivedCount as number } : {}),
     });
   }
 
@@ -213,12 +255,19 @@ export class Peer {
 
   /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
   send(handle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'send', peer: this.id, handle, message: toMessage(message) });
+    this.now({ op: 'send', peer: this.id, handle, message: readMessage(message) as Message });
   }
 
-  /** SEND-7: wait up to timeoutMs for room. */
+  /** SEND-7: wait up to timeoutMs (required) for room. */
   sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    return this.later({ op: 'send', peer: this.id, handle, message: toMessage(message), timeoutMs: options.timeoutMs });
+    const timeoutMs = readTimeoutOption(options);
+    return this.later({
+      op: 'send',
+      peer: this.id,
+      handle,
+      message: readMessage(message) as Message,
+      timeoutMs: (timeoutMs === MALFORMED || timeoutMs === undefined ? null : timeoutMs) as number,
+    });
   }
 
   /** CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
@@ -227,23 +276,31 @@ export class Peer {
     message: MessageInput = {},
     options: { timeoutMs?: number } = {},
   ): Promise<ReplyDelivery> {
+    const timeoutMs = field(readTimeoutOption(options));
     const v = await this.later<CallValue>({
       op: 'call',
       peer: this.id,
       handle,
-      message: toMessage(message),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      message: readMessage(message) as Message,
+      ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
     });
     return v.reply;
   }
 
   reply(replyHandle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: toMessage(message) });
+    this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: readMessage(message) as Message });
   }
 
   /** MCAST-1: returns the destinations skipped because their node is dead. */
   multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
-    return this.now<MulticastValue>({ op: 'multicast', peer: this.id, handles, message: toMessage(message) }).skipped;
+    const names: number[] = [];
+    const count = readNames(handles, names);
+    return this.now<MulticastValue>({
+      op: 'multicast',
+      peer: this.id,
+      handles: (count === MALFORMED ? null : names) as HandleName[],
+      message: readMessage(message) as Message,
+    }).skipped;
   }
 
   /** RECV-1: what is queued now, at most max (default 64). */
@@ -253,12 +310,14 @@ export class Peer {
 
   /** RECV-2: wait up to timeoutMs for a batch; an empty list on timeout. */
   receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
-    const timeoutMs = options.timeoutMs ?? 0;
+    const read = readReceiveOptions(options);
+    const max = read === MALFORMED ? null : (read.max ?? 64);
+    const timeoutMs = read === MALFORMED ? undefined : read.timeoutMs;
     return this.later<ReceiveValue>({
       op: 'receive',
       peer: this.id,
-      max: options.max ?? 64,
-      ...(timeoutMs > 0 ? { timeoutMs } : {}),
+      max: max as number,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     }).then((v) => v.deliveries);
   }
 
