@@ -48,6 +48,9 @@ export interface ConcurrentOutcome {
   history: HistoryOp[];
   /** The failing (minimized) history, one operation per line. */
   counterexample?: string[];
+  /** The smallest failing history itself, and the limits in force (for its diagnosis and timeline). */
+  smallest?: HistoryOp[];
+  limits?: Limits;
   explored: number;
   operations: number;
   /** How many pairs of operations of different clients overlapped in time, per race. */
@@ -185,6 +188,8 @@ export async function runConcurrent(
       ok: false,
       message: `the history is not linearizable: ${check.deepest?.reason ?? ''}`,
       counterexample: formatHistory(check.smallestFailingHistory ?? history),
+      smallest: check.smallestFailingHistory ?? history,
+      limits,
     };
   }
   if (check.ok === null) problems.push(`the linearizability search gave up after ${check.explored} states`);

@@ -18,6 +18,8 @@ import { FOREIGN_BASE } from './names';
 import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from './session';
 import { ClauseCounter } from './coverage';
 import { Situations } from './situations';
+import { propertyFailure, type PropertyFailure } from './counterexample';
+import { fillArbitrary, fillOperations, type Fill } from './fill';
 
 export const COMMAND_KINDS = [
   'attach',
@@ -59,6 +61,8 @@ export interface Swarm {
   timeouts: boolean;
   /** The last peer's node refuses handles (NODE-5). */
   refusingNode: boolean;
+  /** A limit of the implementation's own to fill first, when the suite cannot set small ones (conformance/fill.ts). */
+  fill: Fill | null;
 }
 
 /** One command: which kind, and abstract picks made concrete against the model when it runs. */
@@ -134,6 +138,7 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     faults: fc.subarray([...FAULTS]),
     timeouts: caps.features.has('virtual-clock') ? fc.boolean() : fc.constant(false),
     refusingNode: fc.boolean(),
+    fill: fillArbitrary(caps),
   });
 }
 
@@ -556,6 +561,8 @@ export interface PropertyOutcome {
   /** The shrunk failure: reason, and the operation list. */
   message?: string;
   counterexample?: string[];
+  /** The failing run's diagnosis, steps and conditions. */
+  failure?: PropertyFailure;
   steps: number;
   durationMs: number;
   opsPerSecond: number;
@@ -568,7 +575,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
   let steps = 0;
   let runIndex = 0;
   let fatal: Error | null = null;
-  let last: { message: string; trace: string[]; kind: 'fail' | 'error' } | null = null;
+  let last: PropertyFailure | null = null;
   const arb = runArbitrary(caps, options.maxCommands ?? 50);
 
   const property = fc.asyncProperty(arb, async ([sw, commands]) => {
@@ -587,6 +594,10 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
         await s.step(op);
         steps++;
       }
+      for (const op of fillOperations(s.model, sw.fill)) {
+        await s.step(op);
+        steps++;
+      }
       const concretizer = new Concretizer(s, caps);
       for (const c of commands) {
         const op = concretizer.concretize(c);
@@ -602,18 +613,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
       return true;
     } catch (err) {
       if (err instanceof Mismatch || err instanceof ModelFailure) {
-        last = {
-          message: err.message.split('\n')[0],
-          trace: session
-            ? session
-                .formatTrace(200)
-                .split('\n')
-                .slice(1)
-                .map((l) => l.trim())
-            : [],
-          kind: err instanceof Mismatch ? 'fail' : 'error',
-        };
-        last.message = err.message.split('\noperations (model results):')[0];
+        last = propertyFailure(err, session, sw);
         throw err;
       }
       // A fault of the driver itself: stop trying (shrinking a crashed driver helps nobody).
@@ -621,7 +621,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
         err instanceof DriverError
           ? err
           : new DriverError(`the driver threw: ${(err as Error)?.message ?? String(err)}`);
-      last = { message: fatal.message, trace: [], kind: 'error' };
+      last = { message: fatal.message, trace: [], kind: 'error', steps: [] };
       throw fatal;
     }
   });
@@ -637,7 +637,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
   const opsPerSecond = durationMs > 0 ? Math.round((steps * 1000) / durationMs) : 0;
   if (!details.failed)
     return { status: 'pass', runs: details.numRuns, seed: details.seed, steps, durationMs, opsPerSecond };
-  const l = last as { message: string; trace: string[]; kind: 'fail' | 'error' } | null;
+  const l = last as PropertyFailure | null;
   return {
     status: fatal ? 'error' : (l?.kind ?? 'fail'),
     runs: details.numRuns,
@@ -646,6 +646,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     numShrinks: details.numShrinks,
     message: l?.message ?? String(details.errorInstance),
     counterexample: l?.trace,
+    ...(l ? { failure: l } : {}),
     steps,
     durationMs,
     opsPerSecond,
