@@ -284,7 +284,7 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
   const bytes = messageBytes(op.message);
   const skipped: HandleName[] = [];
   const full: HandleName[] = [];
-  const refused = new Map<PeerRec, RoomNeed>(); // MCAST-6: what the skipped copies needed, per queue
+  let refused: Map<PeerRec, RoomNeed> | null = null; // MCAST-6: what the skipped copies needed, per queue
   for (const name of op.handles) {
     const h = lookup(s, op.peer, name)!;
     if (!live.has(h)) {
@@ -297,6 +297,7 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
       (queueRoom(s, dest, op.peer, 1, bytes, transfers.length) !== null || behindOwnBlockedSend(s, op.peer, dest.id))
     ) {
       full.push(name);
+      refused ??= new Map();
       const need = refused.get(dest);
       if (need) {
         need.messages++;
@@ -309,7 +310,7 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
     entry.handles = carry(ctx, op.peer, dest, transfers);
     enqueue(ctx, dest, entry); // MCAST-3, ORDER-3: consecutive places
   }
-  for (const need of refused.values()) armRoom(s, op.peer, need); // QUOTA-5
+  if (refused !== null) for (const need of refused.values()) armRoom(s, op.peer, need); // QUOTA-5
   return ok({ skipped, full });
 }
 

@@ -253,7 +253,8 @@ export class Interpreter {
         timeoutMs === undefined
           ? { op: 'call', peer, handle, message }
           : { op: 'call', peer, handle, message, timeoutMs };
-    else prog.op = timeoutMs ? { op: 'send', peer, handle, message, timeoutMs } : { op: 'send', peer, handle, message };
+    // A send step without timeoutMs does not wait for room: timeoutMs 0 in the model (TIME-4).
+    else prog.op = { op: 'send', peer, handle, message, timeoutMs: timeoutMs ?? 0 };
     if (kind !== 'reply') {
       prog.lastMsgOp = prog.op as SendOp | CallOp;
       prog.lastMsgTimeout = timeoutMs;
