@@ -75,6 +75,8 @@ export function operationToModel(op: Operation, r: Renaming): Operation {
   }
   if ('handle' in o && o.op !== 'attach') o.handle = h(o.handle);
   if (o.op === 'multicast' && Array.isArray(o.handles)) o.handles = o.handles.map(h);
+  if (o.op === 'sameNode') o.other = h(o.other);
+  if (o.op === 'cancel' && isName(o.ticket)) o.ticket = r.tickets.toModel(o.ticket) ?? UNKNOWN_BASE + o.ticket;
   if (Array.isArray(o.message?.transfers)) for (const t of o.message.transfers) t.handle = h(t.handle);
   return o;
 }

@@ -30,8 +30,10 @@ export const COMMAND_KINDS = [
   'send',
   'call',
   'reply',
+  'replyReceive',
   'multicast',
   'receive',
+  'cancel',
   'close',
   'tick',
 ] as const;
@@ -59,6 +61,8 @@ export interface Swarm {
   timeouts: boolean;
   /** The last peer's node refuses handles (NODE-5). */
   refusingNode: boolean;
+  /** The run starts with a call of p2 that p1 has received: a reply handle to answer, delegate or abandon. */
+  servedCall: boolean;
 }
 
 /** One command: which kind, and abstract picks made concrete against the model when it runs. */
@@ -74,6 +78,7 @@ export interface Command {
   badge: number;
   size: number;
   move: boolean;
+  /** 0: may not wait; -1: timeoutMs left out, no limit; more: waits that long (TIME-4). */
   timeoutMs: number;
   max: number;
   flag: boolean;
@@ -134,6 +139,7 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     faults: fc.subarray([...FAULTS]),
     timeouts: caps.features.has('virtual-clock') ? fc.boolean() : fc.constant(false),
     refusingNode: fc.boolean(),
+    servedCall: caps.operations.has('call') && caps.operations.has('receive') ? fc.boolean() : fc.constant(false),
   });
 }
 
@@ -165,9 +171,11 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
     ),
     size: fc.nat(12),
     move: fc.boolean(),
-    timeoutMs: sw.timeouts
-      ? fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 40 }), weight: 1 })
-      : fc.constant(0),
+    timeoutMs: fc.oneof(
+      { arbitrary: fc.constant(0), weight: 2 },
+      { arbitrary: fc.constant(-1), weight: 1 },
+      { arbitrary: sw.timeouts ? fc.integer({ min: 1, max: 40 }) : fc.constant(0), weight: 2 },
+    ),
     max: fc.nat(3),
     flag: fc.boolean(),
   });
@@ -235,8 +243,10 @@ export class Concretizer {
     // delegations) from peers holding reply handles, receives from peers with a queue.
     const holdsReply = open.filter((p) => this.names(p, 'reply').length > 0);
     const hasQueue = open.filter((p) => this.s.peers[p].queue.length > 0);
+    const waiting = open.filter((p) => this.s.peers[p].pending > 0);
     let pool = open;
-    if (c.kind === 'reply' && holdsReply.length > 0) pool = holdsReply;
+    if ((c.kind === 'reply' || c.kind === 'replyReceive') && holdsReply.length > 0) pool = holdsReply;
+    if (c.kind === 'cancel' && c.pick % 5 !== 4 && waiting.length > 0) pool = waiting;
     if ((c.kind === 'send' || c.kind === 'close') && c.flag && holdsReply.length > 0) pool = holdsReply;
     if (c.kind === 'receive' && (c.flag || c.pick % 4 !== 0) && hasQueue.length > 0) pool = hasQueue;
     return pool[c.peer % pool.length];
@@ -303,7 +313,10 @@ export class Concretizer {
       for (let k = 0; k < n; k++) transfers.push({ handle: k < names.length ? names[k] : next + k });
     } else {
       const used = new Set<number>();
-      c.aux.forEach((a, k) => {
+      // Steering towards delegation (CALL-5, CALL-9): a peer holding a reply handle passes it on even when
+      // the command picked no transfers.
+      const delegates = allowReply && c.flag && c.aux.length === 0 && this.names(peer, 'reply').length > 0;
+      (delegates ? [c.pick] : c.aux).forEach((a, k) => {
         const name = this.handleFor(peer, 'node', a, k === 0 ? c.mode : 'ok');
         const replyPool = this.names(peer, 'reply');
         const handle = allowReply && c.flag && k === 0 && replyPool.length > 0 ? replyPool[a % replyPool.length] : name;
@@ -343,10 +356,14 @@ export class Concretizer {
     return null;
   }
 
-  private timeout(c: Command, feature: string): number | undefined {
-    if (c.timeoutMs <= 0 || !this.caps.features.has('virtual-clock') || !this.caps.features.has(feature))
-      return undefined;
-    return c.timeoutMs;
+  /**
+   * TIME-4: the timeoutMs of a send, receive or replyReceive: 0 (no waiting) unless the implementation
+   * can wait (`feature`); then left out (no limit) or, with a virtual clock, a deadline.
+   */
+  private timeout(c: Command, feature: string): { timeoutMs?: number } {
+    if (!this.caps.features.has(feature) || c.timeoutMs === 0) return { timeoutMs: 0 };
+    if (c.timeoutMs < 0) return {};
+    return this.caps.features.has('virtual-clock') ? { timeoutMs: c.timeoutMs } : { timeoutMs: 0 };
   }
 
   private createNode(peer: number, c: Command): Operation {
@@ -381,7 +398,8 @@ export class Concretizer {
   }
 
   private send(peer: number, c: Command): Operation {
-    const timeoutMs = this.timeout(c, 'blocking-send');
+    const wait = this.timeout(c, 'blocking-send');
+    const timeoutMs = wait.timeoutMs ?? 0;
     // Steering towards SEND-8: the sender of a blocked send now and then sends again through the same handle.
     // An empty message fits where the blocked one did not, so only the order can hold it back.
     const blocked = c.mode === 'ok' && c.pick % 2 === 0 ? this.blockedSend() : null;
@@ -393,20 +411,63 @@ export class Concretizer {
       return { op: 'send', peer, handle: full, message: { segments: [big] }, timeoutMs: 40 };
     }
     if (blocked !== null)
-      return {
-        op: 'send',
-        peer: blocked.peer,
-        handle: blocked.handle,
-        message: { segments: [] },
-        ...(timeoutMs ? { timeoutMs } : {}),
-      };
+      return { op: 'send', peer: blocked.peer, handle: blocked.handle, message: { segments: [] }, ...wait };
     return {
       op: 'send',
       peer,
       handle: this.handleFor(peer, 'node', c.pick, c.mode),
       message: this.message(peer, c, true),
-      ...(timeoutMs ? { timeoutMs } : {}),
+      ...wait,
     };
+  }
+
+  private call(peer: number, c: Command): Operation {
+    // Mostly no limit; with a virtual clock, deadlines; now and then 0, which times out at once (TIME-4).
+    const timeoutMs =
+      this.caps.features.has('virtual-clock') && c.timeoutMs > 0
+        ? c.timeoutMs
+        : c.timeoutMs === 0 && c.pick % 8 === 0
+          ? 0
+          : undefined;
+    return {
+      op: 'call',
+      peer,
+      handle: this.handleFor(peer, 'node', c.pick, c.mode),
+      message: this.message(peer, c, true),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(this.caps.features.has('credentials') && c.rights === 1 ? { replierCredentials: true } : {}),
+      ...(c.mode === 'badArgs' && c.rights === 2 ? { replierCredentials: 1 as never } : {}),
+    };
+  }
+
+  /**
+   * CANCEL-1: mostly one of the peer's own pending tickets; else a recent one (completed, or another
+   * peer's). Steering: now and then the call whose message a blocked send waits behind (the cancel frees
+   * room in its step, CANCEL-2), or a call whose reply handle travels (it arrives flagged, CALL-9).
+   */
+  private cancel(peer: number, c: Command): Operation {
+    if (c.mode === 'badArgs') return { op: 'cancel', peer, ticket: -1 };
+    const s = this.s;
+    const steer = (want: (call: { message: number | null; node: number; replyHandle: number | null }) => boolean) => {
+      for (const p of s.pending)
+        if (p.kind === 'call' && s.peers[p.peer].status === 'open' && want(s.calls[p.call]))
+          return { op: 'cancel' as const, peer: p.peer, ticket: p.ticket };
+      return null;
+    };
+    const blockedAt = new Set(s.pending.flatMap((p) => (p.kind === 'send' ? [p.dest] : [])));
+    const steered =
+      c.pick % 4 === 1
+        ? steer((call) => call.message !== null && blockedAt.has(s.nodes[call.node]?.owner))
+        : c.pick % 4 === 2
+          ? steer((call) => call.message === null && s.handles[call.replyHandle ?? -1]?.name === null)
+          : null;
+    if (steered !== null) return steered;
+    const mine = s.pending.filter((p) => p.peer === peer);
+    const ticket =
+      mine.length > 0 && c.pick % 4 !== 0
+        ? mine[c.pick % mine.length].ticket
+        : Math.max(1, s.nextTicket - 1 - (c.pick % 3));
+    return { op: 'cancel', peer, ticket };
   }
 
   /** The operation for a command now, or null when it makes no sense (no open peer). */
@@ -467,24 +528,45 @@ export class Concretizer {
         return this.sameNode(peer, c);
       case 'send':
         return this.send(peer, c);
-      case 'call': {
-        const timeoutMs = this.caps.features.has('virtual-clock') && c.timeoutMs > 0 ? c.timeoutMs : undefined;
-        return {
-          op: 'call',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          message: this.message(peer, c, true),
-          ...(timeoutMs ? { timeoutMs } : {}),
-        };
+      case 'call':
+        return this.call(peer, c);
+      case 'cancel':
+        return this.cancel(peer, c);
+      case 'replyReceive': {
+        const handle = this.handleFor(peer, 'reply', c.pick, c.mode);
+        const max = c.mode === 'badArgs' ? 0 : 1 + c.max;
+        const message = this.message(peer, c, false, handle);
+        return { op: 'replyReceive', peer, handle, message, max, ...this.timeout(c, 'blocking-receive') };
       }
       case 'reply': {
         // Nobody can answer yet but a call waits in a queue: take it first (steering towards replies).
         const open = this.openPeers();
         if (c.mode === 'ok' && open.every((p) => this.names(p, 'reply').length === 0)) {
           const withCall = open.find((p) => this.s.peers[p].queue.some((e) => e.kind === 'call'));
-          if (withCall !== undefined) return { op: 'receive', peer: withCall, max: 1 + c.max };
+          if (withCall !== undefined) return { op: 'receive', peer: withCall, max: 1 + c.max, timeoutMs: 0 };
         }
         const handle = this.handleFor(peer, 'reply', c.pick, c.mode);
+        // Steering towards delegation (CALL-5, CALL-9): now and then the holder hands the answer on instead.
+        const via = this.names(peer, 'node').find((n) => {
+          const h = this.s.handles[this.s.peers[peer].table[n]];
+          return h.status === 'live' && h.rights.includes('send') && this.s.nodes[h.node]?.acceptsHandles;
+        });
+        const isReply = this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.kind === 'reply';
+        if (
+          c.mode === 'ok' &&
+          c.flag &&
+          c.pick % 2 === 0 &&
+          isReply &&
+          via !== undefined &&
+          this.caps.features.has('transfers')
+        )
+          return {
+            op: 'send',
+            peer,
+            handle: via,
+            message: { segments: [], transfers: [{ handle, move: true }] },
+            timeoutMs: 0,
+          };
         return { op: 'reply', peer, handle, message: this.message(peer, c, false, handle) };
       }
       case 'multicast': {
@@ -495,12 +577,16 @@ export class Concretizer {
         if (c.mode !== 'badArgs')
           message.transfers = message.transfers?.map((t) => ({ ...t, move: undefined })).map(({ move: _m, ...t }) => t);
         if (message.transfers?.length === 0) delete message.transfers;
-        return { op: 'multicast', peer, handles, message };
+        // Now and then skipping full destinations (MCAST-6).
+        return { op: 'multicast', peer, handles, message, ...(c.move && c.mode === 'ok' ? { skipFull: true } : {}) };
       }
-      case 'receive': {
-        const timeoutMs = this.timeout(c, 'blocking-receive');
-        return { op: 'receive', peer, max: c.mode === 'badArgs' ? 0 : 1 + c.max, ...(timeoutMs ? { timeoutMs } : {}) };
-      }
+      case 'receive':
+        return {
+          op: 'receive',
+          peer,
+          max: c.mode === 'badArgs' ? 0 : 1 + c.max,
+          ...this.timeout(c, 'blocking-receive'),
+        };
       case 'close':
         return { op: 'close', peer };
       default:
@@ -513,7 +599,7 @@ export class Concretizer {
  * The start of every run: peers attached in turn, each granted the nodes of those before it, each
  * creating a node; with `refusingNode`, the last peer's node refuses handles (NODE-5).
  */
-export function prelude(peers: number, caps: Capabilities, refusingNode = false): Operation[] {
+export function prelude(peers: number, caps: Capabilities, refusingNode = false, servedCall = false): Operation[] {
   const ops: Operation[] = [];
   for (let k = 1; k <= peers; k++) {
     const bootstrap = [];
@@ -531,6 +617,12 @@ export function prelude(peers: number, caps: Capabilities, refusingNode = false)
       ...(refusingNode && k === peers ? { acceptsHandles: false } : {}),
     });
   }
+  // With `servedCall`, p2 calls p1's node and p1 receives it (CALL-1): p1 starts with a reply handle.
+  if (servedCall)
+    ops.push(
+      { op: 'call', peer: 2, handle: 1, message: { segments: [] } },
+      { op: 'receive', peer: 1, max: 1, timeoutMs: 0 },
+    );
   return ops;
 }
 
@@ -583,7 +675,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     try {
       session = await h.session(sw.limits, { observers, completionGraceMs: options.completionGraceMs });
       const s = session;
-      for (const op of prelude(sw.peers, caps, sw.refusingNode)) {
+      for (const op of prelude(sw.peers, caps, sw.refusingNode, sw.servedCall)) {
         await s.step(op);
         steps++;
       }
