@@ -4,6 +4,7 @@
 // what the spec forbids.
 import type {
   CallValue,
+  CancelValue,
   Credentials,
   Delivery,
   HandleName,
@@ -114,7 +115,12 @@ export class Bus {
   async runBlocking(op: Operation): Promise<Result> {
     const r = this.run(op);
     if (!('pending' in r)) return r;
-    return new Promise<Result>((resolve) => this.waiters.set(r.ticket, { resolve }));
+    return this.settled(r.ticket);
+  }
+
+  /** The completion of a pending operation, by ticket (TIME-2). */
+  settled(ticket: number): Promise<Result> {
+    return new Promise<Result>((resolve) => this.waiters.set(ticket, { resolve }));
   }
 
   private catchUp(): void {
@@ -141,6 +147,19 @@ function expectOk<V>(r: Invocation, op: string): V {
   if ('pending' in r) throw new Error(`${op} unexpectedly pending`);
   if (!r.ok) throw new TesseraError(r.error, op);
   return r.value as V;
+}
+
+export interface CallOptions {
+  /** Absent: wait for the outcome without limit; 0: may not wait, so TIMED_OUT at once (TIME-4). */
+  timeoutMs?: number;
+  /** The reply carries the replier's credentials (CRED-3). */
+  replierCredentials?: boolean;
+}
+
+/** A call in progress: its ticket (to cancel it, CANCEL-1) and its reply. */
+export interface PendingCall {
+  ticket: number | null;
+  reply: Promise<ReplyDelivery>;
 }
 
 export class Peer {
@@ -211,34 +230,76 @@ export class Peer {
     return this.now<SameNodeValue>({ op: 'sameNode', peer: this.id, handle, other }).same;
   }
 
-  /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
+  /** SEND-1: does not wait (timeoutMs 0, TIME-4); QUEUE_FULL when there is no room, and a room notice follows (QUOTA-5). */
   send(handle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'send', peer: this.id, handle, message: toMessage(message) });
+    this.now({ op: 'send', peer: this.id, handle, message: toMessage(message), timeoutMs: 0 });
   }
 
-  /** SEND-7: wait up to timeoutMs for room. */
-  sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    return this.later({ op: 'send', peer: this.id, handle, message: toMessage(message), timeoutMs: options.timeoutMs });
-  }
-
-  /** CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
-  async call(
-    handle: HandleName,
-    message: MessageInput = {},
-    options: { timeoutMs?: number } = {},
-  ): Promise<ReplyDelivery> {
-    const v = await this.later<CallValue>({
-      op: 'call',
+  /** SEND-7: wait for room, without limit or up to timeoutMs (TIME-4). */
+  sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): Promise<void> {
+    return this.later({
+      op: 'send',
       peer: this.id,
       handle,
       message: toMessage(message),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
-    return v.reply;
+  }
+
+  /**
+   * CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT, CANCELLED or CLOSED.
+   * `replierCredentials` asks for the replier's credentials on the reply (CRED-3).
+   */
+  async call(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): Promise<ReplyDelivery> {
+    return this.startCall(handle, message, options).reply;
+  }
+
+  /** CALL-1 and CANCEL-1: a call whose ticket can be cancelled before its reply comes. */
+  startCall(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): PendingCall {
+    const op: Operation = {
+      op: 'call',
+      peer: this.id,
+      handle,
+      message: toMessage(message),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.replierCredentials !== undefined ? { replierCredentials: options.replierCredentials } : {}),
+    };
+    const r = this.bus.run(op);
+    const reply = (
+      'pending' in r ? this.bus.settled(r.ticket) : Promise.resolve(r)
+    ).then((res) => {
+      if (!res.ok) throw new TesseraError(res.error, 'call');
+      return (res.value as CallValue).reply;
+    });
+    return { ticket: 'pending' in r ? r.ticket : null, reply };
+  }
+
+  /** CANCEL-1: end one of this peer's pending operations; false when it was no longer pending (CANCEL-3). */
+  cancel(ticket: number): boolean {
+    return this.now<CancelValue>({ op: 'cancel', peer: this.id, ticket }).cancelled;
   }
 
   reply(replyHandle: HandleName, message: MessageInput = {}): void {
     this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: toMessage(message) });
+  }
+
+  /**
+   * CALL-10: answer and take the next deliveries in one step; waits as receive does (TIME-4). A reply
+   * to an abandoned call is dropped, and its call-abandoned notice comes with the deliveries.
+   */
+  replyReceive(
+    replyHandle: HandleName,
+    message: MessageInput = {},
+    options: { max?: number; timeoutMs?: number } = {},
+  ): Promise<Delivery[]> {
+    return this.later<ReceiveValue>({
+      op: 'replyReceive',
+      peer: this.id,
+      handle: replyHandle,
+      message: toMessage(message),
+      max: options.max ?? 64,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    }).then((v) => v.deliveries);
   }
 
   /** MCAST-1: returns the destinations skipped because their node is dead. */
@@ -246,19 +307,32 @@ export class Peer {
     return this.now<MulticastValue>({ op: 'multicast', peer: this.id, handles, message: toMessage(message) }).skipped;
   }
 
-  /** RECV-1: what is queued now, at most max (default 64). */
-  tryReceive(max = 64): Delivery[] {
-    return this.now<ReceiveValue>({ op: 'receive', peer: this.id, max }).deliveries;
+  /**
+   * MCAST-6: a multicast to a group that skips the members whose queue is full: returns the dead ones
+   * (`skipped`) and the full ones (`full`), which are told by a room notice when they have room (QUOTA-5).
+   */
+  publish(handles: HandleName[], message: MessageInput = {}): MulticastValue {
+    return this.now<MulticastValue>({
+      op: 'multicast',
+      peer: this.id,
+      handles,
+      message: toMessage(message),
+      skipFull: true,
+    });
   }
 
-  /** RECV-2: wait up to timeoutMs for a batch; an empty list on timeout. */
+  /** RECV-1: what is queued now, at most max (default 64); never waits (timeoutMs 0). */
+  tryReceive(max = 64): Delivery[] {
+    return this.now<ReceiveValue>({ op: 'receive', peer: this.id, max, timeoutMs: 0 }).deliveries;
+  }
+
+  /** RECV-2: wait for a batch, without limit or up to timeoutMs (TIME-4); an empty list on timeout. */
   receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
-    const timeoutMs = options.timeoutMs ?? 0;
     return this.later<ReceiveValue>({
       op: 'receive',
       peer: this.id,
       max: options.max ?? 64,
-      ...(timeoutMs > 0 ? { timeoutMs } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     }).then((v) => v.deliveries);
   }
 
