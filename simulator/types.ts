@@ -272,6 +272,8 @@ export interface RpcPoolWorkload {
   batch?: BatchSize;
   /** Per-call timeout (ms of the bus clock); absent: wait without limit. */
   timeoutMs?: TimeoutMs;
+  /** Server threads answer the last call of a batch and take the next batch in one step (CALL-10). */
+  replyReceive?: boolean;
 }
 
 /** One publisher multicasting to N subscribers. */
@@ -285,6 +287,10 @@ export interface FanoutWorkload {
   /** Publisher pause between messages (off CPU); paces the stream. */
   intervalNs?: Nanos;
   serviceNs?: Nanos;
+  /** Subscribers (counted in `subscribers`) that never read: they sleep through the run. */
+  slowSubscribers?: PeerCount;
+  /** The publisher skips subscribers whose queue is full instead of failing the multicast (MCAST-6). */
+  skipFull?: boolean;
 }
 
 /** A handle introduced along a chain of k peers, used by the last, then revoked at the source. */
@@ -461,9 +467,13 @@ export interface ServeStep extends StepBase {
   until?: 'no-senders' | 'closed';
   /** End the loop (without closing) after answering this many calls; the program goes on. */
   calls?: Times;
+  /** Answer the last call of a batch with replyReceive, which takes the next batch in the same step (CALL-10). */
+  replyReceive?: boolean;
 }
 export interface MulticastStep extends StepBase {
   do: 'multicast';
+  /** Skip destinations whose queue is full (MCAST-6); without it a full one fails the whole multicast. */
+  skipFull?: boolean;
   /**
    * @minItems 1
    * @maxItems 1024
