@@ -43,7 +43,7 @@ let epoch = 0;
 const clock = new Int32Array(data.clock);
 const stamp = (): number => Atomics.add(clock, 0, 1) + 1;
 const post = (m: FromWorker) => parentPort!.postMessage(m);
-const open = () => peer.core.peerOpen(peer.slot, peer.id);
+const open = () => peer.isOpen;
 
 const INVALID = { handles: 'not an array' } as unknown as MessageInput; // makes the peer API say INVALID_ARGUMENT (after CLOSED)
 
@@ -103,13 +103,13 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
         return { ok: true, value: {} };
       }
       case 'call': {
-        const before = peer.core.outTicket;
+        const before = peer.lastCallTicket;
         const p = peer.call(o.handle, input(o.message), o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
         // The call's first part runs synchronously: a new ticket means it started (CALL-1).
         // The promise is then already rejected with the immediate error.
-        if (peer.core.outTicket === before)
+        if (peer.lastCallTicket === before)
           return p.then(() => ({ ok: false, error: 'INVALID_ARGUMENT' }) as Result, errorOf);
-        const ticket = peer.core.outTicket;
+        const ticket = peer.lastCallTicket;
         const done = sink(ticket);
         p.then(
           (reply) => done({ ok: true, value: { reply } }),

@@ -53,45 +53,57 @@ interface PeerWorker {
 }
 
 export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): ClientRunningDriver {
-  const clockSab = new SharedArrayBuffer(8);
-  const clock = new Int32Array(clockSab);
-  let bus: ShmBus | null = null;
-  let peers = new Map<number, PeerWorker>();
-  let listener: (c: Completion) => void = () => {};
-  let nextRequest = 1;
-  let runNumber = 0;
+  return new ShmWorkerDriver(options);
+}
+
+/** The driver's state: the bus, the workers (each running one peer, or idle), the shared clock. */
+class ShmWorkerDriver implements ClientRunningDriver {
+  private readonly clockSab = new SharedArrayBuffer(8);
+  private readonly clock = new Int32Array(this.clockSab);
+  private bus: ShmBus | null = null;
+  private peers = new Map<number, PeerWorker>();
+  private listener: (c: Completion) => void = () => {};
+  private nextRequest = 1;
+  private runNumber = 0;
   /**
    * While runClients collects the scripts' records: the pending calls reported so far, by ticket.
    * A call that completes after its worker reported comes as a message, possibly before every
    * worker has reported (before the suite adopts the records): it is attached here instead.
    */
-  let batchCalls: Map<number, RecordedOp> | null = null;
-  const name = options.fault ? `mutant:${options.fault.name}` : 'shm-workers';
+  private batchCalls: Map<number, RecordedOp> | null = null;
+  private readonly name: string;
+  private epoch = 0;
+  private readonly idle: PeerWorker[] = [];
 
-  let epoch = 0;
-  const idle: PeerWorker[] = [];
+  constructor(private readonly options: ShmWorkerDriverOptions) {
+    this.name = options.fault ? `mutant:${options.fault.name}` : 'shm-workers';
+  }
 
-  async function stopAll(): Promise<void> {
-    const all = [...peers.values(), ...idle.splice(0)];
-    peers = new Map();
+  private async stopAll(): Promise<void> {
+    const all = [...this.peers.values(), ...this.idle.splice(0)];
+    this.peers = new Map();
     await Promise.all(all.map((p) => p.worker.terminate().catch(() => undefined)));
   }
 
   /** A reset: every thread leaves the old bus (closing its peer there) and becomes idle. */
-  function leaveAll(): void {
-    for (const p of peers.values()) {
+  private leaveAll(): void {
+    for (const p of this.peers.values()) {
       p.worker.postMessage({ type: 'leave' } satisfies ToWorker);
       p.peer = null;
       p.failure = undefined;
-      idle.push(p);
+      this.idle.push(p);
     }
-    peers = new Map();
+    this.peers = new Map();
   }
 
-  function newWorker(): PeerWorker {
-    const data: DriverWorkerData = { clock: clockSab, ...(options.fault ? { faultModule: options.fault.module } : {}) };
+  private newWorker(): PeerWorker {
+    const options = this.options;
+    const data: DriverWorkerData = {
+      clock: this.clockSab,
+      ...(options.fault ? { faultModule: options.fault.module } : {}),
+    };
     const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
-    p.worker.on('message', (m: FromWorker) => onMessage(p, m));
+    p.worker.on('message', (m: FromWorker) => this.onMessage(p, m));
     p.worker.on('error', (e) => {
       p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`);
     });
@@ -99,15 +111,15 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
       const e = p.failure ?? new DriverError(`the shm driver worker of peer ${p.peer} exited`);
       for (const w of p.waiting.values()) w.reject(e);
       p.waiting.clear();
-      const i = idle.indexOf(p);
-      if (i >= 0) idle.splice(i, 1);
+      const i = this.idle.indexOf(p);
+      if (i >= 0) this.idle.splice(i, 1);
       // As spawnPeer: the peer of a dead thread is closed, rolling back what it left half done.
-      if (p.peer !== null && bus !== null && peers.get(p.peer) === p) bus.recover(p.peer);
+      if (p.peer !== null && this.bus !== null && this.peers.get(p.peer) === p) this.bus.recover(p.peer);
     });
     return p;
   }
 
-  function onMessage(p: PeerWorker, m: FromWorker): void {
+  private onMessage(p: PeerWorker, m: FromWorker): void {
     switch (m.type) {
       case 'result': {
         const w = p.waiting.get(m.id);
@@ -129,31 +141,36 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
         p.onArmed?.();
         return;
       case 'ran':
-        for (const r of m.ops) if ('pending' in r.invocation) batchCalls?.set(r.invocation.ticket, r);
+        for (const r of m.ops) if ('pending' in r.invocation) this.batchCalls?.set(r.invocation.ticket, r);
         p.onRan?.(m.ops);
         return;
       case 'completion': {
-        if (m.epoch !== epoch) return; // a peer of an old bus, closed by the reset
-        const r = batchCalls?.get(m.ticket);
+        if (m.epoch !== this.epoch) return; // a peer of an old bus, closed by the reset
+        const r = this.batchCalls?.get(m.ticket);
         if (r && r.outcome === undefined) {
-          r.completed = Atomics.add(clock, 0, 1) + 1;
+          r.completed = Atomics.add(this.clock, 0, 1) + 1;
           r.outcome = m.result;
           return;
         }
-        listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
+        this.listener({ ticket: m.ticket, peer: m.peer, op: 'call', result: m.result });
         return;
       }
     }
   }
 
-  function attach(op: Operation): Invocation {
+  private attach(op: Operation): Invocation {
     const o = op as unknown as { credentials?: unknown; bootstrap?: unknown };
     const grants = o.bootstrap;
-    if (grants !== undefined && (!Array.isArray(grants) || grants.some((g) => typeof g !== 'object' || g === null)))
+    // The spec's grants name peers by id (BUS-3); the API also takes a peer object, which the wire cannot mean.
+    if (
+      grants !== undefined &&
+      (!Array.isArray(grants) ||
+        grants.some((g) => typeof g !== 'object' || g === null || typeof (g as BootstrapGrant).fromPeer !== 'number'))
+    )
       return { ok: false, error: 'INVALID_ARGUMENT' };
     let descriptor;
     try {
-      descriptor = bus!.attachDescriptor(
+      descriptor = this.bus!.attachDescriptor(
         o.credentials as never,
         ((grants ?? []) as BootstrapGrant[]).map((g) => ({
           from: g.fromPeer,
@@ -161,101 +178,103 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
           ...(g.rights !== undefined ? { rights: g.rights } : {}),
           ...(g.badge !== undefined ? { badge: g.badge } : {}),
         })),
-        // The token marks the peer as run by another thread (ShmBus.spawnPeer does the same).
-        bus!.core.nextPeerId() + 1,
       );
     } catch (e) {
       if (e instanceof TesseraError) return { ok: false, error: e.code as never };
       throw e;
     }
-    const p = idle.pop() ?? newWorker();
+    const p = this.idle.pop() ?? this.newWorker();
     p.peer = descriptor.id;
-    p.worker.postMessage({ type: 'join', descriptor, epoch } satisfies ToWorker);
-    peers.set(descriptor.id, p);
+    p.worker.postMessage({ type: 'join', descriptor, epoch: this.epoch } satisfies ToWorker);
+    this.peers.set(descriptor.id, p);
     return { ok: true, value: { peer: descriptor.id, handles: descriptor.bootstrap } };
   }
 
-  return {
-    async init(): Promise<DriverInfo> {
-      return {
-        name,
-        protocolVersion: SHM_PROTOCOL_VERSION,
-        limits: { ...DEFAULT_LIMITS },
-        operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'),
-        features: [...SHM_WORKER_FEATURES],
-      };
-    },
-    async reset(limits: Limits): Promise<Limits> {
-      leaveAll();
-      epoch++;
-      const l = resolveLimits(limits);
-      bus = shmBusForConformance(l, { clock: 'real', spin: options.spin ?? 20 });
-      return { ...bus.limits };
-    },
-    async invoke(op: Operation): Promise<Invocation> {
-      if (!bus) throw new DriverError('reset was not called');
-      const o = op as unknown as { op?: unknown; peer?: unknown };
-      if (o?.op === 'attach') return attach(op);
-      const p = typeof o?.peer === 'number' ? peers.get(o.peer) : undefined;
-      if (!p) return { ok: false, error: 'INVALID_ARGUMENT' }; // PEER-2: no such peer
-      if (p.failure) throw p.failure;
-      const id = nextRequest++;
-      return new Promise<Invocation>((resolve, reject) => {
-        p.waiting.set(id, { resolve, reject });
-        p.worker.postMessage({ type: 'op', id, op } satisfies ToWorker);
-      });
-    },
-    onCompletion(l) {
-      listener = l;
-    },
-    now(): number {
-      return Atomics.add(clock, 0, 1) + 1;
-    },
-    async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
-      const run = ++runNumber;
-      batchCalls = new Map();
-      const workers = plans.map((plan) => {
-        const p = peers.get(plan.peer);
-        if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
-        return p;
-      });
-      let armed = 0;
-      const allArmed = new Promise<void>((resolve) => {
-        for (const p of workers)
-          p.onArmed = () => {
-            if (++armed === workers.length) resolve();
-          };
-      });
-      const results = workers.map(
-        (p) =>
-          new Promise<RecordedOp[]>((resolve, reject) => {
-            p.onRan = resolve;
-            const prior = p.failure;
-            if (prior) reject(prior);
-            p.waiting.set(-1, { resolve: () => undefined, reject });
-          }),
-      );
-      plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
-      await Promise.race([allArmed, Promise.all(results)]);
-      // Release every client at once.
-      Atomics.store(clock, 1, run);
-      Atomics.notify(clock, 1);
-      try {
-        // The suite adopts the records in the continuation of this promise: no message is handled in between.
-        const out = await Promise.all(results);
-        return out.flat();
-      } finally {
-        batchCalls = null;
-        for (const p of workers) {
-          p.waiting.delete(-1);
-          p.onRan = undefined;
-          p.onArmed = undefined;
-        }
+  async init(): Promise<DriverInfo> {
+    return {
+      name: this.name,
+      protocolVersion: SHM_PROTOCOL_VERSION,
+      limits: { ...DEFAULT_LIMITS },
+      operations: OPERATIONS.map((o) => o.name).filter((n) => n !== 'tick'),
+      features: [...SHM_WORKER_FEATURES],
+    };
+  }
+
+  async reset(limits: Limits): Promise<Limits> {
+    this.leaveAll();
+    this.epoch++;
+    const l = resolveLimits(limits);
+    this.bus = shmBusForConformance(l, { clock: 'real', spin: this.options.spin ?? 20 });
+    return { ...this.bus.limits };
+  }
+
+  async invoke(op: Operation): Promise<Invocation> {
+    if (!this.bus) throw new DriverError('reset was not called');
+    const o = op as unknown as { op?: unknown; peer?: unknown };
+    if (o?.op === 'attach') return this.attach(op);
+    const p = typeof o?.peer === 'number' ? this.peers.get(o.peer) : undefined;
+    if (!p) return { ok: false, error: 'INVALID_ARGUMENT' }; // PEER-2: no such peer
+    if (p.failure) throw p.failure;
+    const id = this.nextRequest++;
+    return new Promise<Invocation>((resolve, reject) => {
+      p.waiting.set(id, { resolve, reject });
+      p.worker.postMessage({ type: 'op', id, op } satisfies ToWorker);
+    });
+  }
+
+  onCompletion(l: (c: Completion) => void): void {
+    this.listener = l;
+  }
+
+  now(): number {
+    return Atomics.add(this.clock, 0, 1) + 1;
+  }
+
+  async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
+    const run = ++this.runNumber;
+    this.batchCalls = new Map();
+    const workers = plans.map((plan) => {
+      const p = this.peers.get(plan.peer);
+      if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
+      return p;
+    });
+    let armed = 0;
+    const allArmed = new Promise<void>((resolve) => {
+      for (const p of workers)
+        p.onArmed = () => {
+          if (++armed === workers.length) resolve();
+        };
+    });
+    const results = workers.map(
+      (p) =>
+        new Promise<RecordedOp[]>((resolve, reject) => {
+          p.onRan = resolve;
+          const prior = p.failure;
+          if (prior) reject(prior);
+          p.waiting.set(-1, { resolve: () => undefined, reject });
+        }),
+    );
+    plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
+    await Promise.race([allArmed, Promise.all(results)]);
+    // Release every client at once.
+    Atomics.store(this.clock, 1, run);
+    Atomics.notify(this.clock, 1);
+    try {
+      // The suite adopts the records in the continuation of this promise: no message is handled in between.
+      const out = await Promise.all(results);
+      return out.flat();
+    } finally {
+      this.batchCalls = null;
+      for (const p of workers) {
+        p.waiting.delete(-1);
+        p.onRan = undefined;
+        p.onArmed = undefined;
       }
-    },
-    async close() {
-      await stopAll();
-      bus = null;
-    },
-  };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stopAll();
+    this.bus = null;
+  }
 }

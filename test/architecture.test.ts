@@ -15,7 +15,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   model: ['spec'],
   simulator: ['spec', 'model'],
   conformance: ['spec', 'protocol', 'model'],
-  'backends/common': ['spec'],
+  'backends/common': ['spec', 'model'],
   'backends/reference': ['spec', 'model', 'backends/common'],
   'backends/shm': ['spec', 'model', 'backends/common', 'native'],
   drivers: ['spec', 'protocol', 'model', 'backends/common', 'backends/reference', 'backends/shm', 'native'],

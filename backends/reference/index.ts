@@ -3,6 +3,7 @@
 // correct, not fast. Every operation goes through `step`, so it can never do
 // what the spec forbids.
 import type {
+  BootstrapGrant,
   CallValue,
   CancelValue,
   Credentials,
@@ -11,6 +12,7 @@ import type {
   HandleValue,
   Invocation,
   Limits,
+  Message,
   MulticastValue,
   Operation,
   PeerId,
@@ -22,15 +24,52 @@ import type {
   SameNodeValue,
 } from '../../spec/types';
 import { type BusState, type StepOutcome, initialState, step } from '../../model';
-import { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput } from '../common';
+import {
+  MALFORMED,
+  MessageRead,
+  TesseraError,
+  payloadBytes,
+  payloadText,
+  readBootstrap,
+  readBooleanOption,
+  readCountOption,
+  readCreateNodeOptions,
+  readCredentials,
+  readMintOptions,
+  readNames,
+  readPlain,
+  readReceiveOptions,
+  readTimeoutOption,
+  rightsOfBits,
+  toMessage,
+  type BootstrapInput,
+  type MessageInput,
+  type PayloadInput,
+} from '../common';
 
-export { TesseraError, toMessage, payloadBytes, payloadText, type PayloadInput, type MessageInput };
+export {
+  TesseraError,
+  toMessage,
+  payloadBytes,
+  payloadText,
+  type PayloadInput,
+  type MessageInput,
+  type BootstrapInput,
+};
 
-export interface BootstrapInput {
-  from: Peer;
-  handle: HandleName;
-  rights?: Right[];
-  badge?: number;
+/**
+ * An argument read once (backends/common.ts), as the operation given to the model carries it:
+ * a malformed one becomes null, which fails the model's shape check for its field (ERR-1 step 3,
+ * after the peer checks, as the model orders them).
+ */
+function field<T>(value: T | typeof MALFORMED): T | null {
+  return value === MALFORMED ? null : value;
+}
+
+/** A message read once, in the spec's shape; null when malformed. */
+function readMessage(input: unknown, allowMove = true): Message | null {
+  const read = new MessageRead();
+  return read.read(input, allowMove) ? read.toMessage() : null;
 }
 
 export interface BusOptions {
@@ -77,29 +116,28 @@ export class Bus {
   attach(credentials: Credentials, bootstrap: BootstrapInput[] = []): Peer {
     const r = this.run({
       op: 'attach',
-      credentials,
-      bootstrap: bootstrap.map((b) => ({
-        fromPeer: b.from.id,
-        handle: b.handle,
-        ...(b.rights ? { rights: b.rights } : {}),
-        ...(b.badge !== undefined ? { badge: b.badge } : {}),
-      })),
+      credentials: field(readCredentials(credentials)) as Credentials,
+      bootstrap: field(readBootstrap(bootstrap)) as BootstrapGrant[],
     });
     const v = expectOk<{ peer: PeerId; handles: HandleName[] }>(r, 'attach');
     return new Peer(this, v.peer, v.handles);
   }
 
-  /** Advance a virtual clock (TIME-1). With the real clock this is done for you. */
+  /**
+   * Advance a virtual clock (TIME-1). With the real clock this is done for you. The clock never
+   * passes 2^53-1: a tick that would take it there fails INVALID_ARGUMENT (TIME-3).
+   */
   tick(ms: number): void {
     expectOk(this.run({ op: 'tick', ms }), 'tick');
   }
 
   /** Run one operation of the spec as given (the driver's entry point). */
   run(op: Operation): Invocation {
-    if (this.clock === 'real' && op.op !== 'tick') this.catchUp();
-    const outcome = step(this.state, op);
+    const plain = readPlain(op) as Operation;
+    if (this.clock === 'real' && plain?.op !== 'tick') this.catchUp();
+    const outcome = step(this.state, plain);
     this.state = outcome.state;
-    this.observe?.(op, outcome);
+    this.observe?.(plain, outcome);
     for (const c of outcome.completions) {
       const w = this.waiters.get(c.ticket);
       if (w) {
@@ -184,22 +222,25 @@ export class Peer {
    * makes it refuse transfers (NODE-5); the node counts toward maxNodesPerPeer until destroyed (NODE-4).
    */
   createNode(options: { credentials?: boolean; acceptsHandles?: boolean } = {}): HandleName {
+    const credentials = field(readCreateNodeOptions(options));
+    const acceptsHandles = field(readBooleanOption(options, 'acceptsHandles'));
     return this.now<HandleValue>({
       op: 'createNode',
       peer: this.id,
-      ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-      ...(options.acceptsHandles !== undefined ? { acceptsHandles: options.acceptsHandles } : {}),
+      ...(credentials !== undefined ? { credentials: credentials as boolean } : {}),
+      ...(acceptsHandles !== undefined ? { acceptsHandles: acceptsHandles as boolean } : {}),
     }).handle;
   }
 
   /** MINT-1: derive a handle with the same or fewer rights; set a badge once. */
   mint(handle: HandleName, options: { rights: Right[]; badge?: number }): HandleName {
+    const read = readMintOptions(options);
     return this.now<HandleValue>({
       op: 'mint',
       peer: this.id,
       handle,
-      rights: options.rights,
-      ...(options.badge !== undefined ? { badge: options.badge } : {}),
+      rights: (read === MALFORMED ? null : rightsOfBits(read.rights)) as Right[],
+      ...(read !== MALFORMED && read.badge !== undefined ? { badge: read.badge } : {}),
     }).handle;
   }
 
@@ -217,11 +258,12 @@ export class Peer {
    * no handle was derived for it since; otherwise it throws STALE and the node lives on (DESTROY-5).
    */
   destroyNode(handle: HandleName, options: { derivedCount?: number } = {}): void {
+    const derivedCount = field(readCountOption(options, 'derivedCount'));
     this.now({
       op: 'destroyNode',
       peer: this.id,
       handle,
-      ...(options.derivedCount !== undefined ? { derivedCount: options.derivedCount } : {}),
+      ...(derivedCount !== undefined ? { derivedCount: derivedCount as number } : {}),
     });
   }
 
@@ -232,17 +274,18 @@ export class Peer {
 
   /** SEND-1: does not wait (timeoutMs 0, TIME-4); QUEUE_FULL when there is no room, and a room notice follows (QUOTA-5). */
   send(handle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'send', peer: this.id, handle, message: toMessage(message), timeoutMs: 0 });
+    this.now({ op: 'send', peer: this.id, handle, message: readMessage(message) as Message, timeoutMs: 0 });
   }
 
   /** SEND-7: wait for room, without limit or up to timeoutMs (TIME-4). */
   sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = field(readTimeoutOption(options));
     return this.later({
       op: 'send',
       peer: this.id,
       handle,
-      message: toMessage(message),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      message: readMessage(message) as Message,
+      ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
     });
   }
 
@@ -256,18 +299,17 @@ export class Peer {
 
   /** CALL-1 and CANCEL-1: a call whose ticket can be cancelled before its reply comes. */
   startCall(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): PendingCall {
-    const op: Operation = {
+    const timeoutMs = field(readTimeoutOption(options));
+    const replierCredentials = field(readBooleanOption(options, 'replierCredentials'));
+    const r = this.bus.run({
       op: 'call',
       peer: this.id,
       handle,
-      message: toMessage(message),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.replierCredentials !== undefined ? { replierCredentials: options.replierCredentials } : {}),
-    };
-    const r = this.bus.run(op);
-    const reply = (
-      'pending' in r ? this.bus.settled(r.ticket) : Promise.resolve(r)
-    ).then((res) => {
+      message: readMessage(message) as Message,
+      ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
+      ...(replierCredentials !== undefined ? { replierCredentials: replierCredentials as boolean } : {}),
+    });
+    const reply = ('pending' in r ? this.bus.settled(r.ticket) : Promise.resolve(r)).then((res) => {
       if (!res.ok) throw new TesseraError(res.error, 'call');
       return (res.value as CallValue).reply;
     });
@@ -280,7 +322,7 @@ export class Peer {
   }
 
   reply(replyHandle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: toMessage(message) });
+    this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: readMessage(message) as Message });
   }
 
   /**
@@ -292,19 +334,22 @@ export class Peer {
     message: MessageInput = {},
     options: { max?: number; timeoutMs?: number } = {},
   ): Promise<Delivery[]> {
+    const read = readReceiveOptions(options);
+    const max = read === MALFORMED ? null : (read.max ?? 64);
+    const timeoutMs = read === MALFORMED ? undefined : read.timeoutMs;
     return this.later<ReceiveValue>({
       op: 'replyReceive',
       peer: this.id,
       handle: replyHandle,
-      message: toMessage(message),
-      max: options.max ?? 64,
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      message: readMessage(message) as Message,
+      max: max as number,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     }).then((v) => v.deliveries);
   }
 
   /** MCAST-1: returns the destinations skipped because their node is dead. */
   multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
-    return this.now<MulticastValue>({ op: 'multicast', peer: this.id, handles, message: toMessage(message) }).skipped;
+    return this.multicastOp(handles, message, false).skipped;
   }
 
   /**
@@ -312,12 +357,18 @@ export class Peer {
    * (`skipped`) and the full ones (`full`), which are told by a room notice when they have room (QUOTA-5).
    */
   publish(handles: HandleName[], message: MessageInput = {}): MulticastValue {
+    return this.multicastOp(handles, message, true);
+  }
+
+  private multicastOp(handles: HandleName[], message: MessageInput, skipFull: boolean): MulticastValue {
+    const names: number[] = [];
+    const count = readNames(handles, names);
     return this.now<MulticastValue>({
       op: 'multicast',
       peer: this.id,
-      handles,
-      message: toMessage(message),
-      skipFull: true,
+      handles: (count === MALFORMED ? null : names) as HandleName[],
+      message: readMessage(message) as Message,
+      ...(skipFull ? { skipFull: true } : {}),
     });
   }
 
@@ -328,11 +379,14 @@ export class Peer {
 
   /** RECV-2: wait for a batch, without limit or up to timeoutMs (TIME-4); an empty list on timeout. */
   receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
+    const read = readReceiveOptions(options);
+    const max = read === MALFORMED ? null : (read.max ?? 64);
+    const timeoutMs = read === MALFORMED ? undefined : read.timeoutMs;
     return this.later<ReceiveValue>({
       op: 'receive',
       peer: this.id,
-      max: options.max ?? 64,
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      max: max as number,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     }).then((v) => v.deliveries);
   }
 

@@ -3,6 +3,8 @@
 // (values that need 53 bits: names, badges, credentials, sequence numbers) and
 // Uint8Array (payload bytes). Regions never overlap; DESIGN.md draws them.
 import type { Limits } from '../../spec/types';
+import { LIMITS } from '../../spec/registry/limits';
+import { rightBit } from '../common';
 
 export const NONE = -1;
 
@@ -13,7 +15,15 @@ export const HDR_LOCK_WAITERS = 16; // threads sleeping on HDR_LOCK (own cache l
 export const HDR_NEXT_PEER = 32; // next peer id (PEER-1)
 export const HDR_NODE_FREE = 33; // head of the node free list
 export const HDR_MAGIC = 34;
-export const HDR_WORDS = 64;
+/**
+ * f64 words of the header (its second half, i32 words 64..127) holding what the buffer was sized
+ * from: callSlotsPerPeer, maxNodes, journalEntries, viewSlackBytes, then the limits in the
+ * registry's order. A thread joining the bus computes the layout from these, not from anything
+ * it was told (sizingOf).
+ */
+export const HDR_F64_SIZING = 32;
+const SIZING_OPTIONS = ['callSlotsPerPeer', 'maxNodes', 'journalEntries', 'viewSlackBytes'] as const;
+export const HDR_WORDS = 128;
 export const MAGIC = 0x7e55e4b;
 
 // header f64 words
@@ -49,6 +59,14 @@ export const P_MBREADY = 18; // hand-off mailbox: the registration number it was
 export const P_WAITING = 48;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
+/**
+ * The peer's seat for another thread (joinBus): 0 none (the owner's thread runs the peer), the
+ * peer id while issued, minus the peer id once joined. Written at attach and at the one join.
+ */
+export const P_SEAT = 34;
+/** SHA-256 of the seat's key (8 words): the key itself is only in the descriptor the owner handed out. */
+export const P_SEAT_KEY_HASH = 40;
+export const SEAT_KEY_HASH_WORDS = 8;
 export const P_WORDS = 64; // four cache lines: control, wake, room, waiting
 // peer f64
 export const PF_UID = 0;
@@ -85,8 +103,9 @@ export const KIND_REPLY = 2;
 export const ST_LIVE = 0;
 export const ST_REVOKED = 1;
 export const ST_DEAD = 2;
-export const R_SEND = 1;
-export const R_GRANT = 2;
+/** Rights as bits (backends/common.ts): send and grant. */
+export const R_SEND = rightBit('send');
+export const R_GRANT = rightBit('grant');
 
 // ------------------------------------------------------------------ node record
 export const N_STATE = 0; // 0 free, 1 live, 2 dying (within destroy's lock hold)
@@ -260,87 +279,107 @@ export function journalArea(L: Layout, a: number): { i: number; f: number; entri
   return { i, f, entries: shared ? L.journalEntries : JOURNAL_AREA_ENTRIES };
 }
 
-export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout {
-  const P = limits.maxPeers;
-  const H = limits.maxHandlesPerPeer;
-  const M = limits.maxHandlesPerMessage;
-  const callSlots = options.callSlotsPerPeer ?? 4;
+/** The counts a layout is computed from. */
+type Sizes = Pick<
+  Layout,
+  | 'limits'
+  | 'peers'
+  | 'tableSize'
+  | 'maxNodes'
+  | 'callSlots'
+  | 'entriesPerQueue'
+  | 'entryWords'
+  | 'callWords'
+  | 'callFWords'
+  | 'journalAreas'
+  | 'journalEntries'
+>;
+
+/** Regions laid out one after the other: `take(n)` returns where the next n units start. */
+function regions(start: number): { take(n: number): number; align(a: number): void; readonly end: number } {
+  let at = start;
+  return {
+    take(n: number): number {
+      const here = at;
+      at += n;
+      return here;
+    },
+    align(a: number): void {
+      at = align(at, a);
+    },
+    get end(): number {
+      return at;
+    },
+  };
+}
+
+function sizesOf(limits: Limits, options: ShmOptions): Sizes {
+  const P = limits.maxPeers,
+    H = limits.maxHandlesPerPeer,
+    M = limits.maxHandlesPerMessage;
   const maxNodes = options.maxNodes ?? P * H;
-  // NOTICE-4: every waiting revoked / node-destroyed notice holds a table slot (named or released),
-  // so a ring of messages + H entries always has room; no-senders notices live in the node records.
-  const entriesPerQueue = limits.queueCapacityMessages + H;
-  const entryWords = align(E_HANDLES + M, 2);
-  const callWords = C_RHANDLES + 3 * M;
-  const callFWords = CF_NAMES + M;
-  const journalEntries = options.journalEntries ?? Math.max(1 << 14, P * H * 24 + maxNodes * 8);
-  const journalAreas = P + 2;
-  let i = HDR_WORDS;
-  const peerBase = i;
-  i += P * P_WORDS;
-  const handleBase = i;
-  i += P * H * H_WORDS;
-  const nodeBase = i;
-  i += maxNodes * N_WORDS;
-  const callBase = i;
-  i += P * callSlots * callWords;
-  i = align(i, 16);
-  const doneBase = i;
-  i += P * callSlots * DONE_STRIDE;
-  const quotaBase = i;
-  i += P * P * Q_WORDS;
-  i = align(i, 16);
-  const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
-  const mbHandles = MB_F64 + 2 * (MBF_NAMES + M);
-  const mbPayloadAt = align(mbHandles + 3 * M, 16);
-  const mbWords = mbPayloadAt + mbPayload / 4;
-  const mbBase = i;
-  i += P * mbWords; // 16-aligned: every block starts a cache line
-  const entryBase = i;
-  i += P * entriesPerQueue * entryWords;
-  i = align(i, 16);
-  const journalBase = i;
-  i += (journalAreas - 1) * (JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES) + JOURNAL_AREA_HEADER + 2 * journalEntries;
-  let byte = align(i * 4, 64);
-  let f = byte / 8;
-  const fHeader = f;
-  f += FH_WORDS;
-  const fPeerBase = f;
-  f += P * PF_WORDS;
-  const fHandleBase = f;
-  f += P * H * HF_WORDS;
-  const fPlacedBase = f;
-  f += P * H;
-  const fNodeBase = f;
-  f += maxNodes * NF_WORDS;
-  const fCallBase = f;
-  f += P * callSlots * callFWords;
-  const fEntryBase = f;
-  f += P * entriesPerQueue * EF_WORDS;
-  f = align(f, 8);
-  const fJournalBase = f;
-  f += (journalAreas - 1) * JOURNAL_AREA_ENTRIES + journalEntries;
-  byte = align(f * 8, 64);
-  // Each byte ring: the queued bytes (QUOTA-1), up to 3 bytes of padding per queued message (every
-  // payload starts on a 4-byte boundary), and the bytes a receiver may hold in views.
-  const viewSlack = align(options.viewSlackBytes ?? 2 * limits.maxPayloadBytes, 4);
-  const queueBytes = align(limits.queueCapacityBytes + 4 * limits.queueCapacityMessages + viewSlack, 64);
-  const queueBytesBase = byte;
-  byte += P * queueBytes;
-  const replyBytesBase = byte;
-  byte += P * callSlots * align(limits.maxPayloadBytes, 64);
-  const totalBytes = align(byte, 64);
   return {
     limits,
     peers: P,
     tableSize: H,
     maxNodes,
-    callSlots,
-    entriesPerQueue,
-    entryWords,
-    callWords,
-    callFWords,
-    journalAreas,
-    journalEntries,
+    callSlots: options.callSlotsPerPeer ?? 4,
+    // NOTICE-4: every waiting revoked / node-destroyed notice holds a table slot (named or released),
+    // so a ring of messages + H entries always has room; no-senders notices live in the node records.
+    entriesPerQueue: limits.queueCapacityMessages + H,
+    entryWords: align(E_HANDLES + M, 2),
+    callWords: C_RHANDLES + 3 * M,
+    callFWords: CF_NAMES + M,
+    journalAreas: P + 2,
+    journalEntries: options.journalEntries ?? Math.max(1 << 14, P * H * 24 + maxNodes * 8),
+  };
+}
+
+export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout {
+  const z = sizesOf(limits, options);
+  const P = z.peers,
+    H = z.tableSize,
+    M = limits.maxHandlesPerMessage,
+    calls = P * z.callSlots;
+  // i32 words
+  const i = regions(HDR_WORDS);
+  const peerBase = i.take(P * P_WORDS);
+  const handleBase = i.take(P * H * H_WORDS);
+  const nodeBase = i.take(z.maxNodes * N_WORDS);
+  const callBase = i.take(calls * z.callWords);
+  i.align(16);
+  const doneBase = i.take(calls * DONE_STRIDE);
+  const quotaBase = i.take(P * P * Q_WORDS);
+  i.align(16);
+  const mbPayload = align(Math.min(limits.maxPayloadBytes, MB_PAYLOAD_MAX), 64);
+  const mbHandles = MB_F64 + 2 * (MBF_NAMES + M);
+  const mbPayloadAt = align(mbHandles + 3 * M, 16);
+  const mbWords = mbPayloadAt + mbPayload / 4;
+  const mbBase = i.take(P * mbWords); // 16-aligned: every block starts a cache line
+  const entryBase = i.take(P * z.entriesPerQueue * z.entryWords);
+  i.align(16);
+  const journalStride = JOURNAL_AREA_HEADER + 2 * JOURNAL_AREA_ENTRIES;
+  const journalBase = i.take((z.journalAreas - 1) * journalStride + JOURNAL_AREA_HEADER + 2 * z.journalEntries);
+  // f64 words
+  const f = regions(align(i.end * 4, 64) / 8);
+  const fHeader = f.take(FH_WORDS);
+  const fPeerBase = f.take(P * PF_WORDS);
+  const fHandleBase = f.take(P * H * HF_WORDS);
+  const fPlacedBase = f.take(P * H);
+  const fNodeBase = f.take(z.maxNodes * NF_WORDS);
+  const fCallBase = f.take(calls * z.callFWords);
+  const fEntryBase = f.take(P * z.entriesPerQueue * EF_WORDS);
+  f.align(8);
+  const fJournalBase = f.take((z.journalAreas - 1) * JOURNAL_AREA_ENTRIES + z.journalEntries);
+  // bytes. Each byte ring: the queued bytes (QUOTA-1), up to 3 bytes of padding per queued message
+  // (every payload starts on a 4-byte boundary), and the bytes a receiver may hold in views.
+  const viewSlack = align(options.viewSlackBytes ?? 2 * limits.maxPayloadBytes, 4);
+  const queueBytes = align(limits.queueCapacityBytes + 4 * limits.queueCapacityMessages + viewSlack, 64);
+  const b = regions(align(f.end * 8, 64));
+  const queueBytesBase = b.take(P * queueBytes);
+  const replyBytesBase = b.take(calls * align(limits.maxPayloadBytes, 64));
+  return {
+    ...z,
     peerBase,
     handleBase,
     nodeBase,
@@ -366,6 +405,27 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
     viewSlack,
     replyBytesBase,
     mbPayload,
-    totalBytes,
+    totalBytes: align(b.end, 64),
   };
+}
+
+/** Record what the buffer was sized from in its header (computeLayout's inputs, resolved). */
+export function writeSizing(float64: Float64Array, layout: Layout): void {
+  const options = [layout.callSlots, layout.maxNodes, layout.journalEntries, layout.viewSlack];
+  options.forEach((v, i) => (float64[HDR_F64_SIZING + i] = v));
+  LIMITS.forEach((l, i) => (float64[HDR_F64_SIZING + SIZING_OPTIONS.length + i] = layout.limits[l.name]));
+}
+
+/** The layout a bus buffer was created with, read from its header; null when it is not one (magic, size). */
+export function layoutOf(sab: SharedArrayBuffer): Layout | null {
+  if (sab.byteLength < HDR_WORDS * 4) return null;
+  const I = new Int32Array(sab, 0, HDR_WORDS),
+    F = new Float64Array(sab, 0, HDR_WORDS / 2);
+  if (I[HDR_MAGIC] !== MAGIC) return null;
+  const options: ShmOptions = {};
+  SIZING_OPTIONS.forEach((k, i) => (options[k] = F[HDR_F64_SIZING + i]));
+  const limits = {} as Limits;
+  LIMITS.forEach((l, i) => (limits[l.name] = F[HDR_F64_SIZING + SIZING_OPTIONS.length + i]));
+  const layout = computeLayout(limits, options);
+  return layout.totalBytes === sab.byteLength ? layout : null;
 }

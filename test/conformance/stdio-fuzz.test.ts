@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { serveStdio } from '../../protocol/serve';
 import { readRequestLine, wire } from '../../protocol/validate';
 import { createChannelDriver } from '../../conformance/stdio';
-import { DriverError } from '../../protocol/driver';
+import { DriverError, PROTOCOL_VERSION } from '../../protocol/driver';
 import { createReferenceDriver } from '../../drivers/reference';
 import { DEFAULT_LIMITS } from '../../spec/registry/limits';
 import type { DriverResponse } from '../../protocol/wire';
@@ -26,7 +26,7 @@ const HANG_MS = 20_000;
 
 const INFO = {
   name: 'fuzz',
-  protocolVersion: '1',
+  protocolVersion: PROTOCOL_VERSION,
   limits: DEFAULT_LIMITS,
   operations: ['attach', 'createNode', 'send', 'receive', 'close'],
   features: [],
@@ -78,7 +78,7 @@ function messageLike(types: string[]): fc.Arbitrary<string> {
 
 /** Well-formed requests (the suite's lines), with small ids that may repeat. */
 const requests = fc.oneof(
-  fc.nat(5).map((id) => ({ type: 'init', id, protocolVersion: '1' })),
+  fc.nat(5).map((id) => ({ type: 'init', id, protocolVersion: PROTOCOL_VERSION })),
   fc.nat(5).map((id) => ({ type: 'reset', id, limits: DEFAULT_LIMITS })),
   fc.tuple(fc.nat(5), ops).map(([id, op]) => ({ type: 'invoke', id, op })),
 );

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PassThrough } from 'stream';
 import { createChannelDriver, createStdioDriver } from '../../conformance/stdio';
-import { DriverError } from '../../protocol/driver';
+import { DriverError, PROTOCOL_VERSION } from '../../protocol/driver';
 import { serveStdio } from '../../protocol/serve';
 import { wire } from '../../protocol/validate';
 import { MAX_LINE_BYTES } from '../../protocol/lines';
@@ -22,7 +22,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const INFO = {
   name: 'fake',
-  protocolVersion: '1',
+  protocolVersion: PROTOCOL_VERSION,
   limits: DEFAULT_LIMITS,
   operations: ['attach', 'close'],
   features: [],
@@ -153,7 +153,7 @@ describe('the stdio protocol, the suite side, under faults', function () {
 describe('the stdio protocol, the implementation side (serveStdio), under faults', () => {
   for (const [line, message] of NOT_OBJECTS)
     it(`a request line ${line} gets one error answer saying so, and the driver goes on [ERR-2]`, async () => {
-      const out = await served([`${line}\n`, '{"type":"init","id":5,"protocolVersion":"1"}\n']);
+      const out = await served([`${line}\n`, '{"type":"init","id":5,"protocolVersion":"2"}\n']);
       assert.equal(out.length, 2);
       assert.equal(out[0].type, 'error');
       assert.equal((out[0] as { id: unknown }).id, null);
@@ -164,8 +164,8 @@ describe('the stdio protocol, the implementation side (serveStdio), under faults
 
   it('a request without an id, or with an invalid one, is answered with id null; a valid id is echoed [ERR-2]', async () => {
     const out = await served([
-      '{"type":"init","protocolVersion":"1"}\n',
-      '{"type":"init","id":-1,"protocolVersion":"1"}\n',
+      '{"type":"init","protocolVersion":"2"}\n',
+      '{"type":"init","id":-1,"protocolVersion":"2"}\n',
       '{"type":"init","id":7}\n',
     ]);
     assert.deepEqual(
@@ -182,7 +182,7 @@ describe('the stdio protocol, the implementation side (serveStdio), under faults
 
   it('an over-long request line gets one error, its rest is skipped, and the next line is served [ERR-2]', async () => {
     const out = await served(
-      [Buffer.alloc(3000, 'x'), Buffer.alloc(3000, 'y'), '\n{"type":"init","id":1,"protocolVersion":"1"}\n'],
+      [Buffer.alloc(3000, 'x'), Buffer.alloc(3000, 'y'), '\n{"type":"init","id":1,"protocolVersion":"2"}\n'],
       1024,
     );
     assert.deepEqual(
@@ -196,7 +196,7 @@ describe('the stdio protocol, the implementation side (serveStdio), under faults
     const chunk = Buffer.alloc(1024 * 1024, 'q');
     const out = await served([
       ...Array.from({ length: 17 }, () => chunk),
-      '\n{"type":"init","id":1,"protocolVersion":"1"}\n',
+      '\n{"type":"init","id":1,"protocolVersion":"2"}\n',
     ]);
     assert.deepEqual(
       out.map((o) => o.type),

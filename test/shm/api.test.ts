@@ -65,7 +65,7 @@ describe('shm backend API (one thread)', () => {
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const n = a.createNode();
     const ms = [a.mint(n, { rights: ['send'] }), a.mint(n, { rights: ['send'] })];
-    assert.strictEqual(a.releaseEach([ms[0], 987654321, ms[1], ms[0]]), 2);
+    assert.strictEqual(a.fast.releaseEach([ms[0], 987654321, ms[1], ms[0]]), 2);
     assert.strictEqual(
       code(() => a.release(ms[1])),
       'BAD_HANDLE',
@@ -148,10 +148,10 @@ describe('shm backend API (one thread)', () => {
     const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server, handle: node, rights: ['send'] }]);
     const pending = client.call(client.bootstrap[0], { payload: 'ping' }, { timeoutMs: 5000 });
     const batch = createReceiveBatch(8, 256);
-    assert.strictEqual(server.receiveBatchSync(batch, 8, 0), 1);
+    assert.strictEqual(server.fast.receiveBatchSync(batch, 8, 0), 1);
     assert.strictEqual(batch.kind[0], 2);
     assert.strictEqual(Buffer.from(batch.data.subarray(0, batch.length[0])).toString(), 'ping');
-    server.replyBytes(batch.replyHandle[0], Buffer.from('pong'));
+    server.fast.replyBytes(batch.replyHandle[0], Buffer.from('pong'));
     const reply = await pending;
     assert.strictEqual(Buffer.from(reply.payload, 'base64').toString(), 'pong');
     assert.strictEqual(server.tryReceive().length, 0);
@@ -182,20 +182,21 @@ describe('shm backend API (one thread)', () => {
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const n = a.createNode();
     const m = a.mint(n, { rights: ['send', 'grant'] });
-    const words = Int32Array.from(bus.core.I);
-    const core = bus.core as unknown as { releaseMoved: (slot: number) => void };
-    const orig = core.releaseMoved;
-    core.releaseMoved = () => {
+    const words = Int32Array.from(bus.core.int32);
+    // The enqueue's last step fails: after the handle was carried, the quota and the queue's counters written.
+    const wakeups = bus.core.wakeups;
+    const orig = wakeups.queueChanged;
+    wakeups.queueChanged = () => {
       throw new Error('injected');
     };
     try {
       assert.throws(() => a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] }), /injected/);
     } finally {
-      core.releaseMoved = orig;
+      wakeups.queueChanged = orig;
     }
     // every control word is back (the journal itself is cleared; payload bytes past the tail are
     // invisible, and so are the fields of free records, which every allocation sets again)
-    const after = bus.core.I;
+    const after = bus.core.int32;
     const L = bus.layout;
     const freeRecord = (i: number): boolean => {
       const inRegion = (base: number, words: number, count: number, stateWord: number, keep: number[]) => {

@@ -216,9 +216,9 @@ function chaosHistory(): void {
       const i = ++id;
       const op: Operation = { op: 'call', peer: me, handle: target, message: { segments: [b64(text)] } };
       write({ i, op, call: stamp() });
-      const before = peer.core.outTicket;
+      const before = peer.lastCallTicket;
       const p = peer.call(target, { payload: text });
-      if (peer.core.outTicket === before) {
+      if (peer.lastCallTicket === before) {
         // It failed at once: the promise is rejected already (its error is the invocation's).
         calls.push(
           p.then(
@@ -233,7 +233,7 @@ function chaosHistory(): void {
         );
         return;
       }
-      write({ i, invocation: { pending: true, ticket: peer.core.outTicket }, return: stamp() });
+      write({ i, invocation: { pending: true, ticket: peer.lastCallTicket }, return: stamp() });
       pendingCalls++;
       started++;
       const settle = (result: Result) => {
@@ -326,7 +326,7 @@ function handoffServer(): void {
   post({ node, node2 });
   const batch = createReceiveBatch(16, 4096, { views: data.views === true });
   const stats = { calls: 0, messages: 0, notices: 0, noSenders: 0, handlesLive: 0, handlesFlagged: 0 };
-  let n = peer.receiveBatchSync(batch, 16, 10_000);
+  let n = peer.fast.receiveBatchSync(batch, 16, 10_000);
   for (;;) {
     let last = -1;
     let lastReply = new Uint8Array(0);
@@ -347,7 +347,7 @@ function handoffServer(): void {
       if (batch.kind[i] === 1) {
         if (Buffer.from(payload).toString() === 'stop') {
           peer.close();
-          post({ done: true, ...stats, handedOff: peer.handedOff });
+          post({ done: true, ...stats, handedOff: peer.stats().handedOff });
           return;
         }
         stats.messages++;
@@ -357,12 +357,12 @@ function handoffServer(): void {
       if (i === n - 1) {
         last = i;
         lastReply = payload;
-      } else peer.replyBytes(batch.replyHandle[i], payload);
+      } else peer.fast.replyBytes(batch.replyHandle[i], payload);
     }
     n =
       last >= 0
-        ? peer.replyBytesAndReceiveSync(batch.replyHandle[last], lastReply, batch, 16, 10_000)
-        : peer.receiveBatchSync(batch, 16, 10_000);
+        ? peer.fast.replyBytesAndReceiveSync(batch.replyHandle[last], lastReply, batch, 16, 10_000)
+        : peer.fast.receiveBatchSync(batch, 16, 10_000);
   }
 }
 
@@ -372,7 +372,7 @@ function fastClient(): void {
   let bad = 0;
   for (let i = 0; i < n; i++) {
     const msg = Buffer.from(`${tessera.id}:${i}`);
-    const len = peer.callBytesSync(peer.bootstrap[0], msg, out, 10_000);
+    const len = peer.fast.callBytesSync(peer.bootstrap[0], msg, out, 10_000);
     if (Buffer.from(out.subarray(0, len)).toString() !== msg.toString()) bad++;
   }
   peer.close();

@@ -1,0 +1,218 @@
+// Multicast (MCAST-1..5): every destination checked in order, room checked for the
+// live ones together (all or nothing), then one copy per live destination in
+// consecutive places of the bus order (MCAST-3, ORDER-3).
+import type { BusCore } from './core';
+import { lookup, tableRoom } from './tables';
+import * as queues from './queues';
+import { copyIn, claimQuota, roomFor, slotBytes } from './queues';
+import { destOf, post, transferError, writeMessageEntry } from './post';
+import * as status from './status';
+import { type Status } from './status';
+import * as layout from './layout';
+
+// Other modules' constants as this module's own: the JIT folds these, where it would load a
+// property of the other module's exports on every use (a hot path reads hundreds).
+const {
+  E_BYTES,
+  E_NH,
+  E_OFF,
+  E_PHYS,
+  E_REPLY,
+  EF_SEQ,
+  ENTRY_MESSAGE,
+  FH_SEQ,
+  H_KIND,
+  H_NODE,
+  H_RIGHTS,
+  H_STATUS,
+  KIND_NODE,
+  NONE,
+  P_BUSED,
+  P_QBYTES,
+  P_QCOUNT,
+  P_QHEAD,
+  P_QMSGS,
+  Q_BYTES,
+  Q_MSGS,
+  R_SEND,
+  ST_LIVE,
+  ST_REVOKED,
+} = layout;
+const { OK, STATUS } = status;
+const { ROOM } = queues;
+
+/**
+ * Scratch of one multicast, per thread (a multicast runs within one lock hold, without
+ * running anything else): the destinations' records, and per destination peer its copies,
+ * copies written so far and payload offset. Per-peer counts are zero between multicasts.
+ */
+const scratch = {
+  records: new Int32Array(16),
+  peers: new Int32Array(0),
+  copies: new Int32Array(0),
+  written: new Int32Array(0),
+  payloadAt: new Int32Array(0),
+};
+
+function prepareScratch(b: BusCore, count: number): void {
+  if (scratch.records.length < count) scratch.records = new Int32Array(2 * count);
+  if (scratch.copies.length < b.peers) {
+    scratch.peers = new Int32Array(b.peers);
+    scratch.copies = new Int32Array(b.peers);
+    scratch.written = new Int32Array(b.peers);
+    scratch.payloadAt = new Int32Array(b.peers);
+  }
+}
+
+/**
+ * MCAST-1..5 after the shape checks (names[0..count-1]: non-empty, distinct, no move in the
+ * staged transfers). Skipped (dead) destinations land in outNames.
+ */
+export function multicast(b: BusCore, slot: number, peerId: number, names: readonly number[], count: number): Status {
+  const staged = b.staged;
+  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  prepareScratch(b, count);
+  const destinationError = resolveDestinations(b, slot, names, count);
+  if (destinationError !== OK) return destinationError;
+  if (staged.transferCount > 0) {
+    const te = transferError(b, slot, false); // MCAST-5
+    if (te !== OK) return te;
+  }
+  const destinations = countCopies(b, count);
+  const roomError = checkRoom(b, slot, peerId, destinations);
+  if (roomError !== OK || staged.transferCount > 0) {
+    for (let k = 0; k < destinations; k++) scratch.copies[scratch.peers[k]] = 0;
+    if (roomError !== OK) return roomError;
+    postEach(b, slot, peerId, names, count);
+  } else postAll(b, slot, peerId, names, count, destinations); // resets the copies
+  return OK;
+}
+
+/** MCAST-2: every destination in order is a node handle with the send right, not revoked. */
+function resolveDestinations(b: BusCore, slot: number, names: readonly number[], count: number): Status {
+  const I = b.int32;
+  for (let i = 0; i < count; i++) {
+    const r = lookup(b, slot, names[i]);
+    if (r === NONE) return STATUS.BAD_HANDLE;
+    const h = b.handleAt(r);
+    if (I[h + H_KIND] !== KIND_NODE) return STATUS.WRONG_KIND;
+    if (I[h + H_STATUS] === ST_REVOKED) return STATUS.REVOKED;
+    if ((I[h + H_RIGHTS] & R_SEND) === 0) return STATUS.NO_RIGHTS;
+    scratch.records[i] = r;
+  }
+  return OK;
+}
+
+/** Copies per live destination peer (MCAST-4), peers in first-seen order; how many peers. */
+function countCopies(b: BusCore, count: number): number {
+  let peers = 0;
+  for (let i = 0; i < count; i++) {
+    const r = scratch.records[i];
+    if (b.int32[b.handleAt(r) + H_STATUS] !== ST_LIVE) continue;
+    const d = destOf(b, r);
+    if (scratch.copies[d] === 0) scratch.peers[peers++] = d;
+    scratch.copies[d]++;
+  }
+  return peers;
+}
+
+/** MCAST-4: table room for every live destination's copies of the handles, then queue room for its copies. */
+function checkRoom(b: BusCore, slot: number, peerId: number, destinations: number): Status {
+  const transfers = b.staged.transferCount,
+    bytes = b.staged.payloadBytes;
+  if (transfers > 0)
+    for (let k = 0; k < destinations; k++) {
+      const d = scratch.peers[k];
+      if (!tableRoom(b, d, scratch.copies[d] * transfers)) return STATUS.TABLE_FULL;
+    }
+  for (let k = 0; k < destinations; k++) {
+    const d = scratch.peers[k];
+    if (roomFor(b, d, slot, peerId, scratch.copies[d], scratch.copies[d] * bytes) !== ROOM) return STATUS.QUEUE_FULL;
+  }
+  return OK;
+}
+
+/** A multicast carrying handles: each live copy posted in order (MCAST-3, ORDER-3: consecutive places). */
+function postEach(b: BusCore, slot: number, peerId: number, names: readonly number[], count: number): void {
+  let skipped = 0;
+  for (let i = 0; i < count; i++) {
+    const r = scratch.records[i];
+    if (b.int32[b.handleAt(r) + H_STATUS] !== ST_LIVE) {
+      b.outNames[skipped++] = names[i];
+      continue;
+    }
+    post(b, slot, peerId, r, destOf(b, r), ENTRY_MESSAGE, NONE);
+  }
+  b.outNamesCount = skipped;
+}
+
+/**
+ * A multicast without handles: every copy's entry and payload go past its queue's tail
+ * (unpublished), in name order and consecutive places in the bus order (MCAST-3, ORDER-3);
+ * then each destination's counters, quota and wake-up once. Same effects as posting each.
+ */
+function postAll(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  names: readonly number[],
+  count: number,
+  destinations: number,
+): void {
+  const I = b.int32,
+    F = b.float64,
+    bytes = b.staged.payloadBytes,
+    E = b.entriesPerQueue,
+    phys = slotBytes(bytes);
+  const seqAt = b.layout.fHeader + FH_SEQ;
+  let seq = F[seqAt],
+    skipped = 0;
+  for (let i = 0; i < count; i++) {
+    const r = scratch.records[i];
+    if (I[b.handleAt(r) + H_STATUS] !== ST_LIVE) {
+      b.outNames[skipped++] = names[i];
+      continue;
+    }
+    const dest = destOf(b, r),
+      p = b.peerAt(dest);
+    const k = scratch.written[dest];
+    // One copy of the payload per destination queue: its copies are consecutive entries there
+    // and share it; the last of them frees it (E_PHYS), so the bytes outlive every copy.
+    if (k === 0) scratch.payloadAt[dest] = bytes > 0 ? copyIn(b, dest) : 0;
+    let e = I[p + P_QHEAD] + I[p + P_QCOUNT] + k;
+    while (e >= E) e -= E;
+    const er = b.entryAt(dest, e);
+    writeMessageEntry(b, er, b.entryF64At(dest, e), slot, peerId, r, I[b.handleAt(r) + H_NODE], ENTRY_MESSAGE);
+    I[er + E_BYTES] = bytes;
+    I[er + E_OFF] = scratch.payloadAt[dest];
+    I[er + E_PHYS] = k + 1 === scratch.copies[dest] ? phys : 0;
+    I[er + E_NH] = 0;
+    I[er + E_REPLY] = NONE;
+    F[b.entryF64At(dest, e) + EF_SEQ] = ++seq;
+    scratch.written[dest] = k + 1;
+  }
+  F[seqAt] = seq; // an order counter (ORDER-1), written plainly
+  b.outNamesCount = skipped;
+  for (let k = 0; k < destinations; k++) publishCopies(b, slot, peerId, scratch.peers[k], bytes, phys);
+}
+
+/** The copies written past `dest`'s tail are published: its counters and this sender's quota, once. */
+function publishCopies(b: BusCore, slot: number, peerId: number, dest: number, bytes: number, phys: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(dest);
+  const k = scratch.written[dest];
+  scratch.written[dest] = 0;
+  scratch.copies[dest] = 0;
+  const q = claimQuota(b, dest, slot, peerId);
+  j.set(q + Q_MSGS, I[q + Q_MSGS] + k);
+  j.set(p + P_QMSGS, I[p + P_QMSGS] + k);
+  if (bytes > 0) {
+    j.set(q + Q_BYTES, I[q + Q_BYTES] + k * bytes);
+    j.set(p + P_QBYTES, I[p + P_QBYTES] + k * bytes);
+    j.set(p + P_BUSED, I[p + P_BUSED] + phys);
+  }
+  j.setPublished(p + P_QCOUNT, I[p + P_QCOUNT] + k);
+  b.wakeups.queueChanged(dest);
+}

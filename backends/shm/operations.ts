@@ -1,0 +1,455 @@
+// The spec's operations on the bus, run by a thread that holds the lock and has
+// checked the invoking peer (PEER-2) and the arguments' shape (ERR-1 steps 1-3):
+// the remaining checks in ERR-1 order, which change nothing, then the effects
+// (ATOMIC-1). Each returns a status; outputs land in the core's registers.
+import type { Credentials } from '../../spec/types';
+import type { BusCore } from './core';
+import { allocSlot, carryTransfer, derive, lookup, nameOf, place, tableRoom, usable } from './tables';
+import * as queues from './queues';
+import { copyStaged, quotaSub, releaseHeld, roomFor } from './queues';
+import { collectCall, consumeReply, resolveCall } from './calls';
+import { release, releaseMoved } from './release';
+import { destroy, endInTicketOrder, type Ending } from './destroy';
+import { noticeGone, popNoSenders, senderGone, stateNotice, type PoppedNoSenders } from './notices';
+import { post, transferError } from './post';
+import * as status from './status';
+import { type Status } from './status';
+import * as layout from './layout';
+
+// Other modules' constants as this module's own: the JIT folds these, where it would load a
+// property of the other module's exports on every use (a hot path reads hundreds).
+const {
+  C_CALLER,
+  C_CALLER_HOLDS,
+  C_CALLER_ID,
+  C_GEN,
+  C_NODE,
+  C_OUTCOME,
+  C_RBYTES,
+  C_REPLY,
+  C_RHANDLES,
+  C_RNH,
+  C_STATE,
+  CF_NAMES,
+  CF_TICKET,
+  E_BYTES,
+  E_HANDLES,
+  E_KIND,
+  E_NH,
+  E_REPLY,
+  E_SENDER,
+  E_SENDER_ID,
+  ENTRY_CALL,
+  ENTRY_MESSAGE,
+  ENTRY_NOTICE,
+  FH_NODE_SEQ,
+  H_CALL,
+  H_CALLGEN,
+  H_CHILD,
+  H_KIND,
+  H_NEXT,
+  H_NODE,
+  H_PARENT,
+  H_PREV,
+  H_RIGHTS,
+  H_ROOT,
+  H_STATE,
+  H_STATUS,
+  HDR_NEXT_PEER,
+  HDR_NODE_FREE,
+  HF_BADGE,
+  HF_CREATED,
+  KIND_NODE,
+  KIND_REPLY,
+  MB_STATE,
+  N_CRED,
+  N_NEXTFREE,
+  N_NSNEXT,
+  N_NSWAIT,
+  N_OWNER,
+  N_ROOT,
+  N_SENDERS,
+  N_STATE,
+  NF_CREATED,
+  NF_DERIVED,
+  NF_NAME,
+  NONE,
+  NOTICE_REVOKED,
+  P_BHEAD,
+  P_BHELD,
+  P_BUSED,
+  P_ID,
+  P_NSCOUNT,
+  P_NSHEAD,
+  P_NSTAIL,
+  P_QBYTES,
+  P_QCOUNT,
+  P_QHEAD,
+  P_QMSGS,
+  P_STATUS,
+  P_SEAT,
+  P_SEAT_KEY_HASH,
+  P_TOKEN,
+  P_USED,
+  PF_GID,
+  PF_PID,
+  PF_PLACE,
+  PF_UID,
+  R_GRANT,
+  R_SEND,
+  SEAT_KEY_HASH_WORDS,
+  ST_LIVE,
+  ST_REVOKED,
+} = layout;
+const { BLOCKED_BY_CAPACITY, BLOCKED_BY_QUOTA, OK, STATUS } = status;
+const { NO_CAPACITY, ROOM } = queues;
+
+/** A bootstrap grant with its peer resolved to a slot (BUS-3); rights as bits, -1 none; badge 0 none. */
+export interface Grant {
+  slot: number;
+  handle: number;
+  rights: number;
+  badge: number;
+}
+
+/**
+ * BUS-2, BUS-3: a new peer `id` in a free slot, run by the thread `token`, with a seat for another
+ * thread when `seatKeyHash` is given (joinBus); its slot lands in outCount, its handles in outNames.
+ */
+export function attach(
+  b: BusCore,
+  id: number,
+  credentials: Credentials,
+  grants: readonly Grant[],
+  token: number,
+  seatKeyHash: Int32Array | null,
+): Status {
+  const I = b.int32,
+    j = b.journal;
+  let slot = NONE,
+    open = 0;
+  for (let s = 0; s < b.peers; s++) {
+    const st = I[b.peerAt(s) + P_STATUS];
+    if (st === 1) open++;
+    else if (slot === NONE) slot = s;
+  }
+  if (open >= b.peers || slot === NONE) return STATUS.TABLE_FULL;
+  for (const g of grants) {
+    const r = usable(b, g.slot, g.handle, KIND_NODE);
+    if (r < 0) return -r;
+    if (g.rights >= 0 && (g.rights & ~I[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+    if (g.badge > 0 && b.float64[b.handleF64At(r) + HF_BADGE] !== 0) return STATUS.NO_RIGHTS;
+  }
+  if (grants.length > b.tableSize) return STATUS.TABLE_FULL;
+  const p = b.peerAt(slot),
+    pf = b.peerF64At(slot);
+  j.set(p + P_ID, id);
+  for (const word of [P_QHEAD, P_QCOUNT, P_QMSGS, P_QBYTES, P_BHEAD, P_BUSED, P_BHELD, P_NSCOUNT]) j.set(p + word, 0);
+  j.set(p + P_NSHEAD, NONE);
+  j.set(p + P_NSTAIL, NONE);
+  j.set(p + P_TOKEN, token);
+  j.set(p + P_SEAT, seatKeyHash === null ? 0 : id);
+  for (let w = 0; w < SEAT_KEY_HASH_WORDS; w++)
+    j.set(p + P_SEAT_KEY_HASH + w, seatKeyHash === null ? 0 : seatKeyHash[w]);
+  j.setF64(pf + PF_UID, credentials.uid);
+  j.setF64(pf + PF_GID, credentials.gid);
+  j.setF64(pf + PF_PID, credentials.pid);
+  j.setF64(pf + PF_PLACE, 0);
+  j.setPublished(p + P_STATUS, 1);
+  j.set(HDR_NEXT_PEER, id + 1);
+  b.outNamesCount = 0;
+  for (const g of grants) {
+    const r = lookup(b, g.slot, g.handle);
+    const rights = g.rights >= 0 ? g.rights : I[b.handleAt(r) + H_RIGHTS];
+    const badge = g.badge > 0 ? g.badge : b.float64[b.handleF64At(r) + HF_BADGE];
+    b.outNames[b.outNamesCount++] = nameOf(b, derive(b, r, slot, rights, badge, true));
+  }
+  b.outCount = slot;
+  return OK;
+}
+
+/** NODE-1: a new node owned by `slot`; its root handle's name lands in outName. */
+export function createNode(b: BusCore, slot: number, credentials: boolean): Status {
+  const I = b.int32,
+    F = b.float64,
+    j = b.journal;
+  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
+  const node = I[HDR_NODE_FREE];
+  if (node === NONE) return STATUS.TABLE_FULL; // departure: the node pool is sized at creation (DESIGN.md)
+  const n = b.nodeAt(node),
+    nf = b.nodeF64At(node);
+  j.set(HDR_NODE_FREE, I[n + N_NEXTFREE]);
+  const r = allocSlot(b, slot);
+  const h = b.handleAt(r);
+  I[h + H_KIND] = KIND_NODE;
+  I[h + H_STATUS] = ST_LIVE;
+  I[h + H_NODE] = node;
+  I[h + H_RIGHTS] = R_SEND | R_GRANT;
+  I[h + H_ROOT] = 1;
+  I[h + H_PARENT] = NONE;
+  I[h + H_CHILD] = NONE;
+  I[h + H_NEXT] = NONE;
+  I[h + H_PREV] = NONE;
+  F[b.handleF64At(r) + HF_BADGE] = 0;
+  F[b.handleF64At(r) + HF_CREATED] = b.nextHandleSeq();
+  const name = place(b, r);
+  // The node record was just taken from the free list (HDR_NODE_FREE, journaled): plain fields.
+  j.set(n + N_STATE, 1);
+  I[n + N_OWNER] = slot;
+  I[n + N_ROOT] = r;
+  I[n + N_CRED] = credentials ? 1 : 0;
+  I[n + N_SENDERS] = 0;
+  I[n + N_NSWAIT] = 0;
+  I[n + N_NSNEXT] = NONE;
+  F[nf + NF_NAME] = name;
+  F[nf + NF_DERIVED] = 0;
+  const seqAt = b.layout.fHeader + FH_NODE_SEQ;
+  F[seqAt] = F[seqAt] + 1; // an order counter (CLOSE-2)
+  F[nf + NF_CREATED] = F[seqAt];
+  b.outName = name;
+  return OK;
+}
+
+/** MINT-1..3: a handle derived from `handle` with `rights` (bits) and a badge (0: the parent's); its name in outName. */
+export function mint(b: BusCore, slot: number, handle: number, rights: number, badge: number): Status {
+  const r = usable(b, slot, handle, KIND_NODE);
+  if (r < 0) return -r;
+  if ((rights & ~b.int32[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+  const parentBadge = b.float64[b.handleF64At(r) + HF_BADGE];
+  if (badge > 0 && parentBadge !== 0) return STATUS.NO_RIGHTS;
+  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
+  b.outName = nameOf(b, derive(b, r, slot, rights, badge > 0 ? badge : parentBadge, true));
+  return OK;
+}
+
+/** RELEASE-1. */
+export function releaseName(b: BusCore, slot: number, handle: number): Status {
+  const r = lookup(b, slot, handle);
+  if (r === NONE) return STATUS.BAD_HANDLE;
+  release(b, r);
+  return OK;
+}
+
+/** REVOKE-1, REVOKE-2: every live descendant becomes revoked, in creation order; how many in outCount. */
+export function revoke(b: BusCore, slot: number, handle: number): Status {
+  const r = usable(b, slot, handle, KIND_NODE);
+  if (r < 0) return -r;
+  const I = b.int32,
+    F = b.float64;
+  const live: number[] = [];
+  const stack: number[] = [];
+  for (let c = I[b.handleAt(r) + H_CHILD]; c !== NONE; c = I[b.handleAt(c) + H_NEXT]) stack.push(c);
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    if (I[b.handleAt(d) + H_STATUS] === ST_LIVE) live.push(d);
+    for (let c = I[b.handleAt(d) + H_CHILD]; c !== NONE; c = I[b.handleAt(c) + H_NEXT]) stack.push(c);
+  }
+  live.sort((x, y) => F[b.handleF64At(x) + HF_CREATED] - F[b.handleF64At(y) + HF_CREATED]);
+  for (const d of live) {
+    const h = b.handleAt(d);
+    b.journal.set(h + H_STATUS, ST_REVOKED);
+    if (I[h + H_STATE] === 2) stateNotice(b, d, NOTICE_REVOKED);
+    senderGone(b, d);
+  }
+  b.outCount = live.length;
+  return OK;
+}
+
+/** DESTROY-1..4. */
+export function destroyNode(b: BusCore, slot: number, handle: number): Status {
+  const r = usable(b, slot, handle, KIND_NODE);
+  if (r < 0) return -r;
+  const node = b.int32[b.handleAt(r) + H_NODE];
+  if (b.int32[b.nodeAt(node) + N_OWNER] !== slot) return STATUS.NOT_OWNER;
+  destroy(b, node, r);
+  return OK;
+}
+
+/** The checks send and call share after the shape (ERR-1 steps 4-7): the target's record, or minus the status. */
+function sendChecks(b: BusCore, slot: number, handle: number): number {
+  const staged = b.staged;
+  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return -STATUS.TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return -STATUS.TOO_MANY_HANDLES;
+  const r = usable(b, slot, handle, KIND_NODE);
+  if (r < 0) return r;
+  if ((b.int32[b.handleAt(r) + H_RIGHTS] & R_SEND) === 0) return -STATUS.NO_RIGHTS;
+  if (staged.transferCount > 0) {
+    const te = transferError(b, slot, true);
+    if (te !== OK) return -te;
+  }
+  return r;
+}
+
+/**
+ * SEND-1..6, QUOTA-2: the staged message to `handle`. With no room it fails QUEUE_FULL, or,
+ * when the caller waits (`block`, SEND-7), returns BLOCKED_BY_CAPACITY / BLOCKED_BY_QUOTA.
+ */
+export function send(b: BusCore, slot: number, peerId: number, handle: number, block: boolean): Status {
+  const r = sendChecks(b, slot, handle);
+  if (r < 0) return -r;
+  const dest = b.int32[b.nodeAt(b.int32[b.handleAt(r) + H_NODE]) + N_OWNER];
+  if (!tableRoom(b, dest, b.staged.transferCount)) return STATUS.TABLE_FULL;
+  const room = roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes);
+  if (room !== ROOM) return !block ? STATUS.QUEUE_FULL : room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
+  post(b, slot, peerId, r, dest, ENTRY_MESSAGE, NONE);
+  return OK;
+}
+
+/** CALL-1: the staged message as a call to `handle`; its call slot in outCall, its ticket in outTicket. */
+export function call(b: BusCore, slot: number, peerId: number, handle: number): Status {
+  const r = sendChecks(b, slot, handle);
+  if (r < 0) return -r;
+  const I = b.int32,
+    F = b.float64,
+    j = b.journal;
+  const node = I[b.handleAt(r) + H_NODE];
+  const dest = I[b.nodeAt(node) + N_OWNER];
+  if (!tableRoom(b, dest, b.staged.transferCount + 1)) return STATUS.TABLE_FULL;
+  if (roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes) !== ROOM) return STATUS.QUEUE_FULL;
+  let c = NONE;
+  for (let k = 0; k < b.callSlots && c === NONE; k++)
+    if (I[b.callAt(slot * b.callSlots + k) + C_STATE] === 0) c = slot * b.callSlots + k;
+  if (c === NONE) return STATUS.QUEUE_FULL; // departure: callSlotsPerPeer pending calls at most (DESIGN.md)
+  const ticket = b.nextTicket();
+  const cr = b.callAt(c);
+  // A free call record (C_STATE 0 -> 1, journaled): its other fields are written plainly.
+  j.set(cr + C_STATE, 1);
+  I[cr + C_CALLER] = slot;
+  I[cr + C_CALLER_ID] = peerId;
+  I[cr + C_NODE] = node;
+  I[cr + C_CALLER_HOLDS] = 1;
+  I[cr + C_OUTCOME] = 0;
+  F[b.callF64At(c) + CF_TICKET] = ticket;
+  const rr = allocSlot(b, dest);
+  const rh = b.handleAt(rr);
+  I[rh + H_KIND] = KIND_REPLY;
+  I[rh + H_STATUS] = ST_LIVE;
+  I[rh + H_CALL] = c;
+  I[rh + H_CALLGEN] = I[cr + C_GEN];
+  I[rh + H_PARENT] = NONE;
+  I[rh + H_CHILD] = NONE;
+  I[rh + H_NEXT] = NONE;
+  I[rh + H_PREV] = NONE;
+  F[b.handleF64At(rr) + HF_CREATED] = b.nextHandleSeq();
+  I[cr + C_REPLY] = rr;
+  post(b, slot, peerId, r, dest, ENTRY_CALL, rr);
+  b.outCall = c;
+  b.outTicket = ticket;
+  return OK;
+}
+
+/** CALL-3..7: answer the call bound to reply handle `handle` with the staged message, straight into its reply area. */
+export function reply(b: BusCore, slot: number, handle: number): Status {
+  const I = b.int32,
+    staged = b.staged;
+  for (let i = 0; i < staged.transferCount; i++)
+    if (staged.transferHandles[i] === handle) return STATUS.INVALID_ARGUMENT; // CALL-7
+  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  const r = usable(b, slot, handle, KIND_REPLY);
+  if (r < 0) return -r;
+  if (staged.transferCount > 0) {
+    const te = transferError(b, slot, true);
+    if (te !== OK) return te;
+  }
+  const c = I[b.handleAt(r) + H_CALL],
+    cr = b.callAt(c);
+  if (I[cr + C_STATE] !== 1) {
+    consumeReply(b, r); // CALL-4
+    return STATUS.CALLER_GONE;
+  }
+  const caller = I[cr + C_CALLER];
+  if (!tableRoom(b, caller, staged.transferCount)) return STATUS.TABLE_FULL;
+  // CALL-6: straight into the caller's reply area (unpublished until C_STATE), handles straight into its table.
+  copyStaged(b, b.replyAreaAt(c));
+  const cf = b.callF64At(c);
+  for (let i = 0; i < staged.transferCount; i++) {
+    const nr = carryTransfer(b, b.transferRecords[i], caller, staged.transferRights[i], true);
+    const nh = b.handleAt(nr);
+    I[cr + C_RHANDLES + 3 * i] = I[nh + H_KIND];
+    I[cr + C_RHANDLES + 3 * i + 1] = I[nh + H_KIND] === KIND_REPLY ? 0 : I[nh + H_RIGHTS];
+    I[cr + C_RHANDLES + 3 * i + 2] = ST_LIVE;
+    b.float64[cf + CF_NAMES + i] = nameOf(b, nr);
+  }
+  // Read only once C_STATE says resolved (journaled below): written plainly, like the reply area.
+  I[cr + C_RBYTES] = staged.payloadBytes;
+  I[cr + C_RNH] = staged.transferCount;
+  if (staged.transferCount > 0) releaseMoved(b, slot);
+  consumeReply(b, r);
+  resolveCall(b, c, OK);
+  return OK;
+}
+
+/** CLOSE-1..4. */
+export function close(b: BusCore, slot: number, peerId: number): Status {
+  const I = b.int32,
+    F = b.float64,
+    p = b.peerAt(slot);
+  // CLOSE-1: pending calls (in the bus) and the runner's blocked sends and receives, in ticket order.
+  const own: Ending[] = [];
+  for (let c = 0; c < b.peers * b.callSlots; c++) {
+    const cr = b.callAt(c);
+    if (I[cr + C_STATE] === 1 && I[cr + C_CALLER] === slot && I[cr + C_CALLER_ID] === peerId)
+      own.push({ ticket: F[b.callF64At(c) + CF_TICKET], call: c, local: null });
+  }
+  if (b.localWaits !== null)
+    for (const local of b.localWaits.waitsOf(slot, peerId)) own.push({ ticket: local.ticket, call: NONE, local });
+  endInTicketOrder(b, own, STATUS.CLOSED);
+  // A caller that closed no longer collects outcomes.
+  for (let k = 0; k < b.callSlots; k++) {
+    const c = slot * b.callSlots + k,
+      cr = b.callAt(c);
+    if (I[cr + C_STATE] === 2 && I[cr + C_CALLER_ID] === peerId && I[cr + C_CALLER_HOLDS] === 1) collectCall(b, c);
+  }
+  b.journal.setPublished(p + P_STATUS, 2);
+  if (I[b.mailboxAt(slot) + MB_STATE] !== 0) b.journal.set(b.mailboxAt(slot) + MB_STATE, 0);
+  b.wakeups.queueChanged(slot);
+  // CLOSE-2: its nodes die, in creation order.
+  const nodes: number[] = [];
+  for (let n = 0; n < b.layout.maxNodes; n++)
+    if (I[b.nodeAt(n) + N_STATE] === 1 && I[b.nodeAt(n) + N_OWNER] === slot) nodes.push(n);
+  nodes.sort((x, y) => F[b.nodeF64At(x) + NF_CREATED] - F[b.nodeF64At(y) + NF_CREATED]);
+  for (const n of nodes) destroy(b, n, NONE);
+  // CLOSE-3: its handles are released, in name order.
+  const named: number[] = [];
+  for (let t = 0; t < b.tableSize; t++)
+    if (I[b.handleAt(slot * b.tableSize + t) + H_STATE] === 2) named.push(slot * b.tableSize + t);
+  named.sort((x, y) => F[b.placedF64At(x)] - F[b.placedF64At(y)]);
+  for (const r of named) if (I[b.handleAt(r) + H_STATE] === 2) release(b, r);
+  discardQueue(b, slot);
+  if (I[p + P_USED] !== 0)
+    throw new Error(`shm bus: peer ${peerId} closed with ${I[p + P_USED]} table slots still used`);
+  return OK;
+}
+
+/** CLOSE-4: the queue is discarded, in order (no-senders notices carry nothing to release). */
+function discardQueue(b: BusCore, slot: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(slot);
+  releaseHeld(b, slot);
+  while (I[p + P_QCOUNT] > 0) {
+    const e = I[p + P_QHEAD];
+    const er = b.entryAt(slot, e);
+    const kind = I[er + E_KIND];
+    if (kind !== ENTRY_NOTICE) {
+      quotaSub(b, slot, I[er + E_SENDER], I[er + E_SENDER_ID], 1, I[er + E_BYTES]);
+      j.set(p + P_QMSGS, I[p + P_QMSGS] - 1);
+      j.set(p + P_QBYTES, I[p + P_QBYTES] - I[er + E_BYTES]);
+    }
+    j.set(p + P_QHEAD, e + 1 === b.entriesPerQueue ? 0 : e + 1);
+    j.set(p + P_QCOUNT, I[p + P_QCOUNT] - 1);
+    if (kind !== ENTRY_NOTICE) {
+      const handles = I.slice(er + E_HANDLES, er + E_HANDLES + I[er + E_NH]);
+      const replyHandle = I[er + E_REPLY];
+      for (const r of handles) release(b, r);
+      if (kind === ENTRY_CALL) release(b, replyHandle);
+    } else noticeGone(b, I[er + E_REPLY]);
+  }
+  while (I[p + P_NSCOUNT] > 0) popNoSenders(b, slot, discarded);
+  j.set(p + P_BHEAD, 0);
+  j.set(p + P_BUSED, 0);
+  b.wakeups.roomFreed(slot);
+}
+
+const discarded: PoppedNoSenders = { node: 0, derivedCount: 0 };
