@@ -39,6 +39,7 @@ export const RACES = [
   'receive racing a send to it',
   'revoke racing a send through it',
   'call racing a reply',
+  'cancel racing a reply',
 ] as const;
 export type Race = (typeof RACES)[number];
 
@@ -87,7 +88,9 @@ export function countRaces(
           races['receive racing a send to it']++;
         if (x.op.op === 'revoke' && sends.has(y.op.op) && tx.some((t) => ty.includes(t.slice('revoke:'.length))))
           races['revoke racing a send through it']++;
-        if (x.op.op === 'call' && y.op.op === 'reply') races['call racing a reply']++;
+        const answers = y.op.op === 'reply' || y.op.op === 'replyReceive';
+        if (x.op.op === 'call' && answers) races['call racing a reply']++;
+        if (x.op.op === 'cancel' && answers) races['cancel racing a reply']++;
       }
     }
   }

@@ -143,9 +143,13 @@ export interface ServeStep extends StepBase {
   until?: 'no-senders' | 'closed';
   /** End the loop (without closing) after answering this many calls; the program goes on. */
   calls?: Times;
+  /** Answer the last call of a batch with replyReceive, which takes the next batch in the same step (CALL-10). */
+  replyReceive?: boolean;
 }
 export interface MulticastStep extends StepBase {
   do: 'multicast';
+  /** Skip destinations whose queue is full (MCAST-6); without it a full one fails the whole multicast. */
+  skipFull?: boolean;
   /**
    * The names of the handles it goes through, one copy each (ORDER-3).
    * @minItems 1

@@ -336,6 +336,8 @@ export interface RpcPoolWorkload {
   batch?: BatchSize;
   /** Per-call timeout (ms of the bus clock); absent: wait without limit. */
   timeoutMs?: TimeoutMs;
+  /** Server threads answer the last call of a batch and take the next batch in one step (CALL-10). */
+  replyReceive?: boolean;
 }
 
 /** One publisher multicasting to N subscribers. */
@@ -362,6 +364,10 @@ export interface FanoutWorkload {
    * @default 0
    */
   serviceNs?: Nanos;
+  /** Subscribers (counted in `subscribers`) that never read: they sleep through the run. */
+  slowSubscribers?: PeerCount;
+  /** The publisher skips subscribers whose queue is full instead of failing the multicast (MCAST-6). */
+  skipFull?: boolean;
 }
 
 /** A handle introduced along a chain of k peers, used by the last, then revoked at the source. */

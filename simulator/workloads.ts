@@ -97,7 +97,15 @@ function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
       threads: w.serverThreads,
       credentials: creds(0),
       nodes: [{ name: 'svc', credentials: true }],
-      program: [{ do: 'serve', max: w.batch ?? 1, serviceNs: w.serviceNs ?? 0, replyBytes: w.payloadBytes }],
+      program: [
+        {
+          do: 'serve',
+          max: w.batch ?? 1,
+          serviceNs: w.serviceNs ?? 0,
+          replyBytes: w.payloadBytes,
+          ...(w.replyReceive ? { replyReceive: true } : {}),
+        },
+      ],
     },
   ];
   for (let i = 1; i <= w.clients; i++) {
@@ -123,12 +131,17 @@ function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
 
 function fanout(w: FanoutWorkload): PeerSpec[] {
   const peers: PeerSpec[] = [];
+  const slow = w.slowSubscribers ?? 0;
   for (let i = 1; i <= w.subscribers; i++) {
+    // The last `slowSubscribers` never read: they sleep for longer than the stream lasts, then close.
+    const reads = i <= w.subscribers - slow;
     peers.push({
       name: `sub${i}`,
       credentials: creds(i),
       nodes: [{ name: 'inbox' }],
-      program: [{ do: 'serve', max: w.batch ?? 16, serviceNs: w.serviceNs ?? 0 }],
+      program: reads
+        ? [{ do: 'serve', max: w.batch ?? 16, serviceNs: w.serviceNs ?? 0 }]
+        : [{ do: 'sleep', ns: w.messages * ((w.intervalNs ?? 0) + 100_000) }],
     });
   }
   const names = peers.map((p) => `to_${p.name}`);
@@ -141,7 +154,9 @@ function fanout(w: FanoutWorkload): PeerSpec[] {
         do: 'repeat',
         times: w.messages,
         body: [
-          { do: 'multicast', to: names, bytes: w.payloadBytes, expect: ['QUEUE_FULL'] },
+          w.skipFull
+            ? { do: 'multicast', to: names, bytes: w.payloadBytes, skipFull: true }
+            : { do: 'multicast', to: names, bytes: w.payloadBytes, expect: ['QUEUE_FULL'] },
           ...(w.intervalNs ? [{ do: 'sleep', ns: w.intervalNs } as Step] : []),
         ],
       },

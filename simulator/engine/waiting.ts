@@ -60,9 +60,13 @@ export class Waits {
     const P = sim.profile;
     if (waker && waker.sched.cpu >= 0) {
       const cpu = sim.scheduler.cpus[waker.sched.cpu];
+      // A replyReceive that found its queue empty is about to wait: its receive half waits (CALL-10).
+      const replierWaits =
+        kind === 'reply'
+          ? this.aboutToWait(waker)
+          : kind === 'replyReceive' && sim.door.state.peers[waker.peer.id].queue.length === 0;
       const handoff =
-        cpu.handoffTo === null &&
-        ((kind === 'call' && P.handoff.call) || (kind === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
+        cpu.handoffTo === null && ((kind === 'call' && P.handoff.call) || (P.handoff.reply && replierWaits));
       if (handoff) {
         cpu.handoffTo = t;
         t.sched.state = ThreadState.Ready;

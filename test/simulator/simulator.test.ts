@@ -510,7 +510,7 @@ describe('simulator invariant monitors', () => {
       badge: 0,
       payload: '',
       handles: [],
-      credentials: { uid: 0, gid: 0, pid: 7 },
+      credentials: { uid: 0, gid: 0, pid: 7, peerKey: 1 },
     };
     assert.equal(m.deliveries(2, [forged], [1])?.invariant, 'INV-10');
     const notice = { kind: 'notice' as const, notice: { type: 'revoked' as const, handle: 3 } };
