@@ -8,6 +8,7 @@ import { queueLoad } from '../model';
 import { destOf } from '../model/rules';
 import { FOREIGN_BASE } from './names';
 import type { Session } from './session';
+import { Aimer, type Aim } from './aims';
 
 export const COMMAND_KINDS = [
   'attach',
@@ -59,6 +60,8 @@ export interface Command {
   timeoutMs: number;
   max: number;
   flag: boolean;
+  /** A hard corner this command steers towards, read from the model state when it runs (conformance/aims.ts). */
+  aim?: Aim;
 }
 
 /** What an implementation lets the property use. */
@@ -86,10 +89,13 @@ export class Concretizer {
   private step = 0;
   /** Names that were reply handles, per peer: stale reply names make the best one-shot tests (CALL-3). */
   private readonly replyNamesSeen = new Map<number, Set<number>>();
+  private readonly aimer: Aimer;
   constructor(
     private readonly session: Session,
     private readonly caps: Capabilities,
-  ) {}
+  ) {
+    this.aimer = new Aimer(() => session.model, caps);
+  }
 
   private get s(): BusState {
     return this.session.model;
@@ -438,6 +444,8 @@ export class Concretizer {
       for (const n of this.names(p, 'reply')) seen.add(n);
       this.replyNamesSeen.set(p, seen);
     }
+    const aimed = this.aimer.aimed(c);
+    if (aimed !== null) return aimed;
     if (c.kind === 'tick') return { op: 'tick', ms: c.mode === 'badArgs' ? -1 : 1 + ((c.size * 3 + c.pick) % 40) };
     if (c.kind === 'attach') return this.attach(c);
     const peer = this.peerFor(c);

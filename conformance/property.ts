@@ -27,6 +27,7 @@ import { ClauseCounter } from './coverage';
 import { Situations } from './situations';
 import { propertyFailure, type PropertyFailure } from './counterexample';
 import { fillArbitrary, fillOperations, type Fill } from './fill';
+import { AIMS, aimUsable, type Aim } from './aims';
 
 export interface Swarm {
   peers: number;
@@ -41,6 +42,9 @@ export interface Swarm {
   fill: Fill | null;
   /** The run starts with a call of p2 that p1 has received: a reply handle to answer, delegate or abandon. */
   servedCall: boolean;
+  /** The hard corners this run's aimed commands steer towards (conformance/aims.ts), and how often a command is aimed. */
+  aims: Aim[];
+  aimWeight: number;
 }
 
 export function capabilitiesOf(h: Harness): Capabilities {
@@ -58,19 +62,17 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
   const limits = caps.features.has('configurable-limits')
     ? (fc.record({
         maxPeers: fc.integer({ min: 4, max: 8 }),
-        maxHandlesPerPeer: fc.integer({ min: 6, max: 40 }),
+        // Tiny limits most of the time: edges are where implementations go wrong (BUS-1).
+        maxHandlesPerPeer: tiny(4, 8, 40, 1),
         maxNodesPerPeer: fc.integer({ min: 1, max: 6 }),
-        maxPendingPerPeer: fc.oneof(
-          { arbitrary: fc.integer({ min: 1, max: 2 }), weight: 1 },
-          { arbitrary: fc.integer({ min: 3, max: 16 }), weight: 2 },
-        ),
+        maxPendingPerPeer: tiny(1, 2, 16, 1),
         maxPayloadBytes: fc.integer({ min: 4, max: 24 }),
         maxHandlesPerMessage: fc.integer({ min: 1, max: 4 }),
-        queueCapacityMessages: fc.integer({ min: 2, max: 8 }),
-        queueCapacityBytes: fc.integer({ min: 16, max: 96 }),
-        senderQuotaMessages: fc.integer({ min: 1, max: 6 }),
+        queueCapacityMessages: tiny(1, 3, 8),
+        queueCapacityBytes: tiny(8, 32, 96),
+        senderQuotaMessages: tiny(1, 2, 6),
         senderQuotaBytes: fc.integer({ min: 8, max: 64 }),
-        senderQuotaHandles: fc.integer({ min: 1, max: 8 }),
+        senderQuotaHandles: tiny(1, 2, 8),
       }) as fc.Arbitrary<Partial<Limits>>)
     : fc.constant({});
   return fc.record({
@@ -94,7 +96,26 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     refusingNode: fc.boolean(),
     fill: fillArbitrary(caps),
     servedCall: caps.operations.has('call') && caps.operations.has('receive') ? fc.boolean() : fc.constant(false),
+    // One or two aims per run, so each gets enough commands to build its corner up and tear it down.
+    aims: aimsArbitrary(AIMS.filter((a) => aimUsable(a, caps))),
+    aimWeight: fc.integer({ min: 2, max: 6 }),
   });
+}
+
+function aimsArbitrary(usable: Aim[]): fc.Arbitrary<Aim[]> {
+  if (usable.length === 0) return fc.constant([]);
+  return fc.oneof(
+    { arbitrary: fc.constant<Aim[]>([]), weight: 1 },
+    { arbitrary: fc.subarray(usable, { minLength: 1, maxLength: 2 }), weight: 4 },
+  );
+}
+
+/** A limit drawn small (from..to) `weight` times in `weight + 1`, else up to `max`. */
+function tiny(from: number, to: number, max: number, weight = 3): fc.Arbitrary<number> {
+  return fc.oneof(
+    { arbitrary: fc.integer({ min: from, max: to }), weight },
+    { arbitrary: fc.integer({ min: to + 1, max }), weight: 1 },
+  );
 }
 
 export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
@@ -109,8 +130,8 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
     sw.faults.length === 0
       ? fc.constant<'ok'>('ok')
       : fc.oneof(
-          { arbitrary: fc.constant<'ok'>('ok'), weight: 8 },
-          { arbitrary: fc.constantFrom(...sw.faults), weight: 2 },
+          { arbitrary: fc.constant<'ok'>('ok'), weight: 7 },
+          { arbitrary: fc.constantFrom(...sw.faults), weight: 3 },
         );
   return fc.record({
     kind: kindArb,
@@ -132,6 +153,13 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
     ),
     max: fc.nat(3),
     flag: fc.boolean(),
+    aim:
+      sw.aims.length === 0
+        ? fc.constant(undefined)
+        : fc.oneof(
+            { arbitrary: fc.constant(undefined), weight: 2 },
+            { arbitrary: fc.constantFrom(...sw.aims), weight: sw.aimWeight },
+          ),
   });
 }
 

@@ -1,0 +1,540 @@
+// Aimed commands: generation that builds up state and then tears it down at the hard corners.
+//
+// A uniformly random mix of operations rarely fills a queue, so a blocked send, its wake-up and
+// its deadline, a delegated reply handle whose holder closes, or a handle revoked while it travels
+// are reached a few times in a thousand runs. A command may carry an aim; it is then made concrete
+// by reading the model state and taking the next step towards that corner: fill a queue, block on
+// it, wake, time out or cancel the blocked send; serve a call, delegate its reply handle, abandon
+// the call; send a handle and revoke or destroy it in flight; multicast to dead and full members;
+// pile up pending operations; tick to a deadline, one before it or one past it. An aim that finds
+// nothing to do falls back to the step before it (unblock -> block, abandon -> serve), or to the
+// plain command. Everything is read from the state when the command runs, so a shrunk run stays
+// meaningful and a seed and path replay it (TIME-2).
+import type { Operation, Right } from '../spec/types';
+import type { BusState, HandleRec, PendingRec } from '../model';
+import { destOf, lookup, roomError } from '../model/rules';
+import type { Capabilities, Command } from './concretizer';
+
+export const AIMS = ['block', 'unblock', 'serve', 'abandon', 'inflight', 'multicast', 'pending', 'deadline'] as const;
+export type Aim = (typeof AIMS)[number];
+
+/** What each aim needs of the implementation (operations, then features). */
+export const AIM_NEEDS: Record<Aim, { operations: string[]; features: string[] }> = {
+  block: { operations: ['send', 'receive'], features: [] },
+  unblock: { operations: ['send', 'receive'], features: [] },
+  serve: { operations: ['call', 'receive', 'reply'], features: [] },
+  abandon: { operations: ['call', 'receive', 'reply', 'cancel'], features: [] },
+  inflight: { operations: ['send', 'receive', 'revoke', 'destroyNode'], features: ['transfers'] },
+  multicast: { operations: ['multicast', 'destroyNode'], features: [] },
+  pending: { operations: ['receive', 'cancel'], features: ['blocking-receive'] },
+  deadline: { operations: ['tick'], features: ['virtual-clock'] },
+};
+
+export function aimUsable(aim: Aim, caps: Capabilities): boolean {
+  const n = AIM_NEEDS[aim];
+  return n.operations.every((o) => caps.operations.has(o)) && n.features.every((f) => caps.features.has(f));
+}
+
+const at = <T>(xs: readonly T[], n: number): T => xs[n % xs.length];
+
+/** Deadlines spread over the next few ticks, where the deadline aim and the random ticks meet them (TIME-1). */
+const DEADLINES_MS = [1, 2, 3, 5, 8, 13, 40];
+
+export class Aimer {
+  constructor(
+    private readonly s: () => BusState,
+    private readonly caps: Capabilities,
+  ) {}
+
+  private get st(): BusState {
+    return this.s();
+  }
+
+  private open(): number[] {
+    return Object.values(this.st.peers)
+      .filter((p) => p.status === 'open')
+      .map((p) => p.id);
+  }
+
+  private handle(peer: number, name: number): HandleRec | undefined {
+    return lookup(this.st, peer, name);
+  }
+
+  /** Names of `peer`'s live node handles with the send right, to live nodes. */
+  private sendable(peer: number): number[] {
+    const p = this.st.peers[peer];
+    return Object.entries(p.table)
+      .filter(([, id]) => {
+        const h = this.st.handles[id];
+        return h.kind === 'node' && h.status === 'live' && h.rights.includes('send');
+      })
+      .map(([n]) => Number(n));
+  }
+
+  private replyNames(peer: number): number[] {
+    const p = this.st.peers[peer];
+    return Object.entries(p.table)
+      .filter(([, id]) => this.st.handles[id].kind === 'reply')
+      .map(([n]) => Number(n));
+  }
+
+  /** The owner's name for a node (its root), or null once the root is gone. */
+  private rootOf(node: number): { peer: number; handle: number } | null {
+    const n = this.st.nodes[node];
+    const root = n?.root === null || n === undefined ? undefined : this.st.handles[n.root];
+    if (!root || root.name === null || this.st.peers[n.owner].status !== 'open') return null;
+    return { peer: n.owner, handle: root.name };
+  }
+
+  /** TIME-4: a deadline from the spread with a virtual clock, else no limit (or 0 without the feature). */
+  private wait(c: Command, feature: string): { timeoutMs?: number } {
+    if (!this.caps.features.has(feature)) return { timeoutMs: 0 };
+    if (!this.caps.features.has('virtual-clock') || c.timeoutMs < 0) return {};
+    return { timeoutMs: at(DEADLINES_MS, c.size + c.pick) };
+  }
+
+  private full(): string {
+    return Buffer.alloc(this.st.limits.maxPayloadBytes, 0x61).toString('base64');
+  }
+
+  /** A receive at `peer` that takes everything up to the first entry `want` picks (RECV-1). */
+  private receiveUpTo(peer: number, want: (e: BusState['peers'][number]['queue'][number]) => boolean): Operation {
+    const i = this.st.peers[peer].queue.findIndex(want);
+    return { op: 'receive', peer, max: Math.max(1, i + 1), timeoutMs: 0 };
+  }
+
+  private openPending(kind: PendingRec['kind']): PendingRec[] {
+    return this.st.pending.filter((p) => p.kind === kind && this.st.peers[p.peer].status === 'open');
+  }
+
+  /** The operation a command aims at now, or null to make the command as usual. */
+  aimed(c: Command): Operation | null {
+    if (!c.aim || c.mode !== 'ok') return null;
+    switch (c.aim) {
+      case 'block':
+        return this.block(c);
+      case 'unblock':
+        return this.unblock(c);
+      case 'serve':
+        return this.serve(c);
+      case 'abandon':
+        return this.abandon(c);
+      case 'inflight':
+        return this.inflight(c);
+      case 'multicast':
+        return this.multicast(c);
+      case 'pending':
+        return this.pending(c);
+      case 'deadline':
+        return this.deadline(c);
+    }
+  }
+
+  /**
+   * Fill a queue with full-size messages (QUOTA-1, QUOTA-2), then block on it with a deadline
+   * (SEND-7), then send again behind the blocked send (SEND-8).
+   */
+  private block(c: Command): Operation | null {
+    const s = this.st;
+    const blocked = this.openPending('send');
+    if (c.flag && blocked.length > 0) {
+      const b = at(blocked, c.pick) as Extract<PendingRec, { kind: 'send' }>;
+      return {
+        op: 'send',
+        peer: b.peer,
+        handle: b.op.handle,
+        message: { segments: [] },
+        ...this.wait(c, 'blocking-send'),
+      };
+    }
+    const big = this.full();
+    const candidates: { peer: number; handle: number; full: boolean; load: number }[] = [];
+    for (const peer of this.open())
+      for (const handle of this.sendable(peer)) {
+        const probe = { op: 'send' as const, peer, handle, message: { segments: [big] } };
+        const dest = destOf(s, this.handle(peer, handle)!);
+        candidates.push({ peer, handle, full: roomError(s, probe) !== null, load: dest.queue.length });
+      }
+    if (candidates.length === 0) return null;
+    const full = candidates.filter((x) => x.full);
+    if (full.length > 0 && this.caps.features.has('blocking-send') && c.pick % 3 !== 0) {
+      const x = at(full, c.pick);
+      return {
+        op: 'send',
+        peer: x.peer,
+        handle: x.handle,
+        message: { segments: [big] },
+        ...this.wait(c, 'blocking-send'),
+      };
+    }
+    // Fill the fullest queue not yet full (or refuse one more: a room watch, QUOTA-5).
+    const fill = candidates.filter((x) => !x.full);
+    const pool = fill.length > 0 && c.pick % 4 !== 3 ? fill : candidates;
+    const most = Math.max(...pool.map((x) => x.load));
+    const x = at(
+      pool.filter((y) => y.load === most),
+      c.pick,
+    );
+    // Now and then the room goes to a call: cancelling it later frees the room in the cancel's own step (CANCEL-2).
+    if (c.max === 0 && this.caps.operations.has('call'))
+      return { op: 'call', peer: x.peer, handle: x.handle, message: { segments: [big] } };
+    return { op: 'send', peer: x.peer, handle: x.handle, message: { segments: [big] }, timeoutMs: 0 };
+  }
+
+  /**
+   * Resolve a blocked send every way it can go: woken by a receive (SEND-7), timed out at its
+   * deadline (TIME-1), cancelled (CANCEL-2), woken by a cancelled call freeing room, or torn
+   * down (DESTROY, CLOSE). Without one, serve a room watch (QUOTA-5).
+   */
+  private unblock(c: Command): Operation | null {
+    const s = this.st;
+    const blocked = this.openPending('send') as Extract<PendingRec, { kind: 'send' }>[];
+    if (blocked.length === 0) {
+      const watches = s.roomWatches.filter(
+        (w) => s.peers[w.dest].status === 'open' && s.peers[w.sender].status === 'open',
+      );
+      if (watches.length > 0 && c.pick % 2 === 0) {
+        const w = at(watches, c.pick);
+        return { op: 'receive', peer: w.status === 'armed' ? w.dest : w.sender, max: 1 + c.max, timeoutMs: 0 };
+      }
+      return this.block(c);
+    }
+    const b = at(blocked, c.pick);
+    const choice = (c.aux[0] ?? c.size) % 6;
+    if (choice === 1 && b.deadline !== null && this.caps.operations.has('tick'))
+      return { op: 'tick', ms: Math.max(1, b.deadline - s.nowMs + ((c.size % 3) - 1)) };
+    if (choice === 2 && this.caps.operations.has('cancel')) return { op: 'cancel', peer: b.peer, ticket: b.ticket };
+    if (choice === 3 && this.caps.operations.has('cancel')) {
+      // A call whose message takes the room the blocked send waits for: cancelling it wakes the send in its step.
+      const call = this.openPending('call').find((p) => {
+        const rec = p.kind === 'call' ? s.calls[p.call] : undefined;
+        return rec?.message !== null && rec !== undefined && s.nodes[rec.node]?.owner === b.dest;
+      });
+      if (call) return { op: 'cancel', peer: call.peer, ticket: call.ticket };
+    }
+    if (choice === 4 && this.caps.operations.has('destroyNode')) {
+      const target = this.handle(b.peer, b.op.handle);
+      const root = target ? this.rootOf(target.node) : null;
+      if (root) return { op: 'destroyNode', ...root };
+    }
+    if (choice === 5 && this.caps.operations.has('close') && c.flag) return { op: 'close', peer: b.dest };
+    return { op: 'receive', peer: b.dest, max: 1 + c.max, timeoutMs: 0 };
+  }
+
+  /**
+   * A call served every way (CALL-1..7, CALL-10): received, replied, delegated to another peer
+   * (which receives it, then replies or closes), answered by replyReceive, or released unanswered.
+   */
+  private serve(c: Command): Operation | null {
+    const s = this.st;
+    const open = this.open();
+    const carriesReply = (e: { handles: number[] }) => e.handles.some((id) => s.handles[id]?.kind === 'reply');
+    // 1. A reply handle travelling to a delegate: the delegate takes it.
+    const delegateQueue = open.filter((p) => s.peers[p].queue.some(carriesReply));
+    if (delegateQueue.length > 0 && c.pick % 4 !== 3) return this.receiveUpTo(at(delegateQueue, c.pick), carriesReply);
+    // 2. A holder answers, delegates, answers and waits, closes or releases.
+    const holders = open.filter((p) => this.replyNames(p).length > 0);
+    const isDelegated = (p: number, r: number) => s.nodes[s.calls[this.handle(p, r)!.call]?.node]?.owner !== p;
+    const delegates = holders.filter((p) => this.replyNames(p).some((r) => isDelegated(p, r)));
+    if (holders.length > 0 && c.pick % 4 !== 3) {
+      // A delegate (CALL-5) replies, closes with the handle (CLOSE-2), answers and waits, or releases it.
+      if (delegates.length > 0 && c.pick % 2 === 1) {
+        const peer = at(delegates, c.pick);
+        const r = at(
+          this.replyNames(peer).filter((x) => isDelegated(peer, x)),
+          c.size,
+        );
+        const choice = c.size % 3;
+        if (choice === 0 && this.caps.operations.has('close')) return { op: 'close', peer };
+        if (choice === 2 && c.flag && this.caps.operations.has('replyReceive'))
+          return { op: 'replyReceive', peer, handle: r, message: { segments: [] }, max: 1, timeoutMs: 0 };
+        if (choice === 2 && this.caps.operations.has('release')) return { op: 'release', peer, handle: r };
+        return { op: 'reply', peer, handle: r, message: { segments: ['b2s='] } };
+      }
+      // The server delegates (half the time, when it can), answers and waits, answers, releases or closes.
+      const peer = at(holders, c.pick);
+      const r = at(this.replyNames(peer), c.size);
+      const choice = c.size % 6;
+      const via = this.delegateVia(peer);
+      if (choice <= 2 && via === null && this.caps.features.has('transfers')) {
+        const introduction = this.introduce(peer);
+        if (introduction !== null) return introduction;
+      }
+      if (choice <= 2 && via !== null && this.caps.features.has('transfers') && this.caps.operations.has('send'))
+        return {
+          op: 'send',
+          peer,
+          handle: via,
+          message: { segments: [], transfers: [{ handle: r, move: true }] },
+          timeoutMs: 0,
+        };
+      if (choice === 3 && this.caps.operations.has('replyReceive'))
+        return { op: 'replyReceive', peer, handle: r, message: { segments: ['b2s='] }, max: 1, timeoutMs: 0 };
+      if (choice === 5 && c.flag && this.caps.operations.has('close')) return { op: 'close', peer };
+      if (choice === 5 && this.caps.operations.has('release')) return { op: 'release', peer, handle: r };
+      return { op: 'reply', peer, handle: r, message: { segments: ['b2s='] } };
+    }
+    // A third peer to delegate to, granted every open peer's node, when two are all there is.
+    if (open.length < 3 && this.caps.operations.has('attach') && open.length < s.limits.maxPeers) {
+      const bootstrap = open.flatMap((p) => {
+        const n = this.sendable(p).find((x) => s.nodes[this.handle(p, x)!.node]?.owner === p);
+        return n === undefined ? [] : [{ fromPeer: p, handle: n }];
+      });
+      const uid = 2000 + s.nextPeer;
+      if (bootstrap.length > 0) return { op: 'attach', credentials: { uid, gid: uid, pid: uid }, bootstrap };
+    }
+    // 3. A call waiting in a queue: its node's owner takes it.
+    const withCall = open.filter((p) => s.peers[p].queue.some((e) => e.kind === 'call'));
+    if (withCall.length > 0 && c.pick % 6 !== 5)
+      return this.receiveUpTo(at(withCall, c.pick), (e) => e.kind === 'call');
+    // 4. A new call to another peer's node, mostly one whose owner could delegate it; with a deadline or
+    // none, now and then asking for the replier's credentials (CRED-3).
+    const pairs = open.flatMap((p) =>
+      this.sendable(p)
+        .filter((n) => s.nodes[this.handle(p, n)!.node]?.owner !== p)
+        .map((n) => ({ peer: p, handle: n, owner: s.nodes[this.handle(p, n)!.node].owner })),
+    );
+    if (pairs.length === 0) return null;
+    const delegable = pairs.filter((x) => this.delegateVia(x.owner) !== null);
+    const { peer, handle } = at(delegable.length > 0 && c.pick % 3 !== 0 ? delegable : pairs, c.peer + c.pick);
+    const wait =
+      this.caps.features.has('virtual-clock') && c.timeoutMs >= 0 && c.size % 2 === 0
+        ? { timeoutMs: at(DEADLINES_MS, c.pick + c.max) }
+        : {};
+    return {
+      op: 'call',
+      peer,
+      handle,
+      message: { segments: ['cQ=='] },
+      ...wait,
+      ...(this.caps.features.has('credentials') && c.flag ? { replierCredentials: true } : {}),
+    };
+  }
+
+  /**
+   * A server with nowhere to delegate to gets somewhere (SEND-4): it takes a node handle waiting in
+   * its queue, or another peer sends it a handle to that peer's own node.
+   */
+  private introduce(server: number): Operation | null {
+    const s = this.st;
+    const carriesNode = (e: { handles: number[] }) => e.handles.some((id) => s.handles[id]?.kind === 'node');
+    if (s.peers[server].queue.some(carriesNode)) return this.receiveUpTo(server, carriesNode);
+    for (const q of this.open()) {
+      if (q === server) continue;
+      const to = this.sendable(q).find((n) => s.nodes[this.handle(q, n)!.node]?.owner === server);
+      const own = this.sendable(q).find((n) => {
+        const h = this.handle(q, n)!;
+        return s.nodes[h.node]?.owner === q && s.nodes[h.node]?.acceptsHandles && h.rights.includes('grant');
+      });
+      if (to !== undefined && own !== undefined)
+        return {
+          op: 'send',
+          peer: q,
+          handle: to,
+          message: { segments: [], transfers: [{ handle: own }] },
+          timeoutMs: 0,
+        };
+    }
+    return null;
+  }
+
+  /** A handle of `peer` through which it can pass a reply handle on: to another peer's node accepting handles. */
+  private delegateVia(peer: number): number | null {
+    const s = this.st;
+    if (s.peers[peer]?.status !== 'open') return null;
+    const via = this.sendable(peer).find((n) => {
+      const node = s.nodes[this.handle(peer, n)!.node];
+      return node?.owner !== peer && node?.acceptsHandles;
+    });
+    return via ?? null;
+  }
+
+  /**
+   * A call abandoned every way (CALL-8, CALL-9, CANCEL-1): cancelled, timed out, its caller
+   * closed, its node destroyed (DESTROY-4); then the reply handle's holder meets it: the
+   * call-abandoned notice, CALLER_GONE on reply or transfer, a replyReceive dropping the reply.
+   */
+  private abandon(c: Command): Operation | null {
+    const s = this.st;
+    const open = this.open();
+    const stale = open.flatMap((p) =>
+      this.replyNames(p)
+        .filter((r) => this.handle(p, r)!.status === 'abandoned')
+        .map((r) => ({ peer: p, handle: r })),
+    );
+    if (stale.length > 0 && c.pick % 2 === 0) {
+      const x = at(stale, c.pick);
+      const choice = c.size % 4;
+      if (choice === 0 && this.caps.operations.has('replyReceive'))
+        return {
+          op: 'replyReceive',
+          peer: x.peer,
+          ...{ handle: x.handle },
+          message: { segments: [] },
+          max: 1,
+          timeoutMs: 0,
+        };
+      if (choice === 1 && this.caps.features.has('transfers')) {
+        const via = this.sendable(x.peer)[0];
+        if (via !== undefined)
+          return {
+            op: 'send',
+            peer: x.peer,
+            handle: via,
+            message: { segments: [], transfers: [{ handle: x.handle, move: true }] },
+            timeoutMs: 0,
+          };
+      }
+      if (choice === 2) return { op: 'receive', peer: x.peer, max: 2, timeoutMs: 0 };
+      return { op: 'reply', peer: x.peer, handle: x.handle, message: { segments: [] } };
+    }
+    // A reply handle travelling to a delegate: its call abandoned before it arrives (CALL-9), then taken.
+    const isTravellingReply = (id: number) => s.handles[id]?.kind === 'reply';
+    const carrying = open.filter((p) => s.peers[p].queue.some((e) => e.handles.some(isTravellingReply)));
+    if (carrying.length > 0 && c.pick % 3 === 1) {
+      const peer = at(carrying, c.pick);
+      const e = s.peers[peer].queue.find((x) => x.handles.some(isTravellingReply))!;
+      const call = s.calls[s.handles[e.handles.find(isTravellingReply)!].call];
+      if (call?.status === 'pending' && s.peers[call.caller].status === 'open')
+        return { op: 'cancel', peer: call.caller, ticket: call.ticket };
+      return this.receiveUpTo(peer, (x) => x === e);
+    }
+    const calls = this.openPending('call') as Extract<PendingRec, { kind: 'call' }>[];
+    if (calls.length === 0) return this.serve(c);
+    // Calls already received first when a destroy is next: they survive it (DESTROY-4).
+    const served = calls.filter((p) => p.kind === 'call' && s.calls[p.call]?.message === null);
+    const p = c.size % 6 === 3 && served.length > 0 ? at(served, c.pick) : at(calls, c.pick);
+    const choice = c.size % 6;
+    const timed = calls.filter((x) => x.deadline !== null);
+    if (choice === 1 && timed.length > 0 && this.caps.operations.has('tick')) {
+      const t = at(timed, c.pick);
+      return { op: 'tick', ms: Math.max(1, t.deadline! - s.nowMs + (c.pick % 2)) };
+    }
+    if (choice === 2 && this.caps.operations.has('close') && c.flag) return { op: 'close', peer: p.peer };
+    if (choice === 3 && this.caps.operations.has('destroyNode')) {
+      const root = this.rootOf(s.calls[p.call].node);
+      if (root) return { op: 'destroyNode', ...root };
+    }
+    if (choice >= 4) return this.serve(c);
+    return { op: 'cancel', peer: p.peer, ticket: p.ticket };
+  }
+
+  /**
+   * A node handle in flight (SEND-4..6, RECV-3), revoked or destroyed before it arrives, or a
+   * conditional destroy on a count a derivation moved on (DESTROY-5); then the receiver takes it.
+   */
+  private inflight(c: Command): Operation | null {
+    const s = this.st;
+    const open = this.open();
+    const travelling: HandleRec[] = [];
+    for (const p of open)
+      for (const e of s.peers[p].queue)
+        for (const id of e.handles) if (s.handles[id]?.kind === 'node') travelling.push(s.handles[id]);
+    if (travelling.length > 0 && c.pick % 4 !== 3) {
+      const h = at(travelling, c.pick);
+      const choice = c.size % 4;
+      const parent = h.parent === null ? undefined : s.handles[h.parent];
+      if (h.status === 'live' && choice !== 3) {
+        if (choice === 0 && parent?.name != null && s.peers[parent.holder].status === 'open')
+          return { op: 'revoke', peer: parent.holder, handle: parent.name };
+        const root = this.rootOf(h.node);
+        if (root) {
+          // Conditional now and then (DESTROY-5): on the count as it is, or on one a derivation moved past.
+          const count = s.nodes[h.node].derivedCount;
+          return {
+            op: 'destroyNode',
+            ...root,
+            ...(c.flag ? { derivedCount: Math.max(0, count - (c.pick % 2)) } : {}),
+          };
+        }
+      }
+      return this.receiveUpTo(h.holder, (e) => e.handles.includes(h.id));
+    }
+    // A waiting no-senders notice withdrawn by a new derivation (NOTICE-6).
+    const noticed = Object.values(s.nodes).filter((n) => n.notice !== null && n.status === 'live');
+    if (noticed.length > 0 && c.pick % 3 === 2 && this.caps.operations.has('mint')) {
+      const root = this.rootOf(at(noticed, c.pick).id);
+      if (root) return { op: 'mint', ...root, rights: ['send'] };
+    }
+    // Send a grantable handle to another peer's node that accepts handles.
+    for (const peer of [...open.slice(c.peer % Math.max(1, open.length)), ...open]) {
+      const grantable = Object.entries(s.peers[peer].table)
+        .map(([n, id]) => ({ n: Number(n), h: s.handles[id] }))
+        .filter(({ h }) => h.kind === 'node' && h.status === 'live' && h.rights.includes('grant'));
+      const via = this.sendable(peer).filter((n) => {
+        const node = s.nodes[this.handle(peer, n)!.node];
+        // Now and then a node that refuses handles (NODE-5).
+        return node?.owner !== peer && node?.acceptsHandles === (c.max !== 3);
+      });
+      if (grantable.length === 0 || via.length === 0) continue;
+      const g = at(grantable, c.pick).n;
+      const rights: Right[] | undefined = c.rights === 1 ? ['send'] : undefined;
+      return {
+        op: 'send',
+        peer,
+        handle: at(via, c.pick),
+        message: { segments: [], transfers: [{ handle: g, ...(rights ? { rights } : {}) }] },
+        timeoutMs: 0,
+      };
+    }
+    return null;
+  }
+
+  /** Multicast to live, dead and full members (MCAST-3, MCAST-6): a node destroyed first when all are live. */
+  private multicast(c: Command): Operation | null {
+    const s = this.st;
+    const open = this.open();
+    const members = (peer: number) =>
+      Object.entries(s.peers[peer].table)
+        .map(([n, id]) => ({ n: Number(n), h: s.handles[id] }))
+        .filter(({ h }) => h.kind === 'node' && h.status !== 'revoked' && h.rights.includes('send'));
+    const senders = open.filter((p) => members(p).length >= 2);
+    if (senders.length === 0) return null;
+    const peer = at(senders, c.peer);
+    const ms = members(peer);
+    const dead = ms.filter((m) => m.h.status === 'dead');
+    const liveOthers = ms.filter((m) => m.h.status === 'live' && s.nodes[m.h.node]?.owner !== peer);
+    if (dead.length === 0 && liveOthers.length >= 2 && c.pick % 2 === 0) {
+      const root = this.rootOf(at(liveOthers, c.pick).h.node);
+      if (root) return { op: 'destroyNode', ...root };
+    }
+    return {
+      op: 'multicast',
+      peer,
+      handles: ms.map((m) => m.n),
+      message: { segments: [this.full()] },
+      ...(c.flag ? { skipFull: true } : {}),
+    };
+  }
+
+  /** Pending operations piled on one peer up to maxPendingPerPeer (BOUND-2), and a waiting receive cancelled (CANCEL-2). */
+  private pending(c: Command): Operation | null {
+    const s = this.st;
+    const receives = this.openPending('receive');
+    if (receives.length > 0 && c.size % 3 === 0) {
+      const r = at(receives, c.pick);
+      return { op: 'cancel', peer: r.peer, ticket: r.ticket };
+    }
+    const open = this.open();
+    if (open.length === 0) return null;
+    const most = Math.max(...open.map((p) => s.peers[p].pending));
+    const peer = at(
+      open.filter((p) => s.peers[p].pending === most),
+      c.peer,
+    );
+    if (s.peers[peer].queue.length === 0 || !this.caps.operations.has('call'))
+      return { op: 'receive', peer, max: 1, ...this.wait(c, 'blocking-receive') };
+    const targets = this.sendable(peer);
+    if (targets.length === 0) return { op: 'receive', peer, max: 1, ...this.wait(c, 'blocking-receive') };
+    return { op: 'call', peer, handle: at(targets, c.pick), message: { segments: [] } };
+  }
+
+  /** Time moved to a pending deadline, one tick before it or one past it (TIME-1, INV-6). */
+  private deadline(c: Command): Operation | null {
+    const s = this.st;
+    const timed = s.pending.filter((p) => p.deadline !== null);
+    if (timed.length === 0) return null;
+    const p = at(timed, c.pick);
+    return { op: 'tick', ms: Math.max(1, p.deadline! - s.nowMs + ((c.size % 3) - 1)) };
+  }
+}
