@@ -15,14 +15,27 @@ import type { BusState, HandleRec, PendingRec } from '../model';
 import { destOf, lookup, roomError } from '../model/rules';
 import type { Capabilities, Command } from './concretizer';
 
-export const AIMS = ['block', 'unblock', 'serve', 'abandon', 'inflight', 'multicast', 'pending', 'deadline'] as const;
+export const AIMS = [
+  'block',
+  'unblock',
+  'stall',
+  'serve',
+  'delegate',
+  'abandon',
+  'inflight',
+  'multicast',
+  'pending',
+  'deadline',
+] as const;
 export type Aim = (typeof AIMS)[number];
 
 /** What each aim needs of the implementation (operations, then features). */
 export const AIM_NEEDS: Record<Aim, { operations: string[]; features: string[] }> = {
   block: { operations: ['send', 'receive'], features: [] },
   unblock: { operations: ['send', 'receive'], features: [] },
+  stall: { operations: ['send', 'receive', 'call', 'cancel'], features: ['blocking-send'] },
   serve: { operations: ['call', 'receive', 'reply'], features: [] },
+  delegate: { operations: ['call', 'receive', 'reply', 'send', 'attach', 'close'], features: ['transfers'] },
   abandon: { operations: ['call', 'receive', 'reply', 'cancel'], features: [] },
   inflight: { operations: ['send', 'receive', 'revoke', 'destroyNode'], features: ['transfers'] },
   multicast: { operations: ['multicast', 'destroyNode'], features: [] },
@@ -41,6 +54,16 @@ const at = <T>(xs: readonly T[], n: number): T => xs[n % xs.length];
 const DEADLINES_MS = [1, 2, 3, 5, 8, 13, 40];
 
 export class Aimer {
+  /** Corners this run has already turned: the next command aimed there takes another way first. */
+  private readonly turned = new Set<string>();
+
+  /** Whether to turn `corner` now: always the first time, then when `otherwise` says so. */
+  private first(corner: string, otherwise: boolean): boolean {
+    if (this.turned.has(corner)) return otherwise;
+    this.turned.add(corner);
+    return true;
+  }
+
   constructor(
     private readonly s: () => BusState,
     private readonly caps: Capabilities,
@@ -115,8 +138,12 @@ export class Aimer {
         return this.block(c);
       case 'unblock':
         return this.unblock(c);
+      case 'stall':
+        return this.stall(c);
       case 'serve':
         return this.serve(c);
+      case 'delegate':
+        return this.delegate(c);
       case 'abandon':
         return this.abandon(c);
       case 'inflight':
@@ -137,26 +164,36 @@ export class Aimer {
   private block(c: Command): Operation | null {
     const s = this.st;
     const blocked = this.openPending('send');
-    if (c.flag && blocked.length > 0) {
-      const b = at(blocked, c.pick) as Extract<PendingRec, { kind: 'send' }>;
+    if ((c.flag || c.pick % 3 === 0) && blocked.length > 0) {
+      // Mostly behind a send an empty message would not have to wait for (SEND-8 decides alone).
+      const roomyBlocked = (blocked as Extract<PendingRec, { kind: 'send' }>[]).filter(
+        (b) =>
+          lookup(s, b.peer, b.op.handle)?.kind === 'node' &&
+          roomError(s, { ...b.op, message: { segments: [] } }) === 'order',
+      );
+      const b = at(roomyBlocked.length > 0 ? roomyBlocked : blocked, c.pick) as Extract<PendingRec, { kind: 'send' }>;
       return {
         op: 'send',
         peer: b.peer,
         handle: b.op.handle,
         message: { segments: [] },
-        ...this.wait(c, 'blocking-send'),
+        ...(c.flag ? { timeoutMs: 0 } : this.wait(c, 'blocking-send')),
       };
     }
     const big = this.full();
-    const candidates: { peer: number; handle: number; full: boolean; load: number }[] = [];
+    const candidates: { peer: number; handle: number; full: boolean; roomy: boolean; load: number }[] = [];
     for (const peer of this.open())
       for (const handle of this.sendable(peer)) {
         const probe = { op: 'send' as const, peer, handle, message: { segments: [big] } };
         const dest = destOf(s, this.handle(peer, handle)!);
-        candidates.push({ peer, handle, full: roomError(s, probe) !== null, load: dest.queue.length });
+        const full = roomError(s, probe) !== null;
+        // Full for this message, with room for an empty one: a later empty send is held back by order alone (SEND-8).
+        const roomy = full && roomError(s, { ...probe, message: { segments: [] } }) === null;
+        candidates.push({ peer, handle, full, roomy, load: dest.queue.length });
       }
     if (candidates.length === 0) return null;
-    const full = candidates.filter((x) => x.full);
+    const roomy = candidates.filter((x) => x.roomy);
+    const full = roomy.length > 0 && c.pick % 2 === 0 ? roomy : candidates.filter((x) => x.full);
     if (full.length > 0 && this.caps.features.has('blocking-send') && c.pick % 3 !== 0) {
       const x = at(full, c.pick);
       return {
@@ -215,7 +252,9 @@ export class Aimer {
     if (choice === 4 && this.caps.operations.has('destroyNode')) {
       const target = this.handle(b.peer, b.op.handle);
       const root = target ? this.rootOf(target.node) : null;
-      if (root) return { op: 'destroyNode', ...root };
+      // Now and then on a count a derivation moved past (DESTROY-5: STALE, the send still waits).
+      const count = target ? this.st.nodes[target.node].derivedCount : 0;
+      if (root) return { op: 'destroyNode', ...root, ...(c.flag && count > 0 ? { derivedCount: count - 1 } : {}) };
     }
     if (choice === 5 && this.caps.operations.has('close') && c.flag) return { op: 'close', peer: b.dest };
     return { op: 'receive', peer: b.dest, max: 1 + c.max, timeoutMs: 0 };
@@ -432,10 +471,12 @@ export class Aimer {
         for (const id of e.handles) if (s.handles[id]?.kind === 'node') travelling.push(s.handles[id]);
     if (travelling.length > 0 && c.pick % 4 !== 3) {
       const h = at(travelling, c.pick);
-      const choice = c.size % 4;
+      const choice = c.size % 6;
       const parent = h.parent === null ? undefined : s.handles[h.parent];
-      if (h.status === 'live' && choice !== 3) {
-        if (choice === 0 && parent?.name != null && s.peers[parent.holder].status === 'open')
+      if (h.status === 'live' && choice !== 5) {
+        const destroyFirst = !this.turned.has('destroyed in flight') && this.rootOf(h.node) !== null;
+        if (destroyFirst) this.turned.add('destroyed in flight');
+        if (!destroyFirst && choice <= 1 && parent?.name != null && s.peers[parent.holder].status === 'open')
           return { op: 'revoke', peer: parent.holder, handle: parent.name };
         const root = this.rootOf(h.node);
         if (root) {
@@ -444,7 +485,7 @@ export class Aimer {
           return {
             op: 'destroyNode',
             ...root,
-            ...(c.flag ? { derivedCount: Math.max(0, count - (c.pick % 2)) } : {}),
+            ...(c.flag && choice === 3 ? { derivedCount: Math.max(0, count - (c.pick % 2)) } : {}),
           };
         }
       }
@@ -527,6 +568,150 @@ export class Aimer {
     const targets = this.sendable(peer);
     if (targets.length === 0) return { op: 'receive', peer, max: 1, ...this.wait(c, 'blocking-receive') };
     return { op: 'call', peer, handle: at(targets, c.pick), message: { segments: [] } };
+  }
+
+  /**
+   * A blocked send waiting for room a queued call holds (SEND-7, CANCEL-2): calls fill a queue, another
+   * peer's send blocks on it (and sends again behind itself, SEND-8), then a call is cancelled and
+   * the blocked send completes in the cancel's own step.
+   */
+  private stall(c: Command): Operation | null {
+    const s = this.st;
+    const blocked = this.openPending('send') as Extract<PendingRec, { kind: 'send' }>[];
+    const queuedCallsAt = (dest: number) =>
+      this.openPending('call').filter((p) => {
+        const rec = p.kind === 'call' ? s.calls[p.call] : undefined;
+        return rec !== undefined && rec.message !== null && s.nodes[rec.node]?.owner === dest;
+      });
+    if (blocked.length > 0) {
+      const b = at(blocked, c.pick);
+      const calls = queuedCallsAt(b.dest).sort((x, y) => Number(y.peer === b.peer) - Number(x.peer === b.peer));
+      if (calls.length > 0) return { op: 'cancel', peer: calls[0].peer, ticket: calls[0].ticket };
+      return this.unblock(c);
+    }
+    const pairs = this.open().flatMap((peer) =>
+      this.sendable(peer)
+        .map((handle) => ({ peer, handle, dest: destOf(s, this.handle(peer, handle)!) }))
+        .filter((x) => x.dest.id !== peer),
+    );
+    // A queue calls have filled (for everyone, or for this sender): a send blocks on it.
+    const stuck = pairs.filter(
+      (x) =>
+        queuedCallsAt(x.dest.id).length > 0 &&
+        roomError(s, { op: 'send', peer: x.peer, handle: x.handle, message: { segments: [] } }) !== null,
+    );
+    if (stuck.length > 0 && this.caps.features.has('blocking-send')) {
+      const x = at(stuck, c.pick);
+      return {
+        op: 'send',
+        peer: x.peer,
+        handle: x.handle,
+        message: { segments: [] },
+        ...this.wait(c, 'blocking-send'),
+      };
+    }
+    // Else one more call where it fits, to the fullest such queue.
+    const fits = pairs.filter(
+      (x) => roomError(s, { op: 'call', peer: x.peer, handle: x.handle, message: { segments: [] } }, 1) === null,
+    );
+    if (fits.length === 0) return null;
+    const most = Math.max(...fits.map((x) => x.dest.queue.length));
+    const x = at(
+      fits.filter((y) => y.dest.queue.length === most),
+      c.pick,
+    );
+    return { op: 'call', peer: x.peer, handle: x.handle, message: { segments: [] } };
+  }
+
+  /**
+   * One delegated call played to its end (CALL-5, CALL-8, CALL-9, DESTROY-4): a third peer when
+   * needed, a call to a server that can delegate, received, delegated, received by the delegate;
+   * then the delegate replies or closes, the caller cancels or times out, or the server destroys
+   * its node; the delegate meets the abandoned call (notice, CALLER_GONE, a dropped replyReceive).
+   */
+  private delegate(c: Command): Operation | null {
+    const s = this.st;
+    const open = this.open();
+    const isDelegated = (p: number, r: number) => s.nodes[s.calls[this.handle(p, r)!.call]?.node]?.owner !== p;
+    // 1. A delegate holds the reply handle.
+    const held = open.flatMap((p) =>
+      this.replyNames(p)
+        .filter((r) => isDelegated(p, r))
+        .map((r) => ({ peer: p, handle: r, rec: this.handle(p, r)! })),
+    );
+    if (held.length > 0) {
+      const x = at(held, c.pick);
+      const call = s.calls[x.rec.call];
+      const choice = c.size % 7;
+      if (x.rec.status === 'abandoned') {
+        if (choice <= 1 && this.caps.operations.has('replyReceive'))
+          return {
+            op: 'replyReceive',
+            peer: x.peer,
+            handle: x.handle,
+            message: { segments: [] },
+            max: 1,
+            timeoutMs: 0,
+          };
+        if (choice === 2) return { op: 'close', peer: x.peer };
+        if (choice === 3) return { op: 'receive', peer: x.peer, max: 2, timeoutMs: 0 };
+        return { op: 'reply', peer: x.peer, handle: x.handle, message: { segments: [] } };
+      }
+      if (this.first('delegate closes', choice === 0 || choice === 4 || choice === 6))
+        return { op: 'close', peer: x.peer };
+      if (choice === 1 && call?.status === 'pending') {
+        const pending = s.pending.find((p) => p.kind === 'call' && p.call === call.id);
+        if (pending?.deadline != null && this.caps.operations.has('tick'))
+          return { op: 'tick', ms: Math.max(1, pending.deadline - s.nowMs) };
+        if (this.caps.operations.has('cancel') && s.peers[call.caller].status === 'open')
+          return { op: 'cancel', peer: call.caller, ticket: call.ticket };
+      }
+      if (choice === 2 && call && this.caps.operations.has('destroyNode')) {
+        const root = this.rootOf(call.node);
+        if (root) return { op: 'destroyNode', ...root };
+      }
+      if (choice === 3 && this.caps.operations.has('replyReceive'))
+        return {
+          op: 'replyReceive',
+          peer: x.peer,
+          handle: x.handle,
+          message: { segments: ['b2s='] },
+          max: 1,
+          timeoutMs: 0,
+        };
+      return { op: 'reply', peer: x.peer, handle: x.handle, message: { segments: ['b2s='] } };
+    }
+    // 2. The reply handle travels to the delegate: now and then its call is abandoned first.
+    const carriesReply = (e: { handles: number[] }) => e.handles.some((id) => s.handles[id]?.kind === 'reply');
+    const carrying = open.filter((p) => s.peers[p].queue.some(carriesReply));
+    if (carrying.length > 0) {
+      const peer = at(carrying, c.pick);
+      const e = s.peers[peer].queue.find(carriesReply)!;
+      const call = s.calls[s.handles[e.handles.find((id) => s.handles[id]?.kind === 'reply')!].call];
+      if (c.size % 4 === 0 && call?.status === 'pending' && s.peers[call.caller].status === 'open')
+        return { op: 'cancel', peer: call.caller, ticket: call.ticket };
+      return this.receiveUpTo(peer, carriesReply);
+    }
+    // 3. The server delegates (or first gets somewhere to delegate to).
+    const servers = open.filter((p) => this.replyNames(p).length > 0);
+    if (servers.length > 0) {
+      const peer = at(servers, c.pick);
+      const r = at(this.replyNames(peer), c.size);
+      const via = this.delegateVia(peer);
+      if (via === null) return this.introduce(peer) ?? { op: 'reply', peer, handle: r, message: { segments: [] } };
+      return {
+        op: 'send',
+        peer,
+        handle: via,
+        message: { segments: [], transfers: [{ handle: r, move: true }] },
+        timeoutMs: 0,
+      };
+    }
+    // 4. A queued call: its server takes it.
+    const withCall = open.filter((p) => s.peers[p].queue.some((e) => e.kind === 'call'));
+    if (withCall.length > 0) return this.receiveUpTo(at(withCall, c.pick), (e) => e.kind === 'call');
+    // 5. A new call (serve makes it, to a server that can delegate, with a third peer attached first).
+    return this.serve({ ...c, pick: c.pick - (c.pick % 12) + 4 });
   }
 
   /** Time moved to a pending deadline, one tick before it or one past it (TIME-1, INV-6). */

@@ -134,6 +134,14 @@ export class Concretizer {
     if ((c.kind === 'reply' || c.kind === 'replyReceive') && holdsReply.length > 0) pool = holdsReply;
     if (c.kind === 'cancel' && c.pick % 5 !== 4 && waiting.length > 0) pool = waiting;
     if ((c.kind === 'send' || c.kind === 'close') && c.flag && holdsReply.length > 0) pool = holdsReply;
+    // A delegate holding a reply handle closes (CALL-5, CLOSE-2): the call fails NO_REPLY.
+    const delegates = holdsReply.filter((p) =>
+      this.names(p, 'reply').some((n) => {
+        const call = this.s.calls[this.s.handles[this.s.peers[p].table[n]].call];
+        return call !== undefined && this.s.nodes[call.node]?.owner !== p;
+      }),
+    );
+    if (c.kind === 'close' && delegates.length > 0) pool = delegates;
     if (c.kind === 'receive' && (c.flag || c.pick % 4 !== 0) && hasQueue.length > 0) pool = hasQueue;
     return pool[c.peer % pool.length];
   }

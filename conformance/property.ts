@@ -102,11 +102,26 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
   });
 }
 
+/** How often each aim is drawn: the longer its play, the more runs it needs to reach its corners. */
+const AIM_WEIGHTS: Record<Aim, number> = {
+  block: 3,
+  unblock: 2,
+  stall: 4,
+  serve: 1,
+  delegate: 7,
+  abandon: 3,
+  inflight: 4,
+  multicast: 2,
+  pending: 2,
+  deadline: 1,
+};
+
 function aimsArbitrary(usable: Aim[]): fc.Arbitrary<Aim[]> {
   if (usable.length === 0) return fc.constant([]);
+  const one = fc.oneof(...usable.map((a) => ({ arbitrary: fc.constant(a), weight: AIM_WEIGHTS[a] })));
   return fc.oneof(
     { arbitrary: fc.constant<Aim[]>([]), weight: 1 },
-    { arbitrary: fc.subarray(usable, { minLength: 1, maxLength: 2 }), weight: 4 },
+    { arbitrary: fc.tuple(one, one).map(([a, b]) => (b === a ? [a] : [a, b])), weight: 9 },
   );
 }
 
@@ -165,7 +180,10 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
 
 export function runArbitrary(caps: Capabilities, maxCommands: number): fc.Arbitrary<[Swarm, Command[]]> {
   return swarmArbitrary(caps).chain((sw) =>
-    fc.tuple(fc.constant(sw), fc.array(commandArbitrary(sw), { minLength: 1, maxLength: maxCommands, size: 'max' })),
+    fc.tuple(
+      fc.constant(sw),
+      fc.array(commandArbitrary(sw), { minLength: Math.min(30, maxCommands), maxLength: maxCommands, size: 'max' }),
+    ),
   );
 }
 
@@ -237,7 +255,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
   let runIndex = 0;
   let fatal: Error | null = null;
   let last: PropertyFailure | null = null;
-  const arb = runArbitrary(caps, options.maxCommands ?? 50);
+  const arb = runArbitrary(caps, options.maxCommands ?? 80);
 
   const property = fc.asyncProperty(arb, async ([sw, commands]) => {
     if (fatal) throw fatal;
