@@ -474,10 +474,17 @@ export class Aimer {
       const choice = c.size % 6;
       const parent = h.parent === null ? undefined : s.handles[h.parent];
       if (h.status === 'live' && choice !== 5) {
-        const destroyFirst = !this.turned.has('destroyed in flight') && this.rootOf(h.node) !== null;
+        // The first handles in flight are revoked and destroyed, one each, then either (REVOKE-1, DESTROY-1).
+        const revocable = parent?.name != null && s.peers[parent.holder].status === 'open';
+        const revokeFirst =
+          revocable &&
+          !this.turned.has('revoked in flight') &&
+          (this.turned.has('destroyed in flight') || c.pick % 2 === 1 || this.rootOf(h.node) === null);
+        const destroyFirst = !revokeFirst && !this.turned.has('destroyed in flight') && this.rootOf(h.node) !== null;
+        if (revokeFirst) this.turned.add('revoked in flight');
         if (destroyFirst) this.turned.add('destroyed in flight');
-        if (!destroyFirst && choice <= 1 && parent?.name != null && s.peers[parent.holder].status === 'open')
-          return { op: 'revoke', peer: parent.holder, handle: parent.name };
+        if (revokeFirst || (!destroyFirst && choice <= 1 && revocable))
+          return { op: 'revoke', peer: parent!.holder, handle: parent!.name! };
         const root = this.rootOf(h.node);
         if (root) {
           // Conditional now and then (DESTROY-5): on the count as it is, or on one a derivation moved past.
@@ -535,7 +542,7 @@ export class Aimer {
     const ms = members(peer);
     const dead = ms.filter((m) => m.h.status === 'dead');
     const liveOthers = ms.filter((m) => m.h.status === 'live' && s.nodes[m.h.node]?.owner !== peer);
-    if (dead.length === 0 && liveOthers.length >= 2 && c.pick % 2 === 0) {
+    if (dead.length === 0 && liveOthers.length >= 2 && this.first('member destroyed', c.pick % 2 === 0)) {
       const root = this.rootOf(at(liveOthers, c.pick).h.node);
       if (root) return { op: 'destroyNode', ...root };
     }
