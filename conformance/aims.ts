@@ -130,8 +130,36 @@ export class Aimer {
     return this.st.pending.filter((p) => p.kind === kind && this.st.peers[p.peer].status === 'open');
   }
 
+  /** Replies this run's aimed commands made: the used name, and the call's caller and ticket (CALL-3, CANCEL-3). */
+  private readonly replies: { peer: number; handle: number; caller: number; ticket: number }[] = [];
+
   /** The operation a command aims at now, or null to make the command as usual. */
   aimed(c: Command): Operation | null {
+    const op = this.aim(c);
+    if (op !== null && (op.op === 'reply' || op.op === 'replyReceive')) {
+      const call = this.st.calls[this.handle(op.peer, op.handle)?.call ?? -1];
+      if (call) this.replies.push({ peer: op.peer, handle: op.handle, caller: call.caller, ticket: call.ticket });
+    }
+    return op;
+  }
+
+  /** After an answer: the caller cancels the answered call, or the replier answers again through the used name. */
+  private afterAnswer(c: Command): Operation | null {
+    const s = this.st;
+    const done = this.replies.filter(
+      (r) => s.peers[r.caller].status === 'open' && !s.pending.some((p) => p.ticket === r.ticket),
+    );
+    if (done.length === 0) return null;
+    const r = at(done, c.pick);
+    if (c.size % 2 === 0 && this.caps.operations.has('cancel'))
+      return { op: 'cancel', peer: r.caller, ticket: r.ticket };
+    if (s.peers[r.peer].status !== 'open' || s.peers[r.peer].table[r.handle] !== undefined) return null;
+    return c.flag && this.caps.operations.has('release')
+      ? { op: 'release', peer: r.peer, handle: r.handle }
+      : { op: 'reply', peer: r.peer, handle: r.handle, message: { segments: [] } };
+  }
+
+  private aim(c: Command): Operation | null {
     if (!c.aim || c.mode !== 'ok') return null;
     switch (c.aim) {
       case 'block':
@@ -273,6 +301,21 @@ export class Aimer {
     if (delegateQueue.length > 0 && c.pick % 4 !== 3) return this.receiveUpTo(at(delegateQueue, c.pick), carriesReply);
     // 2. A holder answers, delegates, answers and waits, closes or releases.
     const holders = open.filter((p) => this.replyNames(p).length > 0);
+    // First, a server whose node waits with a no-senders notice answers with a handle to it and receives:
+    // the reply withdraws the notice before the receive looks (CALL-10, NOTICE-6).
+    for (const peer of holders) {
+      const node = Object.values(s.nodes).find((n) => n.owner === peer && n.notice !== null && n.status === 'live');
+      const root = node ? this.rootOf(node.id) : null;
+      if (root && this.caps.operations.has('replyReceive') && this.caps.features.has('transfers'))
+        return {
+          op: 'replyReceive',
+          peer,
+          handle: this.replyNames(peer)[0],
+          message: { segments: [], transfers: [{ handle: root.handle, rights: ['send'] }] },
+          max: 4,
+          timeoutMs: 0,
+        };
+    }
     const isDelegated = (p: number, r: number) => s.nodes[s.calls[this.handle(p, r)!.call]?.node]?.owner !== p;
     const delegates = holders.filter((p) => this.replyNames(p).some((r) => isDelegated(p, r)));
     if (holders.length > 0 && c.pick % 4 !== 3) {
@@ -322,8 +365,16 @@ export class Aimer {
       const uid = 2000 + s.nextPeer;
       if (bootstrap.length > 0) return { op: 'attach', credentials: { uid, gid: uid, pid: uid }, bootstrap };
     }
-    // 3. A call waiting in a queue: its node's owner takes it.
+    // 3. A call waiting in a queue: its node's owner takes it; first, now and then, the caller lets go of
+    // its last handle to the node, so a no-senders notice waits behind the call (NOTICE-2).
     const withCall = open.filter((p) => s.peers[p].queue.some((e) => e.kind === 'call'));
+    if (withCall.length > 0 && c.size % 4 === 0 && this.caps.operations.has('release')) {
+      const e = s.peers[at(withCall, c.pick)].queue.find((x) => x.kind === 'call')!;
+      const node = s.nodes[e.node];
+      const h = Object.entries(s.peers[e.sender]?.table ?? {}).find(([, id]) => s.handles[id].node === node?.id);
+      if (node?.senders === 1 && h && s.peers[e.sender].status === 'open' && !s.handles[h[1]].root)
+        return { op: 'release', peer: e.sender, handle: Number(h[0]) };
+    }
     if (withCall.length > 0 && c.pick % 6 !== 5)
       return this.receiveUpTo(at(withCall, c.pick), (e) => e.kind === 'call');
     // 4. A new call to another peer's node, mostly one whose owner could delegate it; with a deadline or
@@ -401,6 +452,10 @@ export class Aimer {
         .filter((r) => this.handle(p, r)!.status === 'abandoned')
         .map((r) => ({ peer: p, handle: r })),
     );
+    if (c.pick % 5 === 4) {
+      const again = this.afterAnswer(c);
+      if (again !== null) return again;
+    }
     if (stale.length > 0 && c.pick % 2 === 0) {
       const x = at(stale, c.pick);
       const choice = c.size % 4;
@@ -496,12 +551,28 @@ export class Aimer {
           };
         }
       }
+      // Or the queue it waits in goes, with the handle (DESTROY-3, CLOSE-4): the handle is released.
+      const entry = s.peers[h.holder].queue.find((e) => e.handles.includes(h.id));
+      const at0 = entry ? this.rootOf(entry.node) : null;
+      if (choice === 5 && c.flag && at0) return { op: 'destroyNode', ...at0 };
+      if (choice === 5 && c.max === 3 && this.caps.operations.has('close')) return { op: 'close', peer: h.holder };
       return this.receiveUpTo(h.holder, (e) => e.handles.includes(h.id));
     }
     // A waiting no-senders notice withdrawn by a new derivation (NOTICE-6).
     const noticed = Object.values(s.nodes).filter((n) => n.notice !== null && n.status === 'live');
     if (noticed.length > 0 && c.pick % 3 === 2 && this.caps.operations.has('mint')) {
       const root = this.rootOf(at(noticed, c.pick).id);
+      // Withdrawn by a reply carrying a handle to the node, in a replyReceive whose receive must not see it (CALL-10).
+      const r = root && this.caps.operations.has('replyReceive') ? this.replyNames(root.peer)[0] : undefined;
+      if (root && r !== undefined)
+        return {
+          op: 'replyReceive',
+          peer: root.peer,
+          handle: r,
+          message: { segments: [], transfers: [{ handle: root.handle, rights: ['send'] }] },
+          max: 4,
+          timeoutMs: 0,
+        };
       if (root) return { op: 'mint', ...root, rights: ['send'] };
     }
     // Send a grantable handle to another peer's node that accepts handles.
@@ -536,6 +607,10 @@ export class Aimer {
       Object.entries(s.peers[peer].table)
         .map(([n, id]) => ({ n: Number(n), h: s.handles[id] }))
         .filter(({ h }) => h.kind === 'node' && h.status !== 'revoked' && h.rights.includes('send'));
+    // The order at each member, read (MCAST-3, ORDER-3): a member whose queue holds several entries receives them.
+    const busy = open.filter((p) => s.peers[p].queue.length >= 2);
+    if (busy.length > 0 && c.size % 3 === 0)
+      return { op: 'receive', peer: at(busy, c.pick), max: 1 + c.max + c.size, timeoutMs: 0 };
     const senders = open.filter((p) => members(p).length >= 2);
     if (senders.length === 0) return null;
     const peer = at(senders, c.peer);
@@ -545,6 +620,13 @@ export class Aimer {
     if (dead.length === 0 && liveOthers.length >= 2 && this.first('member destroyed', c.pick % 2 === 0)) {
       const root = this.rootOf(at(liveOthers, c.pick).h.node);
       if (root) return { op: 'destroyNode', ...root };
+    }
+    // A message queued ahead of the copy at a member (ORDER-3).
+    const live = ms.filter((m) => m.h.status === 'live');
+    if (c.size % 3 === 1 && live.length > 0 && this.caps.operations.has('send')) {
+      // Mostly to the last member, where the copy is enqueued last.
+      const to = c.pick % 2 === 0 ? live[live.length - 1] : at(live, c.pick);
+      return { op: 'send', peer, handle: to.n, message: { segments: ['YQ=='] }, timeoutMs: 0 };
     }
     return {
       op: 'multicast',
@@ -717,6 +799,10 @@ export class Aimer {
     // 4. A queued call: its server takes it.
     const withCall = open.filter((p) => s.peers[p].queue.some((e) => e.kind === 'call'));
     if (withCall.length > 0) return this.receiveUpTo(at(withCall, c.pick), (e) => e.kind === 'call');
+    if (c.pick % 5 === 4) {
+      const again = this.afterAnswer(c);
+      if (again !== null) return again;
+    }
     // 5. A new call (serve makes it, to a server that can delegate, with a third peer attached first).
     return this.serve({ ...c, pick: c.pick - (c.pick % 12) + 4 });
   }

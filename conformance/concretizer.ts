@@ -78,6 +78,9 @@ function rightsOf(mask: number): Right[] | undefined {
   return mask >= 4 ? undefined : RIGHT_MASKS[mask];
 }
 
+/** Base64 that decodes leniently but is not canonical (SEND-2): INVALID_ARGUMENT. */
+const NON_CANONICAL = ['AB==', 'AAB=', 'YR==', 'YWJ=', 'YQ', 'YQ=', 'Y Q==', 'YQ==YQ=='];
+
 function letters(n: number, seed: number): string {
   let s = '';
   for (let j = 0; j < n; j++) s += String.fromCharCode(97 + ((seed + j) % 26));
@@ -195,9 +198,11 @@ export class Concretizer {
     const size = c.mode === 'oversize' ? max + 1 : Math.min(c.size, max);
     const text = letters(size, this.step);
     const cut = size > 1 && c.pick % 2 === 1 ? Math.floor(size / 2) : size;
-    const segments = (cut < size ? [text.slice(0, cut), text.slice(cut)] : [text]).map((t) =>
+    let segments = (cut < size ? [text.slice(0, cut), text.slice(cut)] : [text]).map((t) =>
       Buffer.from(t).toString('base64'),
     );
+    // SEND-2: a segment that is not canonical base64 (bits set past the data, missing or stray padding).
+    if (c.mode === 'badArgs' && c.pick % 3 === 2) segments = [NON_CANONICAL[c.size % NON_CANONICAL.length]];
     if (!this.caps.features.has('transfers')) return { segments };
     let transfers: Transfer[] = [];
     if (c.mode === 'tooMany') {
@@ -444,6 +449,17 @@ export class Concretizer {
     return { op: 'multicast', peer, handles, message, ...(c.move && c.mode === 'ok' ? { skipFull: true } : {}) };
   }
 
+  /**
+   * TIME-1, TIME-3: mostly a few ms; now and then to just short of the end of the clock (2^53-1), where
+   * deadlines beyond it are none; with badArgs, a negative tick or one past the end (INVALID_ARGUMENT).
+   */
+  private tick(c: Command): Operation {
+    const left = Number.MAX_SAFE_INTEGER - this.s.nowMs;
+    if (c.mode === 'badArgs') return { op: 'tick', ms: c.pick % 2 === 0 ? -1 : left + 1 + (c.size % 3) };
+    if (c.pick === 15 && c.flag) return { op: 'tick', ms: Math.max(0, left - (c.size % 4)) };
+    return { op: 'tick', ms: 1 + ((c.size * 3 + c.pick) % 40) };
+  }
+
   /** The operation for a command now, or null when it makes no sense (no open peer). */
   concretize(c: Command): Operation | null {
     this.step++;
@@ -454,7 +470,7 @@ export class Concretizer {
     }
     const aimed = this.aimer.aimed(c);
     if (aimed !== null) return aimed;
-    if (c.kind === 'tick') return { op: 'tick', ms: c.mode === 'badArgs' ? -1 : 1 + ((c.size * 3 + c.pick) % 40) };
+    if (c.kind === 'tick') return this.tick(c);
     if (c.kind === 'attach') return this.attach(c);
     const peer = this.peerFor(c);
     if (peer === null) return null;

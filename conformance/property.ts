@@ -9,7 +9,7 @@
 // peer"), made concrete against the model state when they run, so shrinking
 // keeps them meaningful and a fast-check seed and path replay a failure.
 import fc from 'fast-check';
-import type { Limits, Operation } from '../spec/types';
+import type { Invocation, Limits, Operation } from '../spec/types';
 import { DriverError } from '../protocol/driver';
 import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from './session';
 import {
@@ -28,6 +28,7 @@ import { Situations } from './situations';
 import { propertyFailure, type PropertyFailure } from './counterexample';
 import { fillArbitrary, fillOperations, type Fill } from './fill';
 import { AIMS, aimUsable, type Aim } from './aims';
+import { probeOperations, probePlan, wantsProbes } from './probes';
 
 export interface Swarm {
   peers: number;
@@ -45,7 +46,13 @@ export interface Swarm {
   /** The hard corners this run's aimed commands steer towards (conformance/aims.ts), and how often a command is aimed. */
   aims: Aim[];
   aimWeight: number;
+  /** After a failed or tearing-down step, look for hidden effects (ATOMIC-1, conformance/probes.ts); with a receive at the refusing queue. */
+  probes: boolean;
+  probeReceive: boolean;
 }
+
+/** Probe rounds per run at most (each costs a table's worth of steps). */
+const MAX_PROBE_ROUNDS = 4;
 
 export function capabilitiesOf(h: Harness): Capabilities {
   return { operations: new Set(h.info.operations), features: new Set(h.info.features) };
@@ -99,6 +106,8 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     // One or two aims per run, so each gets enough commands to build its corner up and tear it down.
     aims: aimsArbitrary(AIMS.filter((a) => aimUsable(a, caps))),
     aimWeight: fc.integer({ min: 2, max: 6 }),
+    probes: fc.boolean(),
+    probeReceive: fc.oneof({ arbitrary: fc.constant(false), weight: 2 }, { arbitrary: fc.constant(true), weight: 1 }),
   });
 }
 
@@ -110,8 +119,8 @@ const AIM_WEIGHTS: Record<Aim, number> = {
   serve: 1,
   delegate: 7,
   abandon: 3,
-  inflight: 4,
-  multicast: 2,
+  inflight: 5,
+  multicast: 3,
   pending: 2,
   deadline: 1,
 };
@@ -278,12 +287,22 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
         steps++;
       }
       const concretizer = new Concretizer(s, caps);
+      let probeRounds = 0;
       for (const c of commands) {
         const op = concretizer.concretize(c);
         if (op === null) continue;
         runSituations?.command(c);
-        await s.step(op);
+        const plan = sw.probes ? probePlan(s.model, op, sw.probeReceive) : null;
+        const entry = await s.step(op);
         steps++;
+        if (plan && probeRounds < MAX_PROBE_ROUNDS && wantsProbes(op, entry.model)) {
+          probeRounds++;
+          const last: { result: Invocation | null } = { result: null };
+          for (const probe of probeOperations(s.model, plan, caps, last)) {
+            last.result = (await s.step(probe)).model;
+            steps++;
+          }
+        }
       }
       await s.closeAll();
       steps++;
