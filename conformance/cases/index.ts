@@ -6,8 +6,9 @@ import { HANDLE_CASES } from './handles';
 import { MESSAGE_CASES } from './messages';
 import { BOUND_CASES } from './bounds';
 import { CALL_CASES } from './calls';
+import { GAP_CASES } from './gaps';
 
-export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES, ...CALL_CASES];
+export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES, ...CALL_CASES, ...GAP_CASES];
 
 export interface Requirements {
   operations: OperationName[];
