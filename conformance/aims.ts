@@ -11,8 +11,9 @@
 // plain command. Everything is read from the state when the command runs, so a shrunk run stays
 // meaningful and a seed and path replay it (TIME-2).
 import type { Operation, Right } from '../spec/types';
-import type { BusState, HandleRec, PendingRec } from '../model';
+import type { HandleRec, PendingRec } from '../model';
 import { destOf, lookup, roomError } from '../model/rules';
+import { AimState, DEADLINES_MS, at } from './aim-state';
 import type { Capabilities, Command } from './concretizer';
 
 export const AIMS = [
@@ -48,88 +49,7 @@ export function aimUsable(aim: Aim, caps: Capabilities): boolean {
   return n.operations.every((o) => caps.operations.has(o)) && n.features.every((f) => caps.features.has(f));
 }
 
-const at = <T>(xs: readonly T[], n: number): T => xs[n % xs.length];
-
-/** Deadlines spread over the next few ticks, where the deadline aim and the random ticks meet them (TIME-1). */
-const DEADLINES_MS = [1, 2, 3, 5, 8, 13, 40];
-
-export class Aimer {
-  /** Corners this run has already turned: the next command aimed there takes another way first. */
-  private readonly turned = new Set<string>();
-
-  /** Whether to turn `corner` now: always the first time, then when `otherwise` says so. */
-  private first(corner: string, otherwise: boolean): boolean {
-    if (this.turned.has(corner)) return otherwise;
-    this.turned.add(corner);
-    return true;
-  }
-
-  constructor(
-    private readonly s: () => BusState,
-    private readonly caps: Capabilities,
-  ) {}
-
-  private get st(): BusState {
-    return this.s();
-  }
-
-  private open(): number[] {
-    return Object.values(this.st.peers)
-      .filter((p) => p.status === 'open')
-      .map((p) => p.id);
-  }
-
-  private handle(peer: number, name: number): HandleRec | undefined {
-    return lookup(this.st, peer, name);
-  }
-
-  /** Names of `peer`'s live node handles with the send right, to live nodes. */
-  private sendable(peer: number): number[] {
-    const p = this.st.peers[peer];
-    return Object.entries(p.table)
-      .filter(([, id]) => {
-        const h = this.st.handles[id];
-        return h.kind === 'node' && h.status === 'live' && h.rights.includes('send');
-      })
-      .map(([n]) => Number(n));
-  }
-
-  private replyNames(peer: number): number[] {
-    const p = this.st.peers[peer];
-    return Object.entries(p.table)
-      .filter(([, id]) => this.st.handles[id].kind === 'reply')
-      .map(([n]) => Number(n));
-  }
-
-  /** The owner's name for a node (its root), or null once the root is gone. */
-  private rootOf(node: number): { peer: number; handle: number } | null {
-    const n = this.st.nodes[node];
-    const root = n?.root === null || n === undefined ? undefined : this.st.handles[n.root];
-    if (!root || root.name === null || this.st.peers[n.owner].status !== 'open') return null;
-    return { peer: n.owner, handle: root.name };
-  }
-
-  /** TIME-4: a deadline from the spread with a virtual clock, else no limit (or 0 without the feature). */
-  private wait(c: Command, feature: string): { timeoutMs?: number } {
-    if (!this.caps.features.has(feature)) return { timeoutMs: 0 };
-    if (!this.caps.features.has('virtual-clock') || c.timeoutMs < 0) return {};
-    return { timeoutMs: at(DEADLINES_MS, c.size + c.pick) };
-  }
-
-  private full(): string {
-    return Buffer.alloc(this.st.limits.maxPayloadBytes, 0x61).toString('base64');
-  }
-
-  /** A receive at `peer` that takes everything up to the first entry `want` picks (RECV-1). */
-  private receiveUpTo(peer: number, want: (e: BusState['peers'][number]['queue'][number]) => boolean): Operation {
-    const i = this.st.peers[peer].queue.findIndex(want);
-    return { op: 'receive', peer, max: Math.max(1, i + 1), timeoutMs: 0 };
-  }
-
-  private openPending(kind: PendingRec['kind']): PendingRec[] {
-    return this.st.pending.filter((p) => p.kind === kind && this.st.peers[p.peer].status === 'open');
-  }
-
+export class Aimer extends AimState {
   /** Replies this run's aimed commands made: the used name, and the call's caller and ticket (CALL-3, CANCEL-3). */
   private readonly replies: { peer: number; handle: number; caller: number; ticket: number }[] = [];
 
@@ -399,44 +319,6 @@ export class Aimer {
       ...wait,
       ...(this.caps.features.has('credentials') && c.flag ? { replierCredentials: true } : {}),
     };
-  }
-
-  /**
-   * A server with nowhere to delegate to gets somewhere (SEND-4): it takes a node handle waiting in
-   * its queue, or another peer sends it a handle to that peer's own node.
-   */
-  private introduce(server: number): Operation | null {
-    const s = this.st;
-    const carriesNode = (e: { handles: number[] }) => e.handles.some((id) => s.handles[id]?.kind === 'node');
-    if (s.peers[server].queue.some(carriesNode)) return this.receiveUpTo(server, carriesNode);
-    for (const q of this.open()) {
-      if (q === server) continue;
-      const to = this.sendable(q).find((n) => s.nodes[this.handle(q, n)!.node]?.owner === server);
-      const own = this.sendable(q).find((n) => {
-        const h = this.handle(q, n)!;
-        return s.nodes[h.node]?.owner === q && s.nodes[h.node]?.acceptsHandles && h.rights.includes('grant');
-      });
-      if (to !== undefined && own !== undefined)
-        return {
-          op: 'send',
-          peer: q,
-          handle: to,
-          message: { segments: [], transfers: [{ handle: own }] },
-          timeoutMs: 0,
-        };
-    }
-    return null;
-  }
-
-  /** A handle of `peer` through which it can pass a reply handle on: to another peer's node accepting handles. */
-  private delegateVia(peer: number): number | null {
-    const s = this.st;
-    if (s.peers[peer]?.status !== 'open') return null;
-    const via = this.sendable(peer).find((n) => {
-      const node = s.nodes[this.handle(peer, n)!.node];
-      return node?.owner !== peer && node?.acceptsHandles;
-    });
-    return via ?? null;
   }
 
   /**

@@ -140,11 +140,10 @@ interface Verdict {
 
 /** In the child: run the suite against the mutant in `dir`. */
 async function runOne(dir: string, runs: number, seed: number): Promise<Verdict> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const mutated = require(path.join(dir, 'model', 'index.js')) as typeof import('../model');
   const { createModelDriver } = require('./model-driver') as typeof import('./model-driver');
   const { runSuite } = require('./suite') as typeof import('./suite');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+
   const report = await runSuite({
     createDriver: () => createModelDriver('mutant', () => mutated.applyInPlace),
     driverLabel: 'mutant',
