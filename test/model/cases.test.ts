@@ -27,7 +27,7 @@ const completionHolds = (want: Completes, got: Completion) =>
     ? got.result.ok && (want.match === undefined || matches(got.result.value, want.match))
     : !got.result.ok && got.result.error === want.result);
 
-/** Run a case on the model; returns what it ran, for the report of a failure. */
+/** Run a case on the model, then close every peer still open; a failure shows the steps run so far. */
 function runOnModel(c: Case): void {
   let state: BusState = initialState(c.limits ?? {});
   const monitor = new Monitor(c.limits ?? {});
