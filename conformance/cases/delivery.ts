@@ -1,5 +1,6 @@
 // Cases: what reaches whom: the slots waiting notices hold, one relative order for multicasts
-// from different senders, dead destinations that refused handles, and multicast's arguments.
+// from different senders, dead destinations that refused handles, the room notices owed to
+// senders refused for room (QUOTA-5), and multicast's arguments.
 import { type Case, op, payload, setup, t, x } from './dsl';
 
 export const DELIVERY_CASES: Case[] = [
@@ -67,6 +68,26 @@ export const DELIVERY_CASES: Case[] = [
       x(op.destroyNode(1, 1), 'ok'),
       x(op.multicast(2, [1, 2], 'x', { transfers: [t(3)] }), 'ok', { skipped: [1] }),
       x(op.receive(1), 'ok', { deliveries: [{ kind: 'message', node: 2, handles: [{ state: 'live' }] }] }),
+    ],
+  },
+  {
+    id: 'waiting-send-owes-no-room-notice',
+    title:
+      'a send that waits for room is not refused, so it is owed no room notice; one room notice answers any number of refusals',
+    clauses: ['QUOTA-5', 'SEND-7', 'NOTICE-1'],
+    limits: { senderQuotaMessages: 1 },
+    steps: [
+      ...setup(),
+      x(op.send(2, 1, 'fills'), 'ok'),
+      x(op.send(2, 1, 'waits', { timeoutMs: null }), 'pending'),
+      x(op.receive(1, 1), 'ok', { deliveries: [{ payload: payload('fills') }] }),
+      x(op.receive(2), 'ok', { deliveries: [] }),
+      x(op.send(2, 1, 'refused'), 'QUEUE_FULL'),
+      x(op.call(2, 1, 'refused too'), 'QUEUE_FULL'),
+      x(op.multicast(2, [1], 'and again'), 'QUEUE_FULL'),
+      x(op.receive(1, 1), 'ok', { deliveries: [{ payload: payload('waits') }] }),
+      x(op.receive(2), 'ok', { deliveries: [{ kind: 'notice', notice: { type: 'room', handle: 1 } }] }),
+      x(op.receive(2), 'ok', { deliveries: [] }),
     ],
   },
   {
