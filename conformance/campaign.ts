@@ -14,7 +14,7 @@
 // its cases and the sequential property with a fixed budget, in a child process with a time limit
 // (a mutant may loop). A mutant is killed when anything fails, and survives when all passes.
 //
-//   npm run campaign -- [--runs 200] [--seed 1] [--limit 150] [--sample-seed 1] [--out FILE]
+//   npm run campaign -- [--runs 200] [--seed 1] [--limit 150] [--sample-seed 1] [--ids 3,17] [--out FILE]
 //
 // The report lists the kill rate and every survivor (file, line, operator, the text before and
 // after), to be shown equivalent or given a case.
@@ -177,7 +177,9 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMs = flag(argv, 'timeout-ms', 120_000);
   const outAt = argv.indexOf('--out');
   const all = MODEL_FILES.flatMap((f) => mutationsOf(f, fs.readFileSync(path.join(ROOT, f), 'utf8')));
-  const chosen = sample(all, limit, sampleSeed);
+  const idsAt = argv.indexOf('--ids');
+  const ids = idsAt >= 0 ? new Set(argv[idsAt + 1].split(',').map(Number)) : null;
+  const chosen = ids ? all.map((m, id) => ({ ...m, id })).filter((m) => ids.has(m.id)) : sample(all, limit, sampleSeed);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-campaign-'));
   // The compiled model's own dependencies (xstate) resolve from the project's node_modules.
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(work, 'node_modules'));

@@ -170,6 +170,27 @@ export const GAP_CASES: Case[] = [
     ],
   },
   {
+    id: 'checks-in-order-for-every-operation',
+    title:
+      'a malformed handle name is INVALID_ARGUMENT before any lookup, and a message with too many handles is refused before its target is resolved, in revoke, destroyNode, reply and replyReceive alike',
+    clauses: ['ERR-1', 'SEND-3', 'HANDLE-5', 'REVOKE-1', 'DESTROY-1', 'CALL-10'],
+    limits: { maxHandlesPerMessage: 1 },
+    steps: [
+      ...setup(),
+      x(op.revoke(2, -1), 'INVALID_ARGUMENT'),
+      x(op.revoke(2, 1.5), 'INVALID_ARGUMENT'),
+      x(op.destroyNode(1, -1), 'INVALID_ARGUMENT'),
+      x(op.destroyNode(1, 2 ** 53), 'INVALID_ARGUMENT'),
+      // Through a node handle (not a reply handle) and through no handle at all: the count decides first.
+      x(op.mint(2, 2, ['send']), 'ok', { handle: 3 }),
+      x(op.reply(2, 1, 'two', { transfers: [t(2), t(3)] }), 'TOO_MANY_HANDLES'),
+      x(op.reply(2, 9, 'two', { transfers: [t(2), t(3)] }), 'TOO_MANY_HANDLES'),
+      x(op.replyReceive(2, 1, 'two', { transfers: [t(2), t(3)] }), 'TOO_MANY_HANDLES'),
+      x(op.replyReceive(2, 9, 'two', { transfers: [t(2), t(3)] }), 'TOO_MANY_HANDLES'),
+      x(op.reply(2, 1, 'one'), 'WRONG_KIND'),
+    ],
+  },
+  {
     id: 'clock-stops-at-its-end',
     title:
       'the clock runs to 2^53-1 and no further: a tick past it is INVALID_ARGUMENT, and a deadline beyond it is none',
