@@ -191,6 +191,27 @@ export const GAP_CASES: Case[] = [
     ],
   },
   {
+    id: 'checks-in-order-attach-reply-cancel',
+    title:
+      'checks run in their order: a bad bootstrap grant before a full bus, an abandoned call before a full caller table, a closed peer before a bad ticket',
+    clauses: ['ERR-1', 'BUS-2', 'BUS-3', 'CALL-4', 'CALL-6', 'CANCEL-1', 'PEER-2'],
+    limits: { maxPeers: 2, maxHandlesPerPeer: 3 },
+    steps: [
+      ...setup(),
+      x(op.attach(1003, [{ fromPeer: 9, handle: 1 }]), 'INVALID_ARGUMENT'),
+      x(op.attach(1003), 'TABLE_FULL'),
+      // p2's table is full; its call is cancelled after p1 took it: a reply carrying a handle is CALLER_GONE.
+      x(op.mint(2, 2, ['send']), 'ok', { handle: 3 }),
+      x(op.call(2, 1, 'q'), 'pending'),
+      x(op.receive(1), 'ok', { deliveries: [{ kind: 'call', replyHandle: 2 }] }),
+      x(op.cancel(2, 1), 'ok', { cancelled: true }),
+      x(op.reply(1, 2, 'late', { transfers: [t(1)] }), 'CALLER_GONE'),
+      x(op.reply(1, 2, 'again'), 'BAD_HANDLE'),
+      x(op.close(2), 'ok'),
+      x(op.cancel(2, -1), 'CLOSED'),
+    ],
+  },
+  {
     id: 'clock-stops-at-its-end',
     title:
       'the clock runs to 2^53-1 and no further: a tick past it is INVALID_ARGUMENT, and a deadline beyond it is none',
