@@ -238,6 +238,8 @@ export interface PropertyOptions {
   counter?: ClauseCounter;
   situations?: Situations;
   onRun?: (runIndex: number) => void;
+  /** Shrink a failure to its smallest form (default); false stops at the first failing run (counting runs to a catch). */
+  shrink?: boolean;
 }
 
 export interface PropertyOutcome {
@@ -328,7 +330,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     numRuns: options.runs,
     seed: options.seed,
     ...(options.path ? { path: options.path } : {}),
-    endOnFailure: false,
+    endOnFailure: options.shrink === false,
     verbose: 0,
   });
   const durationMs = Date.now() - started;
