@@ -91,8 +91,9 @@ export class BusCore extends BusRecords {
   readonly staged = new MessageRead();
   /** The table records of the staged transfers, resolved by the checks (valid within their lock hold). */
   readonly transferRecords: Int32Array;
-  /** log2(tableSize) when it is a power of 2 (names split with a mask and a shift), else -1. */
+  /** log2(tableSize) when it is a power of 2 (names split with a mask and a shift), else -1; and the mask. */
   readonly nameShift: number;
+  readonly nameMask: number;
 
   // Outputs of the last operation.
   outName = 0;
@@ -120,6 +121,7 @@ export class BusCore extends BusRecords {
     this.transferRecords = new Int32Array(this.maxHandlesPerMessage + 1);
     const H = this.tableSize;
     this.nameShift = (H & (H - 1)) === 0 ? 31 - Math.clz32(H) : -1;
+    this.nameMask = H - 1;
   }
 
   get token(): number {

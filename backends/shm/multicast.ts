@@ -38,7 +38,9 @@ const {
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { OK, STATUS } = status;
+const { OK } = status;
+const { BAD_HANDLE, NO_RIGHTS, QUEUE_FULL, REVOKED, TABLE_FULL, TOO_LARGE, TOO_MANY_HANDLES, WRONG_KIND } =
+  status.STATUS;
 const { ROOM } = queues;
 
 /**
@@ -70,8 +72,8 @@ function prepareScratch(b: BusCore, count: number): void {
  */
 export function multicast(b: BusCore, slot: number, peerId: number, names: readonly number[], count: number): Status {
   const staged = b.staged;
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return TOO_MANY_HANDLES;
   prepareScratch(b, count);
   const destinationError = resolveDestinations(b, slot, names, count);
   if (destinationError !== OK) return destinationError;
@@ -94,11 +96,11 @@ function resolveDestinations(b: BusCore, slot: number, names: readonly number[],
   const I = b.int32;
   for (let i = 0; i < count; i++) {
     const r = lookup(b, slot, names[i]);
-    if (r === NONE) return STATUS.BAD_HANDLE;
+    if (r === NONE) return BAD_HANDLE;
     const h = b.handleAt(r);
-    if (I[h + H_KIND] !== KIND_NODE) return STATUS.WRONG_KIND;
-    if (I[h + H_STATUS] === ST_REVOKED) return STATUS.REVOKED;
-    if ((I[h + H_RIGHTS] & R_SEND) === 0) return STATUS.NO_RIGHTS;
+    if (I[h + H_KIND] !== KIND_NODE) return WRONG_KIND;
+    if (I[h + H_STATUS] === ST_REVOKED) return REVOKED;
+    if ((I[h + H_RIGHTS] & R_SEND) === 0) return NO_RIGHTS;
     scratch.records[i] = r;
   }
   return OK;
@@ -124,11 +126,11 @@ function checkRoom(b: BusCore, slot: number, peerId: number, destinations: numbe
   if (transfers > 0)
     for (let k = 0; k < destinations; k++) {
       const d = scratch.peers[k];
-      if (!tableRoom(b, d, scratch.copies[d] * transfers)) return STATUS.TABLE_FULL;
+      if (!tableRoom(b, d, scratch.copies[d] * transfers)) return TABLE_FULL;
     }
   for (let k = 0; k < destinations; k++) {
     const d = scratch.peers[k];
-    if (roomFor(b, d, slot, peerId, scratch.copies[d], scratch.copies[d] * bytes) !== ROOM) return STATUS.QUEUE_FULL;
+    if (roomFor(b, d, slot, peerId, scratch.copies[d], scratch.copies[d] * bytes) !== ROOM) return QUEUE_FULL;
   }
   return OK;
 }

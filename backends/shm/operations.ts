@@ -101,7 +101,19 @@ const {
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { BLOCKED_BY_CAPACITY, BLOCKED_BY_QUOTA, OK, STATUS } = status;
+const { BLOCKED_BY_CAPACITY, BLOCKED_BY_QUOTA, OK } = status;
+const {
+  BAD_HANDLE,
+  CALLER_GONE,
+  CLOSED,
+  INVALID_ARGUMENT,
+  NOT_OWNER,
+  NO_RIGHTS,
+  QUEUE_FULL,
+  TABLE_FULL,
+  TOO_LARGE,
+  TOO_MANY_HANDLES,
+} = status.STATUS;
 const { NO_CAPACITY, ROOM } = queues;
 
 /** A bootstrap grant with its peer resolved to a slot (BUS-3); rights as bits, -1 none; badge 0 none. */
@@ -133,14 +145,14 @@ export function attach(
     if (st === 1) open++;
     else if (slot === NONE) slot = s;
   }
-  if (open >= b.peers || slot === NONE) return STATUS.TABLE_FULL;
+  if (open >= b.peers || slot === NONE) return TABLE_FULL;
   for (const g of grants) {
     const r = usable(b, g.slot, g.handle, KIND_NODE);
     if (r < 0) return -r;
-    if (g.rights >= 0 && (g.rights & ~I[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
-    if (g.badge > 0 && b.float64[b.handleF64At(r) + HF_BADGE] !== 0) return STATUS.NO_RIGHTS;
+    if (g.rights >= 0 && (g.rights & ~I[b.handleAt(r) + H_RIGHTS]) !== 0) return NO_RIGHTS;
+    if (g.badge > 0 && b.float64[b.handleF64At(r) + HF_BADGE] !== 0) return NO_RIGHTS;
   }
-  if (grants.length > b.tableSize) return STATUS.TABLE_FULL;
+  if (grants.length > b.tableSize) return TABLE_FULL;
   const p = b.peerAt(slot),
     pf = b.peerF64At(slot);
   j.set(p + P_ID, id);
@@ -173,9 +185,9 @@ export function createNode(b: BusCore, slot: number, credentials: boolean): Stat
   const I = b.int32,
     F = b.float64,
     j = b.journal;
-  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
+  if (!tableRoom(b, slot, 1)) return TABLE_FULL;
   const node = I[HDR_NODE_FREE];
-  if (node === NONE) return STATUS.TABLE_FULL; // departure: the node pool is sized at creation (DESIGN.md)
+  if (node === NONE) return TABLE_FULL; // departure: the node pool is sized at creation (DESIGN.md)
   const n = b.nodeAt(node),
     nf = b.nodeF64At(node);
   j.set(HDR_NODE_FREE, I[n + N_NEXTFREE]);
@@ -214,10 +226,10 @@ export function createNode(b: BusCore, slot: number, credentials: boolean): Stat
 export function mint(b: BusCore, slot: number, handle: number, rights: number, badge: number): Status {
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return -r;
-  if ((rights & ~b.int32[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+  if ((rights & ~b.int32[b.handleAt(r) + H_RIGHTS]) !== 0) return NO_RIGHTS;
   const parentBadge = b.float64[b.handleF64At(r) + HF_BADGE];
-  if (badge > 0 && parentBadge !== 0) return STATUS.NO_RIGHTS;
-  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
+  if (badge > 0 && parentBadge !== 0) return NO_RIGHTS;
+  if (!tableRoom(b, slot, 1)) return TABLE_FULL;
   b.outName = nameOf(b, derive(b, r, slot, rights, badge > 0 ? badge : parentBadge, true));
   return OK;
 }
@@ -225,7 +237,7 @@ export function mint(b: BusCore, slot: number, handle: number, rights: number, b
 /** RELEASE-1. */
 export function releaseName(b: BusCore, slot: number, handle: number): Status {
   const r = lookup(b, slot, handle);
-  if (r === NONE) return STATUS.BAD_HANDLE;
+  if (r === NONE) return BAD_HANDLE;
   release(b, r);
   return OK;
 }
@@ -260,7 +272,7 @@ export function destroyNode(b: BusCore, slot: number, handle: number): Status {
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return -r;
   const node = b.int32[b.handleAt(r) + H_NODE];
-  if (b.int32[b.nodeAt(node) + N_OWNER] !== slot) return STATUS.NOT_OWNER;
+  if (b.int32[b.nodeAt(node) + N_OWNER] !== slot) return NOT_OWNER;
   destroy(b, node, r);
   return OK;
 }
@@ -268,11 +280,11 @@ export function destroyNode(b: BusCore, slot: number, handle: number): Status {
 /** The checks send and call share after the shape (ERR-1 steps 4-7): the target's record, or minus the status. */
 function sendChecks(b: BusCore, slot: number, handle: number): number {
   const staged = b.staged;
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return -STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return -STATUS.TOO_MANY_HANDLES;
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return -TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return -TOO_MANY_HANDLES;
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return r;
-  if ((b.int32[b.handleAt(r) + H_RIGHTS] & R_SEND) === 0) return -STATUS.NO_RIGHTS;
+  if ((b.int32[b.handleAt(r) + H_RIGHTS] & R_SEND) === 0) return -NO_RIGHTS;
   if (staged.transferCount > 0) {
     const te = transferError(b, slot, true);
     if (te !== OK) return -te;
@@ -288,9 +300,9 @@ export function send(b: BusCore, slot: number, peerId: number, handle: number, b
   const r = sendChecks(b, slot, handle);
   if (r < 0) return -r;
   const dest = b.int32[b.nodeAt(b.int32[b.handleAt(r) + H_NODE]) + N_OWNER];
-  if (!tableRoom(b, dest, b.staged.transferCount)) return STATUS.TABLE_FULL;
+  if (!tableRoom(b, dest, b.staged.transferCount)) return TABLE_FULL;
   const room = roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes);
-  if (room !== ROOM) return !block ? STATUS.QUEUE_FULL : room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
+  if (room !== ROOM) return !block ? QUEUE_FULL : room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
   post(b, slot, peerId, r, dest, ENTRY_MESSAGE, NONE);
   return OK;
 }
@@ -304,12 +316,12 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
     j = b.journal;
   const node = I[b.handleAt(r) + H_NODE];
   const dest = I[b.nodeAt(node) + N_OWNER];
-  if (!tableRoom(b, dest, b.staged.transferCount + 1)) return STATUS.TABLE_FULL;
-  if (roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes) !== ROOM) return STATUS.QUEUE_FULL;
+  if (!tableRoom(b, dest, b.staged.transferCount + 1)) return TABLE_FULL;
+  if (roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes) !== ROOM) return QUEUE_FULL;
   let c = NONE;
   for (let k = 0; k < b.callSlots && c === NONE; k++)
     if (I[b.callAt(slot * b.callSlots + k) + C_STATE] === 0) c = slot * b.callSlots + k;
-  if (c === NONE) return STATUS.QUEUE_FULL; // departure: callSlotsPerPeer pending calls at most (DESIGN.md)
+  if (c === NONE) return QUEUE_FULL; // departure: callSlotsPerPeer pending calls at most (DESIGN.md)
   const ticket = b.nextTicket();
   const cr = b.callAt(c);
   // A free call record (C_STATE 0 -> 1, journaled): its other fields are written plainly.
@@ -342,10 +354,9 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
 export function reply(b: BusCore, slot: number, handle: number): Status {
   const I = b.int32,
     staged = b.staged;
-  for (let i = 0; i < staged.transferCount; i++)
-    if (staged.transferHandles[i] === handle) return STATUS.INVALID_ARGUMENT; // CALL-7
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  for (let i = 0; i < staged.transferCount; i++) if (staged.transferHandles[i] === handle) return INVALID_ARGUMENT; // CALL-7
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return TOO_MANY_HANDLES;
   const r = usable(b, slot, handle, KIND_REPLY);
   if (r < 0) return -r;
   if (staged.transferCount > 0) {
@@ -356,10 +367,10 @@ export function reply(b: BusCore, slot: number, handle: number): Status {
     cr = b.callAt(c);
   if (I[cr + C_STATE] !== 1) {
     consumeReply(b, r); // CALL-4
-    return STATUS.CALLER_GONE;
+    return CALLER_GONE;
   }
   const caller = I[cr + C_CALLER];
-  if (!tableRoom(b, caller, staged.transferCount)) return STATUS.TABLE_FULL;
+  if (!tableRoom(b, caller, staged.transferCount)) return TABLE_FULL;
   // CALL-6: straight into the caller's reply area (unpublished until C_STATE), handles straight into its table.
   copyStaged(b, b.replyAreaAt(c));
   const cf = b.callF64At(c);
@@ -394,7 +405,7 @@ export function close(b: BusCore, slot: number, peerId: number): Status {
   }
   if (b.localWaits !== null)
     for (const local of b.localWaits.waitsOf(slot, peerId)) own.push({ ticket: local.ticket, call: NONE, local });
-  endInTicketOrder(b, own, STATUS.CLOSED);
+  endInTicketOrder(b, own, CLOSED);
   // A caller that closed no longer collects outcomes.
   for (let k = 0; k < b.callSlots; k++) {
     const c = slot * b.callSlots + k,

@@ -45,7 +45,8 @@ const {
   ST_DEAD,
   ST_REVOKED,
 } = layout;
-const { OK, STATUS } = status;
+const { OK } = status;
+const { BAD_HANDLE, DEAD, INVALID_ARGUMENT, NO_RIGHTS, REVOKED } = status.STATUS;
 
 /**
  * SEND-4, SEND-6: every staged transfer in order, from `slot`'s table. Resolves each into
@@ -56,18 +57,18 @@ export function transferError(b: BusCore, slot: number, allowReply: boolean): St
     staged = b.staged;
   for (let i = 0; i < staged.transferCount; i++) {
     const r = lookup(b, slot, staged.transferHandles[i]);
-    if (r === NONE) return STATUS.BAD_HANDLE;
+    if (r === NONE) return BAD_HANDLE;
     b.transferRecords[i] = r;
     const h = b.handleAt(r);
     if (I[h + H_KIND] === KIND_REPLY) {
-      if (!allowReply || !staged.transferMoves[i]) return STATUS.INVALID_ARGUMENT;
+      if (!allowReply || !staged.transferMoves[i]) return INVALID_ARGUMENT;
       continue;
     }
-    if (I[h + H_STATUS] === ST_REVOKED) return STATUS.REVOKED;
-    if (I[h + H_STATUS] === ST_DEAD) return STATUS.DEAD;
-    if ((I[h + H_RIGHTS] & R_GRANT) === 0) return STATUS.NO_RIGHTS;
+    if (I[h + H_STATUS] === ST_REVOKED) return REVOKED;
+    if (I[h + H_STATUS] === ST_DEAD) return DEAD;
+    if ((I[h + H_RIGHTS] & R_GRANT) === 0) return NO_RIGHTS;
     const asked = staged.transferRights[i];
-    if (asked >= 0 && (asked & ~I[h + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+    if (asked >= 0 && (asked & ~I[h + H_RIGHTS]) !== 0) return NO_RIGHTS;
   }
   return OK;
 }

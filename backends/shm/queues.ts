@@ -39,11 +39,16 @@ export const OVER_QUOTA = 2;
 export function reserveEntry(b: BusCore, dest: number): number {
   const I = b.int32,
     p = b.peerAt(dest);
-  const count = I[p + P_QCOUNT];
-  if (count >= b.entriesPerQueue)
-    throw new Error('shm bus: receive queue entry ring full (a room check was missed, NOTICE-4)');
+  const count = I[p + P_QCOUNT],
+    E = b.entriesPerQueue;
+  if (count >= E) ringOverflow();
   const e = I[p + P_QHEAD] + count;
-  return e >= b.entriesPerQueue ? e - b.entriesPerQueue : e;
+  return e >= E ? e - E : e;
+}
+
+/** Out of line (a cold throw keeps reserveEntry small enough to inline). */
+function ringOverflow(): never {
+  throw new Error('shm bus: receive queue entry ring full (a room check was missed, NOTICE-4)');
 }
 
 /** ORDER-1: the entry (its f64 words at `ef`) takes its place in the bus order; the receiver is woken after the commit. */
@@ -83,7 +88,7 @@ export function roomFor(
 ): number {
   const I = b.int32,
     p = b.peerAt(dest),
-    lim = b.layout.limits;
+    lim = b.limits;
   if (I[p + P_QMSGS] + messages > lim.queueCapacityMessages || I[p + P_QBYTES] + bytes > lim.queueCapacityBytes)
     return NO_CAPACITY;
   const q = b.quotaAt(dest, sender);
@@ -118,7 +123,8 @@ export function quotaAdd(
 ): void {
   const I = b.int32,
     j = b.journal,
-    q = claimQuota(b, dest, sender, senderId);
+    q = b.quotaAt(dest, sender);
+  if (I[q + Q_ID] !== senderId) resetQuota(b, q, senderId); // a sender's first message here (or a closed sender's record)
   j.set(q + Q_MSGS, I[q + Q_MSGS] + messages);
   if (bytes > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] + bytes);
 }

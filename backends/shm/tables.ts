@@ -37,33 +37,25 @@ const {
   P_FREE,
   P_USED,
   PF_PLACE,
-  ST_DEAD,
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { STATUS } = status;
+const { BAD_HANDLE, DEAD, REVOKED, WRONG_KIND } = status.STATUS;
 const { isName } = rules;
 
 /** HANDLE-2/3: the record a name denotes in `slot`'s own table while it is issued, else NONE. */
 export function lookup(b: BusCore, slot: number, name: number): number {
-  if ((name | 0) !== name || name < 0) return lookupLargeName(b, slot, name);
-  // small-integer names: integer arithmetic (no division when the table size is a power of 2)
-  const H = b.tableSize;
-  let t: number, gen: number;
-  if (b.nameShift >= 0) {
-    t = name & (H - 1);
-    gen = name >>> b.nameShift;
-  } else {
-    t = name % H;
-    gen = ((name - t) / H) | 0;
-  }
-  const r = slot * H + t,
+  // The usual case inline (a small-integer name, a table size that is a power of 2: a mask and a
+  // shift); the others out of line, so that lookup stays small enough to inline into every operation.
+  const shift = b.nameShift;
+  if ((name | 0) !== name || name < 0 || shift < 0) return lookupOtherName(b, slot, name);
+  const r = slot * b.tableSize + (name & b.nameMask),
     h = b.handleAt(r);
-  return b.int32[h + H_GEN] === gen && b.int32[h + H_STATE] === 2 ? r : NONE;
+  return b.int32[h + H_GEN] === name >>> shift && b.int32[h + H_STATE] === 2 ? r : NONE;
 }
 
-/** lookup for a name beyond 2^31 (or one that is not a name): out of line, rare. */
-function lookupLargeName(b: BusCore, slot: number, name: number): number {
+/** lookup for a name beyond 2^31, a table size that is not a power of 2, or something that is not a name. */
+function lookupOtherName(b: BusCore, slot: number, name: number): number {
   if (!isName(name)) return NONE;
   const H = b.tableSize,
     t = name % H,
@@ -76,12 +68,12 @@ function lookupLargeName(b: BusCore, slot: number, name: number): number {
 /** HANDLE-6: a name resolved to a usable handle of a kind: its record, or minus the error status. */
 export function usable(b: BusCore, slot: number, name: number, kind: number): number {
   const r = lookup(b, slot, name);
-  if (r === NONE) return -STATUS.BAD_HANDLE;
+  if (r === NONE) return -BAD_HANDLE;
   const I = b.int32,
     h = b.handleAt(r);
-  if (I[h + H_KIND] !== kind) return -STATUS.WRONG_KIND;
-  if (I[h + H_STATUS] === ST_REVOKED) return -STATUS.REVOKED;
-  if (I[h + H_STATUS] === ST_DEAD) return -STATUS.DEAD;
+  if (I[h + H_KIND] !== kind) return -WRONG_KIND;
+  const st = I[h + H_STATUS];
+  if (st !== ST_LIVE) return st === ST_REVOKED ? -REVOKED : -DEAD;
   return r;
 }
 
@@ -115,7 +107,7 @@ export function allocSlot(b: BusCore, slot: number): number {
     j = b.journal,
     p = b.peerAt(slot);
   const t = I[p + P_FREE];
-  if (t === NONE) throw new Error('shm bus: handle table overflow (a room check was missed)');
+  if (t === NONE) tableOverflow();
   const r = slot * b.tableSize + t;
   const h = b.handleAt(r);
   j.set(p + P_FREE, I[h + H_NEXTFREE]);
@@ -123,6 +115,11 @@ export function allocSlot(b: BusCore, slot: number): number {
   j.set(h + H_STATE, 1);
   I[h + H_NOTICE] = 0; // fields of a record just allocated are written plainly (core.ts)
   return r;
+}
+
+/** Out of line (a cold throw keeps allocSlot small enough to inline). */
+function tableOverflow(): never {
+  throw new Error('shm bus: handle table overflow (a room check was missed)');
 }
 
 export function freeSlot(b: BusCore, r: number): void {
