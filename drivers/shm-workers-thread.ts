@@ -78,9 +78,15 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
   try {
     switch (o.op) {
       case 'createNode':
-        if (o.credentials !== undefined && typeof o.credentials !== 'boolean')
-          return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
-        return { ok: true, value: { handle: peer.createNode({ credentials: o.credentials === true }) } };
+        return {
+          ok: true,
+          value: {
+            handle: peer.createNode({
+              ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
+              ...(o.acceptsHandles !== undefined ? { acceptsHandles: o.acceptsHandles } : {}),
+            }),
+          },
+        };
       case 'mint':
         return {
           ok: true,
@@ -94,11 +100,13 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
       case 'revoke':
         return { ok: true, value: { revoked: peer.revoke(o.handle) } };
       case 'destroyNode':
-        peer.destroyNode(o.handle);
+        peer.destroyNode(o.handle, o.derivedCount !== undefined ? { derivedCount: o.derivedCount } : {});
         return { ok: true, value: {} };
+      case 'sameNode':
+        return { ok: true, value: { same: peer.sameNode(o.handle, o.other) } };
       case 'send': {
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
-          throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
+        if (o.timeoutMs !== 0)
+          throw new Error('a send that may wait is not supported by this driver (no blocking-send): timeoutMs 0 only');
         peer.send(o.handle, input(o.message));
         return { ok: true, value: {} };
       }
@@ -121,11 +129,21 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
         peer.reply(o.handle, input(o.message));
         return { ok: true, value: {} };
       case 'multicast':
-        return { ok: true, value: { skipped: peer.multicast(o.handles, input(o.message)) } };
+        if (o.skipFull !== undefined && typeof o.skipFull !== 'boolean')
+          return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
+        return { ok: true, value: peer.publish(o.handles, input(o.message), { skipFull: o.skipFull === true }) };
       case 'receive':
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
-          throw new Error('receive with timeoutMs > 0 is not supported by this driver (no blocking-receive)');
+        if (o.timeoutMs !== 0)
+          throw new Error(
+            'a receive that may wait is not supported by this driver (no blocking-receive): timeoutMs 0 only',
+          );
         return { ok: true, value: { deliveries: peer.tryReceive(o.max) } };
+      case 'replyReceive':
+        if (o.timeoutMs !== 0)
+          throw new Error('a replyReceive that may wait is not supported by this driver: timeoutMs 0 only');
+        return { ok: true, value: { deliveries: peer.replyTryReceive(o.handle, input(o.message), o.max) } };
+      case 'cancel':
+        return { ok: true, value: { cancelled: peer.cancel(o.ticket) } };
       case 'close':
         peer.close();
         return { ok: true, value: {} };

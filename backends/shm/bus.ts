@@ -91,8 +91,7 @@ export class ShmBus implements RunnerBus {
   private constructor(options: ShmBusOptions) {
     this.limits = resolveLimits(options.limits);
     const sizing: ShmOptions = {};
-    for (const k of ['callSlotsPerPeer', 'maxNodes', 'journalEntries', 'viewSlackBytes'] as const)
-      if (options[k] !== undefined) sizing[k] = options[k];
+    for (const k of ['journalEntries', 'viewSlackBytes'] as const) if (options[k] !== undefined) sizing[k] = options[k];
     this.layout = computeLayout(this.limits, sizing);
     this.sab = new SharedArrayBuffer(this.layout.totalBytes);
     this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN, 0, options.waiting);

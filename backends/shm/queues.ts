@@ -16,11 +16,13 @@ const {
   P_BHEAD,
   P_BHELD,
   P_BUSED,
+  P_ID,
   P_QBYTES,
   P_QCOUNT,
   P_QHEAD,
   P_QMSGS,
   Q_BYTES,
+  Q_HANDLES,
   Q_ID,
   Q_MSGS,
 } = layout;
@@ -68,16 +70,20 @@ export function publishEntry(b: BusCore, dest: number, ef: number, bytes: number
   b.wakeups.queueChanged(dest);
 }
 
-/** CRED-1: the sender's credentials (uid, gid, pid), stamped by the bus from its own record at f64 index `at`. */
+/**
+ * CRED-1, CRED-2: the sender's credentials (uid, gid, pid) and its key (its peer id, never
+ * reused), stamped by the bus from its own records at f64 index `at`.
+ */
 export function stampCredentials(b: BusCore, slot: number, at: number): void {
   const F = b.float64,
     pf = b.peerF64At(slot);
   F[at] = F[pf + PF_UID];
   F[at + 1] = F[pf + PF_GID];
   F[at + 2] = F[pf + PF_PID];
+  F[at + 3] = b.int32[b.peerAt(slot) + P_ID];
 }
 
-/** QUOTA-1: ROOM, NO_CAPACITY or OVER_QUOTA for `messages` more messages of `bytes` from a sender. */
+/** QUOTA-1, QUOTA-4: ROOM, NO_CAPACITY or OVER_QUOTA for `messages` more messages of `bytes` carrying `handles` from a sender. */
 export function roomFor(
   b: BusCore,
   dest: number,
@@ -85,6 +91,7 @@ export function roomFor(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): number {
   const I = b.int32,
     p = b.peerAt(dest),
@@ -93,8 +100,14 @@ export function roomFor(
     return NO_CAPACITY;
   const q = b.quotaAt(dest, sender);
   if (I[q + Q_ID] !== senderId)
-    return messages > lim.senderQuotaMessages || bytes > lim.senderQuotaBytes ? OVER_QUOTA : ROOM;
-  if (I[q + Q_MSGS] + messages > lim.senderQuotaMessages || I[q + Q_BYTES] + bytes > lim.senderQuotaBytes)
+    return messages > lim.senderQuotaMessages || bytes > lim.senderQuotaBytes || handles > lim.senderQuotaHandles
+      ? OVER_QUOTA
+      : ROOM;
+  if (
+    I[q + Q_MSGS] + messages > lim.senderQuotaMessages ||
+    I[q + Q_BYTES] + bytes > lim.senderQuotaBytes ||
+    I[q + Q_HANDLES] + handles > lim.senderQuotaHandles
+  )
     return OVER_QUOTA;
   return ROOM;
 }
@@ -111,6 +124,7 @@ function resetQuota(b: BusCore, q: number, senderId: number): void {
   j.set(q + Q_ID, senderId);
   j.set(q + Q_MSGS, 0);
   j.set(q + Q_BYTES, 0);
+  j.set(q + Q_HANDLES, 0);
 }
 
 export function quotaAdd(
@@ -120,6 +134,7 @@ export function quotaAdd(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): void {
   const I = b.int32,
     j = b.journal,
@@ -127,6 +142,7 @@ export function quotaAdd(
   if (I[q + Q_ID] !== senderId) resetQuota(b, q, senderId); // a sender's first message here (or a closed sender's record)
   j.set(q + Q_MSGS, I[q + Q_MSGS] + messages);
   if (bytes > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] + bytes);
+  if (handles > 0) j.set(q + Q_HANDLES, I[q + Q_HANDLES] + handles);
 }
 
 export function quotaSub(
@@ -136,6 +152,7 @@ export function quotaSub(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): void {
   const I = b.int32,
     j = b.journal,
@@ -143,6 +160,7 @@ export function quotaSub(
   if (I[q + Q_ID] !== senderId) return; // that sender closed and its slot has a new peer
   j.set(q + Q_MSGS, I[q + Q_MSGS] - messages);
   if (bytes > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] - bytes);
+  if (handles > 0) j.set(q + Q_HANDLES, I[q + Q_HANDLES] - handles);
 }
 
 /**

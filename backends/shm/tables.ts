@@ -11,6 +11,8 @@ import * as layout from './layout';
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
   C_REPLY,
+  HF_BADGE,
+  HF_CREATED,
   H_CALL,
   H_CALLGEN,
   H_CHILD,
@@ -26,17 +28,20 @@ const {
   H_ROOT,
   H_STATE,
   H_STATUS,
-  HF_BADGE,
-  HF_CREATED,
   KIND_NODE,
   KIND_REPLY,
-  N_OWNER,
-  N_SENDERS,
   NF_DERIVED,
   NONE,
-  P_FREE,
-  P_USED,
+  N_NSNEXT,
+  N_NSWAIT,
+  N_OWNER,
+  N_SENDERS,
   PF_PLACE,
+  P_FREE,
+  P_NSCOUNT,
+  P_NSHEAD,
+  P_NSTAIL,
+  P_USED,
   ST_LIVE,
   ST_REVOKED,
 } = layout;
@@ -223,6 +228,8 @@ export function derive(
     nf = b.nodeF64At(node);
   j.setF64(nf + NF_DERIVED, F[nf + NF_DERIVED] + 1);
   j.set(n + N_SENDERS, I[n + N_SENDERS] + 1);
+  // NOTICE-6: a rise from zero withdraws the no-senders notice still waiting, as if never enqueued
+  if (I[n + N_NSWAIT] === 1) unlinkNoSenders(b, I[n + N_OWNER], node);
   if (named) place(b, r);
   return r;
 }
@@ -261,4 +268,25 @@ export function moveReply(b: BusCore, r: number, dest: number, named: boolean): 
 export function carryTransfer(b: BusCore, r: number, dest: number, rightsAsked: number, named: boolean): number {
   if (b.int32[b.handleAt(r) + H_KIND] === KIND_REPLY) return moveReply(b, r, dest, named); // CALL-5
   return deriveTransfer(b, r, dest, rightsAsked, named);
+}
+
+/** DESTROY-3, NOTICE-6: take a node's waiting no-senders notice out of its owner's list (anywhere in it). */
+export function unlinkNoSenders(b: BusCore, owner: number, node: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(owner);
+  let prev = NONE,
+    cur = I[p + P_NSHEAD];
+  while (cur !== node) {
+    prev = cur;
+    cur = I[b.nodeAt(cur) + N_NSNEXT];
+  }
+  const n = b.nodeAt(node),
+    next = I[n + N_NSNEXT];
+  if (prev === NONE) j.set(p + P_NSHEAD, next);
+  else j.set(b.nodeAt(prev) + N_NSNEXT, next);
+  if (I[p + P_NSTAIL] === node) j.set(p + P_NSTAIL, prev);
+  j.setPublished(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
+  j.set(n + N_NSWAIT, 0);
+  j.set(n + N_NSNEXT, NONE);
 }

@@ -206,6 +206,7 @@ function chaosHistory(): void {
           peer: me,
           handle: target,
           message: { segments: [b64(text)], ...(transfer ? { transfers: transfer } : {}) },
+          timeoutMs: 0, // send never waits (TIME-4)
         },
         () => {
           peer.send(target, { payload: text, ...(transfer ? { handles: transfer } : {}) });
@@ -252,7 +253,7 @@ function chaosHistory(): void {
       );
     } else if (r < 66) {
       const max = 1 + rnd(4);
-      const got = logged({ op: 'receive', peer: me, max }, () => ({
+      const got = logged({ op: 'receive', peer: me, max, timeoutMs: 0 }, () => ({
         ok: true,
         value: { deliveries: peer.tryReceive(max) },
       }));
@@ -296,7 +297,7 @@ function chaosHistory(): void {
       const hs = [...new Set([targets[rnd(targets.length)], targets[rnd(targets.length)]])];
       logged({ op: 'multicast', peer: me, handles: hs, message: { segments: [b64(text)] } }, () => ({
         ok: true,
-        value: { skipped: peer.multicast(hs, { payload: text }) },
+        value: { skipped: peer.multicast(hs, { payload: text }), full: [] }, // all or nothing: full is empty (MCAST-6)
       }));
     }
   };

@@ -241,10 +241,15 @@ describe('shm backend across worker threads', function () {
    */
   async function chaosEpisode(seed: number, n: number, opsPerWorker: number) {
     const bus = ShmBus.create({
-      limits: { maxPeers: 12, maxHandlesPerPeer: 64, queueCapacityMessages: 16, senderQuotaMessages: 6 },
+      limits: {
+        maxPeers: 12,
+        maxHandlesPerPeer: 64,
+        queueCapacityMessages: 16,
+        senderQuotaMessages: 6,
+        maxPendingPerPeer: 16,
+        maxNodesPerPeer: 32,
+      },
       spin: 5,
-      callSlotsPerPeer: 16,
-      maxNodes: 256,
     });
     // [0] the shared clock (every invocation, response and completion is stamped from it), [1] the start signal.
     const clockSab = new SharedArrayBuffer(12);
