@@ -173,7 +173,7 @@ export const EF_UID = 3;
 export const EF_GID = 4;
 export const EF_PID = 5;
 export const EF_KEY = 6; // the sender's peerKey (CRED-2), with its credentials
-export const EF_WORDS = 7;
+export const EF_WORDS = 8; // one cache line per entry (the region starts on a line)
 export const ENTRY_MESSAGE = 1;
 export const ENTRY_CALL = 2;
 export const ENTRY_NOTICE = 3;
@@ -392,6 +392,7 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const fPlacedBase = f.take(P * H);
   const fNodeBase = f.take(z.maxNodes * NF_WORDS);
   const fCallBase = f.take(calls * z.callFWords);
+  f.align(8);
   const fEntryBase = f.take(P * z.entriesPerQueue * EF_WORDS);
   f.align(8);
   const fJournalBase = f.take((z.journalAreas - 1) * JOURNAL_AREA_ENTRIES + z.journalEntries);
