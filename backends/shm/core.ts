@@ -100,6 +100,11 @@ export class BusCore extends BusRecords {
   /** log2(tableSize) when it is a power of 2 (names split with a mask and a shift), else -1; and the mask. */
   readonly nameShift: number;
   readonly nameMask: number;
+  /**
+   * BOUND-3: the last generation a table slot may reach: names (generation x tableSize + slot)
+   * stay safe integers and the generation word an Int32.
+   */
+  readonly maxGeneration: number;
 
   // Outputs of the last operation.
   outName = 0;
@@ -131,6 +136,7 @@ export class BusCore extends BusRecords {
     const H = this.tableSize;
     this.nameShift = (H & (H - 1)) === 0 ? 31 - Math.clz32(H) : -1;
     this.nameMask = H - 1;
+    this.maxGeneration = Math.min(0x7fffffff, Math.floor((Number.MAX_SAFE_INTEGER - (H - 1)) / H));
   }
 
   get token(): number {

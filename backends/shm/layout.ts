@@ -79,7 +79,7 @@ export const PF_PLACE = 3; // placements so far (name order for CLOSE-3)
 export const PF_WORDS = 4;
 
 // ------------------------------------------------------------------ handle record (i32), one per table slot
-export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table, 3 released but its slot held by a waiting notice
+export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table, 3 released but its slot held by a waiting notice, 4 retired (BOUND-3)
 export const H_KIND = 1; // 1 node, 2 reply
 export const H_STATUS = 2; // 0 live, 1 revoked, 2 dead (HANDLE-6)
 export const H_GEN = 3; // generation: bumped when the slot is freed (HANDLE-2)

@@ -4,7 +4,17 @@
 // (ATOMIC-1). Each returns a status; outputs land in the core's registers.
 import type { Credentials } from '../../spec/types';
 import type { BusCore } from './core';
-import { allocSlot, carryTransfer, derive, lookup, nameOf, place, tableRoom, usable } from './tables';
+import {
+  allocSlot,
+  carryTransfer,
+  derive,
+  lookup,
+  nameOf,
+  place,
+  renewRetiredSlots,
+  tableRoom,
+  usable,
+} from './tables';
 import * as queues from './queues';
 import { copyStaged, quotaSub, releaseHeld, roomFor, stampCredentials } from './queues';
 import { collectCall, consumeReply, replyPending, resolveCall } from './calls';
@@ -542,6 +552,7 @@ export function close(b: BusCore, slot: number, peerId: number): Status {
   // CLOSE-4: room watches of and on it end, room notices about its queue are withdrawn; its queue is discarded.
   endRoomWatches(b, slot);
   discardQueue(b, slot);
+  renewRetiredSlots(b, slot);
   if (I[p + P_USED] !== 0)
     throw new Error(`shm bus: peer ${peerId} closed with ${I[p + P_USED]} table slots still used`);
   return OK;

@@ -131,6 +131,7 @@ export function freeSlot(b: BusCore, r: number): void {
   const I = b.int32,
     j = b.journal,
     h = b.handleAt(r);
+  if (I[h + H_GEN] >= b.maxGeneration) return retireSlot(b, r);
   const slot = (r / b.tableSize) | 0;
   const p = b.peerAt(slot);
   j.set(h + H_STATE, 0);
@@ -139,6 +140,34 @@ export function freeSlot(b: BusCore, r: number): void {
   j.set(h + H_NEXTFREE, I[p + P_FREE]);
   j.set(p + P_FREE, r % b.tableSize);
   j.set(p + P_USED, I[p + P_USED] - 1);
+}
+
+/**
+ * BOUND-3: a slot whose generation cannot grow without repeating a name (or passing the Int32
+ * word, or a name past 2^53-1) is retired: never used again by this peer, still counted in its
+ * table's use, so the table holds one entry fewer. Its peer's close gives it back, generation 1,
+ * to the next peer of the slot, whose names are its own (HANDLE-2).
+ */
+function retireSlot(b: BusCore, r: number): void {
+  const h = b.handleAt(r);
+  b.journal.set(h + H_STATE, 4);
+  if (b.int32[h + H_NOTICE] !== 0) b.journal.set(h + H_NOTICE, 0);
+}
+
+/** CLOSE: the retired slots of `slot`'s table start over for the slot's next peer (BOUND-3). */
+export function renewRetiredSlots(b: BusCore, slot: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(slot);
+  for (let t = 0; t < b.tableSize; t++) {
+    const h = b.handleAt(slot * b.tableSize + t);
+    if (I[h + H_STATE] !== 4) continue;
+    j.set(h + H_STATE, 0);
+    j.set(h + H_GEN, 1);
+    j.set(h + H_NEXTFREE, I[p + P_FREE]);
+    j.set(p + P_FREE, t);
+    j.set(p + P_USED, I[p + P_USED] - 1);
+  }
 }
 
 /** Give a handle its name in its table (HANDLE-2), in placement order (CLOSE-3). */

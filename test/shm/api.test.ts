@@ -1,7 +1,7 @@
 // The shm backend's public API in one thread: errors by code, nothing changed on failure.
 import * as assert from 'assert';
 import { ShmBus, TesseraError, createReceiveBatch } from '../../backends/shm';
-import { N_WORDS } from '../../backends/shm/layout';
+import { H_GEN, N_WORDS, P_FREE } from '../../backends/shm/layout';
 
 function code(fn: () => unknown): string {
   try {
@@ -98,6 +98,38 @@ describe('shm backend API (one thread)', () => {
       code(() => a.createNode()),
       'OK',
     );
+  });
+
+  it('a table slot whose generation would pass its limit is retired: no name repeats, the table holds one entry fewer, and the next peer of the slot gets it back [BOUND-3, HANDLE-2]', () => {
+    const bus = ShmBus.create({ limits: { ...limits, maxHandlesPerPeer: 4 } });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    // The next free slot of a's table starts one generation short of the limit.
+    const core = bus.core;
+    const t = core.int32[core.peerAt(a.slot) + P_FREE];
+    core.int32[core.handleAt(a.slot * 4 + t) + H_GEN] = core.maxGeneration - 1;
+    const names = new Set<number>([n]);
+    for (let i = 0; i < 3; i++) {
+      const m = a.mint(n, { rights: ['send'] });
+      assert.ok(!names.has(m), `name ${m} issued twice`);
+      assert.ok(Number.isSafeInteger(m));
+      names.add(m);
+      a.release(m);
+    }
+    // The root and the retired slot leave two of four.
+    const held = [a.mint(n, { rights: ['send'] }), a.mint(n, { rights: ['send'] })];
+    assert.strictEqual(
+      code(() => a.mint(n, { rights: ['send'] })),
+      'TABLE_FULL',
+    );
+    for (const m of held) assert.ok(!names.has(m));
+    a.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+    const b = bus.attach({ uid: 2, gid: 2, pid: 2 });
+    assert.strictEqual(b.slot, a.slot);
+    const root = b.createNode();
+    for (let i = 0; i < 3; i++) b.mint(root, { rights: ['send'] }); // a whole table again
+    b.close();
   });
 
   it('a sparse rights list (a hole) fails INVALID_ARGUMENT in mint and in a transfer, as in the model, and changes nothing [MINT-1, SEND-4]', () => {
