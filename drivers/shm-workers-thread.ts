@@ -16,14 +16,7 @@ import type { Invocation, Message, Operation, Result } from '../spec/types';
 import { isBase64 } from '../model/payload';
 import { performance } from 'perf_hooks';
 import { ClientScript, prng, type ClientFault, type ClientPlan, type RecordedOp } from '../protocol/clients';
-import {
-  joinBus,
-  takeSeat,
-  TesseraError,
-  type MessageInput,
-  type PeerDescriptor,
-  type ShmPeer,
-} from '../backends/shm';
+import { joinBus, takeSeat, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from '../backends/shm';
 
 export interface DriverWorkerData {
   /**

@@ -112,7 +112,9 @@ export const command = defineCommand({
     'Serve an in-process implementation over the conformance driver protocol: JSON lines, requests on stdin, responses on stdout, logs on stderr.',
   usage: ['--impl NAME'],
   flags: {
-    impl: implFlag('the implementation to serve (reference, shm, shm-workers, shm-processes, mutant:NAME; `tessera driver --list`)'),
+    impl: implFlag(
+      'the implementation to serve (reference, shm, shm-workers, shm-processes, mutant:NAME; `tessera driver --list`)',
+    ),
     list: bool('list the implementations and what each is'),
   },
   notes: [

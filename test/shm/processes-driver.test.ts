@@ -68,7 +68,12 @@ describe('conformance driver of the shm backend across OS processes (--impl shm-
       ).deliveries;
       assert.strictEqual(asked[0].kind, 'call');
       valueOf(
-        await invoke({ op: 'reply', peer: b.peer, handle: asked[0].replyHandle, message: { segments: [b64('answer')] } }),
+        await invoke({
+          op: 'reply',
+          peer: b.peer,
+          handle: asked[0].replyHandle,
+          message: { segments: [b64('answer')] },
+        }),
       );
       for (let i = 0; i < 500 && completions.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       assert.strictEqual(completions.length, 1, 'the call completed once');
