@@ -233,6 +233,37 @@ async function cRow(name: string, variant: string, args: string[], maxMs: number
 
 const renamed = (r: BenchRecord, name: string, variant: string): BenchRecord => ({ ...r, name, variant });
 
+type Add = (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) => void;
+
+/** Tessera between two processes (bench/shm): call/reply spinning and sleeping, a stream, sends with and without a handle. */
+function tesseraRows(
+  add: Add,
+  size: number,
+  rtt: { iterations: number; warmup: number },
+  flow: { count: number; warmup: number },
+  log: Log,
+): void {
+  const s = sizeLabel(size);
+  const tessera = tesseraAcrossProcesses;
+  const skipT = (name: string) => addonSkip(name, `${s} Tessera between ${TWO_PROCESSES}`);
+  for (const [spinUs, regime] of [
+    [TESSERA_SPIN_US, 'spinning'],
+    [0, 'sleeping'],
+  ] as const)
+    add('xproc.tessera.call', 'xproc.tessera.call', `${s} spin ${spinUs}`, regime, async () => {
+      return skipT('xproc.tessera.call') ?? tessera.call(size, spinUs, rtt.iterations, rtt.warmup, log);
+    });
+  add('xproc.tessera.stream', 'xproc.tessera.stream', s, 'spinning', async () => {
+    return skipT('xproc.tessera.stream') ?? tessera.stream(size, flow.count, flow.warmup, log);
+  });
+  if (size === 64)
+    for (const withHandle of [false, true])
+      add('xproc.tessera.send', 'xproc.tessera.send', withHandle ? '1 handle' : 'no handle', 'spinning', async () => {
+        const objects = { count: Math.ceil(flow.count / 3), warmup: Math.ceil(flow.warmup / 3) };
+        return skipT('xproc.tessera.send') ?? tessera.send(withHandle, objects.count, objects.warmup, log);
+      });
+}
+
 // ------------------------------------------------------------------------------ the rows
 
 function configs(z: XSizes, log: Log): Config[] {
@@ -245,24 +276,7 @@ function configs(z: XSizes, log: Log): Config[] {
     const rtt = size === 64 ? z.rtt : { iterations: Math.ceil(z.rtt.iterations / 4), warmup: z.rtt.warmup };
     const flow = size === 64 ? z.small : z.large;
     const s = sizeLabel(size);
-    const tessera = tesseraAcrossProcesses;
-    const skipT = (name: string) => addonSkip(name, `${s} Tessera between ${TWO_PROCESSES}`);
-    for (const [spinUs, regime] of [
-      [TESSERA_SPIN_US, 'spinning'],
-      [0, 'sleeping'],
-    ] as const)
-      add('xproc.tessera.call', 'xproc.tessera.call', `${s} spin ${spinUs}`, regime, async () => {
-        return skipT('xproc.tessera.call') ?? tessera.call(size, spinUs, rtt.iterations, rtt.warmup, log);
-      });
-    add('xproc.tessera.stream', 'xproc.tessera.stream', s, 'spinning', async () => {
-      return skipT('xproc.tessera.stream') ?? tessera.stream(size, flow.count, flow.warmup, log);
-    });
-    if (size === 64)
-      for (const withHandle of [false, true])
-        add('xproc.tessera.send', 'xproc.tessera.send', withHandle ? '1 handle' : 'no handle', 'spinning', async () => {
-          const objects = { count: Math.ceil(flow.count / 3), warmup: Math.ceil(flow.warmup / 3) };
-          return skipT('xproc.tessera.send') ?? tessera.send(withHandle, objects.count, objects.warmup, log);
-        });
+    tesseraRows(add, size, rtt, flow, log);
     const memfd = `${s} ${TWO_PROCESSES}, one memfd mapped by the addon`;
     for (const [spinUs, regime, how] of [
       [SPIN_US, 'spinning', spin],
