@@ -43,7 +43,7 @@ import { spawnProcessPeer, type ProcessPeer, type SpawnProcessOptions } from './
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { HDR_LOCK_WAITERS, HDR_SPAN, P_LOCK_WAITING, P_ROOM, P_SLEEP, P_STATUS, P_WAITING, P_WAKE } = layout;
+const { HDR_LOCK_WAITERS, HDR_SPAN, P_ID, P_LOCK_WAITING, P_ROOM, P_SLEEP, P_STATUS, P_WAITING, P_WAKE } = layout;
 const { SEAT_KEY_HASH_WORDS, SPAN_PROCESSES } = layout;
 const { OK, STATUS } = status;
 const { isCount, isName } = rules;
@@ -217,6 +217,9 @@ export class ShmBus implements RunnerBus {
     const slot = this.slotOf(peer);
     if (slot === null) return false;
     const core = this.core;
+    // A peer closed before its thread or process ended may have its slot taken by a later peer
+    // (ids are never reused, PEER-1): that slot, its token and its journal area are not the dead one's.
+    if (Atomics.load(core.int32, core.peerAt(slot) + P_ID) !== peer) return false;
     const token = core.tokenOf(slot);
     // A worker journals in area 1 + slot (joinBus); the owner thread's peers never die alone.
     core.takeOverLock(token === OWNER_TOKEN ? -2 : token, 1 + slot);

@@ -8,7 +8,7 @@ import { runChaosHistory } from './chaos-history';
 const post = (m: unknown) => process.send!(m);
 const text = (d: { payload: string }) => Buffer.from(d.payload, 'base64').toString();
 
-/** Answers calls (echo) until a message "stop"; counts what it got. */
+/** Answers calls (echo) until a message "stop" (or "exit": it ends the process without closing its peer); counts what it got. */
 function echo(peer: ShmPeer): void {
   const node = peer.createNode();
   post({ node });
@@ -19,6 +19,7 @@ function echo(peer: ShmPeer): void {
         calls++;
         peer.reply(d.replyHandle, { payload: Buffer.from(d.payload, 'base64') });
       }
+      if (d.kind === 'message' && text(d) === 'exit') process.exit(0);
       if (d.kind === 'message' && text(d) === 'stop') {
         peer.close();
         post({ done: true, calls });
