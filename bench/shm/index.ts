@@ -204,15 +204,13 @@ export const SHM_WORKLOADS = [
   'rpc',
 ] as const;
 
-export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
-  const log = opts.log ?? (() => undefined);
-  const q = opts.quick === true;
-  const reps = opts.reps ?? (q ? 1 : 3);
+/** Every workload by id, sized for a quick or a full run. */
+function shmWorkloads(q: boolean, log: Log): Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> {
   const rtt = q ? { iterations: 2_000, warmup: 200 } : { iterations: 100_000, warmup: 10_000 };
   const small = q ? { count: 20_000, warmup: 2_000 } : { count: 1_000_000, warmup: 100_000 };
   const objects = q ? { count: 10_000, warmup: 1_000 } : { count: 200_000, warmup: 20_000 };
   const large = q ? { count: 200, warmup: 20 } : { count: 16_384, warmup: 1_600 };
-  const workloads: Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> = {
+  return {
     call: () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
     call0: () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
     callq: () => callReply(50, 1, rtt.iterations, rtt.warmup, log, false),
@@ -298,6 +296,13 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
       ),
     rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
   };
+}
+
+export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? (() => undefined);
+  const q = opts.quick === true;
+  const reps = opts.reps ?? (q ? 1 : 3);
+  const workloads = shmWorkloads(q, log);
   const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
   log(
     `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
