@@ -1,5 +1,6 @@
 // `npm run bench`: the shm backend and the IPC baselines in one process run,
-// with ratios against the targets of issue 4. Never a pass/fail test.
+// with ratios against the performance targets (targets() below: each a ratio to a baseline
+// measured in the same run). Never a pass/fail test.
 //   node dist/bench/run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...]
 //                          [--baselines sab,net.pingpong,c.pingpong] [--reps N] [--xproc-reps N]
 // --only picks shm workloads (bench/shm SHM_WORKLOADS); --baselines picks baseline groups
@@ -11,7 +12,7 @@ import { formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { runShmBenchmarks } from './shm';
 
-/** The baseline groups the targets of issue 4 are ratios against. */
+/** The baseline groups the performance targets (targets() below) are ratios against. */
 const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
 
 function listFlag(argv: string[], name: string): string[] | undefined {
@@ -283,7 +284,7 @@ async function main(argv: string[]): Promise<number> {
     console.log('\ncross-process baselines (two OS processes; median of the runs, [min..max] over the runs):');
     console.log(formatSpreadTable(crossProcess));
   }
-  console.log('\nratios against the targets of issue 4 (same run):');
+  console.log('\nratios against the performance targets (same run):');
   console.log(formatTargets(ts));
   if (crossProcess.length > 0) {
     console.log('\nratios across processes (same run; regime of each side named; [runs]: range over the runs):');

@@ -84,6 +84,8 @@ function nextFill(s: BusState, fill: Fill): Operation | null {
     peer: from.peer,
     handle: from.handle,
     message: { segments: bytes > 0 ? [big(bytes)] : [] },
+    // TIME-4: a send that must not wait says timeoutMs 0 (left out, it would wait without limit).
+    timeoutMs: 0,
   });
   const senders = sendersTo(s, owner);
   // How far a count goes: `short` below the limit, or (short 0) one attempt past it, which must be refused.
