@@ -28,12 +28,13 @@ export const SHM_FEATURES: Feature[] = [
 /** A bus for the suite: its call slots and node records follow the limits exactly (BUS-1, BOUND-1). */
 export function shmBusForConformance(
   limits: Limits,
-  options: { clock?: 'virtual' | 'real'; spin?: number } = {},
+  options: { clock?: 'virtual' | 'real'; spin?: number; span?: 'threads' | 'processes' } = {},
 ): ShmBus {
   return ShmBus.create({
     limits,
     clock: options.clock ?? 'virtual',
     ...(options.spin !== undefined ? { spin: options.spin } : {}),
+    ...(options.span !== undefined ? { span: options.span } : {}),
   });
 }
 

@@ -11,6 +11,7 @@ import { MUTANTS } from '../../conformance/mutants';
 import { createReferenceDriver } from '../../drivers/reference';
 import { createShmDriver } from '../../drivers/shm';
 import { createShmWorkerDriver } from '../../drivers/shm-workers';
+import { createShmProcessDriver } from '../../drivers/shm-processes';
 
 export interface Implementation {
   name: string;
@@ -42,6 +43,14 @@ export const IMPLEMENTATIONS: Implementation[] = [
     name: 'shm-workers',
     summary: 'the shared-memory backend with every peer in its own worker thread (real clock, concurrency)',
     createDriver: () => createShmWorkerDriver(),
+    concurrent: { clients: 3 },
+    completionGraceMs: 50,
+  },
+  {
+    name: 'shm-processes',
+    summary:
+      'the shared-memory backend across OS processes: every peer in its own process, the bus in a memfd segment, futex waiting (real clock, concurrency)',
+    createDriver: () => createShmProcessDriver(),
     concurrent: { clients: 3 },
     completionGraceMs: 50,
   },
@@ -103,7 +112,9 @@ export const command = defineCommand({
     'Serve an in-process implementation over the conformance driver protocol: JSON lines, requests on stdin, responses on stdout, logs on stderr.',
   usage: ['--impl NAME'],
   flags: {
-    impl: implFlag('the implementation to serve (reference, shm, shm-workers, mutant:NAME; `tessera driver --list`)'),
+    impl: implFlag(
+      'the implementation to serve (reference, shm, shm-workers, shm-processes, mutant:NAME; `tessera driver --list`)',
+    ),
     list: bool('list the implementations and what each is'),
   },
   notes: [
