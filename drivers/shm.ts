@@ -8,10 +8,10 @@ import type { Driver, DriverInfo, Feature } from '../protocol/driver';
 import { ShmBus } from '../backends/shm';
 
 /**
- * The driver protocol the shm backend speaks: 1, Tessera v1. It does not implement protocol 2 yet
- * (the v2 limits, sameNode, acceptsHandles, conditional destroyNode, withdrawn no-senders notices,
- * one sender's order behind a blocked send), so the suite refuses it with one clear message
- * (protocolMismatch) rather than failing it rule by rule.
+ * The driver protocol the shm backend speaks: 2, Tessera v2, the suite's (the bounded limits,
+ * sameNode, acceptsHandles, conditional destroyNode, withdrawn no-senders notices, one sender's
+ * order behind a blocked send, cancel, abandoned calls, replyReceive, skipFull and room notices,
+ * peerKey and replier credentials).
  */
 export const SHM_PROTOCOL_VERSION = '2';
 
