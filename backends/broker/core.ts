@@ -3,16 +3,15 @@
 // private memory, decodes and checks it, runs it on the bus, and writes the result and every
 // completion the step produced into the rings of the peers they belong to.
 //
-// The bus is the shared-memory backend's bus (backends/shm) over a buffer no other process maps,
-// driven only through its public entry point ShmBus.run(op), the model-exact runner of the spec's
-// operations: the broker is the only writer of every table, tree, quota, queue and of the bus
-// order, and it checks nothing the bus checks (names, rights, sizes, limits are the bus's rules,
-// ERR-1). What it adds is what a process boundary needs: who is asking (the session, never a
+// The bus is the formal model's state in the broker's private memory, stepped in place by the
+// model's transition (engine.ts): the broker is the only writer of every table, tree, quota,
+// queue and of the bus order, and it checks nothing the bus checks (names, rights, sizes, limits
+// are the bus's rules, ERR-1). What it adds is what a process boundary needs: who is asking (the session, never a
 // field of the request), which operations a peer may invoke (not the owner's attach and tick),
 // and bytes that cannot be a request at all.
 import type { Completion, Invocation, Limits, Operation, PeerId, Result } from '../../spec/types';
 import { OPERATIONS } from '../../spec/registry/operations';
-import { ShmBus, type ShmBusOptions } from '../shm';
+import { ModelEngine } from './engine';
 import { Malformed, ValueReader, ValueWriter } from './codec';
 import { TAG, W, type SegmentLayout } from './layout';
 import { isFrameError, type RecordRef } from './ring';
@@ -27,8 +26,6 @@ export const REQUESTS_PER_TURN = 16;
 /** How the broker's bus is sized and clocked. */
 export interface BrokerBusOptions {
   limits?: Partial<Limits>;
-  /** Sizing of the shm bus (call slots, node records, ...): ShmBusOptions without limits, clock and waiting. */
-  sizing?: Omit<ShmBusOptions, 'limits' | 'clock' | 'waiting' | 'spin'>;
   /**
    * 'real' (default): the broker moves the bus clock to the time elapsed since its start before
    * every operation with a timeout and whenever a deadline it knows of is due (TIME-1 allows late,
@@ -42,7 +39,7 @@ export interface BrokerTimes {
   requests: number;
   /** Nanoseconds reading requests out of the rings and decoding them. */
   decodeNs: number;
-  /** Nanoseconds inside ShmBus.run. */
+  /** Nanoseconds running operations on the bus. */
   runNs: number;
   /** Nanoseconds encoding results and completions and writing them into rings. */
   encodeNs: number;
@@ -53,7 +50,7 @@ export type Notify = (i32: Int32Array, index: number) => void;
 const INVALID: Invocation = { ok: false, error: 'INVALID_ARGUMENT' };
 
 export class BrokerCore {
-  readonly bus: ShmBus;
+  readonly bus: ModelEngine;
   private readonly sessions: Session[] = [];
   private readonly byPeer = new Map<PeerId, Session>();
   private readonly writer = new ValueWriter(64 * 1024);
@@ -74,7 +71,7 @@ export class BrokerCore {
     options: BrokerBusOptions,
     private readonly notify: Notify,
   ) {
-    this.bus = ShmBus.create({ ...(options.sizing ?? {}), limits: options.limits ?? {}, clock: 'virtual' });
+    this.bus = new ModelEngine(options.limits ?? {});
     this.realClock = (options.clock ?? 'real') === 'real';
   }
 

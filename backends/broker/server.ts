@@ -89,7 +89,7 @@ export class Broker {
     const data: BrokerThreadData = {
       port: port2,
       control: controlSab,
-      bus: { limits: options.limits, sizing: options.sizing, clock: options.clock },
+      bus: { limits: options.limits, clock: options.clock },
       spin: { spinUs: options.spinUs, yieldCpu: options.yieldCpu },
     };
     this.worker = new Worker(THREAD_FILE, { workerData: data, transferList: [port2] });
@@ -119,7 +119,7 @@ export class Broker {
   }
 
   private busOptions(o: BrokerBusOptions): BrokerBusOptions {
-    return { limits: o.limits, sizing: o.sizing, clock: o.clock };
+    return { limits: o.limits, clock: o.clock };
   }
 
   get limits(): Limits {
@@ -155,10 +155,10 @@ export class Broker {
    */
   async expect(
     pid: number,
-    credentials: Credentials,
-    bootstrap: BootstrapGrant[] = [],
+    attach: { credentials: Credentials; bootstrap?: BootstrapGrant[] },
   ): Promise<{ invocation: Invocation; seat: Seat | null; connected: Promise<Seat> | null }> {
-    const { invocation } = await this.run({ op: 'attach', credentials, ...(bootstrap.length ? { bootstrap } : {}) });
+    // The attach exactly as given (a malformed one fails on the bus, ERR-1), as the owner's operation.
+    const { invocation } = await this.run({ ...attach, op: 'attach' } as Operation);
     if ('pending' in invocation || !invocation.ok) return { invocation, seat: null, connected: null };
     const v = invocation.value as { peer: PeerId; handles: HandleName[] };
     const seat: Seat = { peer: v.peer, handles: v.handles, pid: null };

@@ -11,6 +11,7 @@ import { MUTANTS } from '../../conformance/mutants';
 import { createReferenceDriver } from '../../drivers/reference';
 import { createShmDriver } from '../../drivers/shm';
 import { createShmWorkerDriver } from '../../drivers/shm-workers';
+import { createBrokerDriver } from '../../drivers/broker';
 
 export interface Implementation {
   name: string;
@@ -42,6 +43,14 @@ export const IMPLEMENTATIONS: Implementation[] = [
     name: 'shm-workers',
     summary: 'the shared-memory backend with every peer in its own worker thread (real clock, concurrency)',
     createDriver: () => createShmWorkerDriver(),
+    concurrent: { clients: 3 },
+    completionGraceMs: 50,
+  },
+  {
+    name: 'broker',
+    summary:
+      'the broker: the bus in a thread of this process, every peer a process of its own that maps only its own segment (virtual clock, concurrency)',
+    createDriver: () => createBrokerDriver(),
     concurrent: { clients: 3 },
     completionGraceMs: 50,
   },
