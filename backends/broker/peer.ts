@@ -72,6 +72,11 @@ export class BrokerPeer {
   readonly bootstrap: HandleName[];
   readonly limits: Limits;
   readonly layout: SegmentLayout;
+  /**
+   * This peer's own segment, the only memory it shares with the broker: whatever a process
+   * writes into it reaches the broker as requests it validates, and no other peer.
+   */
+  readonly sharedBuffer: SharedArrayBuffer;
   private readonly i32: Int32Array;
   private readonly requests: RingWriter;
   private readonly replies: RingReader;
@@ -100,6 +105,7 @@ export class BrokerPeer {
     hello: Handshake,
     options: BrokerPeerOptions,
   ) {
+    this.sharedBuffer = sab;
     this.i32 = new Int32Array(sab);
     const layout = readLayout(this.i32, sab.byteLength);
     if (layout === null) throw new Error('BrokerPeer: the segment is not laid out as a broker segment');

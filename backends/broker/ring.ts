@@ -207,7 +207,8 @@ export class RingReader {
   }
 
   private discard(why: string): FrameError {
-    const bytes = (this.tail - this.head) >>> 0;
+    // What was published, as far as it can be bytes of this ring (a tail that lies says more).
+    const bytes = Math.min((this.tail - this.head) >>> 0, this.capacityBytes);
     this.head = this.tail;
     return { frameError: why, bytes };
   }
