@@ -26,6 +26,9 @@ const KEY_TEXT = 0xff;
 /** Deepest nesting a value may have (a spec operation needs 4: op, message, transfers, a transfer). */
 export const MAX_DEPTH = 8;
 
+/** Strings up to this many bytes are encoded and decoded in JavaScript when they are ASCII. */
+const SHORT_STRING_BYTES = 32;
+
 /** Longest key given by its bytes. */
 const MAX_KEY_BYTES = 64;
 
@@ -190,9 +193,24 @@ export class ValueWriter {
     this.pos += 1 + n;
   }
 
+  /** Writes s (length, then bytes) when it is ASCII; false, writing nothing, when it is not. */
+  private ascii(s: string): boolean {
+    const buf = this.buf;
+    const at = this.pos + 4;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    buf.writeUInt32LE(s.length, this.pos);
+    this.pos = at + s.length;
+    return true;
+  }
+
   private string(s: string): void {
     this.room(5 + 3 * s.length);
     this.buf[this.pos++] = T_STRING;
+    if (s.length <= SHORT_STRING_BYTES && this.ascii(s)) return;
     const n = this.buf.write(s, this.pos + 4, 'utf8');
     this.buf.writeUInt32LE(n, this.pos);
     this.pos += 4 + n;
@@ -264,8 +282,11 @@ export class ValueReader {
         if (n > this.left()) return this.fail(`a length of ${n} bytes with ${this.left()} left`);
         const at = this.pos;
         this.pos += n;
+        if (tag === T_STRING) return n <= SHORT_STRING_BYTES ? this.shortString(at, n) : this.buf.toString('utf8', at, at + n);
         // Bytes are copied out of the decode buffer, which is reused for the next request.
-        return tag === T_STRING ? this.buf.toString('utf8', at, at + n) : Uint8Array.prototype.slice.call(this.buf, at, at + n);
+        const bytes = new Uint8Array(n);
+        bytes.set(this.buf.subarray(at, at + n));
+        return bytes;
       }
       case T_ARRAY:
         return this.array(depth);
@@ -274,6 +295,18 @@ export class ValueReader {
       default:
         return this.fail(`unknown tag ${tag}`);
     }
+  }
+
+  /** A short string: ASCII decoded here (a call into Buffer costs more than the loop), anything else as UTF-8. */
+  private shortString(at: number, n: number): string {
+    const buf = this.buf;
+    let out = '';
+    for (let i = at; i < at + n; i++) {
+      const c = buf[i];
+      if (c >= 0x80) return buf.toString('utf8', at, at + n);
+      out += String.fromCharCode(c);
+    }
+    return out;
   }
 
   private array(depth: number): unknown {
@@ -298,7 +331,8 @@ export class ValueReader {
       const v = this.value(depth + 1);
       if (Object.prototype.hasOwnProperty.call(out, k)) return this.fail(`the field ${JSON.stringify(k)} twice`);
       // An own property whatever the key, so "__proto__" never reaches the prototype.
-      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else out[k] = v;
     }
     return out;
   }

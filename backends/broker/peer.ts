@@ -186,6 +186,11 @@ export class BrokerPeer {
   invokeSync(op: PeerRequest): Invocation {
     const id = this.postOrRefuse(op);
     if (typeof id !== 'number') return id;
+    return this.resultSync(id);
+  }
+
+  /** The answer to request `id` (posted with post()), blocking this thread until it arrives. */
+  resultSync(id: number): Invocation {
     for (;;) {
       const r = this.results.get(id);
       if (r !== undefined) {
