@@ -135,7 +135,7 @@ export class BrokerCore {
   /**
    * One round: each session in turn (starting one further each round) gets its owed records
    * written, then, if it owes nothing, up to REQUESTS_PER_TURN requests executed. Returns how
-   * many requests were executed.
+   * many requests were executed and backlogs written (0: nothing to do).
    */
   round(): number {
     const n = this.sessions.length;
@@ -145,10 +145,12 @@ export class BrokerCore {
     for (let k = 0; k < n; k++) {
       const s = this.sessions[(first + k) % n];
       if (s === undefined) continue;
-      if (s.backlogged && !s.flush()) continue;
       if (s.backlogged) {
+        // What it is owed first, published at once (the peer may be asleep waiting for it).
+        if (!s.flush()) continue;
         s.publish(this.notify);
-        continue;
+        executed++;
+        if (s.backlogged) continue;
       }
       if (!s.requests.poll()) continue;
       let took = 0;
