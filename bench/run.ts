@@ -178,7 +178,13 @@ export function formatTargets(ts: Target[]): string {
 /** The broker's rows as ratios to the C AF_UNIX rows of the same run. */
 function brokerRatios(rs: BenchRecord[]): string[] {
   const row = (name: string, inc: string[], regime?: string) =>
-    rs.find((r) => r.name === name && r.skipped === undefined && inc.every((i) => r.variant.includes(i)) && (regime === undefined || r.regime === regime));
+    rs.find(
+      (r) =>
+        r.name === name &&
+        r.skipped === undefined &&
+        inc.every((i) => r.variant.includes(i)) &&
+        (regime === undefined || r.regime === regime),
+    );
   const out: string[] = [];
   const unix = row('xproc.c.unix.pingpong', ['64B']);
   for (const regime of ['spinning', 'sleeping']) {

@@ -127,7 +127,9 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
 /** Messages are handled one after another: an operation waits for the join before it. */
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (m: ToPeerProcess) => {
-  queue = queue.then(() => handle(m)).catch((e) => send({ type: 'error', id: -1, message: (e as Error)?.stack ?? String(e) }));
+  queue = queue
+    .then(() => handle(m))
+    .catch((e) => send({ type: 'error', id: -1, message: (e as Error)?.stack ?? String(e) }));
 });
 process.on('disconnect', () => process.exit(0));
 

@@ -282,7 +282,8 @@ export class ValueReader {
         if (n > this.left()) return this.fail(`a length of ${n} bytes with ${this.left()} left`);
         const at = this.pos;
         this.pos += n;
-        if (tag === T_STRING) return n <= SHORT_STRING_BYTES ? this.shortString(at, n) : this.buf.toString('utf8', at, at + n);
+        if (tag === T_STRING)
+          return n <= SHORT_STRING_BYTES ? this.shortString(at, n) : this.buf.toString('utf8', at, at + n);
         // Bytes are copied out of the decode buffer, which is reused for the next request.
         const bytes = new Uint8Array(n);
         bytes.set(this.buf.subarray(at, at + n));
@@ -331,7 +332,8 @@ export class ValueReader {
       const v = this.value(depth + 1);
       if (Object.prototype.hasOwnProperty.call(out, k)) return this.fail(`the field ${JSON.stringify(k)} twice`);
       // An own property whatever the key, so "__proto__" never reaches the prototype.
-      if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+      if (k === '__proto__')
+        Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
       else out[k] = v;
     }
     return out;

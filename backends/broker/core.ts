@@ -194,7 +194,8 @@ export class BrokerCore {
       if (timed) this.catchUp();
       invocation = this.bus.run(op);
       completions = this.bus.lastCompletions;
-      if (timed && 'pending' in invocation && (timeoutMs as number) > 0) this.track(invocation.ticket, timeoutMs as number);
+      if (timed && 'pending' in invocation && (timeoutMs as number) > 0)
+        this.track(invocation.ticket, timeoutMs as number);
     }
     const t2 = this.timed ? process.hrtime.bigint() : 0n;
     if (!('pending' in invocation) && !invocation.ok) s.countError(invocation.error);

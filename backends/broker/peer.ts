@@ -114,7 +114,14 @@ export class BrokerPeer {
     this.bootstrap = hello.handles;
     this.limits = hello.limits;
     const u8 = new Uint8Array(sab);
-    this.requests = new RingWriter(this.i32, u8, layout.requestOffsetBytes, layout.requestBytes, W.REQ_TAIL, W.REQ_HEAD);
+    this.requests = new RingWriter(
+      this.i32,
+      u8,
+      layout.requestOffsetBytes,
+      layout.requestBytes,
+      W.REQ_TAIL,
+      W.REQ_HEAD,
+    );
     this.replies = new RingReader(
       this.i32,
       u8,

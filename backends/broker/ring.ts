@@ -64,7 +64,15 @@ export class RingWriter {
    * Returns the body bytes written, -1 when the record could not be written; publish() makes
    * them visible.
    */
-  write(tag: number, id: number, aux: number, src: Uint8Array, start: number, bodyBytes: number, split: boolean): number {
+  write(
+    tag: number,
+    id: number,
+    aux: number,
+    src: Uint8Array,
+    start: number,
+    bodyBytes: number,
+    split: boolean,
+  ): number {
     let free = this.free();
     let pos = this.tail & this.mask;
     let toEnd = this.capacityBytes - pos;
@@ -165,7 +173,9 @@ export class RingReader {
       const avail = (this.tail - this.head) >>> 0;
       if (avail === 0) return null;
       if (avail > this.capacityBytes || avail % 8 !== 0)
-        return this.discard(`${avail} bytes published, which no sequence of records in a ${this.capacityBytes}-byte ring can be`);
+        return this.discard(
+          `${avail} bytes published, which no sequence of records in a ${this.capacityBytes}-byte ring can be`,
+        );
       const pos = this.head & this.mask;
       const at = this.offsetBytes + pos;
       // Each header word is read once, into a local; nothing below reads the ring's header again.

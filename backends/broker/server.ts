@@ -12,7 +12,16 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { MessageChannel, Worker } from 'worker_threads';
-import type { BootstrapGrant, Completion, Credentials, HandleName, Invocation, Limits, Operation, PeerId } from '../../spec/types';
+import type {
+  BootstrapGrant,
+  Completion,
+  Credentials,
+  HandleName,
+  Invocation,
+  Limits,
+  Operation,
+  PeerId,
+} from '../../spec/types';
 import { resolveLimits } from '../../spec/registry/limits';
 import { createSegment, notify, peerCredentials, ProcessWatch, sendFds } from '../../native';
 import type { BrokerBusOptions, BrokerTimes } from './core';

@@ -42,6 +42,28 @@ const MUTE_MS = 100;
 const POLL_MS = 2;
 const WAITV_MAX = 128;
 
+/** A control message other than stop and reset, on the current core; its answer. */
+function control1(core: BrokerCore, msg: Exclude<ToBroker, { t: 'stop' } | { t: 'reset' }>): unknown {
+  switch (msg.t) {
+    case 'run':
+      return core.ownerRun(msg.op);
+    case 'bind':
+      return core.addSession(msg.peer, msg.sab, msg.layout);
+    case 'gone':
+      return core.peerGone(msg.peer);
+    case 'audit':
+      return core.bus.audit();
+    case 'counters':
+      return core.counters(msg.peer);
+    case 'times': {
+      const t = { ...core.times };
+      core.timed = msg.timed;
+      Object.assign(core.times, { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0 });
+      return t;
+    }
+  }
+}
+
 function serve(data: BrokerThreadData): void {
   const { port } = data;
   const control = new Int32Array(data.control);
@@ -68,43 +90,21 @@ function serve(data: BrokerThreadData): void {
   const drainControl = (): boolean => {
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
       const msg = m.message as ToBroker;
-      switch (msg.t) {
-        case 'run':
-          answer(msg.id, () => core.ownerRun(msg.op));
-          break;
-        case 'bind':
-          answer(msg.id, () => core.addSession(msg.peer, msg.sab, msg.layout));
-          break;
-        case 'gone':
-          answer(msg.id, () => core.peerGone(msg.peer));
-          break;
-        case 'audit':
-          answer(msg.id, () => core.bus.audit());
-          break;
-        case 'counters':
-          answer(msg.id, () => core.counters(msg.peer));
-          break;
-        case 'times':
-          answer(msg.id, () => {
-            const t = { ...core.times };
-            core.timed = msg.timed;
-            Object.assign(core.times, { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0 });
-            return t;
-          });
-          break;
-        case 'reset':
-          answer(msg.id, () => {
-            core = new BrokerCore(msg.bus, wake);
-            bellsAt.clear();
-            muted.clear();
-            strikes.clear();
-            return core.limits;
-          });
-          break;
-        case 'stop':
-          answer(msg.id, () => true);
-          return false;
+      if (msg.t === 'stop') {
+        answer(msg.id, () => true);
+        return false;
       }
+      if (msg.t === 'reset') {
+        answer(msg.id, () => {
+          core = new BrokerCore(msg.bus, wake);
+          bellsAt.clear();
+          muted.clear();
+          strikes.clear();
+          return core.limits;
+        });
+        continue;
+      }
+      answer(msg.id, () => control1(core, msg));
     }
     return true;
   };

@@ -13,13 +13,19 @@ import type { Delivery, HandleName, Invocation } from '../../spec/types';
 
 export type BrokerChildTask =
   | { role: 'server' | 'sink'; socketPath: string; spinUs: number; count: number }
-  | { role: 'client'; socketPath: string; spinUs: number; msgSize: number; warmup: number; iterations: number; maxMs: number }
+  | {
+      role: 'client';
+      socketPath: string;
+      spinUs: number;
+      msgSize: number;
+      warmup: number;
+      iterations: number;
+      maxMs: number;
+    }
   | { role: 'source'; socketPath: string; spinUs: number; msgSize: number; count: number; window: number };
 
 export type FromBrokerChild =
-  | { ready: { peer: number; handle?: HandleName } }
-  | { result: BrokerChildResult }
-  | { error: string };
+  { ready: { peer: number; handle?: HandleName } } | { result: BrokerChildResult } | { error: string };
 
 export interface BrokerChildResult {
   /** Round-trip samples, ns (client). */
@@ -105,7 +111,10 @@ process.on('message', (m: { connect?: { socketPath: string; spinUs: number; owne
         peer = await connectBroker(m.connect.socketPath, { spinUs: m.connect.spinUs });
         if (m.connect.owner) {
           const node = expectOk<{ handle: HandleName }>(peer.invokeSync({ op: 'createNode' }), 'createNode').handle;
-          handle = expectOk<{ handle: HandleName }>(peer.invokeSync({ op: 'mint', handle: node, rights: ['send'] }), 'mint').handle;
+          handle = expectOk<{ handle: HandleName }>(
+            peer.invokeSync({ op: 'mint', handle: node, rights: ['send'] }),
+            'mint',
+          ).handle;
         } else handle = peer.bootstrap[0];
         return send({ ready: { peer: peer.peer, handle } });
       }

@@ -49,7 +49,9 @@ async function expectResult(c: Child): Promise<BrokerChildResult> {
 }
 
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
-async function setup(spinUs: number): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
+async function setup(
+  spinUs: number,
+): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
   const broker = await Broker.start({ spinUs });
   const owner = forkChild();
   const other = forkChild();
@@ -171,7 +173,13 @@ export async function brokerStream(
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
     owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
-    other.proc.send({ role: 'source', ...base, msgSize: o.msgSize, count: o.count, window: o.window } satisfies BrokerChildTask);
+    other.proc.send({
+      role: 'source',
+      ...base,
+      msgSize: o.msgSize,
+      count: o.count,
+      window: o.window,
+    } satisfies BrokerChildTask);
     const [sink, src] = await Promise.all([expectResult(owner), expectResult(other)]);
     const elapsedNs = Number(BigInt(sink.t!) - BigInt(src.t!));
     const record = emptyRecord(name, variant);

@@ -31,7 +31,12 @@ export function simulateCores(): SweepPoint[] {
       const scenario = {
         ...base,
         cpus,
-        workload: { ...base.workload, clients: Math.min(48, 2 * cpus), serverThreads: Math.max(3, cpus / 2), callsPerClient: 200 },
+        workload: {
+          ...base.workload,
+          clients: Math.min(48, 2 * cpus),
+          serverThreads: Math.max(3, cpus / 2),
+          callsPerClient: 200,
+        },
       } as Scenario;
       const out = runScenario({ scenario, profile: loadProfile(transport), seed: '0xb0c3' });
       if (out.failure) throw new Error(`${transport} at ${cpus} CPUs: ${out.failure.message}`);
@@ -53,11 +58,21 @@ if (require.main === module) {
   );
   fs.writeFileSync(
     path.join(dir, 'sim-cores-throughput.svg'),
-    sweepSvg(points, 'cpus', 'messagesPerSec', 'rpc-pool calls per second against CPUs (2 clients per CPU, at most 48)'),
+    sweepSvg(
+      points,
+      'cpus',
+      'messagesPerSec',
+      'rpc-pool calls per second against CPUs (2 clients per CPU, at most 48)',
+    ),
   );
   fs.writeFileSync(
     path.join(dir, 'sim-cores-latency.svg'),
-    sweepSvg(points, 'cpus', 'latencyP50Ns', 'rpc-pool median call latency against CPUs (2 clients per CPU, at most 48)'),
+    sweepSvg(
+      points,
+      'cpus',
+      'latencyP50Ns',
+      'rpc-pool median call latency against CPUs (2 clients per CPU, at most 48)',
+    ),
   );
   console.log(`wrote ${dir}/sim-cores-throughput.svg and sim-cores-latency.svg`);
 }

@@ -44,7 +44,11 @@ describe('conformance suite against the broker (one process per peer)', function
         maxCommands: 40,
         completionGraceMs: GRACE_MS,
       });
-      assert.equal(out.status, 'pass', `${out.message}\nseed ${out.seed} path ${out.path}\n${(out.counterexample ?? []).join('\n')}`);
+      assert.equal(
+        out.status,
+        'pass',
+        `${out.message}\nseed ${out.seed} path ${out.path}\n${(out.counterexample ?? []).join('\n')}`,
+      );
     } finally {
       await d.close();
     }

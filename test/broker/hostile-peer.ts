@@ -69,7 +69,8 @@ function garbage(seed: number, count: number): number {
   for (let k = 0; k < count; k++) {
     switch (next() % 6) {
       case 0: // random words in the request ring, then a random tail
-        for (let j = next() % 64; j >= 0; j--) i32[(layout.requestOffsetBytes >> 2) + (next() % (layout.requestBytes >> 2))] = next();
+        for (let j = next() % 64; j >= 0; j--)
+          i32[(layout.requestOffsetBytes >> 2) + (next() % (layout.requestBytes >> 2))] = next();
         Atomics.store(i32, W.REQ_TAIL, next() | 0);
         break;
       case 1: {
@@ -106,7 +107,11 @@ function garbage(seed: number, count: number): number {
  * value the decoder must refuse, a name this peer does not hold, another peer's id. Each must
  * get its answer, and the answer the spec gives.
  */
-function lies(seed: number, count: number, victim: number): { tried: number; answers: Record<string, number>; expected: Record<string, number> } {
+function lies(
+  seed: number,
+  count: number,
+  victim: number,
+): { tried: number; answers: Record<string, number>; expected: Record<string, number> } {
   const r = reader();
   const next = prng(seed);
   const enc = new ValueWriter();
@@ -124,13 +129,22 @@ function lies(seed: number, count: number, victim: number): { tried: number; ans
     { expect: 'INVALID_ARGUMENT', body: () => encode([1, 2, 3]) },
     { expect: 'INVALID_ARGUMENT', body: () => raw([7, 0xff, 0xff, 0xff, 0xff]) }, // an array of 2^32-1 items in 5 bytes
     { expect: 'INVALID_ARGUMENT', body: () => raw([5, 0xff, 0xff, 0xff, 0x7f, 65]) }, // a string longer than the record
-    { expect: 'INVALID_ARGUMENT', body: () => raw(Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? 7 : i % 5 === 1 ? 1 : 0))) }, // nesting
+    {
+      expect: 'INVALID_ARGUMENT',
+      body: () => raw(Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? 7 : i % 5 === 1 ? 1 : 0))),
+    }, // nesting
     { expect: 'INVALID_ARGUMENT', body: () => raw([99]) },
     { expect: 'INVALID_ARGUMENT', body: () => encode({ op: { ['__proto__']: { polluted: true } } }) },
-    { expect: 'BAD_HANDLE', body: () => encode({ op: 'send', handle: 1 + (next() % 1000) + 1000, message: { segments: [] } }) },
+    {
+      expect: 'BAD_HANDLE',
+      body: () => encode({ op: 'send', handle: 1 + (next() % 1000) + 1000, message: { segments: [] } }),
+    },
     { expect: 'BAD_HANDLE', body: () => encode({ op: 'revoke', peer: victim, handle: 1 + (next() % 1000) + 1000 }) },
     { expect: 'BAD_HANDLE', body: () => encode({ op: 'destroyNode', peer: victim, handle: 5000 + (next() % 1000) }) },
-    { expect: 'BAD_HANDLE', body: () => encode({ op: 'reply', handle: 1 + (next() % 1000) + 1000, message: { segments: [] } }) },
+    {
+      expect: 'BAD_HANDLE',
+      body: () => encode({ op: 'reply', handle: 1 + (next() % 1000) + 1000, message: { segments: [] } }),
+    },
   ];
   const expected: Record<string, number> = {};
   const byId = new Map<number, string>();
@@ -151,7 +165,8 @@ function lies(seed: number, count: number, victim: number): { tried: number; ans
       answered++;
       // The answer, decoded as an honest peer decodes it.
       const v = decoder.read(rec.body, 0, rec.bodyBytes) as { ok?: boolean; error?: string };
-      const code: string = want !== undefined && v.ok === false && v.error === want ? want : `${JSON.stringify(v)} (expected ${want})`;
+      const code: string =
+        want !== undefined && v.ok === false && v.error === want ? want : `${JSON.stringify(v)} (expected ${want})`;
       answers[code] = (answers[code] ?? 0) + 1;
     }
     r.release();
@@ -235,7 +250,11 @@ process.on('message', (m: ToHostile) => {
         // A call through a handle it was given, then nothing: the parent kills it mid-request.
         const w = writer();
         const enc = new ValueWriter();
-        enc.write({ op: 'call', handle: m.handle, message: { segments: [Buffer.from('from a process about to die')] } });
+        enc.write({
+          op: 'call',
+          handle: m.handle,
+          message: { segments: [Buffer.from('from a process about to die')] },
+        });
         w.write(TAG.REQUEST, 1, 0, enc.buf, 0, enc.pos, false);
         w.publish();
         ring();

@@ -58,7 +58,9 @@ describe('broker: a hostile peer process affects no other peer', function () {
     a = await connectBroker(broker.socketPath, { spinUs: 5 });
     await seatA.connected;
     node = expectOk<{ handle: HandleName }>(a.invokeSync({ op: 'createNode' })).handle;
-    sendHandle = expectOk<{ handle: HandleName }>(a.invokeSync({ op: 'mint', handle: node, rights: ['send'], badge: 7 })).handle;
+    sendHandle = expectOk<{ handle: HandleName }>(
+      a.invokeSync({ op: 'mint', handle: node, rights: ['send'], badge: 7 }),
+    ).handle;
     const seatB = await broker.expect(process.pid, {
       credentials: creds(process.pid),
       bootstrap: [{ fromPeer: a.peer, handle: sendHandle }],
@@ -79,10 +81,16 @@ describe('broker: a hostile peer process affects no other peer', function () {
     const got: Delivery[] = [];
     while (got.length < 8) got.push(...a.receiveSync(8 - got.length, 5000));
     assert.deepEqual(
-      got.map((d) => [d.kind, (d as { badge?: number }).badge, Buffer.from((d as { payload: string }).payload, 'base64').toString()]),
+      got.map((d) => [
+        d.kind,
+        (d as { badge?: number }).badge,
+        Buffer.from((d as { payload: string }).payload, 'base64').toString(),
+      ]),
       Array.from({ length: 8 }, (_, i) => ['message', 7, `${k}:${i}`]),
     );
-    const ticket = expectPending(b.invokeSync({ op: 'call', handle: bHandle, message: { segments: [Buffer.from(`call ${k}`)] } }));
+    const ticket = expectPending(
+      b.invokeSync({ op: 'call', handle: bHandle, message: { segments: [Buffer.from(`call ${k}`)] } }),
+    );
     const [call] = a.receiveSync(1, 5000);
     assert.equal(call.kind, 'call');
     assert.equal(Buffer.from((call as { payload: string }).payload, 'base64').toString(), `call ${k}`);
@@ -186,7 +194,9 @@ describe('broker: a hostile peer process affects no other peer', function () {
     const { reply } = await honestWhile(hostile.next());
     assert.equal(reply.type, 'attacked');
     const c = (await broker.counters(hostilePeer))!;
-    console.log(`      flood: ${reply.type === 'attacked' ? reply.tried : 0} requests posted; the broker's backlog for it peaked at ${c.maxBacklogBytes} bytes`);
+    console.log(
+      `      flood: ${reply.type === 'attacked' ? reply.tried : 0} requests posted; the broker's backlog for it peaked at ${c.maxBacklogBytes} bytes`,
+    );
     assert.ok(c.maxBacklogBytes < 64 * 1024, `backlog ${c.maxBacklogBytes} bytes`);
     await honestCountersClean();
     await kill(hostile, hostilePeer);
@@ -210,9 +220,16 @@ describe('broker: a hostile peer process affects no other peer', function () {
     await killed.next();
     const [call] = a.receiveSync(1, 10_000);
     assert.equal(call?.kind, 'call');
-    assert.equal(Buffer.from((call as { payload: string }).payload, 'base64').toString(), 'from a process about to die');
+    assert.equal(
+      Buffer.from((call as { payload: string }).payload, 'base64').toString(),
+      'from a process about to die',
+    );
     await kill(killed, killedPeer);
-    const r = a.invokeSync({ op: 'reply', handle: (call as { replyHandle: HandleName }).replyHandle, message: { segments: [] } });
+    const r = a.invokeSync({
+      op: 'reply',
+      handle: (call as { replyHandle: HandleName }).replyHandle,
+      message: { segments: [] },
+    });
     assert.deepEqual(r, { ok: false, error: 'CALLER_GONE' });
     await honestRound();
     await honestCountersClean({ CALLER_GONE: 1 });
