@@ -210,3 +210,35 @@ export function outputDir(description: string, o: { defaultText?: string } = {})
     },
   };
 }
+
+/**
+ * A flag that may be given more than once, each time one or more comma-separated choices
+ * (`--case a --case b,c`); every choice is checked, a mistyped one with a "did you mean".
+ */
+export function choiceList(
+  choices: () => readonly string[],
+  description: string,
+  o: { value?: string; noun?: string } = {},
+): Flag<string[]> {
+  return {
+    type: 'string',
+    value: o.value ?? 'NAME',
+    multiple: true,
+    description,
+    read(texts: string[], flag: string) {
+      const known: readonly string[] = choices();
+      const out: string[] = [];
+      for (const text of texts) {
+        const parts = text.split(',').map((p) => p.trim());
+        if (parts.some((p) => p === ''))
+          throw new UsageError(`${flag} needs a ${o.value ?? 'NAME'} (got ${show(text)})`);
+        for (const p of parts) {
+          if (!known.includes(p))
+            throw new UsageError(`${flag}: no ${o.noun ?? 'such name'} ${show(p)}${didYouMean(p, known)}`);
+          if (!out.includes(p)) out.push(p);
+        }
+      }
+      return out;
+    },
+  };
+}

@@ -101,6 +101,13 @@ export class TourWorld {
     return (d as CallDelivery).replyHandle;
   }
 
+  /** A peer answers a call and takes what is queued for it, in one step (CALL-10); printed like receive. */
+  async replyReceive(name: string, replyHandle: HandleName, payload: string): Promise<Delivery[]> {
+    const ds = await this.peer(name).replyReceive(replyHandle, { payload }, { timeoutMs: 0 });
+    for (const d of ds) this.line(`      ${name} got ${this.who(formatDelivery(d))}`);
+    return ds;
+  }
+
   /** An operation the story expects to fail: its error is printed with it, and the story goes on. */
   attempt(what: () => unknown): void {
     try {
@@ -113,7 +120,7 @@ export class TourWorld {
   private observed(op: Operation, outcome: StepOutcome): void {
     const r = outcome.result;
     const shown =
-      op.op === 'receive' && !('pending' in r) && r.ok
+      (op.op === 'receive' || op.op === 'replyReceive') && !('pending' in r) && r.ok
         ? `ok, ${(r.value as { deliveries: unknown[] }).deliveries.length} deliveries:`
         : formatInvocation(r);
     this.line(`    ${this.who(formatOp(op))}  ->  ${this.who(shown)}`);
@@ -200,6 +207,41 @@ export const TOUR_STEPS: readonly TourStep[] = [
     },
   },
   {
+    title: 'A server loop',
+    story:
+      'A calls the service twice. The service answers the first call and takes the second in one step, as ' +
+      "seL4's ReplyRecv does: the answer comes first, then the receive (CALL-10).",
+    async run(t) {
+      const alice = t.peer('alice');
+      const first = alice.call(t.handle('aliceToService'), { payload: 'first question' });
+      const replyHandle = t.receiveCall('service');
+      const second = alice.call(t.handle('aliceToService'), { payload: 'second question' });
+      const [next] = await t.replyReceive('service', replyHandle, 'first answer');
+      t.peer('service').reply((next as CallDelivery).replyHandle, { payload: 'second answer' });
+      t.line(`      alice got ${JSON.stringify(payloadText(await first))} and ${JSON.stringify(payloadText(await second))}`);
+    },
+  },
+  {
+    title: 'Calls given up',
+    story:
+      'A calls the service with a 50 ms timeout, and the clock passes it before the service looks: the call is ' +
+      'withdrawn, so the service never works on a question nobody waits for. A calls again and cancels after the service has taken ' +
+      'the call: the service is told, and its late reply fails CALLER_GONE (TIME-4, CALL-8, CANCEL-1, CALL-9).',
+    async run(t) {
+      const alice = t.peer('alice');
+      const late = alice.call(t.handle('aliceToService'), { payload: 'quick question' }, { timeoutMs: 50 });
+      late.catch(() => undefined); // its outcome is printed as a completion
+      t.bus.tick(50);
+      t.receive('service');
+      const call = alice.startCall(t.handle('aliceToService'), { payload: 'slow question' });
+      call.reply.catch(() => undefined);
+      const replyHandle = t.receiveCall('service');
+      alice.cancel(call.ticket!);
+      t.receive('service');
+      t.attempt(() => t.peer('service').reply(replyHandle, { payload: 'too late' }));
+    },
+  },
+  {
     title: 'A multicast',
     story:
       'A multicasts one message to the service and to B: one place in the bus order for each copy (MCAST-3, ORDER-3).',
@@ -207,6 +249,22 @@ export const TOUR_STEPS: readonly TourStep[] = [
       t.peer('alice').multicast([t.handle('aliceToService'), t.handle('aliceToBob')], { payload: 'news for everyone' });
       t.receive('service');
       t.receive('bob');
+    },
+  },
+  {
+    title: 'A slow subscriber',
+    story:
+      'A publishes news to the service and to B, skipping members whose queue is full. The service reads, B does ' +
+      'not: once B holds its share of A in its queue, each result names B as full and the service still gets ' +
+      'everything. When B reads, A gets one room notice (MCAST-6, QUOTA-5).',
+    run(t) {
+      const alice = t.peer('alice');
+      for (let i = 1; i <= 5; i++) {
+        alice.publish([t.handle('aliceToService'), t.handle('aliceToBob')], { payload: `news ${i}` });
+        t.receive('service');
+      }
+      t.receive('bob');
+      t.receive('alice');
     },
   },
   {

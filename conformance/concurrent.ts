@@ -39,6 +39,7 @@ export const RACES = [
   'receive racing a send to it',
   'revoke racing a send through it',
   'call racing a reply',
+  'cancel racing a reply',
 ] as const;
 export type Race = (typeof RACES)[number];
 
@@ -48,6 +49,9 @@ export interface ConcurrentOutcome {
   history: HistoryOp[];
   /** The failing (minimized) history, one operation per line. */
   counterexample?: string[];
+  /** The smallest failing history itself, and the limits in force (for its diagnosis and timeline). */
+  smallest?: HistoryOp[];
+  limits?: Limits;
   explored: number;
   operations: number;
   /** How many pairs of operations of different clients overlapped in time, per race. */
@@ -84,7 +88,9 @@ export function countRaces(
           races['receive racing a send to it']++;
         if (x.op.op === 'revoke' && sends.has(y.op.op) && tx.some((t) => ty.includes(t.slice('revoke:'.length))))
           races['revoke racing a send through it']++;
-        if (x.op.op === 'call' && y.op.op === 'reply') races['call racing a reply']++;
+        const answers = y.op.op === 'reply' || y.op.op === 'replyReceive';
+        if (x.op.op === 'call' && answers) races['call racing a reply']++;
+        if (x.op.op === 'cancel' && answers) races['cancel racing a reply']++;
       }
     }
   }
@@ -185,6 +191,8 @@ export async function runConcurrent(
       ok: false,
       message: `the history is not linearizable: ${check.deepest?.reason ?? ''}`,
       counterexample: formatHistory(check.smallestFailingHistory ?? history),
+      smallest: check.smallestFailingHistory ?? history,
+      limits,
     };
   }
   if (check.ok === null) problems.push(`the linearizability search gave up after ${check.explored} states`);

@@ -15,6 +15,7 @@ const OUTCOME_CLAUSES: Record<string, string[]> = {
   DEAD: ['DESTROY-4', 'CALL-2'],
   NO_REPLY: ['CALL-4', 'CALL-2'],
   TIMED_OUT: ['TIME-1', 'CALL-2'],
+  CANCELLED: ['CANCEL-1', 'CANCEL-2', 'CALL-2'],
   CLOSED: ['CLOSE-1', 'CALL-2'],
 };
 
@@ -25,12 +26,17 @@ function deliveryClauses(d: Delivery, out: string[]): void {
     if (d.notice.type === 'node-destroyed') out.push('DESTROY-2', 'ORDER-4');
     if (d.notice.type === 'revoked') out.push('REVOKE-2');
     if (d.notice.type === 'no-senders') out.push('NOTICE-2', 'NOTICE-3');
+    if (d.notice.type === 'call-abandoned') out.push('CALL-8', 'CALL-9', 'INV-13');
+    if (d.notice.type === 'room') out.push('QUOTA-5');
     return;
   }
+  if (d.credentials) out.push('CRED-2', 'INV-10');
+  if (d.kind === 'reply' && d.credentials) out.push('CRED-3');
   if (d.handles.length > 0) out.push('RECV-3');
   for (const h of d.handles) {
     if (h.state === 'revoked') out.push('REVOKE-2', 'INV-1');
     if (h.state === 'dead') out.push('DESTROY-2');
+    if (h.state === 'abandoned') out.push('CALL-9');
     if (h.kind === 'reply') out.push('CALL-5');
   }
   if (d.kind === 'call') out.push('CALL-1', 'RECV-3');
@@ -57,6 +63,7 @@ function resultClauses(op: string, r: Invocation, out: string[]): void {
     for (const h of v.reply.handles) if (h.kind === 'reply') out.push('CALL-5');
   }
   if (op === 'multicast' && v.skipped?.length) out.push('MCAST-3');
+  if (op === 'multicast' && v.full?.length) out.push('MCAST-6', 'QUOTA-5');
 }
 
 /** Counts, per clause, the steps that exercised it. */
@@ -140,6 +147,9 @@ export class ClauseCounter implements StepObserver {
     }
     if (!('pending' in r) && !r.ok && r.error === 'DEAD') out.push('NODE-2');
     if (outcome.events.some((e) => e.type === 'discard')) out.push('INV-4');
+    // CALL-8: an abandoned call's message left the queue unread.
+    if (outcome.completions.some((c) => !c.result.ok && ['TIMED_OUT', 'CANCELLED', 'CLOSED'].includes(c.result.error)))
+      out.push('CALL-8', 'INV-13');
     // NOTICE-6: a no-senders notice of a node that lives on left the queue without being received.
     if (outcome.events.some((e) => e.type === 'discard') && this.withdrew(state, outcome.events)) out.push('NOTICE-6');
     this.stepClauses = out;

@@ -58,11 +58,15 @@ export function formatOp(op: Operation): string {
     case 'send':
     case 'call':
     case 'reply':
-      return `${who}.${op.op}(h${op.handle}, ${payloadOf(op.message)}${transfersOf(op.message)}${op.op !== 'reply' ? timeout(op) : ''})`;
+      return `${who}.${op.op}(h${op.handle}, ${payloadOf(op.message)}${transfersOf(op.message)}${op.op !== 'reply' ? timeout(op) : ''}${op.op === 'call' && op.replierCredentials !== undefined ? `, replierCredentials ${JSON.stringify(op.replierCredentials)}` : ''})`;
+    case 'replyReceive':
+      return `${who}.replyReceive(h${op.handle}, ${payloadOf(op.message)}${transfersOf(op.message)}, max ${op.max}${timeout(op)})`;
     case 'multicast':
-      return `${who}.multicast([${Array.isArray(op.handles) ? op.handles.map((h) => `h${h}`).join(', ') : JSON.stringify(op.handles)}], ${payloadOf(op.message)}${transfersOf(op.message)})`;
+      return `${who}.multicast([${Array.isArray(op.handles) ? op.handles.map((h) => `h${h}`).join(', ') : JSON.stringify(op.handles)}], ${payloadOf(op.message)}${transfersOf(op.message)}${op.skipFull !== undefined ? `, skipFull ${JSON.stringify(op.skipFull)}` : ''})`;
     case 'receive':
       return `${who}.receive(max ${op.max}${timeout(op)})`;
+    case 'cancel':
+      return `${who}.cancel(#${op.ticket})`;
     case 'close':
       return `${who}.close()`;
     case 'tick':
@@ -71,6 +75,10 @@ export function formatOp(op: Operation): string {
       return JSON.stringify(op);
   }
 }
+
+/** Stamped credentials (CRED-1, CRED-2): ` from p3 uid 100`. */
+const from = (c: { uid: number; peerKey?: number } | undefined) =>
+  c ? ` from ${c.peerKey !== undefined ? `p${c.peerKey} ` : ''}uid ${c.uid}` : '';
 
 export function formatDelivery(d: Delivery): string {
   if (!d || typeof d !== 'object') return JSON.stringify(d);
@@ -81,9 +89,9 @@ export function formatDelivery(d: Delivery): string {
   switch (d.kind) {
     case 'message':
     case 'call':
-      return `${d.kind} on h${d.node}${d.badge ? ` badge ${d.badge}` : ''}${d.credentials ? ` from uid ${d.credentials.uid}` : ''} ${describePayload(d.payload)}${hs(d.handles)}${d.kind === 'call' ? ` reply h${d.replyHandle}` : ''}`;
+      return `${d.kind} on h${d.node}${d.badge ? ` badge ${d.badge}` : ''}${from(d.credentials)} ${describePayload(d.payload)}${hs(d.handles)}${d.kind === 'call' ? ` reply h${d.replyHandle}` : ''}`;
     case 'reply':
-      return `reply ${describePayload(d.payload)}${hs(d.handles)}`;
+      return `reply${from(d.credentials)} ${describePayload(d.payload)}${hs(d.handles)}`;
     case 'notice': {
       const n = d.notice as any;
       return n.type === 'no-senders'

@@ -75,6 +75,8 @@ export function operationToModel(op: Operation, r: Renaming): Operation {
   }
   if ('handle' in o && o.op !== 'attach') o.handle = h(o.handle);
   if (o.op === 'multicast' && Array.isArray(o.handles)) o.handles = o.handles.map(h);
+  if (o.op === 'sameNode') o.other = h(o.other);
+  if (o.op === 'cancel' && isName(o.ticket)) o.ticket = r.tickets.toModel(o.ticket) ?? UNKNOWN_BASE + o.ticket;
   if (Array.isArray(o.message?.transfers)) for (const t of o.message.transfers) t.handle = h(t.handle);
   return o;
 }
@@ -99,6 +101,78 @@ function stateJson(b: Branch): string {
 function signature(b: Branch): string {
   const names = [...b.renaming.handles].map(([p, bij]) => `${p}:${[...bij.modelToImpl].join(',')}`).join(';');
   return `${[...b.linearized].sort((x, y) => x - y).join(',')}|${[...b.done].sort((x, y) => x - y).join(',')}|${[...b.renaming.peers.modelToImpl].join(',')}|${[...b.renaming.tickets.modelToImpl].join(',')}|${names}|${stateJson(b)}`;
+}
+
+/** The earliest event by which something not yet done in this branch was observed to be done. */
+function horizon(ops: readonly HistoryOp[], b: Branch): number {
+  let h = Infinity;
+  for (const o of ops) {
+    if (!b.linearized.has(o.id)) {
+      if (o.return !== null) h = Math.min(h, o.return);
+    } else if (!b.done.has(o.id) && o.completed !== undefined) h = Math.min(h, o.completed);
+  }
+  return h;
+}
+
+function tryStep(
+  b: Branch,
+  o: HistoryOp,
+  byId: ReadonlyMap<number, HistoryOp>,
+  note: (b: Branch, reason: string) => void,
+): Branch | null {
+  // The model state is plain JSON (model/state.ts): parsing the branch's JSON is the cheapest deep clone.
+  const state = JSON.parse(stateJson(b)) as BusState;
+  const renaming = b.renaming.clone();
+  const modelOp = operationToModel(o.op, renaming);
+  let out;
+  try {
+    out = applyInPlace(state, modelOp);
+  } catch (err) {
+    note(b, `the model threw on ${formatOp(modelOp)}: ${(err as Error).message}`);
+    return null;
+  }
+  const peer = (modelOp as { peer?: number }).peer ?? 0;
+  if (o.invocation !== undefined) {
+    const why = unifyInvocation(modelOp.op, peer, out.result, o.invocation, renaming);
+    if (why) {
+      note(
+        b,
+        `#${o.id} ${formatOp(o.op)} answered ${formatInvocation(o.invocation)}; after [${b.order.join(', ')}] the model says ${formatInvocation(out.result)} (${why})`,
+      );
+      return null;
+    }
+  }
+  const next: Branch = {
+    state,
+    renaming,
+    linearized: new Set(b.linearized).add(o.id),
+    open: new Map(b.open),
+    done: new Set(b.done),
+    order: [...b.order, o.id],
+  };
+  if ('pending' in out.result) next.open.set(out.result.ticket, o.id);
+  else next.done.add(o.id);
+  for (const c of out.completions as Completion[]) {
+    const id = next.open.get(c.ticket);
+    if (id === undefined) {
+      note(b, `the model completed ticket ${c.ticket}, which no operation holds`);
+      return null;
+    }
+    next.open.delete(c.ticket);
+    next.done.add(id);
+    const target = byId.get(id)!;
+    if (target.outcome !== undefined) {
+      const why = unifyInvocation(c.op, c.peer, c.result, target.outcome, next.renaming);
+      if (why) {
+        note(
+          b,
+          `#${id} ${formatOp(target.op)} completed ${formatInvocation(target.outcome)}; linearizing #${o.id} there, the model completes it ${formatInvocation(c.result)} (${why})`,
+        );
+        return null;
+      }
+    }
+  }
+  return next;
 }
 
 /** Check a history against the model. */
@@ -131,73 +205,6 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
     if (b.order.length >= deepest.linearized.length) deepest = { linearized: [...b.order], reason };
   };
 
-  /** The earliest event by which something not yet done in this branch was observed to be done. */
-  function horizon(b: Branch): number {
-    let h = Infinity;
-    for (const o of ops) {
-      if (!b.linearized.has(o.id)) {
-        if (o.return !== null) h = Math.min(h, o.return);
-      } else if (!b.done.has(o.id) && o.completed !== undefined) h = Math.min(h, o.completed);
-    }
-    return h;
-  }
-
-  function tryStep(b: Branch, o: HistoryOp): Branch | null {
-    // The model state is plain JSON (model/state.ts): parsing the branch's JSON is the cheapest deep clone.
-    const state = JSON.parse(stateJson(b)) as BusState;
-    const renaming = b.renaming.clone();
-    const modelOp = operationToModel(o.op, renaming);
-    let out;
-    try {
-      out = applyInPlace(state, modelOp);
-    } catch (err) {
-      note(b, `the model threw on ${formatOp(modelOp)}: ${(err as Error).message}`);
-      return null;
-    }
-    const peer = (modelOp as { peer?: number }).peer ?? 0;
-    if (o.invocation !== undefined) {
-      const why = unifyInvocation(modelOp.op, peer, out.result, o.invocation, renaming);
-      if (why) {
-        note(
-          b,
-          `#${o.id} ${formatOp(o.op)} answered ${formatInvocation(o.invocation)}; after [${b.order.join(', ')}] the model says ${formatInvocation(out.result)} (${why})`,
-        );
-        return null;
-      }
-    }
-    const next: Branch = {
-      state,
-      renaming,
-      linearized: new Set(b.linearized).add(o.id),
-      open: new Map(b.open),
-      done: new Set(b.done),
-      order: [...b.order, o.id],
-    };
-    if ('pending' in out.result) next.open.set(out.result.ticket, o.id);
-    else next.done.add(o.id);
-    for (const c of out.completions as Completion[]) {
-      const id = next.open.get(c.ticket);
-      if (id === undefined) {
-        note(b, `the model completed ticket ${c.ticket}, which no operation holds`);
-        return null;
-      }
-      next.open.delete(c.ticket);
-      next.done.add(id);
-      const target = byId.get(id)!;
-      if (target.outcome !== undefined) {
-        const why = unifyInvocation(c.op, c.peer, c.result, target.outcome, next.renaming);
-        if (why) {
-          note(
-            b,
-            `#${id} ${formatOp(target.op)} completed ${formatInvocation(target.outcome)}; linearizing #${o.id} there, the model completes it ${formatInvocation(c.result)} (${why})`,
-          );
-          return null;
-        }
-      }
-    }
-    return next;
-  }
-
   function dfs(b: Branch): Branch | null {
     if (gaveUp) return null;
     if (requiredLeft(b) === 0) {
@@ -216,7 +223,7 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
       gaveUp = true;
       return null;
     }
-    const h = horizon(b);
+    const h = horizon(ops, b);
     const candidates: HistoryOp[] = [];
     for (const o of ops) {
       if (b.linearized.has(o.id)) continue;
@@ -224,7 +231,7 @@ function search(history: HistoryOp[], options: LinearizabilityOptions): Lineariz
       candidates.push(o);
     }
     for (const o of candidates) {
-      const next = tryStep(b, o);
+      const next = tryStep(b, o, byId, note);
       if (!next) continue;
       const found = dfs(next);
       if (found) return found;
@@ -250,6 +257,9 @@ function minimize(history: HistoryOp[], options: LinearizabilityOptions): Histor
   let current = [...history];
   let budget = 150;
   for (let i = current.length - 1; i >= 0 && budget > 0; i--) {
+    // Without the frame of the run (its peers, their nodes, their closes) an operation fails for want
+    // of a name, or a pending call never completes: a history that still fails, but says nothing.
+    if (['attach', 'createNode', 'close'].includes(current[i].op.op)) continue;
     const candidate = current.filter((_, k) => k !== i);
     budget--;
     if (search(candidate, { ...options, maxStates: 20_000 }).ok === false) current = candidate;

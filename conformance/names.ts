@@ -96,6 +96,15 @@ export class Renaming {
     return forged;
   }
 
+  /** A model ticket (cancel, CANCEL-1) as the implementation's: one it never issued stays one it never issued. */
+  ticketToImpl(m: unknown): unknown {
+    if (!isName(m)) return m;
+    const i = this.tickets.toImpl(m);
+    if (i !== undefined) return i;
+    if (m >= 2 ** 40) return m;
+    return this.tickets.maxImpl() + Math.max(1, m - this.tickets.maxModel());
+  }
+
   peerToImpl(m: unknown): unknown {
     if (!isName(m)) return m;
     const i = this.peers.toImpl(m);
@@ -129,6 +138,7 @@ export function operationToImpl(op: Operation, r: Renaming): Operation {
   }
   if ('handle' in o && o.op !== 'attach') o.handle = h(o.handle);
   if (o.op === 'sameNode' && 'other' in o) o.other = h(o.other);
+  if (o.op === 'cancel' && 'ticket' in o) o.ticket = r.ticketToImpl(o.ticket);
   if (o.op === 'multicast' && Array.isArray(o.handles)) o.handles = o.handles.map(h);
   if (o.message && typeof o.message === 'object' && Array.isArray(o.message.transfers)) {
     for (const t of o.message.transfers) if (t && typeof t === 'object') t.handle = h(t.handle);
@@ -165,6 +175,11 @@ export function mapNames(
   };
   const delivery = (d: Delivery) => {
     if (!d || typeof d !== 'object') return;
+    // CRED-2: a credentials record names its peer by peer id.
+    if ((d as { credentials?: { peerKey?: unknown } }).credentials?.peerKey !== undefined) {
+      const c = (d as { credentials: { peerKey: unknown } }).credentials;
+      c.peerKey = slot('peer', c.peerKey);
+    }
     if (d.kind === 'message' || d.kind === 'call') {
       d.node = slot('handle', d.node) as never;
       handles(d.handles);
@@ -185,6 +200,7 @@ export function mapNames(
     if ((opName === 'createNode' || opName === 'mint') && 'handle' in v) v.handle = slot('handle', v.handle);
     if (opName === 'multicast' && Array.isArray(v.skipped))
       v.skipped = v.skipped.map((n: unknown) => slot('handle', n));
+    if (opName === 'multicast' && Array.isArray(v.full)) v.full = v.full.map((n: unknown) => slot('handle', n));
     if (Array.isArray(v.deliveries)) v.deliveries.forEach(delivery);
     if (v.reply && typeof v.reply === 'object') delivery(v.reply);
   }
@@ -255,9 +271,14 @@ export function unifyInvocation(
     if (why) return why;
     ns = pm.value!;
   }
-  for (let k = 0; k < a.slots.length; k++) {
+  for (let k = opName === 'attach' && attachPeerFirst ? 1 : 0; k < a.slots.length; k++) {
     const [sm, si] = [a.slots[k], b.slots[k]];
-    if (sm.kind === 'peer') continue;
+    if (sm.kind === 'peer') {
+      // A peer named in a value (a credentials key, CRED-2) is the same peer in both namings.
+      const why = sm.value === null || si.value === null ? null : r.peers.unify(sm.value, si.value, 'peer id');
+      if (why) return why;
+      continue;
+    }
     if ((sm.value === null) !== (si.value === null)) return 'a handle name is null on one side only';
     if (sm.value === null) continue;
     const why = r.handlesOf(ns).unify(sm.value, si.value!, `handle name of peer ${ns}`);

@@ -9,46 +9,24 @@
 // peer"), made concrete against the model state when they run, so shrinking
 // keeps them meaningful and a fast-check seed and path replay a failure.
 import fc from 'fast-check';
-import type { Limits, Operation, Right, Transfer } from '../spec/types';
-import type { BusState } from '../model';
-import { queueLoad } from '../model';
-import { destOf } from '../model/rules';
+import type { Limits, Operation } from '../spec/types';
 import { DriverError } from '../protocol/driver';
-import { FOREIGN_BASE } from './names';
 import { Harness, Mismatch, ModelFailure, type Session, type StepObserver } from './session';
+import {
+  COMMAND_KINDS,
+  Concretizer,
+  FAULTS,
+  type Capabilities,
+  type Command,
+  type CommandKind,
+  type Fault,
+} from './concretizer';
+
+export * from './concretizer';
 import { ClauseCounter } from './coverage';
 import { Situations } from './situations';
-
-export const COMMAND_KINDS = [
-  'attach',
-  'createNode',
-  'mint',
-  'release',
-  'revoke',
-  'destroyNode',
-  'sameNode',
-  'send',
-  'call',
-  'reply',
-  'multicast',
-  'receive',
-  'close',
-  'tick',
-] as const;
-export type CommandKind = (typeof COMMAND_KINDS)[number];
-
-export const FAULTS = [
-  'stale',
-  'forged',
-  'foreign',
-  'wrongKind',
-  'closedPeer',
-  'unknownPeer',
-  'badArgs',
-  'oversize',
-  'tooMany',
-] as const;
-export type Fault = (typeof FAULTS)[number];
+import { propertyFailure, type PropertyFailure } from './counterexample';
+import { fillArbitrary, fillOperations, type Fill } from './fill';
 
 export interface Swarm {
   peers: number;
@@ -59,30 +37,10 @@ export interface Swarm {
   timeouts: boolean;
   /** The last peer's node refuses handles (NODE-5). */
   refusingNode: boolean;
-}
-
-/** One command: which kind, and abstract picks made concrete against the model when it runs. */
-export interface Command {
-  kind: CommandKind;
-  peer: number;
-  pick: number;
-  /** 'ok' for a normal pick, or the fault this command injects. */
-  mode: 'ok' | Fault;
-  aux: number[];
-  /** 0..3: a subset of {send, grant} as a bit mask; 4: rights not given. */
-  rights: number;
-  badge: number;
-  size: number;
-  move: boolean;
-  timeoutMs: number;
-  max: number;
-  flag: boolean;
-}
-
-/** What an implementation lets the property use. */
-export interface Capabilities {
-  operations: Set<string>;
-  features: Set<string>;
+  /** A limit of the implementation's own to fill first, when the suite cannot set small ones (conformance/fill.ts). */
+  fill: Fill | null;
+  /** The run starts with a call of p2 that p1 has received: a reply handle to answer, delegate or abandon. */
+  servedCall: boolean;
 }
 
 export function capabilitiesOf(h: Harness): Capabilities {
@@ -134,6 +92,8 @@ export function swarmArbitrary(caps: Capabilities): fc.Arbitrary<Swarm> {
     faults: fc.subarray([...FAULTS]),
     timeouts: caps.features.has('virtual-clock') ? fc.boolean() : fc.constant(false),
     refusingNode: fc.boolean(),
+    fill: fillArbitrary(caps),
+    servedCall: caps.operations.has('call') && caps.operations.has('receive') ? fc.boolean() : fc.constant(false),
   });
 }
 
@@ -165,9 +125,11 @@ export function commandArbitrary(sw: Swarm): fc.Arbitrary<Command> {
     ),
     size: fc.nat(12),
     move: fc.boolean(),
-    timeoutMs: sw.timeouts
-      ? fc.oneof({ arbitrary: fc.constant(0), weight: 1 }, { arbitrary: fc.integer({ min: 1, max: 40 }), weight: 1 })
-      : fc.constant(0),
+    timeoutMs: fc.oneof(
+      { arbitrary: fc.constant(0), weight: 2 },
+      { arbitrary: fc.constant(-1), weight: 1 },
+      { arbitrary: sw.timeouts ? fc.integer({ min: 1, max: 40 }) : fc.constant(0), weight: 2 },
+    ),
     max: fc.nat(3),
     flag: fc.boolean(),
   });
@@ -179,341 +141,11 @@ export function runArbitrary(caps: Capabilities, maxCommands: number): fc.Arbitr
   );
 }
 
-// ------------------------------------------------------------------ making commands concrete
-
-const RIGHT_MASKS: Right[][] = [[], ['send'], ['grant'], ['send', 'grant']];
-
-function rightsOf(mask: number): Right[] | undefined {
-  return mask >= 4 ? undefined : RIGHT_MASKS[mask];
-}
-
-function letters(n: number, seed: number): string {
-  let s = '';
-  for (let j = 0; j < n; j++) s += String.fromCharCode(97 + ((seed + j) % 26));
-  return s;
-}
-
-/** Turns commands into operations with model names, reading the model state (and the renaming for foreign names). */
-export class Concretizer {
-  private step = 0;
-  /** Names that were reply handles, per peer: stale reply names make the best one-shot tests (CALL-3). */
-  private readonly replyNamesSeen = new Map<number, Set<number>>();
-  constructor(
-    private readonly session: Session,
-    private readonly caps: Capabilities,
-  ) {}
-
-  private get s(): BusState {
-    return this.session.model;
-  }
-
-  openPeers(): number[] {
-    return Object.values(this.s.peers)
-      .filter((p) => p.status === 'open')
-      .map((p) => p.id);
-  }
-
-  private names(peer: number, kind?: 'node' | 'reply'): number[] {
-    const p = this.s.peers[peer];
-    if (!p) return [];
-    return Object.entries(p.table)
-      .filter(([, id]) => kind === undefined || this.s.handles[id].kind === kind)
-      .map(([n]) => Number(n));
-  }
-
-  private peerFor(c: Command): number | null {
-    const open = this.openPeers();
-    if (c.mode === 'closedPeer') {
-      const closed = Object.values(this.s.peers)
-        .filter((p) => p.status === 'closed')
-        .map((p) => p.id);
-      if (closed.length > 0) return closed[c.peer % closed.length];
-    }
-    if (c.mode === 'unknownPeer') return this.s.nextPeer + (c.peer % 3);
-    if (open.length === 0) return null;
-    // Steer towards peers where the command can do something interesting: replies (and
-    // delegations) from peers holding reply handles, receives from peers with a queue.
-    const holdsReply = open.filter((p) => this.names(p, 'reply').length > 0);
-    const hasQueue = open.filter((p) => this.s.peers[p].queue.length > 0);
-    let pool = open;
-    if (c.kind === 'reply' && holdsReply.length > 0) pool = holdsReply;
-    if ((c.kind === 'send' || c.kind === 'close') && c.flag && holdsReply.length > 0) pool = holdsReply;
-    if (c.kind === 'receive' && (c.flag || c.pick % 4 !== 0) && hasQueue.length > 0) pool = hasQueue;
-    return pool[c.peer % pool.length];
-  }
-
-  /** A handle name of `peer` for a use that needs `kind`, bent by the command's fault. */
-  private handleFor(peer: number, kind: 'node' | 'reply' | undefined, pick: number, mode: Command['mode']): number {
-    if (mode === 'stale') {
-      const table = this.s.peers[peer]?.table ?? {};
-      let stale = [...this.session.renaming.handlesOf(peer).modelToImpl.keys()].filter((m) => table[m] === undefined);
-      const replies = stale.filter((m) => this.replyNamesSeen.get(peer)?.has(m));
-      if (kind === 'reply' && replies.length > 0) stale = replies;
-      if (stale.length > 0) return stale[pick % stale.length];
-    }
-    if (mode === 'forged') {
-      const next = this.s.peers[peer]?.nextName ?? 1;
-      return [next, next + 1, next + 7, 2 ** 31, Number.MAX_SAFE_INTEGER][pick % 5];
-    }
-    if (mode === 'foreign') {
-      const others = this.openPeers().filter((q) => q !== peer && this.names(q).length > 0);
-      if (others.length > 0) {
-        const q = others[pick % others.length];
-        const qNames = this.names(q);
-        const m = qNames[Math.floor(pick / others.length) % qNames.length];
-        const i = this.session.renaming.handlesOf(q).toImpl(m);
-        if (i !== undefined) {
-          const mine = this.session.renaming.handlesOf(peer).toModel(i);
-          if (mine !== undefined) return mine; // the implementation gave this peer the same number: not foreign to it
-          // One placeholder per implementation name, so a name used twice stays the same name.
-          const foreign = this.session.renaming.foreign;
-          for (const [placeholder, impl] of foreign) if (impl === i) return placeholder;
-          const placeholder = FOREIGN_BASE + foreign.size;
-          foreign.set(placeholder, i);
-          return placeholder;
-        }
-      }
-    }
-    const wanted = mode === 'wrongKind' ? (kind === 'node' ? 'reply' : kind === 'reply' ? 'node' : undefined) : kind;
-    let pool = this.names(peer, wanted);
-    if (pool.length === 0) pool = this.names(peer);
-    if (pool.length === 0) return this.s.peers[peer]?.nextName ?? 1;
-    return pool[pick % pool.length];
-  }
-
-  private message(
-    peer: number,
-    c: Command,
-    allowReply: boolean,
-    exclude?: number,
-  ): { segments: string[]; transfers?: Transfer[] } {
-    const max = this.s.limits.maxPayloadBytes;
-    const size = c.mode === 'oversize' ? max + 1 : Math.min(c.size, max);
-    const text = letters(size, this.step);
-    const cut = size > 1 && c.pick % 2 === 1 ? Math.floor(size / 2) : size;
-    const segments = (cut < size ? [text.slice(0, cut), text.slice(cut)] : [text]).map((t) =>
-      Buffer.from(t).toString('base64'),
-    );
-    if (!this.caps.features.has('transfers')) return { segments };
-    let transfers: Transfer[] = [];
-    if (c.mode === 'tooMany') {
-      const names = this.names(peer);
-      const n = this.s.limits.maxHandlesPerMessage + 1;
-      const next = this.s.peers[peer]?.nextName ?? 1;
-      for (let k = 0; k < n; k++) transfers.push({ handle: k < names.length ? names[k] : next + k });
-    } else {
-      const used = new Set<number>();
-      c.aux.forEach((a, k) => {
-        const name = this.handleFor(peer, 'node', a, k === 0 ? c.mode : 'ok');
-        const replyPool = this.names(peer, 'reply');
-        const handle = allowReply && c.flag && k === 0 && replyPool.length > 0 ? replyPool[a % replyPool.length] : name;
-        if ((used.has(handle) && c.mode !== 'badArgs') || (handle === exclude && c.mode !== 'badArgs')) return;
-        used.add(handle);
-        const isReply = this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.kind === 'reply';
-        const t: Transfer = { handle };
-        const rights = rightsOf((c.rights + k) % 5);
-        if (rights && !isReply) t.rights = rights;
-        if ((c.move && k === 0) || (isReply && c.mode !== 'badArgs')) t.move = true;
-        transfers.push(t);
-      });
-    }
-    if (transfers.length === 0) return { segments };
-    transfers = transfers.slice(0, this.s.limits.maxHandlesPerMessage + (c.mode === 'tooMany' ? 1 : 0));
-    return { segments, transfers };
-  }
-
-  /** The handle of `peer` (live, with `send`) to the queue where it holds the most bytes, or null. */
-  private fullestTarget(peer: number): number | null {
-    const p = this.s.peers[peer];
-    let best: number | null = null;
-    let most = -1;
-    for (const name of this.names(peer, 'node')) {
-      const h = this.s.handles[p.table[name]];
-      if (h.status !== 'live' || !h.rights.includes('send')) continue;
-      const held = queueLoad(destOf(this.s, h).queue).bySender.get(peer)?.bytes ?? 0;
-      if (held > most) [best, most] = [name, held];
-    }
-    return best;
-  }
-
-  /** An open peer's blocked send, if there is one: its peer and target handle. */
-  private blockedSend(): { peer: number; handle: number } | null {
-    for (const p of this.s.pending)
-      if (p.kind === 'send' && this.s.peers[p.peer].status === 'open') return { peer: p.peer, handle: p.op.handle };
-    return null;
-  }
-
-  private timeout(c: Command, feature: string): number | undefined {
-    if (c.timeoutMs <= 0 || !this.caps.features.has('virtual-clock') || !this.caps.features.has(feature))
-      return undefined;
-    return c.timeoutMs;
-  }
-
-  private createNode(peer: number, c: Command): Operation {
-    const credentials = this.caps.features.has('credentials') ? c.flag : undefined;
-    // Now and then a node that refuses handles (NODE-5); a bad value is INVALID_ARGUMENT.
-    const refuses = c.badge % 4 === 1 ? { acceptsHandles: c.mode === 'badArgs' ? (0 as never) : false } : {};
-    return {
-      op: 'createNode',
-      peer,
-      ...(credentials !== undefined ? { credentials } : {}),
-      ...refuses,
-      ...(c.mode === 'badArgs' && c.badge % 4 !== 1 ? { credentials: 1 as never } : {}),
-    };
-  }
-
-  private destroyNode(peer: number, c: Command): Operation {
-    const handle = this.handleFor(peer, 'node', c.pick, c.mode);
-    if (!c.flag) return { op: 'destroyNode', peer, handle };
-    // Conditional (DESTROY-5): on the node's count now, or on one a derivation has made stale.
-    const node = this.s.nodes[this.s.handles[this.s.peers[peer]?.table[handle] ?? -1]?.node ?? -1];
-    const derivedCount = c.mode === 'badArgs' ? -1 : Math.max(0, (node?.derivedCount ?? 0) - (c.size % 2));
-    return { op: 'destroyNode', peer, handle, derivedCount };
-  }
-
-  private sameNode(peer: number, c: Command): Operation {
-    return {
-      op: 'sameNode',
-      peer,
-      handle: this.handleFor(peer, 'node', c.pick, c.mode),
-      other: this.handleFor(peer, 'node', c.aux[0] ?? c.pick, 'ok'),
-    };
-  }
-
-  private send(peer: number, c: Command): Operation {
-    const timeoutMs = this.timeout(c, 'blocking-send');
-    // Steering towards SEND-8: the sender of a blocked send now and then sends again through the same handle.
-    // An empty message fits where the blocked one did not, so only the order can hold it back.
-    const blocked = c.mode === 'ok' && c.pick % 2 === 0 ? this.blockedSend() : null;
-    // And towards SEND-7: now and then a waiting send of a full-size message to the queue this peer
-    // has filled most, which fills it or waits for room.
-    const full = timeoutMs && blocked === null && c.pick % 4 === 1 ? this.fullestTarget(peer) : null;
-    if (full !== null) {
-      const big = Buffer.alloc(this.s.limits.maxPayloadBytes, 0x61).toString('base64');
-      return { op: 'send', peer, handle: full, message: { segments: [big] }, timeoutMs: 40 };
-    }
-    if (blocked !== null)
-      return {
-        op: 'send',
-        peer: blocked.peer,
-        handle: blocked.handle,
-        message: { segments: [] },
-        ...(timeoutMs ? { timeoutMs } : {}),
-      };
-    return {
-      op: 'send',
-      peer,
-      handle: this.handleFor(peer, 'node', c.pick, c.mode),
-      message: this.message(peer, c, true),
-      ...(timeoutMs ? { timeoutMs } : {}),
-    };
-  }
-
-  /** The operation for a command now, or null when it makes no sense (no open peer). */
-  concretize(c: Command): Operation | null {
-    this.step++;
-    for (const p of this.openPeers()) {
-      const seen = this.replyNamesSeen.get(p) ?? new Set<number>();
-      for (const n of this.names(p, 'reply')) seen.add(n);
-      this.replyNamesSeen.set(p, seen);
-    }
-    if (c.kind === 'tick') return { op: 'tick', ms: c.mode === 'badArgs' ? -1 : 1 + ((c.size * 3 + c.pick) % 40) };
-    if (c.kind === 'attach') {
-      const open = this.openPeers();
-      const bootstrap = c.aux.flatMap((a) => {
-        if (open.length === 0) return [];
-        const from = open[a % open.length];
-        const nodes = this.names(from, 'node');
-        if (nodes.length === 0) return [];
-        const g: { fromPeer: number; handle: number; rights?: Right[]; badge?: number } = {
-          fromPeer: from,
-          handle: nodes[Math.floor(a / open.length) % nodes.length],
-        };
-        const rights = rightsOf((c.rights + a) % 5);
-        if (rights) g.rights = rights;
-        if (c.badge > 0 && a % 2 === 0) g.badge = c.badge;
-        return [g];
-      });
-      const uid = 1000 + this.s.nextPeer;
-      return {
-        op: 'attach',
-        credentials: { uid: c.mode === 'badArgs' ? -1 : uid, gid: uid + 1, pid: uid + 2 },
-        ...(bootstrap.length ? { bootstrap } : {}),
-      };
-    }
-    const peer = this.peerFor(c);
-    if (peer === null) return null;
-    switch (c.kind) {
-      case 'createNode':
-        return this.createNode(peer, c);
-      case 'mint': {
-        const rights = c.mode === 'badArgs' ? (['admin'] as never) : rightsOf(c.rights % 4)!;
-        const badge = c.mode === 'badArgs' ? 0 : c.badge;
-        return {
-          op: 'mint',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          rights,
-          ...(badge > 0 || c.mode === 'badArgs' ? { badge } : {}),
-        };
-      }
-      case 'release':
-        return { op: 'release', peer, handle: this.handleFor(peer, undefined, c.pick, c.mode) };
-      case 'revoke':
-        return { op: 'revoke', peer, handle: this.handleFor(peer, 'node', c.pick, c.mode) };
-      case 'destroyNode':
-        return this.destroyNode(peer, c);
-      case 'sameNode':
-        return this.sameNode(peer, c);
-      case 'send':
-        return this.send(peer, c);
-      case 'call': {
-        const timeoutMs = this.caps.features.has('virtual-clock') && c.timeoutMs > 0 ? c.timeoutMs : undefined;
-        return {
-          op: 'call',
-          peer,
-          handle: this.handleFor(peer, 'node', c.pick, c.mode),
-          message: this.message(peer, c, true),
-          ...(timeoutMs ? { timeoutMs } : {}),
-        };
-      }
-      case 'reply': {
-        // Nobody can answer yet but a call waits in a queue: take it first (steering towards replies).
-        const open = this.openPeers();
-        if (c.mode === 'ok' && open.every((p) => this.names(p, 'reply').length === 0)) {
-          const withCall = open.find((p) => this.s.peers[p].queue.some((e) => e.kind === 'call'));
-          if (withCall !== undefined) return { op: 'receive', peer: withCall, max: 1 + c.max };
-        }
-        const handle = this.handleFor(peer, 'reply', c.pick, c.mode);
-        return { op: 'reply', peer, handle, message: this.message(peer, c, false, handle) };
-      }
-      case 'multicast': {
-        const picks = [c.pick, ...c.aux];
-        let handles = [...new Set(picks.map((a, k) => this.handleFor(peer, 'node', a, k === 0 ? c.mode : 'ok')))];
-        if (c.mode === 'badArgs') handles = c.flag ? [] : [handles[0], handles[0]];
-        const message = this.message(peer, { ...c, flag: false }, false);
-        if (c.mode !== 'badArgs')
-          message.transfers = message.transfers?.map((t) => ({ ...t, move: undefined })).map(({ move: _m, ...t }) => t);
-        if (message.transfers?.length === 0) delete message.transfers;
-        return { op: 'multicast', peer, handles, message };
-      }
-      case 'receive': {
-        const timeoutMs = this.timeout(c, 'blocking-receive');
-        return { op: 'receive', peer, max: c.mode === 'badArgs' ? 0 : 1 + c.max, ...(timeoutMs ? { timeoutMs } : {}) };
-      }
-      case 'close':
-        return { op: 'close', peer };
-      default:
-        return null;
-    }
-  }
-}
-
 /**
  * The start of every run: peers attached in turn, each granted the nodes of those before it, each
  * creating a node; with `refusingNode`, the last peer's node refuses handles (NODE-5).
  */
-export function prelude(peers: number, caps: Capabilities, refusingNode = false): Operation[] {
+export function prelude(peers: number, caps: Capabilities, refusingNode = false, servedCall = false): Operation[] {
   const ops: Operation[] = [];
   for (let k = 1; k <= peers; k++) {
     const bootstrap = [];
@@ -531,6 +163,12 @@ export function prelude(peers: number, caps: Capabilities, refusingNode = false)
       ...(refusingNode && k === peers ? { acceptsHandles: false } : {}),
     });
   }
+  // With `servedCall`, p2 calls p1's node and p1 receives it (CALL-1): p1 starts with a reply handle.
+  if (servedCall)
+    ops.push(
+      { op: 'call', peer: 2, handle: 1, message: { segments: [] } },
+      { op: 'receive', peer: 1, max: 1, timeoutMs: 0 },
+    );
   return ops;
 }
 
@@ -556,6 +194,8 @@ export interface PropertyOutcome {
   /** The shrunk failure: reason, and the operation list. */
   message?: string;
   counterexample?: string[];
+  /** The failing run's diagnosis, steps and conditions. */
+  failure?: PropertyFailure;
   steps: number;
   durationMs: number;
   opsPerSecond: number;
@@ -568,7 +208,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
   let steps = 0;
   let runIndex = 0;
   let fatal: Error | null = null;
-  let last: { message: string; trace: string[]; kind: 'fail' | 'error' } | null = null;
+  let last: PropertyFailure | null = null;
   const arb = runArbitrary(caps, options.maxCommands ?? 50);
 
   const property = fc.asyncProperty(arb, async ([sw, commands]) => {
@@ -583,7 +223,11 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     try {
       session = await h.session(sw.limits, { observers, completionGraceMs: options.completionGraceMs });
       const s = session;
-      for (const op of prelude(sw.peers, caps, sw.refusingNode)) {
+      for (const op of prelude(sw.peers, caps, sw.refusingNode, sw.servedCall)) {
+        await s.step(op);
+        steps++;
+      }
+      for (const op of fillOperations(s.model, sw.fill)) {
         await s.step(op);
         steps++;
       }
@@ -602,18 +246,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
       return true;
     } catch (err) {
       if (err instanceof Mismatch || err instanceof ModelFailure) {
-        last = {
-          message: err.message.split('\n')[0],
-          trace: session
-            ? session
-                .formatTrace(200)
-                .split('\n')
-                .slice(1)
-                .map((l) => l.trim())
-            : [],
-          kind: err instanceof Mismatch ? 'fail' : 'error',
-        };
-        last.message = err.message.split('\noperations (model results):')[0];
+        last = propertyFailure(err, session, sw);
         throw err;
       }
       // A fault of the driver itself: stop trying (shrinking a crashed driver helps nobody).
@@ -621,7 +254,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
         err instanceof DriverError
           ? err
           : new DriverError(`the driver threw: ${(err as Error)?.message ?? String(err)}`);
-      last = { message: fatal.message, trace: [], kind: 'error' };
+      last = { message: fatal.message, trace: [], kind: 'error', steps: [] };
       throw fatal;
     }
   });
@@ -637,7 +270,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
   const opsPerSecond = durationMs > 0 ? Math.round((steps * 1000) / durationMs) : 0;
   if (!details.failed)
     return { status: 'pass', runs: details.numRuns, seed: details.seed, steps, durationMs, opsPerSecond };
-  const l = last as { message: string; trace: string[]; kind: 'fail' | 'error' } | null;
+  const l = last as PropertyFailure | null;
   return {
     status: fatal ? 'error' : (l?.kind ?? 'fail'),
     runs: details.numRuns,
@@ -646,6 +279,7 @@ export async function runSequentialProperty(h: Harness, options: PropertyOptions
     numShrinks: details.numShrinks,
     message: l?.message ?? String(details.errorInstance),
     counterexample: l?.trace,
+    ...(l ? { failure: l } : {}),
     steps,
     durationMs,
     opsPerSecond,

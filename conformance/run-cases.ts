@@ -7,7 +7,9 @@ import { CASES, requirementsOf, type Case } from './cases';
 import type { ClauseCounter } from './coverage';
 import { DriverError } from '../protocol/driver';
 import { formatInvocation, formatOp } from './format';
-import { Harness, Mismatch, ModelFailure } from './session';
+import { Harness, Mismatch, ModelFailure, type Session } from './session';
+import { levelsOfCase } from './levels';
+import type { ReportDiagnosis, ReportStep } from './report-types';
 
 export type CaseStatus = 'pass' | 'fail' | 'unsupported' | 'error';
 
@@ -15,12 +17,34 @@ export interface CaseResult {
   id: string;
   title: string;
   clauses: string[];
+  levels: string[];
   status: CaseStatus;
   /** Why it failed, erred, or what is missing for UNSUPPORTED. */
   message?: string;
   missing?: string[];
+  diagnosis?: ReportDiagnosis;
+  /** Every step run, the driver's JSON beside the model's result. */
+  trace?: ReportStep[];
   steps: number;
   durationMs: number;
+}
+
+/** Whether a case's error is the driver's own fault (it crashed, broke the protocol, went silent). */
+export function isDriverFault(message: string | undefined): boolean {
+  return /^(?:the driver|protocol error|driver threw)/.test(message ?? '');
+}
+
+/** The steps of a session as report steps. */
+export function traceOf(session: Session | null): ReportStep[] {
+  return session ? session.trace.map((e, i) => session.stepJson(e, i) as ReportStep) : [];
+}
+
+/** A mismatch's diagnosis as the report keeps it. */
+export function diagnosisOf(err: Mismatch): ReportDiagnosis | undefined {
+  const d = err.difference;
+  return d
+    ? { kind: d.kind, summary: d.summary, details: d.details, clauses: d.clauses, step: err.stepIndex + 1 }
+    : undefined;
 }
 
 /** Whether `actual` has everything `pattern` has (arrays: same length, element-wise). */
@@ -56,12 +80,13 @@ export async function runCase(
   options: { counter?: ClauseCounter; completionGraceMs?: number } = {},
 ): Promise<CaseResult> {
   const started = Date.now();
-  const base = { id: c.id, title: c.title, clauses: c.clauses, steps: 0 };
+  const base = { id: c.id, title: c.title, clauses: c.clauses, levels: levelsOfCase(c), steps: 0 };
   const missing = missingFor(h, c);
   if (missing.length > 0)
     return { ...base, status: 'unsupported', missing, message: `needs ${missing.join(', ')}`, durationMs: 0 };
+  let session: Session | null = null;
   try {
-    const session = await h.session(c.limits ?? null, {
+    session = await h.session(c.limits ?? null, {
       observers: options.counter ? [options.counter] : [],
       completionGraceMs: options.completionGraceMs,
     });
@@ -74,21 +99,25 @@ export async function runCase(
           status: 'error',
           durationMs: Date.now() - started,
           message: `the case expects step ${i + 1} (${formatOp(s.op)}) to give ${s.expect}${s.match !== undefined ? ` matching ${JSON.stringify(s.match)}` : ''}, but the model gives ${formatInvocation(entry.model)}: the case or the model is wrong\n${session.formatTrace()}`,
+          trace: traceOf(session),
         };
       }
     }
     await session.closeAll();
-    return { ...base, status: 'pass', durationMs: Date.now() - started };
+    return { ...base, status: 'pass', trace: traceOf(session), durationMs: Date.now() - started };
   } catch (err) {
+    const trace = traceOf(session);
+    const durationMs = Date.now() - started;
     if (err instanceof Mismatch)
-      return { ...base, status: 'fail', message: err.message, durationMs: Date.now() - started };
+      return { ...base, status: 'fail', message: err.message, diagnosis: diagnosisOf(err), trace, durationMs };
     if (err instanceof DriverError || err instanceof ModelFailure)
-      return { ...base, status: 'error', message: err.message, durationMs: Date.now() - started };
+      return { ...base, status: 'error', message: err.message, trace, durationMs };
     return {
       ...base,
       status: 'error',
       message: `driver threw: ${(err as Error)?.stack ?? String(err)}`,
-      durationMs: Date.now() - started,
+      trace,
+      durationMs,
     };
   }
 }
@@ -100,6 +129,8 @@ export async function runCases(
     completionGraceMs?: number;
     cases?: readonly Case[];
     onCase?: (r: CaseResult) => void;
+    /** Stop after the first case that fails or errs. */
+    bail?: boolean;
   } = {},
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
@@ -107,6 +138,9 @@ export async function runCases(
     const r = await runCase(h, c, options);
     results.push(r);
     options.onCase?.(r);
+    if (options.bail && (r.status === 'fail' || r.status === 'error')) break;
+    // A driver that broke (crashed, spoke out of protocol) would fail every case after it the same way.
+    if (r.status === 'error' && isDriverFault(r.message)) break;
   }
   return results;
 }

@@ -51,8 +51,30 @@ export const SITUATIONS = [
   'conditional destroy STALE',
   'send held behind its own blocked send',
   'same node',
+  // Calls and multicast for real servers and groups (V2_CALL_SITUATIONS):
+  'cancel of a call',
+  'cancel of a blocked send',
+  'cancel of a waiting receive',
+  'cancel lost to a completion',
+  'cancel completing another operation in its step',
+  'abandoned call withdrawn',
+  'call-abandoned notice received',
+  'reply handle arrived abandoned',
+  'call surviving destroy',
+  'replyReceive',
+  'replyReceive dropping a late reply',
+  'multicast skipping a full destination',
+  'room notice received',
+  'replier credentials',
 ] as const;
 export type Situation = (typeof SITUATIONS)[number];
+
+/**
+ * The situations where a rule for calls and multicast decided the outcome (CANCEL-1..3, CALL-8..10,
+ * DESTROY-4, MCAST-6, QUOTA-5, CRED-3); an implementation that declares every operation and
+ * feature reaches each.
+ */
+export const V2_CALL_SITUATIONS: readonly Situation[] = SITUATIONS.slice(SITUATIONS.indexOf('cancel of a call'));
 
 /** The situations where a rule of protocol v2 decided the outcome (QUOTA-4, NODE-5, NOTICE-6, BOUND-2, NODE-4, DESTROY-5, SEND-8, NODE-6). */
 export const V2_SITUATIONS: readonly Situation[] = [
@@ -86,6 +108,12 @@ export class RunSituations implements StepObserver {
   private pendingMarks: Situation[] = [];
   /** The no-senders notices waiting before the step: seq -> node (NOTICE-6). */
   private waitingNotices = new Map<number, number>();
+  /** Call messages queued before the step: seq -> the call's ticket (CALL-8). */
+  private queuedCalls = new Map<number, number>();
+  /** Pending calls already received, to the node a destroyNode destroys: their tickets (DESTROY-4). */
+  private servedCalls: number[] = [];
+  /** Every ticket issued in the run: ticket -> peer (CANCEL-3). */
+  private readonly issued = new Map<number, number>();
   constructor(private readonly done: (seen: Set<Situation>) => void) {}
 
   command(c: { mode: string }): void {
@@ -96,6 +124,7 @@ export class RunSituations implements StepObserver {
     this.pendingMarks = [];
     this.waitingNotices.clear();
     for (const n of Object.values(state.nodes)) if (n.notice !== null) this.waitingNotices.set(n.notice, n.id);
+    this.callsBefore(state, op, failure);
     if (failure?.rule.clause === 'NODE-4') this.pendingMarks.push('node limit hit');
     if (
       (failure?.rule.clause === 'NODE-5' && failure.code === 'NO_RIGHTS') ||
@@ -144,6 +173,52 @@ export class RunSituations implements StepObserver {
     }
   }
 
+  private callsBefore(state: BusState, op: Operation, failure: unknown): void {
+    this.queuedCalls.clear();
+    this.servedCalls = [];
+    for (const c of Object.values(state.calls)) if (c.message !== null) this.queuedCalls.set(c.message, c.ticket);
+    if (op.op === 'destroyNode' && failure === null) {
+      const node = lookup(state, op.peer, op.handle)!.node;
+      for (const c of Object.values(state.calls))
+        if (c.status === 'pending' && c.node === node && c.message === null) this.servedCalls.push(c.ticket);
+    }
+    if (op.op === 'replyReceive' && failure === null) {
+      const r = lookup(state, op.peer, op.handle)!;
+      this.pendingMarks.push('replyReceive');
+      if (state.calls[r.call]?.status !== 'pending') this.pendingMarks.push('replyReceive dropping a late reply');
+    }
+  }
+
+  /** What the rules for calls and multicast decided in a step (CANCEL-1..3, CALL-8, DESTROY-4, MCAST-6). */
+  private callsAfter(
+    state: BusState,
+    op: Operation,
+    r: Invocation,
+    completions: Completion[],
+    events: { type: string; seq?: number }[],
+  ): void {
+    const value = !('pending' in r) && r.ok ? (r.value as any) : null;
+    if (op.op === 'cancel' && value) {
+      if (value.cancelled) {
+        const own = completions.find((c) => c.ticket === op.ticket);
+        if (own?.op === 'call') this.seen.add('cancel of a call');
+        if (own?.op === 'send') this.seen.add('cancel of a blocked send');
+        if (own?.op === 'receive') this.seen.add('cancel of a waiting receive');
+        if (completions.length > 1) this.seen.add('cancel completing another operation in its step');
+      } else if (this.issued.get(op.ticket) === op.peer) this.seen.add('cancel lost to a completion');
+    }
+    if ('pending' in r) this.issued.set(r.ticket, (op as { peer: number }).peer);
+    for (const e of events) {
+      const ticket = e.type === 'discard' && e.seq !== undefined ? this.queuedCalls.get(e.seq) : undefined;
+      const c = ticket === undefined ? undefined : completions.find((x) => x.ticket === ticket);
+      if (c && !c.result.ok && ['TIMED_OUT', 'CANCELLED', 'CLOSED'].includes(c.result.error))
+        this.seen.add('abandoned call withdrawn');
+    }
+    if (this.servedCalls.some((t) => state.pending.some((p) => p.ticket === t)))
+      this.seen.add('call surviving destroy');
+    if (op.op === 'multicast' && value?.full?.length > 0) this.seen.add('multicast skipping a full destination');
+  }
+
   private result(op: string, r: Invocation): void {
     if ('pending' in r) {
       if (op === 'send') this.seen.add('send blocked');
@@ -168,9 +243,11 @@ export class RunSituations implements StepObserver {
       for (const h of d.handles ?? []) {
         if (h.state === 'revoked') this.seen.add('handle arrived revoked');
         if (h.state === 'dead') this.seen.add('handle arrived dead');
+        if (h.state === 'abandoned') this.seen.add('reply handle arrived abandoned');
       }
       if (d.credentials) this.seen.add('credentials received');
     }
+    if (v.reply?.credentials) this.seen.add('replier credentials');
   }
 
   after(
@@ -179,7 +256,9 @@ export class RunSituations implements StepObserver {
     outcome: { result: Invocation; completions: Completion[]; events: { type: string; seq?: number }[] },
   ): void {
     const r = outcome.result;
+    if (!('pending' in r) && !r.ok) this.pendingMarks = this.pendingMarks.filter((m) => !m.startsWith('replyReceive'));
     for (const m of this.pendingMarks) this.seen.add(m);
+    this.callsAfter(state, op, r, outcome.completions, outcome.events);
     for (const e of outcome.events) {
       const node = e.type === 'discard' && e.seq !== undefined ? this.waitingNotices.get(e.seq) : undefined;
       if (node !== undefined && state.nodes[node]?.status === 'live') this.seen.add('notice withdrawn');

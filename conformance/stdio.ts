@@ -12,6 +12,8 @@ import type { DriverRequest, DriverResponse } from '../protocol/wire';
 import { readResponseLine } from '../protocol/validate';
 import { MAX_LINE_BYTES, readLines } from '../protocol/lines';
 import { startDriverProcess } from './driver-process';
+import { stderrExcerpt } from './stderr';
+import type { WireListener, WireTap } from './transcript';
 
 /** The defaults of the stated waits (milliseconds). */
 export const STDIO_DEFAULTS = {
@@ -72,13 +74,15 @@ const EXPECTED: Record<DriverRequest['type'], DriverResponse['type']> = {
   shutdown: 'shutdown_ok',
 };
 
-export interface StdioDriver extends Driver {
+export interface StdioDriver extends Driver, WireTap {
   /** The last lines the child wrote on stderr. */
   stderrTail(): string;
 }
 
 /** The longest stderr line kept (characters). */
 const STDERR_LINE_CHARS = 2000;
+/** The first stderr lines kept (the exception of a driver that crashed at once is there). */
+const STDERR_HEAD_LINES = 40;
 /** A driver's exit can come before its last stdout lines are read: they get this long. */
 const EXIT_SETTLE_MS = 50;
 
@@ -136,6 +140,9 @@ class ChannelDriver implements StdioDriver {
   private readonly waiting = new Map<number, Waiting>();
   private readonly answered = new Set<number>();
   private readonly stderr: string[] = [];
+  private readonly stderrHead: string[] = [];
+  private stderrLines = 0;
+  private wire: WireListener | null = null;
   private readonly stops: (() => void)[] = [];
   private listener: (c: Completion) => void = () => {};
 
@@ -149,7 +156,11 @@ class ChannelDriver implements StdioDriver {
   }
 
   private tail(): string {
-    return this.stderr.length ? `\n  driver stderr (last lines):\n    ${this.stderr.slice(-8).join('\n    ')}` : '';
+    return stderrExcerpt(this.stderrHead, this.stderr, this.stderrLines);
+  }
+
+  tapWire(listener: WireListener): void {
+    this.wire = listener;
   }
 
   /** The driver is unusable: every waiting request fails with `err`, and the driver is ended. */
@@ -166,6 +177,7 @@ class ChannelDriver implements StdioDriver {
 
   private onLine(line: string): void {
     if (this.broken || line.trim() === '') return;
+    this.wire?.('<', line);
     const read = readResponseLine(line);
     if (!read.ok) {
       // A driver of another protocol version gets that said, not the schema violations its messages then make.
@@ -220,7 +232,10 @@ class ChannelDriver implements StdioDriver {
   }
 
   private onStderr(l: string): void {
-    this.stderr.push(l.length > STDERR_LINE_CHARS ? l.slice(0, STDERR_LINE_CHARS) + '...' : l);
+    const kept = l.length > STDERR_LINE_CHARS ? l.slice(0, STDERR_LINE_CHARS) + '...' : l;
+    if (this.stderrHead.length < STDERR_HEAD_LINES) this.stderrHead.push(kept);
+    this.stderrLines++;
+    this.stderr.push(kept);
     if (this.stderr.length > 200) this.stderr.shift();
     this.options.onStderr?.(l);
   }
@@ -276,7 +291,9 @@ class ChannelDriver implements StdioDriver {
         deadlineMs,
       );
       this.waiting.set(id, { request: req, resolve: resolve as (r: DriverResponse) => void, reject, timer });
-      c.input.write(JSON.stringify(req) + '\n');
+      const line = JSON.stringify(req);
+      this.wire?.('>', line);
+      c.input.write(line + '\n');
     });
   }
 

@@ -1,10 +1,14 @@
 // The whole conformance run behind `tessera conformance`: handshake, scenario
 // cases, the sequential property, concurrent (linearizability) runs, clause
 // coverage and statistics, as one report (conformance/report-types.ts).
-import { CASES } from './cases';
+import { CASES, type Case } from './cases';
 import { ClauseCounter, loadClauseIds } from './coverage';
 import { DriverError, PROTOCOL_VERSION, type Driver, type DriverInfo } from '../protocol/driver';
-import { runCases, type CaseResult } from './run-cases';
+import { isDriverFault, runCases, type CaseResult } from './run-cases';
+import { levelsOfCase } from './levels';
+import { assessLevels, verdictLine } from './verdict';
+import { WireLog, hasWireTap, recordingDriver } from './transcript';
+import { diagnoseHistory, timelineSvg } from './timeline';
 import { runSequentialProperty } from './property';
 import { RACES, runConcurrent, type Race } from './concurrent';
 import { Harness } from './session';
@@ -23,8 +27,14 @@ export interface SuiteOptions {
   path?: string;
   property?: 'sequential' | 'linearizability';
   casesOnly?: boolean;
-  /** Run this one case only (no properties). */
+  /** Run this one case only (no properties); the same as `cases: [caseId]`. */
   caseId?: string;
+  /** Selection: cases by id, by a clause they cite, by level. Any selection runs the selected cases only. */
+  cases?: string[];
+  clauses?: string[];
+  levels?: string[];
+  /** Stop at the first failure. */
+  bail?: boolean;
   /** Clients of the concurrent runs; 1 or less: no concurrent runs. */
   concurrency?: number;
   /**
@@ -38,28 +48,85 @@ export interface SuiteOptions {
   completionGraceMs?: number;
   /** Called as the run advances (fraction 0..1, what is running). */
   progress?: (fraction: number, label: string) => void;
+  /** Keep the wire exchange (transcripts) and the pictures of concurrent failures here. */
+  record?: SuiteRecording;
 }
 
-export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
-  const started = Date.now();
-  const report: ConformanceReport = {
+/** What a run keeps beside its report: the transcripts of its failures, the smallest concurrent history. */
+export class SuiteRecording {
+  readonly log: WireLog;
+  /** The wire exchange of each failure: by case id, `property:<name>`, or `driver`. */
+  readonly transcripts = new Map<string, string[]>();
+  /** The SVG timeline of a concurrent failure. */
+  timeline?: string;
+  constructor(keepAll = false) {
+    this.log = new WireLog(keepAll);
+  }
+  capture(key: string): void {
+    if (!this.transcripts.has(key) || key.startsWith('property:')) this.transcripts.set(key, this.log.segment());
+  }
+}
+
+/** The cases a selection names (all of them without one). */
+export function selectCases(o: Pick<SuiteOptions, 'caseId' | 'cases' | 'clauses' | 'levels'>): readonly Case[] {
+  const ids = new Set([...(o.cases ?? []), ...(o.caseId ? [o.caseId] : [])]);
+  const clauses = new Set(o.clauses ?? []);
+  const levels = new Set(o.levels ?? []);
+  if (ids.size + clauses.size + levels.size === 0) return CASES;
+  return CASES.filter(
+    (c) => ids.has(c.id) || c.clauses.some((id) => clauses.has(id)) || levelsOfCase(c).some((l) => levels.has(l)),
+  );
+}
+
+function isSelection(o: SuiteOptions): boolean {
+  return Boolean(o.caseId || o.cases?.length || o.clauses?.length || o.levels?.length);
+}
+
+function recordedDriver(o: SuiteOptions): Driver {
+  const d = o.createDriver();
+  if (!o.record) return d;
+  if (hasWireTap(d)) {
+    d.tapWire(o.record.log.listener);
+    return d;
+  }
+  return recordingDriver(d, o.record.log.listener);
+}
+
+function emptyReport(started: number): ConformanceReport {
+  return {
     tool: 'tessera-conformance',
     protocolVersion: PROTOCOL_VERSION,
     status: 'pass',
+    verdict: '',
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
+    levels: [],
     cases: [],
     properties: [],
     coverage: { clauses: [], uncovered: [] },
     statistics: { runs: 0, situations: [] },
   };
-  const driver = o.createDriver();
+}
+
+export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
+  const started = Date.now();
+  const report = emptyReport(started);
+  const selected = isSelection(o);
+  if (selected || o.bail)
+    report.selection = {
+      cases: [...(o.cases ?? []), ...(o.caseId ? [o.caseId] : [])],
+      clauses: o.clauses ?? [],
+      levels: o.levels ?? [],
+      bail: Boolean(o.bail),
+    };
+  const driver = recordedDriver(o);
   const caseCounter = new ClauseCounter();
   const propertyCounter = new ClauseCounter();
   const situations = new Situations();
   let results: CaseResult[] = [];
   try {
     const harness = await Harness.open(driver);
+    harness.onMismatch = () => o.record?.capture('property:sequential');
     report.implementation = {
       name: harness.info.name,
       protocolVersion: harness.info.protocolVersion,
@@ -70,55 +137,49 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
     const replaying = o.path !== undefined;
     if (!replaying) {
       let k = 0;
-      const cases = o.caseId ? CASES.filter((c) => c.id === o.caseId) : CASES;
-      if (cases.length === 0) throw new Error(`no case ${o.caseId}`);
+      const cases = selectCases(o);
       results = await runCases(harness, {
         cases,
         counter: caseCounter,
         completionGraceMs: o.completionGraceMs,
-        onCase: () => o.progress?.((++k / cases.length) * (o.casesOnly ? 1 : 0.3), 'cases'),
+        bail: o.bail,
+        onCase: (r) => {
+          if (r.status === 'fail' || r.status === 'error') o.record?.capture(r.id);
+          o.progress?.((++k / cases.length) * (o.casesOnly || selected ? 1 : 0.3), 'cases');
+        },
       });
       report.cases = results.map((r) => ({
         ...r,
         ...(r.status === 'fail' || r.status === 'error' ? { replay: `${o.replayBase} --case ${r.id}` } : {}),
       }));
-      if (results.some((r) => r.status === 'error' && /the driver|protocol error/.test(r.message ?? '')))
-        throw new DriverError(results.find((r) => r.status === 'error')!.message!);
+      const broken = results.find((r) => r.status === 'error' && isDriverFault(r.message));
+      if (broken) throw new DriverError(broken.message!);
     }
-    if (!o.casesOnly && !o.caseId && (!replaying || (o.property ?? 'sequential') === 'sequential')) {
-      let run = 0;
-      const p = await runSequentialProperty(harness, {
-        runs: o.runs,
-        seed: o.seed,
-        path: o.path,
-        counter: propertyCounter,
-        situations,
-        completionGraceMs: o.completionGraceMs,
-        onRun: () => o.progress?.(0.3 + 0.6 * Math.min(1, ++run / o.runs), 'sequential property'),
-      });
-      const entry: ReportProperty = {
-        name: 'sequential',
-        status: p.status,
-        runs: p.runs,
-        seed: p.seed,
-        steps: p.steps,
-        durationMs: p.durationMs,
-        opsPerSecond: p.opsPerSecond,
-        ...(p.path ? { path: p.path } : {}),
-        ...(p.message ? { message: p.message } : {}),
-        ...(p.counterexample ? { counterexample: p.counterexample } : {}),
-      };
-      if (p.status === 'fail' && p.path) entry.replay = `${o.replayBase} --seed ${p.seed} --path "${p.path}"`;
-      report.properties.push(entry);
-      if (p.status === 'error' && /driver/.test(p.message ?? '')) report.driverError = p.message;
+    const stop = o.bail && results.some((r) => r.status === 'fail' || r.status === 'error');
+    if (!o.casesOnly && !selected && !stop && (!replaying || (o.property ?? 'sequential') === 'sequential')) {
+      const p = await sequentialProperty(o, harness, propertyCounter, situations);
+      report.properties.push(p);
+      if (p.status === 'error' && /driver/.test(p.message ?? '')) {
+        report.driverError = p.message;
+        o.record?.capture('driver');
+      }
     }
     const clients = o.concurrency ?? 1;
-    if (!o.casesOnly && !o.caseId && clients > 1 && (!replaying || o.property === 'linearizability')) {
+    const concurrentWanted = !selected || (o.levels ?? []).includes('concurrency');
+    const failedSoFar = stop || (o.bail && report.properties.some((p) => p.status === 'fail'));
+    if (
+      !o.casesOnly &&
+      concurrentWanted &&
+      !failedSoFar &&
+      clients > 1 &&
+      (!replaying || o.property === 'linearizability')
+    ) {
       report.properties.push(await runLinearizability(o, clients, driver, harness.info, replaying));
     }
   } catch (err) {
     report.driverError =
       err instanceof DriverError ? err.message : `the driver failed: ${(err as Error)?.stack ?? String(err)}`;
+    o.record?.capture('driver');
   } finally {
     try {
       await driver.close();
@@ -126,6 +187,65 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
       /* reported already */
     }
   }
+  fillCoverage(report, results, caseCounter, propertyCounter);
+  const per = situations.perThousandRuns();
+  report.statistics = {
+    runs: situations.runs,
+    situations: SITUATIONS.map((s) => ({ situation: s, perThousandRuns: per[s] })),
+  };
+  const failed =
+    report.cases.some((c) => c.status === 'fail' || c.status === 'error') ||
+    report.properties.some((p) => p.status === 'fail' || p.status === 'error');
+  const ranNothing = report.cases.every((c) => c.status === 'unsupported') && report.properties.length === 0;
+  report.status = report.driverError ? 'error' : failed ? 'fail' : selected && ranNothing ? 'unsupported' : 'pass';
+  report.levels = assessLevels(report);
+  report.verdict = verdictLine(report);
+  report.durationMs = Date.now() - started;
+  return report;
+}
+
+/** The sequential property, as a report entry. */
+async function sequentialProperty(
+  o: SuiteOptions,
+  harness: Harness,
+  counter: ClauseCounter,
+  situations: Situations,
+): Promise<ReportProperty> {
+  let run = 0;
+  const p = await runSequentialProperty(harness, {
+    runs: o.runs,
+    seed: o.seed,
+    path: o.path,
+    counter,
+    situations,
+    completionGraceMs: o.completionGraceMs,
+    onRun: () => o.progress?.(0.3 + 0.6 * Math.min(1, ++run / o.runs), 'sequential property'),
+  });
+  const entry: ReportProperty = {
+    name: 'sequential',
+    status: p.status,
+    runs: p.runs,
+    seed: p.seed,
+    steps: p.steps,
+    durationMs: p.durationMs,
+    opsPerSecond: p.opsPerSecond,
+    ...(p.path ? { path: p.path } : {}),
+    ...(p.message ? { message: p.message } : {}),
+    ...(p.counterexample ? { counterexample: p.counterexample } : {}),
+    ...(p.failure?.diagnosis ? { diagnosis: p.failure.diagnosis } : {}),
+    ...(p.failure?.steps.length ? { trace: p.failure.steps } : {}),
+    ...(p.failure?.conditions ? { conditions: p.failure.conditions } : {}),
+  };
+  if (p.status === 'fail' && p.path) entry.replay = `${o.replayBase} --seed ${p.seed} --path "${p.path}"`;
+  return entry;
+}
+
+function fillCoverage(
+  report: ConformanceReport,
+  results: CaseResult[],
+  caseCounter: ClauseCounter,
+  propertyCounter: ClauseCounter,
+): void {
   const ids = loadClauseIds();
   const caseCounts = new Map<string, number>();
   for (const r of results)
@@ -140,17 +260,6 @@ export async function runSuite(o: SuiteOptions): Promise<ConformanceReport> {
   report.coverage.uncovered = report.coverage.clauses
     .filter((c) => c.cases + c.caseSteps + c.propertySteps === 0)
     .map((c) => c.id);
-  const per = situations.perThousandRuns();
-  report.statistics = {
-    runs: situations.runs,
-    situations: SITUATIONS.map((s) => ({ situation: s, perThousandRuns: per[s] })),
-  };
-  const failed =
-    report.cases.some((c) => c.status === 'fail' || c.status === 'error') ||
-    report.properties.some((p) => p.status === 'fail' || p.status === 'error');
-  report.status = report.driverError ? 'error' : failed ? 'fail' : 'pass';
-  report.durationMs = Date.now() - started;
-  return report;
 }
 
 /** The concurrent phase: runs of K clients, each history checked linearizable against the model. */
@@ -202,10 +311,25 @@ async function runLinearizability(
       entry.runs++;
       o.progress?.(0.9 + (0.1 * (i + 1)) / runs, 'linearizability');
       if (!r.ok) {
+        o.record?.capture('property:linearizability');
+        // The headline from the smallest history itself, so it names operations the history shows.
+        const explained =
+          r.smallest && /not linearizable/.test(r.message ?? '') ? diagnoseHistory(r.smallest, r.limits) : null;
+        if (explained && r.smallest && o.record) o.record.timeline = timelineSvg(r.smallest, explained);
         entry = {
           ...entry,
           status: 'fail',
-          message: `${r.message}${r.inImplementation ? "\n(the interleaving is the threads' own: a replay reruns the same scripts, not necessarily the same interleaving)" : ''}`,
+          ...(explained
+            ? {
+                diagnosis: {
+                  kind: 'linearizability',
+                  summary: `the smallest failing history (${r.smallest!.length} operations) has no linearization: ${explained.reason}`,
+                  details: [],
+                  clauses: ['INV-7', 'ATOMIC-1'],
+                },
+              }
+            : {}),
+          message: `${explained ? `the history is not linearizable: in the smallest failing history (${r.smallest!.length} operations), ${explained.reason}` : r.message}${r.inImplementation ? "\n(the interleaving is the threads' own: a replay reruns the same scripts, not necessarily the same interleaving)" : ''}`,
           counterexample: r.counterexample,
           path: String(seed),
           replay: `${o.replayBase} --concurrency ${clients}${sizing} --property linearizability --seed ${o.seed} --path ${seed}`,
@@ -239,66 +363,4 @@ async function runLinearizability(
   return entry;
 }
 
-/** The report as a person reads it. */
-export function formatReport(r: ConformanceReport, options: { verbose?: boolean } = {}): string {
-  const lines: string[] = [];
-  const impl = r.implementation;
-  lines.push(
-    `tessera conformance: ${impl ? `${impl.name} (${impl.driver}), protocol ${impl.protocolVersion}` : 'no implementation'}`,
-  );
-  if (impl) lines.push(`  features: ${impl.features.join(', ') || 'none'}; operations: ${impl.operations.length}`);
-  if (r.cases.length) {
-    const by = (s: string) => r.cases.filter((c) => c.status === s);
-    lines.push(
-      '',
-      `cases: ${by('pass').length} passed, ${by('fail').length} failed, ${by('error').length} errors, ${by('unsupported').length} unsupported (of ${r.cases.length})`,
-    );
-    for (const c of r.cases) {
-      if (c.status === 'pass' && !options.verbose) continue;
-      if (c.status === 'unsupported') {
-        if (options.verbose) lines.push(`  UNSUPPORTED ${c.id} [${c.clauses.join(', ')}]: ${c.message}`);
-        continue;
-      }
-      lines.push(`  ${c.status.toUpperCase()} ${c.id} [${c.clauses.join(', ')}] ${c.title}`);
-      if (c.message) lines.push(...c.message.split('\n').map((l) => `    ${l}`));
-      if (c.replay) lines.push(`    replay: ${c.replay}`);
-    }
-    if (!options.verbose && by('unsupported').length)
-      lines.push(
-        `  unsupported: ${by('unsupported')
-          .map((c) => c.id)
-          .join(', ')}`,
-      );
-  }
-  for (const p of r.properties) {
-    lines.push(
-      '',
-      `property ${p.name}: ${p.status.toUpperCase()} after ${p.runs} runs (seed ${p.seed}), ${p.steps} operations, ${p.opsPerSecond} ops/s`,
-    );
-    const c = p.concurrency;
-    if (c) {
-      lines.push(
-        `  ${c.clients} clients x ${c.opsPerClient} operations per run (${c.driver}, ${c.inImplementation ? 'each client in its own thread, real-time intervals' : 'interleaved by the suite'}); ` +
-          `operations of different clients overlapped in ${c.runsWithOverlap}/${p.runs} runs; ${c.exploredStates} linearizability states explored`,
-      );
-      lines.push(`  overlapping pairs: ${c.races.map((r) => `${r.race} ${r.pairs}`).join(', ')}`);
-    }
-    if (p.message) lines.push(...p.message.split('\n').map((l) => `  ${l}`));
-    if (p.counterexample?.length) lines.push('  counterexample (shrunk):', ...p.counterexample.map((l) => `    ${l}`));
-    if (p.replay) lines.push(`  replay: ${p.replay}`);
-  }
-  if (r.driverError) lines.push('', `DRIVER ERROR: ${r.driverError}`);
-  const covered = r.coverage.clauses.length - r.coverage.uncovered.length;
-  lines.push(
-    '',
-    `clause coverage: ${covered}/${r.coverage.clauses.length} clauses exercised${r.coverage.uncovered.length ? `; not covered: ${r.coverage.uncovered.join(', ')}` : ''}`,
-  );
-  if (r.statistics.runs > 0) {
-    lines.push(`situations reached (runs per 1000, over ${r.statistics.runs} runs):`);
-    const width = Math.max(...r.statistics.situations.map((s) => s.situation.length));
-    for (const s of r.statistics.situations)
-      lines.push(`  ${s.situation.padEnd(width)}  ${String(s.perThousandRuns).padStart(4)}`);
-  }
-  lines.push('', `${r.status.toUpperCase()} in ${(r.durationMs / 1000).toFixed(1)} s`);
-  return lines.join('\n');
-}
+export { formatReport } from './report-text';

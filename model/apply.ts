@@ -5,6 +5,7 @@
 import type {
   AttachOp,
   CallOp,
+  CancelOp,
   CreateNodeOp,
   DestroyNodeOp,
   HandleName,
@@ -16,13 +17,14 @@ import type {
   ReceivedHandle,
   ReleaseOp,
   ReplyOp,
+  ReplyReceiveOp,
   Result,
   RevokeOp,
   SameNodeOp,
   SendOp,
   TickOp,
 } from '../spec/types';
-import { type HandleRec, type PeerRec, type PendingRec } from './state';
+import { type CallRec, type HandleRec, type PeerRec, type PendingRec } from './state';
 import { advance } from './lifecycles';
 import { copyOp } from './copy';
 import {
@@ -47,9 +49,26 @@ import {
   messageEntry,
   enqueue,
   carry,
+  abandon,
+  armRoom,
+  endRoomWatches,
+  keepNoticeSlot,
+  notifyRoom,
+  roomWatched,
+  stamp,
+  type RoomNeed,
 } from './effects';
 import { gather } from './payload';
-import { deadlineOf, destOf, lookup, messageBytes, multicastLive } from './checks';
+import {
+  behindOwnBlockedSend,
+  deadlineOf,
+  destOf,
+  lookup,
+  mayWaitFor,
+  messageBytes,
+  multicastLive,
+  queueRoom,
+} from './checks';
 import { recheckBlockedSend } from './rules';
 
 // ------------------------------------------------------------------ operations
@@ -188,7 +207,7 @@ function call(ctx: Ctx, op: CallOp): Invocation {
     notice: null,
   };
   s.handles[reply.id] = reply;
-  post(ctx, op, reply);
+  const message = post(ctx, op, reply);
   s.calls[callId] = {
     id: callId,
     caller: op.peer,
@@ -196,14 +215,21 @@ function call(ctx: Ctx, op: CallOp): Invocation {
     node: target.node,
     status: 'pending',
     replyHandle: reply.id,
+    message,
+    replierCredentials: op.replierCredentials === true,
   };
   return wait(ctx, { ticket, kind: 'call', peer: op.peer, call: callId, deadline: deadlineOf(s, op.timeoutMs) });
 }
 
 function reply(ctx: Ctx, op: ReplyOp): Result {
+  const r = lookup(ctx.s, op.peer, op.handle)!;
+  answer(ctx, op, r, ctx.s.calls[r.call]);
+  return ok({});
+}
+
+/** CALL-3, CALL-6: the reply through `r` reaches its caller, with the replier's credentials if asked (CRED-3). */
+function answer(ctx: Ctx, op: ReplyOp | ReplyReceiveOp, r: HandleRec, c: CallRec): void {
   const s = ctx.s;
-  const r = lookup(s, op.peer, op.handle)!;
-  const c = s.calls[r.call];
   const caller = s.peers[c.caller];
   const transfers = op.message.transfers ?? [];
   const handles: ReceivedHandle[] = [];
@@ -223,13 +249,26 @@ function reply(ctx: Ctx, op: ReplyOp): Result {
   }
   releaseMoved(ctx, op.peer, transfers, carried);
   consumeReplyHandle(ctx, r, 'REPLY');
-  resolveCall(ctx, c.id, 'REPLY', ok({ reply: { kind: 'reply', payload: gather(op.message.segments), handles } }));
-  return ok({});
+  const payload = gather(op.message.segments);
+  const delivery = c.replierCredentials
+    ? { kind: 'reply' as const, credentials: stamp(s, op.peer), payload, handles }
+    : { kind: 'reply' as const, payload, handles };
+  resolveCall(ctx, c.id, 'REPLY', ok({ reply: delivery }));
+}
+
+/** CALL-10: the reply (or, to an abandoned call, its drop), then a receive on the queue as the reply left it. */
+function replyReceive(ctx: Ctx, op: ReplyReceiveOp): Invocation {
+  const r = lookup(ctx.s, op.peer, op.handle)!;
+  const c = ctx.s.calls[r.call];
+  if (c.status === 'pending') answer(ctx, op, r, c);
+  else consumeReplyHandle(ctx, r, 'CALLER_GONE');
+  return receive(ctx, { op: 'receive', peer: op.peer, max: op.max, timeoutMs: op.timeoutMs });
 }
 
 /** CALL-3/CALL-4: a reply handle is used up, by reply or by reply to a call already resolved. */
 export function consumeReplyHandle(ctx: Ctx, r: HandleRec, event: 'REPLY' | 'CALLER_GONE'): void {
-  advance('replyHandle', 'live', event);
+  advance('replyHandle', r.status, event);
+  keepNoticeSlot(ctx.s, r); // NOTICE-4: a call-abandoned notice still waiting keeps the slot
   unplace(ctx.s, r);
   delete ctx.s.handles[r.id];
   const c = ctx.s.calls[r.call];
@@ -244,6 +283,8 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
   const payload = gather(op.message.segments);
   const bytes = messageBytes(op.message);
   const skipped: HandleName[] = [];
+  const full: HandleName[] = [];
+  let refused: Map<PeerRec, RoomNeed> | null = null; // MCAST-6: what the skipped copies needed, per queue
   for (const name of op.handles) {
     const h = lookup(s, op.peer, name)!;
     if (!live.has(h)) {
@@ -251,17 +292,32 @@ function multicast(ctx: Ctx, op: MulticastOp): Result {
       continue;
     }
     const dest = destOf(s, h);
+    if (
+      op.skipFull === true &&
+      (queueRoom(s, dest, op.peer, 1, bytes, transfers.length) !== null || behindOwnBlockedSend(s, op.peer, dest.id))
+    ) {
+      full.push(name);
+      refused ??= new Map();
+      const need = refused.get(dest);
+      if (need) {
+        need.messages++;
+        need.bytes += bytes;
+        need.handles += transfers.length;
+      } else refused.set(dest, { dest: dest.id, handle: name, messages: 1, bytes, handles: transfers.length });
+      continue;
+    }
     const entry = messageEntry(s, op.peer, h, 'message', payload, bytes);
     entry.handles = carry(ctx, op.peer, dest, transfers);
     enqueue(ctx, dest, entry); // MCAST-3, ORDER-3: consecutive places
   }
-  return ok({ skipped });
+  if (refused !== null) for (const need of refused.values()) armRoom(s, op.peer, need); // QUOTA-5
+  return ok({ skipped, full });
 }
 
 function receive(ctx: Ctx, op: ReceiveOp): Invocation {
   const s = ctx.s;
   const peer = s.peers[op.peer];
-  if (peer.queue.length === 0 && op.timeoutMs !== undefined && op.timeoutMs > 0) {
+  if (peer.queue.length === 0 && mayWaitFor(op.timeoutMs)) {
     const deadline = deadlineOf(s, op.timeoutMs);
     return wait(ctx, { ticket: s.nextTicket++, kind: 'receive', peer: op.peer, max: op.max, deadline });
   }
@@ -271,10 +327,13 @@ function receive(ctx: Ctx, op: ReceiveOp): Invocation {
 function close(ctx: Ctx, op: { peer: PeerId }): Result {
   const s = ctx.s;
   const peer = s.peers[op.peer];
-  // CLOSE-1: the peer's own pending operations end CLOSED.
+  // CLOSE-1: the peer's own pending operations end CLOSED; its calls are abandoned (CALL-8).
   for (const p of s.pending.filter((q) => q.peer === peer.id)) {
-    if (p.kind === 'call') resolveCall(ctx, p.call, 'CALLER_CLOSE', fail('CLOSED'));
-    else {
+    if (!s.pending.includes(p)) continue; // completed meanwhile by an abandonment's releases (CALL-8)
+    if (p.kind === 'call') {
+      resolveCall(ctx, p.call, 'CALLER_CLOSE', fail('CLOSED'));
+      abandon(ctx, p.call);
+    } else {
       advance(
         p.kind === 'send' ? 'blockedSend' : 'receiveWait',
         'waiting',
@@ -295,7 +354,8 @@ function close(ctx: Ctx, op: { peer: PeerId }): Result {
     const h = s.handles[peer.table[name]];
     if (h) release(ctx, h);
   }
-  // CLOSE-4: its queue is discarded.
+  // CLOSE-4: room watches of and on it end, and room notices about its queue are withdrawn (QUOTA-5); its queue is discarded.
+  if (s.roomWatches.length > 0) endRoomWatches(ctx, peer.id);
   const queue = peer.queue;
   peer.queue = [];
   for (const e of queue) discard(ctx, peer, e);
@@ -307,8 +367,11 @@ function tick(ctx: Ctx, op: TickOp): Result {
   const s = ctx.s;
   s.nowMs += op.ms;
   for (const p of s.pending.filter((q) => q.deadline !== null && q.deadline <= s.nowMs)) {
-    if (p.kind === 'call') resolveCall(ctx, p.call, 'DEADLINE', fail('TIMED_OUT'));
-    else if (p.kind === 'send') {
+    if (!s.pending.includes(p)) continue; // completed meanwhile by an abandonment's releases (CALL-8)
+    if (p.kind === 'call') {
+      resolveCall(ctx, p.call, 'DEADLINE', fail('TIMED_OUT'));
+      abandon(ctx, p.call); // CALL-8
+    } else if (p.kind === 'send') {
       advance('blockedSend', 'waiting', 'DEADLINE');
       complete(ctx, p.ticket, fail('TIMED_OUT'));
     } else {
@@ -319,11 +382,29 @@ function tick(ctx: Ctx, op: TickOp): Result {
   return ok({ nowMs: s.nowMs });
 }
 
+/** CANCEL-1, CANCEL-2: the invoker's pending operation with this ticket completes CANCELLED, if there is one. */
+function cancel(ctx: Ctx, op: CancelOp): Result {
+  const s = ctx.s;
+  let p: PendingRec | undefined;
+  for (let i = 0; i < s.pending.length && p === undefined; i++)
+    if (s.pending[i].ticket === op.ticket && s.pending[i].peer === op.peer) p = s.pending[i];
+  if (p === undefined) return ok({ cancelled: false });
+  if (p.kind === 'call') {
+    resolveCall(ctx, p.call, 'CANCEL', fail('CANCELLED'));
+    abandon(ctx, p.call);
+  } else {
+    advance(p.kind === 'send' ? 'blockedSend' : 'receiveWait', 'waiting', 'CANCEL');
+    complete(ctx, p.ticket, fail('CANCELLED'));
+  }
+  return ok({ cancelled: true });
+}
+
 // ------------------------------------------------------------------ settling
 
 /**
  * After every operation: waiting receives take what arrived (RECV-2), then
- * blocked sends are retried in ticket order (SEND-7), until nothing changes.
+ * blocked sends are retried in ticket order (SEND-7), then room notices now due
+ * are enqueued (QUOTA-5), until nothing changes.
  *
  * The loops walk `pending` by index instead of over a copy: serving a receive
  * removes exactly that receive, and the send loop stops at its first change.
@@ -334,7 +415,7 @@ function tick(ctx: Ctx, op: TickOp): Result {
 export function settle(ctx: Ctx): void {
   const s = ctx.s;
   const pending = s.pending;
-  if (!waitsOtherThanCalls(pending)) return; // only calls wait: nothing to serve or retry
+  if (!waitsOtherThanCalls(pending) && !roomWatched(s)) return; // only calls wait: nothing to serve or retry
   for (let changed = true; changed;) {
     changed = false;
     for (let i = 0; i < pending.length;) {
@@ -351,7 +432,7 @@ export function settle(ctx: Ctx): void {
       advance('receiveWait', 'waiting', 'ARRIVAL');
       complete(ctx, p.ticket, ok({ deliveries: take(ctx, peer, p.max) })); // removes pending[i]
     }
-    changed = retryBlockedSends(ctx);
+    changed = retryBlockedSends(ctx) || (s.roomWatches.length > 0 && notifyRoom(ctx));
   }
 }
 
@@ -428,8 +509,10 @@ export const APPLY: Record<string, (ctx: Ctx, op: any) => Invocation> = {
   send,
   call,
   reply,
+  replyReceive,
   multicast,
   receive,
+  cancel,
   close,
   tick,
 };

@@ -1,7 +1,16 @@
 // The questions the rules (model/rules.ts) and the effects ask of a state: name
 // lookup, table and queue room, quotas, shapes of arguments, deadlines. Pure
 // functions of the state; nothing here changes it.
-import type { ErrorCode, HandleName, Message, MulticastOp, PeerId, Right, Transfer } from '../spec/types';
+import type {
+  ErrorCode,
+  HandleName,
+  Message,
+  MulticastOp,
+  PeerId,
+  ReplyReceiveOp,
+  Right,
+  Transfer,
+} from '../spec/types';
 import { queueLoad, tableSize, type BusState, type HandleRec, type PeerRec } from './state';
 import { base64Bytes, isBase64 } from './payload';
 
@@ -160,6 +169,7 @@ export function transferError(
     if (!h) return 'BAD_HANDLE';
     if (h.kind === 'reply') {
       if (!allowReply || t.move !== true) return 'INVALID_ARGUMENT';
+      if (h.status === 'abandoned') return 'CALLER_GONE'; // SEND-6, CALL-9: it never travels
       continue;
     }
     if (h.status === 'revoked') return 'REVOKED';
@@ -178,6 +188,31 @@ export function destOf(s: BusState, h: HandleRec): PeerRec {
 /** Whether a message's transfers are refused by a handle's node (NODE-5); the node must exist. */
 export function refusesTransfers(s: BusState, h: HandleRec, m: Message): boolean {
   return transfersOf(m).length > 0 && !s.nodes[h.node].acceptsHandles;
+}
+
+/** TIME-4: whether an operation with this timeoutMs may wait: absent (no limit) or greater than 0. */
+export function mayWaitFor(timeoutMs: number | undefined): boolean {
+  return timeoutMs === undefined || timeoutMs > 0;
+}
+
+/**
+ * CALL-10: whether the invoker's queue is empty once the reply half of a replyReceive has taken
+ * effect. A reply enqueues nothing; the only entries it can take away are the invoker's waiting
+ * no-senders notices for nodes its transfers derive a handle for (NOTICE-6). A dropped reply
+ * (the call already resolved) changes no queue. The rules before have checked the operation.
+ */
+export function queueEmptyAfterReply(s: BusState, op: ReplyReceiveOp): boolean {
+  const queue = s.peers[op.peer].queue;
+  if (queue.length === 0) return true;
+  const r = lookup(s, op.peer, op.handle)!;
+  if (s.calls[r.call].status !== 'pending') return false;
+  const nodes = new Set<number>();
+  for (const t of transfersOf(op.message)) {
+    const h = lookup(s, op.peer, t.handle)!;
+    if (h.kind === 'node') nodes.add(h.node);
+  }
+  for (const e of queue) if (e.kind !== 'notice' || e.notice?.type !== 'no-senders' || !nodes.has(e.node)) return false;
+  return true;
 }
 
 /**

@@ -16,6 +16,7 @@ import type {
   ReceivedHandle,
   Result,
   SendOp,
+  StampedCredentials,
   Transfer,
 } from '../spec/types';
 import {
@@ -31,7 +32,7 @@ import {
 } from './state';
 import { advance } from './lifecycles';
 import { gather } from './payload';
-import { canonicalRights, destOf, lookup, messageBytes } from './checks';
+import { behindOwnBlockedSend, canonicalRights, destOf, lookup, messageBytes, queueRoom } from './checks';
 
 export interface Ctx extends StepEffects {
   s: BusState;
@@ -178,27 +179,33 @@ export function unplace(s: BusState, h: HandleRec): void {
   h.name = null;
 }
 
+/**
+ * NOTICE-4: a handle leaves its holder's table while the notice about it (revoked, node-destroyed
+ * or call-abandoned) still waits: the notice keeps the handle's slot until it is received.
+ */
+export function keepNoticeSlot(s: BusState, h: HandleRec): void {
+  if (h.notice === null || h.name === null) return;
+  const holder = s.peers[h.holder];
+  const entry = holder.queue.find((e) => e.seq === h.notice);
+  if (entry) {
+    entry.ghost = true;
+    holder.ghosts++;
+  }
+}
+
 /** RELEASE-1..3 and CALL-4: drop a handle wherever it is. */
 export function release(ctx: Ctx, h: HandleRec): void {
   const s = ctx.s;
+  keepNoticeSlot(s, h);
   unplace(s, h);
   if (h.kind === 'reply') {
-    advance('replyHandle', 'live', 'RELEASE');
+    advance('replyHandle', h.status, 'RELEASE');
     const call = s.calls[h.call];
     call.replyHandle = null;
     if (call.status === 'pending') resolveCall(ctx, call.id, 'REPLY_HANDLE_GONE', fail('NO_REPLY'));
     else delete s.calls[call.id];
   } else {
     advance('handle', h.status, 'RELEASE');
-    if (h.notice !== null) {
-      // NOTICE-4: the notice still waiting for this handle keeps its slot until received.
-      const holder = s.peers[h.holder];
-      const entry = holder.queue.find((e) => e.seq === h.notice);
-      if (entry) {
-        entry.ghost = true;
-        holder.ghosts++;
-      }
-    }
     for (const child of Object.values(s.handles)) if (child.parent === h.id) child.parent = h.parent; // RELEASE-2
     if (h.root) s.nodes[h.node].root = null;
     if (h.status === 'live') senderGone(ctx, h);
@@ -213,12 +220,50 @@ export function resolveCall(ctx: Ctx, callId: number, event: string, result: Res
   if (call.replyHandle === null) delete ctx.s.calls[callId];
 }
 
-/** Discard a queued entry: every handle it carries is released (DESTROY-3, CLOSE-4). */
+/** Discard a queued entry: every handle it carries is released (DESTROY-3, CLOSE-4, CALL-8). */
 export function discard(ctx: Ctx, peer: PeerRec, entry: QueueEntry): void {
   if (entry.ghost) peer.ghosts--;
   for (const id of entry.handles) release(ctx, ctx.s.handles[id]);
-  if (entry.replyHandle !== null) release(ctx, ctx.s.handles[entry.replyHandle]);
+  if (entry.replyHandle !== null) {
+    const r = ctx.s.handles[entry.replyHandle];
+    const call = ctx.s.calls[r.call];
+    if (call.message === entry.seq) call.message = null;
+    release(ctx, r);
+  }
   ctx.events.push({ type: 'discard', seq: entry.seq, peer: peer.id });
+}
+
+/** Take an entry out of a queue by its seq and discard it (CALL-8, QUOTA-5): its position stays empty (ORDER-1). */
+export function withdraw(ctx: Ctx, peer: PeerRec, seq: number): void {
+  const queue = peer.queue;
+  let i = 0;
+  while (queue[i].seq !== seq) i++;
+  const [entry] = queue.splice(i, 1);
+  queueChanged(queue, entry, -1);
+  discard(ctx, peer, entry);
+}
+
+/**
+ * CALL-8: a call that resolved TIMED_OUT, CANCELLED or CLOSED, right after its completion: its
+ * message is withdrawn if still queued (releasing what it carries, the reply handle included),
+ * otherwise its reply handle is abandoned and, in a table, its holder gets a call-abandoned notice.
+ */
+export function abandon(ctx: Ctx, callId: number): void {
+  const s = ctx.s;
+  const call = s.calls[callId];
+  if (call.message !== null) {
+    withdraw(ctx, s.peers[s.nodes[call.node].owner], call.message);
+    return;
+  }
+  const r = s.handles[call.replyHandle!];
+  r.status = advance('replyHandle', r.status, 'ABANDON');
+  if (r.name !== null) r.notice = notify(ctx, r.holder, { type: 'call-abandoned', handle: r.name });
+}
+
+/** CRED-1, CRED-2: the credentials the bus stamps for a peer, with its never-reused key. */
+export function stamp(s: BusState, peer: PeerId): StampedCredentials {
+  const c = s.peers[peer].credentials;
+  return { uid: c.uid, gid: c.gid, pid: c.pid, peerKey: peer };
 }
 
 /** Put a message's handles in flight to `dest` (SEND-4..6, MCAST-5). Moves happen later. */
@@ -277,7 +322,7 @@ export function messageEntry(
     handles: [],
     replyHandle: null,
   };
-  if (node.credentials) entry.credentials = { ...s.peers[sender].credentials }; // CRED-1
+  if (node.credentials) entry.credentials = stamp(s, sender); // CRED-1, CRED-2
   return entry;
 }
 
@@ -289,9 +334,11 @@ export function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOS
   const node = s.nodes[nodeId];
   node.status = advance('node', node.status, event);
   s.peers[node.owner].nodes--; // NODE-4: it no longer counts
-  // DESTROY-4: pending calls and blocked sends to the node fail DEAD, in ticket order.
+  // DESTROY-4: pending calls still queued to the node and blocked sends to it fail DEAD, in ticket order; a call
+  // already received no longer depends on the node.
   for (const p of [...s.pending]) {
-    if (p.kind === 'call' && s.calls[p.call].node === nodeId) resolveCall(ctx, p.call, 'NODE_DESTROYED', fail('DEAD'));
+    if (p.kind === 'call' && s.calls[p.call].node === nodeId && s.calls[p.call].message !== null)
+      resolveCall(ctx, p.call, 'NODE_DESTROYED', fail('DEAD'));
     if (p.kind === 'send') {
       const h = lookup(s, p.peer, p.op.handle);
       if (h && h.kind === 'node' && h.node === nodeId) {
@@ -324,8 +371,8 @@ export function destroy(ctx: Ctx, nodeId: number, event: 'DESTROY' | 'OWNER_CLOS
   for (const e of dropped) discard(ctx, owner, e);
 }
 
-/** The enqueue of send and call, after every check passed; a call's reply handle travels with it (CALL-1). */
-export function post(ctx: Ctx, op: SendOp | CallOp, replyHandle: HandleRec | null): void {
+/** The enqueue of send and call, after every check passed; a call's reply handle travels with it (CALL-1). Returns its seq. */
+export function post(ctx: Ctx, op: SendOp | CallOp, replyHandle: HandleRec | null): number {
   const s = ctx.s;
   const h = lookup(s, op.peer, op.handle)!;
   const dest = destOf(s, h);
@@ -340,6 +387,7 @@ export function post(ctx: Ctx, op: SendOp | CallOp, replyHandle: HandleRec | nul
   }
   enqueue(ctx, dest, entry); // counted in the sender's load with its handles (QUOTA-4)
   releaseMoved(ctx, op.peer, transfers, entry.handles);
+  return entry.seq;
 }
 
 /** A new pending record of a peer (BOUND-2): takes the next ticket. */
@@ -364,7 +412,7 @@ export function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
       else if (e.node !== 0) {
         advance('noSendersNotice', 'waiting', 'RECEIVE'); // a no-senders notice (NOTICE-2)
         s.nodes[e.node].notice = null;
-      }
+      } else if (e.notice!.type === 'room') roomNoticeTaken(s, e.seq);
       out.push({ kind: 'notice', notice: e.notice! });
       continue;
     }
@@ -379,6 +427,7 @@ export function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
       const r = s.handles[e.replyHandle!];
       peer.inflight--;
       advance('replyHandle', 'live', 'DELIVER');
+      s.calls[r.call].message = null; // received: it no longer depends on its node (DESTROY-4)
       d.replyHandle = place(peer, r);
     }
     out.push(d as MessageDelivery | CallDelivery);
@@ -390,7 +439,13 @@ export function take(ctx: Ctx, peer: PeerRec, max: number): Delivery[] {
 export function arrive(s: BusState, peer: PeerRec, h: HandleRec): ReceivedHandle {
   peer.inflight--;
   if (h.kind === 'reply') {
-    advance('replyHandle', 'live', 'DELIVER');
+    advance('replyHandle', h.status, 'DELIVER');
+    if (h.status === 'abandoned') {
+      // CALL-9: abandoned while it travelled: it arrives flagged, without a name, and is gone.
+      delete s.handles[h.id];
+      delete s.calls[h.call];
+      return { name: null, kind: 'reply', rights: [], state: 'abandoned' };
+    }
     return { name: place(peer, h), kind: 'reply', rights: [], state: 'live' };
   }
   advance('handle', h.status, 'DELIVER');
@@ -399,4 +454,87 @@ export function arrive(s: BusState, peer: PeerRec, h: HandleRec): ReceivedHandle
     return { name: null, kind: 'node', rights: h.rights, state: h.status as 'dead' | 'revoked' };
   }
   return { name: place(peer, h), kind: 'node', rights: h.rights, state: 'live' };
+}
+
+// ------------------------------------------------------------------ room notices (QUOTA-5)
+
+/**
+ * A refusal for room owes the sender a room notice: arm the pair's watch with what the refused
+ * message needed, or update it (it keeps its place); nothing while its notice still waits.
+ */
+export function armRoom(s: BusState, sender: PeerId, need: RoomNeed): void {
+  const watches = s.roomWatches;
+  for (let i = 0; i < watches.length; i++) {
+    const w = watches[i];
+    if (w.sender !== sender || w.dest !== need.dest) continue;
+    if (w.status !== 'armed') return; // its notice waits: at most one per pair
+    advance('roomWatch', 'armed', 'REFUSED');
+    w.handle = need.handle;
+    w.messages = need.messages;
+    w.bytes = need.bytes;
+    w.handles = need.handles;
+    return;
+  }
+  watches.push({ sender, ...need, status: 'armed', notice: null });
+}
+
+/** What a refused message needed in one queue, and the handle it was refused through. */
+export interface RoomNeed {
+  dest: PeerId;
+  handle: HandleName;
+  messages: number;
+  bytes: number;
+  handles: number;
+}
+
+/** Whether any watch is armed (the settling has something to look at). */
+export function roomWatched(s: BusState): boolean {
+  const watches = s.roomWatches;
+  for (let i = 0; i < watches.length; i++) if (watches[i].status === 'armed') return true;
+  return false;
+}
+
+/** At the end of a step: every armed watch whose queue now has room gets its notice, oldest first. */
+export function notifyRoom(ctx: Ctx): boolean {
+  const s = ctx.s;
+  let changed = false;
+  for (const w of s.roomWatches) {
+    if (w.status !== 'armed') continue;
+    if (queueRoom(s, s.peers[w.dest], w.sender, w.messages, w.bytes, w.handles) !== null) continue;
+    if (behindOwnBlockedSend(s, w.sender, w.dest)) continue;
+    w.status = advance('roomWatch', 'armed', 'ROOM');
+    w.notice = notify(ctx, w.sender, { type: 'room', handle: w.handle });
+    changed = true;
+  }
+  return changed;
+}
+
+/** The sender took its room notice: the watch ends. */
+function roomNoticeTaken(s: BusState, seq: number): void {
+  const i = s.roomWatches.findIndex((w) => w.notice === seq);
+  advance('roomWatch', 'notified', 'RECEIVE');
+  s.roomWatches.splice(i, 1);
+}
+
+/**
+ * CLOSE-4: the watches of a closing peer end, and so do the watches on its queue, whose room
+ * notices still waiting in other peers' queues are withdrawn, in the order they were enqueued.
+ * (A notice in the closing peer's own queue is discarded with that queue.)
+ */
+export function endRoomWatches(ctx: Ctx, peer: PeerId): void {
+  const s = ctx.s;
+  const kept = [];
+  const withdrawn = [];
+  for (const w of s.roomWatches) {
+    if (w.sender !== peer && w.dest !== peer) {
+      kept.push(w);
+      continue;
+    }
+    const event = w.sender === peer ? 'SENDER_CLOSE' : 'QUEUE_CLOSE';
+    advance('roomWatch', w.status, event);
+    if (event === 'QUEUE_CLOSE' && w.notice !== null) withdrawn.push(w);
+  }
+  s.roomWatches = kept;
+  withdrawn.sort((a, b) => a.notice! - b.notice!);
+  for (const w of withdrawn) withdraw(ctx, s.peers[w.sender], w.notice!);
 }

@@ -2,10 +2,19 @@
 // state (structural, checkState) and across steps (one incremental Monitor fed
 // every step). The model's tests, the simulator and the conformance suite all
 // use these.
-import type { Completion, Credentials, Delivery, Invocation, Limits, Operation } from '../spec/types';
+import type {
+  Completion,
+  Credentials,
+  Delivery,
+  Invocation,
+  Limits,
+  Operation,
+  StampedCredentials,
+} from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
 import type { BusEvent, BusState, StepEffects } from './state';
 import { isSubset } from './checks';
+import { checkAbandonedCalls, checkRoomWatches } from './call-invariants';
 import { SeqRing } from './seq-ring';
 import { TicketTable } from './ticket-table';
 
@@ -19,10 +28,9 @@ function v(invariant: string, detail: string): Violation {
 }
 
 /** Structural invariants of one state. */
-export function checkState(s: BusState): Violation[] {
+/** INV-1, INV-2, INV-5, INV-6, INV-8 on every handle; counts handles in flight per peer and senders per node. */
+function checkHandles(s: BusState, inflight: Map<number, number>, senders: Map<number, number>): Violation[] {
   const out: Violation[] = [];
-  const inflight = new Map<number, number>();
-  const senders = new Map<number, number>();
   const replyOfCall = new Map<number, number>();
   for (const h of Object.values(s.handles)) {
     const holder = s.peers[h.holder];
@@ -68,6 +76,13 @@ export function checkState(s: BusState): Violation[] {
       replyOfCall.set(h.call, h.id);
     }
   }
+  return out;
+}
+
+export function checkState(s: BusState): Violation[] {
+  const inflight = new Map<number, number>();
+  const senders = new Map<number, number>();
+  const out = checkHandles(s, inflight, senders);
   for (const p of Object.values(s.peers)) {
     for (const [name, id] of Object.entries(p.table)) {
       if (!s.handles[id]) out.push(v('INV-8', `peer ${p.id} name ${name} resolves to a released handle`));
@@ -92,10 +107,8 @@ export function checkState(s: BusState): Violation[] {
       m.b += e.bytes;
       mine.set(e.sender, m);
       // INV-10: credentials exactly the sender's, and only for nodes that opted in.
-      const node = s.nodes[e.node];
-      const sender = s.peers[e.sender];
-      if (node?.credentials) {
-        if (!e.credentials || !sender || JSON.stringify(e.credentials) !== JSON.stringify(sender.credentials))
+      if (s.nodes[e.node]?.credentials) {
+        if (!stampedBy(e.credentials, e.sender, s.peers[e.sender]?.credentials))
           out.push(v('INV-10', `entry ${e.seq} carries wrong credentials`));
       } else if (e.credentials)
         out.push(v('INV-10', `entry ${e.seq} carries credentials to a node that did not opt in`));
@@ -144,8 +157,31 @@ export function checkState(s: BusState): Violation[] {
       Object.keys(s.handles).length + Object.keys(s.nodes).length + Object.keys(s.calls).length + s.pending.length;
     if (left > 0) out.push(v('INV-5', `all peers closed but ${left} handles/nodes/calls/pending remain`));
   }
-  return [...out, ...checkBounds(s), ...checkHandleQuota(s), ...checkNoSendersNotices(s), ...checkRefusedHandles(s)];
+  for (const check of FURTHER_CHECKS) out.push(...check(s));
+  return out;
 }
+
+/** INV-10, CRED-2: credentials exactly a peer's attach credentials, keyed by its id. */
+function stampedBy(c: StampedCredentials | undefined, peer: number, attached: Credentials | undefined): boolean {
+  return (
+    c !== undefined &&
+    attached !== undefined &&
+    c.uid === attached.uid &&
+    c.gid === attached.gid &&
+    c.pid === attached.pid &&
+    c.peerKey === peer
+  );
+}
+
+/** The structural checks beside checkState's own, each of one family of invariants. */
+const FURTHER_CHECKS: ((s: BusState) => Violation[])[] = [
+  (s) => checkBounds(s),
+  (s) => checkHandleQuota(s),
+  (s) => checkNoSendersNotices(s),
+  (s) => checkRefusedHandles(s),
+  (s) => checkAbandonedCalls(s),
+  (s) => checkRoomWatches(s),
+];
 
 /** INV-12: live nodes and pending operations per peer within their limits, and counted right; counters bounded. */
 export function checkBounds(s: BusState): Violation[] {
@@ -313,8 +349,11 @@ export class Monitor {
     const first = this.step(op, result, completions, events, before === null ? null : fingerprint(before), after);
     if (first !== null) found.push(first);
     // INV-3 in full: a failed operation leaves the whole state as it was.
-    if (first === null && before !== null && failed && JSON.stringify(before) !== JSON.stringify(after))
-      found.push(v('INV-3', `failed ${op.op} (${(result as { error: string }).error}) changed the state`));
+    // (A refusal for room leaves one trace, the room watch it arms, QUOTA-5.)
+    const error = failed ? (result as { error: string }).error : '';
+    const seen = (s: BusState) => JSON.stringify(error === 'QUEUE_FULL' ? { ...s, roomWatches: null } : s);
+    if (first === null && before !== null && failed && seen(before) !== seen(after))
+      found.push(v('INV-3', `failed ${op.op} (${error}) changed the state`));
     // Deliveries of this step, in order, against its dequeue events (INV-9, INV-10).
     let cursor = 0;
     const check = (peer: number, deliveries: readonly Delivery[]) => {
@@ -327,7 +366,7 @@ export class Monitor {
       const dv = this.deliveries(peer, deliveries, this.seqScratch, k);
       if (dv !== null) found.push(dv);
     };
-    if (op.op === 'receive' && !('pending' in result) && result.ok)
+    if ((op.op === 'receive' || op.op === 'replyReceive') && !('pending' in result) && result.ok)
       check(op.peer, (result.value as { deliveries: Delivery[] }).deliveries);
     for (const c of completions)
       if (c.op === 'receive' && c.result.ok) check(c.peer, (c.result.value as { deliveries: Delivery[] }).deliveries);
@@ -384,6 +423,17 @@ export class Monitor {
       const slot = this.outstanding.find(t);
       if (slot < 0) return { invariant: 'INV-6', detail: `ticket ${t} completed twice or never started` };
       this.outstanding.remove(slot);
+      // INV-10, CRED-3: credentials on a reply are exactly the replier's, keyed by its peer id.
+      const r = completions[i].result;
+      const got = r.ok ? (r.value as { reply?: { credentials?: StampedCredentials } }).reply?.credentials : undefined;
+      if (got !== undefined) {
+        const expected = this.credentials.get(got.peerKey);
+        if (!expected || got.uid !== expected.uid || got.gid !== expected.gid || got.pid !== expected.pid)
+          return {
+            invariant: 'INV-10',
+            detail: `a reply carries ${JSON.stringify(got)}, not its replier's credentials`,
+          };
+      }
     }
     return null;
   }
@@ -494,7 +544,7 @@ export class Monitor {
       const d = deliveries[i];
       if (d.kind === 'notice') {
         const n = d.notice;
-        if (n.type === 'no-senders') continue;
+        if (n.type === 'no-senders' || n.type === 'room') continue;
         const key = `${peer}:${n.handle}`;
         if (this.notified.has(key))
           return { invariant: 'INV-9', detail: `peer ${peer} got a second ${n.type} notice for handle ${n.handle}` };
@@ -516,7 +566,14 @@ export class Monitor {
       const sender = slot >= 0 ? this.seqs.i32[1][slot] : -1;
       const expected = this.credentials.get(sender);
       const got = d.credentials;
-      if (!got || !expected || got.uid !== expected.uid || got.gid !== expected.gid || got.pid !== expected.pid) {
+      if (
+        !got ||
+        !expected ||
+        got.uid !== expected.uid ||
+        got.gid !== expected.gid ||
+        got.pid !== expected.pid ||
+        got.peerKey !== sender
+      ) {
         return {
           invariant: 'INV-10',
           detail: `delivery to peer ${peer} node ${d.node} carries ${JSON.stringify(got)}, sender ${sender} attached with ${JSON.stringify(expected)}`,

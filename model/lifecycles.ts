@@ -53,13 +53,24 @@ export const replyHandleLifecycle = createMachine({
   initial: 'live',
   states: {
     live: {
-      on: { DELIVER: 'live', DELEGATE: 'live', REPLY: 'used', CALLER_GONE: 'used', RELEASE: 'released' },
-      description: 'One-shot right to answer one call (CALL-3), delegable by move (CALL-5).',
+      on: { DELIVER: 'live', DELEGATE: 'live', REPLY: 'used', ABANDON: 'abandoned', RELEASE: 'released' },
+      description: 'One-shot right to answer one call (CALL-3), delegable by move (CALL-5), while the call is pending.',
     },
-    used: { type: 'final', description: 'Consumed by reply, or by reply to a call already resolved (CALL-4).' },
+    abandoned: {
+      on: { CALLER_GONE: 'used', RELEASE: 'released', DELIVER: 'released' },
+      description:
+        'Its call timed out, was cancelled or its caller closed after the call was received: the holder in a table ' +
+        'is told by a call-abandoned notice; it cannot travel, and one in flight arrives flagged (CALL-8, CALL-9).',
+    },
+    used: {
+      type: 'final',
+      description: 'Consumed by reply, or by a late reply or replyReceive to an abandoned call (CALL-4, CALL-10).',
+    },
     released: {
       type: 'final',
-      description: 'Released, discarded in flight, or its holder closed: the call resolves NO_REPLY (CALL-4).',
+      description:
+        'Released, discarded in flight, or its holder closed (the call, if pending, resolves NO_REPLY, CALL-4); ' +
+        'or arrived flagged abandoned (RECV-3).',
     },
   },
 });
@@ -74,15 +85,17 @@ export const callLifecycle = createMachine({
         NODE_DESTROYED: 'dead',
         REPLY_HANDLE_GONE: 'noReply',
         DEADLINE: 'timedOut',
+        CANCEL: 'cancelled',
         CALLER_CLOSE: 'closed',
       },
-      description: 'The caller waits for exactly one outcome (CALL-1).',
+      description: 'The caller waits for exactly one outcome (CALL-1), whatever races (CANCEL-3).',
     },
     replied: { type: 'final', description: 'Outcome: the reply (CALL-3).' },
-    dead: { type: 'final', description: 'Outcome: DEAD (DESTROY-4).' },
+    dead: { type: 'final', description: 'Outcome: DEAD, its message still queued when its node died (DESTROY-4).' },
     noReply: { type: 'final', description: 'Outcome: NO_REPLY (CALL-4).' },
-    timedOut: { type: 'final', description: 'Outcome: TIMED_OUT (TIME-1).' },
-    closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
+    timedOut: { type: 'final', description: 'Outcome: TIMED_OUT (TIME-1); abandoned (CALL-8).' },
+    cancelled: { type: 'final', description: 'Outcome: CANCELLED (CANCEL-1); abandoned (CALL-8).' },
+    closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1); abandoned (CALL-8).' },
   },
 });
 
@@ -96,6 +109,7 @@ export const blockedSendLifecycle = createMachine({
         RECHECK_FAILED: 'failed',
         NODE_DESTROYED: 'failed',
         DEADLINE: 'timedOut',
+        CANCEL: 'cancelled',
         SENDER_CLOSE: 'closed',
       },
       description: 'Waiting for room in the queue, in order with other waiters (SEND-7).',
@@ -103,6 +117,7 @@ export const blockedSendLifecycle = createMachine({
     sent: { type: 'final', description: 'Enqueued once room freed and every check passed again.' },
     failed: { type: 'final', description: 'A check failed at retry (e.g. DEAD, REVOKED).' },
     timedOut: { type: 'final', description: 'Outcome: TIMED_OUT.' },
+    cancelled: { type: 'final', description: 'Outcome: CANCELLED; nothing enqueued, nothing moved (CANCEL-2).' },
     closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
   },
 });
@@ -112,12 +127,34 @@ export const receiveWaitLifecycle = createMachine({
   initial: 'waiting',
   states: {
     waiting: {
-      on: { ARRIVAL: 'delivered', DEADLINE: 'timedOut', RECEIVER_CLOSE: 'closed' },
-      description: 'Waiting on an empty queue (RECV-2).',
+      on: { ARRIVAL: 'delivered', DEADLINE: 'timedOut', CANCEL: 'cancelled', RECEIVER_CLOSE: 'closed' },
+      description: 'Waiting on an empty queue (RECV-2), after a receive or a replyReceive (CALL-10).',
     },
     delivered: { type: 'final', description: 'Completed with the first batch that arrived.' },
     timedOut: { type: 'final', description: 'Completed with an empty list.' },
+    cancelled: { type: 'final', description: 'Outcome: CANCELLED; took nothing (CANCEL-2).' },
     closed: { type: 'final', description: 'Outcome: CLOSED (CLOSE-1).' },
+  },
+});
+
+export const roomWatchLifecycle = createMachine({
+  id: 'roomWatch',
+  initial: 'armed',
+  states: {
+    armed: {
+      on: { REFUSED: 'armed', ROOM: 'notified', SENDER_CLOSE: 'ended', QUEUE_CLOSE: 'ended' },
+      description:
+        'A refusal for room (QUEUE_FULL, or a multicast skipping a full queue) owes the sender a room notice; ' +
+        'a later refusal for the same queue updates what it waits for (QUOTA-5).',
+    },
+    notified: {
+      on: { RECEIVE: 'received', SENDER_CLOSE: 'discarded', QUEUE_CLOSE: 'withdrawn' },
+      description: "The queue had room: its room notice waits in the sender's queue; refusals arm nothing meanwhile.",
+    },
+    ended: { type: 'final', description: 'The sender or the queue closed before there was room (CLOSE-4).' },
+    received: { type: 'final', description: 'The sender took its room notice.' },
+    discarded: { type: 'final', description: 'The sender closed with the notice unread (CLOSE-4).' },
+    withdrawn: { type: 'final', description: "The queue's peer closed: the notice is taken back (QUOTA-5)." },
   },
 });
 
@@ -147,14 +184,16 @@ export const LIFECYCLES = {
   blockedSend: blockedSendLifecycle,
   receiveWait: receiveWaitLifecycle,
   noSendersNotice: noSendersNoticeLifecycle,
+  roomWatch: roomWatchLifecycle,
 } as const;
 
 export type LifecycleName = keyof typeof LIFECYCLES;
 export type PeerStatus = 'open' | 'closed';
 export type NodeStatus = 'live' | 'destroyed';
 export type HandleStatus = 'live' | 'revoked' | 'dead';
-export type ReplyHandleStatus = 'live';
-export type CallStatus = 'pending' | 'replied' | 'dead' | 'noReply' | 'timedOut' | 'closed';
+export type ReplyHandleStatus = 'live' | 'abandoned';
+export type CallStatus = 'pending' | 'replied' | 'dead' | 'noReply' | 'timedOut' | 'cancelled' | 'closed';
+export type RoomWatchStatus = 'armed' | 'notified';
 
 /** state -> event -> target, read from the machine definitions once. */
 export type TransitionTable = Record<string, Record<string, string>>;

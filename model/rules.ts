@@ -10,15 +10,19 @@
 import type {
   AttachOp,
   CallOp,
+  CancelOp,
   ErrorCode,
+  HandleName,
   MulticastOp,
   Operation,
   OperationName,
   ReceiveOp,
   ReplyOp,
+  ReplyReceiveOp,
   SendOp,
 } from '../spec/types';
 import type { BusState, PeerRec } from './state';
+import type { RoomNeed } from './effects';
 
 import {
   destOf,
@@ -40,6 +44,8 @@ import {
   transfersOf,
   behindOwnBlockedSend,
   multicastLive,
+  mayWaitFor,
+  queueEmptyAfterReply,
   MAX_SAFE,
 } from './checks';
 
@@ -49,8 +55,12 @@ export interface Rule {
   clause: string;
   says: string;
   fails: (s: BusState, op: any) => ErrorCode | null;
-  /** What a failure does besides returning the error (ATOMIC-1 exceptions and waits). */
-  onFail?: 'block-if-waiting' | 'consume-reply-handle';
+  /**
+   * What a failure does besides returning the error (ATOMIC-1 exceptions and waits): a send that
+   * may wait blocks (SEND-7) and one that may not arms a room watch, as every refusal for room
+   * does (QUOTA-5); a late reply consumes its reply handle (CALL-4).
+   */
+  onFail?: 'block-if-waiting' | 'arm-room' | 'consume-reply-handle';
 }
 
 // ------------------------------------------------------------------ shared rules
@@ -136,6 +146,30 @@ function destTableRoom(extra: number): Rule {
         : null;
     },
   };
+}
+
+/**
+ * QUOTA-5: the queues a send, call or all-or-nothing multicast that failed QUEUE_FULL lacked room
+ * in (capacity, quotas, or its own blocked send, SEND-8), with what it needed there.
+ */
+export function refusedRooms(s: BusState, op: SendOp | CallOp | MulticastOp): RoomNeed[] {
+  const bytes = messageBytes(op.message);
+  const n = transfersOf(op.message).length;
+  if (op.op !== 'multicast') {
+    const handles = n + (op.op === 'call' ? 1 : 0);
+    const dest = destOf(s, lookup(s, op.peer, op.handle)!).id;
+    return [{ dest, handle: op.handle, messages: 1, bytes, handles }];
+  }
+  const out: RoomNeed[] = [];
+  const first = new Map<PeerRec, HandleName>();
+  for (const name of op.handles) {
+    const h = lookup(s, op.peer, name)!;
+    if (h.status === 'live' && !first.has(destOf(s, h))) first.set(destOf(s, h), name);
+  }
+  for (const [d, k] of copiesPerPeer(s, op))
+    if (queueRoom(s, d, op.peer, k, k * bytes, k * n) !== null || behindOwnBlockedSend(s, op.peer, d.id))
+      out.push({ dest: d.id, handle: first.get(d)!, messages: k, bytes: k * bytes, handles: k * n });
+  return out;
 }
 
 /**
@@ -356,6 +390,7 @@ const callRules: Rule[] = [
   peerOpen,
   nameIsSafe('handle'),
   timeoutValid,
+  optionalBoolean('replierCredentials', 'CRED-3'),
   messageShape,
   payloadSize,
   handleCount,
@@ -368,6 +403,12 @@ const callRules: Rule[] = [
     clause: 'QUOTA-2',
     says: 'the queue has room, the caller is within its quotas (the reply handle counted), and no blocked send of its own waits for it',
     fails: (s, op: CallOp) => (roomError(s, op, 1) ? 'QUEUE_FULL' : null),
+    onFail: 'arm-room',
+  },
+  {
+    clause: 'TIME-4',
+    says: 'the call may wait for its reply (timeoutMs is not 0: a call that may not wait times out at once, CALL-1)',
+    fails: (_s, op: CallOp) => (op.timeoutMs === 0 ? 'TIMED_OUT' : null),
   },
   {
     clause: 'BOUND-2',
@@ -376,27 +417,44 @@ const callRules: Rule[] = [
   },
 ];
 
+const replyTarget: Rule = {
+  clause: 'HANDLE-5',
+  says: 'the handle resolves to a reply handle',
+  fails: (s, op) => {
+    const r = resolveUsable(s, op.peer, op.handle, 'reply');
+    return typeof r === 'string' ? r : null;
+  },
+};
+const replyNotCarried: Rule = {
+  clause: 'CALL-7',
+  says: 'the reply does not carry the reply handle it answers',
+  fails: (_s, op: ReplyOp | ReplyReceiveOp) =>
+    transfersOf(op.message).some((t) => t.handle === op.handle) ? 'INVALID_ARGUMENT' : null,
+};
+const replyTableRoom: Rule = {
+  clause: 'CALL-6',
+  says: "the caller's table has room for the handles the reply carries",
+  fails: (s, op: ReplyOp) => {
+    const caller = s.peers[s.calls[lookup(s, op.peer, op.handle)!.call].caller];
+    const n = transfersOf(op.message).length;
+    return n > 0 && !tableHasRoom(s, caller, n) ? 'TABLE_FULL' : null;
+  },
+};
+const maxValid: Rule = {
+  clause: 'RECV-1',
+  says: 'max is a safe integer of at least 1',
+  fails: (_s, op: ReceiveOp) => (isCount(op.max) && op.max >= 1 ? null : 'INVALID_ARGUMENT'),
+};
+
 const replyRules: Rule[] = [
   peerKnown,
   peerOpen,
   nameIsSafe('handle'),
   messageShape,
-  {
-    clause: 'CALL-7',
-    says: 'the reply does not carry the reply handle it answers',
-    fails: (_s, op: ReplyOp) =>
-      transfersOf(op.message).some((t) => t.handle === op.handle) ? 'INVALID_ARGUMENT' : null,
-  },
+  replyNotCarried,
   payloadSize,
   handleCount,
-  {
-    clause: 'HANDLE-5',
-    says: 'the handle resolves to a reply handle',
-    fails: (s, op) => {
-      const r = resolveUsable(s, op.peer, op.handle, 'reply');
-      return typeof r === 'string' ? r : null;
-    },
-  },
+  replyTarget,
   transfersValid,
   {
     clause: 'CALL-4',
@@ -405,14 +463,32 @@ const replyRules: Rule[] = [
       s.calls[lookup(s, op.peer, op.handle)!.call].status === 'pending' ? null : 'CALLER_GONE',
     onFail: 'consume-reply-handle',
   },
+  replyTableRoom,
+];
+
+const replyReceiveRules: Rule[] = [
+  peerKnown,
+  peerOpen,
+  nameIsSafe('handle'),
+  messageShape,
+  replyNotCarried,
+  maxValid,
+  timeoutValid,
+  payloadSize,
+  handleCount,
+  replyTarget,
+  transfersValid,
   {
-    clause: 'CALL-6',
-    says: "the caller's table has room for the handles the reply carries",
-    fails: (s, op: ReplyOp) => {
-      const caller = s.peers[s.calls[lookup(s, op.peer, op.handle)!.call].caller];
-      const n = transfersOf(op.message).length;
-      return n > 0 && !tableHasRoom(s, caller, n) ? 'TABLE_FULL' : null;
-    },
+    clause: 'CALL-10',
+    says: "a reply to a pending call has room in the caller's table for its handles (a dropped reply needs none)",
+    fails: (s, op: ReplyReceiveOp) =>
+      s.calls[lookup(s, op.peer, op.handle)!.call].status === 'pending' ? replyTableRoom.fails(s, op) : null,
+  },
+  {
+    clause: 'BOUND-2',
+    says: 'a receive that would wait, on the queue as the reply leaves it, finds the peer below maxPendingPerPeer pending operations',
+    fails: (s, op: ReplyReceiveOp) =>
+      mayWaitFor(op.timeoutMs) && !mayWait(s, op.peer) && queueEmptyAfterReply(s, op) ? 'TOO_MANY_PENDING' : null,
   },
 ];
 
@@ -438,6 +514,7 @@ const multicastRules: Rule[] = [
       if (new Set(handles).size !== handles.length) return 'INVALID_ARGUMENT';
       if (!messageShapeValid(op.message)) return 'INVALID_ARGUMENT';
       if (transfersOf(op.message).some((t) => t.move === true)) return 'INVALID_ARGUMENT';
+      if (op.skipFull !== undefined && typeof op.skipFull !== 'boolean') return 'INVALID_ARGUMENT'; // MCAST-6
       return null;
     },
   },
@@ -475,8 +552,10 @@ const multicastRules: Rule[] = [
   },
   {
     clause: 'MCAST-4',
-    says: "every live destination's queue has room within the sender's quotas, and no blocked send of its own waits for it",
+    says: "every live destination's queue has room within the sender's quotas, and no blocked send of its own waits for it (unless skipFull, MCAST-6)",
+    onFail: 'arm-room',
     fails: (s, op: MulticastOp) => {
+      if (op.skipFull === true) return null; // full destinations are skipped instead (MCAST-6)
       const bytes = messageBytes(op.message);
       const n = transfersOf(op.message).length;
       for (const [d, k] of copiesPerPeer(s, op)) {
@@ -491,19 +570,25 @@ const multicastRules: Rule[] = [
 const receiveRules: Rule[] = [
   peerKnown,
   peerOpen,
-  {
-    clause: 'RECV-1',
-    says: 'max is a safe integer of at least 1',
-    fails: (_s, op: ReceiveOp) => (isCount(op.max) && op.max >= 1 ? null : 'INVALID_ARGUMENT'),
-  },
+  maxValid,
   timeoutValid,
   {
     clause: 'BOUND-2',
     says: 'a receive that would wait finds the peer below maxPendingPerPeer pending operations',
     fails: (s, op: ReceiveOp) =>
-      op.timeoutMs !== undefined && op.timeoutMs > 0 && s.peers[op.peer].queue.length === 0 && !mayWait(s, op.peer)
+      mayWaitFor(op.timeoutMs) && s.peers[op.peer].queue.length === 0 && !mayWait(s, op.peer)
         ? 'TOO_MANY_PENDING'
         : null,
+  },
+];
+
+const cancelRules: Rule[] = [
+  peerKnown,
+  peerOpen,
+  {
+    clause: 'CANCEL-1',
+    says: 'the ticket is a safe integer',
+    fails: (_s, op: CancelOp) => (isCount(op.ticket) ? null : 'INVALID_ARGUMENT'),
   },
 ];
 
@@ -533,8 +618,10 @@ export const RULES: Record<OperationName, Rule[]> = {
   send: sendRules,
   call: callRules,
   reply: replyRules,
+  replyReceive: replyReceiveRules,
   multicast: multicastRules,
   receive: receiveRules,
+  cancel: cancelRules,
   close: closeRules,
   tick: tickRules,
 };

@@ -1,8 +1,26 @@
 // The bus state of the formal model: plain JSON data, so that a state can be
 // cloned, compared deep-equal, hashed and printed. Records are keyed by id.
-import type { Badge, Completion, Credentials, HandleName, Limits, Notice, PeerId, Right, SendOp } from '../spec/types';
+import type {
+  Badge,
+  Completion,
+  Credentials,
+  HandleName,
+  Limits,
+  Notice,
+  PeerId,
+  Right,
+  SendOp,
+  StampedCredentials,
+} from '../spec/types';
 import { resolveLimits } from '../spec/registry/limits';
-import type { HandleStatus, ReplyHandleStatus, CallStatus, PeerStatus, NodeStatus } from './lifecycles';
+import type {
+  HandleStatus,
+  ReplyHandleStatus,
+  CallStatus,
+  PeerStatus,
+  NodeStatus,
+  RoomWatchStatus,
+} from './lifecycles';
 
 export interface PeerRec {
   id: PeerId;
@@ -65,7 +83,7 @@ export interface HandleRec {
   root: boolean;
   /** Reply handles: the call this handle answers. */
   call: number;
-  /** The seq of the revoked/node-destroyed notice about this handle, once one is queued. */
+  /** The seq of the notice about this handle (revoked, node-destroyed or call-abandoned), once one is queued. */
   notice: number | null;
 }
 
@@ -78,7 +96,7 @@ export interface QueueEntry {
   node: number;
   ownerName: HandleName;
   badge: Badge;
-  credentials?: Credentials;
+  credentials?: StampedCredentials;
   payload: string;
   bytes: number;
   handles: number[];
@@ -95,6 +113,29 @@ export interface CallRec {
   node: number;
   status: CallStatus;
   replyHandle: number | null;
+  /** The seq of its call message while that is queued (DESTROY-4, CALL-8); null once received. */
+  message: number | null;
+  /** The reply carries the replier's credentials (CRED-3). */
+  replierCredentials: boolean;
+}
+
+/**
+ * A sender's room watch on a queue (QUOTA-5): armed by a refusal for room, it records what the
+ * refused message needed; once the queue has room for that, a room notice goes to the sender
+ * and the watch waits (notified) until that notice is received or withdrawn. One per pair.
+ */
+export interface RoomWatch {
+  sender: PeerId;
+  /** The peer whose queue it watches. */
+  dest: PeerId;
+  /** The sender's name for the handle it was refused through. */
+  handle: HandleName;
+  messages: number;
+  bytes: number;
+  handles: number;
+  status: RoomWatchStatus;
+  /** The seq of its room notice while that waits in the sender's queue. */
+  notice: number | null;
 }
 
 /** A pending operation; a null deadline is none (no timeout, or one past the end of the clock, TIME-3). */
@@ -119,6 +160,8 @@ export interface BusState {
   calls: Record<number, CallRec>;
   /** Pending operations in ticket order (TIME-2). */
   pending: PendingRec[];
+  /** Room watches, armed or notified, in the order they were armed (QUOTA-5). */
+  roomWatches: RoomWatch[];
 }
 
 /** A spec-level event of one step, for traces and the simulator. */
@@ -148,6 +191,7 @@ export function initialState(limits: Partial<Limits> = {}): BusState {
     handles: {},
     calls: {},
     pending: [],
+    roomWatches: [],
   };
 }
 

@@ -5,8 +5,9 @@
 //
 // applyInPlace walks the rules of model/rules.ts in ERR-1 order; the first that
 // fails decides the error (and a failed operation changes nothing, ATOMIC-1),
-// except the two failures that act: a send that waits for room (SEND-7) and a
-// reply to a call already resolved (CALL-4). When every rule passes, the effects
+// except the failures that act: a send that waits for room (SEND-7), a refusal
+// for room, which owes its sender a room notice (QUOTA-5), and a reply to a call
+// already resolved (CALL-4). When every rule passes, the effects
 // of model/apply.ts run, then the end-of-step settling (TIME-2). `step` is a
 // clone of the state, a copy of the operation (read once, ATOMIC-1), and
 // applyInPlace: there is one implementation of the effects.
@@ -15,14 +16,15 @@
 // docs: one state, `running`; each operation an event whose guards are the
 // rules, named after their clauses, and whose action is applyInPlace.
 import { assign, setup } from 'xstate';
-import type { ErrorCode, Invocation, Operation, ReplyOp, SendOp } from '../spec/types';
+import type { CallOp, ErrorCode, Invocation, MulticastOp, Operation, ReplyOp, SendOp } from '../spec/types';
 import { OPERATIONS } from '../spec/registry/operations';
 import type { BusState, StepEffects } from './state';
 import { cloneState } from './state';
 import { APPLY, block, consumeReplyHandle, settle, type Ctx } from './apply';
+import { armRoom } from './effects';
 import { copyOp } from './copy';
-import { RULES, firstFailure, ruleName, type Rule } from './rules';
-import { lookup, mayWait } from './checks';
+import { RULES, firstFailure, refusedRooms, ruleName, type Rule } from './rules';
+import { lookup, mayWait, mayWaitFor } from './checks';
 
 export interface StepOutcome extends StepEffects {
   state: BusState;
@@ -32,13 +34,19 @@ export interface StepOutcome extends StepEffects {
 /** What a failing rule does instead of only failing: wait (SEND-7), or consume the reply handle (CALL-4). */
 function failureActs(op: Operation, rule: Rule): boolean {
   if (rule.onFail === 'consume-reply-handle') return true;
-  return rule.onFail === 'block-if-waiting' && ((op as SendOp).timeoutMs ?? 0) > 0;
+  return rule.onFail === 'block-if-waiting' && mayWaitFor((op as SendOp).timeoutMs);
 }
 
 function actOnFailure(ctx: Ctx, op: Operation, rule: Rule, code: ErrorCode): Invocation {
   if (rule.onFail === 'block-if-waiting') return block(ctx, op as SendOp);
   consumeReplyHandle(ctx, lookup(ctx.s, (op as ReplyOp).peer, (op as ReplyOp).handle)!, 'CALLER_GONE');
   return { ok: false, error: code };
+}
+
+/** QUOTA-5: a refusal for room changes nothing but the room notice its sender is owed for each queue it lacked. */
+function refuseForRoom(state: BusState, op: SendOp | CallOp | MulticastOp): Omit<StepOutcome, 'state'> {
+  for (const need of refusedRooms(state, op)) armRoom(state, op.peer, need);
+  return failed('QUEUE_FULL');
 }
 
 const failed = (error: ErrorCode): Omit<StepOutcome, 'state'> => ({
@@ -54,8 +62,12 @@ const failed = (error: ErrorCode): Omit<StepOutcome, 'state'> => ({
  */
 export function applyInPlace(state: BusState, op: Operation): Omit<StepOutcome, 'state'> {
   const failure = firstFailure(state, op);
-  if (failure !== null && !failureActs(op, failure.rule)) return failed(failure.code);
-  // A send that would wait needs a place among its peer's pending operations (BOUND-2).
+  if (failure !== null && !failureActs(op, failure.rule)) {
+    const onFail = failure.rule.onFail;
+    if (onFail === 'arm-room' || onFail === 'block-if-waiting') return refuseForRoom(state, op as SendOp);
+    return failed(failure.code);
+  }
+  // A send that would wait needs a place among its peer's pending operations (BOUND-2): it is not refused for room.
   if (failure !== null && failure.rule.onFail === 'block-if-waiting' && !mayWait(state, (op as SendOp).peer))
     return failed('TOO_MANY_PENDING');
   const ctx: Ctx = { s: state, completions: [], events: [] };

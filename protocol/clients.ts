@@ -65,6 +65,8 @@ export class ClientScript {
   readonly random: () => number;
   private readonly nodeHandles: LabelledHandle[];
   private readonly replyHandles: number[] = [];
+  /** Tickets of this client's calls that returned pending (CANCEL-1: what it may cancel). */
+  private readonly calls: number[] = [];
   private readonly ops: Set<string>;
   private i = 0;
 
@@ -90,14 +92,15 @@ export class ClientScript {
     const choices: ScriptStep[] = [];
     const target = this.pick(nodeHandles);
     const payload = { segments: [text(`c${k}.${i}`)] };
+    // Sends and receives never wait (timeoutMs 0, TIME-4): each client keeps one operation in flight.
     const send: ScriptStep = {
-      op: { op: 'send', peer, handle: target.name, message: payload },
+      op: { op: 'send', peer, handle: target.name, message: payload, timeoutMs: 0 },
       targets: [target.node],
     };
     choices.push(send, send);
     choices.push(
-      { op: { op: 'receive', peer, max: 1 + Math.floor(random() * 3) }, targets: [] },
-      { op: { op: 'receive', peer, max: 2 }, targets: [] },
+      { op: { op: 'receive', peer, max: 1 + Math.floor(random() * 3), timeoutMs: 0 }, targets: [] },
+      { op: { op: 'receive', peer, max: 2, timeoutMs: 0 }, targets: [] },
     );
     if (ops.has('mint'))
       choices.push({
@@ -107,9 +110,19 @@ export class ClientScript {
     if (ops.has('call'))
       choices.push({ op: { op: 'call', peer, handle: target.name, message: payload }, targets: [target.node] });
     if (ops.has('reply') && this.replyHandles.length > 0) {
-      const r = this.replyHandles.shift()!;
-      choices.push({ op: { op: 'reply', peer, handle: r, message: { segments: [text(`r${k}.${i}`)] } }, targets: [] });
+      const r = this.replyHandles[0]; // taken from the list only if this answer is the step chosen
+      const answer = { segments: [text(`r${k}.${i}`)] };
+      // Half the time a server answers and takes its next request in one step (CALL-10). A server
+      // answers what it holds before most else: twice the weight of any other choice.
+      const answerStep: ScriptStep =
+        ops.has('replyReceive') && random() < 0.5
+          ? { op: { op: 'replyReceive', peer, handle: r, message: answer, max: 2, timeoutMs: 0 }, targets: [] }
+          : { op: { op: 'reply', peer, handle: r, message: answer }, targets: [] };
+      choices.push(answerStep, answerStep);
     }
+    // A caller gives up on one of its calls, racing whoever answers it (CANCEL-3).
+    if (ops.has('cancel') && this.calls.length > 0 && random() < 0.5)
+      choices.push({ op: { op: 'cancel', peer, ticket: this.calls[0] }, targets: [] });
     if (ops.has('multicast') && nodeHandles.length > 1) {
       const hs = [...new Map([this.pick(nodeHandles), this.pick(nodeHandles)].map((h) => [h.name, h])).values()];
       choices.push({
@@ -132,16 +145,21 @@ export class ClientScript {
           peer,
           handle: target.name,
           message: { segments: [text(`c${k}.${i}>${t.node}`)], transfers: [{ handle: t.name, rights: ['send'] }] },
+          timeoutMs: 0,
         },
         targets: [target.node],
       });
     }
     const usable = choices.filter((c) => ops.has(c.op.op));
-    return this.pick(usable);
+    const chosen = this.pick(usable);
+    if (chosen.op.op === 'reply' || chosen.op.op === 'replyReceive') this.replyHandles.shift();
+    if (chosen.op.op === 'cancel') this.calls.shift();
+    return chosen;
   }
 
-  /** Learn handles from a result: minted handles, transferred handles, reply handles. */
+  /** Learn handles from a result: minted handles, transferred handles, reply handles; and its calls' tickets. */
   learn(step: ScriptStep, r: Invocation): void {
+    if ('pending' in r && step.op.op === 'call') this.calls.push(r.ticket);
     if ('pending' in r || !r.ok) return;
     const v = r.value as { handle?: number; deliveries?: Delivery[] };
     if (step.op.op === 'mint' && typeof v.handle === 'number') {

@@ -18,9 +18,13 @@ export const PROTOCOL_VERSION = '2';
 export function protocolMismatch(driverVersion: unknown, suiteVersion: unknown = PROTOCOL_VERSION): string {
   const what =
     String(driverVersion) === '1' && suiteVersion === '2'
-      ? ': protocol 2 is Tessera v2, which adds the limits maxNodesPerPeer, maxPendingPerPeer and senderQuotaHandles, ' +
-        "the operation sameNode, createNode's acceptsHandles, destroyNode's derivedCount and the errors STALE and " +
-        'TOO_MANY_PENDING, and changes no-senders notices (NOTICE-6) and blocked sends (SEND-8); see conformance/README.md, "Protocol 2"'
+      ? ': protocol 2 is Tessera v2, which adds the limits maxNodesPerPeer, maxPendingPerPeer and senderQuotaHandles; ' +
+        "the operations sameNode, cancel and replyReceive; createNode's acceptsHandles, destroyNode's derivedCount, " +
+        "call's replierCredentials and multicast's skipFull (with a full list in its result); the notices " +
+        'call-abandoned and room; a peerKey in every credentials record; the errors STALE, TOO_MANY_PENDING and ' +
+        'CANCELLED; and changes no-senders notices (NOTICE-6), blocked sends (SEND-8), timeouts (a timeoutMs left ' +
+        'out means no limit, 0 no waiting, TIME-4) and calls that end without a reply (withdrawn or told, CALL-8; ' +
+        'a received call survives destroyNode, DESTROY-4); see conformance/README.md, "Protocol 2"'
       : '';
   return `the driver speaks protocol version ${JSON.stringify(driverVersion)} and the suite ${JSON.stringify(suiteVersion)}${what}`;
 }

@@ -7,6 +7,7 @@
 // out of memory or print NaN. Each problem names the field (a JSON pointer) and the bound.
 import { resolveLimits } from '../spec/registry/limits';
 import { expandWorkload } from './workloads';
+import { findMetric, metricIds } from './metrics';
 import type { PeerSpec, Profile, Scenario, Step, Sweep } from './types';
 
 /** The bounds the static checks hold (the schemas hold the per-field ones). */
@@ -25,7 +26,7 @@ export const SIM_BOUNDS = {
   backgroundPeriods: 10_000_000,
   /** Distinct payload sizes of a scenario, added up (each is made once and kept), bytes. */
   distinctPayloadBytes: 256 * 1024 * 1024,
-  /** Points of a sweep (transports x the values of every axis). */
+  /** Runs of a sweep (transports x the values of every axis x seeds). */
   sweepPoints: 4096,
   /** A time slice (when there is one) is at least this long, ns. */
   minSliceNs: 10_000,
@@ -335,10 +336,18 @@ export function sweepProblem(s: Sweep): Problem | null {
     fields.add(s.axes[i].field);
     points *= s.axes[i].values.length;
   }
+  points *= s.seeds ?? 1;
   if (points > SIM_BOUNDS.sweepPoints)
     return {
       path: '/axes',
-      message: `${points} points (transports x axis values), more than ${SIM_BOUNDS.sweepPoints}`,
+      message: `${points} runs (transports x axis values x seeds), more than ${SIM_BOUNDS.sweepPoints}`,
     };
+  const metrics = s.metrics ?? [];
+  for (let i = 0; i < metrics.length; i++)
+    if (!findMetric(metrics[i]))
+      return {
+        path: `/metrics/${i}`,
+        message: `no metric ${JSON.stringify(metrics[i])}; the metrics: ${metricIds().join(', ')}`,
+      };
   return null;
 }

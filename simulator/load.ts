@@ -7,13 +7,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { repositoryRoot } from '../spec/paths';
 import { createAjv, Validator, type Checked } from '../spec/validate';
-import type { Profile, Scenario, SimResults, Sweep } from './types';
+import type { Profile, ScaleStudy, Scenario, SimResults, Sweep } from './types';
 import { SIM_BOUNDS, profileProblem, scenarioProblem, sweepProblem, tooDeep, type Problem } from './check';
 
 import ScenarioSchema = require('./schema/Scenario.json');
 import ProfileSchema = require('./schema/Profile.json');
 import SweepSchema = require('./schema/Sweep.json');
 import SimResultsSchema = require('./schema/SimResults.json');
+import ScaleStudySchema = require('./schema/ScaleStudy.json');
 
 let ajv: ReturnType<typeof createAjv> | null = null;
 
@@ -44,6 +45,7 @@ export const simValidators = {
   profile: lazy<Profile>(ProfileSchema),
   sweep: lazy<Sweep>(SweepSchema),
   results: lazy<SimResults>(SimResultsSchema),
+  study: lazy<ScaleStudy>(ScaleStudySchema),
 };
 
 /** A file the user gave was not valid: the message names the file and the bad field. */
@@ -111,8 +113,48 @@ export function parseScenario(value: unknown, where = 'scenario'): Scenario {
   return check('scenario', where, value, simValidators.scenario, scenarioProblem);
 }
 
+/**
+ * A profile: checked as it is, or, when it `extends` a bundled profile, merged onto that one
+ * first (derivedProfile) and then checked whole.
+ */
 export function parseProfile(value: unknown, where = 'profile'): Profile {
-  return check('profile', where, value, simValidators.profile, profileProblem);
+  return check('profile', where, derivedProfile(value, where), simValidators.profile, profileProblem);
+}
+
+/** How many bundled profiles a chain of `extends` may pass through. */
+const EXTENDS_DEPTH = 4;
+
+/**
+ * A profile that extends a bundled one, merged onto it: every field it gives replaces the
+ * bundled one's, objects merging field by field (a profile has no arrays); `name` is its own.
+ * Anything else is returned as it is.
+ */
+export function derivedProfile(value: unknown, where: string, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const own = value as Record<string, unknown>;
+  if (own.extends === undefined) return value;
+  const fail = (at: string, message: string): never => {
+    throw new InputError(`${where}: invalid profile at ${at}: ${message}`);
+  };
+  const deep = tooDeep(value);
+  if (deep) fail(deep.path, deep.message);
+  const base = own.extends;
+  if (typeof base !== 'string' || !bundledProfiles().includes(base))
+    return fail('/extends', `no bundled profile ${JSON.stringify(base)} (bundled: ${bundledProfiles().join(', ')})`);
+  if (typeof own.name !== 'string') return fail('/name', 'a profile that extends another needs a name of its own');
+  if (depth >= EXTENDS_DEPTH) return fail('/extends', `extends passes through more than ${EXTENDS_DEPTH} profiles`);
+  const bundled = derivedProfile(readJson(path.join(PROFILE_DIR(), `${base}.json`)), base, depth + 1);
+  return merge(bundled, value);
+}
+
+/** `over` onto `base`: objects merge key by key, anything else in `over` replaces. */
+function merge(base: unknown, over: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(base) || !isObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? merge(base[k], v) : v;
+  return out;
 }
 
 export function parseSweep(value: unknown, where = 'sweep'): Sweep {

@@ -5,6 +5,7 @@ import type { CostNs, Nanos } from './types';
 
 /** One cost with where its number comes from. */
 export interface Cost {
+  /** The cost in nanoseconds. */
   ns: CostNs;
   /**
    * Where the number comes from (a measurement, a calibration run, or reasoning).
@@ -15,6 +16,7 @@ export interface Cost {
 
 /** CPU cost and kernel entries of one protocol operation on a transport. */
 export interface OpCost {
+  /** CPU time of the operation on the caller's thread. */
   cpu: Cost;
   /**
    * System calls the operation makes (0 for a user-space fast path): 0 to 1000.
@@ -28,12 +30,24 @@ export interface OpCost {
 /** A transport as data: what each step costs (nanoseconds) and which mechanisms it has. */
 export interface Profile {
   /**
+   * Names the transport in results and charts.
    * @pattern ^[a-z0-9_]+$
    * @maxLength 64
    */
   name: string;
-  /** @maxLength 4096 */
+  /**
+   * What the transport is, for people.
+   * @maxLength 4096
+   */
   description: string;
+  /**
+   * The bundled profile this one derives from. A profile file with `extends` gives only what it
+   * changes (and its own `name`): each field it gives replaces the bundled profile's, objects
+   * merging field by field; the result is checked like any profile.
+   * @pattern ^[a-z0-9_]+$
+   * @maxLength 64
+   */
+  extends?: string;
   /** One system call entry and exit (included in op cpu costs; counted separately). */
   syscall: Cost;
   /** Copying one KiB of payload once. */
@@ -47,6 +61,7 @@ export interface Profile {
   copies: number;
   /** Passing one handle (fd for AF_UNIX SCM_RIGHTS). */
   handleTransfer: Cost;
+  /** What each protocol operation costs. */
   ops: {
     send: OpCost;
     call: OpCost;
@@ -60,6 +75,7 @@ export interface Profile {
     /** mint, release, revoke, destroyNode, createNode, close. */
     control: OpCost;
   };
+  /** Sleeping and waking. */
   wake: {
     /** CPU the waker spends waking a sleeping thread. */
     waker: Cost;
@@ -73,6 +89,7 @@ export interface Profile {
     /** How long a spinning waiter takes to see a change made on another CPU. */
     spinObserve: Cost;
   };
+  /** The CPU scheduler. */
   scheduler: {
     contextSwitch: Cost;
     /** Extra when a thread resumes on another CPU than it last ran on. */
@@ -92,6 +109,7 @@ export interface Profile {
     /** Scheduler tick (1 / CONFIG_HZ); absent or 0: the slice ends the turn at once. */
     tick?: Cost;
   };
+  /** Spinning waiters. */
   spin: {
     /** Spin this long before sleeping (0: sleep at once). */
     budget: Cost;
@@ -104,6 +122,7 @@ export interface Profile {
      */
     backoff?: SpinBackoff;
   };
+  /** Direct hand-off of the CPU on call and reply. */
   handoff: {
     /** A call switches its CPU straight to the server thread waiting in receive. */
     call: boolean;
@@ -116,21 +135,69 @@ export interface Profile {
   batchReceive: boolean;
   /** A receive right after a reply shares its system call (binder's write+read ioctl). */
   fuseReplyReceive: boolean;
+  /**
+   * One lock for the whole bus that every operation of a peer takes (absent: none, or locks
+   * fine-grained enough that they never make one peer wait for an unrelated one).
+   */
+  lock?: BusLock;
+}
+
+/**
+ * The bus lock and what contention on it costs. An operation runs the first
+ * `1 - holdFraction` of its CPU cost outside the lock, then takes the lock and runs the rest
+ * holding it; it takes effect (its linearization point) when it releases the lock. The op
+ * costs of the profile are those of an uncontended lock, its line moving between two CPUs
+ * (how they were measured); contention adds what they cannot hold: waiting for the holder,
+ * and a handover that grows with the number of waiters polling one word.
+ */
+export interface BusLock {
+  /**
+   * Fraction of each operation's CPU cost (op, copies, handle transfers) spent holding the lock: 0 to 1.
+   * @minimum 0
+   * @maximum 1
+   */
+  holdFraction: number;
+  /** Moving one cache line from the CPU that wrote it last to another (a miss served by another core's cache). */
+  lineTransfer: Cost;
+  /**
+   * How waiters wait, which sets the handover: `spinning` (test-and-set, CAS or ticket lock: every
+   * waiter polls the lock word, so a release invalidates every poller's copy and they re-read it
+   * one at a time; the next holder gets it after (S + 1) / 2 line transfers on average, S the
+   * spinning waiters, one of them in the op cost already), or `queued` (MCS or Linux qspinlock:
+   * each waiter polls its own line; a handover is one transfer, in the op cost already).
+   */
+  handover: 'spinning' | 'queued';
+  /**
+   * Spin this long for the lock, then sleep on it (futex) until a release wakes one sleeper;
+   * absent: spin until it is free (a kernel spinlock).
+   */
+  spin?: Cost;
+  /**
+   * Where the lock's design and numbers come from.
+   * @maxLength 4096
+   */
+  source: string;
 }
 
 export interface SpinBackoff {
   /**
+   * A wait that had to sleep divides the spin budget by this.
    * @minimum 1
    * @maximum 1000000
    */
   divisor: number;
+  /** Below this the budget drops to 0 (no spin). */
   floorNs: Nanos;
   /**
+   * At 0, every this-many-th wait spins the full budget again.
    * @TJS-type integer
    * @minimum 1
    * @maximum 1000000
    */
   probeEvery: number;
-  /** @maxLength 4096 */
+  /**
+   * Where the rule comes from.
+   * @maxLength 4096
+   */
   source: string;
 }

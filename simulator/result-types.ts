@@ -36,6 +36,21 @@ export interface Totals {
   spinNs: number;
 }
 
+/** The bus lock of a profile that has one: how often it was taken and waited for, and how busy it was. */
+export interface LockTotals {
+  acquisitions: Int;
+  /** Acquisitions that found the lock held and waited. */
+  contended: Int;
+  /** Time from asking for the lock to holding it, all threads, ns. */
+  waitNs: number;
+  /** CPU time spent spinning for the lock, ns. */
+  spinNs: number;
+  /** Time the lock was held or being handed over, ns. */
+  busyNs: number;
+  /** The part of busyNs that handovers to one of several spinning waiters added, ns. */
+  handoverNs: number;
+}
+
 export interface MonitorReport {
   /** Step-level checks made (events, deliveries, results). */
   checks: Int;
@@ -53,7 +68,12 @@ export interface ViolationReport {
 
 export interface PeerTimeline {
   thread: string;
-  /** [startNs, endNs, state] with state run | spin | sys. */
+  /**
+   * [startNs, endNs, state], in time order, with state `run` (on a CPU: op costs, switches,
+   * service, compute), `spin` (on a CPU, spinning for a pending operation), `lock` (on a CPU,
+   * spinning for the bus lock), `ready` (runnable: woken, or waiting in a run queue) or `sleep`
+   * (blocked: a pending operation, a timer, the bus lock). At most a few thousand spans a thread.
+   */
   spans: [number, number, string][];
 }
 
@@ -67,6 +87,8 @@ export interface SimResults {
   /** Simulated time of the workload phase (until the last program step), ns. */
   workloadNs: number;
   totals: Totals;
+  /** Present when the profile has a bus lock. */
+  lock?: LockTotals;
   latency: LatencySummary;
   messagesPerSec: number;
   callsPerSec: number;
@@ -80,7 +102,7 @@ export interface SimResults {
   queueOccupancy: QueueOccupancy[];
   monitors: MonitorReport;
   liveness: { ok: boolean; detail: string };
-  /** Latency CDF points [ns, fraction], at most ~200 of them. */
+  /** Latency CDF points [ns, fraction of samples at or below]: every percent, then ever finer into the tail (99%, 99.9%, ...) up to the largest sample; at most ~200. */
   latencyCdf: [number, number][];
   timeline?: PeerTimeline[];
   /** Engine speed on this machine (not part of the hash). */
@@ -89,13 +111,55 @@ export interface SimResults {
   hash: string;
 }
 
+/** One run of a sweep: a transport, the axes' values, a seed. */
 export interface SweepPoint {
   transport: string;
+  /** Each axis's field (as the sweep file names it) and its value at this point. */
   params: { [field: string]: number };
+  seed: string;
   results: SimResults;
 }
 
 export interface SweepResults {
   sweep: string;
+  /** Runs per point (seeds seed, seed + 1, ...). */
+  seeds: PositiveInt;
+  /** Transport-major, then the axes' combinations (first axis slowest), then seeds. */
   points: SweepPoint[];
+}
+
+/** One scenario on several transports (`tessera sim SCENARIO --compare T1,T2,... --json FILE`). */
+export interface CompareResults {
+  scenario: string;
+  seed: string;
+  /** One run per transport, in the order given. */
+  runs: SimResults[];
+}
+
+/** What `tessera sim --scale-study` writes: every run's metrics, and what it was computed from. */
+export interface ScaleStudyResults {
+  study: string;
+  /** sha256 of the study file, its scenarios and the profiles it ran: stale when they change. */
+  inputsDigest: string;
+  cores: PositiveInt[];
+  transports: string[];
+  /** The seeds of every point. */
+  seeds: string[];
+  /** Workload-major, then transport, core count and seed. */
+  runs: ScaleRun[];
+}
+
+export interface ScaleRun {
+  workload: string;
+  transport: string;
+  cores: PositiveInt;
+  seed: string;
+  /** The fields the core count set. */
+  params: { [field: string]: number };
+  /** Every metric of the registry, by id (6 significant digits). */
+  metrics: { [metric: string]: number };
+  /** Liveness held and no invariant was violated. */
+  ok: boolean;
+  /** SimResults.hash of the run: it replays byte for byte. */
+  hash: string;
 }

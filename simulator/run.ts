@@ -56,10 +56,11 @@ export function hashResults(results: SimResults, trace: string[] | null): string
 export function runScenario(req: RunRequest): RunOutcome {
   const seed = parseSeed(req.seed ?? DEFAULT_SEED);
   parseScenario(req.scenario, req.scenarioRef ?? `scenario ${req.scenario?.name}`);
-  parseProfile(req.profile, req.profileRef ?? `profile ${req.profile?.name}`);
+  // A profile that extends a bundled one runs merged (it is the same object otherwise).
+  const profile = parseProfile(req.profile, req.profileRef ?? `profile ${req.profile?.name}`);
   const sim = new Simulation(req.scenario, {
     seed,
-    profile: req.profile,
+    profile,
     trace: req.trace,
     timeline: req.timeline,
     stateCheckEvery: req.stateCheckEvery,
@@ -106,4 +107,19 @@ export function runScenario(req: RunRequest): RunOutcome {
     operationsPerSec: Math.round(results.totals.operations / (wallNs / 1e9)),
   };
   return { results, trace, failure };
+}
+
+/**
+ * One run of a sweep or study (in a worker thread or here): a failure is told in the results'
+ * liveness detail, with its replay command (after the hash, which covers the run alone).
+ */
+export function runTask(task: { scenario: Scenario; profile: Profile; seed: string }): SimResults {
+  const out = runScenario({ scenario: task.scenario, profile: task.profile, seed: task.seed });
+  if (out.failure) {
+    out.results.liveness = {
+      ok: false,
+      detail: `${out.failure.kind}: ${out.failure.message}; replay: ${out.failure.replay}`,
+    };
+  }
+  return out.results;
 }

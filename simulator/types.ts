@@ -1,7 +1,7 @@
 // The simulator's data types: scenarios, transport profiles, sweeps and results.
 // JSON Schemas under simulator/schema/ are generated from this file
 // (spec/tools/schemas.ts, `npm run schemas`); ajv checks every file a user gives.
-import type { Badge, Credentials, ErrorCode, Right } from '../spec/types';
+import type { Badge, Credentials, Right } from '../spec/types';
 
 /**
  * A non-negative integer.
@@ -164,16 +164,21 @@ export interface LimitsOverride {
 /** A scenario: a workload on a simulated machine, with optional faults. */
 export interface Scenario {
   /**
+   * Names the scenario in results, charts and replay commands.
    * @pattern ^[a-z0-9][a-z0-9-]*$
    * @maxLength 64
    */
   name: string;
-  /** @maxLength 4096 */
+  /**
+   * What it runs, for people.
+   * @maxLength 4096
+   */
   description: string;
   /**
    * Transport profile name (bundled) used when the command line gives none. Default tessera_shm.
    * @pattern ^[a-z0-9_]+$
    * @maxLength 64
+   * @default "tessera_shm"
    */
   transport?: string;
   /**
@@ -181,13 +186,16 @@ export interface Scenario {
    * @TJS-type integer
    * @minimum 1
    * @maximum 1024
+   * @default 2
    */
   cpus?: number;
+  /** Limits of the simulated bus (BUS-1). */
   limits?: LimitsOverride;
   /**
    * Relative spread of every cost: 0 (exact costs) to 1 (a cost varies from 0.37x to 2.7x); default 0.08.
    * @minimum 0
    * @maximum 1
+   * @default 0.08
    */
   jitter?: number;
   /** Other processes' load on the machine (measured by `tessera calibrate`); default none. */
@@ -204,6 +212,7 @@ export interface Scenario {
 export type Workload =
   | ScriptWorkload
   | PingPongWorkload
+  | PairsWorkload
   | RpcPoolWorkload
   | FanoutWorkload
   | IntroductionChainWorkload
@@ -227,6 +236,7 @@ export interface BackgroundLoad {
    * Length of one period, ns: 10 us to 10 s (default 4 ms, a scheduler tick at CONFIG_HZ=250).
    * @minimum 10000
    * @maximum 10000000000
+   * @default 4000000
    */
   periodNs?: number;
   /**
@@ -250,41 +260,114 @@ export interface ScriptWorkload {
 /** One client, one server: call/reply, or send + receive with a reply node. */
 export interface PingPongWorkload {
   kind: 'pingpong';
+  /** call: call/reply (CALL-1); send-receive: a send, and the answer through a reply node the client passed at the start. */
   mode: 'call' | 'send-receive';
+  /** Round trips. */
   rounds: Times;
+  /** Payload bytes of each request and reply. */
   payloadBytes: PayloadBytes;
-  /** Server CPU time per request. */
+  /**
+   * Server CPU time per request.
+   * @default 0
+   */
   serviceNs?: Nanos;
-  /** Client pause between rounds (off CPU). */
+  /**
+   * Client pause between rounds (off CPU).
+   * @default 0
+   */
+  thinkNs?: Nanos;
+}
+
+/**
+ * Independent call/reply pairs: client i calls server i and no one else, so the pairs share
+ * nothing but the bus (and its lock, where the profile has one): how far a design scales when
+ * the work itself could scale perfectly.
+ */
+export interface PairsWorkload {
+  kind: 'pairs';
+  /**
+   * Client/server pairs: 1 to 511.
+   * @TJS-type integer
+   * @minimum 1
+   * @maximum 511
+   */
+  pairs: number;
+  /** Calls each client makes. */
+  rounds: Times;
+  /** Payload bytes of each call and reply. */
+  payloadBytes: PayloadBytes;
+  /**
+   * Server CPU time per call.
+   * @default 0
+   */
+  serviceNs?: Nanos;
+  /**
+   * Client pause between calls (off CPU).
+   * @default 0
+   */
   thinkNs?: Nanos;
 }
 
 /** K client peers calling one server peer with M threads. */
 export interface RpcPoolWorkload {
   kind: 'rpc-pool';
+  /** Client peers, one thread each. */
   clients: PeerCount;
+  /** Threads of the server peer, each serving the one queue. */
   serverThreads: ThreadCount;
+  /** Calls each client makes. */
   callsPerClient: Times;
+  /** Payload bytes of each call and reply. */
   payloadBytes: PayloadBytes;
+  /**
+   * Server CPU time per call.
+   * @default 0
+   */
   serviceNs?: Nanos;
+  /**
+   * Client pause between calls (off CPU).
+   * @default 0
+   */
   thinkNs?: Nanos;
-  /** Receive batch size of a server thread (default 1). */
+  /**
+   * Receive batch size of a server thread (default 1).
+   * @default 1
+   */
   batch?: BatchSize;
   /** Per-call timeout (ms of the bus clock); absent: wait without limit. */
   timeoutMs?: TimeoutMs;
+  /** Server threads answer the last call of a batch and take the next batch in one step (CALL-10). */
+  replyReceive?: boolean;
 }
 
 /** One publisher multicasting to N subscribers. */
 export interface FanoutWorkload {
   kind: 'fanout';
+  /** Subscriber peers, one thread each. */
   subscribers: PeerCount;
+  /** Multicasts the publisher makes. */
   messages: Times;
+  /** Payload bytes of each message. */
   payloadBytes: PayloadBytes;
-  /** Receive batch size of a subscriber. */
+  /**
+   * Receive batch size of a subscriber.
+   * @default 16
+   */
   batch?: BatchSize;
-  /** Publisher pause between messages (off CPU); paces the stream. */
+  /**
+   * Publisher pause between messages (off CPU); paces the stream.
+   * @default 0
+   */
   intervalNs?: Nanos;
+  /**
+   * Subscriber CPU time per message.
+   * @default 0
+   */
   serviceNs?: Nanos;
+  /** Subscribers (counted in `subscribers`) that never read: they sleep through the run. */
+  slowSubscribers?: PeerCount;
+  /** The publisher skips subscribers whose queue is full instead of failing the multicast (MCAST-6). */
+  skipFull?: boolean;
 }
 
 /** A handle introduced along a chain of k peers, used by the last, then revoked at the source. */
@@ -304,28 +387,44 @@ export interface IntroductionChainWorkload {
 /** Many holders of minted handles; the owner revokes them repeatedly while they send. */
 export interface RevocationStormWorkload {
   kind: 'revocation-storm';
+  /** Peers the owner gives a minted handle each round. */
   holders: PeerCount;
+  /** Rounds of mint, give, revoke. */
   rounds: Times;
+  /** Sends each holder makes through its handle a round. */
   sendsPerRound: Times;
 }
 
 /** Fast producers, one slow consumer: the fairness of the per-sender quota (QUOTA-1). */
 export interface BackpressureWorkload {
   kind: 'backpressure';
+  /** Producer peers, one thread each. */
   producers: PeerCount;
+  /** Messages each producer sends. */
   messagesPerProducer: Times;
+  /** Payload bytes of each message. */
   payloadBytes: PayloadBytes;
+  /** Consumer CPU time per message: the slow side. */
   consumerServiceNs: Nanos;
   /** A blocked send waits this long for room (SEND-7); 0: fail QUEUE_FULL at once. */
   sendTimeoutMs: TimeoutMs;
-  /** Producer pause between messages. */
+  /**
+   * Producer pause between messages.
+   * @default 0
+   */
   intervalNs?: Nanos;
 }
 
 /** A simulated peer: one process attached to the bus, running `threads` copies of its program. */
 export interface PeerSpec {
+  /** The peer's name: what bootstrap grants (`peer.node`) and faults call it. */
   name: Name;
+  /**
+   * Threads running `program`, each its own copy.
+   * @default 1
+   */
   threads?: ThreadCount;
+  /** The uid, gid and pid the bus stamps on its messages through nodes with credentials (CRED-1). */
   credentials?: Credentials;
   /**
    * Nodes created right after attach, named for the program.
@@ -350,8 +449,12 @@ export interface PeerSpec {
 }
 
 export interface NodeSpec {
+  /** The node's name in its peer's programs (a handle to the node). */
   name: Name;
-  /** Deliveries through this node carry sender credentials (CRED-1). */
+  /**
+   * Deliveries through this node carry sender credentials (CRED-1).
+   * @default false
+   */
   credentials?: boolean;
 }
 
@@ -364,176 +467,29 @@ export interface GrantSpec {
   node: string;
   /** The name the new peer's program uses for it. */
   as: Name;
+  /** The granted handle's rights, a subset of the node's (absent: the same rights, send and grant). */
   rights?: Right[];
+  /** A badge the receiver sees on every message through this handle (MINT-3); absent: the node's. */
   badge?: Badge;
 }
 
-/** A handle a message carries (SEND-4). */
-export interface TransferSpec {
-  handle: Name;
-  rights?: Right[];
-  move?: boolean;
-}
-
-/** Fields every step shares. */
-export interface StepBase {
-  /**
-   * Error codes this step may get without failing the scenario (in addition to fault outcomes).
-   * @maxItems 32
-   */
-  expect?: ErrorCode[];
-}
-
-export type Step =
-  | CallStep
-  | SendStep
-  | ReplyStep
-  | ReceiveStep
-  | ServeStep
-  | MulticastStep
-  | MintStep
-  | ReleaseStep
-  | RevokeStep
-  | DestroyNodeStep
-  | CloseStep
-  | ComputeStep
-  | SleepStep
-  | RepeatStep
-  | TimerStartStep
-  | TimerStopStep;
-
-/** call (CALL-1); the call's latency is recorded. */
-export interface CallStep extends StepBase {
-  do: 'call';
-  to: Name;
-  bytes: PayloadBytes;
-  /** @maxItems 64 */
-  transfers?: TransferSpec[];
-  timeoutMs?: TimeoutMs;
-}
-/** send (SEND-1); timeoutMs > 0 waits for room (SEND-7). */
-export interface SendStep extends StepBase {
-  do: 'send';
-  to: Name;
-  bytes: PayloadBytes;
-  /** @maxItems 64 */
-  transfers?: TransferSpec[];
-  timeoutMs?: TimeoutMs;
-}
-/** Answer the oldest call this peer has received and not answered (CALL-3). */
-export interface ReplyStep extends StepBase {
-  do: 'reply';
-  bytes: PayloadBytes;
-  /** @maxItems 64 */
-  transfers?: TransferSpec[];
-}
-/**
- * receive (RECV-1); without timeoutMs it waits without limit. With `bind`, it receives until a
- * message or call arrives (notices are counted and skipped) and binds the handles it carries, in
- * order, to those names; a handle that arrives revoked or dead binds as such (later uses are
- * skipped with that outcome, as a program reading the delivery flag would).
- */
-export interface ReceiveStep extends StepBase {
-  do: 'receive';
-  max?: BatchSize;
-  timeoutMs?: TimeoutMs;
-  /**
-   * @minItems 1
-   * @maxItems 64
-   * @items.type string
-   * @items.pattern ^[A-Za-z_][A-Za-z0-9_.-]*$
-   * @items.maxLength 64
-   */
-  bind?: string[];
-}
-/**
- * A server loop: receive batches, spend serviceNs per delivery, reply to calls;
- * ends when a no-senders notice arrives (then the peer closes) or the peer closes.
- */
-export interface ServeStep extends StepBase {
-  do: 'serve';
-  max?: BatchSize;
-  serviceNs?: Nanos;
-  replyBytes?: PayloadBytes;
-  /** Answer plain messages through this handle (send + receive ping-pong). */
-  answerTo?: Name;
-  /** no-senders (default): a no-senders notice ends the loop and closes the peer; closed: run until the peer closes. */
-  until?: 'no-senders' | 'closed';
-  /** End the loop (without closing) after answering this many calls; the program goes on. */
-  calls?: Times;
-}
-export interface MulticastStep extends StepBase {
-  do: 'multicast';
-  /**
-   * @minItems 1
-   * @maxItems 1024
-   * @items.type string
-   * @items.pattern ^[A-Za-z_][A-Za-z0-9_.-]*$
-   * @items.maxLength 64
-   */
-  to: string[];
-  bytes: PayloadBytes;
-  /** @maxItems 64 */
-  transfers?: TransferSpec[];
-}
-export interface MintStep extends StepBase {
-  do: 'mint';
-  from: Name;
-  as: Name;
-  /** @maxItems 2 */
-  rights: Right[];
-  badge?: Badge;
-}
-export interface ReleaseStep extends StepBase {
-  do: 'release';
-  handle: Name;
-}
-export interface RevokeStep extends StepBase {
-  do: 'revoke';
-  handle: Name;
-}
-export interface DestroyNodeStep extends StepBase {
-  do: 'destroyNode';
-  handle: Name;
-}
-export interface CloseStep extends StepBase {
-  do: 'close';
-}
-/** CPU work of the thread's own (not IPC). */
-export interface ComputeStep extends StepBase {
-  do: 'compute';
-  ns: Nanos;
-}
-/** Off-CPU pause (a timer sleep). */
-export interface SleepStep extends StepBase {
-  do: 'sleep';
-  ns: Nanos;
-}
-export interface RepeatStep extends StepBase {
-  do: 'repeat';
-  times: Times;
-  /**
-   * The steps repeated (repeats nest at most 16 deep).
-   * @maxItems 10000
-   */
-  body: Step[];
-}
-/** Latency probe: the time from timerStart to the next timerStop is one latency sample. */
-export interface TimerStartStep extends StepBase {
-  do: 'timerStart';
-}
-export interface TimerStopStep extends StepBase {
-  do: 'timerStop';
-}
+import type { Step } from './step-types';
+export type * from './step-types';
 
 /** A fault: an operation done on behalf of a peer at a given time, or a receive pause. */
 export interface Fault {
+  /** When, in simulated time. */
   atNs: Nanos;
+  /** The peer it acts for. */
   peer: Name;
+  /** close: close the peer (CLOSE-1); destroyNode, revoke, release: that operation on `handle`; stop-receiving: its threads take no deliveries for forNs. */
   action: 'close' | 'destroyNode' | 'revoke' | 'release' | 'stop-receiving';
   /** The handle destroyNode/revoke/release uses. */
   handle?: Name;
-  /** stop-receiving: how long the peer's threads stop taking deliveries. */
+  /**
+   * stop-receiving: how long the peer's threads stop taking deliveries.
+   * @default 1000000
+   */
   forNs?: Nanos;
 }
 
@@ -541,62 +497,9 @@ export interface Fault {
 
 export type * from './profile-types';
 
-// ------------------------------------------------------------------ sweeps
+// ------------------------------------------------------------------ sweeps and scale studies
 
-/** A parameter grid: every combination of the axes, run in worker threads. */
-export interface Sweep {
-  /**
-   * @pattern ^[a-z0-9][a-z0-9-]*$
-   * @maxLength 64
-   */
-  name: string;
-  /**
-   * A bundled scenario name or a scenario file path, relative to the sweep file.
-   * @maxLength 4096
-   */
-  scenario: string;
-  /**
-   * The seed of every point: decimal or 0x-hex, below 2^64.
-   * @pattern ^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$
-   */
-  seed?: string;
-  /**
-   * Bundled transport profiles: 1 to 32.
-   * @minItems 1
-   * @maxItems 32
-   * @items.type string
-   * @items.pattern ^[a-z0-9_]+$
-   * @items.maxLength 64
-   */
-  transports: string[];
-  /**
-   * Axes: a workload field (e.g. "subscribers") and the values it takes; 1 to 4 axes, at most
-   * 4096 points in all (transports included).
-   * @minItems 1
-   * @maxItems 4
-   */
-  axes: SweepAxis[];
-  /**
-   * The metrics to chart, one SVG each (default messagesPerSec and latencyP50Ns).
-   * @maxItems 32
-   * @items.type string
-   * @items.maxLength 64
-   */
-  metrics?: string[];
-}
-
-export interface SweepAxis {
-  /**
-   * @pattern ^[A-Za-z][A-Za-z0-9]*$
-   * @maxLength 64
-   */
-  field: string;
-  /**
-   * @minItems 1
-   * @maxItems 64
-   */
-  values: number[];
-}
+export type * from './sweep-types';
 
 // ------------------------------------------------------------------ results
 

@@ -6,6 +6,7 @@ import type {
   BackpressureWorkload,
   FanoutWorkload,
   IntroductionChainWorkload,
+  PairsWorkload,
   PeerSpec,
   PingPongWorkload,
   RevocationStormWorkload,
@@ -69,6 +70,26 @@ function pingpong(w: PingPongWorkload): PeerSpec[] {
   ];
 }
 
+function pairs(w: PairsWorkload): PeerSpec[] {
+  const peers: PeerSpec[] = [];
+  const think: Step[] = w.thinkNs ? [{ do: 'sleep', ns: w.thinkNs }] : [];
+  for (let i = 1; i <= w.pairs; i++) {
+    peers.push({
+      name: `server${i}`,
+      credentials: creds(2 * i - 1),
+      nodes: [{ name: 'svc' }],
+      program: [{ do: 'serve', max: 1, serviceNs: w.serviceNs ?? 0, replyBytes: w.payloadBytes }],
+    });
+    peers.push({
+      name: `client${i}`,
+      credentials: creds(2 * i),
+      bootstrap: [{ node: `server${i}.svc`, as: 'svc', rights: ['send'] }],
+      program: [{ do: 'repeat', times: w.rounds, body: [{ do: 'call', to: 'svc', bytes: w.payloadBytes }, ...think] }],
+    });
+  }
+  return peers;
+}
+
 function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
   const peers: PeerSpec[] = [
     {
@@ -76,7 +97,15 @@ function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
       threads: w.serverThreads,
       credentials: creds(0),
       nodes: [{ name: 'svc', credentials: true }],
-      program: [{ do: 'serve', max: w.batch ?? 1, serviceNs: w.serviceNs ?? 0, replyBytes: w.payloadBytes }],
+      program: [
+        {
+          do: 'serve',
+          max: w.batch ?? 1,
+          serviceNs: w.serviceNs ?? 0,
+          replyBytes: w.payloadBytes,
+          ...(w.replyReceive ? { replyReceive: true } : {}),
+        },
+      ],
     },
   ];
   for (let i = 1; i <= w.clients; i++) {
@@ -102,12 +131,17 @@ function rpcPool(w: RpcPoolWorkload): PeerSpec[] {
 
 function fanout(w: FanoutWorkload): PeerSpec[] {
   const peers: PeerSpec[] = [];
+  const slow = w.slowSubscribers ?? 0;
   for (let i = 1; i <= w.subscribers; i++) {
+    // The last `slowSubscribers` never read: they sleep for longer than the stream lasts, then close.
+    const reads = i <= w.subscribers - slow;
     peers.push({
       name: `sub${i}`,
       credentials: creds(i),
       nodes: [{ name: 'inbox' }],
-      program: [{ do: 'serve', max: w.batch ?? 16, serviceNs: w.serviceNs ?? 0 }],
+      program: reads
+        ? [{ do: 'serve', max: w.batch ?? 16, serviceNs: w.serviceNs ?? 0 }]
+        : [{ do: 'sleep', ns: w.messages * ((w.intervalNs ?? 0) + 100_000) }],
     });
   }
   const names = peers.map((p) => `to_${p.name}`);
@@ -120,7 +154,9 @@ function fanout(w: FanoutWorkload): PeerSpec[] {
         do: 'repeat',
         times: w.messages,
         body: [
-          { do: 'multicast', to: names, bytes: w.payloadBytes, expect: ['QUEUE_FULL'] },
+          w.skipFull
+            ? { do: 'multicast', to: names, bytes: w.payloadBytes, skipFull: true }
+            : { do: 'multicast', to: names, bytes: w.payloadBytes, expect: ['QUEUE_FULL'] },
           ...(w.intervalNs ? [{ do: 'sleep', ns: w.intervalNs } as Step] : []),
         ],
       },
@@ -257,6 +293,8 @@ export function expandWorkload(w: Workload): PeerSpec[] {
       return w.peers;
     case 'pingpong':
       return pingpong(w);
+    case 'pairs':
+      return pairs(w);
     case 'rpc-pool':
       return rpcPool(w);
     case 'fanout':

@@ -26,6 +26,7 @@ export const CLAUSE_FAMILIES = [
   'CALL',
   'MCAST',
   'RECV',
+  'CANCEL',
   'DELIVER',
   'CRED',
   'NOTICE',

@@ -54,11 +54,20 @@ export type Base64 = string;
 /** A right carried by a node handle (HANDLE-4). */
 export type Right = 'send' | 'grant';
 
-/** The credentials the bus owner gave a peer at attach time (CRED-1). */
+/** The credentials the bus owner gave a peer at attach time (BUS-2, CRED-1). */
 export interface Credentials {
   uid: Count;
   gid: Count;
   pid: Count;
+}
+
+/** Credentials as the bus stamps them on a delivery: the attach credentials and a key never reused (CRED-2). */
+export interface StampedCredentials {
+  uid: Count;
+  gid: Count;
+  pid: Count;
+  /** The sender's (or replier's) peer id, never issued twice on a bus (CRED-2, PEER-1). */
+  peerKey: PeerId;
 }
 
 /** Limits a bus is created with (BUS-1); defaults in spec/registry/limits.ts. */
@@ -158,7 +167,7 @@ export interface SameNodeOp {
   handle: HandleName;
   other: HandleName;
 }
-/** Send a message; with timeoutMs > 0, wait that long for room (SEND-7). */
+/** Send a message; may wait for room (SEND-7): absent timeoutMs without limit, 0 not at all (TIME-4). */
 export interface SendOp {
   op: 'send';
   peer: PeerId;
@@ -172,8 +181,10 @@ export interface CallOp {
   peer: PeerId;
   handle: HandleName;
   message: Message;
-  /** Absent: wait without limit. */
+  /** Absent: wait without limit; 0: may not wait, so TIMED_OUT at once (TIME-4). */
   timeoutMs?: DurationMs;
+  /** The reply carries the replier's credentials (CRED-3). */
+  replierCredentials?: boolean;
 }
 /** Answer a call through its reply handle (CALL-3). */
 export interface ReplyOp {
@@ -182,14 +193,30 @@ export interface ReplyOp {
   handle: HandleName;
   message: Message;
 }
-/** One message to many nodes, atomically (MCAST-1). */
+/** Answer a call, then receive, in one step (CALL-10). */
+export interface ReplyReceiveOp {
+  op: 'replyReceive';
+  peer: PeerId;
+  /** The reply handle. */
+  handle: HandleName;
+  message: Message;
+  /**
+   * @TJS-type integer
+   * @minimum 0
+   * @maximum 9007199254740991
+   */
+  max: number;
+  timeoutMs?: DurationMs;
+}
+/** One message to many nodes, atomically (MCAST-1); with skipFull, full destinations are skipped (MCAST-6). */
 export interface MulticastOp {
   op: 'multicast';
   peer: PeerId;
   handles: HandleName[];
   message: Message;
+  skipFull?: boolean;
 }
-/** Take up to max deliveries from the peer's queue; with timeoutMs > 0, wait for one (RECV-1). */
+/** Take up to max deliveries from the peer's queue; may wait for one (RECV-2, TIME-4). */
 export interface ReceiveOp {
   op: 'receive';
   peer: PeerId;
@@ -200,6 +227,12 @@ export interface ReceiveOp {
    */
   max: number;
   timeoutMs?: DurationMs;
+}
+/** End one of the peer's pending operations (CANCEL-1). */
+export interface CancelOp {
+  op: 'cancel';
+  peer: PeerId;
+  ticket: Count;
 }
 /** Detach the peer (CLOSE-1). */
 export interface CloseOp {
@@ -223,8 +256,10 @@ export type Operation =
   | SendOp
   | CallOp
   | ReplyOp
+  | ReplyReceiveOp
   | MulticastOp
   | ReceiveOp
+  | CancelOp
   | CloseOp
   | TickOp;
 
@@ -234,11 +269,12 @@ export type OperationName = Operation['op'];
 
 /** A handle as it arrives in a delivery (RECV-3). */
 export interface ReceivedHandle {
-  /** The receiver's new name for it; null when it arrives dead or revoked. */
+  /** The receiver's new name for it; null when it arrives dead, revoked or abandoned. */
   name: HandleName | null;
   kind: 'node' | 'reply';
   rights: Right[];
-  state: 'live' | 'dead' | 'revoked';
+  /** abandoned: a reply handle whose call was abandoned while it travelled (CALL-9). */
+  state: 'live' | 'dead' | 'revoked' | 'abandoned';
 }
 
 /** A message received through a node (DELIVER-1). */
@@ -247,7 +283,7 @@ export interface MessageDelivery {
   /** The destination node, as the name createNode returned to its owner. */
   node: HandleName;
   badge: Badge;
-  credentials?: Credentials;
+  credentials?: StampedCredentials;
   payload: Base64;
   handles: ReceivedHandle[];
 }
@@ -256,7 +292,7 @@ export interface CallDelivery {
   kind: 'call';
   node: HandleName;
   badge: Badge;
-  credentials?: Credentials;
+  credentials?: StampedCredentials;
   payload: Base64;
   handles: ReceivedHandle[];
   replyHandle: HandleName;
@@ -264,6 +300,8 @@ export interface CallDelivery {
 /** The reply a caller receives as the result of call (CALL-6). */
 export interface ReplyDelivery {
   kind: 'reply';
+  /** The replier's, when the call asked for them (CRED-3). */
+  credentials?: StampedCredentials;
   payload: Base64;
   handles: ReceivedHandle[];
 }
@@ -288,7 +326,17 @@ export interface NoSendersNotice {
   /** Node handles ever derived for this node (NOTICE-3); a conditional destroyNode takes it back (DESTROY-5). */
   derivedCount: Count;
 }
-export type Notice = NodeDestroyedNotice | RevokedNotice | NoSendersNotice;
+/** The call the holder's reply handle answers was abandoned (CALL-8). */
+export interface CallAbandonedNotice {
+  type: 'call-abandoned';
+  handle: HandleName;
+}
+/** The queue the holder was refused at, through its handle, has room again (QUOTA-5). */
+export interface RoomNotice {
+  type: 'room';
+  handle: HandleName;
+}
+export type Notice = NodeDestroyedNotice | RevokedNotice | NoSendersNotice | CallAbandonedNotice | RoomNotice;
 export type NoticeType = Notice['type'];
 
 // ---------------------------------------------------------------- results
@@ -310,6 +358,7 @@ export type ErrorCode =
   | 'TIMED_OUT'
   | 'NO_REPLY'
   | 'CALLER_GONE'
+  | 'CANCELLED'
   | 'CLOSED';
 
 export interface AttachValue {
@@ -328,8 +377,14 @@ export interface SameNodeValue {
   same: boolean;
 }
 export interface MulticastValue {
-  /** The destination handles that were skipped because their node is dead. */
+  /** The destination handles that were skipped because their node is dead (MCAST-3). */
   skipped: HandleName[];
+  /** With skipFull, the destination handles skipped because their queue had no room (MCAST-6). */
+  full: HandleName[];
+}
+export interface CancelValue {
+  /** True when the operation was pending and is now CANCELLED; false when nothing was (CANCEL-1). */
+  cancelled: boolean;
 }
 export interface ReceiveValue {
   deliveries: Delivery[];
@@ -350,6 +405,7 @@ export type OkValue =
   | RevokeValue
   | SameNodeValue
   | MulticastValue
+  | CancelValue
   | ReceiveValue
   | CallValue
   | TickValue
@@ -373,7 +429,7 @@ export interface PendingResult {
 /** What an invocation returns: a result, or pending with a ticket. */
 export type Invocation = Result | PendingResult;
 
-/** The completion of a pending operation (TIME-2). */
+/** The completion of a pending operation (TIME-2); a replyReceive waits, and completes, as a receive. */
 export interface Completion {
   ticket: Count;
   peer: PeerId;

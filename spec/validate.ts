@@ -27,8 +27,25 @@ export interface Rejection {
 }
 export type Checked<T> = { ok: true; value: T } | Rejection;
 
+/**
+ * The error that says most: with a union (anyOf), ajv reports the first failure of every
+ * branch; the branch the value was meant to be is the one that got deepest into it (a
+ * delivery with `data` for `payload` fails at /invocation/value/deliveries/0, not at the
+ * error branch's /invocation), so the deepest instance path wins; the first, among equals.
+ */
+function mostSpecific(errors: ErrorObject[]): ErrorObject | undefined {
+  let best: ErrorObject | undefined;
+  let depth = -1;
+  for (const e of errors) {
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
+    const d = e.instancePath === '' ? 0 : e.instancePath.split('/').length;
+    if (d > depth) [best, depth] = [e, d];
+  }
+  return best ?? errors[0];
+}
+
 export function explain(errors: ErrorObject[] | null | undefined): Rejection {
-  const e = errors?.[0];
+  const e = errors?.length ? mostSpecific(errors) : undefined;
   if (!e) return { ok: false, path: '', message: 'invalid' };
   const extra =
     e.keyword === 'additionalProperties'

@@ -5,6 +5,7 @@
 import type {
   BootstrapGrant,
   CallValue,
+  CancelValue,
   Credentials,
   Delivery,
   HandleName,
@@ -152,7 +153,12 @@ export class Bus {
   async runBlocking(op: Operation): Promise<Result> {
     const r = this.run(op);
     if (!('pending' in r)) return r;
-    return new Promise<Result>((resolve) => this.waiters.set(r.ticket, { resolve }));
+    return this.settled(r.ticket);
+  }
+
+  /** The completion of a pending operation, by ticket (TIME-2). */
+  settled(ticket: number): Promise<Result> {
+    return new Promise<Result>((resolve) => this.waiters.set(ticket, { resolve }));
   }
 
   private catchUp(): void {
@@ -179,6 +185,19 @@ function expectOk<V>(r: Invocation, op: string): V {
   if ('pending' in r) throw new Error(`${op} unexpectedly pending`);
   if (!r.ok) throw new TesseraError(r.error, op);
   return r.value as V;
+}
+
+export interface CallOptions {
+  /** Absent: wait for the outcome without limit; 0: may not wait, so TIMED_OUT at once (TIME-4). */
+  timeoutMs?: number;
+  /** The reply carries the replier's credentials (CRED-3). */
+  replierCredentials?: boolean;
+}
+
+/** A call in progress: its ticket (to cancel it, CANCEL-1) and its reply. */
+export interface PendingCall {
+  ticket: number | null;
+  reply: Promise<ReplyDelivery>;
 }
 
 export class Peer {
@@ -253,46 +272,95 @@ export class Peer {
     return this.now<SameNodeValue>({ op: 'sameNode', peer: this.id, handle, other }).same;
   }
 
-  /** SEND-1: non-blocking; QUEUE_FULL when there is no room. */
+  /** SEND-1: does not wait (timeoutMs 0, TIME-4); QUEUE_FULL when there is no room, and a room notice follows (QUOTA-5). */
   send(handle: HandleName, message: MessageInput = {}): void {
-    this.now({ op: 'send', peer: this.id, handle, message: readMessage(message) as Message });
+    this.now({ op: 'send', peer: this.id, handle, message: readMessage(message) as Message, timeoutMs: 0 });
   }
 
-  /** SEND-7: wait up to timeoutMs (required) for room. */
-  sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    const timeoutMs = readTimeoutOption(options);
+  /** SEND-7: wait for room, without limit or up to timeoutMs (TIME-4). */
+  sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = field(readTimeoutOption(options));
     return this.later({
       op: 'send',
       peer: this.id,
       handle,
       message: readMessage(message) as Message,
-      timeoutMs: (timeoutMs === MALFORMED || timeoutMs === undefined ? null : timeoutMs) as number,
+      ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
     });
   }
 
-  /** CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
-  async call(
-    handle: HandleName,
-    message: MessageInput = {},
-    options: { timeoutMs?: number } = {},
-  ): Promise<ReplyDelivery> {
+  /**
+   * CALL-1: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT, CANCELLED or CLOSED.
+   * `replierCredentials` asks for the replier's credentials on the reply (CRED-3).
+   */
+  async call(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): Promise<ReplyDelivery> {
+    return this.startCall(handle, message, options).reply;
+  }
+
+  /** CALL-1 and CANCEL-1: a call whose ticket can be cancelled before its reply comes. */
+  startCall(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): PendingCall {
     const timeoutMs = field(readTimeoutOption(options));
-    const v = await this.later<CallValue>({
+    const replierCredentials = field(readBooleanOption(options, 'replierCredentials'));
+    const r = this.bus.run({
       op: 'call',
       peer: this.id,
       handle,
       message: readMessage(message) as Message,
       ...(timeoutMs !== undefined ? { timeoutMs: timeoutMs as number } : {}),
+      ...(replierCredentials !== undefined ? { replierCredentials: replierCredentials as boolean } : {}),
     });
-    return v.reply;
+    const reply = ('pending' in r ? this.bus.settled(r.ticket) : Promise.resolve(r)).then((res) => {
+      if (!res.ok) throw new TesseraError(res.error, 'call');
+      return (res.value as CallValue).reply;
+    });
+    return { ticket: 'pending' in r ? r.ticket : null, reply };
+  }
+
+  /** CANCEL-1: end one of this peer's pending operations; false when it was no longer pending (CANCEL-3). */
+  cancel(ticket: number): boolean {
+    return this.now<CancelValue>({ op: 'cancel', peer: this.id, ticket }).cancelled;
   }
 
   reply(replyHandle: HandleName, message: MessageInput = {}): void {
     this.now({ op: 'reply', peer: this.id, handle: replyHandle, message: readMessage(message) as Message });
   }
 
+  /**
+   * CALL-10: answer and take the next deliveries in one step; waits as receive does (TIME-4). A reply
+   * to an abandoned call is dropped, and its call-abandoned notice comes with the deliveries.
+   */
+  replyReceive(
+    replyHandle: HandleName,
+    message: MessageInput = {},
+    options: { max?: number; timeoutMs?: number } = {},
+  ): Promise<Delivery[]> {
+    const read = readReceiveOptions(options);
+    const max = read === MALFORMED ? null : (read.max ?? 64);
+    const timeoutMs = read === MALFORMED ? undefined : read.timeoutMs;
+    return this.later<ReceiveValue>({
+      op: 'replyReceive',
+      peer: this.id,
+      handle: replyHandle,
+      message: readMessage(message) as Message,
+      max: max as number,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    }).then((v) => v.deliveries);
+  }
+
   /** MCAST-1: returns the destinations skipped because their node is dead. */
   multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
+    return this.multicastOp(handles, message, false).skipped;
+  }
+
+  /**
+   * MCAST-6: a multicast to a group that skips the members whose queue is full: returns the dead ones
+   * (`skipped`) and the full ones (`full`), which are told by a room notice when they have room (QUOTA-5).
+   */
+  publish(handles: HandleName[], message: MessageInput = {}): MulticastValue {
+    return this.multicastOp(handles, message, true);
+  }
+
+  private multicastOp(handles: HandleName[], message: MessageInput, skipFull: boolean): MulticastValue {
     const names: number[] = [];
     const count = readNames(handles, names);
     return this.now<MulticastValue>({
@@ -300,15 +368,16 @@ export class Peer {
       peer: this.id,
       handles: (count === MALFORMED ? null : names) as HandleName[],
       message: readMessage(message) as Message,
-    }).skipped;
+      ...(skipFull ? { skipFull: true } : {}),
+    });
   }
 
-  /** RECV-1: what is queued now, at most max (default 64). */
+  /** RECV-1: what is queued now, at most max (default 64); never waits (timeoutMs 0). */
   tryReceive(max = 64): Delivery[] {
-    return this.now<ReceiveValue>({ op: 'receive', peer: this.id, max }).deliveries;
+    return this.now<ReceiveValue>({ op: 'receive', peer: this.id, max, timeoutMs: 0 }).deliveries;
   }
 
-  /** RECV-2: wait up to timeoutMs for a batch; an empty list on timeout. */
+  /** RECV-2: wait for a batch, without limit or up to timeoutMs (TIME-4); an empty list on timeout. */
   receive(options: { max?: number; timeoutMs?: number } = {}): Promise<Delivery[]> {
     const read = readReceiveOptions(options);
     const max = read === MALFORMED ? null : (read.max ?? 64);

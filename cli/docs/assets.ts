@@ -162,6 +162,11 @@ ul.legend li { margin: 0.35rem 0; }
 details.tour-output summary { color: var(--muted); font-size: 0.9rem; }
 details.tour-output pre.code { font-size: 0.76rem; }
 
+/* simulator reference: field tables with long examples */
+table.sim-fields td:first-child { white-space: nowrap; }
+table.sim-fields td:nth-child(5) code { white-space: normal; overflow-wrap: anywhere; }
+table.sim-fields td:last-child { min-width: 14rem; }
+
 /* driver protocol: the wire transcript */
 ol.transcript { list-style: none; padding: 0; counter-reset: wire; }
 ol.transcript li { margin: 0.4rem 0 0.9rem; }

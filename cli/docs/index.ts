@@ -17,6 +17,8 @@ import { wireTranscript } from './transcript';
 import { errorsPage, limitsPage, noticesPage } from './pages/registries';
 import { schemaDownloadPath, schemasPage } from './pages/schemas';
 import { simulatorPage } from './pages/simulator';
+import { simulatorReferencePage } from './pages/simulator-reference';
+import { hasScaleStudy, scaleStudyPage } from './pages/scale-study';
 import { specPage } from './pages/spec';
 import { tutorialPage } from './pages/tutorial';
 import { recordStory } from './story';
@@ -56,6 +58,8 @@ export async function buildSite(root: string = repositoryRoot()): Promise<Map<st
   }
   if (site.simulatorReadme !== null) {
     bodies.set('simulator.html', simulatorPage(site, site.simulatorReadme));
+    bodies.set('simulator-reference.html', simulatorReferencePage(site));
+    if (hasScaleStudy(site.root)) bodies.set('scale-study.html', scaleStudyPage(site));
   }
   bodies.set('coverage.html', coveragePage(site));
   for (const page of site.pages) {

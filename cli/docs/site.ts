@@ -15,6 +15,7 @@ import { type ExampleStep, runExample } from './example';
 import { CLAUSE_ID_PATTERN, Linker, type PageInfo } from './html';
 import { Schemas } from './schemas';
 import { TOUR_STEPS } from '../tour';
+import { hasScaleStudy } from './pages/scale-study';
 import { type SpecSource, loadSpec } from './spec-source';
 
 export interface ClauseRefs {
@@ -102,7 +103,9 @@ function pagesOf(site: Omit<Site, 'refs' | 'pages'>): PageInfo[] {
     pages.push({ file: 'driver-protocol.html', title: 'Driver protocol', group: 'Implementers', blurb: 'How the conformance suite drives an implementation over JSON lines on stdio, with a transcript of a real exchange.' });
   }
   if (site.simulatorReadme !== null) {
-    pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator: its scenario format, workloads and transport profiles.' });
+    pages.push({ file: 'simulator.html', title: 'Simulator', group: 'Implementers', blurb: 'The simulator: a first scenario and a derived profile, how to run it, the bundled transports compared.' });
+    pages.push({ file: 'simulator-reference.html', title: 'Simulator reference', group: 'Implementers', blurb: 'Every field of scenarios, profiles, sweeps and studies with type, unit, default and example; the step language, faults, the bus lock, metrics, the trace format.' });
+    if (hasScaleStudy(site.root)) pages.push({ file: 'scale-study.html', title: 'Scale study', group: 'Implementers', blurb: 'Each transport design at 2 to 256 simulated cores: where it stops scaling, and why.' });
   }
   const cited = new Set(site.citations.filter((c) => c.kind === 'citation' && c.suite !== 'mutant').map((c) => c.clause)).size;
   pages.push({ file: 'coverage.html', title: 'Coverage', group: 'Implementers', blurb: `Clause by clause, the tests and conformance cases that cite it: ${cited} of ${site.spec.clauses.length} cited.` });

@@ -61,7 +61,8 @@ function unprefixed(op: Operation, world: TourWorld): string {
 function deliveriesOf(op: Operation, outcome: StepOutcome): Delivery[] {
   const out: Delivery[] = [];
   const r = outcome.result;
-  if (op.op === 'receive' && !('pending' in r) && r.ok) out.push(...(r.value as { deliveries: Delivery[] }).deliveries);
+  if ((op.op === 'receive' || op.op === 'replyReceive') && !('pending' in r) && r.ok)
+    out.push(...(r.value as { deliveries: Delivery[] }).deliveries);
   for (const c of outcome.completions) {
     if (c.op === 'receive' && c.result.ok) out.push(...(c.result.value as { deliveries: Delivery[] }).deliveries);
   }
@@ -98,9 +99,9 @@ class Recorder {
     const text = unprefixed(op, world);
     if (!('pending' in r) && !r.ok) this.push({ kind: 'failure', peer, label: `${text} → ${r.error}` });
     else if (op.op === 'attach') this.push({ kind: 'attach', peer, label: text });
-    else if (!['send', 'call', 'multicast', 'receive', 'reply', 'close'].includes(op.op))
+    else if (!['send', 'call', 'multicast', 'receive', 'reply', 'replyReceive', 'close'].includes(op.op))
       this.push({ kind: 'self', peer, label: `${text} → ${world.who(formatInvocation(r))}` });
-    else if (op.op === 'receive' && deliveriesOf(op, outcome).length === 0)
+    else if ((op.op === 'receive' || op.op === 'replyReceive') && deliveriesOf(op, outcome).length === 0)
       this.push({ kind: 'self', peer, label: `${text} → nothing` });
     this.events(op, outcome, world, peer, text);
     // A closing peer's lifeline ends below what its close did (notices sent, entries discarded).
@@ -149,7 +150,7 @@ class Recorder {
   }
 
   private completion(c: Completion, op: Operation, world: TourWorld, peer: number): void {
-    const replied = op.op === 'reply' && c.op === 'call' && c.result.ok;
+    const replied = (op.op === 'reply' || op.op === 'replyReceive') && c.op === 'call' && c.result.ok;
     if (replied) this.push({ kind: 'reply', from: peer, to: c.peer, ticket: c.ticket, label: unprefixed(op, world) });
     else
       this.push({

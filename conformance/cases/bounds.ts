@@ -272,12 +272,15 @@ export const BOUND_CASES: Case[] = [
     clauses: ['SEND-2', 'ERR-1'],
     steps: [
       ...setup(),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AB=='] } } as never, 'INVALID_ARGUMENT'),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AB==', ''] } } as never, 'INVALID_ARGUMENT'),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AAB='] } } as never, 'INVALID_ARGUMENT'),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AA=='] } } as never, 'ok'),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AA==', ''] } } as never, 'ok'),
-      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['', 'AA==', ''] } } as never, 'ok'),
+      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AB=='] }, timeoutMs: 0 } as never, 'INVALID_ARGUMENT'),
+      x(
+        { op: 'send', peer: 2, handle: 1, message: { segments: ['AB==', ''] }, timeoutMs: 0 } as never,
+        'INVALID_ARGUMENT',
+      ),
+      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AAB='] }, timeoutMs: 0 } as never, 'INVALID_ARGUMENT'),
+      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AA=='] }, timeoutMs: 0 } as never, 'ok'),
+      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['AA==', ''] }, timeoutMs: 0 } as never, 'ok'),
+      x({ op: 'send', peer: 2, handle: 1, message: { segments: ['', 'AA==', ''] }, timeoutMs: 0 } as never, 'ok'),
       x(op.receive(1), 'ok', { deliveries: [{ payload: 'AA==' }, { payload: 'AA==' }, { payload: 'AA==' }] }),
     ],
   },
@@ -294,9 +297,9 @@ export const BOUND_CASES: Case[] = [
       x(op.tick(10), 'ok', { nowMs: Number.MAX_SAFE_INTEGER }),
       x(op.tick(0), 'ok'),
       x(op.tick(1), 'INVALID_ARGUMENT'),
-      x(op.receive(1), 'ok', { deliveries: [{ kind: 'call' }, { kind: 'call', replyHandle: 3 }] }),
+      // The call that timed out was never received: it is withdrawn (CALL-8).
+      x(op.receive(1), 'ok', { deliveries: [{ kind: 'call', replyHandle: 2 }] }),
       x(op.reply(1, 2, 'answered'), 'ok'),
-      x(op.reply(1, 3, 'too late'), 'CALLER_GONE'),
     ],
   },
   {

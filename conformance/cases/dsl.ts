@@ -33,8 +33,17 @@ const text = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 export interface MessageOptions {
   transfers?: Transfer[];
   segments?: string[];
-  timeoutMs?: number;
+  /**
+   * For send: 0 by default (does not wait, TIME-4); null leaves it out (waits without limit). For
+   * call: left out by default (waits for its outcome without limit).
+   */
+  timeoutMs?: number | null;
+  /** call: the reply carries the replier's credentials (CRED-3). */
+  replierCredentials?: boolean;
 }
+
+/** timeoutMs for an operation that waits only when asked to: 0 unless given; null leaves it out (TIME-4). */
+const noWait = (timeoutMs: number | null | undefined) => (timeoutMs === null ? {} : { timeoutMs: timeoutMs ?? 0 });
 const message = (payload: string, o: MessageOptions = {}) => ({
   segments: o.segments ? o.segments.map(text) : [text(payload)],
   ...(o.transfers ? { transfers: o.transfers } : {}),
@@ -73,14 +82,15 @@ export const op = {
     peer,
     handle,
     message: message(payload, o),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...noWait(o.timeoutMs),
   }),
   call: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
     op: 'call',
     peer,
     handle,
     message: message(payload, o),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.timeoutMs !== undefined && o.timeoutMs !== null ? { timeoutMs: o.timeoutMs } : {}),
+    ...(o.replierCredentials !== undefined ? { replierCredentials: o.replierCredentials } : {}),
   }),
   reply: (peer: number, handle: number, payload = '', o: MessageOptions = {}): Operation => ({
     op: 'reply',
@@ -88,18 +98,36 @@ export const op = {
     handle,
     message: message(payload, o),
   }),
-  multicast: (peer: number, handles: number[], payload = '', o: MessageOptions = {}): Operation => ({
+  /** Answer and receive in one step (CALL-10); like receive, it does not wait unless `timeoutMs` says so. */
+  replyReceive: (peer: number, handle: number, payload = '', o: MessageOptions & { max?: number } = {}): Operation => ({
+    op: 'replyReceive',
+    peer,
+    handle,
+    message: message(payload, o),
+    max: o.max ?? 16,
+    ...noWait(o.timeoutMs),
+  }),
+  multicast: (
+    peer: number,
+    handles: number[],
+    payload = '',
+    o: MessageOptions & { skipFull?: boolean } = {},
+  ): Operation => ({
     op: 'multicast',
     peer,
     handles,
     message: message(payload, o),
+    ...(o.skipFull !== undefined ? { skipFull: o.skipFull } : {}),
   }),
-  receive: (peer: number, max = 16, timeoutMs?: number): Operation => ({
+  /** 0 by default: returns at once (TIME-4); null waits without limit. */
+  receive: (peer: number, max = 16, timeoutMs: number | null = 0): Operation => ({
     op: 'receive',
     peer,
     max,
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...noWait(timeoutMs),
   }),
+  /** Cancel the pending operation with this (model) ticket (CANCEL-1). */
+  cancel: (peer: number, ticket: number): Operation => ({ op: 'cancel', peer, ticket }),
   close: (peer: number): Operation => ({ op: 'close', peer }),
   tick: (ms: number): Operation => ({ op: 'tick', ms }),
 };

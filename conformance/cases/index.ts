@@ -5,8 +5,9 @@ import type { Case } from './dsl';
 import { HANDLE_CASES } from './handles';
 import { MESSAGE_CASES } from './messages';
 import { BOUND_CASES } from './bounds';
+import { CALL_CASES } from './calls';
 
-export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES];
+export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES, ...CALL_CASES];
 
 export interface Requirements {
   operations: OperationName[];
@@ -24,11 +25,17 @@ const KNOWN_OPERATIONS = new Set<string>([
   'send',
   'call',
   'reply',
+  'replyReceive',
   'multicast',
   'receive',
+  'cancel',
   'close',
   'tick',
 ]);
+
+/** TIME-4: an operation that may wait is one whose timeoutMs is left out or greater than 0. */
+const mayWait = (o: { timeoutMs?: unknown }) =>
+  o.timeoutMs === undefined || (typeof o.timeoutMs === 'number' && o.timeoutMs > 0);
 
 /** What a case needs, read from its operations (plus what it declares). */
 export function requirementsOf(c: Case): Requirements {
@@ -39,10 +46,11 @@ export function requirementsOf(c: Case): Requirements {
     const o = op as any;
     if (KNOWN_OPERATIONS.has(o.op)) ops.add(o.op);
     if (o.op === 'tick') features.add('virtual-clock');
-    if (o.timeoutMs !== undefined && (o.op === 'call' || o.timeoutMs > 0)) features.add('virtual-clock');
-    if (o.op === 'send' && o.timeoutMs > 0) features.add('blocking-send');
-    if (o.op === 'receive' && o.timeoutMs > 0) features.add('blocking-receive');
+    if (typeof o.timeoutMs === 'number' && o.timeoutMs > 0) features.add('virtual-clock');
+    if (o.op === 'send' && mayWait(o)) features.add('blocking-send');
+    if ((o.op === 'receive' || o.op === 'replyReceive') && mayWait(o)) features.add('blocking-receive');
     if (o.op === 'createNode' && o.credentials === true) features.add('credentials');
+    if (o.op === 'call' && o.replierCredentials === true) features.add('credentials');
     if (Array.isArray(o.message?.transfers) && o.message.transfers.length > 0) features.add('transfers');
   }
   return { operations: [...ops], features: [...features] };

@@ -530,7 +530,7 @@ export const MESSAGE_CASES: Case[] = [
     steps: [
       ...setup(),
       x(op.send(9, 99, 'xx'), 'INVALID_ARGUMENT'),
-      x({ op: 'send', peer: 2, handle: 99, message: { segments: ['!!'] } } as never, 'INVALID_ARGUMENT'),
+      x({ op: 'send', peer: 2, handle: 99, message: { segments: ['!!'] }, timeoutMs: 0 } as never, 'INVALID_ARGUMENT'),
       x(op.send(2, 99, 'xx', { transfers: [t(1), t(2)] }), 'TOO_LARGE'),
       x(op.send(2, 99, 'x', { transfers: [t(1), t(2)] }), 'TOO_MANY_HANDLES'),
       x(op.send(2, 99, 'x', { transfers: [t(77)] }), 'BAD_HANDLE'),
@@ -553,7 +553,7 @@ export const MESSAGE_CASES: Case[] = [
       x(op.tick(20), 'ok', { nowMs: 25 }),
       x(op.receive(1, 1, 5), 'pending'),
       x(op.tick(5), 'ok', { nowMs: 30 }),
-      x(op.call(2, 1, 'q', { timeoutMs: 0 }), 'pending'),
+      x(op.call(2, 1, 'q', { timeoutMs: 0 }), 'TIMED_OUT'),
       x(op.tick(0), 'ok', { nowMs: 30 }),
     ],
   },

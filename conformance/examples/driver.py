@@ -5,8 +5,11 @@ Standard library only. It is a real (small) implementation, not a proxy: its
 own peer table, handle tables, nodes and receive queues. It speaks protocol 2
 (Tessera v2) and implements attach, createNode (with acceptsHandles and the
 node limit), mint, release, sameNode, send, receive and close, with credentials
-and configurable limits, and declares exactly that in the init handshake; the
-suite runs what it declares and reports the rest UNSUPPORTED.
+(keyed by peer id) and configurable limits, and room notices for senders
+refused for room; it declares exactly that in the init handshake; the suite
+runs what it declares and reports the rest UNSUPPORTED. Sends and receives
+never wait here (no blocking features), so the suite sends them with
+timeoutMs 0.
 
 To show that names are the implementation's own business (HANDLE-2), peers
 are numbered from 100 and handle names go 1000, 1007, 1014, ... per peer.
@@ -55,6 +58,8 @@ class Bus:
         self.next_peer = 100
         self.next_node = 1
         self.next_handle = 1
+        # QUOTA-5: one room watch per (sender, queue) refused for room, in the order armed.
+        self.watches = []
 
     # ---------------------------------------------------------------- helpers
     def peer(self, op):
@@ -135,6 +140,40 @@ class Bus:
             if entry is not None:
                 entry["about"] = node["id"]
             node["notice"] = entry
+
+    # ---------------------------------------------------------------- room notices (QUOTA-5)
+    def fits(self, dest, sender_id, nbytes):
+        msgs = [e for e in dest["queue"] if e["kind"] == "message"]
+        mine = [e for e in msgs if e["sender"] == sender_id]
+        lim = self.limits
+        return not (len(msgs) + 1 > lim["queueCapacityMessages"]
+                    or sum(e["bytes"] for e in msgs) + nbytes > lim["queueCapacityBytes"]
+                    or len(mine) + 1 > lim["senderQuotaMessages"]
+                    or sum(e["bytes"] for e in mine) + nbytes > lim["senderQuotaBytes"])
+
+    def arm(self, sender_id, dest_id, handle, nbytes):
+        # A refusal for room owes the sender one room notice for that queue; a later refusal updates it.
+        for w in self.watches:
+            if w["sender"] == sender_id and w["dest"] == dest_id:
+                if w["notice"] is None:
+                    w["handle"], w["bytes"] = handle, nbytes
+                return
+        self.watches.append({"sender": sender_id, "dest": dest_id, "handle": handle, "bytes": nbytes, "notice": None})
+
+    def settle(self):
+        # At the end of a step: every armed watch whose queue now has room sends its notice, oldest first.
+        for w in self.watches:
+            if w["notice"] is None and self.fits(self.peers[w["dest"]], w["sender"], w["bytes"]):
+                w["notice"] = self.notify(w["sender"], {"type": "room", "handle": w["handle"]})
+                w["notice"]["watch"] = w
+
+    def end_watches(self, peer_id):
+        # CLOSE-4: watches of and on a closing peer end; room notices about its queue are withdrawn.
+        for w in [w for w in self.watches if peer_id in (w["sender"], w["dest"])]:
+            self.watches.remove(w)
+            if w["dest"] == peer_id and w["sender"] != peer_id and w["notice"] is not None:
+                sender = self.peers[w["sender"]]
+                sender["queue"] = [e for e in sender["queue"] if e is not w["notice"]]
 
     @staticmethod
     def valid_rights(rights):
@@ -248,14 +287,15 @@ class Bus:
         msgs = [e for e in dest["queue"] if e["kind"] == "message"]
         mine = [e for e in msgs if e["sender"] == p["id"]]
         lim = self.limits
-        if (len(msgs) + 1 > lim["queueCapacityMessages"] or sum(e["bytes"] for e in msgs) + len(payload) > lim["queueCapacityBytes"]
-                or len(mine) + 1 > lim["senderQuotaMessages"] or sum(e["bytes"] for e in mine) + len(payload) > lim["senderQuotaBytes"]):
+        if not self.fits(dest, p["id"], len(payload)):
+            self.arm(p["id"], dest["id"], op["handle"], len(payload))
             raise Failure("QUEUE_FULL")
         entry = {"kind": "message", "sender": p["id"], "node": node["id"], "bytes": len(payload),
                  "delivery": {"kind": "message", "node": node["owner_name"], "badge": h["badge"],
                               "payload": base64.b64encode(payload).decode(), "handles": []}}
         if node["credentials"]:
-            entry["delivery"]["credentials"] = dict(p["credentials"])  # CRED-1: stamped by the bus
+            # CRED-1, CRED-2: stamped by the bus, keyed by the sender's peer id (never reused).
+            entry["delivery"]["credentials"] = dict(p["credentials"], peerKey=p["id"])
         dest["queue"].append(entry)
         return {}
 
@@ -270,6 +310,8 @@ class Bus:
                 p["ghosts"] -= 1
             if "about" in e:
                 self.nodes[e["about"]]["notice"] = None  # a no-senders notice, received
+            if "watch" in e:
+                self.watches.remove(e["watch"])  # a room notice, received: its watch ends
             out.append(e["delivery"] if e["kind"] == "message" else {"kind": "notice", "notice": e["notice"]})
         return {"deliveries": out}
 
@@ -286,6 +328,7 @@ class Bus:
         # CLOSE-3: its handles are released in name order; CLOSE-4: its queue is discarded.
         for name in sorted(p["table"]):
             self.release(self.handles[p["table"][name]])
+        self.end_watches(p["id"])
         p["queue"] = []
         for nid in [n["id"] for n in self.nodes.values() if n["owner"] == p["id"]]:
             del self.nodes[nid]
@@ -298,9 +341,11 @@ class Bus:
         if fn is None:
             return {"ok": False, "error": "INVALID_ARGUMENT"}
         try:
-            return {"ok": True, "value": fn(op)}
+            value = fn(op)
         except Failure as f:
             return {"ok": False, "error": f.code}
+        self.settle()
+        return {"ok": True, "value": value}
 
 
 def main():

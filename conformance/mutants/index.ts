@@ -13,6 +13,7 @@ import { createModelDriver, type StepFn } from '../model-driver';
 import type { Driver } from '../../protocol/driver';
 import { mapNames } from '../names';
 import { V2_MUTANTS } from './v2';
+import { CALL_MUTANTS } from './calls';
 
 export interface Mutant {
   name: string;
@@ -392,6 +393,7 @@ export const MUTANTS: readonly Mutant[] = [
   missingNodeDestroyed,
   revokeMissesInflight,
   ...V2_MUTANTS,
+  ...CALL_MUTANTS,
 ];
 
 export function mutantNamed(name: string): Mutant | undefined {

@@ -78,7 +78,7 @@ export class BusDoor {
     if (events.length > 0) this.occupancy.account(events, sim.now, by !== null ? by.prog.opStartNs : sim.now);
     // Deliveries of this step, in order, checked against the dequeue events (INV-10, INV-9).
     this.cursor = 0;
-    if (kind === 'receive' && !pending && (result as Result).ok) {
+    if ((kind === 'receive' || kind === 'replyReceive') && !pending && (result as Result).ok) {
       const d = ((result as { value: unknown }).value as { deliveries: Delivery[] }).deliveries;
       const buf: SeqBuf = by !== null ? by.prog : this.scratch;
       this.takeSeqs(events, op.peer, d.length, buf);

@@ -25,6 +25,7 @@ import { BackgroundLoad } from './background';
 import { BusDoor, isPending } from './bus-door';
 import { Deadlines } from './deadlines';
 import { LivenessError, ScenarioError } from './errors';
+import { BusLockModel } from './lock';
 import { Metrics } from './metrics';
 import { Interpreter } from './program';
 import { Action, EventKind, FOREVER_MS, ThreadState, type PeerRt, type ThreadRt } from './records';
@@ -70,6 +71,8 @@ export class Simulation {
   readonly spin: Spin;
   readonly deadlines: Deadlines;
   readonly background: BackgroundLoad;
+  /** The bus lock, when the profile has one. */
+  readonly lock: BusLockModel | null;
   readonly peers: PeerRt[] = [];
   readonly threads: ThreadRt[] = [];
   readonly byModelPeer = new Map<number, PeerRt>();
@@ -101,6 +104,7 @@ export class Simulation {
     this.spin = new Spin(this);
     this.deadlines = new Deadlines(this.queue);
     this.background = new BackgroundLoad(this, scenario.background, cpus);
+    this.lock = this.profile.lock ? new BusLockModel(this, this.profile.lock) : null;
   }
 
   /** A cost of the profile with the run's jitter (0 stays 0). */
@@ -118,6 +122,13 @@ export class Simulation {
   /** Run a thread that is on a CPU: process what woke it, then start its next action after `delay`. */
   run(t: ThreadRt, delay: number): void {
     this.d = delay;
+    const prog = t.prog;
+    if (prog.lockRetry) {
+      // Woken from a sleep on the bus lock: its op asks for the lock again.
+      prog.lockRetry = false;
+      this.queue.push(this.now + delay, EventKind.LockAcquire, t.id, t.sched.gen);
+      return;
+    }
     const w = t.wait;
     if (w.waitingOp) {
       w.waitingOp = false;
@@ -129,7 +140,6 @@ export class Simulation {
       w.resumeResult = null;
       this.d += this.program.finish(t, r);
     }
-    const prog = t.prog;
     for (;;) {
       let action: Action;
       if (prog.opReady) {
@@ -149,6 +159,7 @@ export class Simulation {
         c = this.cost(c);
         this.metrics.busyNs += c;
         prog.opStartNs = this.now + delayNs;
+        if (this.lock !== null) return this.lock.request(t, delayNs, c);
         this.queue.push(this.now + delayNs + c, EventKind.Apply, t.id, t.sched.gen);
         return;
       }
@@ -172,6 +183,7 @@ export class Simulation {
   private applyOp(t: ThreadRt): void {
     const op = t.prog.op!;
     const result = this.door.apply(op, t);
+    this.lock?.release(t);
     const kind = op.op;
     if (kind === 'close') t.peer.closed = true;
     if (isPending(result)) {
@@ -277,6 +289,12 @@ export class Simulation {
           break;
         case EventKind.Preempt:
           this.scheduler.preempt(t);
+          break;
+        case EventKind.LockAcquire:
+          this.lock!.acquire(t);
+          break;
+        case EventKind.LockSpinEnd:
+          this.lock!.spinEnded(t);
           break;
       }
     }

@@ -67,6 +67,14 @@ export class Interpreter {
       this.compute(s.serviceNs ?? 0);
       if (d.kind === 'call') {
         if (s.calls !== undefined && ++prog.served >= s.calls) prog.serve = null; // answer this one, then go on
+        // The last call of a batch: with replyReceive, the answer and the next receive are one step (CALL-10).
+        if (
+          s.replyReceive &&
+          prog.serve !== null &&
+          prog.batchIndex >= prog.batch.length &&
+          !(peer.stoppedUntilNs > this.sim.now)
+        )
+          return this.replyReceiveOp(t, d.replyHandle, s.replyBytes ?? 0, s.max ?? 1);
         return this.messageOp(t, 'reply', d.replyHandle, s.replyBytes ?? 0, undefined, undefined, null);
       }
       if (d.kind === 'message' && s.answerTo !== undefined)
@@ -124,6 +132,7 @@ export class Interpreter {
           peer: peer.id,
           handles: live,
           message: this.message(t, step.bytes, step.transfers),
+          ...(step.skipFull ? { skipFull: true } : {}),
         };
         return Action.Op;
       }
@@ -253,11 +262,23 @@ export class Interpreter {
         timeoutMs === undefined
           ? { op: 'call', peer, handle, message }
           : { op: 'call', peer, handle, message, timeoutMs };
-    else prog.op = timeoutMs ? { op: 'send', peer, handle, message, timeoutMs } : { op: 'send', peer, handle, message };
+    // A send step without timeoutMs does not wait for room: timeoutMs 0 in the model (TIME-4).
+    else prog.op = { op: 'send', peer, handle, message, timeoutMs: timeoutMs ?? 0 };
     if (kind !== 'reply') {
       prog.lastMsgOp = prog.op as SendOp | CallOp;
       prog.lastMsgTimeout = timeoutMs;
     }
+    return Action.Op;
+  }
+
+  /** CALL-10: answer a call and receive the next batch in one operation; its result is the receive's. */
+  private replyReceiveOp(t: ThreadRt, handle: number, bytes: number, max: number): Action {
+    const prog = t.prog;
+    prog.opBytes = bytes;
+    prog.step = null;
+    const m = this.sim.profile.batchReceive ? max : 1;
+    const message = this.message(t, bytes, undefined);
+    prog.op = { op: 'replyReceive', peer: t.peer.id, handle, message, max: m, timeoutMs: FOREVER_MS };
     return Action.Op;
   }
 
@@ -339,6 +360,17 @@ export class Interpreter {
         }
         prog.afterReply = false;
         break;
+      case 'replyReceive':
+        // One operation: the reply's cost and the receive's, in one kernel entry where the transport has
+        // one for both (fuseReplyReceive), else in two (a socket's sendmsg and recvmsg).
+        c = P.ops.reply.cpu.ns + sim.copyNs(prog.opBytes) + P.ops.receive.cpu.ns;
+        sys = P.ops.reply.syscalls + P.ops.receive.syscalls;
+        if (P.fuseReplyReceive && P.ops.receive.syscalls > 0) {
+          sys -= P.ops.receive.syscalls;
+          c = Math.max(0, c - P.syscall.ns);
+        }
+        prog.afterReply = false;
+        break;
       default:
         c = P.ops.control.cpu.ns;
         sys = P.ops.control.syscalls;
@@ -368,6 +400,7 @@ export class Interpreter {
         return c;
       }
       case 'receive':
+      case 'replyReceive':
         return this.received(t, (result.value as { deliveries: Delivery[] }).deliveries);
       case 'mint':
         if (prog.step?.do === 'mint') t.peer.env.set(prog.step.as, (result.value as { handle: number }).handle);

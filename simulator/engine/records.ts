@@ -32,6 +32,25 @@ export const enum EventKind {
   Preempt = 7,
   /** Background load starts (b = 1) or ends (b = 0) on a CPU (a: CPU). */
   Background = 8,
+  /** A thread reaches the bus lock with its operation (lock.ts). */
+  LockAcquire = 9,
+  /** A thread spinning for the bus lock has spun its budget: it sleeps on the lock. */
+  LockSpinEnd = 10,
+}
+
+/** What a thread is doing, as the timeline records it (PeerTimeline spans). */
+export const enum Span {
+  None = '',
+  /** On a CPU: operation costs, switches, service time, compute. */
+  Run = 'run',
+  /** On a CPU, spinning while it waits for a pending operation. */
+  Spin = 'spin',
+  /** On a CPU, spinning for the bus lock. */
+  Lock = 'lock',
+  /** Off CPU, runnable: woken (wake-up latency) or waiting in a run queue. */
+  Ready = 'ready',
+  /** Off CPU, blocked: waiting for a pending operation, a timer, or the bus lock. */
+  Sleep = 'sleep',
 }
 
 /** What a program does next. */
@@ -92,8 +111,9 @@ export interface SchedState {
   debtNs: number;
   /** EEVDF lag: CPU time this thread is owed (+) or has had beyond its share (-), ns. */
   lagNs: number;
-  /** The timeline: the current span's start, and the spans so far (null: no timeline). */
+  /** The timeline: the current span's start and state, and the spans so far (null: no timeline). */
   spanStartNs: number;
+  spanState: Span;
   spans: [number, number, string][] | null;
 }
 
@@ -122,6 +142,12 @@ export interface ProgramState extends SeqBuf {
   lastMsgOp: SendOp | CallOp | null;
   lastMsgTimeout: number | undefined;
   lastRecvOp: ReceiveOp | null;
+  /** The bus lock (lock.ts): the CPU time of the current op spent holding it, when the thread first asked for it, and when its spin on it began. */
+  lockHoldNs: number;
+  lockAskedNs: number;
+  lockSpinStartNs: number;
+  /** Woken from a sleep on the bus lock: ask for it again when the thread runs. */
+  lockRetry: boolean;
 }
 
 /** How a thread waits for its pending operation: spin or sleep, and the completion to process. */
@@ -132,6 +158,8 @@ export interface WaitState {
   avgWaitNs: number;
   /** A waiter preempted while spinning: its op is still pending, its spin ends at spinEndNs. */
   waitingOp: boolean;
+  /** When the current spin began (for the spin time counted). */
+  spinStartNs: number;
   spinEndNs: number;
   /** The spin budget of the shm backend's back-off rule (spin.backoff), and waits since the last probe. */
   spinBudgetNs: number;
@@ -172,6 +200,7 @@ export function newThread(
       debtNs: 0,
       lagNs: 0,
       spanStartNs: 0,
+      spanState: Span.None,
       spans: timeline ? [] : null,
     },
     prog: {
@@ -195,12 +224,17 @@ export function newThread(
       lastSeqs: NO_SEQS,
       lastSent: NO_SEQS,
       lastN: 0,
+      lockHoldNs: 0,
+      lockAskedNs: -1,
+      lockSpinStartNs: 0,
+      lockRetry: false,
     },
     wait: {
       resumeResult: null,
       waitStartNs: 0,
       avgWaitNs: 0,
       waitingOp: false,
+      spinStartNs: 0,
       spinEndNs: 0,
       spinBudgetNs,
       waitsSinceProbe: 0,

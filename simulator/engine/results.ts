@@ -1,9 +1,21 @@
 // The results of a run, assembled from what the engine counted: totals, latency summary and
 // CDF, per-message rates, outcomes, queue occupancy, monitor counts and the timeline.
 import { formatSeed } from '../rng';
-import type { PeerTimeline, SimResults } from '../types';
+import type { LockTotals, PeerTimeline, SimResults } from '../types';
 import type { Simulation } from './engine';
+import type { LockCounts } from './lock';
 import { round } from './metrics';
+
+function lockTotals(c: LockCounts): LockTotals {
+  return {
+    acquisitions: c.acquisitions,
+    contended: c.contended,
+    waitNs: round(c.waitNs),
+    spinNs: round(c.spinNs),
+    busyNs: round(c.busyNs),
+    handoverNs: round(c.handoverNs),
+  };
+}
 
 export function buildResults(sim: Simulation, seed: bigint): SimResults {
   const M = sim.metrics;
@@ -18,7 +30,7 @@ export function buildResults(sim: Simulation, seed: bigint): SimResults {
   const timeline: PeerTimeline[] | undefined = sim.timelineOn
     ? sim.threads.map((t) => ({
         thread: t.name,
-        spans: (t.sched.spans ?? []).map(([a, b, s]) => [round(a), round(b), s] as [number, number, string]),
+        spans: roundSpans(t.sched.spans ?? []),
       }))
     : undefined;
   const monitors = sim.door.monitors;
@@ -43,6 +55,7 @@ export function buildResults(sim: Simulation, seed: bigint): SimResults {
       cpuBusyNs: round(M.busyNs),
       spinNs: round(M.spinNs),
     },
+    ...(sim.lock ? { lock: lockTotals(sim.lock.counts) } : {}),
     latency: {
       count: lat.length,
       p50Ns: round(pct(0.5)),
@@ -69,15 +82,32 @@ export function buildResults(sim: Simulation, seed: bigint): SimResults {
   };
 }
 
-/** At most 200 points [ns, fraction] of the sorted samples' CDF. */
-function latencyCdf(lat: Float64Array): [number, number][] {
-  const cdf: [number, number][] = [];
-  if (lat.length) {
-    const n = Math.min(200, lat.length);
-    for (let i = 0; i < n; i++) {
-      const idx = Math.min(lat.length - 1, Math.floor(((i + 1) / n) * lat.length) - 1);
-      cdf.push([round(lat[Math.max(0, idx)]), round((Math.max(0, idx) + 1) / lat.length, 4)]);
-    }
+/** Spans to 0.1 ns; one that rounds to nothing is dropped. */
+function roundSpans(spans: [number, number, string][]): [number, number, string][] {
+  const out: [number, number, string][] = [];
+  for (const [a, b, s] of spans) {
+    const ra = round(a),
+      rb = round(b);
+    if (rb > ra) out.push([ra, rb, s]);
   }
-  return cdf;
+  return out;
+}
+
+/**
+ * Points [ns, fraction at or below] of the sorted samples' CDF: one per percent, then ten per
+ * decade of the tail (1 - 10^-2.1, 1 - 10^-2.2, ... while a sample is left beyond), and the
+ * largest sample; at most ~170 points for 10^7 samples. The q-quantile is the smallest sample
+ * with at least q of them at or below it (as the p50/p99/p999 of the summary).
+ */
+function latencyCdf(lat: Float64Array): [number, number][] {
+  const n = lat.length;
+  if (n === 0) return [];
+  const ranks = new Set<number>();
+  const steps = Math.min(100, n);
+  for (let i = 1; i <= steps; i++) ranks.add(Math.ceil((i / steps) * n) - 1);
+  for (let k = 21; 10 ** (-k / 10) * n >= 1; k++) ranks.add(Math.min(n - 1, Math.ceil((1 - 10 ** (-k / 10)) * n) - 1));
+  ranks.add(n - 1);
+  return [...ranks]
+    .sort((a, b) => a - b)
+    .map((idx) => [round(lat[Math.max(0, idx)]), round((Math.max(0, idx) + 1) / n, 7)]);
 }

@@ -3,7 +3,7 @@
 // Linux EEVDF rules that matter for IPC: a time slice that ends at a scheduler tick, and
 // wake-up preemption by a thread that is owed CPU time (lag), within a wake-up protection.
 import type { Simulation } from './engine';
-import { ThreadState, type CpuRt, type ThreadRt } from './records';
+import { Span, ThreadState, type CpuRt, type ThreadRt } from './records';
 
 export class Scheduler {
   readonly cpus: CpuRt[] = [];
@@ -48,6 +48,7 @@ export class Scheduler {
     const s = t.sched;
     // A sleeper works its negative lag off while it sleeps (delayed dequeue); positive lag stays.
     if (s.lagNs < 0) s.lagNs = Math.min(0, s.lagNs + (now - s.offCpuAtNs));
+    this.mark(t, now, Span.Ready);
     let target: CpuRt | null = null;
     if (s.lastCpu >= 0 && this.idle(cpus[s.lastCpu])) target = cpus[s.lastCpu];
     if (!target)
@@ -138,7 +139,7 @@ export class Scheduler {
     }
     this.settle(c);
     sim.metrics.preemptions++;
-    this.closeSpan(t, sim.now, t.wait.waitingOp ? 'spin' : 'run');
+    this.mark(t, sim.now, Span.Ready);
     s.lastCpu = s.cpu;
     s.cpu = -1;
     s.state = ThreadState.Ready;
@@ -184,7 +185,7 @@ export class Scheduler {
     s.cpu = c.id;
     s.state = ThreadState.Running;
     s.gen++;
-    s.spanStartNs = sim.now + delay;
+    this.mark(t, sim.now + delay, Span.Run);
     c.sliceStartNs = sim.now + delay;
     sim.run(t, delay + cost);
   }
@@ -195,7 +196,7 @@ export class Scheduler {
     const s = t.sched;
     const c = this.cpus[s.cpu];
     this.settle(c);
-    this.closeSpan(t, sim.now + delay, 'run');
+    this.mark(t, sim.now + delay, s.state === ThreadState.Done ? Span.None : Span.Sleep);
     s.lastCpu = s.cpu;
     s.cpu = -1;
     c.current = null;
@@ -225,10 +226,23 @@ export class Scheduler {
     return from.queue.shift()!;
   }
 
-  /** End the thread's current timeline span at `end` (at most spanCap + 1 spans a thread). */
-  closeSpan(t: ThreadRt, end: number, state: string): void {
+  /**
+   * The timeline: from `at` on the thread is in `state`; the span it was in ends there (a span
+   * that continues the previous one in the same state extends it). Marks of one thread come in
+   * time order; at most spanCap + 1 spans a thread are kept.
+   */
+  mark(t: ThreadRt, at: number, state: Span): void {
     const s = t.sched;
-    if (!s.spans || s.spans.length > this.spanCap) return;
-    if (end > s.spanStartNs) s.spans.push([s.spanStartNs, end, state]);
+    const spans = s.spans;
+    if (spans === null) return;
+    if (at > s.spanStartNs) {
+      if (s.spanState !== Span.None && spans.length <= this.spanCap) {
+        const last = spans.length > 0 ? spans[spans.length - 1] : null;
+        if (last !== null && last[1] === s.spanStartNs && last[2] === s.spanState) last[1] = at;
+        else spans.push([s.spanStartNs, at, s.spanState]);
+      }
+      s.spanStartNs = at;
+    }
+    s.spanState = state;
   }
 }

@@ -3,7 +3,7 @@
 // delay. The budget follows the profile: fixed, adaptive (skip the spin when the run queue
 // is busy or recent waits were longer), or the shm backend's back-off rule (spin.backoff).
 import type { Simulation } from './engine';
-import { EventKind, ThreadState, type CpuRt, type ThreadRt } from './records';
+import { EventKind, Span, ThreadState, type CpuRt, type ThreadRt } from './records';
 
 export class Spin {
   constructor(private readonly sim: Simulation) {}
@@ -35,7 +35,8 @@ export class Spin {
       return sim.waits.sleep(t, delay);
     }
     t.sched.state = ThreadState.Spinning;
-    t.sched.spanStartNs = sim.now + delay;
+    t.wait.spinStartNs = sim.now + delay;
+    sim.scheduler.mark(t, sim.now + delay, Span.Spin);
     // Keyed by thread: a spinner that sees its completion takes its spin end back out of the queue.
     sim.queue.pushKeyed(t.id, t.wait.spinEndNs, EventKind.SpinEnd, t.id, t.sched.gen);
   }
@@ -47,8 +48,7 @@ export class Spin {
     const at = sim.now + sim.cost(sim.profile.wake.spinObserve.ns);
     this.stopAt(t, at);
     this.won(t);
-    sim.scheduler.closeSpan(t, at, 'spin');
-    s.spanStartNs = at;
+    sim.scheduler.mark(t, at, Span.Run);
     s.state = ThreadState.Running;
     sim.queue.push(at, EventKind.Resume, t.id, s.gen);
   }
@@ -57,10 +57,10 @@ export class Spin {
   expired(t: ThreadRt): void {
     const sim = this.sim;
     if (t.sched.state !== ThreadState.Spinning) return;
-    const spun = sim.now - t.sched.spanStartNs;
+    const spun = sim.now - t.wait.spinStartNs;
     sim.metrics.spinNs += spun;
     sim.metrics.busyNs += spun;
-    sim.scheduler.closeSpan(t, sim.now, 'spin');
+    sim.scheduler.mark(t, sim.now, Span.Run);
     this.lost(t);
     sim.waits.sleep(t, 0);
   }
@@ -75,8 +75,8 @@ export class Spin {
     const sim = this.sim;
     t.sched.gen++; // the spin end is stale now: take it out
     sim.queue.cancel(t.id);
-    sim.metrics.spinNs += at - t.sched.spanStartNs;
-    sim.metrics.busyNs += at - t.sched.spanStartNs;
+    sim.metrics.spinNs += at - t.wait.spinStartNs;
+    sim.metrics.busyNs += at - t.wait.spinStartNs;
   }
 
   /** A wait that ended while spinning resets the back-off budget to the full budget. */

@@ -4,7 +4,7 @@
 // itself. The waker pays for the wake-up on its next run (its CPU debt).
 import type { Operation, Result } from '../../spec/types';
 import type { Simulation } from './engine';
-import { EventKind, ThreadState, type ThreadRt } from './records';
+import { EventKind, Span, ThreadState, type ThreadRt } from './records';
 
 export class Waits {
   constructor(private readonly sim: Simulation) {}
@@ -20,7 +20,6 @@ export class Waits {
     if (budget > 0) {
       t.wait.spinEndNs = sim.now + delay + budget;
       sim.metrics.busyNs += delay;
-      sim.scheduler.closeSpan(t, sim.now + delay, 'run');
       if (sim.scheduler.preemptDue(t, sim.now + delay)) {
         // Preempted before it could spin (woken thread, slice, background): it waits in the run queue.
         t.wait.waitingOp = true;
@@ -61,12 +60,17 @@ export class Waits {
     const P = sim.profile;
     if (waker && waker.sched.cpu >= 0) {
       const cpu = sim.scheduler.cpus[waker.sched.cpu];
+      // A replyReceive that found its queue empty is about to wait: its receive half waits (CALL-10).
+      const replierWaits =
+        kind === 'reply'
+          ? this.aboutToWait(waker)
+          : kind === 'replyReceive' && sim.door.state.peers[waker.peer.id].queue.length === 0;
       const handoff =
-        cpu.handoffTo === null &&
-        ((kind === 'call' && P.handoff.call) || (kind === 'reply' && P.handoff.reply && this.aboutToWait(waker)));
+        cpu.handoffTo === null && ((kind === 'call' && P.handoff.call) || (P.handoff.reply && replierWaits));
       if (handoff) {
         cpu.handoffTo = t;
         t.sched.state = ThreadState.Ready;
+        sim.scheduler.mark(t, Math.max(sim.now, t.sched.offCpuAtNs), Span.Ready);
         sim.metrics.handoffs++;
         return;
       }
@@ -96,7 +100,9 @@ export class Waits {
     }
     s.state = ThreadState.Ready;
     s.gen++;
-    sim.queue.push(Math.max(sim.now, s.offCpuAtNs) + sim.cost(P.wake.latency.ns), EventKind.Wake, t.id, s.gen);
+    const woken = Math.max(sim.now, s.offCpuAtNs);
+    sim.scheduler.mark(t, woken, Span.Ready);
+    sim.queue.push(woken + sim.cost(P.wake.latency.ns), EventKind.Wake, t.id, s.gen);
   }
 
   /** A timer sleep of prog.opBytes ns after `delay`: the thread leaves its CPU and wakes by itself. */
@@ -108,5 +114,6 @@ export class Waits {
     s.gen++;
     sim.queue.push(sim.now + delay + ns + sim.cost(sim.profile.wake.latency.ns), EventKind.Wake, t.id, s.gen);
     sim.scheduler.leaveCpu(t, delay);
+    sim.scheduler.mark(t, sim.now + delay + ns, Span.Ready);
   }
 }

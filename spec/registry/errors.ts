@@ -14,7 +14,7 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'INVALID_ARGUMENT',
     cause:
-      'An argument is malformed: unknown peer id, a right that does not exist, a badge or count out of range, a boolean that is not one, a list with a hole, a duplicate name, a move in a multicast, a reply handle transferred without move, base64 that is not canonical, or a tick past the end of the clock.',
+      'An argument is malformed: unknown peer id, a right that does not exist, a badge, count or ticket out of range, a boolean that is not one, a list with a hole, a duplicate name, a move in a multicast, a reply handle transferred without move, base64 that is not canonical, or a tick past the end of the clock.',
     stateUnchanged: true,
     clauses: [
       'ERR-1',
@@ -95,9 +95,9 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'QUEUE_FULL',
     cause:
-      "The receive queue's capacity or the sender's quota in it (messages, bytes, handles in flight) would be exceeded, or the sender has an older blocked send to that queue.",
-    stateUnchanged: true,
-    clauses: ['QUOTA-1', 'QUOTA-2', 'QUOTA-4', 'MCAST-4', 'SEND-8'],
+      "The receive queue's capacity or the sender's quota in it (messages, bytes, handles in flight) would be exceeded, or the sender has an older blocked send to that queue; the sender is owed a room notice for that queue.",
+    stateUnchanged: false,
+    clauses: ['QUOTA-1', 'QUOTA-2', 'QUOTA-4', 'QUOTA-5', 'MCAST-4', 'SEND-8'],
   },
   {
     code: 'TOO_MANY_PENDING',
@@ -108,9 +108,10 @@ export const ERRORS: readonly ErrorEntry[] = [
   },
   {
     code: 'TIMED_OUT',
-    cause: 'A call or blocking send reached its deadline.',
+    cause:
+      'A call or blocking send reached its deadline; or a call with timeoutMs 0, which may not wait for its reply.',
     stateUnchanged: true,
-    clauses: ['CALL-2', 'SEND-7', 'TIME-1'],
+    clauses: ['CALL-1', 'CALL-2', 'SEND-7', 'TIME-1', 'TIME-4'],
   },
   {
     code: 'NO_REPLY',
@@ -121,9 +122,15 @@ export const ERRORS: readonly ErrorEntry[] = [
   {
     code: 'CALLER_GONE',
     cause:
-      'reply on a call that already resolved (timed out, dead, or the caller closed); the reply handle is consumed.',
+      'reply through an abandoned reply handle (its call timed out, was cancelled, or its caller closed), which consumes it; or a transfer of an abandoned reply handle, which changes nothing.',
     stateUnchanged: false,
-    clauses: ['CALL-4', 'ATOMIC-1'],
+    clauses: ['CALL-4', 'CALL-9', 'SEND-6', 'ATOMIC-1'],
+  },
+  {
+    code: 'CANCELLED',
+    cause: 'Outcome of a pending call, blocked send or waiting receive that its peer cancelled.',
+    stateUnchanged: true,
+    clauses: ['CANCEL-1', 'CANCEL-2', 'CALL-2'],
   },
   {
     code: 'CLOSED',

@@ -31,4 +31,18 @@ export const NOTICES: readonly NoticeEntry[] = [
       "node: the owner's name for the node; derivedCount: node handles ever derived for it (a conditional destroyNode takes it back)",
     clauses: ['NOTICE-2', 'NOTICE-3', 'NOTICE-6', 'DESTROY-5'],
   },
+  {
+    type: 'call-abandoned',
+    to: 'the holder of the reply handle of an abandoned call',
+    when: "the call timed out, was cancelled, or its caller closed after its message was received, while its reply handle sat in the holder's table",
+    fields: "handle: the holder's name for the reply handle, which stays until used (CALLER_GONE) or released",
+    clauses: ['CALL-8', 'CALL-9', 'NOTICE-4'],
+  },
+  {
+    type: 'room',
+    to: 'a sender refused QUEUE_FULL, or skipped as full by a multicast, at a queue',
+    when: 'that queue has room for what was refused, with no blocked send of the sender waiting for it; one per pair of sender and queue, withdrawn if the queue peer closes first',
+    fields: "handle: the sender's name for the handle it was refused through",
+    clauses: ['QUOTA-5', 'MCAST-6', 'NOTICE-4'],
+  },
 ];

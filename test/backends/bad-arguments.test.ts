@@ -77,11 +77,6 @@ const CASES: Case[] = [
       shm: (w) => w.a.receiveSync({ timeoutMs: N(t) }),
     },
   ]),
-  {
-    what: 'a waiting send without a timeout',
-    expect: 'INVALID_ARGUMENT',
-    call: (w) => w.b.sendWait(w.h, {}, {} as never),
-  },
   ...BAD_COUNTS.flatMap((max): Case[] => [
     { what: `tryReceive(${String(max)})`, expect: 'INVALID_ARGUMENT', call: (w) => w.a.tryReceive(N(max)) },
     {

@@ -118,7 +118,7 @@ describe('tessera: every flag checked before anything runs', function () {
     );
     const ref = ['conformance', '--impl', 'reference'];
     const cases: [string[], RegExp][] = [
-      [[...ref, '--case', 'NOPE-99'], /--case takes one of the \d+ cases \(.*\), not "NOPE-99"/],
+      [[...ref, '--case', 'NOPE-99'], /--case: no case "NOPE-99"/],
       [[...ref, '--seed', '1', '--path', 'zzz'], /--path takes a replay path such as "3:1:0" .*, not "zzz"/],
       [[...ref, '--path', '3:1'], /--path replays a failure: give the --seed/],
       [[...ref, '--seed', '1', '--path', '-3'], /--path of a sequential replay is a path such as "3:1:0", not "-3"/],
@@ -126,7 +126,10 @@ describe('tessera: every flag checked before anything runs', function () {
         [...ref, '--seed', '1', '--concurrency', '3', '--property', 'linearizability', '--path', '3:1'],
         /--path of a linearizability replay is the run's seed/,
       ],
-      [[...ref, '--seed', '1', '--path', '3', '--case', 'create-node'], /not with --case or --cases-only/],
+      [
+        [...ref, '--seed', '1', '--path', '3', '--case', 'create-node'],
+        /not with --case, --clause, --level or --cases-only/,
+      ],
       [
         ['conformance', '--driver', 'x', '--timeout-ms', 'abc'],
         /--timeout-ms takes an integer 1\.\.2147483647, not "abc"/,
@@ -147,7 +150,7 @@ describe('tessera: every flag checked before anything runs', function () {
       [[...ref, '--property', 'linearizability', '--seed', '1', '--path', '5'], /give --concurrency K \(2 or more\)/],
       [[...ref, '--concurrent-runs', '5'], /size the concurrent phase: give --concurrency K/],
       [[...ref, '--runs', '0'], /--runs takes an integer 1\.\.1000000, not "0"/],
-      [[...ref, '--case', 'create-node', '--case', 'attach-peer-table'], /--case is given 2 times; give it once/],
+      [[...ref, '--runs', '3', '--runs', '4'], /--runs is given 2 times; give it once/],
       [['conformance', '--seed', '--verbose'], /--seed needs a value \(S\), not the option --verbose/],
       [[...ref, '--verbose=yes'], /--verbose takes no value \(got "yes"\)/],
       [['conformance'], /give exactly one of --impl and --driver/],

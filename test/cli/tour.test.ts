@@ -3,12 +3,17 @@ import { protocolTour } from '../../cli/tour';
 import { main } from '../../cli/tessera';
 
 describe('the tessera command', () => {
-  it('the tour tells the whole story and leaves nothing on the bus [CLOSE-4, INV-5, CALL-5, REVOKE-2, DESTROY-2]', async () => {
+  it('the tour tells the whole story and leaves nothing on the bus [CLOSE-4, INV-5, CALL-5, REVOKE-2, DESTROY-2, CALL-10, CANCEL-1, CALL-8, MCAST-6, QUOTA-5]', async () => {
     const lines: string[] = [];
     const steps = await protocolTour({ log: (l) => lines.push(l) });
     const text = lines.join('\n');
     assert.ok(steps > 30);
-    assert.match(text, /alice\.send\(h4, "try", handles \{h1\}\) {2}-> {2}NO_RIGHTS/);
+    assert.match(text, /alice\.send\(h4, "try", handles \{h1\}, timeoutMs 0\) {2}-> {2}NO_RIGHTS/);
+    assert.match(text, /service\.replyReceive\(h\d+, "first answer", max 64, timeoutMs 0\)/);
+    assert.match(text, /alice\.cancel\(#\d+\) {2}-> {2}ok \{"cancelled":true\}/);
+    assert.match(text, /service got notice call-abandoned/);
+    assert.match(text, /"full":\[\d+\]/);
+    assert.match(text, /alice got notice room/);
     assert.match(text, /alice's call resolved with "42"/);
     assert.match(text, /bob got notice revoked/);
     assert.match(text, /left on the bus: 0 handles, 0 nodes, 0 calls, 0 pending operations/);

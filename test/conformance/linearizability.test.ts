@@ -4,10 +4,28 @@ import { checkLinearizable, formatHistory, type HistoryOp } from '../../conforma
 import { runConcurrent } from '../../conformance/concurrent';
 import { createReferenceDriver } from '../../drivers/reference';
 import { MUTANTS } from '../../conformance/mutants';
+import type { Driver } from '../../protocol/driver';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const msg = (s: string) => ({ segments: [b64(s)] });
 const delivered = (s: string) => ({ kind: 'message', node: 1, badge: 0, payload: b64(s), handles: [] });
+
+/**
+ * A driver whose every operation takes a while: it takes effect after a turn of the event loop and
+ * answers after another, so the operations of concurrent clients overlap as on a real machine.
+ */
+function slow(d: Driver): Driver {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    ...d,
+    async invoke(op) {
+      await turn();
+      const r = await d.invoke(op);
+      await turn();
+      return r;
+    },
+  };
+}
 
 /** Builds a history: each op with its [call, return] event numbers. */
 class H {
@@ -107,6 +125,57 @@ describe('linearizability checking against the model', () => {
       false,
       'the call completed before anyone replied',
     );
+  });
+
+  it("a cancel racing a reply: either may win and the call has the winner's one outcome, but never both [CANCEL-3, INV-6, CALL-4]", () => {
+    const reply = { ok: true, value: { reply: { kind: 'reply', payload: b64('r'), handles: [] } } } as Result;
+    const race = (cancelled: boolean, replied: Invocation, outcome: Result, completed: number) =>
+      H.setup()
+        .add(
+          2,
+          { op: 'call', peer: 2, handle: 1, message: msg('q') },
+          9,
+          10,
+          { pending: true, ticket: 1 },
+          completed,
+          outcome,
+        )
+        .add(1, { op: 'receive', peer: 1, max: 1, timeoutMs: 0 }, 11, 12, {
+          ok: true,
+          value: {
+            deliveries: [{ kind: 'call', node: 1, badge: 0, payload: b64('q'), handles: [], replyHandle: 2 }],
+          } as never,
+        })
+        .add(2, { op: 'cancel', peer: 2, ticket: 1 }, 13, 16, { ok: true, value: { cancelled } })
+        .add(1, { op: 'reply', peer: 1, handle: 2, message: msg('r') }, 14, 15, replied).ops;
+    const cancelWins = race(true, { ok: false, error: 'CALLER_GONE' }, { ok: false, error: 'CANCELLED' }, 16);
+    const replyWins = race(false, { ok: true, value: {} }, reply, 15);
+    assert.equal(checkLinearizable(cancelWins).ok, true, checkLinearizable(cancelWins).deepest?.reason);
+    assert.equal(checkLinearizable(replyWins).ok, true, checkLinearizable(replyWins).deepest?.reason);
+    const bothWin = race(true, { ok: true, value: {} }, { ok: false, error: 'CANCELLED' }, 16);
+    assert.equal(checkLinearizable(bothWin, { minimize: false }).ok, false);
+  });
+
+  it('concurrent runs of the reference backend with cancels racing replies and replyReceive are linearizable, and a cancel that gives a second outcome is caught [CANCEL-3, CALL-10, INV-6]', async function () {
+    this.timeout(60_000);
+    const d = slow(createReferenceDriver());
+    const info = await d.init();
+    let raced = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = await runConcurrent(d, info, { clients: 3, opsPerClient: 16, seed });
+      assert.equal(r.ok, true, `seed ${seed}: ${r.message}\n${(r.counterexample ?? []).join('\n')}`);
+      raced += r.races['cancel racing a reply'];
+    }
+    assert.ok(raced > 0, 'no cancel ever overlapped a reply');
+    const m = MUTANTS.find((x) => x.name === 'cancel-two-outcomes')!;
+    const md = slow(m.createDriver());
+    const minfo = await md.init();
+    let caught: string | undefined;
+    for (let seed = 1; seed <= 40 && caught === undefined; seed++) {
+      const r = await runConcurrent(md, minfo, { clients: 3, opsPerClient: 16, seed });
+      if (!r.ok) caught = r.message;
+    }
+    assert.match(caught ?? 'not caught in 40 runs', /second completion|not linearizable/);
   });
 
   it("implementation names need not be the model's: the checker learns the renaming per branch [HANDLE-2]", () => {

@@ -1,13 +1,13 @@
 import { strict as assert } from 'assert';
 import { runSequentialProperty } from '../../conformance/property';
-import { Situations, V2_SITUATIONS } from '../../conformance/situations';
+import { Situations, V2_CALL_SITUATIONS, V2_SITUATIONS } from '../../conformance/situations';
 import { ClauseCounter, loadClauseIds } from '../../conformance/coverage';
 import { Harness } from '../../conformance/session';
 import { createReferenceDriver } from '../../drivers/reference';
 import { LONG } from './support';
 
 describe('the sequential model-based property', () => {
-  it('the reference backend equals the model after every step of random runs, and every rule of protocol v2 is reached [INV-3, INV-7, ATOMIC-1, QUOTA-4, NODE-5, NOTICE-6, BOUND-2, NODE-4, DESTROY-5, SEND-8, NODE-6]', async function () {
+  it('the reference backend equals the model after every step of random runs, and every rule of protocol v2 is reached [INV-3, INV-7, ATOMIC-1, QUOTA-4, NODE-5, NOTICE-6, BOUND-2, NODE-4, DESTROY-5, SEND-8, NODE-6, CANCEL-1, CANCEL-3, CALL-8, CALL-9, CALL-10, DESTROY-4, MCAST-6, QUOTA-5, CRED-3]', async function () {
     this.timeout(120_000);
     const h = await Harness.open(createReferenceDriver());
     const situations = new Situations();
@@ -28,6 +28,7 @@ describe('the sequential model-based property', () => {
       'BAD_HANDLE through a forged name',
       'no-senders notice received',
       ...V2_SITUATIONS,
+      ...V2_CALL_SITUATIONS,
     ]) {
       assert.ok(per[s] > 0, `the generator never reached "${s}"`);
     }

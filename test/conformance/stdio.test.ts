@@ -167,6 +167,9 @@ describe('the stdio driver protocol', () => {
       bad.stdout,
       /replay: npx tessera conformance --impl mutant:credentials-always --seed 1 --path "[\d:]+"/,
     );
-    assert.match(bad.stdout, /counterexample \(shrunk\):\n\s+1\. attach/);
+    assert.match(
+      bad.stdout,
+      /counterexample \(shrunk\):\n\s+limits in force: maxPeers \d+[^\n]*\n[\s\S]*?\n\s+1\. attach/,
+    );
   });
 });

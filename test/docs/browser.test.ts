@@ -225,6 +225,44 @@ describe('docs: the site in a browser', function () {
     assert.ok(fs.statSync(out).size > 10_000, 'the screenshot is suspiciously small');
   });
 
+  it('the scale study page charts every workload against the core count and says where each transport stops scaling, with a screenshot', async function () {
+    const studyFile = path.join(root, 'simulator', 'studies', 'scale-results.json');
+    if (!fs.existsSync(path.join(docs, 'scale-study.html')) || !fs.existsSync(studyFile)) this.skip();
+    const study = JSON.parse(fs.readFileSync(studyFile, 'utf8')) as { transports: string[]; runs: { workload: string }[] };
+    const workloads = new Set(study.runs.map((r) => r.workload)).size;
+    const page = await context!.newPage();
+    await page.goto(`${base}scale-study.html`, { waitUntil: 'load' });
+    const charts = await page.$$eval('section.study-workload svg.diagram', (svgs) =>
+      svgs.map((s) => {
+        const r = s.getBoundingClientRect();
+        return {
+          label: s.getAttribute('aria-label') ?? '',
+          width: r.width,
+          height: r.height,
+          lines: s.querySelectorAll('polyline').length,
+          bands: s.querySelectorAll('polygon.band').length,
+        };
+      }),
+    );
+    const summaryRows = await page.$$eval('table.study-summary tbody tr', (trs) => trs.length);
+    const findings = await page.$$eval('ul.findings li', (lis) => lis.map((l) => l.textContent ?? ''));
+    const out = path.join(root, 'test-artifacts', 'docs-scale-study.png');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    await page.locator('#workload-pairs').screenshot({ path: out });
+    await page.close();
+    assert.ok(workloads >= 3, `${workloads} workloads`);
+    assert.strictEqual(charts.length, workloads * 4, 'throughput, p99, bus lock and CPU charts per workload');
+    for (const c of charts) {
+      assert.ok(c.width > 300 && c.height > 200, `${c.label}: ${c.width}x${c.height}`);
+      assert.strictEqual(c.lines, study.transports.length, `${c.label}: one line per transport`);
+      assert.ok(c.bands >= 1, `${c.label}: no band of the seeds' spread`);
+    }
+    assert.strictEqual(summaryRows, workloads * study.transports.length);
+    assert.strictEqual(findings.length, workloads * study.transports.length);
+    for (const f of findings) assert.match(f, /scales to \d+ cores|stops scaling between \d+ and \d+ cores: .* Why: /);
+    assert.ok(fs.statSync(out).size > 10_000, 'the screenshot is suspiciously small');
+  });
+
   it('takes a screenshot of the index page into test-artifacts/docs-index.png', async () => {
     const page = await context!.newPage();
     await page.goto(`${base}index.html`, { waitUntil: 'load' });

@@ -52,10 +52,10 @@ describe('v2: every resource bounded', () => {
     expectPending(w.do({ op: 'receive', peer: other, max: 1, timeoutMs: 10 }));
     w.fails({ op: 'call', peer: other, handle: to, message: text('2') }, 'TOO_MANY_PENDING');
     w.fails({ op: 'receive', peer: other, max: 1, timeoutMs: 10 }, 'TOO_MANY_PENDING');
-    w.ok({ op: 'send', peer: other, handle: to, message: text('3') }); // fits: needs no place
+    w.ok({ op: 'send', peer: other, handle: to, message: text('3') }); // fits: needs no place, even without a timeout
     w.ok({ op: 'send', peer: other, handle: to, message: text('4') }); // the quota is now full
     w.fails({ op: 'send', peer: other, handle: to, message: text('5'), timeoutMs: 10 }, 'TOO_MANY_PENDING');
-    expectOk(w.do({ op: 'receive', peer: other, max: 1 })); // a receive that does not wait needs no place
+    expectOk(w.do({ op: 'receive', peer: other, max: 1, timeoutMs: 0 })); // a receive that does not wait needs no place
     w.ok({ op: 'tick', ms: 10 }); // the waiting receive times out: one place free
     expectPending(w.do({ op: 'send', peer: other, handle: to, message: text('5'), timeoutMs: 10 }));
   });
@@ -74,7 +74,7 @@ describe('v2: every resource bounded', () => {
       );
       const transfers = copies.map((handle) => ({ handle }));
       for (let i = 0; i < 16; i++) {
-        const out = w.do({ op: 'send', peer, handle: handles[0], message: { segments: [], transfers } });
+        const out = w.do({ op: 'send', peer, handle: handles[0], message: { segments: [], transfers }, timeoutMs: 0 });
         if (!('pending' in out) && !out.ok) {
           expectError(out, 'QUEUE_FULL');
           refused++;
@@ -94,7 +94,7 @@ describe('v2: every resource bounded', () => {
     const t = [{ handle: own }, { handle: to }];
     w.ok({ op: 'send', peer: other, handle: to, message: { segments: [], transfers: t } });
     w.fails(
-      { op: 'send', peer: other, handle: to, message: { segments: [], transfers: [{ handle: own }] } },
+      { op: 'send', peer: other, handle: to, message: { segments: [], transfers: [{ handle: own }] }, timeoutMs: 0 },
       'QUEUE_FULL',
     );
     w.fails({ op: 'call', peer: other, handle: to, message: text('the reply handle counts too') }, 'QUEUE_FULL');
@@ -233,7 +233,7 @@ describe('v2: one order that never lies', () => {
     const { w, owner, other, to } = pair({ senderQuotaBytes: 100 });
     w.ok({ op: 'send', peer: other, handle: to, message: bytes(50, 'A') });
     expectPending(w.do({ op: 'send', peer: other, handle: to, message: bytes(60, 'B'), timeoutMs: 100 }));
-    w.fails({ op: 'send', peer: other, handle: to, message: bytes(5, 'C') }, 'QUEUE_FULL');
+    w.fails({ op: 'send', peer: other, handle: to, message: bytes(5, 'C'), timeoutMs: 0 }, 'QUEUE_FULL');
     w.fails({ op: 'call', peer: other, handle: to, message: bytes(5, 'C') }, 'QUEUE_FULL');
     w.fails({ op: 'multicast', peer: other, handles: [to], message: bytes(5, 'C') }, 'QUEUE_FULL');
     expectPending(w.do({ op: 'send', peer: other, handle: to, message: bytes(5, 'C'), timeoutMs: 100 }));

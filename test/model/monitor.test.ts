@@ -42,7 +42,7 @@ function observeAll(tamper: (i: number, out: StepOutcome) => StepOutcome = (_i, 
 function forgeCredentials(out: StepOutcome): StepOutcome {
   const result = structuredClone(out.result) as Invocation & { value: { deliveries: Delivery[] } };
   const d = result.value.deliveries.find((x) => x.kind === 'message');
-  if (d && d.kind === 'message') d.credentials = creds(0);
+  if (d && d.kind === 'message') d.credentials = { ...creds(0), peerKey: 1 };
   return { ...out, result };
 }
 

@@ -5,7 +5,7 @@
 // (statistics per 1,000 runs printed and checked).
 import { strict as assert } from 'assert';
 import fc from 'fast-check';
-import type { Invocation, Operation, Right } from '../../spec/types';
+import type { Completion, Invocation, Operation, Right } from '../../spec/types';
 import type { BusEvent } from '../../model/state';
 import { type BusState, Monitor, applyInPlace, initialState, queueLoad, step, tableSize } from '../../model';
 import { copyOp } from '../../model/copy';
@@ -67,11 +67,15 @@ const abstractOp = fc.record({
     'call',
     'reply',
     'reply',
+    'replyReceive',
+    'replyReceive',
     'multicast',
     'multicast',
     'receive',
     'receive',
     'receive',
+    'cancel',
+    'cancel',
     'close',
     'tick',
   ),
@@ -85,8 +89,16 @@ const abstractOp = fc.record({
     { arbitrary: fc.constant(9), weight: 1 },
   ),
   move: fc.boolean(),
-  wait: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
+  // TIME-4: 0 never waits, 1..3 waits that long, -1 (timeoutMs left out) waits without limit.
+  wait: fc.oneof(
+    { arbitrary: fc.constant(0), weight: 3 },
+    { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 },
+    { arbitrary: fc.constant(-1), weight: 2 },
+  ),
 });
+
+/** timeoutMs as TIME-4 reads it: -1 leaves it out (no limit). */
+const timeout = (a: Abstract) => (a.wait < 0 ? {} : { timeoutMs: a.wait });
 
 /** A name of the peer's table by index, or now and then a stale or forged one. */
 function nameFor(s: BusState, peer: number, i: number, kind?: 'node' | 'reply' | 'own'): number {
@@ -111,8 +123,19 @@ function concretize(s: BusState, a: Abstract): Operation {
   // Replies, and sends that move a handle, come from peers holding reply handles when there are any.
   const replying = open.filter((id) => Object.values(s.peers[id].table).some((hid) => s.handles[hid].kind === 'reply'));
   const wantsReply =
-    (a.kind === 'reply' || ((a.kind === 'send' || a.kind === 'release') && a.move)) && replying.length > 0;
-  const pool = wantsReply ? replying : a.p % 17 === 16 ? ids : open.length ? open : ids;
+    (a.kind === 'reply' || a.kind === 'replyReceive' || ((a.kind === 'send' || a.kind === 'release') && a.move)) &&
+    replying.length > 0;
+  // Cancels come from peers with pending operations when there are any (CANCEL-1).
+  const waiting = open.filter((id) => s.peers[id].pending > 0);
+  const pool = wantsReply
+    ? replying
+    : a.kind === 'cancel' && waiting.length > 0 && a.p % 5 !== 4
+      ? waiting
+      : a.p % 17 === 16
+        ? ids
+        : open.length
+          ? open
+          : ids;
   const peer = pool.length ? pool[a.p % pool.length] : 1;
   const h = (i: number, kind?: 'node' | 'reply' | 'own') => nameFor(s, peer, a.h[i % a.h.length], kind);
   const segments = [Buffer.alloc(a.bytes, 65).toString('base64')];
@@ -163,23 +186,25 @@ function concretize(s: BusState, a: Abstract): Operation {
           peer: blocked.peer,
           handle: blocked.op.handle,
           message: { segments: [Buffer.alloc(a.bytes % 3, 66).toString('base64')] },
-          ...(a.wait ? { timeoutMs: a.wait } : {}),
+          ...timeout(a),
         };
       return {
         op: 'send',
         peer,
         handle: h(0, 'node'),
         message: { segments, transfers: transfers() },
-        ...(a.wait ? { timeoutMs: a.wait } : {}),
+        ...timeout(a),
       };
     }
     case 'call':
+      // A call with timeoutMs 0 times out at once (TIME-4): now and then only; most calls wait.
       return {
         op: 'call',
         peer,
         handle: h(0, 'node'),
         message: { segments, transfers: transfers().filter((t) => !t.move) },
-        ...(a.wait ? { timeoutMs: a.wait } : {}),
+        ...(a.wait > 0 || (a.wait === 0 && a.badge === 1) ? { timeoutMs: a.wait } : {}),
+        ...(a.rights.length === 1 ? { replierCredentials: true } : {}),
       };
     case 'reply':
       return {
@@ -188,19 +213,40 @@ function concretize(s: BusState, a: Abstract): Operation {
         handle: h(0, 'reply'),
         message: { segments, transfers: a.h.slice(2).map((x) => ({ handle: nameFor(s, peer, x, 'node') })) },
       };
+    case 'replyReceive':
+      return {
+        op: 'replyReceive',
+        peer,
+        handle: h(0, 'reply'),
+        message: { segments, transfers: a.h.slice(2).map((x) => ({ handle: nameFor(s, peer, x, 'node') })) },
+        max: 1 + (a.h[0] % 4),
+        ...timeout(a),
+      };
     case 'multicast':
       return {
         op: 'multicast',
         peer,
         handles: [...new Set(a.h.map((x) => nameFor(s, peer, x, 'node')))],
         message: { segments },
+        ...(a.move ? { skipFull: true } : {}),
       };
     case 'receive':
-      return { op: 'receive', peer, max: 1 + (a.h[0] % 4), ...(a.wait ? { timeoutMs: a.wait } : {}) };
+      return { op: 'receive', peer, max: 1 + (a.h[0] % 4), ...timeout(a) };
+    case 'cancel': {
+      // Mostly one of the peer's own pending tickets; else a recent one (maybe completed, maybe another peer's).
+      const mine = s.pending.filter((q) => q.peer === peer);
+      const ticket =
+        mine.length > 0 && a.h[0] % 4 !== 0
+          ? mine[a.h[0] % mine.length].ticket
+          : Math.max(1, s.nextTicket - 1 - (a.h[0] % 3));
+      return { op: 'cancel', peer, ticket };
+    }
     case 'close':
       return { op: 'close', peer };
     case 'tick':
-      return { op: 'tick', ms: a.move ? 0 : a.wait };
+      return { op: 'tick', ms: a.move ? 0 : Math.max(0, a.wait) };
+    default:
+      return { op: 'close', peer };
   }
 }
 
@@ -230,8 +276,77 @@ const STATS = {
   'conditional destroy STALE': 0,
   'send held behind its own blocked send': 0,
   'same node answered true': 0,
+  // Calls and multicast for real servers and groups (v2):
+  'cancel of a call': 0,
+  'cancel of a blocked send': 0,
+  'cancel of a waiting receive': 0,
+  'cancel lost to a completion': 0,
+  'cancel completing another operation in its step': 0,
+  'abandoned call withdrawn': 0,
+  'call-abandoned notice': 0,
+  'call surviving destroy': 0,
+  replyReceive: 0,
+  'replyReceive dropping a late reply': 0,
+  'multicast skipping a full destination': 0,
+  'room notice': 0,
+  'replier credentials': 0,
 };
 type Stat = keyof typeof STATS;
+
+/** The statistics that must each be reached (all of them): printed per 1,000 runs. */
+const ABANDONING = new Set(['TIMED_OUT', 'CANCELLED', 'CLOSED']);
+
+/** Where the rules for calls and multicast decided something (CANCEL-1..3, CALL-8..10, DESTROY-4, MCAST-6, QUOTA-5, CRED-3). */
+function observeCalls(
+  before: BusState,
+  op: Operation,
+  result: Invocation,
+  completions: Completion[],
+  events: BusEvent[],
+  after: BusState,
+  seen: Set<Stat>,
+  issued: Map<number, number>,
+): void {
+  const ok = !('pending' in result) && result.ok ? (result.value as any) : null;
+  const failed = !('pending' in result) && !result.ok;
+  if (op.op === 'cancel' && ok) {
+    if (ok.cancelled) {
+      const own = completions.find((c) => c.ticket === op.ticket);
+      if (own)
+        seen.add(`cancel of a ${own.op === 'call' ? 'call' : own.op === 'send' ? 'blocked send' : 'waiting receive'}`);
+      if (completions.length > 1) seen.add('cancel completing another operation in its step');
+    } else if (issued.get(op.ticket) === op.peer) seen.add('cancel lost to a completion');
+  }
+  for (const e of events) {
+    if (e.type !== 'discard') continue;
+    const entry = before.peers[e.peer]?.queue.find((q) => q.seq === e.seq);
+    if (entry?.kind !== 'call') continue;
+    const call = before.calls[before.handles[entry.replyHandle!].call];
+    const c = completions.find((x) => x.ticket === call.ticket);
+    if (c && !c.result.ok && ABANDONING.has(c.result.error)) seen.add('abandoned call withdrawn');
+  }
+  for (const p of Object.values(after.peers))
+    for (const e of p.queue) {
+      if (e.seq < before.nextSeq || e.notice === undefined) continue;
+      if (e.notice.type === 'call-abandoned') seen.add('call-abandoned notice');
+      if (e.notice.type === 'room') seen.add('room notice');
+    }
+  if (op.op === 'destroyNode' && ok) {
+    const node = lookup(before, op.peer, op.handle)!.node;
+    for (const q of before.pending)
+      if (q.kind === 'call' && before.calls[q.call].node === node && after.calls[q.call]?.status === 'pending')
+        seen.add('call surviving destroy');
+  }
+  if (op.op === 'replyReceive' && !failed) {
+    seen.add('replyReceive');
+    if (before.calls[lookup(before, op.peer, op.handle)!.call].status !== 'pending')
+      seen.add('replyReceive dropping a late reply');
+  }
+  if (op.op === 'multicast' && ok && ok.full.length > 0) seen.add('multicast skipping a full destination');
+  for (const c of completions)
+    if (c.op === 'call' && c.result.ok && (c.result.value as any).reply.credentials) seen.add('replier credentials');
+  if ('pending' in result) issued.set(result.ticket, (op as { peer: number }).peer);
+}
 
 /** Where the v2 rules decided something (NODE-4, NODE-5, NODE-6, NOTICE-6, BOUND-2, QUOTA-4, SEND-8, DESTROY-5). */
 function observeV2(
@@ -346,8 +461,8 @@ const PROLOGUE: Operation[] = [
   { op: 'send', peer: 2, handle: 1, message: { segments: [], transfers: [{ handle: 2 }] } },
   { op: 'send', peer: 3, handle: 1, message: { segments: [], transfers: [{ handle: 3 }] } },
   { op: 'send', peer: 3, handle: 2, message: { segments: [], transfers: [{ handle: 3 }] } },
-  { op: 'receive', peer: 1, max: 8 },
-  { op: 'receive', peer: 2, max: 8 },
+  { op: 'receive', peer: 1, max: 8, timeoutMs: 0 },
+  { op: 'receive', peer: 2, max: 8, timeoutMs: 0 },
 ];
 
 const codesReached = new Set<string>();
@@ -355,16 +470,21 @@ const codesReached = new Set<string>();
 function runSequence(actions: Abstract[], seen: Set<Stat>): void {
   let s = initialState(LIMITS);
   const monitor = new Monitor();
+  const issued = new Map<number, number>(); // ticket -> the peer it was issued to
   const play = (op: Operation) => {
     const out = step(s, op);
     observe(s, op, out.result, out.completions, out.events, out.state, seen);
+    observeCalls(s, op, out.result, out.completions, out.events, out.state, seen, issued);
     for (const r of [out.result, ...out.completions.map((c) => c.result)])
       if (!('pending' in r) && !r.ok) codesReached.add(r.error);
     const violations = monitor.observe(s, op, out.result, out, out.state);
     if (violations.length)
       throw new Error(`${violations[0].invariant}: ${violations[0].detail}\n  after ${JSON.stringify(op)}`);
     if (!('pending' in out.result) && !out.result.ok && out.result.error !== 'CALLER_GONE') {
-      assert.deepStrictEqual(out.state, s, `failed ${op.op} changed the state`);
+      // A refusal for room leaves one trace: the room watch it arms (QUOTA-5).
+      const refused = out.result.error === 'QUEUE_FULL';
+      const watchless = (x: BusState) => (refused ? { ...x, roomWatches: [] } : x);
+      assert.deepStrictEqual(watchless(out.state), watchless(s), `failed ${op.op} changed the state`);
     }
     s = out.state;
   };
@@ -391,7 +511,7 @@ function check<T>(name: string, arb: fc.Arbitrary<T>, predicate: (t: T) => void,
 describe('model properties over random operation sequences', function () {
   this.timeout(300_000);
 
-  it('every invariant holds in every reachable state, failed operations change nothing, nothing leaks after all close, and every v2 rule is reached [INV-1, INV-2, INV-3, INV-4, INV-5, INV-6, INV-7, INV-8, INV-9, INV-10, INV-11, INV-12, ATOMIC-1, NODE-4, NODE-5, NOTICE-6, BOUND-2, QUOTA-4, SEND-8, DESTROY-5]', () => {
+  it('every invariant holds in every reachable state, failed operations change nothing, nothing leaks after all close, and every v2 rule is reached [INV-1, INV-2, INV-3, INV-4, INV-5, INV-6, INV-7, INV-8, INV-9, INV-10, INV-11, INV-12, INV-13, ATOMIC-1, NODE-4, NODE-5, NOTICE-6, BOUND-2, QUOTA-4, SEND-8, DESTROY-5, CANCEL-1, CANCEL-2, CANCEL-3, CALL-8, CALL-9, CALL-10, DESTROY-4, MCAST-6, QUOTA-5, CRED-3, TIME-4]', () => {
     const reachedIn: Record<string, number> = Object.fromEntries(Object.keys(STATS).map((k) => [k, 0]));
     check('invariants', fc.array(abstractOp, { minLength: 20, maxLength: 80 }), (actions) => {
       const seen = new Set<Stat>();

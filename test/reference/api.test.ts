@@ -47,6 +47,39 @@ describe('the reference backend API', () => {
     owner.destroyNode(closed, { derivedCount: derivedCount + 1 });
   });
 
+  it('v2 calls and groups through the API: cancel, replyReceive, publish to a group with a slow member, replier credentials [CANCEL-1, CALL-10, MCAST-6, QUOTA-5, CRED-3]', async () => {
+    const bus = Bus.create({ clock: 'virtual', limits: { senderQuotaMessages: 1 } });
+    const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = server.createNode();
+    const slow = bus.attach({ uid: 3, gid: 3, pid: 3 });
+    const slowNode = slow.createNode();
+    const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [
+      { from: server, handle: node },
+      { from: slow, handle: slowNode },
+    ]);
+    const [toServer, toSlow] = client.bootstrap;
+    // Cancel a call nobody has read: the server never sees it.
+    const first = client.startCall(toServer, { payload: 'never mind' });
+    assert.equal(client.cancel(first.ticket!), true);
+    await rejectsWith(first.reply, 'CANCELLED');
+    assert.deepEqual(server.tryReceive(), []);
+    // A server loop on replyReceive; the reply carries the server's credentials when asked.
+    const second = client.call(toServer, { payload: 'who?' }, { replierCredentials: true });
+    const [c] = server.tryReceive();
+    assert.ok(c.kind === 'call');
+    const next = server.replyReceive(c.replyHandle, { payload: 'me' }, { timeoutMs: 10 });
+    assert.deepEqual((await second).credentials, { uid: 1, gid: 1, pid: 1, peerKey: server.id });
+    bus.tick(10);
+    assert.deepEqual(await next, []);
+    // A group with a member that does not read: the others still get it, and the full one is named.
+    client.publish([toServer, toSlow], { payload: 'one' });
+    assert.equal(server.tryReceive().length, 1);
+    assert.deepEqual(client.publish([toServer, toSlow], { payload: 'two' }), { skipped: [], full: [toSlow] });
+    assert.equal(server.tryReceive().length, 1);
+    slow.tryReceive();
+    assert.deepEqual(client.tryReceive(), [{ kind: 'notice', notice: { type: 'room', handle: toSlow } }]);
+  });
+
   it('errors are TesseraError values with the spec code, and change nothing [ERR-2, ATOMIC-1]', () => {
     const bus = Bus.create({ clock: 'virtual' }); // a real clock would tick between the snapshots
     const p = bus.attach({ uid: 1, gid: 1, pid: 1 });

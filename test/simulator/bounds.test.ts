@@ -214,7 +214,7 @@ describe('simulator input bounds', () => {
     rejects(() => parseProfile(profile((p) => (p.spin.backoff.divisor = 0.5))), '/spin/backoff/divisor', />= 1/);
   });
 
-  it('a sweep with no axis, a bad seed or too many points is rejected naming the field and the bound', () => {
+  it('a sweep with no axis, a bad seed, too many runs or an unknown metric is rejected naming the field and the bound', () => {
     const sweep = {
       name: 's',
       scenario: 'pingpong',
@@ -237,7 +237,18 @@ describe('simulator input bounds', () => {
           ],
         }),
       '/axes',
-      /8192 points \(transports x axis values\), more than 4096/,
+      /8192 runs \(transports x axis values x seeds\), more than 4096/,
+    );
+    rejects(
+      () => parseSweep({ ...sweep, axes: [{ field: 'rounds', values: many }], seeds: 65 }),
+      '/axes',
+      /4160 runs \(transports x axis values x seeds\), more than 4096/,
+    );
+    rejects(() => parseSweep({ ...sweep, seeds: 101 }), '/seeds', /must be <= 100/);
+    rejects(
+      () => parseSweep({ ...sweep, metrics: ['p99'] }),
+      '/metrics/0',
+      /no metric "p99"; the metrics: messagesPerSec/,
     );
     rejects(
       () =>

@@ -13,8 +13,9 @@ import { loadProfile, simValidators } from '../../simulator/load';
 import { hashResults, runScenario } from '../../simulator/run';
 import { latencyComparison } from '../../simulator/compare';
 import { DOCS_COMPARISON } from '../../cli/docs/pages/simulator';
-import type { Scenario, SimResults, SweepResults } from '../../simulator/types';
+import type { CompareResults, Scenario, SimResults, SweepResults } from '../../simulator/types';
 import SweepResultsSchema = require('../../simulator/schema/SweepResults.json');
+import CompareResultsSchema = require('../../simulator/schema/CompareResults.json');
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'tessera.js');
@@ -94,6 +95,10 @@ describe('tessera sim (the command)', function () {
       [['sim', '--sweep', sweepFile, 'pingpong'], /--sweep takes no scenario argument/],
       [['sim', '--sweep', sweepFile, '--seed', '1'], /--seed does not apply to --sweep/],
       [['sim', '--sweep', sweepFile, '--workers', '0'], /--workers takes an integer 1\.\.64/],
+      [['sim', 'pingpong', '--seeds', '3'], /--seeds applies to --sweep only/],
+      [['sim', '--sweep', sweepFile, '--seeds', '101'], /--seeds takes an integer 1\.\.100/],
+      [['sim', '--scale-study', 'pingpong'], /--scale-study takes no scenario argument/],
+      [['sim', '--scale-study', '--sweep', sweepFile], /--sweep does not apply to --scale-study/],
     ];
     for (const [argv, message] of cases) {
       const r = await tessera(...argv);
@@ -102,7 +107,7 @@ describe('tessera sim (the command)', function () {
     }
   });
 
-  it('--json writes results that validate against the SimResults schema; with --compare, one per transport', async () => {
+  it('--json writes results that validate against the SimResults schema; with --compare, CompareResults with one run per transport, checked by its own schema', async () => {
     const d = dir();
     const scenario = writeJson(d, 'tiny.json', tiny(100));
     const one = path.join(d, 'one.json');
@@ -120,16 +125,22 @@ describe('tessera sim (the command)', function () {
     const both = path.join(d, 'both.json');
     const c = await tessera('sim', scenario, '--compare', 'af_unix,tessera_shm', '--json', both);
     assert.equal(c.code, 0, c.err);
-    const list = JSON.parse(fs.readFileSync(both, 'utf8')) as unknown[];
-    assert.ok(Array.isArray(list) && list.length === 2);
+    const compared = JSON.parse(fs.readFileSync(both, 'utf8')) as CompareResults;
+    const validate = createAjv().compile(CompareResultsSchema);
+    assert.ok(validate(compared), JSON.stringify(validate.errors));
+    assert.equal(compared.scenario, 'tiny-pingpong');
+    assert.equal(compared.seed, '0x5eed');
     assert.deepEqual(
-      list.map((x, i) => assertValidResults(x, `${both}[${i}]`).transport),
+      compared.runs.map((x, i) => assertValidResults(x, `${both} run ${i}`).transport),
       ['af_unix', 'tessera_shm'],
     );
+    // The schema is the comparison's own: a bare list of results, or one run, does not pass it.
+    assert.ok(!validate(compared.runs));
+    assert.ok(!validate(compared.runs[0]));
     assert.match(c.out, /af_unix .*\n.*tessera_shm/);
   });
 
-  it('--svg writes a latency CDF per run set and a per-thread timeline per transport, as standalone SVG', async () => {
+  it('--svg writes a latency CDF per run set and a per-thread timeline per transport over one shared window, as standalone SVG', async () => {
     const d = dir();
     const scenario = writeJson(d, 'tiny.json', tiny(200));
     const charts = path.join(d, 'charts');
@@ -151,12 +162,19 @@ describe('tessera sim (the command)', function () {
       assert.doesNotMatch(svg, /NaN|undefined|Infinity/, f);
     }
     const cdf = fs.readFileSync(path.join(charts, 'tiny-pingpong-latency-cdf.svg'), 'utf8');
-    assert.match(cdf, /af_unix \(p50 [\d.]+ us\)/);
-    assert.match(cdf, /tessera_kernel \(p50 [\d.]+ us\)/);
+    assert.match(cdf, />af_unix<\/text>/);
+    assert.match(cdf, /p50 [\d.]+ us, p99 [\d.]+ us, p99\.9 [\d.]+ us/);
     assert.equal((cdf.match(/<polyline /g) ?? []).length, 2);
-    const timeline = fs.readFileSync(path.join(charts, 'tiny-pingpong-timeline-af_unix.svg'), 'utf8');
-    assert.match(timeline, /server#0/);
-    assert.match(timeline, /client#0/);
+    const timelines = ['af_unix', 'tessera_kernel'].map((t) =>
+      fs.readFileSync(path.join(charts, `tiny-pingpong-timeline-${t}.svg`), 'utf8'),
+    );
+    for (const timeline of timelines) {
+      assert.match(timeline, /server#0/);
+      assert.match(timeline, /client#0/);
+    }
+    // One shared window: both say the same "first ..." time.
+    const windows = timelines.map((t) => /the first ([\d.]+ [a-z]+) of/.exec(t)?.[1]);
+    assert.ok(windows[0] !== undefined && windows[0] === windows[1], `${windows.join(' vs ')}`);
   });
 
   it('the docs chart is byte for byte what `tessera sim --compare --svg` writes for the same scenario and seed', async () => {
@@ -271,7 +289,11 @@ describe('tessera sim (the command)', function () {
     assert.deepEqual(fs.readdirSync(charts).sort(), ['grid-latencyP50Ns.svg', 'grid-messagesPerSec.svg']);
     const chart = fs.readFileSync(path.join(charts, 'grid-messagesPerSec.svg'), 'utf8');
     assert.equal((chart.match(/<polyline /g) ?? []).length, 2);
+    assert.match(chart, />Throughput \(messages\/s\)<\/text>/, 'the axis is labelled in words with its unit');
+    assert.doesNotMatch(chart, /<polygon class="band"/, 'one seed a point: no band');
     assert.match(r.out, /af_unix rounds=40/);
+    assert.equal(result.seeds, 1);
+    assert.ok(result.points.every((p) => p.seed === '0x99'));
   });
 
   it('gives byte-identical results for a seed in two separate processes, and different ones for another seed [TIME-1, TIME-2]', async () => {
@@ -283,7 +305,7 @@ describe('tessera sim (the command)', function () {
       ),
     );
     for (const r of runs) assert.equal(r.code, 0, r.err);
-    const [a, b] = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as SimResults[]);
+    const [a, b] = files.map((f) => (JSON.parse(fs.readFileSync(f, 'utf8')) as CompareResults).runs);
     assert.equal(a.length, 2);
     for (let i = 0; i < 2; i++) {
       assert.equal(a[i].hash, b[i].hash, `${a[i].transport}: same seed, other process, other hash`);

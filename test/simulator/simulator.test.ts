@@ -16,7 +16,8 @@ import {
 } from '../../simulator/load';
 import { runScenario } from '../../simulator/run';
 import { runScenarioComparison } from '../../simulator/compare';
-import { latencyCdfSvg, sweepSvg, timelineSvg } from '../../simulator/svg';
+import { latencyCdfSvg, sweepSvg } from '../../simulator/svg';
+import { timelineSvg } from '../../simulator/timeline';
 import type { PeerSpec, Profile, Scenario } from '../../simulator/types';
 import { resolveLimits } from '../../spec/registry/limits';
 
@@ -309,9 +310,17 @@ describe('simulator platform: time slices, wake-up preemption, background load',
     // at the op boundary at 4,000,500 (2667 x 1500); p1 runs to its first boundary past the tick at
     // 8 ms (8,001,000); p0 finishes its last 1,999,500 ns (before the next tick), then p1.
     assert.equal(results.totals.preemptions, 2);
-    const spans = (name: string) => results.timeline!.find((t) => t.thread === name)!.spans.map(([a, b]) => [a, b]);
-    assert.deepEqual(spans('p0#0')[0], [0, 4_000_500]);
-    assert.deepEqual(spans('p1#0')[0], [4_000_500, 8_001_000]);
+    const spans = (name: string, state: string) =>
+      results
+        .timeline!.find((t) => t.thread === name)!
+        .spans.filter((s) => s[2] === state)
+        .map(([a, b]) => [a, b]);
+    assert.deepEqual(spans('p0#0', 'run')[0], [0, 4_000_500]);
+    assert.deepEqual(spans('p1#0', 'run')[0], [4_000_500, 8_001_000]);
+    // Off its CPU, each is runnable (waiting in the run queue), never asleep: nothing blocks them.
+    assert.deepEqual(spans('p1#0', 'ready')[0], [0, 4_000_500]);
+    assert.deepEqual(spans('p0#0', 'ready')[0], [4_000_500, 8_001_000]);
+    assert.deepEqual(spans('p0#0', 'sleep'), []);
     assert.equal(results.workloadNs, 12_000_000);
   });
 
@@ -501,7 +510,7 @@ describe('simulator invariant monitors', () => {
       badge: 0,
       payload: '',
       handles: [],
-      credentials: { uid: 0, gid: 0, pid: 7 },
+      credentials: { uid: 0, gid: 0, pid: 7, peerKey: 1 },
     };
     assert.equal(m.deliveries(2, [forged], [1])?.invariant, 'INV-10');
     const notice = { kind: 'notice' as const, notice: { type: 'revoked' as const, handle: 3 } };
@@ -571,10 +580,10 @@ describe('simulator charts', () => {
       ]),
       sweepSvg(
         [
-          { transport: 'shm', params: { n: 1 }, results: a },
-          { transport: 'shm', params: { n: 2 }, results: b },
+          { transport: 'shm', params: { n: 1 }, seed: '0x1', results: a },
+          { transport: 'shm', params: { n: 2 }, seed: '0x1', results: b },
         ],
-        'n',
+        ['n'],
         'messagesPerSec',
       ),
       timelineSvg(b),

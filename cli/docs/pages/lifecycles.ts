@@ -9,7 +9,7 @@ import type { PageBody } from './page';
 
 const TITLES: Record<string, string> = {
   peer: 'Peer', node: 'Node', handle: 'Node handle', replyHandle: 'Reply handle', call: 'Call',
-  blockedSend: 'Blocked send', receiveWait: 'Waiting receive',
+  blockedSend: 'Blocked send', receiveWait: 'Waiting receive', noSendersNotice: 'No-senders notice', roomWatch: 'Room watch',
 };
 
 export function lifecycleTitle(lc: Lifecycle): string {
