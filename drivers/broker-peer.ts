@@ -25,7 +25,9 @@ export type FromPeerProcess =
   | { type: 'error'; id: number; message: string }
   | { type: 'armed' }
   | { type: 'ran'; ops: RecordedOp[] }
-  | { type: 'completion'; completion: Completion; epoch: number };
+  | { type: 'completion'; completion: Completion; epoch: number; seen: number }
+  /** A completion taken by a running script: how many this peer has read in all. */
+  | { type: 'seen'; epoch: number; seen: number };
 
 /** The clock segment: [0] the clock, [1] the start signal of runClients (the run number). */
 const CLOCK_FD = 4;
@@ -40,22 +42,28 @@ const asked = new Map<number, (i: Invocation) => void>();
 /** While a script runs: where a call's outcome goes, by ticket. */
 const scriptCalls = new Map<number, (r: Result) => void>();
 
+/** Completions this process has read from its ring since it joined (TIME-2). */
+let seen = 0;
+
 function attachPeer(p: BrokerPeer, e: number): void {
   peer = p;
   epoch = e;
+  seen = 0;
   p.onResult((id, invocation) => {
     const k = asked.get(id);
     asked.delete(id);
     k?.(invocation);
   });
   p.onCompletion((c) => {
+    seen++;
     const k = scriptCalls.get(c.ticket);
     if (k) {
       scriptCalls.delete(c.ticket);
       k(c.result);
+      send({ type: 'seen', epoch: e, seen });
       return;
     }
-    send({ type: 'completion', completion: c, epoch: e });
+    send({ type: 'completion', completion: c, epoch: e, seen });
   });
 }
 
@@ -108,7 +116,7 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
         if (!reported) {
           rec.completed = stamp();
           rec.outcome = result;
-        } else send({ type: 'completion', completion: { ticket, peer: p.peer, op: 'call', result }, epoch: e });
+        } else send({ type: 'completion', completion: { ticket, peer: p.peer, op: 'call', result }, epoch: e, seen });
       });
     }
     ops.push(rec);

@@ -35,6 +35,9 @@ export const BROKER_FEATURES: Feature[] = [
 
 const PEER_FILE = path.join(__dirname, 'broker-peer.js');
 
+/** The longest a result waits for the completions before it (then the suite's grace period applies). */
+const BARRIER_TIMEOUT_MS = 10_000;
+
 export interface BrokerDriverOptions {
   /** Spin budget of the broker and the peers, microseconds (0: sleep at once). */
   spinUs?: number;
@@ -65,6 +68,10 @@ class BrokerDriver implements ClientRunningDriver {
   private nextRequest = 1;
   private runNumber = 0;
   private epoch = 0;
+  /** Completions each peer's process has read from its ring (this bus), by peer id. */
+  private seen = new Map<number, number>();
+  /** Called whenever a process reports what it has read. */
+  private onSeen: (() => void) | null = null;
   /** While runClients collects the scripts' records: pending calls reported so far, by ticket. */
   private batchCalls: Map<number, RecordedOp> | null = null;
 
@@ -88,6 +95,7 @@ class BrokerDriver implements ClientRunningDriver {
       this.idle.push(p);
     }
     this.peers = new Map();
+    this.seen = new Map();
     this.epoch++;
     const bus = { limits: resolveLimits(limits), clock: 'virtual' as const };
     if (this.broker === null) {
@@ -147,8 +155,12 @@ class BrokerDriver implements ClientRunningDriver {
         for (const r of m.ops) if ('pending' in r.invocation) this.batchCalls?.set(r.invocation.ticket, r);
         p.onRan?.(m.ops);
         return;
+      case 'seen':
+        if (m.epoch === this.epoch && p.peer !== null) this.saw(p.peer, m.seen);
+        return;
       case 'completion': {
         if (m.epoch !== this.epoch) return; // a peer of an old bus, closed by the reset
+        if (p.peer !== null) this.saw(p.peer, m.seen);
         const r = this.batchCalls?.get(m.completion.ticket);
         if (r && r.outcome === undefined && m.completion.op === 'call') {
           r.completed = this.now();
@@ -159,6 +171,38 @@ class BrokerDriver implements ClientRunningDriver {
         return;
       }
     }
+  }
+
+  private saw(peer: number, n: number): void {
+    if (n > (this.seen.get(peer) ?? 0)) this.seen.set(peer, n);
+    this.onSeen?.();
+  }
+
+  /**
+   * TIME-2, driver protocol: the completions an operation caused are reported before its result.
+   * They travel through the processes of the peers they belong to, so the result waits until
+   * each process has read every completion the broker had given it when the result was written
+   * (the broker answers the count after every request it answered before; a process that is gone
+   * is not waited for).
+   */
+  private async completionsDelivered(): Promise<void> {
+    const given = await this.broker!.completionsGiven();
+    const behind = () =>
+      Object.entries(given).some(([peer, n]) => {
+        const p = this.peers.get(Number(peer));
+        return p !== undefined && p.failure === undefined && (this.seen.get(Number(peer)) ?? 0) < n;
+      });
+    if (!behind()) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, BARRIER_TIMEOUT_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.onSeen = () => {
+        if (!behind()) done();
+      };
+    }).finally(() => (this.onSeen = null));
   }
 
   /** BUS-2: the owner attaches the peer, then a process takes its seat (the broker knows it by its pid). */
@@ -196,17 +240,22 @@ class BrokerDriver implements ClientRunningDriver {
     if (!this.broker) throw new DriverError('reset was not called');
     const o = op as unknown as { op?: unknown; peer?: unknown };
     if (o?.op === 'attach') return this.attach(op);
-    if (o?.op === 'tick') return (await this.broker.run(op)).invocation;
     const p = typeof o?.peer === 'number' ? this.peers.get(o.peer) : undefined;
-    // PEER-2: no peer of this bus by that id; the broker would answer the same for a peer that
-    // names another (it replaces the field with the asker's own id), so the owner asks the bus.
-    if (!p) return (await this.broker.run(op)).invocation;
-    if (p.failure) throw p.failure;
-    const id = this.nextRequest++;
-    return new Promise<Invocation>((resolve, reject) => {
-      p.waiting.set(id, { resolve, reject });
-      p.child.send({ type: 'op', id, op } satisfies ToPeerProcess);
-    });
+    let invocation: Invocation;
+    // tick is the owner's (TIME-1); for a peer id of no process of this bus (PEER-2) the owner
+    // asks the bus too: the broker would answer the same to a peer naming another (it replaces
+    // the field with the asker's own id).
+    if (o?.op === 'tick' || !p) invocation = (await this.broker.run(op)).invocation;
+    else {
+      if (p.failure) throw p.failure;
+      const id = this.nextRequest++;
+      invocation = await new Promise<Invocation>((resolve, reject) => {
+        p.waiting.set(id, { resolve, reject });
+        p.child.send({ type: 'op', id, op } satisfies ToPeerProcess);
+      });
+    }
+    await this.completionsDelivered();
+    return invocation;
   }
 
   onCompletion(l: (c: Completion) => void): void {

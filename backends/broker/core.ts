@@ -126,6 +126,13 @@ export class BrokerCore {
     return this.byPeer.get(peer)?.counters ?? null;
   }
 
+  /** Completions given to each session so far, by peer (a driver waits until each process has read as many). */
+  completionsGiven(): Record<number, number> {
+    const out: Record<number, number> = {};
+    for (const s of this.sessions) out[s.peer] = s.counters.completions;
+    return out;
+  }
+
   get sessionCount(): number {
     return this.sessions.length;
   }
@@ -236,7 +243,9 @@ export class BrokerCore {
     for (const c of completions) {
       if (this.deadlines.delete(c.ticket) && this.deadlines.size === 0) this.earliestDeadline = Infinity;
       const s = this.byPeer.get(c.peer);
-      if (s) this.give(s, TAG.COMPLETION, 0, { ticket: c.ticket, op: c.op, result: c.result });
+      if (!s) continue;
+      s.counters.completions++;
+      this.give(s, TAG.COMPLETION, 0, { ticket: c.ticket, op: c.op, result: c.result });
     }
   }
 

@@ -200,6 +200,14 @@ export class Broker {
     return (await this.ask({ t: 'counters', id: 0, peer })) as SessionCounters | null;
   }
 
+  /**
+   * Completions given to each connected peer so far, by peer id (TIME-2): as of every request the
+   * broker has answered before this call reaches its thread.
+   */
+  async completionsGiven(): Promise<Record<number, number>> {
+    return (await this.ask({ t: 'given', id: 0 })) as Record<number, number>;
+  }
+
   /** The request path's timing totals since the last call; `timed` turns timing on or off from now. */
   async times(timed: boolean): Promise<BrokerTimes> {
     return (await this.ask({ t: 'times', id: 0, timed })) as BrokerTimes;

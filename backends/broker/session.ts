@@ -20,6 +20,8 @@ export interface SessionCounters {
   discardedBytes: number;
   /** Bells rung while the ring held nothing new. */
   idleBells: number;
+  /** Completions of pending operations given to the peer (TIME-2). */
+  completions: number;
   /** Records written to the peer, and bytes kept back because its ring was full. */
   recordsOut: number;
   maxBacklogBytes: number;
@@ -54,6 +56,7 @@ export class Session {
     frameErrors: 0,
     discardedBytes: 0,
     idleBells: 0,
+    completions: 0,
     recordsOut: 0,
     maxBacklogBytes: 0,
   };

@@ -19,6 +19,7 @@ export type ToBroker =
   | { t: 'gone'; id: number; peer: PeerId }
   | { t: 'audit'; id: number }
   | { t: 'counters'; id: number; peer: PeerId }
+  | { t: 'given'; id: number }
   | { t: 'times'; id: number; timed: boolean }
   | { t: 'reset'; id: number; bus: BrokerBusOptions }
   | { t: 'stop'; id: number };
@@ -55,6 +56,8 @@ function control1(core: BrokerCore, msg: Exclude<ToBroker, { t: 'stop' } | { t: 
       return core.bus.audit();
     case 'counters':
       return core.counters(msg.peer);
+    case 'given':
+      return core.completionsGiven();
     case 'times': {
       const t = { ...core.times };
       core.timed = msg.timed;

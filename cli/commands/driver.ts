@@ -63,7 +63,6 @@ export const IMPLEMENTATIONS: Implementation[] = [
         fault: { name: 'shm-deferred-send', module: require.resolve('../../conformance/mutants/shm-deferred-send') },
       }),
     concurrent: { clients: 3 },
-    completionGraceMs: 50,
   },
   ...MUTANTS.map((m) => ({
     name: `mutant:${m.name}`,
