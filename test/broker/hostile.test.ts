@@ -214,7 +214,7 @@ describe('broker: a hostile peer process affects no other peer', function () {
     await honestCountersClean();
   });
 
-  it('a process killed while its call is being served is closed for it: the reply fails CALLER_GONE and nothing it held survives [CLOSE-1, CLOSE-3, CALL-4, INV-5]', async () => {
+  it('a process killed while its call is being served is closed for it: the server is told the call was abandoned, its reply fails CALLER_GONE, and nothing it held survives [CLOSE-1, CLOSE-3, CALL-4, CALL-8, INV-5]', async () => {
     const { hostile: killed, peer: killedPeer, handles } = await seatHostile();
     killed.send({ type: 'call', handle: handles[0] });
     await killed.next();
@@ -225,6 +225,11 @@ describe('broker: a hostile peer process affects no other peer', function () {
       'from a process about to die',
     );
     await kill(killed, killedPeer);
+    // The call it made is abandoned when its peer closes: the holder of its reply handle is told once.
+    const replyHandle = (call as { replyHandle: HandleName }).replyHandle;
+    assert.deepEqual(a.receiveSync(1, 5000), [
+      { kind: 'notice', notice: { type: 'call-abandoned', handle: replyHandle } },
+    ]);
     const r = a.invokeSync({
       op: 'reply',
       handle: (call as { replyHandle: HandleName }).replyHandle,
