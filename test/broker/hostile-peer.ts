@@ -62,12 +62,38 @@ function settle(ms: number): void {
   while (performance.now() < until && Atomics.load(i32, W.REQ_HEAD) !== Atomics.load(i32, W.REQ_TAIL)) ring();
 }
 
+function randomBody(next: () => number): Buffer {
+  const b = Buffer.alloc(1 + (next() % 256));
+  for (let i = 0; i < b.length; i++) b[i] = next() & 0xff;
+  return b;
+}
+
+/**
+ * A valid request's encoding with one byte changed: of an operation that acts only on this peer
+ * (a send through the handle it holds would legitimately reach the honest node's owner).
+ */
+function mutatedBody(next: () => number): Buffer {
+  const enc = new ValueWriter();
+  enc.write(next() % 2 === 0 ? { op: 'receive', max: 1 + (next() % 8) } : { op: 'createNode', acceptsHandles: false });
+  const b = Buffer.from(enc.buf.subarray(0, enc.pos));
+  b[next() % b.length] = next() & 0xff;
+  return b;
+}
+
 /** Random words into random places of the segment, its header included, and a random published tail. */
 function garbage(seed: number, count: number): number {
   const next = prng(seed);
   const words = i32.length;
   for (let k = 0; k < count; k++) {
-    switch (next() % 6) {
+    switch (next() % 7) {
+      case 6: {
+        // a well-framed request whose body is random bytes, or a valid one with a byte changed
+        Atomics.store(i32, W.REQ_TAIL, Atomics.load(i32, W.REQ_HEAD));
+        const body = next() % 2 === 0 ? randomBody(next) : mutatedBody(next);
+        const w = writer();
+        if (w.write(TAG.REQUEST, next(), next(), body, 0, body.length, false) >= 0) w.publish();
+        break;
+      }
       case 0: // random words in the request ring, then a random tail
         for (let j = next() % 64; j >= 0; j--)
           i32[(layout.requestOffsetBytes >> 2) + (next() % (layout.requestBytes >> 2))] = next();
