@@ -26,7 +26,7 @@ import { runShmBenchmarks } from './shm';
 export const CALIBRATED_TRANSPORTS = ['af_unix', 'tessera_shm'] as const;
 export type CalibratedTransport = (typeof CALIBRATED_TRANSPORTS)[number];
 
-/** Measured sizes: full (the defaults of baselines.md) or --quick (a few seconds in all). */
+/** Measured sizes: full (the full sizes of the bench baselines, bench/baselines/index.ts) or --quick (a few seconds in all). */
 function sizes(quick: boolean) {
   return quick
     ? {

@@ -1,5 +1,5 @@
 // The simulator engine's speed on every bundled scenario, and the model's share
-// of it (issue 5: at least 1M simulated events per second). Never a pass/fail test.
+// of it (the simulator's goal: at least 1M simulated events per second). Never a pass/fail test.
 //   node dist/bench/model.js [--seed S] [--min-ms N] [--reps N] [--only a,b] [--no-profile] [--top]
 //                            [--json FILE] [--compare FILE] [--against DIR] [--replay | --replay-only]
 //                            [--outcomes-may-differ]
@@ -272,48 +272,8 @@ function measure(
   });
 }
 
-function main(argv: string[]): void {
-  const seed = flag(argv, '--seed') ?? '7';
-  const minMs = Number(flag(argv, '--min-ms') ?? 1500);
-  const minReps = Number(flag(argv, '--reps') ?? 5);
-  const only = flag(argv, '--only')?.split(',');
-  const doProfile = !argv.includes('--no-profile');
-  const names = bundledScenarios().filter((n) => !only || only.includes(n));
-  const engines = [engineAt(path.join(__dirname, '..', '..'), 'this')];
-  const againstDir = flag(argv, '--against');
-  if (againstDir) engines.push(engineAt(path.resolve(againstDir), 'against'));
-  const rows: Row[] = [];
-  const against: Row[] = [];
-  for (const name of names) {
-    const measured = argv.includes('--replay-only')
-      ? engines.map((): Row => ({
-          scenario: name,
-          events: 0,
-          runs: 0,
-          eventsPerSec: 0,
-          eventsPerCpuSec: 0,
-          modelShare: null,
-          modelNsPerEvent: null,
-          hash: '',
-        }))
-      : measure(engines, name, seed, minMs, minReps, doProfile);
-    if (argv.includes('--replay') || argv.includes('--replay-only'))
-      measureReplay(engines, measured, name, seed, minMs, minReps, argv.includes('--outcomes-may-differ'));
-    const [row, other] = measured;
-    rows.push(row);
-    if (other) against.push(other);
-    console.error(
-      `${name}: ${fmtRate(row.eventsPerSec)} events/s over ${row.runs} runs${row.modelShare === null ? '' : `, model ${(row.modelShare * 100).toFixed(0)}%`}${other ? ` (against: ${fmtRate(other.eventsPerSec)}, model ${((other.modelShare ?? 0) * 100).toFixed(0)}%)` : ''}`,
-    );
-  }
-
-  const compareFile = flag(argv, '--compare');
-  const beforeRows: Row[] | null = againstDir
-    ? against
-    : compareFile
-      ? JSON.parse(fs.readFileSync(compareFile, 'utf8')).rows
-      : null;
-  const before = beforeRows ? new Map(beforeRows.map((r) => [r.scenario, r])) : null;
+/** The results table: this run's rows, and beside them the rows of `before` (--compare or --against) when given. */
+function printTable(rows: Row[], before: Map<string, Row> | null): void {
   const pct = (x: number | null | undefined) => (x == null ? '-' : `${(x * 100).toFixed(0)}%`);
   const ns = (x: number | null | undefined) => (x == null ? '-' : `${x.toFixed(0)} ns`);
   const replay = rows.some((r) => r.replayNsPerOp !== undefined);
@@ -363,6 +323,51 @@ function main(argv: string[]): void {
   console.log(fmt(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(fmt(l));
+}
+
+function main(argv: string[]): void {
+  const seed = flag(argv, '--seed') ?? '7';
+  const minMs = Number(flag(argv, '--min-ms') ?? 1500);
+  const minReps = Number(flag(argv, '--reps') ?? 5);
+  const only = flag(argv, '--only')?.split(',');
+  const doProfile = !argv.includes('--no-profile');
+  const names = bundledScenarios().filter((n) => !only || only.includes(n));
+  const engines = [engineAt(path.join(__dirname, '..', '..'), 'this')];
+  const againstDir = flag(argv, '--against');
+  if (againstDir) engines.push(engineAt(path.resolve(againstDir), 'against'));
+  const rows: Row[] = [];
+  const against: Row[] = [];
+  for (const name of names) {
+    const measured = argv.includes('--replay-only')
+      ? engines.map((): Row => ({
+          scenario: name,
+          events: 0,
+          runs: 0,
+          eventsPerSec: 0,
+          eventsPerCpuSec: 0,
+          modelShare: null,
+          modelNsPerEvent: null,
+          hash: '',
+        }))
+      : measure(engines, name, seed, minMs, minReps, doProfile);
+    if (argv.includes('--replay') || argv.includes('--replay-only'))
+      measureReplay(engines, measured, name, seed, minMs, minReps, argv.includes('--outcomes-may-differ'));
+    const [row, other] = measured;
+    rows.push(row);
+    if (other) against.push(other);
+    console.error(
+      `${name}: ${fmtRate(row.eventsPerSec)} events/s over ${row.runs} runs${row.modelShare === null ? '' : `, model ${(row.modelShare * 100).toFixed(0)}%`}${other ? ` (against: ${fmtRate(other.eventsPerSec)}, model ${((other.modelShare ?? 0) * 100).toFixed(0)}%)` : ''}`,
+    );
+  }
+
+  const compareFile = flag(argv, '--compare');
+  const beforeRows: Row[] | null = againstDir
+    ? against
+    : compareFile
+      ? JSON.parse(fs.readFileSync(compareFile, 'utf8')).rows
+      : null;
+  const before = beforeRows ? new Map(beforeRows.map((r) => [r.scenario, r])) : null;
+  printTable(rows, before);
   if (doProfile && argv.includes('--top')) {
     for (const r of rows)
       console.log(

@@ -218,7 +218,9 @@ export const TOUR_STEPS: readonly TourStep[] = [
       const second = alice.call(t.handle('aliceToService'), { payload: 'second question' });
       const [next] = await t.replyReceive('service', replyHandle, 'first answer');
       t.peer('service').reply((next as CallDelivery).replyHandle, { payload: 'second answer' });
-      t.line(`      alice got ${JSON.stringify(payloadText(await first))} and ${JSON.stringify(payloadText(await second))}`);
+      t.line(
+        `      alice got ${JSON.stringify(payloadText(await first))} and ${JSON.stringify(payloadText(await second))}`,
+      );
     },
   },
   {

@@ -31,7 +31,7 @@ const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
 /** A bus sized for the suite: enough call slots and node records that the model's behaviour is never cut. */
 export function shmBusForConformance(
   limits: Limits,
-  options: { clock?: 'virtual' | 'real'; spin?: number } = {},
+  options: { clock?: 'virtual' | 'real'; spin?: number; span?: 'threads' | 'processes' } = {},
 ): ShmBus {
   const callSlotsPerPeer = Math.max(
     4,
@@ -48,6 +48,7 @@ export function shmBusForConformance(
     callSlotsPerPeer,
     maxNodes,
     ...(options.spin !== undefined ? { spin: options.spin } : {}),
+    ...(options.span !== undefined ? { span: options.span } : {}),
   });
 }
 

@@ -1,4 +1,4 @@
-// The summary table people read: one row per run, the metrics of the issue.
+// The summary table people read: one row per run, the metrics a design is judged by.
 import type { SimResults } from './types';
 
 export function fmtNs(ns: number): string {
@@ -32,7 +32,7 @@ export interface LabelledResults {
   results: SimResults;
 }
 
-/** The summary table of the issue: latency, throughput, wakes, syscalls, switches, CPU per message. */
+/** The summary table: latency, throughput, wakes, syscalls, switches, CPU per message. */
 export function summaryTable(runs: LabelledResults[]): string {
   const header = [
     'run',

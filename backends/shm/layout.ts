@@ -15,6 +15,10 @@ export const HDR_LOCK_WAITERS = 16; // threads sleeping on HDR_LOCK (own cache l
 export const HDR_NEXT_PEER = 32; // next peer id (PEER-1)
 export const HDR_NODE_FREE = 33; // head of the node free list
 export const HDR_MAGIC = 34;
+/** How the buffer was made, so every thread and process joining picks the same waiting (waiting.ts). */
+export const HDR_SPAN = 35;
+export const SPAN_THREADS = 0; // a SharedArrayBuffer of one process: Atomics.wait / notify
+export const SPAN_PROCESSES = 1; // a memfd segment mapped by several processes: futex calls (native addon)
 /**
  * f64 words of the header (its second half, i32 words 64..127) holding what the buffer was sized
  * from: callSlotsPerPeer, maxNodes, journalEntries, viewSlackBytes, then the limits in the
@@ -57,6 +61,11 @@ export const P_MBREADY = 18; // hand-off mailbox: the registration number it was
 // A line of its own: on the wake line, a ReplyRecv server's add / sub (two locked RMWs per round trip)
 // took the line the caller writes the ready word on away from it twice per round trip.
 export const P_WAITING = 48;
+/**
+ * 1 while the thread running a seated peer is counted in HDR_LOCK_WAITERS (written only by it, in
+ * the lock's slow path): recovering a process killed while it slept on the lock takes its count back.
+ */
+export const P_LOCK_WAITING = 49;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
 /**

@@ -6,8 +6,19 @@ import { HANDLE_CASES } from './handles';
 import { MESSAGE_CASES } from './messages';
 import { BOUND_CASES } from './bounds';
 import { CALL_CASES } from './calls';
+import { OUTCOME_CASES } from './outcomes';
+import { ABANDON_CASES } from './abandon';
+import { DELIVERY_CASES } from './delivery';
 
-export const CASES: readonly Case[] = [...HANDLE_CASES, ...MESSAGE_CASES, ...BOUND_CASES, ...CALL_CASES];
+export const CASES: readonly Case[] = [
+  ...HANDLE_CASES,
+  ...MESSAGE_CASES,
+  ...BOUND_CASES,
+  ...CALL_CASES,
+  ...OUTCOME_CASES,
+  ...ABANDON_CASES,
+  ...DELIVERY_CASES,
+];
 
 export interface Requirements {
   operations: OperationName[];

@@ -23,7 +23,16 @@ export const SCHEMA_TARGETS: SchemaTarget[] = [
   },
   {
     source: 'simulator/types.ts',
-    types: ['Scenario', 'Profile', 'Sweep', 'SimResults', 'SweepResults', 'CompareResults', 'ScaleStudy', 'ScaleStudyResults'],
+    types: [
+      'Scenario',
+      'Profile',
+      'Sweep',
+      'SimResults',
+      'SweepResults',
+      'CompareResults',
+      'ScaleStudy',
+      'ScaleStudyResults',
+    ],
     out: 'simulator/schema',
   },
   {
