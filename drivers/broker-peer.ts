@@ -41,6 +41,13 @@ let epoch = 0;
 const asked = new Map<number, (i: Invocation) => void>();
 /** While a script runs: where a call's outcome goes, by ticket. */
 const scriptCalls = new Map<number, (r: Result) => void>();
+/**
+ * While a script runs: outcomes read before the script learned their ticket. The ring holds a
+ * call's answer and then its completion; both may be read in one pass, before the script's
+ * continuation after the answer has run.
+ */
+const early = new Map<number, Result>();
+let scriptRunning = false;
 
 /** Completions this process has read from its ring since it joined (TIME-2). */
 let seen = 0;
@@ -60,6 +67,11 @@ function attachPeer(p: BrokerPeer, e: number): void {
     if (k) {
       scriptCalls.delete(c.ticket);
       k(c.result);
+      send({ type: 'seen', epoch: e, seen });
+      return;
+    }
+    if (scriptRunning && c.op === 'call') {
+      early.set(c.ticket, c.result);
       send({ type: 'seen', epoch: e, seen });
       return;
     }
@@ -93,6 +105,8 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
   const script = new ClientScript(plan);
   const jitter = prng(plan.seed * 31 + plan.client * 7 + 1);
   const ops: RecordedOp[] = [];
+  scriptRunning = true;
+  early.clear();
   send({ type: 'armed' });
   while (Atomics.load(clock, 1) < run) wait(clock, 1, Atomics.load(clock, 1), 1000);
   let reported = false;
@@ -112,12 +126,16 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
       const ticket = rec.invocation.ticket,
         e = epoch,
         p = peer!;
-      scriptCalls.set(ticket, (result) => {
+      const outcome = (result: Result) => {
         if (!reported) {
           rec.completed = stamp();
           rec.outcome = result;
         } else send({ type: 'completion', completion: { ticket, peer: p.peer, op: 'call', result }, epoch: e, seen });
-      });
+      };
+      const already = early.get(ticket);
+      early.delete(ticket);
+      if (already !== undefined) outcome(already);
+      else scriptCalls.set(ticket, outcome);
     }
     ops.push(rec);
     script.learn(step, rec.invocation);
@@ -129,7 +147,12 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
     }
   }
   reported = true;
+  scriptRunning = false;
   send({ type: 'ran', ops });
+  // Outcomes of calls no step of the script made (none expected): reported as any completion.
+  for (const [ticket, result] of early)
+    send({ type: 'completion', completion: { ticket, peer: peer!.peer, op: 'call', result }, epoch, seen });
+  early.clear();
 }
 
 /** Messages are handled one after another: an operation waits for the join before it. */
