@@ -439,10 +439,10 @@ function badgeValue(b: unknown): number | undefined | Malformed {
 
 /** `{ rights, badge? }` of mint (MINT-1, MINT-3). */
 export function readMintOptions(options: unknown): { rights: number; badge: number | undefined } | Malformed {
-  const o = readFields(options, ['rights', 'badge'] as const);
-  if (o === MALFORMED) return MALFORMED;
-  const rights = readRightsBits(o.rights);
-  const badge = badgeValue(o.badge);
+  // Field by field, not through readFields: a mint reads these on every call, and readFields'
+  // keyed reads into a fresh object cost more than the mint itself (~65 ns).
+  const rights = readRightsBits(readField(options, 'rights'));
+  const badge = badgeValue(readField(options, 'badge'));
   return rights === MALFORMED || badge === MALFORMED ? MALFORMED : { rights, badge };
 }
 

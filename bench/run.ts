@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import { formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { runShmBenchmarks } from './shm';
+import { brokerAccounts, formatAccounts } from './broker';
 
 /** The baseline groups the performance targets (targets() below) are ratios against. */
 const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
@@ -30,6 +31,10 @@ interface Target {
   name: string;
   /** The measured ratio (null when a record is missing). */
   ratio: number | null;
+  /** Over the runs of a cross-process row: the ratio's least and greatest from its two figures' min..max. */
+  range?: [number, number];
+  /** Why the ratio does not mean what its name says (a "spinning" row whose waiters mostly slept). */
+  caveat?: string;
   /** 'max': ratio must be <= limit; 'min': ratio must be >= limit. */
   kind: 'max' | 'min';
   limit: number;
@@ -159,8 +164,86 @@ export function targets(records: BenchRecord[]): Target[] {
   ];
 }
 
+type Figure = 'medianRttUs' | 'msgsPerSec';
+
+/** a / b from two records' figures, with the widest range their runs' spreads allow. */
+function ratioOf(a: BenchRecord | undefined, b: BenchRecord | undefined, f: Figure): Pick<Target, 'ratio' | 'range'> {
+  const ratio = div(a?.[f], b?.[f]);
+  const sa = a?.spread?.[f],
+    sb = b?.spread?.[f];
+  if (ratio === null || !sa || !sb) return { ratio };
+  return { ratio, range: [sa[0] / sb[1], sa[1] / sb[0]] };
+}
+
+/**
+ * A row labelled spinning whose waits mostly ended in the kernel (more than half a wake-up per
+ * message: the spins lost, as on a loaded machine or when both processes share one vCPU) was not
+ * measured in the spinning regime: the ratio is then flagged, not trusted.
+ */
+function notSpinning(...rs: (BenchRecord | undefined)[]): string | undefined {
+  const slept = rs.filter((r) => r?.regime === 'spinning' && r.wakesPerMsg !== null && r.wakesPerMsg > 0.5);
+  if (slept.length === 0) return undefined;
+  return `not the spinning regime: ${slept.map((r) => `${r!.name} slept ${r!.wakesPerMsg!.toFixed(2)} wakes/msg`).join(', ')}`;
+}
+
+/**
+ * The cross-process targets: Tessera between two processes against the baselines of the same run
+ * (bench/baselines/xproc.ts), 64 B, each ratio with its regime and its range over the runs.
+ */
+export function crossProcessTargets(records: BenchRecord[]): Target[] {
+  const callSpin = find(records, 'xproc.tessera.call', ['64B', 'adaptive']);
+  const callSleep = find(records, 'xproc.tessera.call', ['64B', 'spin 0']);
+  const sabSpin = find(records, 'xproc.sab.pingpong', ['64B', 'spin 30us']);
+  const cUnix = find(records, 'xproc.c.unix.pingpong', ['64B']);
+  const net = find(records, 'xproc.net.pingpong', ['64B']);
+  const futexSleep = find(records, 'xproc.c.futex.pingpong', ['64B', 'futex only']);
+  const plain = find(records, 'xproc.tessera.send', ['no handle']);
+  const withHandle = find(records, 'xproc.tessera.send', ['1 handle']);
+  return [
+    {
+      name: 'processes: call RTT / bare SAB ping-pong (both spinning)',
+      ...ratioOf(callSpin, sabSpin, 'medianRttUs'),
+      caveat: notSpinning(callSpin, sabSpin),
+      kind: 'max',
+      limit: 3,
+      what: 'x slower at most',
+    },
+    {
+      name: 'processes: C AF_UNIX RTT (sleeping) / call RTT (spinning)',
+      ...ratioOf(cUnix, callSpin, 'medianRttUs'),
+      caveat: notSpinning(callSpin),
+      kind: 'min',
+      limit: 4,
+      what: 'x faster at least',
+    },
+    {
+      name: 'processes: Node net RTT (sleeping) / call RTT (spinning)',
+      ...ratioOf(net, callSpin, 'medianRttUs'),
+      caveat: notSpinning(callSpin),
+      kind: 'min',
+      limit: 20,
+      what: 'x faster at least',
+    },
+    {
+      name: 'processes: cost of a message with 1 handle / without (spinning)',
+      ...ratioOf(plain, withHandle, 'msgsPerSec'),
+      kind: 'max',
+      limit: 1.5,
+      what: 'x at most',
+    },
+    {
+      name: 'processes: call RTT / C futex ping-pong (both sleeping)',
+      ...ratioOf(callSleep, futexSleep, 'medianRttUs'),
+      kind: 'max',
+      limit: 1.5,
+      what: 'x slower at most',
+    },
+  ];
+}
+
 function verdict(t: Target): string {
   if (t.ratio === null) return 'n/a (baseline missing or skipped)';
+  if (t.caveat) return `n/a (${t.caveat})`;
   const met = t.kind === 'max' ? t.ratio <= t.limit : t.ratio >= t.limit;
   return met ? 'met' : 'MISSED';
 }
@@ -170,9 +253,39 @@ export function formatTargets(ts: Target[]): string {
   return ts
     .map(
       (t) =>
-        `${t.name.padEnd(w)}  ${t.ratio === null ? '-'.padStart(8) : t.ratio.toFixed(3).padStart(8)}  target ${t.kind === 'max' ? '<=' : '>='} ${t.limit} (${t.what})  ${verdict(t)}`,
+        `${t.name.padEnd(w)}  ${t.ratio === null ? '-'.padStart(8) : t.ratio.toFixed(3).padStart(8)}  target ${t.kind === 'max' ? '<=' : '>='} ${t.limit} (${t.what})  ${verdict(t)}${t.range ? `  [runs: ${t.range[0].toFixed(2)}..${t.range[1].toFixed(2)}]` : ''}`,
     )
     .join('\n');
+}
+
+/** The broker's rows as ratios to the C AF_UNIX rows of the same run. */
+function brokerRatios(rs: BenchRecord[]): string[] {
+  const row = (name: string, inc: string[], regime?: string) =>
+    rs.find(
+      (r) =>
+        r.name === name &&
+        r.skipped === undefined &&
+        inc.every((i) => r.variant.includes(i)) &&
+        (regime === undefined || r.regime === regime),
+    );
+  const out: string[] = [];
+  const unix = row('xproc.c.unix.pingpong', ['64B']);
+  for (const regime of ['spinning', 'sleeping']) {
+    const b = row('xproc.broker.call', ['64B'], regime);
+    if (b?.medianRttUs && unix?.medianRttUs)
+      out.push(
+        `  call round trip, ${regime}: broker ${b.medianRttUs.toFixed(2)} us / C AF_UNIX ping-pong ${unix.medianRttUs.toFixed(2)} us = ${(b.medianRttUs / unix.medianRttUs).toFixed(2)}`,
+      );
+  }
+  for (const size of ['64B', '64KiB']) {
+    const b = row('xproc.broker.stream', [size]);
+    const u = row('xproc.c.unix.stream', [size]);
+    if (b?.msgsPerSec && u?.msgsPerSec)
+      out.push(
+        `  one-way ${size} messages/s, spinning: broker ${Math.round(b.msgsPerSec)} / C AF_UNIX ${Math.round(u.msgsPerSec)} = ${(b.msgsPerSec / u.msgsPerSec).toFixed(2)}`,
+      );
+  }
+  return out;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -212,18 +325,41 @@ async function main(argv: string[]): Promise<number> {
   if (!argv.includes('--skip-baselines'))
     records.push(...(await runBaselines({ quick, log, only: baselines, xprocReps })));
   const ts = targets(records);
+  const xts = crossProcessTargets(records);
   const crossProcess = records.filter((r) => r.name.startsWith('xproc.'));
   console.log(formatTable(records.filter((r) => !r.name.startsWith('xproc.'))));
   if (crossProcess.length > 0) {
     console.log('\ncross-process baselines (two OS processes; median of the runs, [min..max] over the runs):');
     console.log(formatSpreadTable(crossProcess));
   }
+  const brokerLines = brokerRatios(crossProcess);
+  if (brokerLines.length > 0) {
+    console.log('\nthe broker against C AF_UNIX between processes (same run; < 1 is faster):');
+    for (const l of brokerLines) console.log(l);
+    if (brokerAccounts.length > 0) {
+      console.log("where the broker's time goes (timed inside the broker's thread over the call rows):");
+      for (const l of formatAccounts()) console.log(l);
+    }
+  }
   console.log('\nratios against the performance targets (same run):');
   console.log(formatTargets(ts));
+  if (crossProcess.length > 0) {
+    console.log('\nratios across processes (same run; regime of each side named; [runs]: range over the runs):');
+    console.log(formatTargets(xts));
+  }
   if (jsonFile) {
     fs.writeFileSync(
       jsonFile,
-      JSON.stringify({ quick, records, ratios: ts.map((t) => ({ ...t, verdict: verdict(t) })) }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          quick,
+          records,
+          ratios: ts.map((t) => ({ ...t, verdict: verdict(t) })),
+          crossProcessRatios: xts.map((t) => ({ ...t, verdict: verdict(t) })),
+        },
+        null,
+        2,
+      ) + '\n',
     );
     log(`wrote ${jsonFile}`);
   }

@@ -1,29 +1,36 @@
-// The worker side of the shm worker driver (shm-workers.ts): one peer of the
-// bus at a time, run by this thread through the backend's public peer API
-// (joinBus with the descriptor the bus owner attached for it). The driver keeps
-// these threads in a pool: a fresh bus gets the same threads, which join again.
+// The peer side of the shm worker and process drivers (shm-workers.ts,
+// shm-processes.ts): one peer of the bus at a time, run by this worker thread or
+// forked process through the backend's public peer API (joinBus with the
+// descriptor the bus owner attached for it; a process takes its seat and the
+// bus's segment from a socket, takeSeat). The driver keeps these threads or
+// processes in a pool: a fresh bus gets the same ones, which join again.
 // It performs the spec operations the driver posts one at a time, and runs a
 // concurrent client's whole script on request (runClients), stamping every
 // invocation and response on the driver's shared clock (a SharedArrayBuffer
 // counter: Atomics.add is a total order that agrees with real time, so
 // "a responded before b was invoked" is read off the stamps exactly).
 import { parentPort, workerData } from 'worker_threads';
+import { mapSegment, wait as futexWait } from '../native';
+import { DRIVER_PROCESS_ENV, type DriverProcessEnv } from './shm-processes';
 import type { Invocation, Message, Operation, Result } from '../spec/types';
 import { isBase64 } from '../model/payload';
 import { performance } from 'perf_hooks';
 import { ClientScript, prng, type ClientFault, type ClientPlan, type RecordedOp } from '../protocol/clients';
-import { joinBus, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from '../backends/shm';
+import { joinBus, takeSeat, TesseraError, type MessageInput, type PeerDescriptor, type ShmPeer } from '../backends/shm';
 
 export interface DriverWorkerData {
-  /** Int32 words: [0] the clock, [1] the start signal of runClients (the run number). */
-  clock: SharedArrayBuffer;
+  /**
+   * Int32 words: [0] the clock, [1] the start signal of runClients (the run number). A process
+   * maps it from the fd it inherited instead (DriverProcessEnv).
+   */
+  clock?: SharedArrayBuffer;
   /** The module of a deliberately wrong variant (the suite's self-test; protocol/clients.ts ClientFault). */
   faultModule?: string;
 }
 
-/** Messages from the driver. */
+/** Messages from the driver (a process's join has no descriptor: its seat comes on the seat socket). */
 export type ToWorker =
-  | { type: 'join'; descriptor: PeerDescriptor; epoch: number }
+  | { type: 'join'; descriptor?: PeerDescriptor; epoch: number }
   | { type: 'leave' }
   | { type: 'op'; id: number; op: Operation }
   | { type: 'run'; plan: ClientPlan; run: number };
@@ -36,13 +43,22 @@ export type FromWorker =
   | { type: 'ran'; ops: RecordedOp[] }
   | { type: 'completion'; ticket: number; peer: number; result: Result; epoch: number };
 
-const { data } = workerData as { data: DriverWorkerData };
+// A worker thread talks to the driver through parentPort; a forked process through its IPC channel.
+const inProcess = parentPort === null;
+const processEnv: DriverProcessEnv | null = inProcess
+  ? (JSON.parse(process.env[DRIVER_PROCESS_ENV] ?? 'null') as DriverProcessEnv)
+  : null;
+const data: DriverWorkerData = processEnv ?? (workerData as { data: DriverWorkerData }).data;
 let peer: ShmPeer;
 /** Which bus (reset) of the driver this thread's peer belongs to: completions carry it. */
 let epoch = 0;
-const clock = new Int32Array(data.clock);
+const clock = new Int32Array(processEnv ? mapSegment(processEnv.clockFd) : data.clock!);
 const stamp = (): number => Atomics.add(clock, 0, 1) + 1;
-const post = (m: FromWorker) => parentPort!.postMessage(m);
+/** The start signal is notified with Atomics between threads, with a futex wake between processes. */
+const waitClock = processEnv
+  ? (value: number) => futexWait(clock, 1, value, 1000)
+  : (value: number) => Atomics.wait(clock, 1, value, 1000);
+const post = (m: FromWorker) => (inProcess ? process.send!(m) : parentPort!.postMessage(m));
 const open = () => peer.isOpen;
 
 const INVALID = { handles: 'not an array' } as unknown as MessageInput; // makes the peer API say INVALID_ARGUMENT (after CLOSED)
@@ -78,9 +94,15 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
   try {
     switch (o.op) {
       case 'createNode':
-        if (o.credentials !== undefined && typeof o.credentials !== 'boolean')
-          return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
-        return { ok: true, value: { handle: peer.createNode({ credentials: o.credentials === true }) } };
+        return {
+          ok: true,
+          value: {
+            handle: peer.createNode({
+              ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
+              ...(o.acceptsHandles !== undefined ? { acceptsHandles: o.acceptsHandles } : {}),
+            }),
+          },
+        };
       case 'mint':
         return {
           ok: true,
@@ -94,17 +116,22 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
       case 'revoke':
         return { ok: true, value: { revoked: peer.revoke(o.handle) } };
       case 'destroyNode':
-        peer.destroyNode(o.handle);
+        peer.destroyNode(o.handle, o.derivedCount !== undefined ? { derivedCount: o.derivedCount } : {});
         return { ok: true, value: {} };
+      case 'sameNode':
+        return { ok: true, value: { same: peer.sameNode(o.handle, o.other) } };
       case 'send': {
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
-          throw new Error('send with timeoutMs > 0 is not supported by this driver (no blocking-send)');
+        if (o.timeoutMs !== 0)
+          throw new Error('a send that may wait is not supported by this driver (no blocking-send): timeoutMs 0 only');
         peer.send(o.handle, input(o.message));
         return { ok: true, value: {} };
       }
       case 'call': {
         const before = peer.lastCallTicket;
-        const p = peer.call(o.handle, input(o.message), o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+        const p = peer.call(o.handle, input(o.message), {
+          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+          ...(o.replierCredentials !== undefined ? { replierCredentials: o.replierCredentials } : {}),
+        });
         // The call's first part runs synchronously: a new ticket means it started (CALL-1).
         // The promise is then already rejected with the immediate error.
         if (peer.lastCallTicket === before)
@@ -121,11 +148,21 @@ function execute(op: Operation, sink: (ticket: number) => Sink): Invocation | Pr
         peer.reply(o.handle, input(o.message));
         return { ok: true, value: {} };
       case 'multicast':
-        return { ok: true, value: { skipped: peer.multicast(o.handles, input(o.message)) } };
+        if (o.skipFull !== undefined && typeof o.skipFull !== 'boolean')
+          return { ok: false, error: open() ? 'INVALID_ARGUMENT' : 'CLOSED' };
+        return { ok: true, value: peer.publish(o.handles, input(o.message), { skipFull: o.skipFull === true }) };
       case 'receive':
-        if (o.timeoutMs !== undefined && o.timeoutMs !== 0)
-          throw new Error('receive with timeoutMs > 0 is not supported by this driver (no blocking-receive)');
+        if (o.timeoutMs !== 0)
+          throw new Error(
+            'a receive that may wait is not supported by this driver (no blocking-receive): timeoutMs 0 only',
+          );
         return { ok: true, value: { deliveries: peer.tryReceive(o.max) } };
+      case 'replyReceive':
+        if (o.timeoutMs !== 0)
+          throw new Error('a replyReceive that may wait is not supported by this driver: timeoutMs 0 only');
+        return { ok: true, value: { deliveries: peer.replyTryReceive(o.handle, input(o.message), o.max) } };
+      case 'cancel':
+        return { ok: true, value: { cancelled: peer.cancel(o.ticket) } };
       case 'close':
         peer.close();
         return { ok: true, value: {} };
@@ -160,7 +197,7 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
   let reported = false;
   post({ type: 'armed' });
   // Start together: every client waits for the driver's signal (so their operations overlap).
-  while (Atomics.load(clock, 1) < run) Atomics.wait(clock, 1, Atomics.load(clock, 1), 1000);
+  while (Atomics.load(clock, 1) < run) waitClock(Atomics.load(clock, 1));
   while (!script.done) {
     const step = script.next();
     const rec: RecordedOp = {
@@ -200,9 +237,9 @@ async function runScript(plan: ClientPlan, run: number): Promise<void> {
   post({ type: 'ran', ops });
 }
 
-parentPort!.on('message', (m: ToWorker) => {
+const onMessage = (m: ToWorker) => {
   if (m.type === 'join') {
-    peer = joinBus(m.descriptor);
+    peer = m.descriptor ? joinBus(m.descriptor) : takeSeat(processEnv!.seatFd);
     epoch = m.epoch;
     fault?.reset();
     return;
@@ -224,4 +261,8 @@ parentPort!.on('message', (m: ToWorker) => {
     (invocation) => post({ type: 'result', id: m.id, invocation }),
     (e) => post({ type: 'error', id: m.id, message: (e as Error)?.stack ?? String(e) }),
   );
-});
+};
+if (inProcess) {
+  process.on('message', onMessage);
+  process.on('disconnect', () => process.exit(0)); // the driver is gone
+} else parentPort!.on('message', onMessage);

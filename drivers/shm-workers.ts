@@ -24,7 +24,7 @@ import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
 import { DriverError, type DriverInfo, type Feature } from '../protocol/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
-import { ShmBus, TesseraError } from '../backends/shm';
+import { ShmBus, TesseraError, type PeerDescriptor } from '../backends/shm';
 import { SHM_PROTOCOL_VERSION, shmBusForConformance } from './shm';
 import type { DriverWorkerData, FromWorker, ToWorker } from './shm-workers-thread';
 
@@ -40,10 +40,62 @@ export interface ShmWorkerDriverOptions {
   fault?: { name: string; module: string };
   /** Spin budget of the peers, microseconds (ShmBusOptions.spin). */
   spin?: number;
+  /** Where the peers run: worker threads of this process (default), or OS processes (shm-processes.ts). */
+  hosts?: PeerHosts;
+}
+
+/** What runs one peer of the driver at a time: a worker thread, or a forked process. */
+export interface PeerHost {
+  post(m: ToWorker): void;
+  /** Seat it on the current bus: the descriptor the bus attached for it, then a join message. */
+  join(bus: ShmBus, descriptor: PeerDescriptor, epoch: number): void;
+  on(event: 'message', listener: (m: FromWorker) => void): void;
+  on(event: 'error', listener: (e: Error) => void): void;
+  on(event: 'exit', listener: () => void): void;
+  stop(): Promise<void>;
+}
+
+/** How the driver's peers are hosted: the buses they can join, the shared clock, starting a host. */
+export interface PeerHosts {
+  /** The driver's name in init (the suite's reports). */
+  name: string;
+  /** The span of the buses the driver makes (ShmBusOptions.span). */
+  span: 'threads' | 'processes';
+  /** Int32 words: [0] the clock, [1] the start signal of runClients (the run number). */
+  clock: Int32Array;
+  /** Wake every host sleeping on the start signal (clock word 1). */
+  notifyStart(): void;
+  start(data: DriverWorkerData): PeerHost;
+  /** Release what start() and the clock hold (at close). */
+  close(): void;
+}
+
+/** Peers in worker threads of this process: the bus is a SharedArrayBuffer, waiting is Atomics. */
+function threadHosts(): PeerHosts {
+  const clockSab = new SharedArrayBuffer(8);
+  const clock = new Int32Array(clockSab);
+  return {
+    name: 'shm-workers',
+    span: 'threads',
+    clock,
+    notifyStart: () => Atomics.notify(clock, 1),
+    start(data) {
+      const worker = new Worker(WORKER_FILE, { workerData: { data: { ...data, clock: clockSab } } });
+      return {
+        post: (m) => worker.postMessage(m),
+        join: (_bus, descriptor, epoch) => worker.postMessage({ type: 'join', descriptor, epoch } satisfies ToWorker),
+        on: (event: string, listener: (x: never) => void) => {
+          worker.on(event, listener as (...args: unknown[]) => void);
+        },
+        stop: () => worker.terminate().then(() => undefined),
+      };
+    },
+    close: () => undefined,
+  };
 }
 
 interface PeerWorker {
-  worker: Worker;
+  worker: PeerHost;
   /** The peer it runs on the current bus, if any. */
   peer: number | null;
   waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
@@ -58,8 +110,8 @@ export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): Cli
 
 /** The driver's state: the bus, the workers (each running one peer, or idle), the shared clock. */
 class ShmWorkerDriver implements ClientRunningDriver {
-  private readonly clockSab = new SharedArrayBuffer(8);
-  private readonly clock = new Int32Array(this.clockSab);
+  private readonly hosts: PeerHosts;
+  private readonly clock: Int32Array;
   private bus: ShmBus | null = null;
   private peers = new Map<number, PeerWorker>();
   private listener: (c: Completion) => void = () => {};
@@ -76,19 +128,21 @@ class ShmWorkerDriver implements ClientRunningDriver {
   private readonly idle: PeerWorker[] = [];
 
   constructor(private readonly options: ShmWorkerDriverOptions) {
-    this.name = options.fault ? `mutant:${options.fault.name}` : 'shm-workers';
+    this.hosts = options.hosts ?? threadHosts();
+    this.clock = this.hosts.clock;
+    this.name = options.fault ? `mutant:${options.fault.name}` : this.hosts.name;
   }
 
   private async stopAll(): Promise<void> {
     const all = [...this.peers.values(), ...this.idle.splice(0)];
     this.peers = new Map();
-    await Promise.all(all.map((p) => p.worker.terminate().catch(() => undefined)));
+    await Promise.all(all.map((p) => p.worker.stop().catch(() => undefined)));
   }
 
   /** A reset: every thread leaves the old bus (closing its peer there) and becomes idle. */
   private leaveAll(): void {
     for (const p of this.peers.values()) {
-      p.worker.postMessage({ type: 'leave' } satisfies ToWorker);
+      p.worker.post({ type: 'leave' } satisfies ToWorker);
       p.peer = null;
       p.failure = undefined;
       this.idle.push(p);
@@ -98,17 +152,14 @@ class ShmWorkerDriver implements ClientRunningDriver {
 
   private newWorker(): PeerWorker {
     const options = this.options;
-    const data: DriverWorkerData = {
-      clock: this.clockSab,
-      ...(options.fault ? { faultModule: options.fault.module } : {}),
-    };
-    const p: PeerWorker = { worker: new Worker(WORKER_FILE, { workerData: { data } }), peer: null, waiting: new Map() };
+    const data: DriverWorkerData = options.fault ? { faultModule: options.fault.module } : {};
+    const p: PeerWorker = { worker: this.hosts.start(data), peer: null, waiting: new Map() };
     p.worker.on('message', (m: FromWorker) => this.onMessage(p, m));
     p.worker.on('error', (e) => {
-      p.failure = new DriverError(`the shm driver worker of peer ${p.peer} failed: ${e?.stack ?? e}`);
+      p.failure = new DriverError(`the ${this.hosts.name} driver's host of peer ${p.peer} failed: ${e?.stack ?? e}`);
     });
     p.worker.on('exit', () => {
-      const e = p.failure ?? new DriverError(`the shm driver worker of peer ${p.peer} exited`);
+      const e = p.failure ?? new DriverError(`the ${this.hosts.name} driver's host of peer ${p.peer} exited`);
       for (const w of p.waiting.values()) w.reject(e);
       p.waiting.clear();
       const i = this.idle.indexOf(p);
@@ -185,7 +236,7 @@ class ShmWorkerDriver implements ClientRunningDriver {
     }
     const p = this.idle.pop() ?? this.newWorker();
     p.peer = descriptor.id;
-    p.worker.postMessage({ type: 'join', descriptor, epoch: this.epoch } satisfies ToWorker);
+    p.worker.join(this.bus!, descriptor, this.epoch);
     this.peers.set(descriptor.id, p);
     return { ok: true, value: { peer: descriptor.id, handles: descriptor.bootstrap } };
   }
@@ -204,7 +255,8 @@ class ShmWorkerDriver implements ClientRunningDriver {
     this.leaveAll();
     this.epoch++;
     const l = resolveLimits(limits);
-    this.bus = shmBusForConformance(l, { clock: 'real', spin: this.options.spin ?? 20 });
+    this.bus?.dispose();
+    this.bus = shmBusForConformance(l, { clock: 'real', spin: this.options.spin ?? 20, span: this.hosts.span });
     return { ...this.bus.limits };
   }
 
@@ -218,7 +270,7 @@ class ShmWorkerDriver implements ClientRunningDriver {
     const id = this.nextRequest++;
     return new Promise<Invocation>((resolve, reject) => {
       p.waiting.set(id, { resolve, reject });
-      p.worker.postMessage({ type: 'op', id, op } satisfies ToWorker);
+      p.worker.post({ type: 'op', id, op } satisfies ToWorker);
     });
   }
 
@@ -254,11 +306,11 @@ class ShmWorkerDriver implements ClientRunningDriver {
           p.waiting.set(-1, { resolve: () => undefined, reject });
         }),
     );
-    plans.forEach((plan, k) => workers[k].worker.postMessage({ type: 'run', plan, run } satisfies ToWorker));
+    plans.forEach((plan, k) => workers[k].worker.post({ type: 'run', plan, run } satisfies ToWorker));
     await Promise.race([allArmed, Promise.all(results)]);
     // Release every client at once.
     Atomics.store(this.clock, 1, run);
-    Atomics.notify(this.clock, 1);
+    this.hosts.notifyStart();
     try {
       // The suite adopts the records in the continuation of this promise: no message is handled in between.
       const out = await Promise.all(results);
@@ -275,6 +327,8 @@ class ShmWorkerDriver implements ClientRunningDriver {
 
   async close(): Promise<void> {
     await this.stopAll();
+    this.bus?.dispose();
     this.bus = null;
+    this.hosts.close();
   }
 }

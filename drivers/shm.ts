@@ -8,12 +8,12 @@ import type { Driver, DriverInfo, Feature } from '../protocol/driver';
 import { ShmBus } from '../backends/shm';
 
 /**
- * The driver protocol the shm backend speaks: 1, Tessera v1. It does not implement protocol 2 yet
- * (the v2 limits, sameNode, acceptsHandles, conditional destroyNode, withdrawn no-senders notices,
- * one sender's order behind a blocked send), so the suite refuses it with one clear message
- * (protocolMismatch) rather than failing it rule by rule.
+ * The driver protocol the shm backend speaks: 2, Tessera v2, the suite's (the bounded limits,
+ * sameNode, acceptsHandles, conditional destroyNode, withdrawn no-senders notices, one sender's
+ * order behind a blocked send, cancel, abandoned calls, replyReceive, skipFull and room notices,
+ * peerKey and replier credentials).
  */
-export const SHM_PROTOCOL_VERSION = '1';
+export const SHM_PROTOCOL_VERSION = '2';
 
 /** Sequential in-process driver: no 'concurrency' (the operations of all peers run on one thread). */
 export const SHM_FEATURES: Feature[] = [
@@ -25,29 +25,16 @@ export const SHM_FEATURES: Feature[] = [
   'blocking-receive',
 ];
 
-/** Reply areas cost callSlotsPerPeer * maxPayloadBytes per peer: keep them within a budget. */
-const REPLY_AREA_BUDGET_BYTES = 64 * 1024 * 1024;
-
-/** A bus sized for the suite: enough call slots and node records that the model's behaviour is never cut. */
+/** A bus for the suite: its call slots and node records follow the limits exactly (BUS-1, BOUND-1). */
 export function shmBusForConformance(
   limits: Limits,
-  options: { clock?: 'virtual' | 'real'; spin?: number } = {},
+  options: { clock?: 'virtual' | 'real'; spin?: number; span?: 'threads' | 'processes' } = {},
 ): ShmBus {
-  const callSlotsPerPeer = Math.max(
-    4,
-    Math.min(
-      limits.maxPeers * limits.maxHandlesPerPeer,
-      Math.floor(REPLY_AREA_BUDGET_BYTES / (limits.maxPeers * limits.maxPayloadBytes)),
-    ),
-  );
-  // Node records bound live nodes (DESIGN.md); sized so that the suite's sequences never meet the pool's limit.
-  const maxNodes = Math.max(limits.maxPeers * limits.maxHandlesPerPeer, 4096);
   return ShmBus.create({
     limits,
     clock: options.clock ?? 'virtual',
-    callSlotsPerPeer,
-    maxNodes,
     ...(options.spin !== undefined ? { spin: options.spin } : {}),
+    ...(options.span !== undefined ? { span: options.span } : {}),
   });
 }
 

@@ -23,6 +23,7 @@ const ARRAY_FIELDS = [
   'uid',
   'gid',
   'pid',
+  'peerKey',
   'handleCount',
   'handleStart',
   'handleName',
@@ -62,6 +63,8 @@ export class ReceiveBatch {
   readonly uid: Float64Array;
   readonly gid: Float64Array;
   readonly pid: Float64Array;
+  /** CRED-2: the sender's key, with its credentials. */
+  readonly peerKey: Float64Array;
   readonly handleCount: Int32Array;
   /** The handles of delivery i are at handleStart[i] .. handleStart[i] + handleCount[i] - 1. */
   readonly handleStart: Int32Array;
@@ -97,6 +100,7 @@ export class ReceiveBatch {
     this.uid = new Float64Array(capacity);
     this.gid = new Float64Array(capacity);
     this.pid = new Float64Array(capacity);
+    this.peerKey = new Float64Array(capacity);
     this.handleCount = new Int32Array(capacity);
     this.handleStart = new Int32Array(capacity);
     this.handleName = new Float64Array(handleCapacity);

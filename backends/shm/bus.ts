@@ -1,8 +1,11 @@
-// The bus owner's side (DESIGN.md, "Trust model"): it creates the buffer, attaches
-// peers (run by its own thread, or seated for a worker thread that joins with the
-// descriptor it is handed), recovers the peers of threads that died, and runs spec
-// operations as given through its in-process runner (runner.ts).
+// The bus owner's side (DESIGN.md, "Trust model"): it creates the buffer (a
+// SharedArrayBuffer for worker threads, or a memfd segment that other processes map),
+// attaches peers (run by its own thread, or seated for a worker thread or a process
+// that joins with the descriptor it is handed), recovers the peers of threads and
+// processes that died, and runs spec operations as given through its in-process
+// runner (runner.ts).
 import { Worker, type WorkerOptions } from 'worker_threads';
+import { createSegment, ProcessWatch, type Segment } from '../../native';
 import { createHash, randomBytes } from 'crypto';
 import type {
   Completion,
@@ -35,11 +38,13 @@ import * as status from './status';
 import { errorCodeOf, type Status } from './status';
 import { now } from './spin';
 import { SPIN_POLICY } from './spin-policy';
-import type { Waiting } from './waiting';
+import { processWaiting, threadWaiting, type Waiting } from './waiting';
+import { spawnProcessPeer, type ProcessPeer, type SpawnProcessOptions } from './processes';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { SEAT_KEY_HASH_WORDS } = layout;
+const { HDR_LOCK_WAITERS, HDR_SPAN, P_ID, P_LOCK_WAITING, P_ROOM, P_SLEEP, P_STATUS, P_WAITING, P_WAKE } = layout;
+const { SEAT_KEY_HASH_WORDS, SPAN_PROCESSES } = layout;
 const { OK, STATUS } = status;
 const { isCount, isName } = rules;
 
@@ -49,7 +54,14 @@ export interface ShmBusOptions extends ShmOptions {
   spin?: number;
   /** 'real' (default): timeouts follow performance.now(). 'virtual': only tick(ms) moves time (run() only). */
   clock?: 'real' | 'virtual';
-  /** How this thread sleeps and wakes others (waiting.ts); by default Atomics, between the threads of this process. */
+  /**
+   * Who may join: 'threads' (default), worker threads of this process (the bus is a
+   * SharedArrayBuffer, waiting is Atomics); 'processes', other OS processes too (the bus is a
+   * memfd segment mapped through the native addon, waiting is futex calls, for every thread
+   * and process of the bus: joinBus reads the choice from the buffer).
+   */
+  span?: 'threads' | 'processes';
+  /** How this thread sleeps and wakes others (waiting.ts); by default the one the span implies. */
   waiting?: Waiting;
 }
 
@@ -84,6 +96,10 @@ export class ShmBus implements RunnerBus {
   private readonly slots = new Map<PeerId, number>();
   private readonly startMs = now();
   private readonly workers = new Map<PeerId, Worker>();
+  /** The memfd the bus lives in when it spans processes (its fd is what a joining process maps). */
+  readonly segment: Segment | null;
+  /** The processes running seated peers, by peer id: their pidfds (recovery, and the lock's dead holders). */
+  private readonly processes = new Map<PeerId, ProcessWatch>();
   private runner: InProcessRunner | null = null;
   /** Completions of the last run() (TIME-2). */
   lastCompletions: Completion[] = [];
@@ -91,12 +107,18 @@ export class ShmBus implements RunnerBus {
   private constructor(options: ShmBusOptions) {
     this.limits = resolveLimits(options.limits);
     const sizing: ShmOptions = {};
-    for (const k of ['callSlotsPerPeer', 'maxNodes', 'journalEntries', 'viewSlackBytes'] as const)
-      if (options[k] !== undefined) sizing[k] = options[k];
+    for (const k of ['journalEntries', 'viewSlackBytes'] as const) if (options[k] !== undefined) sizing[k] = options[k];
     this.layout = computeLayout(this.limits, sizing);
-    this.sab = new SharedArrayBuffer(this.layout.totalBytes);
-    this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN, 0, options.waiting);
+    const processes = options.span === 'processes';
+    if (options.span !== undefined && !processes && options.span !== 'threads')
+      throw new TesseraError('INVALID_ARGUMENT', 'ShmBus.create');
+    this.segment = processes ? createSegment(this.layout.totalBytes, { name: 'tessera-bus' }) : null;
+    this.sab = this.segment?.buffer ?? new SharedArrayBuffer(this.layout.totalBytes);
+    const waiting = options.waiting ?? (processes ? processWaiting : threadWaiting);
+    this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN, 0, waiting);
     this.core.initialize();
+    Atomics.store(this.core.int32, HDR_SPAN, processes ? SPAN_PROCESSES : 0);
+    this.core.busLock.stolen = (token) => this.rollBackDeadHolder(token);
     this.spin = options.spin ?? SPIN_POLICY.budgetUs;
     this.clock = options.clock ?? 'real';
   }
@@ -149,11 +171,54 @@ export class ShmBus implements RunnerBus {
     return { worker, peer: d.id, bootstrap: d.bootstrap };
   }
 
-  /** Close a peer whose thread died, taking the bus lock over from it if it held it. */
+  /**
+   * Start an OS process that runs one peer (a bus made with span 'processes'): it calls
+   * joinSpawnedBus() and gets its seat; the peer's credentials are the kernel's (SO_PEERCRED of
+   * the socket it joins through), and when the process dies, however it dies, its peer is
+   * recovered as a dead worker's is (processes.ts).
+   */
+  spawnProcess(file: string, options: SpawnProcessOptions = {}): Promise<ProcessPeer> {
+    return spawnProcessPeer(this, file, options);
+  }
+
+  /**
+   * The process behind a seated peer, watched through its pidfd: when it ends, its peer is
+   * recovered (closed, its half-done operation rolled back); until then, a lock acquisition of
+   * this thread that finds the lock held by that process after it died takes it over at once.
+   */
+  watchProcess(peer: PeerId, watch: ProcessWatch): void {
+    if (this.slotOf(peer) === null) throw new TesseraError('INVALID_ARGUMENT', 'watchProcess');
+    this.processes.get(peer)?.close();
+    this.processes.set(peer, watch);
+    this.core.busLock.deadHolder ??= (token) => {
+      const w = this.processes.get(token - 1);
+      return w !== undefined && !w.alive();
+    };
+    watch.exited({ keepAlive: false }).then(
+      () => {
+        this.recover(peer);
+        if (this.processes.get(peer) === watch) this.processes.delete(peer);
+        watch.close();
+      },
+      () => undefined, // the watch was closed (dispose, or a new watch for the peer)
+    );
+  }
+
+  /** Stop watching processes and close the segment's fd (the memory lives until every process unmapped it). */
+  dispose(): void {
+    for (const w of this.processes.values()) w.close();
+    this.processes.clear();
+    this.segment?.close();
+  }
+
+  /** Close a peer whose thread or process died, taking the bus lock over from it if it held it. */
   recover(peer: PeerId): boolean {
     const slot = this.slotOf(peer);
     if (slot === null) return false;
     const core = this.core;
+    // A peer closed before its thread or process ended may have its slot taken by a later peer
+    // (ids are never reused, PEER-1): that slot, its token and its journal area are not the dead one's.
+    if (Atomics.load(core.int32, core.peerAt(slot) + P_ID) !== peer) return false;
     const token = core.tokenOf(slot);
     // A worker journals in area 1 + slot (joinBus); the owner thread's peers never die alone.
     core.takeOverLock(token === OWNER_TOKEN ? -2 : token, 1 + slot);
@@ -165,7 +230,37 @@ export class ShmBus implements RunnerBus {
       throw e;
     }
     core.unlock();
+    if (token !== OWNER_TOKEN) this.afterDeath(slot);
     return closed;
+  }
+
+  /**
+   * What a dead thread or process left outside the journal: its own sleeper counts (only it
+   * changed them), its place in the lock's waiter count, and publications it may have committed
+   * without making (killed between its commit and its wake-ups): every open peer's wake and room
+   * words are bumped and woken once, and every waiter re-checks (a spurious wake-up is harmless).
+   */
+  private afterDeath(slot: number): void {
+    const I = this.core.int32,
+      p = this.core.peerAt(slot);
+    Atomics.store(I, p + P_SLEEP, 0);
+    Atomics.store(I, p + P_WAITING, 0);
+    if (Atomics.exchange(I, p + P_LOCK_WAITING, 0) === 1) Atomics.sub(I, HDR_LOCK_WAITERS, 1);
+    const waiting = this.core.waiting;
+    for (let s = 0; s < this.layout.peers; s++) {
+      const q = this.core.peerAt(s);
+      if (Atomics.load(I, q + P_STATUS) !== 1) continue;
+      Atomics.add(I, q + P_WAKE, 1);
+      waiting.wake(I, q + P_WAKE, Infinity);
+      Atomics.add(I, q + P_ROOM, 1);
+      waiting.wake(I, q + P_ROOM, Infinity);
+    }
+  }
+
+  /** The lock was stolen from a dead holder (lock.ts): undo its half-done operation in its journal area. */
+  private rollBackDeadHolder(token: number): void {
+    const slot = this.slotOf(token - 1);
+    if (slot !== null && this.core.tokenOf(slot) === token) this.core.journal.rollbackDeadThread(1 + slot);
   }
 
   /** Leak audit (INV-5). */

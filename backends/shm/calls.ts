@@ -13,20 +13,25 @@ import * as layout from './layout';
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
+  CF_NAMES,
+  CF_UID,
   C_CALLER_HOLDS,
   C_GEN,
   C_OUTCOME,
   C_RBYTES,
+  C_RCRED,
   C_REPLY,
   C_RHANDLES,
   C_RNH,
   C_STATE,
-  CF_NAMES,
   H_CALL,
+  H_CALLGEN,
+  H_NOTICE,
+  H_STATE,
   KIND_REPLY,
   NONE,
 } = layout;
-const { OK, STATUS } = status;
+const { OK } = status;
 
 /** A call record nothing refers to any more goes back to its caller's free slots. */
 export function freeCallIfDone(b: BusCore, c: number): void {
@@ -48,23 +53,44 @@ export function resolveCall(b: BusCore, c: number, outcome: Status): void {
   if (b.localWaits !== null) b.localWaits.callResolved(c, gen);
 }
 
-/** TIME-1: a call whose deadline passed resolves TIMED_OUT (if nothing else resolved it first). */
-export function timeoutCall(b: BusCore, c: number): void {
-  if (b.int32[b.callAt(c) + C_STATE] === 1) resolveCall(b, c, STATUS.TIMED_OUT);
-}
-
 /** The caller collected its outcome; the call slot is freed once nothing refers to it. */
 export function collectCall(b: BusCore, c: number): void {
   b.journal.set(b.callAt(c) + C_CALLER_HOLDS, 0);
   freeCallIfDone(b, c);
 }
 
-/** CALL-4: a reply handle is used up (replied through, or its call already resolved). */
-export function consumeReply(b: BusCore, r: number): void {
-  const c = b.int32[b.handleAt(r) + H_CALL];
-  freeSlot(b, r);
+/**
+ * The call reply handle record r is bound to, or NONE once that call's record was freed: an
+ * abandoned call lets its record go while its reply handle lives on (CALL-9), and the record's
+ * generation tells a later call in the same record apart.
+ */
+export function callOf(b: BusCore, r: number): number {
+  const I = b.int32,
+    h = b.handleAt(r),
+    c = I[h + H_CALL];
+  return I[b.callAt(c) + C_GEN] === I[h + H_CALLGEN] ? c : NONE;
+}
+
+/** Whether reply handle record r answers a call still pending (else it is abandoned, CALL-9). */
+export function replyPending(b: BusCore, r: number): boolean {
+  const c = callOf(b, r);
+  return c !== NONE && b.int32[b.callAt(c) + C_STATE] === 1;
+}
+
+/** CALL-8: an abandoned call lets go of its reply handle, which lives on unbound (CALL-9); its record can be freed. */
+export function detachReply(b: BusCore, c: number): void {
   b.journal.set(b.callAt(c) + C_REPLY, NONE);
   freeCallIfDone(b, c);
+}
+
+/** CALL-4: a reply handle is used up (replied through, or its call already resolved). */
+export function consumeReply(b: BusCore, r: number): void {
+  const h = b.handleAt(r);
+  const c = callOf(b, r);
+  // NOTICE-4: a call-abandoned notice still waiting about it keeps its slot
+  if (b.int32[h + H_NOTICE] === 1) b.journal.set(h + H_STATE, 3);
+  else freeSlot(b, r);
+  if (c !== NONE) detachReply(b, c);
 }
 
 /** The caller's view of a resolved call: the reply delivery or the error. */
@@ -88,7 +114,22 @@ export function callResult(b: BusCore, c: number): Result {
       state: 'live',
     });
   }
-  const reply: ReplyDelivery = { kind: 'reply', payload, handles };
+  // CRED-3: the replier's credentials, when the caller asked for them
+  const F = b.float64;
+  const reply: ReplyDelivery =
+    I[cr + C_RCRED] === 1
+      ? {
+          kind: 'reply',
+          credentials: {
+            uid: F[cf + CF_UID],
+            gid: F[cf + CF_UID + 1],
+            pid: F[cf + CF_UID + 2],
+            peerKey: F[cf + CF_UID + 3],
+          },
+          payload,
+          handles,
+        }
+      : { kind: 'reply', payload, handles };
   return { ok: true, value: { reply } };
 }
 

@@ -28,6 +28,7 @@ import { BusLock } from './lock';
 import { BusRecords } from './records';
 import { Wakeups } from './wakeups';
 import { threadWaiting, type Waiting } from './waiting';
+import { notifyRoom } from './room';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
@@ -38,16 +39,17 @@ const {
   FH_NOW,
   FH_SEQ,
   FH_TICKET,
-  H_GEN,
-  H_NEXTFREE,
-  H_STATE,
   HDR_MAGIC,
   HDR_NEXT_PEER,
   HDR_NODE_FREE,
+  HDR_ROOM_ARMED,
+  H_GEN,
+  H_NEXTFREE,
+  H_STATE,
   MAGIC,
+  NONE,
   N_NEXTFREE,
   N_STATE,
-  NONE,
   P_FREE,
   P_ID,
   P_NSCOUNT,
@@ -81,6 +83,10 @@ export interface LocalWaits {
   sendsTo(node: number): LocalWait[];
   /** Blocked sends and waiting receives of the peer in `slot`. */
   waitsOf(slot: number, peerId: number): LocalWait[];
+  /** SEND-8: whether the peer in `slot` has a blocked send waiting for `dest`'s queue. */
+  blockedSendTo(slot: number, dest: number): boolean;
+  /** BOUND-2: the blocked sends and waiting receives of the peer in `slot`. */
+  waitingOf(slot: number): number;
 }
 
 export class BusCore extends BusRecords {
@@ -91,8 +97,14 @@ export class BusCore extends BusRecords {
   readonly staged = new MessageRead();
   /** The table records of the staged transfers, resolved by the checks (valid within their lock hold). */
   readonly transferRecords: Int32Array;
-  /** log2(tableSize) when it is a power of 2 (names split with a mask and a shift), else -1. */
+  /** log2(tableSize) when it is a power of 2 (names split with a mask and a shift), else -1; and the mask. */
   readonly nameShift: number;
+  readonly nameMask: number;
+  /**
+   * BOUND-3: the last generation a table slot may reach: names (generation x tableSize + slot)
+   * stay safe integers and the generation word an Int32.
+   */
+  readonly maxGeneration: number;
 
   // Outputs of the last operation.
   outName = 0;
@@ -102,6 +114,9 @@ export class BusCore extends BusRecords {
   /** Names the last operation lists (multicast's skipped destinations, attach's bootstrap handles). */
   readonly outNames: number[] = [];
   outNamesCount = 0;
+  /** A multicast's destinations skipped for want of room (MCAST-6). */
+  readonly outFull: number[] = [];
+  outFullCount = 0;
 
   /** The in-process runner's waits, when this thread runs one. */
   localWaits: LocalWaits | null = null;
@@ -120,6 +135,8 @@ export class BusCore extends BusRecords {
     this.transferRecords = new Int32Array(this.maxHandlesPerMessage + 1);
     const H = this.tableSize;
     this.nameShift = (H & (H - 1)) === 0 ? 31 - Math.clz32(H) : -1;
+    this.nameMask = H - 1;
+    this.maxGeneration = Math.min(0x7fffffff, Math.floor((Number.MAX_SAFE_INTEGER - (H - 1)) / H));
   }
 
   get token(): number {
@@ -155,8 +172,17 @@ export class BusCore extends BusRecords {
     this.busLock.acquire();
   }
 
-  /** Commit (the journal is emptied), release, then publish outcomes and wake whoever sleeps. */
+  /**
+   * The end of a step: room notices now due (QUOTA-5; the in-process runner settles its own
+   * steps, TIME-2), then commit (the journal is emptied), release, publish outcomes and wake
+   * whoever sleeps.
+   */
   unlock(): void {
+    if (this.int32[HDR_ROOM_ARMED] !== 0 && this.localWaits === null) notifyRoom(this);
+    this.release();
+  }
+
+  private release(): void {
     this.journal.commit();
     this.busLock.release();
     if (this.wakeups.pending) this.wakeups.publish();
@@ -166,7 +192,7 @@ export class BusCore extends BusRecords {
   abort(): void {
     this.journal.rollback();
     this.wakeups.discard();
-    this.unlock();
+    this.release();
   }
 
   /**
@@ -235,6 +261,19 @@ export class BusCore extends BusRecords {
   /** Table use as the model counts it (named + in flight + held by waiting notices). */
   tableUse(slot: number): number {
     return this.int32[this.peerAt(slot) + P_USED];
+  }
+
+  /** SEND-8: whether the peer in `slot` has a blocked send waiting for `dest`'s queue (the runner keeps them). */
+  blockedSendTo(slot: number, _peerId: number, dest: number): boolean {
+    return this.localWaits !== null && this.localWaits.blockedSendTo(slot, dest);
+  }
+
+  /** BOUND-2: the pending operations of the peer in `slot`: its calls awaiting their outcome and its runner waits. */
+  pendingOf(slot: number): number {
+    const I = this.int32;
+    let n = this.localWaits !== null ? this.localWaits.waitingOf(slot) : 0;
+    for (let k = 0; k < this.callSlots; k++) if (I[this.callAt(slot * this.callSlots + k) + C_STATE] === 1) n++;
+    return n;
   }
 
   callGen(c: number): number {

@@ -7,9 +7,22 @@ import * as layout from './layout';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { ENTRY_CALL, ENTRY_NOTICE, KIND_REPLY, NOTICE_DESTROYED, NOTICE_NO_SENDERS } = layout;
+const { ENTRY_CALL, ENTRY_NOTICE, KIND_REPLY, NOTICE_ABANDONED, NOTICE_DESTROYED, NOTICE_NO_SENDERS, NOTICE_ROOM } =
+  layout;
 
-const HANDLE_STATES = ['live', 'revoked', 'dead'] as const;
+/** RECV-3: the delivered state of a handle, by its number (ST_LIVE .. ST_ABANDONED). */
+const HANDLE_STATES = ['live', 'revoked', 'dead', 'abandoned'] as const;
+
+/** NOTICE-1: the type of a notice about a handle, by its number (NOTICE_DESTROYED ..). */
+function handleNoticeType(type: number): 'node-destroyed' | 'revoked' | 'call-abandoned' | 'room' {
+  return type === NOTICE_DESTROYED
+    ? 'node-destroyed'
+    : type === NOTICE_ABANDONED
+      ? 'call-abandoned'
+      : type === NOTICE_ROOM
+        ? 'room'
+        : 'revoked';
+}
 
 /** Spec deliveries from the first n of a copy-mode batch whose data is `data`, in the model's shape and key order. */
 export function deliveriesOf(batch: ReceiveBatch, n: number, data: Buffer): Delivery[] {
@@ -23,7 +36,7 @@ export function deliveriesOf(batch: ReceiveBatch, n: number, data: Buffer): Deli
           ? { kind: 'notice', notice: { type: 'no-senders', node: batch.node[i], derivedCount: batch.badge[i] } }
           : {
               kind: 'notice',
-              notice: { type: type === NOTICE_DESTROYED ? 'node-destroyed' : 'revoked', handle: batch.node[i] },
+              notice: { type: handleNoticeType(type), handle: batch.node[i] },
             };
       continue;
     }
@@ -46,7 +59,7 @@ export function deliveriesOf(batch: ReceiveBatch, n: number, data: Buffer): Deli
             kind: call ? 'call' : 'message',
             node: batch.node[i],
             badge: batch.badge[i],
-            credentials: { uid: batch.uid[i], gid: batch.gid[i], pid: batch.pid[i] },
+            credentials: { uid: batch.uid[i], gid: batch.gid[i], pid: batch.pid[i], peerKey: batch.peerKey[i] },
             payload,
             handles,
           }

@@ -14,9 +14,11 @@ import * as layout from './layout';
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
-  C_NODE,
-  C_STATE,
   CF_TICKET,
+  C_STATE,
+  EF_WORDS,
+  ENTRY_CALL,
+  ENTRY_NOTICE,
   E_BYTES,
   E_HANDLES,
   E_KIND,
@@ -27,26 +29,25 @@ const {
   E_REPLY,
   E_SENDER,
   E_SENDER_ID,
-  EF_WORDS,
-  ENTRY_CALL,
-  ENTRY_NOTICE,
+  HDR_NODE_FREE,
+  HF_CREATED,
+  H_CALL,
   H_KIND,
   H_NODE,
   H_STATE,
   H_STATUS,
-  HDR_NODE_FREE,
-  HF_CREATED,
   KIND_NODE,
+  NONE,
+  NOTICE_DESTROYED,
   N_NEXTFREE,
   N_NSWAIT,
   N_OWNER,
   N_SENDERS,
   N_STATE,
-  NONE,
-  NOTICE_DESTROYED,
   P_BHEAD,
   P_BHELD,
   P_BUSED,
+  P_NODES,
   P_QBYTES,
   P_QCOUNT,
   P_QHEAD,
@@ -63,12 +64,21 @@ export interface Ending {
   local: LocalWait | null;
 }
 
-/** End pending calls (outcome `status`) and local waits together, in ticket order (CLOSE-1, DESTROY-4). */
-export function endInTicketOrder(b: BusCore, endings: Ending[], status: Status): void {
+/**
+ * End pending calls (outcome `status`) and local waits together, in ticket order (CLOSE-1,
+ * DESTROY-4); `abandon`: each call is abandoned right after its completion (CALL-8).
+ */
+export function endInTicketOrder(
+  b: BusCore,
+  endings: Ending[],
+  status: Status,
+  abandon: ((b: BusCore, c: number, status: Status) => void) | null = null,
+): void {
   endings.sort((x, y) => x.ticket - y.ticket);
   for (const e of endings) {
-    if (e.local === null) resolveCall(b, e.call, status);
-    else e.local.end(errorCodeOf(status));
+    if (e.local !== null) e.local.end(errorCodeOf(status));
+    else if (abandon !== null) abandon(b, e.call, status);
+    else resolveCall(b, e.call, status);
   }
 }
 
@@ -80,12 +90,15 @@ export function destroy(b: BusCore, node: number, consumed: number): void {
     n = b.nodeAt(node);
   const owner = I[n + N_OWNER];
   j.set(n + N_STATE, 2);
-  // DESTROY-4: pending calls (and the runner's blocked sends) to the node fail DEAD, in ticket order.
+  // DESTROY-4: pending calls whose message is still queued to the node (and the runner's blocked
+  // sends to it) fail DEAD, in ticket order; a call already received is being served and stays.
   const dying: Ending[] = [];
-  for (let c = 0; c < b.peers * b.callSlots; c++) {
-    const cr = b.callAt(c);
-    if (I[cr + C_STATE] === 1 && I[cr + C_NODE] === node)
-      dying.push({ ticket: F[b.callF64At(c) + CF_TICKET], call: c, local: null });
+  const p = b.peerAt(owner);
+  for (let k = 0, e = I[p + P_QHEAD]; k < I[p + P_QCOUNT]; k++, e = e + 1 === b.entriesPerQueue ? 0 : e + 1) {
+    const er = b.entryAt(owner, e);
+    if (I[er + E_KIND] !== ENTRY_CALL || I[er + E_NODE] !== node) continue;
+    const c = I[b.handleAt(I[er + E_REPLY]) + H_CALL];
+    if (I[b.callAt(c) + C_STATE] === 1) dying.push({ ticket: F[b.callF64At(c) + CF_TICKET], call: c, local: null });
   }
   if (b.localWaits !== null)
     for (const local of b.localWaits.sendsTo(node)) dying.push({ ticket: local.ticket, call: NONE, local });
@@ -119,6 +132,7 @@ export function destroy(b: BusCore, node: number, consumed: number): void {
   j.set(n + N_STATE, 0);
   j.set(n + N_NEXTFREE, I[HDR_NODE_FREE]);
   j.set(HDR_NODE_FREE, node);
+  j.set(p + P_NODES, I[p + P_NODES] - 1); // NODE-4: it counts no more
 }
 
 /** A queued entry dropped by DESTROY-3: what it holds, read before the ring is rewritten. */
@@ -140,6 +154,16 @@ interface Kept {
 
 /** Remove queued entries to `node` from `slot`'s queue, keeping the others in order (DESTROY-3; a cold path). */
 function discardNodeEntries(b: BusCore, slot: number, node: number): void {
+  const I = b.int32;
+  discardEntries(b, slot, (er) => I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node);
+}
+
+/**
+ * Remove the queued messages and calls of `slot`'s queue that `toNode` picks (entry record `er`),
+ * keeping the others in order; their handles are released, reply handles included (DESTROY-3,
+ * CALL-8: a withdrawn call message). A cold path.
+ */
+export function discardEntries(b: BusCore, slot: number, toNode: (er: number) => boolean): void {
   const I = b.int32,
     F = b.float64,
     p = b.peerAt(slot),
@@ -147,7 +171,6 @@ function discardNodeEntries(b: BusCore, slot: number, node: number): void {
     ew = b.layout.entryWords;
   const count = I[p + P_QCOUNT],
     head = I[p + P_QHEAD];
-  const toNode = (er: number) => I[er + E_KIND] !== ENTRY_NOTICE && I[er + E_NODE] === node;
   let any = false;
   for (let i = 0; i < count && !any; i++) any = toNode(b.entryAt(slot, (head + i) % E));
   if (!any) return;
@@ -174,9 +197,12 @@ function discardNodeEntries(b: BusCore, slot: number, node: number): void {
     kept.push({ words: I.slice(er, er + ew), values: F.slice(ef, ef + EF_WORDS), payload });
   }
   rewriteQueue(b, slot, head, kept);
-  for (const d of dropped) quotaSub(b, slot, d.sender, d.senderId, 1, d.bytes);
+  for (const d of dropped)
+    if (d.kind !== ENTRY_NOTICE)
+      quotaSub(b, slot, d.sender, d.senderId, 1, d.bytes, d.handles.length + (d.kind === ENTRY_CALL ? 1 : 0));
   b.wakeups.roomFreed(slot);
   for (const d of dropped) {
+    if (d.kind === ENTRY_NOTICE) continue; // a room notice withdrawn (QUOTA-5): it holds nothing
     for (const r of d.handles) release(b, r);
     if (d.kind === ENTRY_CALL) release(b, d.reply);
   }

@@ -78,7 +78,7 @@ export class ShmFastPaths {
       core.staged.setBytes(bytes);
     if (!valid) seat.refused(STATUS.INVALID_ARGUMENT, 'call');
     const outLength = bytesLength(replyOut);
-    const c = seat.startCall(handle);
+    const c = seat.startCall(handle, timeoutMs !== 0); // TIME-4: a call that may not wait
     seat.awaitCall(c, core.callGen(c), timeoutMs === undefined ? Infinity : now() + timeoutMs);
     if (replyOut !== this.replyOut) {
       this.replyOut = replyOut;

@@ -14,27 +14,28 @@ import * as layout from './layout';
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
   ENTRY_CALL,
+  HF_BADGE,
   H_KIND,
   H_NODE,
   H_RIGHTS,
-  HF_BADGE,
   KIND_REPLY,
+  MBF_BADGE,
+  MBF_GID,
+  MBF_KEY,
+  MBF_NAMES,
+  MBF_NODE,
+  MBF_PID,
+  MBF_REPLY,
+  MBF_UID,
   MB_CRED,
   MB_KIND,
   MB_LEN,
   MB_NH,
   MB_REG,
   MB_STATE,
-  MBF_BADGE,
-  MBF_GID,
-  MBF_NAMES,
-  MBF_NODE,
-  MBF_PID,
-  MBF_REPLY,
-  MBF_UID,
-  N_CRED,
   NF_NAME,
   NONE,
+  N_CRED,
   P_NSCOUNT,
   P_QCOUNT,
   P_STATUS,
@@ -136,6 +137,7 @@ export function readHandOff(b: BusCore, slot: number, batch: ReceiveBatch): numb
     batch.uid[0] = F[mf + MBF_UID];
     batch.gid[0] = F[mf + MBF_GID];
     batch.pid[0] = F[mf + MBF_PID];
+    batch.peerKey[0] = F[mf + MBF_KEY];
   }
   for (let i = 0; i < nh; i++) {
     batch.handleName[i] = F[mf + MBF_NAMES + i];

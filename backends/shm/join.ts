@@ -13,11 +13,11 @@ import { layoutOf } from './layout';
 import { seatKeyHash, type PeerDescriptor } from './bus';
 import { PeerSeat } from './seat';
 import { ShmPeer } from './peer';
-import type { Waiting } from './waiting';
+import { waitingOfBus, type Waiting } from './waiting';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { P_ID, P_SEAT, P_SEAT_KEY_HASH, P_TOKEN, P_WORDS, SEAT_KEY_HASH_WORDS } = layout;
+const { P_ID, P_LOCK_WAITING, P_SEAT, P_SEAT_KEY_HASH, P_TOKEN, P_WORDS, SEAT_KEY_HASH_WORDS } = layout;
 const { isName } = rules;
 
 const SEAT_KEY = /^[0-9a-f]{32}$/;
@@ -47,8 +47,10 @@ function readDescriptor(d: unknown): Omit<PeerDescriptor, 'bootstrap'> & { boots
 }
 
 /**
- * Join a bus from a worker thread with the descriptor its owner attached for it; `waiting`:
- * how this thread sleeps and wakes others, when not with Atomics (waiting.ts).
+ * Join a bus from a worker thread, or from another process that mapped the bus's segment
+ * (processes.ts), with the descriptor its owner attached for it. `waiting`: how this thread
+ * sleeps and wakes others; by default what the bus was made for (its header says: Atomics
+ * between threads, futex calls between processes).
  */
 export function joinBus(descriptor: PeerDescriptor, options: { waiting?: Waiting } = {}): ShmPeer {
   const d = readDescriptor(descriptor);
@@ -62,6 +64,7 @@ export function joinBus(descriptor: PeerDescriptor, options: { waiting?: Waiting
   // Take the seat: only while it is still issued to this peer (ids are never reused, PEER-1), and only once.
   if (Atomics.compareExchange(probe, p + P_SEAT, d.id, -d.id) !== d.id) refuse();
   // Journal area 1 + slot: this thread's own undo journal stays in its own cache (DESIGN.md).
-  const core = new BusCore(d.sab, layout, probe[p + P_TOKEN], 1 + d.slot, options.waiting);
+  const core = new BusCore(d.sab, layout, probe[p + P_TOKEN], 1 + d.slot, options.waiting ?? waitingOfBus(probe));
+  core.busLock.announceAt = p + P_LOCK_WAITING;
   return new ShmPeer(new PeerSeat(core, d.slot, d.id, d.spin), d.bootstrap, null);
 }

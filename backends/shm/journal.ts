@@ -66,14 +66,20 @@ export class UndoJournal {
    * that the JIT inlines it into every store (a send makes about ten).
    */
   private record(index: number, old: number): void {
-    if (this.length >= this.capacity) this.moveToShared();
+    const n = this.length;
+    if (n >= this.capacity) return this.recordInShared(index, old);
     const I = this.int32,
-      n = this.length,
       entry = this.entriesAt + 2 * n;
     I[entry] = index;
     I[entry + 1] = old;
     this.length = n + 1;
     I[this.lengthAt] = n + 1;
+  }
+
+  /** record, once this thread's area is full (out of line: record stays small enough to inline everywhere). */
+  private recordInShared(index: number, old: number): void {
+    this.moveToShared();
+    this.record(index, old);
   }
 
   /** The operation succeeded: forget its entries (and leave the shared area). */

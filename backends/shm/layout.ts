@@ -15,10 +15,16 @@ export const HDR_LOCK_WAITERS = 16; // threads sleeping on HDR_LOCK (own cache l
 export const HDR_NEXT_PEER = 32; // next peer id (PEER-1)
 export const HDR_NODE_FREE = 33; // head of the node free list
 export const HDR_MAGIC = 34;
+/** How the buffer was made, so every thread and process joining picks the same waiting (waiting.ts). */
+export const HDR_SPAN = 35;
+export const SPAN_THREADS = 0; // a SharedArrayBuffer of one process: Atomics.wait / notify
+export const SPAN_PROCESSES = 1; // a memfd segment mapped by several processes: futex calls (native addon)
+export const HDR_ROOM_ARMED = 36; // room watches armed (QUOTA-5): 0 lets a lock hold skip looking
+export const HDR_ROOM_SEQ = 37; // arming order of room watches (compared with wrap-around)
 /**
  * f64 words of the header (its second half, i32 words 64..127) holding what the buffer was sized
- * from: callSlotsPerPeer, maxNodes, journalEntries, viewSlackBytes, then the limits in the
- * registry's order. A thread joining the bus computes the layout from these, not from anything
+ * from: call slots per peer and node records (both from the limits), journalEntries,
+ * viewSlackBytes, then the limits in the registry's order. A thread joining the bus computes the layout from these, not from anything
  * it was told (sizingOf).
  */
 export const HDR_F64_SIZING = 32;
@@ -50,6 +56,7 @@ export const P_NSTAIL = 11;
 export const P_NSCOUNT = 12;
 export const P_BUSED = 13; // bytes of the byte ring in use: QBYTES + bytes held by the receiver's views
 export const P_BHELD = 14; // bytes held by the receiver's last view batch (released at its next receive)
+export const P_NODES = 15; // live nodes the peer owns (NODE-4)
 export const P_WAKE = 16; // futex word: bumped after an enqueue (or close) while a receiver waits (P_WAITING); a call's outcome bumps it only for a sleeper
 export const P_SLEEP = 17; // sleepers on P_WAKE: changed only by the sleeping threads themselves
 export const P_MBREADY = 18; // hand-off mailbox: the registration number it was filled for, stored after the filling hold committed
@@ -57,6 +64,11 @@ export const P_MBREADY = 18; // hand-off mailbox: the registration number it was
 // A line of its own: on the wake line, a ReplyRecv server's add / sub (two locked RMWs per round trip)
 // took the line the caller writes the ready word on away from it twice per round trip.
 export const P_WAITING = 48;
+/**
+ * 1 while the thread running a seated peer is counted in HDR_LOCK_WAITERS (written only by it, in
+ * the lock's slow path): recovering a process killed while it slept on the lock takes its count back.
+ */
+export const P_LOCK_WAITING = 49;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
 /**
@@ -76,7 +88,7 @@ export const PF_PLACE = 3; // placements so far (name order for CLOSE-3)
 export const PF_WORDS = 4;
 
 // ------------------------------------------------------------------ handle record (i32), one per table slot
-export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table, 3 released but its slot held by a waiting notice
+export const H_STATE = 0; // 0 free, 1 in flight to this table, 2 named in this table, 3 released but its slot held by a waiting notice, 4 retired (BOUND-3)
 export const H_KIND = 1; // 1 node, 2 reply
 export const H_STATUS = 2; // 0 live, 1 revoked, 2 dead (HANDLE-6)
 export const H_GEN = 3; // generation: bumped when the slot is freed (HANDLE-2)
@@ -103,6 +115,8 @@ export const KIND_REPLY = 2;
 export const ST_LIVE = 0;
 export const ST_REVOKED = 1;
 export const ST_DEAD = 2;
+/** A reply handle's state as delivered (RECV-3): its call was abandoned while it was in flight. */
+export const ST_ABANDONED = 3;
 /** Rights as bits (backends/common.ts): send and grant. */
 export const R_SEND = rightBit('send');
 export const R_GRANT = rightBit('grant');
@@ -116,7 +130,8 @@ export const N_SENDERS = 4; // NOTICE-2
 export const N_NEXTFREE = 5;
 export const N_NSWAIT = 6; // 1 while a no-senders notice for the node waits in the owner's queue (NOTICE-2)
 export const N_NSNEXT = 7; // next node in the owner's list of waiting no-senders notices
-export const N_WORDS = 8;
+export const N_REFUSES = 8; // 1: created with acceptsHandles false (NODE-5)
+export const N_WORDS = 9;
 export const NF_NAME = 0; // owner's name for the node (NODE-3)
 export const NF_DERIVED = 1; // NOTICE-3
 export const NF_CREATED = 2;
@@ -135,7 +150,8 @@ export const C_CALLER_HOLDS = 6; // 1 until the caller collected the outcome (or
 export const C_OUTCOME = 7; // 0: replied; else an error code number
 export const C_RBYTES = 8;
 export const C_RNH = 9;
-export const C_RHANDLES = 10; // then 3 words per handle: kind, rights, state
+export const C_RCRED = 10; // 1: the caller asked for the replier's credentials (CRED-3)
+export const C_RHANDLES = 11; // then 3 words per handle: kind, rights, state
 /**
  * Completion words, one cache line per call slot: the call's generation, stored once the lock
  * hold that resolved it committed. The caller spins on it without the lock; a line of its own
@@ -143,7 +159,8 @@ export const C_RHANDLES = 10; // then 3 words per handle: kind, rights, state
  */
 export const DONE_STRIDE = 16;
 export const CF_TICKET = 0;
-export const CF_NAMES = 1; // then one name per reply handle
+export const CF_UID = 1; // the replier's credentials and key (CRED-3): uid, gid, pid, peerKey
+export const CF_NAMES = 5; // then one name per reply handle
 
 // ------------------------------------------------------------------ queue entry
 export const E_KIND = 0; // 1 message, 2 call, 3 notice
@@ -164,13 +181,16 @@ export const EF_BADGE = 2; // badge (messages), derivedCount (no-senders)
 export const EF_UID = 3;
 export const EF_GID = 4;
 export const EF_PID = 5;
-export const EF_WORDS = 6;
+export const EF_KEY = 6; // the sender's peerKey (CRED-2), with its credentials
+export const EF_WORDS = 8; // one cache line per entry (the region starts on a line)
 export const ENTRY_MESSAGE = 1;
 export const ENTRY_CALL = 2;
 export const ENTRY_NOTICE = 3;
 export const NOTICE_DESTROYED = 1;
 export const NOTICE_REVOKED = 2;
 export const NOTICE_NO_SENDERS = 3;
+export const NOTICE_ABANDONED = 4; // call-abandoned (CALL-8), about a reply handle
+export const NOTICE_ROOM = 5; // room (QUOTA-5)
 
 // ------------------------------------------------------------------ hand-off mailbox (one per peer)
 // A receiver blocked in replyBytesAndReceiveSync with an empty queue registers its mailbox; a
@@ -195,7 +215,8 @@ export const MBF_REPLY = 2; // reply handle name (calls)
 export const MBF_UID = 3;
 export const MBF_GID = 4; // (second line from here on)
 export const MBF_PID = 5;
-export const MBF_NAMES = 6; // then one name per handle; then (Layout.mbHandles) 3 i32 words per handle: kind, rights, state
+export const MBF_KEY = 6; // CRED-2
+export const MBF_NAMES = 7; // then one name per handle; then (Layout.mbHandles) 3 i32 words per handle: kind, rights, state
 /** Largest payload handed off through a mailbox (larger ones go through the queue). */
 export const MB_PAYLOAD_MAX = 1024;
 
@@ -203,13 +224,24 @@ export const MB_PAYLOAD_MAX = 1024;
 export const Q_ID = 0;
 export const Q_MSGS = 1;
 export const Q_BYTES = 2;
-export const Q_WORDS = 3;
+export const Q_HANDLES = 3; // handles in flight in its queued entries, reply handles of calls included (QUOTA-4)
+// The room watch of the pair (QUOTA-5): 0 none, 1 armed, 2 its notice waits in the sender's queue
+export const Q_WATCH = 4;
+export const Q_WID = 5; // the watching sender's peer id
+export const Q_WSEQ = 6; // arming order (kept when a later refusal updates the watch)
+export const Q_WREC = 7; // the handle refused through: its record and generation (its name, HANDLE-2)
+export const Q_WGEN = 8;
+export const Q_WMSGS = 9; // the room the refused message needed there
+export const Q_WBYTES = 10;
+export const Q_WHANDLES = 11;
+export const Q_WORDS = 12;
 
+/**
+ * Sizing beyond the limits. Call slots (maxPendingPerPeer per peer, each with a reply area of
+ * maxPayloadBytes) and node records (maxNodesPerPeer per peer) follow the limits exactly (BUS-1,
+ * BOUND-1): no option makes them tighter or looser.
+ */
 export interface ShmOptions {
-  /** Pending calls one peer may have at a time (each owns a reply area of maxPayloadBytes). */
-  callSlotsPerPeer?: number;
-  /** Node records on the bus: live nodes plus destroyed ones whose no-senders notice still waits (default maxPeers * maxHandlesPerPeer). */
-  maxNodes?: number;
   /** Entries of the shared undo journal used by operations too large for a thread's own journal. */
   journalEntries?: number;
   /** Bytes of each byte ring for payloads held by zero-copy receive views (default 2 * maxPayloadBytes). */
@@ -317,16 +349,17 @@ function sizesOf(limits: Limits, options: ShmOptions): Sizes {
   const P = limits.maxPeers,
     H = limits.maxHandlesPerPeer,
     M = limits.maxHandlesPerMessage;
-  const maxNodes = options.maxNodes ?? P * H;
+  const maxNodes = P * limits.maxNodesPerPeer; // NODE-4: a node record per live node, destroyed ones free theirs
   return {
     limits,
     peers: P,
     tableSize: H,
     maxNodes,
-    callSlots: options.callSlotsPerPeer ?? 4,
+    callSlots: limits.maxPendingPerPeer, // BOUND-2: a peer's pending calls are at most its pending operations
     // NOTICE-4: every waiting revoked / node-destroyed notice holds a table slot (named or released),
     // so a ring of messages + H entries always has room; no-senders notices live in the node records.
-    entriesPerQueue: limits.queueCapacityMessages + H,
+    // Room notices (QUOTA-5): at most one per sender of the bus, P more entries.
+    entriesPerQueue: limits.queueCapacityMessages + H + P,
     entryWords: align(E_HANDLES + M, 2),
     callWords: C_RHANDLES + 3 * M,
     callFWords: CF_NAMES + M,
@@ -368,6 +401,7 @@ export function computeLayout(limits: Limits, options: ShmOptions = {}): Layout 
   const fPlacedBase = f.take(P * H);
   const fNodeBase = f.take(z.maxNodes * NF_WORDS);
   const fCallBase = f.take(calls * z.callFWords);
+  f.align(8);
   const fEntryBase = f.take(P * z.entriesPerQueue * EF_WORDS);
   f.align(8);
   const fJournalBase = f.take((z.journalAreas - 1) * JOURNAL_AREA_ENTRIES + z.journalEntries);
@@ -422,8 +456,10 @@ export function layoutOf(sab: SharedArrayBuffer): Layout | null {
   const I = new Int32Array(sab, 0, HDR_WORDS),
     F = new Float64Array(sab, 0, HDR_WORDS / 2);
   if (I[HDR_MAGIC] !== MAGIC) return null;
-  const options: ShmOptions = {};
-  SIZING_OPTIONS.forEach((k, i) => (options[k] = F[HDR_F64_SIZING + i]));
+  const options: ShmOptions = {
+    journalEntries: F[HDR_F64_SIZING + SIZING_OPTIONS.indexOf('journalEntries')],
+    viewSlackBytes: F[HDR_F64_SIZING + SIZING_OPTIONS.indexOf('viewSlackBytes')],
+  };
   const limits = {} as Limits;
   LIMITS.forEach((l, i) => (limits[l.name] = F[HDR_F64_SIZING + SIZING_OPTIONS.length + i]));
   const layout = computeLayout(limits, options);

@@ -2,8 +2,11 @@
 // free, else the holder's thread token. It serialises the check-and-effect phase of
 // every operation. Acquiring spins briefly (longer than the longest common hold),
 // then sleeps, announced in the waiter count so that a release wakes only when
-// someone sleeps. A thread that died holding it is recognised by its token, and the
-// bus owner takes the lock over (steal) to roll its operation back.
+// someone sleeps. A thread or process that died holding it is recognised by its
+// token, and the bus owner takes the lock over (steal) to roll its operation back:
+// when it learns of the death (recover), or while it waits for the lock itself, if it
+// can tell the holder is dead (`deadHolder`: a process bus asks its pidfds), so that
+// the owner never sleeps forever behind a holder that will not come back.
 import * as layout from './layout';
 import { now } from './spin';
 import type { Waiting } from './waiting';
@@ -22,6 +25,15 @@ export class BusLock {
   spinMs = 0.05;
   /** Acquisitions that had to spin or sleep (contention statistics). */
   contended = 0;
+  /**
+   * Whether the thread or process of a token is known dead (the bus owner of a process bus sets
+   * it). A waiter asks it after each bounded sleep; when it says yes, the waiter steals the lock
+   * and hands the dead token to `stolen` (which rolls the holder's operation back) before using it.
+   */
+  deadHolder: ((token: number) => boolean) | null = null;
+  stolen: (deadToken: number) => void = () => undefined;
+  /** Where a seated thread says it is counted in the lock's waiters (layout P_LOCK_WAITING), or -1. */
+  announceAt = -1;
 
   constructor(
     private readonly int32: Int32Array,
@@ -43,16 +55,27 @@ export class BusLock {
       if ((i & 63) === 0 && now() - t0 > this.spinMs) break;
     }
     Atomics.add(I, HDR_LOCK_WAITERS, 1);
+    // Set after the count and cleared before it: a recovery that finds it set takes exactly this count back.
+    if (this.announceAt >= 0) Atomics.store(I, this.announceAt, 1);
     try {
       for (;;) {
         const holder = Atomics.compareExchange(I, HDR_LOCK, 0, this.token);
         if (holder === 0) return;
         if (holder === this.token) throw new Error('shm bus: the bus lock is not re-entrant');
-        this.waiting.wait(I, HDR_LOCK, holder, LOCK_SLEEP_MS);
+        if (this.waiting.wait(I, HDR_LOCK, holder, LOCK_SLEEP_MS) === 'timed-out' && this.stealFromDead(holder)) return;
       }
     } finally {
+      if (this.announceAt >= 0) Atomics.store(I, this.announceAt, 0);
       Atomics.sub(I, HDR_LOCK_WAITERS, 1);
     }
+  }
+
+  /** Take the lock from `holder` if it is known dead; the dead holder's operation is rolled back first. */
+  private stealFromDead(holder: number): boolean {
+    if (this.deadHolder === null || !this.deadHolder(holder)) return false;
+    if (Atomics.compareExchange(this.int32, HDR_LOCK, holder, this.token) !== holder) return false;
+    this.stolen(holder);
+    return true;
   }
 
   release(): void {
@@ -77,7 +100,10 @@ export class BusLock {
         this.acquire();
         return false;
       }
-      this.waiting.wait(I, HDR_LOCK, holder, STEAL_SLEEP_MS);
+      // Another holder, which may be dead too (two processes killed together): steal from it first.
+      if (this.waiting.wait(I, HDR_LOCK, holder, STEAL_SLEEP_MS) === 'timed-out' && this.stealFromDead(holder)) {
+        return false;
+      }
     }
   }
 }

@@ -1,11 +1,13 @@
-// Multicast (MCAST-1..5): every destination checked in order, room checked for the
+// Multicast (MCAST-1..6): every destination checked in order, room checked for the
 // live ones together (all or nothing), then one copy per live destination in
-// consecutive places of the bus order (MCAST-3, ORDER-3).
+// consecutive places of the bus order (MCAST-3, ORDER-3); with skipFull, the
+// destinations without queue room are skipped instead, each named (MCAST-6).
 import type { BusCore } from './core';
 import { lookup, tableRoom } from './tables';
 import * as queues from './queues';
 import { copyIn, claimQuota, roomFor, slotBytes } from './queues';
 import { destOf, post, transferError, writeMessageEntry } from './post';
+import { armRoom } from './room';
 import * as status from './status';
 import { type Status } from './status';
 import * as layout from './layout';
@@ -13,13 +15,13 @@ import * as layout from './layout';
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
+  EF_SEQ,
+  ENTRY_MESSAGE,
   E_BYTES,
   E_NH,
   E_OFF,
   E_PHYS,
   E_REPLY,
-  EF_SEQ,
-  ENTRY_MESSAGE,
   FH_SEQ,
   H_KIND,
   H_NODE,
@@ -27,6 +29,7 @@ const {
   H_STATUS,
   KIND_NODE,
   NONE,
+  N_REFUSES,
   P_BUSED,
   P_QBYTES,
   P_QCOUNT,
@@ -38,7 +41,9 @@ const {
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { OK, STATUS } = status;
+const { OK } = status;
+const { BAD_HANDLE, NO_RIGHTS, QUEUE_FULL, REVOKED, TABLE_FULL, TOO_LARGE, TOO_MANY_HANDLES, WRONG_KIND } =
+  status.STATUS;
 const { ROOM } = queues;
 
 /**
@@ -65,13 +70,22 @@ function prepareScratch(b: BusCore, count: number): void {
 }
 
 /**
- * MCAST-1..5 after the shape checks (names[0..count-1]: non-empty, distinct, no move in the
- * staged transfers). Skipped (dead) destinations land in outNames.
+ * MCAST-1..6 after the shape checks (names[0..count-1]: non-empty, distinct, no move in the
+ * staged transfers). Skipped (dead) destinations land in outNames, full ones (skipFull) in
+ * outFull.
  */
-export function multicast(b: BusCore, slot: number, peerId: number, names: readonly number[], count: number): Status {
+export function multicast(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  names: readonly number[],
+  count: number,
+  skipFull = false,
+): Status {
   const staged = b.staged;
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  b.outFullCount = 0;
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return TOO_MANY_HANDLES;
   prepareScratch(b, count);
   const destinationError = resolveDestinations(b, slot, names, count);
   if (destinationError !== OK) return destinationError;
@@ -80,6 +94,7 @@ export function multicast(b: BusCore, slot: number, peerId: number, names: reado
     if (te !== OK) return te;
   }
   const destinations = countCopies(b, count);
+  if (skipFull) return multicastSkippingFull(b, slot, peerId, names, count, destinations);
   const roomError = checkRoom(b, slot, peerId, destinations);
   if (roomError !== OK || staged.transferCount > 0) {
     for (let k = 0; k < destinations; k++) scratch.copies[scratch.peers[k]] = 0;
@@ -94,11 +109,14 @@ function resolveDestinations(b: BusCore, slot: number, names: readonly number[],
   const I = b.int32;
   for (let i = 0; i < count; i++) {
     const r = lookup(b, slot, names[i]);
-    if (r === NONE) return STATUS.BAD_HANDLE;
+    if (r === NONE) return BAD_HANDLE;
     const h = b.handleAt(r);
-    if (I[h + H_KIND] !== KIND_NODE) return STATUS.WRONG_KIND;
-    if (I[h + H_STATUS] === ST_REVOKED) return STATUS.REVOKED;
-    if ((I[h + H_RIGHTS] & R_SEND) === 0) return STATUS.NO_RIGHTS;
+    if (I[h + H_KIND] !== KIND_NODE) return WRONG_KIND;
+    if (I[h + H_STATUS] === ST_REVOKED) return REVOKED;
+    if ((I[h + H_RIGHTS] & R_SEND) === 0) return NO_RIGHTS;
+    // NODE-5: a live destination whose node refuses handles, when the message carries any
+    if (b.staged.transferCount > 0 && I[h + H_STATUS] === ST_LIVE && I[b.nodeAt(I[h + H_NODE]) + N_REFUSES] === 1)
+      return NO_RIGHTS;
     scratch.records[i] = r;
   }
   return OK;
@@ -124,11 +142,79 @@ function checkRoom(b: BusCore, slot: number, peerId: number, destinations: numbe
   if (transfers > 0)
     for (let k = 0; k < destinations; k++) {
       const d = scratch.peers[k];
-      if (!tableRoom(b, d, scratch.copies[d] * transfers)) return STATUS.TABLE_FULL;
+      if (!tableRoom(b, d, scratch.copies[d] * transfers)) return TABLE_FULL;
     }
+  // Every queue short of room for its copies (or behind the sender's own blocked send, SEND-8)
+  // owes the sender a room notice, through the first destination in that queue (QUOTA-5).
+  let status: Status = OK;
+  for (let i = 0; i < destinations; i++) {
+    const d = scratch.peers[i];
+    const k = scratch.copies[d];
+    if (roomFor(b, d, slot, peerId, k, k * bytes, k * transfers) !== ROOM || b.blockedSendTo(slot, peerId, d)) {
+      armRoom(b, slot, peerId, d, firstLiveTo(b, d), k, k * bytes, k * transfers);
+      status = QUEUE_FULL;
+    }
+  }
+  return status;
+}
+
+/** The record of the first live destination in `dest`'s queue. */
+function firstLiveTo(b: BusCore, dest: number): number {
+  for (let i = 0; ; i++) {
+    const r = scratch.records[i];
+    if (b.int32[b.handleAt(r) + H_STATUS] === ST_LIVE && destOf(b, r) === dest) return r;
+  }
+}
+
+/**
+ * MCAST-6: table room for every live destination's copies (all or nothing, MCAST-4), then each
+ * live destination in order: posted if its queue has room for one more copy now (the copies
+ * posted before it counted), else named in outFull.
+ */
+function multicastSkippingFull(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  names: readonly number[],
+  count: number,
+  destinations: number,
+): Status {
+  const transfers = b.staged.transferCount,
+    bytes = b.staged.payloadBytes;
+  let tableError: Status = OK;
   for (let k = 0; k < destinations; k++) {
     const d = scratch.peers[k];
-    if (roomFor(b, d, slot, peerId, scratch.copies[d], scratch.copies[d] * bytes) !== ROOM) return STATUS.QUEUE_FULL;
+    if (tableError === OK && transfers > 0 && !tableRoom(b, d, scratch.copies[d] * transfers)) tableError = TABLE_FULL;
+    scratch.copies[d] = 0;
+  }
+  if (tableError !== OK) return tableError;
+  let skipped = 0,
+    refused = 0; // queues skipped, in order: scratch.peers[0..refused-1], their copies in scratch.copies
+  for (let i = 0; i < count; i++) {
+    const r = scratch.records[i];
+    if (b.int32[b.handleAt(r) + H_STATUS] !== ST_LIVE) {
+      b.outNames[skipped++] = names[i];
+      continue;
+    }
+    const d = destOf(b, r);
+    if (roomFor(b, d, slot, peerId, 1, bytes, transfers) !== ROOM || b.blockedSendTo(slot, peerId, d)) {
+      b.outFull[b.outFullCount++] = names[i];
+      if (scratch.copies[d]++ === 0) {
+        scratch.peers[refused++] = d;
+        scratch.written[d] = r; // the first destination skipped in that queue
+      }
+      continue;
+    }
+    post(b, slot, peerId, r, d, ENTRY_MESSAGE, NONE);
+  }
+  b.outNamesCount = skipped;
+  // QUOTA-5: each queue skipped owes the sender a room notice for all its skipped copies
+  for (let k = 0; k < refused; k++) {
+    const d = scratch.peers[k],
+      n = scratch.copies[d];
+    armRoom(b, slot, peerId, d, scratch.written[d], n, n * bytes, n * transfers);
+    scratch.copies[d] = 0;
+    scratch.written[d] = 0;
   }
   return OK;
 }

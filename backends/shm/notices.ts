@@ -5,6 +5,7 @@
 // the ring and that list by sequence number (ORDER-2).
 import type { BusCore } from './core';
 import { freeSlot, nameOf } from './tables';
+export { unlinkNoSenders } from './tables';
 import { publishEntry, reserveEntry } from './queues';
 import * as layout from './layout';
 
@@ -92,8 +93,8 @@ function noSendersNotice(b: BusCore, node: number): void {
 
 /**
  * NOTICE-2: a live non-root handle stopped counting as a sender. At most one no-senders notice
- * per node waits in the owner's queue: a new fall to zero while one waits updates its
- * derivedCount in place, keeping its place in the order.
+ * per node waits in the owner's queue: a rise from zero withdraws the waiting one
+ * (NOTICE-6, tables.ts derive), so a fall to zero always finds none waiting.
  */
 export function senderGone(b: BusCore, r: number): void {
   const I = b.int32,
@@ -104,10 +105,7 @@ export function senderGone(b: BusCore, r: number): void {
   if (I[n + N_STATE] !== 1) return;
   const left = I[n + N_SENDERS] - 1;
   b.journal.set(n + N_SENDERS, left);
-  if (left !== 0) return;
-  const nf = b.nodeF64At(node);
-  if (I[n + N_NSWAIT] === 1) b.journal.setF64(nf + NF_NSDERIVED, b.float64[nf + NF_DERIVED]);
-  else noSendersNotice(b, node);
+  if (left === 0) noSendersNotice(b, node);
 }
 
 /** The oldest waiting no-senders notice of `slot` (its node is live: DESTROY-3 discards a destroyed node's). */
@@ -130,27 +128,6 @@ export function popNoSenders(b: BusCore, slot: number, out: PoppedNoSenders): vo
   j.set(p + P_NSHEAD, next);
   if (next === NONE) j.set(p + P_NSTAIL, NONE);
   j.set(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
-  j.set(n + N_NSWAIT, 0);
-  j.set(n + N_NSNEXT, NONE);
-}
-
-/** DESTROY-3: take a node's waiting no-senders notice out of its owner's list (anywhere in it). */
-export function unlinkNoSenders(b: BusCore, owner: number, node: number): void {
-  const I = b.int32,
-    j = b.journal,
-    p = b.peerAt(owner);
-  let prev = NONE,
-    cur = I[p + P_NSHEAD];
-  while (cur !== node) {
-    prev = cur;
-    cur = I[b.nodeAt(cur) + N_NSNEXT];
-  }
-  const n = b.nodeAt(node),
-    next = I[n + N_NSNEXT];
-  if (prev === NONE) j.set(p + P_NSHEAD, next);
-  else j.set(b.nodeAt(prev) + N_NSNEXT, next);
-  if (I[p + P_NSTAIL] === node) j.set(p + P_NSTAIL, prev);
-  j.setPublished(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
   j.set(n + N_NSWAIT, 0);
   j.set(n + N_NSNEXT, NONE);
 }

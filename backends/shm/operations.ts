@@ -4,10 +4,22 @@
 // (ATOMIC-1). Each returns a status; outputs land in the core's registers.
 import type { Credentials } from '../../spec/types';
 import type { BusCore } from './core';
-import { allocSlot, carryTransfer, derive, lookup, nameOf, place, tableRoom, usable } from './tables';
+import {
+  allocSlot,
+  carryTransfer,
+  derive,
+  lookup,
+  nameOf,
+  place,
+  renewRetiredSlots,
+  tableRoom,
+  usable,
+} from './tables';
 import * as queues from './queues';
-import { copyStaged, quotaSub, releaseHeld, roomFor } from './queues';
-import { collectCall, consumeReply, resolveCall } from './calls';
+import { copyStaged, quotaSub, releaseHeld, roomFor, stampCredentials } from './queues';
+import { collectCall, consumeReply, replyPending, resolveCall } from './calls';
+import { resolveAbandoned } from './abandon';
+import { armRoom, endRoomWatches } from './room';
 import { release, releaseMoved } from './release';
 import { destroy, endInTicketOrder, type Ending } from './destroy';
 import { noticeGone, popNoSenders, senderGone, stateNotice, type PoppedNoSenders } from './notices';
@@ -19,6 +31,9 @@ import * as layout from './layout';
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
+  CF_NAMES,
+  CF_TICKET,
+  CF_UID,
   C_CALLER,
   C_CALLER_HOLDS,
   C_CALLER_ID,
@@ -26,23 +41,27 @@ const {
   C_NODE,
   C_OUTCOME,
   C_RBYTES,
+  C_RCRED,
   C_REPLY,
   C_RHANDLES,
   C_RNH,
   C_STATE,
-  CF_NAMES,
-  CF_TICKET,
+  ENTRY_CALL,
+  ENTRY_MESSAGE,
+  ENTRY_NOTICE,
   E_BYTES,
   E_HANDLES,
   E_KIND,
   E_NH,
+  E_NTYPE,
   E_REPLY,
   E_SENDER,
   E_SENDER_ID,
-  ENTRY_CALL,
-  ENTRY_MESSAGE,
-  ENTRY_NOTICE,
   FH_NODE_SEQ,
+  HDR_NEXT_PEER,
+  HDR_NODE_FREE,
+  HF_BADGE,
+  HF_CREATED,
   H_CALL,
   H_CALLGEN,
   H_CHILD,
@@ -55,30 +74,33 @@ const {
   H_ROOT,
   H_STATE,
   H_STATUS,
-  HDR_NEXT_PEER,
-  HDR_NODE_FREE,
-  HF_BADGE,
-  HF_CREATED,
   KIND_NODE,
   KIND_REPLY,
   MB_STATE,
-  N_CRED,
-  N_NEXTFREE,
-  N_NSNEXT,
-  N_NSWAIT,
-  N_OWNER,
-  N_ROOT,
-  N_SENDERS,
-  N_STATE,
   NF_CREATED,
   NF_DERIVED,
   NF_NAME,
   NONE,
   NOTICE_REVOKED,
+  NOTICE_ROOM,
+  N_CRED,
+  N_NEXTFREE,
+  N_NSNEXT,
+  N_NSWAIT,
+  N_OWNER,
+  N_REFUSES,
+  N_ROOT,
+  N_SENDERS,
+  N_STATE,
+  PF_GID,
+  PF_PID,
+  PF_PLACE,
+  PF_UID,
   P_BHEAD,
   P_BHELD,
   P_BUSED,
   P_ID,
+  P_NODES,
   P_NSCOUNT,
   P_NSHEAD,
   P_NSTAIL,
@@ -86,23 +108,34 @@ const {
   P_QCOUNT,
   P_QHEAD,
   P_QMSGS,
-  P_STATUS,
   P_SEAT,
   P_SEAT_KEY_HASH,
+  P_STATUS,
   P_TOKEN,
   P_USED,
-  PF_GID,
-  PF_PID,
-  PF_PLACE,
-  PF_UID,
   R_GRANT,
   R_SEND,
   SEAT_KEY_HASH_WORDS,
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { BLOCKED_BY_CAPACITY, BLOCKED_BY_QUOTA, OK, STATUS } = status;
-const { NO_CAPACITY, ROOM } = queues;
+const { BLOCKED_BY_CAPACITY, BLOCKED_BY_QUOTA, OK } = status;
+const {
+  BAD_HANDLE,
+  CALLER_GONE,
+  CLOSED,
+  INVALID_ARGUMENT,
+  NOT_OWNER,
+  NO_RIGHTS,
+  QUEUE_FULL,
+  TABLE_FULL,
+  STALE,
+  TIMED_OUT,
+  TOO_LARGE,
+  TOO_MANY_HANDLES,
+  TOO_MANY_PENDING,
+} = status.STATUS;
+const { NO_CAPACITY, OVER_QUOTA, ROOM } = queues;
 
 /** A bootstrap grant with its peer resolved to a slot (BUS-3); rights as bits, -1 none; badge 0 none. */
 export interface Grant {
@@ -133,14 +166,14 @@ export function attach(
     if (st === 1) open++;
     else if (slot === NONE) slot = s;
   }
-  if (open >= b.peers || slot === NONE) return STATUS.TABLE_FULL;
+  if (open >= b.peers || slot === NONE) return TABLE_FULL;
   for (const g of grants) {
     const r = usable(b, g.slot, g.handle, KIND_NODE);
     if (r < 0) return -r;
-    if (g.rights >= 0 && (g.rights & ~I[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
-    if (g.badge > 0 && b.float64[b.handleF64At(r) + HF_BADGE] !== 0) return STATUS.NO_RIGHTS;
+    if (g.rights >= 0 && (g.rights & ~I[b.handleAt(r) + H_RIGHTS]) !== 0) return NO_RIGHTS;
+    if (g.badge > 0 && b.float64[b.handleF64At(r) + HF_BADGE] !== 0) return NO_RIGHTS;
   }
-  if (grants.length > b.tableSize) return STATUS.TABLE_FULL;
+  if (grants.length > b.tableSize) return TABLE_FULL;
   const p = b.peerAt(slot),
     pf = b.peerF64At(slot);
   j.set(p + P_ID, id);
@@ -169,13 +202,15 @@ export function attach(
 }
 
 /** NODE-1: a new node owned by `slot`; its root handle's name lands in outName. */
-export function createNode(b: BusCore, slot: number, credentials: boolean): Status {
+export function createNode(b: BusCore, slot: number, credentials: boolean, acceptsHandles = true): Status {
   const I = b.int32,
     F = b.float64,
-    j = b.journal;
-  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
-  const node = I[HDR_NODE_FREE];
-  if (node === NONE) return STATUS.TABLE_FULL; // departure: the node pool is sized at creation (DESIGN.md)
+    j = b.journal,
+    p = b.peerAt(slot);
+  if (I[p + P_NODES] >= b.limits.maxNodesPerPeer) return TABLE_FULL; // NODE-4, before the table
+  if (!tableRoom(b, slot, 1)) return TABLE_FULL;
+  const node = I[HDR_NODE_FREE]; // a record is free: maxNodesPerPeer per peer, and each peer is within its count
+  j.set(p + P_NODES, I[p + P_NODES] + 1);
   const n = b.nodeAt(node),
     nf = b.nodeF64At(node);
   j.set(HDR_NODE_FREE, I[n + N_NEXTFREE]);
@@ -198,6 +233,7 @@ export function createNode(b: BusCore, slot: number, credentials: boolean): Stat
   I[n + N_OWNER] = slot;
   I[n + N_ROOT] = r;
   I[n + N_CRED] = credentials ? 1 : 0;
+  I[n + N_REFUSES] = acceptsHandles ? 0 : 1; // NODE-5
   I[n + N_SENDERS] = 0;
   I[n + N_NSWAIT] = 0;
   I[n + N_NSNEXT] = NONE;
@@ -214,10 +250,10 @@ export function createNode(b: BusCore, slot: number, credentials: boolean): Stat
 export function mint(b: BusCore, slot: number, handle: number, rights: number, badge: number): Status {
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return -r;
-  if ((rights & ~b.int32[b.handleAt(r) + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+  if ((rights & ~b.int32[b.handleAt(r) + H_RIGHTS]) !== 0) return NO_RIGHTS;
   const parentBadge = b.float64[b.handleF64At(r) + HF_BADGE];
-  if (badge > 0 && parentBadge !== 0) return STATUS.NO_RIGHTS;
-  if (!tableRoom(b, slot, 1)) return STATUS.TABLE_FULL;
+  if (badge > 0 && parentBadge !== 0) return NO_RIGHTS;
+  if (!tableRoom(b, slot, 1)) return TABLE_FULL;
   b.outName = nameOf(b, derive(b, r, slot, rights, badge > 0 ? badge : parentBadge, true));
   return OK;
 }
@@ -225,7 +261,7 @@ export function mint(b: BusCore, slot: number, handle: number, rights: number, b
 /** RELEASE-1. */
 export function releaseName(b: BusCore, slot: number, handle: number): Status {
   const r = lookup(b, slot, handle);
-  if (r === NONE) return STATUS.BAD_HANDLE;
+  if (r === NONE) return BAD_HANDLE;
   release(b, r);
   return OK;
 }
@@ -255,25 +291,38 @@ export function revoke(b: BusCore, slot: number, handle: number): Status {
   return OK;
 }
 
-/** DESTROY-1..4. */
-export function destroyNode(b: BusCore, slot: number, handle: number): Status {
+/** DESTROY-1..5; `derivedCount` -1: unconditional. */
+export function destroyNode(b: BusCore, slot: number, handle: number, derivedCount = -1): Status {
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return -r;
   const node = b.int32[b.handleAt(r) + H_NODE];
-  if (b.int32[b.nodeAt(node) + N_OWNER] !== slot) return STATUS.NOT_OWNER;
+  if (b.int32[b.nodeAt(node) + N_OWNER] !== slot) return NOT_OWNER;
+  if (derivedCount >= 0 && b.float64[b.nodeF64At(node) + NF_DERIVED] !== derivedCount) return STALE; // DESTROY-5
   destroy(b, node, r);
+  return OK;
+}
+
+/** NODE-6: whether two live node handles of `slot` designate the same node (outCount 1 or 0). */
+export function sameNode(b: BusCore, slot: number, handle: number, other: number): Status {
+  const r = usable(b, slot, handle, KIND_NODE);
+  if (r < 0) return -r;
+  const o = usable(b, slot, other, KIND_NODE);
+  if (o < 0) return -o;
+  b.outCount = b.int32[b.handleAt(r) + H_NODE] === b.int32[b.handleAt(o) + H_NODE] ? 1 : 0;
   return OK;
 }
 
 /** The checks send and call share after the shape (ERR-1 steps 4-7): the target's record, or minus the status. */
 function sendChecks(b: BusCore, slot: number, handle: number): number {
   const staged = b.staged;
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return -STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return -STATUS.TOO_MANY_HANDLES;
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return -TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return -TOO_MANY_HANDLES;
   const r = usable(b, slot, handle, KIND_NODE);
   if (r < 0) return r;
-  if ((b.int32[b.handleAt(r) + H_RIGHTS] & R_SEND) === 0) return -STATUS.NO_RIGHTS;
+  if ((b.int32[b.handleAt(r) + H_RIGHTS] & R_SEND) === 0) return -NO_RIGHTS;
   if (staged.transferCount > 0) {
+    // NODE-5: a node that refuses handles, before any transfer is resolved
+    if (b.int32[b.nodeAt(b.int32[b.handleAt(r) + H_NODE]) + N_REFUSES] === 1) return -NO_RIGHTS;
     const te = transferError(b, slot, true);
     if (te !== OK) return -te;
   }
@@ -283,20 +332,45 @@ function sendChecks(b: BusCore, slot: number, handle: number): number {
 /**
  * SEND-1..6, QUOTA-2: the staged message to `handle`. With no room it fails QUEUE_FULL, or,
  * when the caller waits (`block`, SEND-7), returns BLOCKED_BY_CAPACITY / BLOCKED_BY_QUOTA.
+ * A fresh send (not a blocked one `retried`) never passes a blocked send of its own sender to
+ * the same queue (SEND-8): it is short of room behind it.
  */
-export function send(b: BusCore, slot: number, peerId: number, handle: number, block: boolean): Status {
+export function send(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  handle: number,
+  block: boolean,
+  retried = false,
+): Status {
   const r = sendChecks(b, slot, handle);
   if (r < 0) return -r;
   const dest = b.int32[b.nodeAt(b.int32[b.handleAt(r) + H_NODE]) + N_OWNER];
-  if (!tableRoom(b, dest, b.staged.transferCount)) return STATUS.TABLE_FULL;
-  const room = roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes);
-  if (room !== ROOM) return !block ? STATUS.QUEUE_FULL : room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
+  if (!tableRoom(b, dest, b.staged.transferCount)) return TABLE_FULL;
+  let room = roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes, b.staged.transferCount);
+  if (room === ROOM && !retried && b.blockedSendTo(slot, peerId, dest)) room = OVER_QUOTA;
+  if (room !== ROOM) {
+    if (block) return room === NO_CAPACITY ? BLOCKED_BY_CAPACITY : BLOCKED_BY_QUOTA;
+    armRoom(b, slot, peerId, dest, r, 1, b.staged.payloadBytes, b.staged.transferCount); // QUOTA-5
+    return QUEUE_FULL;
+  }
   post(b, slot, peerId, r, dest, ENTRY_MESSAGE, NONE);
   return OK;
 }
 
-/** CALL-1: the staged message as a call to `handle`; its call slot in outCall, its ticket in outTicket. */
-export function call(b: BusCore, slot: number, peerId: number, handle: number): Status {
+/**
+ * CALL-1: the staged message as a call to `handle`; its call slot in outCall, its ticket in
+ * outTicket. A call that may not wait (`mayWait` false: timeoutMs 0) fails TIMED_OUT once every
+ * check before the pending limit passed (TIME-4); over the pending limit it fails TOO_MANY_PENDING.
+ */
+export function call(
+  b: BusCore,
+  slot: number,
+  peerId: number,
+  handle: number,
+  mayWait = true,
+  replierCredentials = false,
+): Status {
   const r = sendChecks(b, slot, handle);
   if (r < 0) return -r;
   const I = b.int32,
@@ -304,12 +378,20 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
     j = b.journal;
   const node = I[b.handleAt(r) + H_NODE];
   const dest = I[b.nodeAt(node) + N_OWNER];
-  if (!tableRoom(b, dest, b.staged.transferCount + 1)) return STATUS.TABLE_FULL;
-  if (roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes) !== ROOM) return STATUS.QUEUE_FULL;
+  if (!tableRoom(b, dest, b.staged.transferCount + 1)) return TABLE_FULL;
+  if (
+    roomFor(b, dest, slot, peerId, 1, b.staged.payloadBytes, b.staged.transferCount + 1) !== ROOM ||
+    b.blockedSendTo(slot, peerId, dest) // SEND-8
+  ) {
+    armRoom(b, slot, peerId, dest, r, 1, b.staged.payloadBytes, b.staged.transferCount + 1); // QUOTA-5
+    return QUEUE_FULL;
+  }
+  if (!mayWait) return TIMED_OUT; // TIME-4: as if abandoned the moment it was made (CALL-8)
+  if (b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING; // BOUND-2
   let c = NONE;
   for (let k = 0; k < b.callSlots && c === NONE; k++)
     if (I[b.callAt(slot * b.callSlots + k) + C_STATE] === 0) c = slot * b.callSlots + k;
-  if (c === NONE) return STATUS.QUEUE_FULL; // departure: callSlotsPerPeer pending calls at most (DESIGN.md)
+  if (c === NONE) return TOO_MANY_PENDING; // a slot per pending operation (BOUND-2): a resolved call not yet collected
   const ticket = b.nextTicket();
   const cr = b.callAt(c);
   // A free call record (C_STATE 0 -> 1, journaled): its other fields are written plainly.
@@ -319,6 +401,7 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
   I[cr + C_NODE] = node;
   I[cr + C_CALLER_HOLDS] = 1;
   I[cr + C_OUTCOME] = 0;
+  I[cr + C_RCRED] = replierCredentials ? 1 : 0;
   F[b.callF64At(c) + CF_TICKET] = ticket;
   const rr = allocSlot(b, dest);
   const rh = b.handleAt(rr);
@@ -342,24 +425,23 @@ export function call(b: BusCore, slot: number, peerId: number, handle: number): 
 export function reply(b: BusCore, slot: number, handle: number): Status {
   const I = b.int32,
     staged = b.staged;
-  for (let i = 0; i < staged.transferCount; i++)
-    if (staged.transferHandles[i] === handle) return STATUS.INVALID_ARGUMENT; // CALL-7
-  if (staged.payloadBytes > b.layout.limits.maxPayloadBytes) return STATUS.TOO_LARGE;
-  if (staged.transferCount > b.maxHandlesPerMessage) return STATUS.TOO_MANY_HANDLES;
+  for (let i = 0; i < staged.transferCount; i++) if (staged.transferHandles[i] === handle) return INVALID_ARGUMENT; // CALL-7
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return TOO_MANY_HANDLES;
   const r = usable(b, slot, handle, KIND_REPLY);
   if (r < 0) return -r;
   if (staged.transferCount > 0) {
     const te = transferError(b, slot, true);
     if (te !== OK) return te;
   }
+  if (!replyPending(b, r)) {
+    consumeReply(b, r); // CALL-4
+    return CALLER_GONE;
+  }
   const c = I[b.handleAt(r) + H_CALL],
     cr = b.callAt(c);
-  if (I[cr + C_STATE] !== 1) {
-    consumeReply(b, r); // CALL-4
-    return STATUS.CALLER_GONE;
-  }
   const caller = I[cr + C_CALLER];
-  if (!tableRoom(b, caller, staged.transferCount)) return STATUS.TABLE_FULL;
+  if (!tableRoom(b, caller, staged.transferCount)) return TABLE_FULL;
   // CALL-6: straight into the caller's reply area (unpublished until C_STATE), handles straight into its table.
   copyStaged(b, b.replyAreaAt(c));
   const cf = b.callF64At(c);
@@ -374,10 +456,61 @@ export function reply(b: BusCore, slot: number, handle: number): Status {
   // Read only once C_STATE says resolved (journaled below): written plainly, like the reply area.
   I[cr + C_RBYTES] = staged.payloadBytes;
   I[cr + C_RNH] = staged.transferCount;
+  if (I[cr + C_RCRED] === 1) stampCredentials(b, slot, cf + CF_UID); // CRED-3: whoever answers
   if (staged.transferCount > 0) releaseMoved(b, slot);
   consumeReply(b, r);
   resolveCall(b, c, OK);
   return OK;
+}
+
+/** CALL-10's checks of its reply half, without effects: OK when the reply (or its drop) would take place. */
+export function replyChecks(b: BusCore, slot: number, handle: number): Status {
+  const staged = b.staged;
+  for (let i = 0; i < staged.transferCount; i++) if (staged.transferHandles[i] === handle) return INVALID_ARGUMENT; // CALL-7
+  if (staged.payloadBytes > b.limits.maxPayloadBytes) return TOO_LARGE;
+  if (staged.transferCount > b.maxHandlesPerMessage) return TOO_MANY_HANDLES;
+  const r = usable(b, slot, handle, KIND_REPLY);
+  if (r < 0) return -r;
+  if (staged.transferCount > 0) {
+    const te = transferError(b, slot, true);
+    if (te !== OK) return te;
+  }
+  const cr = b.callAt(b.int32[b.handleAt(r) + H_CALL]);
+  if (replyPending(b, r) && !tableRoom(b, b.int32[cr + C_CALLER], staged.transferCount)) return TABLE_FULL;
+  return OK;
+}
+
+/**
+ * CALL-10: whether `slot`'s queue is empty once the reply half (checked, its transfers resolved
+ * by replyChecks) took effect: a reply enqueues nothing, and the only entries it can take away
+ * are `slot`'s waiting no-senders notices for the nodes its transfers derive a handle for
+ * (NOTICE-6). A dropped reply changes no queue.
+ */
+export function queueEmptyAfterReply(b: BusCore, slot: number, handle: number): boolean {
+  const I = b.int32,
+    p = b.peerAt(slot);
+  if (b.queued(slot) === 0) return true;
+  if (I[p + P_QCOUNT] > 0) return false;
+  const r = lookup(b, slot, handle);
+  if (!replyPending(b, r)) return false;
+  for (let node = I[p + P_NSHEAD]; node !== NONE; node = I[b.nodeAt(node) + N_NSNEXT]) {
+    let derived = false;
+    for (let i = 0; i < b.staged.transferCount && !derived; i++) {
+      const t = b.handleAt(b.transferRecords[i]);
+      derived = I[t + H_KIND] === KIND_NODE && I[t + H_NODE] === node;
+    }
+    if (!derived) return false;
+  }
+  return true;
+}
+
+/**
+ * CALL-10, the reply half of replyReceive: the reply as `reply` gives it, except that a reply to
+ * a call already resolved is dropped and its handle consumed (CALL-9) without failing.
+ */
+export function replyDropping(b: BusCore, slot: number, handle: number): Status {
+  const status = reply(b, slot, handle);
+  return status === CALLER_GONE ? OK : status;
 }
 
 /** CLOSE-1..4. */
@@ -394,7 +527,7 @@ export function close(b: BusCore, slot: number, peerId: number): Status {
   }
   if (b.localWaits !== null)
     for (const local of b.localWaits.waitsOf(slot, peerId)) own.push({ ticket: local.ticket, call: NONE, local });
-  endInTicketOrder(b, own, STATUS.CLOSED);
+  endInTicketOrder(b, own, CLOSED, resolveAbandoned); // CALL-8: a caller that closes abandons its calls
   // A caller that closed no longer collects outcomes.
   for (let k = 0; k < b.callSlots; k++) {
     const c = slot * b.callSlots + k,
@@ -416,7 +549,10 @@ export function close(b: BusCore, slot: number, peerId: number): Status {
     if (I[b.handleAt(slot * b.tableSize + t) + H_STATE] === 2) named.push(slot * b.tableSize + t);
   named.sort((x, y) => F[b.placedF64At(x)] - F[b.placedF64At(y)]);
   for (const r of named) if (I[b.handleAt(r) + H_STATE] === 2) release(b, r);
+  // CLOSE-4: room watches of and on it end, room notices about its queue are withdrawn; its queue is discarded.
+  endRoomWatches(b, slot);
   discardQueue(b, slot);
+  renewRetiredSlots(b, slot);
   if (I[p + P_USED] !== 0)
     throw new Error(`shm bus: peer ${peerId} closed with ${I[p + P_USED]} table slots still used`);
   return OK;
@@ -433,7 +569,8 @@ function discardQueue(b: BusCore, slot: number): void {
     const er = b.entryAt(slot, e);
     const kind = I[er + E_KIND];
     if (kind !== ENTRY_NOTICE) {
-      quotaSub(b, slot, I[er + E_SENDER], I[er + E_SENDER_ID], 1, I[er + E_BYTES]);
+      const handles = I[er + E_NH] + (kind === ENTRY_CALL ? 1 : 0);
+      quotaSub(b, slot, I[er + E_SENDER], I[er + E_SENDER_ID], 1, I[er + E_BYTES], handles);
       j.set(p + P_QMSGS, I[p + P_QMSGS] - 1);
       j.set(p + P_QBYTES, I[p + P_QBYTES] - I[er + E_BYTES]);
     }
@@ -444,7 +581,7 @@ function discardQueue(b: BusCore, slot: number): void {
       const replyHandle = I[er + E_REPLY];
       for (const r of handles) release(b, r);
       if (kind === ENTRY_CALL) release(b, replyHandle);
-    } else noticeGone(b, I[er + E_REPLY]);
+    } else if (I[er + E_NTYPE] !== NOTICE_ROOM) noticeGone(b, I[er + E_REPLY]); // a room notice's watch ended (CLOSE-4)
   }
   while (I[p + P_NSCOUNT] > 0) popNoSenders(b, slot, discarded);
   j.set(p + P_BHEAD, 0);

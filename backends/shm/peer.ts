@@ -14,7 +14,8 @@ import {
   MALFORMED,
   MessageRead,
   namesRepeat,
-  readCreateNodeOptions,
+  readBooleanOption,
+  readCountOption,
   readMintOptions,
   readNames,
   readReceiveOptions,
@@ -30,6 +31,7 @@ import { ShmFastPaths } from './fast';
 import { DeliveryBuffer } from './deliveries';
 import { batchNeeds, takeBatch } from './receive';
 import { multicast } from './multicast';
+import { cancelOwnCall } from './abandon';
 import * as operations from './operations';
 import * as status from './status';
 import { isBlocked, type Status } from './status';
@@ -41,6 +43,12 @@ import * as layout from './layout';
 const { NONE } = layout;
 const { OK, STATUS } = status;
 const { isCount, isName } = rules;
+
+/** A call's options: its timeout (TIME-4) and whether the reply carries the replier's credentials (CRED-3). */
+export interface CallOptions {
+  timeoutMs?: number;
+  replierCredentials?: boolean;
+}
 
 export class ShmPeer {
   /** The allocation-free fast paths of this peer (bytes, batches, zero-copy views, ReplyRecv). */
@@ -103,11 +111,16 @@ export class ShmPeer {
     if (status !== OK) fail(status, name);
   }
 
-  /** NODE-1: a new node; returns its root handle (all rights, no badge). */
-  createNode(options: { credentials?: boolean } = {}): HandleName {
-    const credentials = readCreateNodeOptions(options);
-    if (credentials === MALFORMED) this.seat.refused(STATUS.INVALID_ARGUMENT, 'createNode');
-    this.hold('createNode', OPS.createNode, credentials === true ? 1 : 0, 0);
+  /**
+   * NODE-1: a new node; returns its root handle (all rights, no badge). `acceptsHandles: false`
+   * makes it refuse transfers (NODE-5).
+   */
+  createNode(options: { credentials?: boolean; acceptsHandles?: boolean } = {}): HandleName {
+    const credentials = readBooleanOption(options, 'credentials');
+    const acceptsHandles = credentials === MALFORMED ? MALFORMED : readBooleanOption(options, 'acceptsHandles');
+    if (credentials === MALFORMED || acceptsHandles === MALFORMED)
+      return this.seat.refused(STATUS.INVALID_ARGUMENT, 'createNode');
+    this.hold('createNode', OPS.createNode, credentials === true ? 1 : 0, acceptsHandles === false ? 0 : 1);
     return this.core.outName;
   }
 
@@ -132,10 +145,32 @@ export class ShmPeer {
     return this.core.outCount;
   }
 
-  /** DESTROY-1. */
-  destroyNode(handle: HandleName): void {
-    if (!isName(handle)) this.seat.refused(STATUS.INVALID_ARGUMENT, 'destroyNode');
-    this.hold('destroyNode', OPS.destroyNode, handle, 0);
+  /**
+   * DESTROY-1. With `derivedCount` (from a no-senders notice) only if nothing was derived since,
+   * else STALE (DESTROY-5).
+   */
+  destroyNode(handle: HandleName, options: { derivedCount?: number } = {}): void {
+    const derivedCount = readCountOption(options, 'derivedCount');
+    if (!isName(handle) || derivedCount === MALFORMED) this.seat.refused(STATUS.INVALID_ARGUMENT, 'destroyNode');
+    this.hold('destroyNode', OPS.destroyNode, handle, derivedCount === undefined ? -1 : (derivedCount as number));
+  }
+
+  /** NODE-6: whether two live node handles of this peer designate the same node. */
+  sameNode(handle: HandleName, other: HandleName): boolean {
+    if (!isName(handle) || !isName(other)) this.seat.refused(STATUS.INVALID_ARGUMENT, 'sameNode');
+    this.hold('sameNode', OPS.sameNode, handle, other);
+    return this.core.outCount === 1;
+  }
+
+  /**
+   * CANCEL-1: end this peer's pending call holding `ticket` (from lastCallTicket) CANCELLED; false
+   * when no pending operation of this peer holds it (CANCEL-3). A waiting send or receive of this
+   * thread is inside its own invocation and has no ticket another invocation could name.
+   */
+  cancel(ticket: number): boolean {
+    if (!isCount(ticket)) this.seat.refused(STATUS.INVALID_ARGUMENT, 'cancel');
+    this.hold('cancel', OPS.cancel, ticket, 0);
+    return this.core.outCount === 1;
   }
 
   /** The message of a send or call, read once into the core's staging area; false when malformed. */
@@ -150,15 +185,15 @@ export class ShmPeer {
     if (status !== OK) fail(status, 'send');
   }
 
-  /** The timeout a waiting send requires (TIME-1): a safe non-negative integer, else MALFORMED. */
-  private static sendTimeout(options: unknown): number | typeof MALFORMED {
+  /** A wait's timeout (TIME-1, TIME-4): a safe non-negative integer, Infinity when left out (no limit), else MALFORMED. */
+  private static waitTimeout(options: unknown): number | typeof MALFORMED {
     const t = readTimeoutOption(options);
-    return t === undefined ? MALFORMED : t;
+    return t === undefined ? Infinity : t;
   }
 
-  /** SEND-7, synchronous flavour: wait (spin, then sleep) up to timeoutMs for room. */
-  sendSync(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): void {
-    const timeoutMs = ShmPeer.sendTimeout(options);
+  /** SEND-7, synchronous flavour: wait (spin, then sleep) for room, without limit or up to timeoutMs (TIME-4). */
+  sendSync(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): void {
+    const timeoutMs = ShmPeer.waitTimeout(options);
     if (timeoutMs === MALFORMED || !this.stage(handle, message))
       return this.seat.refused(STATUS.INVALID_ARGUMENT, 'send');
     const seat = this.seat;
@@ -179,9 +214,9 @@ export class ShmPeer {
     }
   }
 
-  /** SEND-7, promise flavour. */
-  async sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs: number }): Promise<void> {
-    const timeoutMs = ShmPeer.sendTimeout(options);
+  /** SEND-7, promise flavour: without limit or up to timeoutMs (TIME-4). */
+  async sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = ShmPeer.waitTimeout(options);
     // A copy of its own: other operations of this thread use the staging area while this one waits.
     const mine = new MessageRead();
     if (timeoutMs === MALFORMED || !isName(handle) || !mine.read(message, true))
@@ -207,25 +242,25 @@ export class ShmPeer {
   }
 
   /** CALL-1, synchronous flavour: blocks this thread until the one outcome. */
-  callSync(handle: HandleName, message: MessageInput = {}, options: { timeoutMs?: number } = {}): ReplyDelivery {
+  callSync(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): ReplyDelivery {
     const timeoutMs = readTimeoutOption(options);
-    if (timeoutMs === MALFORMED || !this.stage(handle, message))
+    const replierCredentials = readBooleanOption(options, 'replierCredentials');
+    if (timeoutMs === MALFORMED || replierCredentials === MALFORMED || !this.stage(handle, message))
       return this.seat.refused(STATUS.INVALID_ARGUMENT, 'call');
-    const c = this.seat.startCall(handle);
+    // TIME-4: a call that may not wait; CRED-3: the replier's credentials on the reply
+    const c = this.seat.startCall(handle, timeoutMs !== 0, replierCredentials === true);
     this.seat.awaitCall(c, this.core.callGen(c), ShmPeer.callDeadline(timeoutMs));
     return this.outcome(c);
   }
 
   /** CALL-1, promise flavour: resolves with the reply, or rejects with DEAD, NO_REPLY, TIMED_OUT or CLOSED. */
-  async call(
-    handle: HandleName,
-    message: MessageInput = {},
-    options: { timeoutMs?: number } = {},
-  ): Promise<ReplyDelivery> {
+  async call(handle: HandleName, message: MessageInput = {}, options: CallOptions = {}): Promise<ReplyDelivery> {
     const timeoutMs = readTimeoutOption(options);
-    if (timeoutMs === MALFORMED || !this.stage(handle, message))
+    const replierCredentials = readBooleanOption(options, 'replierCredentials');
+    if (timeoutMs === MALFORMED || replierCredentials === MALFORMED || !this.stage(handle, message))
       return this.seat.refused(STATUS.INVALID_ARGUMENT, 'call');
-    const c = this.seat.startCall(handle);
+    // TIME-4: a call that may not wait; CRED-3: the replier's credentials on the reply
+    const c = this.seat.startCall(handle, timeoutMs !== 0, replierCredentials === true);
     await this.seat.awaitCallAsync(c, this.core.callGen(c), ShmPeer.callDeadline(timeoutMs));
     return this.outcome(c);
   }
@@ -244,13 +279,45 @@ export class ShmPeer {
 
   /** MCAST-1..5: returns the destinations skipped because their node is dead. */
   multicast(handles: HandleName[], message: MessageInput = {}): HandleName[] {
+    this.multicastStaged(handles, message, false);
+    const core = this.core;
+    return core.outNamesCount === 0 ? [] : core.outNames.slice(0, core.outNamesCount);
+  }
+
+  /**
+   * MCAST-6: a multicast to a group that skips the members whose queue is full (with `skipFull`,
+   * the default here): the dead destinations (`skipped`) and the full ones (`full`).
+   */
+  publish(
+    handles: HandleName[],
+    message: MessageInput = {},
+    options: { skipFull?: boolean } = {},
+  ): { skipped: HandleName[]; full: HandleName[] } {
+    const skipFull = readBooleanOption(options, 'skipFull');
+    if (skipFull === MALFORMED) return this.seat.refused(STATUS.INVALID_ARGUMENT, 'multicast');
+    this.multicastStaged(handles, message, skipFull !== false);
+    const core = this.core;
+    return { skipped: core.outNames.slice(0, core.outNamesCount), full: core.outFull.slice(0, core.outFullCount) };
+  }
+
+  private multicastStaged(handles: HandleName[], message: MessageInput, skipFull: boolean): void {
     const count = readNames(handles, this.names);
     const valid =
       count !== MALFORMED && count > 0 && !namesRepeat(this.names, count) && this.core.staged.read(message, false);
     if (!valid) return this.seat.refused(STATUS.INVALID_ARGUMENT, 'multicast');
-    this.hold('multicast', OPS.multicast, count, 0, this.names);
-    const core = this.core;
-    return core.outNamesCount === 0 ? [] : core.outNames.slice(0, core.outNamesCount);
+    this.hold('multicast', OPS.multicast, count, skipFull ? 1 : 0, this.names);
+  }
+
+  /**
+   * CALL-10, never waiting: answer through `replyHandle` and take what is queued now (at most
+   * max), in one lock hold. A reply to an abandoned call is dropped (CALL-9); its
+   * call-abandoned notice comes with the deliveries.
+   */
+  replyTryReceive(replyHandle: HandleName, message: MessageInput = {}, max = 64): Delivery[] {
+    if (!this.stage(replyHandle, message) || !(isCount(max) && max >= 1))
+      return this.seat.refused(STATUS.INVALID_ARGUMENT, 'replyReceive');
+    this.hold('replyReceive', OPS.replyReceive, replyHandle, max);
+    return this.deliveryBuffer.deliveries(this.received);
   }
 
   /**
@@ -268,11 +335,11 @@ export class ShmPeer {
     const read = readReceiveOptions(options);
     if (read === MALFORMED) return MALFORMED;
     read.max ??= 64;
-    read.timeoutMs ??= 0;
+    read.timeoutMs ??= Infinity; // TIME-4: left out, no limit
     return read as { max: number; timeoutMs: number };
   }
 
-  /** RECV-2, synchronous flavour: wait up to timeoutMs for a batch; [] on timeout. */
+  /** RECV-2, synchronous flavour: wait for a batch, without limit or up to timeoutMs (TIME-4); [] on timeout. */
   receiveSync(options: { max?: number; timeoutMs?: number } = {}): Delivery[] {
     const read = ShmPeer.receiveOptions(options);
     if (read === MALFORMED) return this.seat.refused(STATUS.INVALID_ARGUMENT, 'receive');
@@ -315,13 +382,24 @@ type PeerOp = (core: BusCore, slot: number, id: number, a: number, b: number, x:
 
 /** The operations of the reference-shaped API, as module-level functions (so a call makes no closure). */
 const OPS: Record<string, PeerOp> = {
-  createNode: (core, slot, _id, credentials) => operations.createNode(core, slot, credentials === 1),
+  createNode: (core, slot, _id, credentials, accepts) =>
+    operations.createNode(core, slot, credentials === 1, accepts === 1),
   mint: (core, slot, _id, handle, rights, badge) => operations.mint(core, slot, handle, rights, badge as number),
   release: (core, slot, _id, handle) => operations.releaseName(core, slot, handle),
   revoke: (core, slot, _id, handle) => operations.revoke(core, slot, handle),
-  destroyNode: (core, slot, _id, handle) => operations.destroyNode(core, slot, handle),
+  destroyNode: (core, slot, _id, handle, derivedCount) => operations.destroyNode(core, slot, handle, derivedCount),
+  sameNode: (core, slot, _id, handle, other) => operations.sameNode(core, slot, handle, other),
+  cancel: (core, slot, id, ticket) => {
+    core.outCount = cancelOwnCall(core, slot, id, ticket) ? 1 : 0;
+    return OK;
+  },
+  replyReceive: (core, slot, id, handle, max, _x, peer) => {
+    const status = operations.replyDropping(core, slot, handle);
+    return status === OK ? OPS.receive(core, slot, id, max, 0, null, peer) : status;
+  },
   reply: (core, slot, _id, handle) => operations.reply(core, slot, handle),
-  multicast: (core, slot, id, count, _b, names) => multicast(core, slot, id, names as number[], count),
+  multicast: (core, slot, id, count, skipFull, names) =>
+    multicast(core, slot, id, names as number[], count, skipFull === 1),
   close: (core, slot, id) => operations.close(core, slot, id),
   receive: (core, slot, _id, max, _b, _x, peer) => {
     const take = Math.min(max, core.queued(slot));

@@ -4,6 +4,7 @@
 // an empty queue (handoff.ts).
 import type { BusCore } from './core';
 import { carryTransfer, lookup } from './tables';
+import { replyPending } from './calls';
 import { copyIn, publishEntry, quotaAdd, reserveEntry, slotBytes, stampCredentials } from './queues';
 import { releaseMoved } from './release';
 import { handOff } from './handoff';
@@ -14,6 +15,9 @@ import * as layout from './layout';
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
+  EF_BADGE,
+  EF_NAME,
+  EF_UID,
   E_BYTES,
   E_CRED,
   E_HANDLES,
@@ -25,27 +29,25 @@ const {
   E_REPLY,
   E_SENDER,
   E_SENDER_ID,
-  EF_BADGE,
-  EF_NAME,
-  EF_UID,
+  HF_BADGE,
   H_KIND,
   H_NODE,
   H_RIGHTS,
   H_STATUS,
-  HF_BADGE,
   KIND_REPLY,
   MB_STATE,
-  N_CRED,
-  N_OWNER,
   NF_NAME,
   NONE,
+  N_CRED,
+  N_OWNER,
   P_NSCOUNT,
   P_QCOUNT,
   R_GRANT,
   ST_DEAD,
   ST_REVOKED,
 } = layout;
-const { OK, STATUS } = status;
+const { OK } = status;
+const { BAD_HANDLE, CALLER_GONE, DEAD, INVALID_ARGUMENT, NO_RIGHTS, REVOKED } = status.STATUS;
 
 /**
  * SEND-4, SEND-6: every staged transfer in order, from `slot`'s table. Resolves each into
@@ -56,18 +58,19 @@ export function transferError(b: BusCore, slot: number, allowReply: boolean): St
     staged = b.staged;
   for (let i = 0; i < staged.transferCount; i++) {
     const r = lookup(b, slot, staged.transferHandles[i]);
-    if (r === NONE) return STATUS.BAD_HANDLE;
+    if (r === NONE) return BAD_HANDLE;
     b.transferRecords[i] = r;
     const h = b.handleAt(r);
     if (I[h + H_KIND] === KIND_REPLY) {
-      if (!allowReply || !staged.transferMoves[i]) return STATUS.INVALID_ARGUMENT;
+      if (!allowReply || !staged.transferMoves[i]) return INVALID_ARGUMENT;
+      if (!replyPending(b, r)) return CALLER_GONE; // CALL-9: an abandoned one never travels
       continue;
     }
-    if (I[h + H_STATUS] === ST_REVOKED) return STATUS.REVOKED;
-    if (I[h + H_STATUS] === ST_DEAD) return STATUS.DEAD;
-    if ((I[h + H_RIGHTS] & R_GRANT) === 0) return STATUS.NO_RIGHTS;
+    if (I[h + H_STATUS] === ST_REVOKED) return REVOKED;
+    if (I[h + H_STATUS] === ST_DEAD) return DEAD;
+    if ((I[h + H_RIGHTS] & R_GRANT) === 0) return NO_RIGHTS;
     const asked = staged.transferRights[i];
-    if (asked >= 0 && (asked & ~I[h + H_RIGHTS]) !== 0) return STATUS.NO_RIGHTS;
+    if (asked >= 0 && (asked & ~I[h + H_RIGHTS]) !== 0) return NO_RIGHTS;
   }
   return OK;
 }
@@ -145,7 +148,7 @@ export function post(
   I[er + E_REPLY] = reply;
   for (let i = 0; i < staged.transferCount; i++)
     I[er + E_HANDLES + i] = carryTransfer(b, b.transferRecords[i], dest, staged.transferRights[i], false);
-  quotaAdd(b, dest, slot, peerId, 1, bytes);
+  quotaAdd(b, dest, slot, peerId, 1, bytes, staged.transferCount + (reply !== NONE ? 1 : 0));
   publishEntry(b, dest, ef, bytes, true);
   if (staged.transferCount > 0) releaseMoved(b, slot);
   return e;

@@ -16,11 +16,13 @@ const {
   P_BHEAD,
   P_BHELD,
   P_BUSED,
+  P_ID,
   P_QBYTES,
   P_QCOUNT,
   P_QHEAD,
   P_QMSGS,
   Q_BYTES,
+  Q_HANDLES,
   Q_ID,
   Q_MSGS,
 } = layout;
@@ -39,11 +41,16 @@ export const OVER_QUOTA = 2;
 export function reserveEntry(b: BusCore, dest: number): number {
   const I = b.int32,
     p = b.peerAt(dest);
-  const count = I[p + P_QCOUNT];
-  if (count >= b.entriesPerQueue)
-    throw new Error('shm bus: receive queue entry ring full (a room check was missed, NOTICE-4)');
+  const count = I[p + P_QCOUNT],
+    E = b.entriesPerQueue;
+  if (count >= E) ringOverflow();
   const e = I[p + P_QHEAD] + count;
-  return e >= b.entriesPerQueue ? e - b.entriesPerQueue : e;
+  return e >= E ? e - E : e;
+}
+
+/** Out of line (a cold throw keeps reserveEntry small enough to inline). */
+function ringOverflow(): never {
+  throw new Error('shm bus: receive queue entry ring full (a room check was missed, NOTICE-4)');
 }
 
 /** ORDER-1: the entry (its f64 words at `ef`) takes its place in the bus order; the receiver is woken after the commit. */
@@ -63,16 +70,20 @@ export function publishEntry(b: BusCore, dest: number, ef: number, bytes: number
   b.wakeups.queueChanged(dest);
 }
 
-/** CRED-1: the sender's credentials (uid, gid, pid), stamped by the bus from its own record at f64 index `at`. */
+/**
+ * CRED-1, CRED-2: the sender's credentials (uid, gid, pid) and its key (its peer id, never
+ * reused), stamped by the bus from its own records at f64 index `at`.
+ */
 export function stampCredentials(b: BusCore, slot: number, at: number): void {
   const F = b.float64,
     pf = b.peerF64At(slot);
   F[at] = F[pf + PF_UID];
   F[at + 1] = F[pf + PF_GID];
   F[at + 2] = F[pf + PF_PID];
+  F[at + 3] = b.int32[b.peerAt(slot) + P_ID];
 }
 
-/** QUOTA-1: ROOM, NO_CAPACITY or OVER_QUOTA for `messages` more messages of `bytes` from a sender. */
+/** QUOTA-1, QUOTA-4: ROOM, NO_CAPACITY or OVER_QUOTA for `messages` more messages of `bytes` carrying `handles` from a sender. */
 export function roomFor(
   b: BusCore,
   dest: number,
@@ -80,16 +91,23 @@ export function roomFor(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): number {
   const I = b.int32,
     p = b.peerAt(dest),
-    lim = b.layout.limits;
+    lim = b.limits;
   if (I[p + P_QMSGS] + messages > lim.queueCapacityMessages || I[p + P_QBYTES] + bytes > lim.queueCapacityBytes)
     return NO_CAPACITY;
   const q = b.quotaAt(dest, sender);
   if (I[q + Q_ID] !== senderId)
-    return messages > lim.senderQuotaMessages || bytes > lim.senderQuotaBytes ? OVER_QUOTA : ROOM;
-  if (I[q + Q_MSGS] + messages > lim.senderQuotaMessages || I[q + Q_BYTES] + bytes > lim.senderQuotaBytes)
+    return messages > lim.senderQuotaMessages || bytes > lim.senderQuotaBytes || handles > lim.senderQuotaHandles
+      ? OVER_QUOTA
+      : ROOM;
+  if (
+    I[q + Q_MSGS] + messages > lim.senderQuotaMessages ||
+    I[q + Q_BYTES] + bytes > lim.senderQuotaBytes ||
+    I[q + Q_HANDLES] + handles > lim.senderQuotaHandles
+  )
     return OVER_QUOTA;
   return ROOM;
 }
@@ -106,6 +124,7 @@ function resetQuota(b: BusCore, q: number, senderId: number): void {
   j.set(q + Q_ID, senderId);
   j.set(q + Q_MSGS, 0);
   j.set(q + Q_BYTES, 0);
+  j.set(q + Q_HANDLES, 0);
 }
 
 export function quotaAdd(
@@ -115,12 +134,15 @@ export function quotaAdd(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): void {
   const I = b.int32,
     j = b.journal,
-    q = claimQuota(b, dest, sender, senderId);
+    q = b.quotaAt(dest, sender);
+  if (I[q + Q_ID] !== senderId) resetQuota(b, q, senderId); // a sender's first message here (or a closed sender's record)
   j.set(q + Q_MSGS, I[q + Q_MSGS] + messages);
   if (bytes > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] + bytes);
+  if (handles > 0) j.set(q + Q_HANDLES, I[q + Q_HANDLES] + handles);
 }
 
 export function quotaSub(
@@ -130,6 +152,7 @@ export function quotaSub(
   senderId: number,
   messages: number,
   bytes: number,
+  handles: number,
 ): void {
   const I = b.int32,
     j = b.journal,
@@ -137,6 +160,7 @@ export function quotaSub(
   if (I[q + Q_ID] !== senderId) return; // that sender closed and its slot has a new peer
   j.set(q + Q_MSGS, I[q + Q_MSGS] - messages);
   if (bytes > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] - bytes);
+  if (handles > 0) j.set(q + Q_HANDLES, I[q + Q_HANDLES] - handles);
 }
 
 /**

@@ -11,11 +11,22 @@ import type { ReceiveBatch } from './batch';
 import { freeSlot, place, unlinkTree } from './tables';
 import { copyOut, releaseHeld, slotBytes } from './queues';
 import { noticeGone, popNoSenders, type PoppedNoSenders } from './notices';
+import { consumeReply, replyPending } from './calls';
+import { roomNoticeGone } from './room';
 import * as layout from './layout';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
+  EF_BADGE,
+  EF_GID,
+  EF_KEY,
+  EF_NAME,
+  EF_PID,
+  EF_SEQ,
+  EF_UID,
+  ENTRY_CALL,
+  ENTRY_NOTICE,
   E_BYTES,
   E_CRED,
   E_HANDLES,
@@ -27,20 +38,13 @@ const {
   E_REPLY,
   E_SENDER,
   E_SENDER_ID,
-  EF_BADGE,
-  EF_GID,
-  EF_NAME,
-  EF_PID,
-  EF_SEQ,
-  EF_UID,
-  ENTRY_CALL,
-  ENTRY_NOTICE,
   H_KIND,
   H_RIGHTS,
   H_STATUS,
   KIND_REPLY,
   NF_NSSEQ,
   NOTICE_NO_SENDERS,
+  NOTICE_ROOM,
   P_BHEAD,
   P_BHELD,
   P_BUSED,
@@ -51,8 +55,10 @@ const {
   P_QHEAD,
   P_QMSGS,
   Q_BYTES,
+  Q_HANDLES,
   Q_ID,
   Q_MSGS,
+  ST_ABANDONED,
   ST_LIVE,
 } = layout;
 
@@ -61,7 +67,13 @@ const {
  * running anything else, so one set per thread serves every batch): the senders seen, and
  * messages and bytes per sender, zero between batches.
  */
-const quota = { senders: new Int32Array(0), count: 0, messages: new Int32Array(0), bytes: new Float64Array(0) };
+const quota = {
+  senders: new Int32Array(0),
+  count: 0,
+  messages: new Int32Array(0),
+  bytes: new Float64Array(0),
+  handles: new Int32Array(0),
+};
 const popped: PoppedNoSenders = { node: 0, derivedCount: 0 };
 
 /** Payload bytes (4-aligned) and handles of the next `max` deliveries of `slot`'s queue. */
@@ -118,7 +130,8 @@ export function takeBatch(b: BusCore, slot: number, max: number, batch: ReceiveB
       ef = b.entryF64At(slot, head);
     const kind = I[er + E_KIND];
     if (kind === ENTRY_NOTICE) {
-      noticeGone(b, I[er + E_REPLY]);
+      if (I[er + E_NTYPE] === NOTICE_ROOM) roomNoticeGone(b, slot, I[er + E_REPLY]);
+      else noticeGone(b, I[er + E_REPLY]);
       noticeInto(batch, n, I[er + E_NTYPE], F[ef + EF_NAME], 0, handlesUsed);
     } else {
       const bytes = I[er + E_BYTES],
@@ -173,7 +186,7 @@ export function takeBatch(b: BusCore, slot: number, max: number, batch: ReceiveB
         byteHead += phys;
         if (byteHead >= ringBytes) byteHead -= ringBytes;
       }
-      countQuota(b, slot, I[er + E_SENDER], I[er + E_SENDER_ID], bytes);
+      countQuota(b, slot, I[er + E_SENDER], I[er + E_SENDER_ID], bytes, nh + (kind === ENTRY_CALL ? 1 : 0));
     }
     if (++head === E) head = 0;
     count--;
@@ -191,6 +204,7 @@ function startQuota(b: BusCore): void {
     quota.senders = new Int32Array(b.peers);
     quota.messages = new Int32Array(b.peers);
     quota.bytes = new Float64Array(b.peers);
+    quota.handles = new Int32Array(b.peers);
   }
   quota.count = 0;
 }
@@ -229,6 +243,7 @@ function credentialsInto(batch: ReceiveBatch, n: number, F: Float64Array, ef: nu
   batch.uid[n] = F[ef + EF_UID];
   batch.gid[n] = F[ef + EF_GID];
   batch.pid[n] = F[ef + EF_PID];
+  batch.peerKey[n] = F[ef + EF_KEY];
 }
 
 /** ORDER-2: whether the oldest waiting no-senders notice comes before ring entry `head`. */
@@ -268,10 +283,14 @@ function arrive(b: BusCore, r: number, batch: ReceiveBatch, at: number): void {
   const kind = I[h + H_KIND];
   batch.handleKind[at] = kind;
   batch.handleRights[at] = kind === KIND_REPLY ? 0 : I[h + H_RIGHTS];
-  const status = kind === KIND_REPLY ? ST_LIVE : I[h + H_STATUS];
+  // RECV-3: a reply handle whose call was abandoned while it travelled arrives flagged (CALL-9)
+  const status = kind === KIND_REPLY ? (replyPending(b, r) ? ST_LIVE : ST_ABANDONED) : I[h + H_STATUS];
   batch.handleState[at] = status;
   if (status === ST_LIVE) batch.handleName[at] = place(b, r);
-  else {
+  else if (status === ST_ABANDONED) {
+    batch.handleName[at] = -1;
+    consumeReply(b, r);
+  } else {
     batch.handleName[at] = -1;
     unlinkTree(b, r);
     freeSlot(b, r);
@@ -279,11 +298,12 @@ function arrive(b: BusCore, r: number, batch: ReceiveBatch, at: number): void {
 }
 
 /** A received message leaves its sender's quota (unless that sender closed and its slot has a new peer). */
-function countQuota(b: BusCore, slot: number, sender: number, senderId: number, bytes: number): void {
+function countQuota(b: BusCore, slot: number, sender: number, senderId: number, bytes: number, handles: number): void {
   if (b.int32[b.quotaAt(slot, sender) + Q_ID] !== senderId) return;
   if (quota.messages[sender] === 0) quota.senders[quota.count++] = sender;
   quota.messages[sender]++;
   quota.bytes[sender] += bytes;
+  quota.handles[sender] += handles;
 }
 
 function commitQuota(b: BusCore, slot: number): void {
@@ -294,7 +314,9 @@ function commitQuota(b: BusCore, slot: number): void {
       q = b.quotaAt(slot, sender);
     j.set(q + Q_MSGS, I[q + Q_MSGS] - quota.messages[sender]);
     if (quota.bytes[sender] > 0) j.set(q + Q_BYTES, I[q + Q_BYTES] - quota.bytes[sender]);
+    if (quota.handles[sender] > 0) j.set(q + Q_HANDLES, I[q + Q_HANDLES] - quota.handles[sender]);
     quota.messages[sender] = 0;
     quota.bytes[sender] = 0;
+    quota.handles[sender] = 0;
   }
 }

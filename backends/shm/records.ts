@@ -5,6 +5,7 @@
 // or a byte offset for the byte regions (rings, mailbox payloads, reply areas).
 import * as layout from './layout';
 import { type Layout } from './layout';
+import type { Limits } from '../../spec/types';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
@@ -18,6 +19,8 @@ export class BusRecords {
   /** Payload bytes (the byte view). */
   readonly bytes: Uint8Array;
   readonly layout: Layout;
+  /** The bus's limits (BUS-1), layout.limits one load nearer. */
+  readonly limits: Limits;
   /** Peer slots (maxPeers). */
   readonly peers: number;
   /** Slots of each handle table (maxHandlesPerPeer). */
@@ -42,6 +45,7 @@ export class BusRecords {
     this.float64 = new Float64Array(sab);
     this.bytes = new Uint8Array(sab);
     this.layout = layout;
+    this.limits = layout.limits;
     this.peers = layout.peers;
     this.tableSize = layout.tableSize;
     this.maxHandlesPerMessage = layout.limits.maxHandlesPerMessage;

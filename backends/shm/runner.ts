@@ -26,10 +26,12 @@ import { MessageRead, readPlain, readRightsBits } from '../common';
 import type { BusState } from '../../model';
 import { RULES } from '../../model/rules';
 import type { BusCore, LocalWait, LocalWaits } from './core';
-import { callResult, collectCall, timeoutCall } from './calls';
+import { callResult, collectCall } from './calls';
+import { cancelCall, timeoutCall } from './abandon';
 import { nodeOfHandle, destOfHandle } from './tables';
 import { batchNeeds, takeBatch } from './receive';
 import { multicast } from './multicast';
+import { notifyRoom } from './room';
 import * as operations from './operations';
 import { DeliveryBuffer } from './deliveries';
 import * as status from './status';
@@ -57,6 +59,8 @@ interface Wait {
   max: number;
   /** A blocked send: its target and its own copy of the message (SEND-7 retries re-check everything). */
   handle: number;
+  /** A blocked send: the queue it waits for, as when it blocked (SEND-8 holds later sends behind it there). */
+  dest: number;
   message: MessageRead | null;
 }
 
@@ -172,8 +176,18 @@ export class InProcessRunner implements LocalWaits {
     return { ok: true, value: { nowMs: t } };
   }
 
-  /** A new wait of this runner, its ticket taken now. */
-  wait(kind: 'send' | 'receive', slot: number, peerId: number, timeoutMs: number, fields: Partial<Wait>): Invocation {
+  /**
+   * A new wait of this runner, its ticket taken now (TIME-2), or TOO_MANY_PENDING over the
+   * peer's limit (BOUND-2); without a timeout it has no deadline (TIME-4).
+   */
+  wait(
+    kind: 'send' | 'receive',
+    slot: number,
+    peerId: number,
+    timeoutMs: number | undefined,
+    fields: Partial<Wait>,
+  ): Invocation {
+    if (this.core.pendingOf(slot) >= this.core.limits.maxPendingPerPeer) return err(STATUS.TOO_MANY_PENDING);
     let ticket = 0;
     this.locked((core) => ((ticket = core.nextTicket()), OK));
     this.waits.push({
@@ -181,11 +195,12 @@ export class InProcessRunner implements LocalWaits {
       kind,
       slot,
       peerId,
-      deadline: this.core.nowMs + timeoutMs,
+      deadline: deadlineOf(this.core.nowMs, timeoutMs),
       call: NONE,
       callGen: 0,
       max: 0,
       handle: 0,
+      dest: NONE,
       message: null,
       ...fields,
     });
@@ -201,11 +216,12 @@ export class InProcessRunner implements LocalWaits {
       kind: 'call',
       slot,
       peerId,
-      deadline: timeoutMs === undefined ? null : core.nowMs + timeoutMs,
+      deadline: deadlineOf(core.nowMs, timeoutMs),
       call: c,
       callGen: core.callGen(c),
       max: 0,
       handle: 0,
+      dest: NONE,
       message: null,
     };
     this.waits.push(w);
@@ -250,6 +266,26 @@ export class InProcessRunner implements LocalWaits {
       .map((w) => this.ending(w));
   }
 
+  blockedSendTo(slot: number, dest: number): boolean {
+    for (const w of this.waits) if (w.kind === 'send' && w.slot === slot && w.dest === dest) return true;
+    return false;
+  }
+
+  waitingOf(slot: number): number {
+    let n = 0;
+    for (const w of this.waits) if (w.slot === slot && w.kind !== 'call') n++;
+    return n;
+  }
+
+  /** CANCEL-1: the peer's pending operation holding `ticket` completes CANCELLED; whether there was one. */
+  cancel(slot: number, peerId: number, ticket: number): boolean {
+    const w = this.waits.find((q) => q.ticket === ticket && q.slot === slot && q.peerId === peerId);
+    if (w === undefined) return false;
+    if (w.kind === 'call') this.locked((c) => (cancelCall(c, w.call), OK));
+    else this.complete(w, err(STATUS.CANCELLED));
+    return true;
+  }
+
   private ending(w: Wait): LocalWait {
     return { ticket: w.ticket, end: (error) => this.complete(w, { ok: false, error }) };
   }
@@ -266,24 +302,32 @@ export class InProcessRunner implements LocalWaits {
         this.complete(w, { ok: true, value: { deliveries } });
         changed = true;
       }
-      changed = this.retryBlockedSends() || changed;
+      // QUOTA-5: room notices now due, once no blocked send went anywhere this round
+      changed = this.retryBlockedSends() || this.locked((core) => (notifyRoom(core) ? 1 : 0)) === 1 || changed;
     }
   }
 
-  /** SEND-7: the first blocked send (in ticket order) that no longer waits completes; whether one did. */
+  /**
+   * SEND-7: the first blocked send (in ticket order) that no longer waits completes; whether one
+   * did. A send is held back behind an older one to the same queue short of capacity, and behind
+   * an older one of its own sender to the same queue (SEND-8).
+   */
   private retryBlockedSends(): boolean {
     const core = this.core;
     const fullQueues = new Set<number>();
+    const waitingPairs = new Set<number>(); // sender slot * peers + queue slot
     for (const w of this.waits.slice()) {
       if (w.kind !== 'send') continue;
-      const dest = destOfHandle(core, w.slot, w.handle);
+      const dest = w.dest;
       if (fullQueues.has(dest)) continue; // FIFO behind a waiter blocked by capacity
+      if (waitingPairs.has(w.slot * core.peers + dest)) continue; // behind its sender's older one (SEND-8)
       core.staged.copyFrom(w.message!);
       const status = core.peerOpen(w.slot, w.peerId)
-        ? this.locked((c) => operations.send(c, w.slot, w.peerId, w.handle, true))
+        ? this.locked((c) => operations.send(c, w.slot, w.peerId, w.handle, true, true))
         : STATUS.CLOSED;
       if (isBlocked(status)) {
         if (status === BLOCKED_BY_CAPACITY) fullQueues.add(dest);
+        else waitingPairs.add(w.slot * core.peers + dest);
         continue;
       }
       this.complete(w, result(status, {}));
@@ -306,9 +350,11 @@ const NO_STATE = new Proxy(
 
 /**
  * ERR-1 step 3 by the model's own rules: the first of the operation's rules (model/rules.ts)
- * that fails without reading the bus state, i.e. a rule about the operation's shape (names,
- * counts, rights, badges, the message, the multicast list); null when every one passes. The
- * rules that read the state (PEER-2, the target, room) are the backend's, asked by the core.
+ * that fails INVALID_ARGUMENT without reading the bus state, i.e. a rule about the operation's
+ * shape (names, counts, rights, badges, the message, the multicast list); null when every one
+ * passes. The rules that read the state (PEER-2, the target, room) are the backend's, asked by
+ * the core, and so is a state-free rule with another code, which comes after state rules (a
+ * call that may not wait times out only once the checks before it passed, TIME-4).
  */
 export function shapeError(op: Record<string, unknown>): ErrorCode | null {
   const rules = RULES[op.op as OperationName] ?? [];
@@ -320,12 +366,20 @@ export function shapeError(op: Record<string, unknown>): ErrorCode | null {
       if (e === STATE_NEEDED) continue;
       throw e;
     }
-    if (code !== null) return code;
+    if (code === 'INVALID_ARGUMENT') return code;
   }
   return null;
 }
 
 const optionalNumber = (x: unknown): number | undefined => (x === undefined ? undefined : (x as number));
+
+/** TIME-4: an operation may wait when its timeoutMs is absent (no limit) or greater than 0. */
+const mayWaitFor = (timeoutMs: number | undefined): boolean => timeoutMs === undefined || timeoutMs > 0;
+
+/** TIME-1, TIME-4: the clock time a wait expires at; null without a timeout or past the clock's end. */
+function deadlineOf(nowMs: number, timeoutMs: number | undefined): number | null {
+  return timeoutMs === undefined || timeoutMs > Number.MAX_SAFE_INTEGER - nowMs ? null : nowMs + timeoutMs;
+}
 
 /**
  * The spec's peer operations, after PEER-2 and the shape (shapeError): each converts what it
@@ -333,7 +387,9 @@ const optionalNumber = (x: unknown): number | undefined => (x === undefined ? un
  */
 const HANDLERS: Record<string, Handler> = {
   createNode: (run, slot, _id, o) => {
-    const status = run.locked((core) => operations.createNode(core, slot, o.credentials === true));
+    const status = run.locked((core) =>
+      operations.createNode(core, slot, o.credentials === true, o.acceptsHandles !== false),
+    );
     return result(status, { handle: run.core.outName });
   },
   mint: (run, slot, _id, o) => {
@@ -353,23 +409,56 @@ const HANDLERS: Record<string, Handler> = {
   },
   destroyNode: (run, slot, _id, o) =>
     result(
-      run.locked((core) => operations.destroyNode(core, slot, o.handle as number)),
+      run.locked((core) =>
+        operations.destroyNode(core, slot, o.handle as number, optionalNumber(o.derivedCount) ?? -1),
+      ),
       {},
     ),
+  sameNode: (run, slot, _id, o) => {
+    const status = run.locked((core) => operations.sameNode(core, slot, o.handle as number, o.other as number));
+    return result(status, { same: run.core.outCount === 1 });
+  },
   send: (run, slot, id, o) => {
     run.stageMessage(o.message as Message);
     const handle = o.handle as number,
-      timeoutMs = optionalNumber(o.timeoutMs) ?? 0;
-    const status = run.locked((core) => operations.send(core, slot, id, handle, timeoutMs > 0));
+      timeoutMs = optionalNumber(o.timeoutMs);
+    const status = run.locked((core) => operations.send(core, slot, id, handle, mayWaitFor(timeoutMs)));
     if (!isBlocked(status)) return result(status, {});
     const message = new MessageRead();
     message.copyFrom(run.core.staged);
-    return run.wait('send', slot, id, timeoutMs, { handle, message });
+    return run.wait('send', slot, id, timeoutMs, { handle, message, dest: destOfHandle(run.core, slot, handle) });
   },
   call: (run, slot, id, o) => {
     run.stageMessage(o.message as Message);
-    const status = run.locked((core) => operations.call(core, slot, id, o.handle as number));
-    return status === OK ? run.waitForCall(slot, id, optionalNumber(o.timeoutMs)) : err(status);
+    const timeoutMs = optionalNumber(o.timeoutMs);
+    const status = run.locked((core) =>
+      operations.call(core, slot, id, o.handle as number, mayWaitFor(timeoutMs), o.replierCredentials === true),
+    );
+    return status === OK ? run.waitForCall(slot, id, timeoutMs) : err(status);
+  },
+  replyReceive: (run, slot, id, o) => {
+    run.stageMessage(o.message as Message);
+    const max = o.max as number,
+      timeoutMs = optionalNumber(o.timeoutMs),
+      handle = o.handle as number;
+    // BOUND-2, before anything changes: a receive that would wait on the queue as the reply leaves it
+    const core = run.core;
+    if (mayWaitFor(timeoutMs) && core.pendingOf(slot) >= core.limits.maxPendingPerPeer) {
+      const status = run.locked((c) => operations.replyChecks(c, slot, handle));
+      if (status !== OK) return err(status);
+      if (operations.queueEmptyAfterReply(core, slot, handle)) return err(STATUS.TOO_MANY_PENDING);
+    }
+    let deliveries: Delivery[] = [];
+    let waits = false;
+    const status = run.locked((c) => {
+      const s = operations.replyDropping(c, slot, handle);
+      if (s !== OK) return s;
+      if (c.queued(slot) === 0 && mayWaitFor(timeoutMs)) waits = true;
+      else deliveries = run.take(c, slot, max);
+      return OK;
+    });
+    if (status !== OK) return err(status);
+    return waits ? run.wait('receive', slot, id, timeoutMs, { max }) : { ok: true, value: { deliveries } };
   },
   reply: (run, slot, _id, o) => {
     run.stageMessage(o.message as Message);
@@ -381,17 +470,22 @@ const HANDLERS: Record<string, Handler> = {
   multicast: (run, slot, id, o) => {
     const names = o.handles as number[];
     run.stageMessage(o.message as Message);
-    const status = run.locked((core) => multicast(core, slot, id, names, names.length));
-    return result(status, { skipped: run.core.outNames.slice(0, run.core.outNamesCount) });
+    const status = run.locked((core) => multicast(core, slot, id, names, names.length, o.skipFull === true));
+    const core = run.core;
+    return result(status, {
+      skipped: core.outNames.slice(0, core.outNamesCount),
+      full: core.outFull.slice(0, core.outFullCount),
+    });
   },
   receive: (run, slot, id, o) => {
     const max = o.max as number,
-      timeoutMs = optionalNumber(o.timeoutMs) ?? 0;
-    if (run.core.queued(slot) === 0 && timeoutMs > 0) return run.wait('receive', slot, id, timeoutMs, { max });
+      timeoutMs = optionalNumber(o.timeoutMs);
+    if (run.core.queued(slot) === 0 && mayWaitFor(timeoutMs)) return run.wait('receive', slot, id, timeoutMs, { max });
     let deliveries: Delivery[] = [];
     run.locked((core) => ((deliveries = run.take(core, slot, max)), OK));
     return { ok: true, value: { deliveries } };
   },
+  cancel: (run, slot, id, o) => ({ ok: true, value: { cancelled: run.cancel(slot, id, o.ticket as number) } }),
   close: (run, slot, id) =>
     result(
       run.locked((core) => operations.close(core, slot, id)),

@@ -8,7 +8,8 @@
 import { TesseraError } from '../common';
 import type { BusCore } from './core';
 import type { Result } from '../../spec/types';
-import { callResult, collectCall, timeoutCall } from './calls';
+import { callResult, collectCall } from './calls';
+import { timeoutCall } from './abandon';
 import { call, send } from './operations';
 import { destOfHandle } from './tables';
 import * as status from './status';
@@ -105,7 +106,7 @@ export class PeerSeat {
    * CALL-1 with what is staged, in one lock hold that also collects the previous fast call;
    * returns the call slot (its ticket in the core's outTicket), or throws the error.
    */
-  startCall(handle: number): number {
+  startCall(handle: number, mayWait = true, replierCredentials = false): number {
     const core = this.core;
     core.lock();
     let status: Status;
@@ -114,7 +115,7 @@ export class PeerSeat {
         collectCall(core, this.uncollectedCall);
         this.uncollectedCall = NONE;
       }
-      status = this.open() ? call(core, this.slot, this.id, handle) : STATUS.CLOSED;
+      status = this.open() ? call(core, this.slot, this.id, handle, mayWait, replierCredentials) : STATUS.CLOSED;
     } catch (e) {
       core.abort();
       throw e;

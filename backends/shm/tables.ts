@@ -11,6 +11,8 @@ import * as layout from './layout';
 // property of the other module's exports on every use (a hot path reads hundreds).
 const {
   C_REPLY,
+  HF_BADGE,
+  HF_CREATED,
   H_CALL,
   H_CALLGEN,
   H_CHILD,
@@ -26,44 +28,39 @@ const {
   H_ROOT,
   H_STATE,
   H_STATUS,
-  HF_BADGE,
-  HF_CREATED,
   KIND_NODE,
   KIND_REPLY,
-  N_OWNER,
-  N_SENDERS,
   NF_DERIVED,
   NONE,
-  P_FREE,
-  P_USED,
+  N_NSNEXT,
+  N_NSWAIT,
+  N_OWNER,
+  N_SENDERS,
   PF_PLACE,
-  ST_DEAD,
+  P_FREE,
+  P_NSCOUNT,
+  P_NSHEAD,
+  P_NSTAIL,
+  P_USED,
   ST_LIVE,
   ST_REVOKED,
 } = layout;
-const { STATUS } = status;
+const { BAD_HANDLE, DEAD, REVOKED, WRONG_KIND } = status.STATUS;
 const { isName } = rules;
 
 /** HANDLE-2/3: the record a name denotes in `slot`'s own table while it is issued, else NONE. */
 export function lookup(b: BusCore, slot: number, name: number): number {
-  if ((name | 0) !== name || name < 0) return lookupLargeName(b, slot, name);
-  // small-integer names: integer arithmetic (no division when the table size is a power of 2)
-  const H = b.tableSize;
-  let t: number, gen: number;
-  if (b.nameShift >= 0) {
-    t = name & (H - 1);
-    gen = name >>> b.nameShift;
-  } else {
-    t = name % H;
-    gen = ((name - t) / H) | 0;
-  }
-  const r = slot * H + t,
+  // The usual case inline (a small-integer name, a table size that is a power of 2: a mask and a
+  // shift); the others out of line, so that lookup stays small enough to inline into every operation.
+  const shift = b.nameShift;
+  if ((name | 0) !== name || name < 0 || shift < 0) return lookupOtherName(b, slot, name);
+  const r = slot * b.tableSize + (name & b.nameMask),
     h = b.handleAt(r);
-  return b.int32[h + H_GEN] === gen && b.int32[h + H_STATE] === 2 ? r : NONE;
+  return b.int32[h + H_GEN] === name >>> shift && b.int32[h + H_STATE] === 2 ? r : NONE;
 }
 
-/** lookup for a name beyond 2^31 (or one that is not a name): out of line, rare. */
-function lookupLargeName(b: BusCore, slot: number, name: number): number {
+/** lookup for a name beyond 2^31, a table size that is not a power of 2, or something that is not a name. */
+function lookupOtherName(b: BusCore, slot: number, name: number): number {
   if (!isName(name)) return NONE;
   const H = b.tableSize,
     t = name % H,
@@ -76,12 +73,12 @@ function lookupLargeName(b: BusCore, slot: number, name: number): number {
 /** HANDLE-6: a name resolved to a usable handle of a kind: its record, or minus the error status. */
 export function usable(b: BusCore, slot: number, name: number, kind: number): number {
   const r = lookup(b, slot, name);
-  if (r === NONE) return -STATUS.BAD_HANDLE;
+  if (r === NONE) return -BAD_HANDLE;
   const I = b.int32,
     h = b.handleAt(r);
-  if (I[h + H_KIND] !== kind) return -STATUS.WRONG_KIND;
-  if (I[h + H_STATUS] === ST_REVOKED) return -STATUS.REVOKED;
-  if (I[h + H_STATUS] === ST_DEAD) return -STATUS.DEAD;
+  if (I[h + H_KIND] !== kind) return -WRONG_KIND;
+  const st = I[h + H_STATUS];
+  if (st !== ST_LIVE) return st === ST_REVOKED ? -REVOKED : -DEAD;
   return r;
 }
 
@@ -115,7 +112,7 @@ export function allocSlot(b: BusCore, slot: number): number {
     j = b.journal,
     p = b.peerAt(slot);
   const t = I[p + P_FREE];
-  if (t === NONE) throw new Error('shm bus: handle table overflow (a room check was missed)');
+  if (t === NONE) tableOverflow();
   const r = slot * b.tableSize + t;
   const h = b.handleAt(r);
   j.set(p + P_FREE, I[h + H_NEXTFREE]);
@@ -125,10 +122,16 @@ export function allocSlot(b: BusCore, slot: number): number {
   return r;
 }
 
+/** Out of line (a cold throw keeps allocSlot small enough to inline). */
+function tableOverflow(): never {
+  throw new Error('shm bus: handle table overflow (a room check was missed)');
+}
+
 export function freeSlot(b: BusCore, r: number): void {
   const I = b.int32,
     j = b.journal,
     h = b.handleAt(r);
+  if (I[h + H_GEN] >= b.maxGeneration) return retireSlot(b, r);
   const slot = (r / b.tableSize) | 0;
   const p = b.peerAt(slot);
   j.set(h + H_STATE, 0);
@@ -137,6 +140,34 @@ export function freeSlot(b: BusCore, r: number): void {
   j.set(h + H_NEXTFREE, I[p + P_FREE]);
   j.set(p + P_FREE, r % b.tableSize);
   j.set(p + P_USED, I[p + P_USED] - 1);
+}
+
+/**
+ * BOUND-3: a slot whose generation cannot grow without repeating a name (or passing the Int32
+ * word, or a name past 2^53-1) is retired: never used again by this peer, still counted in its
+ * table's use, so the table holds one entry fewer. Its peer's close gives it back, generation 1,
+ * to the next peer of the slot, whose names are its own (HANDLE-2).
+ */
+function retireSlot(b: BusCore, r: number): void {
+  const h = b.handleAt(r);
+  b.journal.set(h + H_STATE, 4);
+  if (b.int32[h + H_NOTICE] !== 0) b.journal.set(h + H_NOTICE, 0);
+}
+
+/** CLOSE: the retired slots of `slot`'s table start over for the slot's next peer (BOUND-3). */
+export function renewRetiredSlots(b: BusCore, slot: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(slot);
+  for (let t = 0; t < b.tableSize; t++) {
+    const h = b.handleAt(slot * b.tableSize + t);
+    if (I[h + H_STATE] !== 4) continue;
+    j.set(h + H_STATE, 0);
+    j.set(h + H_GEN, 1);
+    j.set(h + H_NEXTFREE, I[p + P_FREE]);
+    j.set(p + P_FREE, t);
+    j.set(p + P_USED, I[p + P_USED] - 1);
+  }
 }
 
 /** Give a handle its name in its table (HANDLE-2), in placement order (CLOSE-3). */
@@ -226,6 +257,8 @@ export function derive(
     nf = b.nodeF64At(node);
   j.setF64(nf + NF_DERIVED, F[nf + NF_DERIVED] + 1);
   j.set(n + N_SENDERS, I[n + N_SENDERS] + 1);
+  // NOTICE-6: a rise from zero withdraws the no-senders notice still waiting, as if never enqueued
+  if (I[n + N_NSWAIT] === 1) unlinkNoSenders(b, I[n + N_OWNER], node);
   if (named) place(b, r);
   return r;
 }
@@ -264,4 +297,25 @@ export function moveReply(b: BusCore, r: number, dest: number, named: boolean): 
 export function carryTransfer(b: BusCore, r: number, dest: number, rightsAsked: number, named: boolean): number {
   if (b.int32[b.handleAt(r) + H_KIND] === KIND_REPLY) return moveReply(b, r, dest, named); // CALL-5
   return deriveTransfer(b, r, dest, rightsAsked, named);
+}
+
+/** DESTROY-3, NOTICE-6: take a node's waiting no-senders notice out of its owner's list (anywhere in it). */
+export function unlinkNoSenders(b: BusCore, owner: number, node: number): void {
+  const I = b.int32,
+    j = b.journal,
+    p = b.peerAt(owner);
+  let prev = NONE,
+    cur = I[p + P_NSHEAD];
+  while (cur !== node) {
+    prev = cur;
+    cur = I[b.nodeAt(cur) + N_NSNEXT];
+  }
+  const n = b.nodeAt(node),
+    next = I[n + N_NSNEXT];
+  if (prev === NONE) j.set(p + P_NSHEAD, next);
+  else j.set(b.nodeAt(prev) + N_NSNEXT, next);
+  if (I[p + P_NSTAIL] === node) j.set(p + P_NSTAIL, prev);
+  j.setPublished(p + P_NSCOUNT, I[p + P_NSCOUNT] - 1);
+  j.set(n + N_NSWAIT, 0);
+  j.set(n + N_NSNEXT, NONE);
 }

@@ -6,6 +6,8 @@
 // mapping (FUTEX_WAIT / FUTEX_WAKE on the word's address), made by a native addon
 // that implements this interface. Spinning (spin.ts) needs nothing of the kind: a
 // load of a shared word sees another process's store as it sees another thread's.
+import { notify as futexNotify, wait as futexWait, waitAsync as futexWaitAsync } from '../../native';
+import { HDR_SPAN, SPAN_PROCESSES } from './layout';
 
 /** How a wait ended. Any of them may be spurious: every caller re-checks its condition. */
 export type WaitOutcome = 'ok' | 'not-equal' | 'timed-out';
@@ -46,3 +48,24 @@ export const threadWaiting: Waiting = {
     Atomics.notify(words, index, count);
   },
 };
+
+/**
+ * Waiting between OS processes that map the bus's segment: futex calls on the shared word
+ * (the native addon; shared, not FUTEX_PRIVATE_FLAG), which reach threads of this process too.
+ * Every waiter and waker of a bus that spans processes uses it (a futex wake does not reach an
+ * Atomics.wait, nor the reverse). The backend's callers may pass a deadline already past or an
+ * unbounded count: both are mapped to the addon's strict arguments here.
+ */
+export const processWaiting: Waiting = {
+  wait: (words, index, expected, timeoutMs) => futexWait(words, index, expected, timeoutMs > 0 ? timeoutMs : 0),
+  waitAsync: (words, index, expected, timeoutMs) =>
+    futexWaitAsync(words, index, expected, timeoutMs > 0 ? timeoutMs : 0).value,
+  wake: (words, index, count) => {
+    futexNotify(words, index, count === Infinity ? undefined : count);
+  },
+};
+
+/** How the buffer of a bus was made (layout.ts HDR_SPAN): its waiters wait with this primitive. */
+export function waitingOfBus(words: Int32Array): Waiting {
+  return Atomics.load(words, HDR_SPAN) === SPAN_PROCESSES ? processWaiting : threadWaiting;
+}

@@ -6,7 +6,9 @@
  *
  *   bare SAB through the native addon (a memfd mapped in both, futex sleep/wake), spinning and
  *   sleeping, plus a pong that waits on its event loop (waitAsync); C futex over a shared
- *   mapping; C AF_UNIX socketpair; C SCM_RIGHTS with 1 fd per message; Node net over a Unix socket.
+ *   mapping; C AF_UNIX socketpair; C SCM_RIGHTS with 1 fd per message; Node net over a Unix socket;
+ *   and Tessera itself between two processes (bench/shm tesseraAcrossProcesses: call/reply,
+ *   one-way streams, messages with and without a handle), so its ratios come from the same run.
  *
  * Every configuration runs `reps` times, interleaved (rep 1 of every row, then rep 2, ...), so
  * that a change of the host's vCPU placement during the run hits every row alike; a row reports
@@ -18,12 +20,17 @@ import { buildCBench, runC } from './c';
 import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
+import { brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
 import type { XChildTask, XPingResult, XStreamResult } from './xproc-child';
 import type { XCounters } from './xproc-core';
+import { tesseraAcrossProcesses } from '../shm';
 
 export const XPROC_GROUP_IDS: readonly string[] = [
+  'xproc.tessera.call',
+  'xproc.tessera.stream',
+  'xproc.tessera.send',
   'xproc.sab.pingpong',
   'xproc.sab.stream',
   'xproc.c.futex.pingpong',
@@ -34,6 +41,8 @@ export const XPROC_GROUP_IDS: readonly string[] = [
   'xproc.c.scm.stream',
   'xproc.net.pingpong',
   'xproc.net.stream',
+  'xproc.broker.call',
+  'xproc.broker.stream',
 ];
 
 interface XSizes {
@@ -62,6 +71,8 @@ const QUICK: XSizes = {
 
 const KIB64 = 65_536;
 const SPIN_US = 30;
+/** Tessera's spin budget in the spinning regime (its adaptive policy's, as the threads' shm.call row). */
+const TESSERA_SPIN_US = 50;
 const RING_BYTES = 2 * 1024 * 1024;
 const TWO_PROCESSES = '2 processes';
 
@@ -225,6 +236,37 @@ async function cRow(name: string, variant: string, args: string[], maxMs: number
 
 const renamed = (r: BenchRecord, name: string, variant: string): BenchRecord => ({ ...r, name, variant });
 
+type Add = (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) => void;
+
+/** Tessera between two processes (bench/shm): call/reply spinning and sleeping, a stream, sends with and without a handle. */
+function tesseraRows(
+  add: Add,
+  size: number,
+  rtt: { iterations: number; warmup: number },
+  flow: { count: number; warmup: number },
+  log: Log,
+): void {
+  const s = sizeLabel(size);
+  const tessera = tesseraAcrossProcesses;
+  const skipT = (name: string) => addonSkip(name, `${s} Tessera between ${TWO_PROCESSES}`);
+  for (const [spinUs, regime] of [
+    [TESSERA_SPIN_US, 'spinning'],
+    [0, 'sleeping'],
+  ] as const)
+    add('xproc.tessera.call', 'xproc.tessera.call', `${s} spin ${spinUs}`, regime, async () => {
+      return skipT('xproc.tessera.call') ?? tessera.call(size, spinUs, rtt.iterations, rtt.warmup, log);
+    });
+  add('xproc.tessera.stream', 'xproc.tessera.stream', s, 'spinning', async () => {
+    return skipT('xproc.tessera.stream') ?? tessera.stream(size, flow.count, flow.warmup, log);
+  });
+  if (size === 64)
+    for (const withHandle of [false, true])
+      add('xproc.tessera.send', 'xproc.tessera.send', withHandle ? '1 handle' : 'no handle', 'spinning', async () => {
+        const objects = { count: Math.ceil(flow.count / 3), warmup: Math.ceil(flow.warmup / 3) };
+        return skipT('xproc.tessera.send') ?? tessera.send(withHandle, objects.count, objects.warmup, log);
+      });
+}
+
 // ------------------------------------------------------------------------------ the rows
 
 function configs(z: XSizes, log: Log): Config[] {
@@ -237,6 +279,7 @@ function configs(z: XSizes, log: Log): Config[] {
     const rtt = size === 64 ? z.rtt : { iterations: Math.ceil(z.rtt.iterations / 4), warmup: z.rtt.warmup };
     const flow = size === 64 ? z.small : z.large;
     const s = sizeLabel(size);
+    tesseraRows(add, size, rtt, flow, log);
     const memfd = `${s} ${TWO_PROCESSES}, one memfd mapped by the addon`;
     for (const [spinUs, regime, how] of [
       [SPIN_US, 'spinning', spin],
@@ -310,8 +353,45 @@ function configs(z: XSizes, log: Log): Config[] {
     add('xproc.net.stream', 'xproc.net.stream', netv, 'sleeping', async () =>
       renamed(await netStream({ ...flow, msgSize: size, maxMs: z.maxMs }), 'xproc.net.stream', netv),
     );
+    brokerConfigs(size, rtt, flow, z, add);
   }
   return out;
+}
+
+/** The broker's rows (bench/broker): call round trips spinning and sleeping at 64 B, streams at both sizes. */
+function brokerConfigs(
+  size: number,
+  rtt: { iterations: number; warmup: number },
+  flow: { count: number; warmup: number },
+  z: XSizes,
+  add: (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) => void,
+): void {
+  const s = sizeLabel(size);
+  const spin = `spin ${SPIN_US}us then futex`;
+  const brokered = `${s} through the broker: 3 processes (the broker's owner with its thread, two peers, each mapping only its own segment)`;
+  if (size === 64)
+    for (const [spinUs, regime, how] of [
+      [SPIN_US, 'spinning', spin],
+      [0, 'sleeping', 'futex only'],
+    ] as const) {
+      const cv = `${brokered}; call, the server's waiting receive, reply; ${how}`;
+      add('xproc.broker.call', 'xproc.broker.call', cv, regime, async () => {
+        const r = await brokerCall('xproc.broker.call', cv, {
+          spinUs,
+          msgSize: size,
+          ...rtt,
+          maxMs: z.maxMs,
+          account: true,
+        });
+        recordAccount(regime, r.account);
+        return r.record;
+      });
+    }
+  const bv = `${brokered}; blocking sends, 32 in flight, received in batches of 64; ${spin}`;
+  const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
+  add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
+    brokerStream('xproc.broker.stream', bv, { spinUs: SPIN_US, msgSize: size, count, window: 32 }),
+  );
 }
 
 // ------------------------------------------------------------------------------ runs and spread

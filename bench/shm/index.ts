@@ -19,6 +19,7 @@ export interface ShmBenchOptions {
 }
 
 const WORKER_JS = path.join(__dirname, 'worker.js');
+const PROCESS_JS = path.join(__dirname, 'process-child.js');
 const KIB64 = 65_536;
 
 // Tables larger than a queue: handles in flight in a full queue never fill the receiver's table.
@@ -40,25 +41,29 @@ interface WaitReport {
   lockContended: number;
 }
 
-function spawn(
+/** Where a workload's peers run: worker threads of this process, or OS processes (a bus spanning processes). */
+export type Span = 'threads' | 'processes';
+
+/** A peer running a role (roles.ts) in a worker thread, or in a process when the bus spans processes. */
+async function spawn(
   bus: ShmBus,
   data: Record<string, unknown>,
   bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = [],
 ) {
-  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} missing: run from the compiled output (npm run bench)`);
-  const r = bus.spawnPeer(WORKER_JS, {
-    credentials: { uid: 0, gid: 0, pid: process.pid },
-    bootstrap,
-    workerData: data,
-  });
+  const file = bus.segment ? PROCESS_JS : WORKER_JS;
+  if (!fs.existsSync(file)) throw new Error(`${file} missing: run from the compiled output (npm run bench)`);
+  const r = bus.segment
+    ? await bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' } })
+    : bus.spawnPeer(file, { credentials: { uid: 0, gid: 0, pid: process.pid }, bootstrap, workerData: data });
+  const host = 'worker' in r ? r.worker : r.child;
   const queue: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];
-  r.worker.on('message', (m) => {
+  host.on('message', (m: unknown) => {
     const w = waiters.shift();
     if (w) w(m);
     else queue.push(m);
   });
-  const exited = once(r.worker, 'exit');
+  const exited = once(host, 'exit');
   const next = <T>() =>
     queue.length > 0
       ? Promise.resolve(queue.shift() as T)
@@ -77,14 +82,16 @@ async function callReply(
   warmup: number,
   log: Log,
   handoff = true,
+  span: Span = 'threads',
+  size = 64,
 ): Promise<BenchRecord> {
-  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin });
-  const server = spawn(bus, { role: 'server', size: 64, handoff: handoff ? 1 : 0 });
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin, span });
+  const server = await spawn(bus, { role: 'server', size, handoff: handoff ? 1 : 0 });
   const { node } = await server.next<{ node: number }>();
-  const cs = Array.from({ length: clients }, () =>
-    spawn(bus, { role: 'client', size: 64, iterations, warmup }, [
-      { from: server.peer, handle: node, rights: ['send'] },
-    ]),
+  const cs = await Promise.all(
+    Array.from({ length: clients }, () =>
+      spawn(bus, { role: 'client', size, iterations, warmup }, [{ from: server.peer, handle: node, rights: ['send'] }]),
+    ),
   );
   const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number } & WaitReport>()));
   const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
@@ -92,18 +99,21 @@ async function callReply(
   const s = await server.next<WaitReport>();
   stopper.close();
   await Promise.all([server, ...cs].map((w) => w.exited));
+  bus.dispose();
   const all = results.flatMap((r) => Array.from(r.samples));
   const { medianUs, p99Us } = rttStats(all, all.length);
   const calls = clients * iterations;
   const elapsed = Math.max(...results.map((r) => r.elapsedNs));
+  const who = span === 'processes' ? 'process->process' : 'worker->worker';
+  const sleep = span === 'processes' ? 'futex' : 'Atomics.wait';
   const rec = emptyRecord(
-    clients === 1 ? 'shm.call' : 'shm.rpc',
-    `64B call/reply, ${clients} client${clients > 1 ? 's' : ''} worker->worker server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}`,
+    span === 'processes' ? 'xproc.tessera.call' : clients === 1 ? 'shm.call' : 'shm.rpc',
+    `${size === 64 ? '64B' : '64KiB'} call/reply, ${clients} client${clients > 1 ? 's' : ''} ${who} server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? `0 (${sleep} only)` : `<=${spin}us adaptive`}`,
   );
   rec.medianRttUs = medianUs;
   rec.p99RttUs = p99Us;
   rec.msgsPerSec = (calls * 1e9) / elapsed;
-  rec.bytesPerSec = (calls * 64 * 1e9) / elapsed;
+  rec.bytesPerSec = (calls * size * 1e9) / elapsed;
   rec.wakesPerMsg = (results.reduce((a, r) => a + r.sleeps, 0) + s.sleeps) / (2 * calls);
   rec.samples = all.length;
   log(
@@ -125,10 +135,11 @@ async function stream(
   warmup: number,
   log: Log,
   nodes = 1,
+  span: Span = 'threads',
 ): Promise<BenchRecord> {
-  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: SPIN_POLICY.budgetUs });
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: SPIN_POLICY.budgetUs, span });
   const copies = source === 'mcast' ? nodes : 1;
-  const sink = spawn(bus, {
+  const sink = await spawn(bus, {
     role: 'sink',
     size,
     nodes,
@@ -137,13 +148,14 @@ async function stream(
     mode: sinkMode,
   });
   const { nodes: ns } = await sink.next<{ nodes: number[] }>();
-  const src = spawn(
+  const src = await spawn(
     bus,
     { role: 'source', size, count, warmup, mode: source },
     ns.map((handle) => ({ from: sink.peer, handle, rights: ['send'] })),
   );
   const [a, b] = await Promise.all([src.next<{ t0: string } & WaitReport>(), sink.next<{ t: string } & WaitReport>()]);
   await Promise.all([src.exited, sink.exited]);
+  bus.dispose();
   const elapsedNs = Number(BigInt(b.t) - BigInt(a.t0));
   const rec = emptyRecord(name, variant);
   rec.msgsPerSec = (count * 1e9) / elapsedNs; // operations per second (a multicast is one)
@@ -192,15 +204,13 @@ export const SHM_WORKLOADS = [
   'rpc',
 ] as const;
 
-export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
-  const log = opts.log ?? (() => undefined);
-  const q = opts.quick === true;
-  const reps = opts.reps ?? (q ? 1 : 3);
+/** Every workload by id, sized for a quick or a full run. */
+function shmWorkloads(q: boolean, log: Log): Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> {
   const rtt = q ? { iterations: 2_000, warmup: 200 } : { iterations: 100_000, warmup: 10_000 };
   const small = q ? { count: 20_000, warmup: 2_000 } : { count: 1_000_000, warmup: 100_000 };
   const objects = q ? { count: 10_000, warmup: 1_000 } : { count: 200_000, warmup: 20_000 };
   const large = q ? { count: 200, warmup: 20 } : { count: 16_384, warmup: 1_600 };
-  const workloads: Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> = {
+  return {
     call: () => callReply(50, 1, rtt.iterations, rtt.warmup, log),
     call0: () => callReply(0, 1, rtt.iterations, rtt.warmup, log),
     callq: () => callReply(50, 1, rtt.iterations, rtt.warmup, log, false),
@@ -286,6 +296,13 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
       ),
     rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
   };
+}
+
+export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<BenchRecord[]> {
+  const log = opts.log ?? (() => undefined);
+  const q = opts.quick === true;
+  const reps = opts.reps ?? (q ? 1 : 3);
+  const workloads = shmWorkloads(q, log);
   const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
   log(
     `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
@@ -298,5 +315,47 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
   }
   return out;
 }
+
+/**
+ * Tessera between two OS processes (a bus spanning processes, each peer in a forked process):
+ * the cross-process table's rows (bench/baselines/xproc.ts runs them interleaved with its baselines).
+ */
+export const tesseraAcrossProcesses = {
+  /** Call/reply RTT, one client process and one server process. spinUs 0: the sleeping regime. */
+  call: (size: number, spinUs: number, iterations: number, warmup: number, log: Log) =>
+    callReply(spinUs, 1, iterations, warmup, log, true, 'processes', size),
+  /** One-way stream: sendBytesSync -> receiveBatchSync (64 B copied; 64 KiB as views, each copied out). */
+  stream: (size: number, count: number, warmup: number, log: Log) =>
+    stream(
+      'xproc.tessera.stream',
+      size === 64
+        ? '64B one-way process->process, sendBytesSync -> receiveBatchSync (copy)'
+        : '64KiB one-way process->process, sendBytesSync -> receiveBatchSync (views, each copied out by the sink)',
+      'bytes',
+      size === 64 ? 'batch' : 'views',
+      size,
+      count,
+      warmup,
+      log,
+      1,
+      'processes',
+    ),
+  /** 64 B messages by the object API, without a handle or with one the receiver releases. */
+  send: (withHandle: boolean, count: number, warmup: number, log: Log) =>
+    stream(
+      'xproc.tessera.send',
+      withHandle
+        ? '64B + 1 handle process->process (object API both sides, receiver releases it)'
+        : '64B, no handle, process->process (object API both sides)',
+      withHandle ? 'handle' : 'objects',
+      'objects',
+      64,
+      count,
+      warmup,
+      log,
+      1,
+      'processes',
+    ),
+};
 
 export type { Worker, StreamMode };

@@ -11,6 +11,8 @@ import { MUTANTS } from '../../conformance/mutants';
 import { createReferenceDriver } from '../../drivers/reference';
 import { createShmDriver } from '../../drivers/shm';
 import { createShmWorkerDriver } from '../../drivers/shm-workers';
+import { createShmProcessDriver } from '../../drivers/shm-processes';
+import { createBrokerDriver } from '../../drivers/broker';
 
 export interface Implementation {
   name: string;
@@ -46,6 +48,21 @@ export const IMPLEMENTATIONS: Implementation[] = [
     completionGraceMs: 50,
   },
   {
+    name: 'shm-processes',
+    summary:
+      'the shared-memory backend across OS processes: every peer in its own process, the bus in a memfd segment, futex waiting (real clock, concurrency)',
+    createDriver: () => createShmProcessDriver(),
+    concurrent: { clients: 3 },
+    completionGraceMs: 50,
+  },
+  {
+    name: 'broker',
+    summary:
+      'the broker: the bus in a thread of this process, every peer a process of its own that maps only its own segment (virtual clock, concurrency)',
+    createDriver: () => createBrokerDriver(),
+    concurrent: { clients: 3 },
+  },
+  {
     name: 'mutant:shm-deferred-send',
     summary:
       "a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client's next operation",
@@ -54,7 +71,6 @@ export const IMPLEMENTATIONS: Implementation[] = [
         fault: { name: 'shm-deferred-send', module: require.resolve('../../conformance/mutants/shm-deferred-send') },
       }),
     concurrent: { clients: 3 },
-    completionGraceMs: 50,
   },
   ...MUTANTS.map((m) => ({
     name: `mutant:${m.name}`,
@@ -103,7 +119,9 @@ export const command = defineCommand({
     'Serve an in-process implementation over the conformance driver protocol: JSON lines, requests on stdin, responses on stdout, logs on stderr.',
   usage: ['--impl NAME'],
   flags: {
-    impl: implFlag('the implementation to serve (reference, shm, shm-workers, mutant:NAME; `tessera driver --list`)'),
+    impl: implFlag(
+      'the implementation to serve (reference, shm, shm-workers, shm-processes, mutant:NAME; `tessera driver --list`)',
+    ),
     list: bool('list the implementations and what each is'),
   },
   notes: [

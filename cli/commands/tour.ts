@@ -2,6 +2,7 @@ import * as path from 'path';
 import { defineCommand } from '../command';
 import { bool, integer } from '../flags';
 import { protocolTour } from '../tour';
+import { processTour } from '../tour-processes';
 import { runScenarioComparison } from '../../simulator/compare';
 import { generateDocs, repositoryRoot } from '../docs';
 import { formatReport, runSuite } from '../../conformance/suite';
@@ -62,7 +63,10 @@ async function tour(runs: number, skipDocs: boolean): Promise<number> {
     if (report.status !== 'pass') status = 1;
   }
 
-  heading(3, 'The simulator: call/reply vs send+receive, across transports (pingpong, 64 B, seed 0x5eed)');
+  heading(3, 'Between processes: two OS processes on one shm bus exchange a capability and a call');
+  await processTour();
+
+  heading(4, 'The simulator: call/reply vs send+receive, across transports (pingpong, 64 B, seed 0x5eed)');
   const comparison = runScenarioComparison(
     'pingpong',
     ['af_unix', 'binder_like', 'tessera_kernel', 'tessera_shm'],
@@ -76,7 +80,7 @@ async function tour(runs: number, skipDocs: boolean): Promise<number> {
   );
 
   if (!skipDocs) {
-    heading(4, 'The spec docs, generated from the sources of truth');
+    heading(5, 'The spec docs, generated from the sources of truth');
     const out = path.join(repositoryRoot(), 'docs');
     const { pages } = await generateDocs(out);
     console.log(`Generated ${pages} pages: open ${path.join(out, 'index.html')}`);

@@ -44,15 +44,9 @@ export interface World {
   tick(ms: number): void;
 }
 
-/**
- * The shm bus caps pending calls per peer and live nodes (a departure, DESIGN.md): sized here so
- * that no sequence these tests make meets the caps.
- */
-const SHM_SIZING = { callSlotsPerPeer: 128, maxNodes: 4096 };
-
 export function world(backend: BackendName, limits: Limits = LIMITS): World {
   const ref = backend === 'reference' ? Bus.create({ limits, clock: 'virtual' }) : null;
-  const shm = backend === 'shm' ? ShmBus.create({ limits, clock: 'virtual', ...SHM_SIZING }) : null;
+  const shm = backend === 'shm' ? ShmBus.create({ limits, clock: 'virtual' }) : null;
   const attach = (uid: number, grants: { from: Peer | ShmPeer; handle: number }[] = []) =>
     (ref
       ? ref.attach({ uid, gid: uid, pid: uid }, grants as never)

@@ -1,6 +1,7 @@
 // The shm backend's public API in one thread: errors by code, nothing changed on failure.
 import * as assert from 'assert';
 import { ShmBus, TesseraError, createReceiveBatch } from '../../backends/shm';
+import { H_GEN, N_WORDS, P_FREE } from '../../backends/shm/layout';
 
 function code(fn: () => unknown): string {
   try {
@@ -78,8 +79,8 @@ describe('shm backend API (one thread)', () => {
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 
-  it('destroying a node discards its waiting no-senders notice and frees its record: the node pool bounds live nodes only [DESTROY-3, NOTICE-4]', () => {
-    const bus = ShmBus.create({ limits, maxNodes: 3 });
+  it('destroying a node discards its waiting no-senders notice and frees its record: maxNodesPerPeer bounds live nodes only [DESTROY-3, NOTICE-4, NODE-4]', () => {
+    const bus = ShmBus.create({ limits: { ...limits, maxNodesPerPeer: 3 } });
     const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
     for (let i = 0; i < 10; i++) {
       const n = a.createNode();
@@ -91,12 +92,44 @@ describe('shm backend API (one thread)', () => {
     assert.strictEqual(
       code(() => a.createNode()),
       'TABLE_FULL',
-    ); // three live nodes fill the pool
+    ); // three live nodes: NODE-4's limit
     a.destroyNode(live[0]);
     assert.strictEqual(
       code(() => a.createNode()),
       'OK',
     );
+  });
+
+  it('a table slot whose generation would pass its limit is retired: no name repeats, the table holds one entry fewer, and the next peer of the slot gets it back [BOUND-3, HANDLE-2]', () => {
+    const bus = ShmBus.create({ limits: { ...limits, maxHandlesPerPeer: 4 } });
+    const a = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const n = a.createNode();
+    // The next free slot of a's table starts one generation short of the limit.
+    const core = bus.core;
+    const t = core.int32[core.peerAt(a.slot) + P_FREE];
+    core.int32[core.handleAt(a.slot * 4 + t) + H_GEN] = core.maxGeneration - 1;
+    const names = new Set<number>([n]);
+    for (let i = 0; i < 3; i++) {
+      const m = a.mint(n, { rights: ['send'] });
+      assert.ok(!names.has(m), `name ${m} issued twice`);
+      assert.ok(Number.isSafeInteger(m));
+      names.add(m);
+      a.release(m);
+    }
+    // The root and the retired slot leave two of four.
+    const held = [a.mint(n, { rights: ['send'] }), a.mint(n, { rights: ['send'] })];
+    assert.strictEqual(
+      code(() => a.mint(n, { rights: ['send'] })),
+      'TABLE_FULL',
+    );
+    for (const m of held) assert.ok(!names.has(m));
+    a.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+    const b = bus.attach({ uid: 2, gid: 2, pid: 2 });
+    assert.strictEqual(b.slot, a.slot);
+    const root = b.createNode();
+    for (let i = 0; i < 3; i++) b.mint(root, { rights: ['send'] }); // a whole table again
+    b.close();
   });
 
   it('a sparse rights list (a hole) fails INVALID_ARGUMENT in mint and in a transfer, as in the model, and changes nothing [MINT-1, SEND-4]', () => {
@@ -157,7 +190,7 @@ describe('shm backend API (one thread)', () => {
     assert.strictEqual(server.tryReceive().length, 0);
   });
 
-  it('a call times out on the real clock and a late reply fails CALLER_GONE [CALL-2, CALL-4]', async () => {
+  it('a call that times out on the real clock is withdrawn if unread, and once read its server is told and a late reply fails CALLER_GONE [CALL-2, CALL-4, CALL-8]', async () => {
     const bus = ShmBus.create({ limits });
     const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
     const node = server.createNode();
@@ -166,10 +199,17 @@ describe('shm backend API (one thread)', () => {
       client.call(client.bootstrap[0], {}, { timeoutMs: 5 }),
       (e: TesseraError) => e.code === 'TIMED_OUT',
     );
+    assert.strictEqual(server.tryReceive().length, 0); // withdrawn: nobody had received it
+    const late = client.call(client.bootstrap[0], {}, { timeoutMs: 5 });
     const [d] = server.tryReceive();
     assert.strictEqual(d.kind, 'call');
+    await assert.rejects(late, (e: TesseraError) => e.code === 'TIMED_OUT');
+    const replyHandle = (d as { replyHandle: number }).replyHandle;
+    assert.deepStrictEqual(server.tryReceive(), [
+      { kind: 'notice', notice: { type: 'call-abandoned', handle: replyHandle } },
+    ]);
     assert.strictEqual(
-      code(() => server.reply((d as { replyHandle: number }).replyHandle)),
+      code(() => server.reply(replyHandle)),
       'CALLER_GONE',
     );
     client.close();
@@ -206,7 +246,7 @@ describe('shm backend API (one thread)', () => {
       };
       return (
         inRegion(L.handleBase, 16, L.peers * L.tableSize, 0, [0, 3, 13]) || // H_STATE, H_GEN, H_NEXTFREE kept
-        inRegion(L.nodeBase, 8, L.maxNodes, 0, [0, 5]) || // N_STATE, N_NEXTFREE kept
+        inRegion(L.nodeBase, N_WORDS, L.maxNodes, 0, [0, 5]) || // N_STATE, N_NEXTFREE kept
         inRegion(L.callBase, L.callWords, L.peers * L.callSlots, 0, [0, 1])
       ); // C_STATE, C_GEN kept
     };

@@ -40,7 +40,7 @@ describe('shm backend vs the model (differential)', function () {
     skipUnlessShmSpeaksSuiteProtocol(this);
   });
 
-  it("every operation gives the model's result, deliveries and completions, modulo handle names [ERR-1, ATOMIC-1, HANDLE-2, ORDER-2, NOTICE-5, TIME-2]", () => {
+  it("every operation gives the model's result, deliveries and completions, modulo handle names, protocol 2's bounds, cancels, abandoned calls and room notices included [ERR-1, ATOMIC-1, HANDLE-2, ORDER-2, NOTICE-5, TIME-2, BOUND-2, CANCEL-1, CALL-8, QUOTA-5]", () => {
     const stats = check(0x5e4);
     if (process.env.TESSERA_STATS) console.log(stats);
     mustReach(stats, [
@@ -71,7 +71,23 @@ describe('shm backend vs the model (differential)', function () {
       'op send QUEUE_FULL',
       'op call TABLE_FULL',
       'slot held by a waiting notice',
-      'no-senders notice coalesced',
+      // protocol 2: the bounds, withdrawn and new notices, cancel, replyReceive, skipFull
+      'no-senders notice withdrawn',
+      'op createNode TABLE_FULL',
+      'op call TOO_MANY_PENDING',
+      'op receive TOO_MANY_PENDING',
+      'op destroyNode STALE',
+      'op sameNode ok',
+      'op send NO_RIGHTS',
+      'completion call CANCELLED',
+      'completion receive CANCELLED',
+      'op call TIMED_OUT',
+      'deliver notice call-abandoned',
+      'arrive reply abandoned',
+      'op send CALLER_GONE',
+      'op replyReceive ok',
+      'op replyReceive pending',
+      'deliver notice room',
     ]);
   });
 
@@ -134,7 +150,7 @@ describe('shm backend vs the model (differential)', function () {
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 
-  it('a new fall to zero while a no-senders notice waits updates its derivedCount in place, keeping its place in the order [NOTICE-2, NOTICE-3, ORDER-2]', () => {
+  it('a rise from zero withdraws the waiting no-senders notice, and the next fall enqueues a fresh one after the message sent meanwhile [NOTICE-2, NOTICE-6, ORDER-2]', () => {
     const ops: Operation[] = [
       { op: 'attach', credentials: A },
       { op: 'createNode', peer: 1 },
@@ -143,23 +159,20 @@ describe('shm backend vs the model (differential)', function () {
       { op: 'release', peer: 1, handle: 3 }, // node 1: notice, derivedCount 1
       { op: 'mint', peer: 1, handle: 2, rights: ['send'] },
       { op: 'release', peer: 1, handle: 4 }, // node 2: notice after it
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
-      { op: 'release', peer: 1, handle: 5 },
-      { op: 'release', peer: 1, handle: 6 }, // node 1 again: derivedCount 3, still first
-      { op: 'receive', peer: 1, max: 8 },
-      { op: 'mint', peer: 1, handle: 1, rights: ['send'] },
-      { op: 'release', peer: 1, handle: 7 }, // received: a new notice
+      { op: 'mint', peer: 1, handle: 1, rights: ['send'] }, // node 1's notice withdrawn
+      { op: 'send', peer: 1, handle: 5, message: { segments: ['TQ=='] } },
+      { op: 'release', peer: 1, handle: 5 }, // node 1 again: a fresh notice, derivedCount 2, after the message
       { op: 'receive', peer: 1, max: 8 },
     ];
     const { stats } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true });
-    assert.strictEqual(stats['no-senders notice coalesced'], 1);
-    assert.strictEqual(stats['deliver notice no-senders'], 3);
+    assert.strictEqual(stats['no-senders notice withdrawn'], 1);
+    assert.strictEqual(stats['deliver notice no-senders'], 2);
+    assert.strictEqual(stats['deliver message'], 1);
   });
 
-  it('destroying a node discards its waiting no-senders notice and frees its record at once: the loop runs past the node pool [NOTICE-2, DESTROY-3]', () => {
+  it('destroying a node discards its waiting no-senders notice and frees its record at once: twenty rounds stay within maxNodesPerPeer 2 [NOTICE-2, DESTROY-3, NODE-4]', () => {
     // Create, mint, release, destroy in a loop without receiving: each round's no-senders notice
-    // is discarded with its node, so 20 rounds fit a pool of 8 node records and nothing waits.
+    // is discarded with its node, so 20 rounds fit 2 node records per peer and nothing waits.
     const ops: Operation[] = [{ op: 'attach', credentials: A }];
     for (let i = 0; i < 20; i++) {
       const root = 1 + 2 * i;
@@ -171,7 +184,8 @@ describe('shm backend vs the model (differential)', function () {
       );
     }
     ops.push({ op: 'receive', peer: 1, max: 16 }, { op: 'createNode', peer: 1 }, { op: 'close', peer: 1 });
-    const { stats, bus } = runDifferential(ops, SMALL_LIMITS, {}, { noPrelude: true, maxNodes: 8 });
+    const limits = { ...SMALL_LIMITS, maxNodesPerPeer: 2 };
+    const { stats, bus } = runDifferential(ops, limits, {}, { noPrelude: true });
     assert.strictEqual(stats['deliver notice no-senders'] ?? 0, 0);
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });

@@ -15,10 +15,10 @@ export const SMALL_LIMITS: Limits = {
   queueCapacityBytes: 40,
   senderQuotaMessages: 4,
   senderQuotaBytes: 24,
-  // The shm backend speaks protocol v1: v2's new limits at values where they never decide anything.
-  maxNodesPerPeer: 1 << 20,
-  maxPendingPerPeer: 1 << 20,
-  senderQuotaHandles: 12,
+  // Small enough that random sequences reach every bound (NODE-4, BOUND-2, QUOTA-4).
+  maxNodesPerPeer: 3,
+  maxPendingPerPeer: 3,
+  senderQuotaHandles: 5,
 };
 
 export class NameMap {
@@ -58,7 +58,11 @@ export function alignValues(names: NameMap, peer: number, m: unknown, x: unknown
     names.pair(peer, m as number | null, x as number | null, `${where}.${key}`);
     return;
   }
-  if ((key === 'handles' || key === 'skipped') && Array.isArray(m) && m.every((v) => typeof v === 'number')) {
+  if (
+    (key === 'handles' || key === 'skipped' || key === 'full') &&
+    Array.isArray(m) &&
+    m.every((v) => typeof v === 'number')
+  ) {
     if (!Array.isArray(x) || x.length !== m.length)
       throw new Error(`${where}.${key}: ${JSON.stringify(m)} vs ${JSON.stringify(x)}`);
     m.forEach((v, i) => names.pair(peer, v as number, x[i] as number, `${where}.${key}[${i}]`));
@@ -136,7 +140,10 @@ export function buildOp(s: BusState, c: Choice): Operation {
     const t = transfers(n, m);
     return t.length > 0 ? { segments: segs, transfers: t } : { segments: segs };
   };
-  switch (k % 20) {
+  // TIME-4: absent means no limit, 0 no waiting; most sends and receives here do not wait.
+  const wait = (x: number, timed: number, unlimited: number, limit: number) =>
+    x % 7 === timed ? { timeoutMs: 1 + (x % limit) } : x % 7 === unlimited ? {} : { timeoutMs: 0 };
+  switch (k % 22) {
     case 0: {
       const bootstrap = [];
       if (b % 2 === 0) {
@@ -158,7 +165,12 @@ export function buildOp(s: BusState, c: Choice): Operation {
     }
     case 1:
     case 2:
-      return { op: 'createNode', peer, ...(b % 3 === 0 ? { credentials: true } : {}) };
+      return {
+        op: 'createNode',
+        peer,
+        ...(b % 3 === 0 ? { credentials: true } : {}),
+        ...(b % 5 === 4 ? { acceptsHandles: false } : {}),
+      };
     case 3:
     case 4:
       return {
@@ -173,7 +185,7 @@ export function buildOp(s: BusState, c: Choice): Operation {
     case 6:
       return { op: 'revoke', peer, handle: nodeName(b) };
     case 7:
-      return { op: 'destroyNode', peer, handle: nodeName(b) };
+      return { op: 'destroyNode', peer, handle: nodeName(b), ...(d % 3 === 1 ? { derivedCount: e % 4 } : {}) };
     case 8:
     case 9:
     case 10:
@@ -182,7 +194,7 @@ export function buildOp(s: BusState, c: Choice): Operation {
         peer,
         handle: nodeName(b),
         message: message(d, e),
-        ...(e % 5 === 1 ? { timeoutMs: 1 + (e % 7) } : {}),
+        ...wait(e, 1, 3, 7),
       };
     case 11:
     case 12:
@@ -191,21 +203,38 @@ export function buildOp(s: BusState, c: Choice): Operation {
         peer,
         handle: nodeName(b),
         message: message(d, e),
-        ...(e % 3 === 1 ? { timeoutMs: 1 + (e % 9) } : {}),
+        ...(e % 3 === 1 ? { timeoutMs: 1 + (e % 9) } : e % 7 === 5 ? { timeoutMs: 0 } : {}),
+        ...(e % 11 === 4 ? { replierCredentials: true } : {}),
       };
-    case 13:
-      return { op: 'reply', peer, handle: pick(replyNames, b) ?? anyName(b), message: message(d, e) };
+    case 13: {
+      const handle = pick(replyNames, b) ?? anyName(b);
+      if (e % 3 !== 0) return { op: 'reply', peer, handle, message: message(d, e) };
+      return { op: 'replyReceive', peer, handle, message: message(d, e), max: 1 + (b % 3), ...wait(d, 1, 3, 5) };
+    }
     case 14: {
       const hs = [nodeName(b), nodeName(b + 1), nodeName(b + 2)].slice(0, 1 + (d % 3));
       const uniq = d % 11 === 10 ? hs : [...new Set(hs)];
-      return { op: 'multicast', peer, handles: uniq, message: message(d, e >> 1) };
+      return {
+        op: 'multicast',
+        peer,
+        handles: uniq,
+        message: message(d, e >> 1),
+        ...(e % 3 === 0 ? { skipFull: true } : {}),
+      };
     }
     case 15:
     case 16:
     case 17:
-      return { op: 'receive', peer, max: 1 + (b % 4), ...(d % 3 === 1 ? { timeoutMs: 1 + (d % 5) } : {}) };
+      return { op: 'receive', peer, max: 1 + (b % 4), ...wait(d, 1, 6, 5) };
     case 18:
-      return a % 4 === 0 ? { op: 'close', peer } : { op: 'receive', peer, max: 8 };
+      return a % 4 === 0 ? { op: 'close', peer } : { op: 'receive', peer, max: 8, timeoutMs: 0 };
+    case 20:
+      return { op: 'sameNode', peer, handle: nodeName(b), other: nodeName(d) };
+    case 21: {
+      // CANCEL-1: mostly a ticket the peer has pending, else any ticket
+      const mine = s.pending.filter((q) => q.peer === peer).map((q) => q.ticket);
+      return { op: 'cancel', peer, ticket: d % 4 === 3 ? 1 + (e % 9) : (pick(mine, e) ?? 1 + (e % 9)) };
+    }
     default:
       return { op: 'tick', ms: b % 6 };
   }
@@ -218,10 +247,11 @@ export function toShmOp(names: NameMap, op: Operation): Operation {
     for (const g of o.bootstrap ?? []) g.handle = names.shm(g.fromPeer, g.handle);
     return o;
   }
-  if (o.op === 'tick' || o.op === 'createNode' || o.op === 'receive' || o.op === 'close') return o;
+  if (o.op === 'tick' || o.op === 'createNode' || o.op === 'receive' || o.op === 'close' || o.op === 'cancel') return o;
   const peer = (o as { peer: number }).peer;
   if ('handle' in o && typeof o.handle === 'number') o.handle = names.shm(peer, o.handle);
   if (o.op === 'multicast') o.handles = o.handles.map((h) => names.shm(peer, h));
+  if (o.op === 'sameNode') o.other = names.shm(peer, o.other);
   const msg = (o as { message?: { transfers?: Transfer[] } }).message;
   if (msg && Array.isArray(msg.transfers)) {
     for (const t of msg.transfers) t.handle = names.shm(peer, t.handle);
@@ -238,7 +268,7 @@ export interface RunOutcome {
   stats: Stats;
 }
 
-/** Waiting no-senders notices by queue seq -> derivedCount (to see NOTICE-2 coalescing happen). */
+/** Waiting no-senders notices by queue seq -> derivedCount (to see NOTICE-6 withdrawals happen). */
 function waitingNoSenders(s: BusState): Map<number, number> {
   const out = new Map<number, number>();
   for (const p of Object.values(s.peers))
@@ -249,8 +279,6 @@ function waitingNoSenders(s: BusState): Map<number, number> {
 export interface DifferentialOptions {
   /** Run the model-named operations as given, without the two-peer prelude. */
   noPrelude?: boolean;
-  /** The shm bus's node pool (default 4096: never the limit in these runs). */
-  maxNodes?: number;
 }
 
 /**
@@ -264,12 +292,7 @@ export function runDifferential(
   options: DifferentialOptions = {},
 ): RunOutcome & { bus: ShmBus; state: BusState } {
   let s = initialState(limits);
-  const bus = ShmBus.create({
-    limits,
-    clock: 'virtual',
-    callSlotsPerPeer: limits.maxPeers * limits.maxHandlesPerPeer,
-    maxNodes: options.maxNodes ?? 4096,
-  });
+  const bus = ShmBus.create({ limits, clock: 'virtual' });
   const names = new NameMap();
   const log: string[] = [];
   const bump = (k: string) => {
@@ -316,10 +339,12 @@ export function runDifferential(
       );
     }
     bump(`op ${op.op} ${'pending' in m.result ? 'pending' : m.result.ok ? 'ok' : m.result.error}`);
-    // NOTICE-4 / NOTICE-2 situations: a released handle's slot held by its notice, a notice coalesced.
+    // NOTICE-4 / NOTICE-6 situations: a released handle's slot held by its notice, a notice withdrawn
+    // (gone from its queue in a step that received nothing and discarded nothing).
     if (Object.values(s.peers).some((p) => p.ghosts > 0)) bump('slot held by a waiting notice');
-    for (const [seq, d] of waitingNoSenders(s))
-      if (nsBefore.has(seq) && nsBefore.get(seq) !== d) bump('no-senders notice coalesced');
+    const nsAfter = waitingNoSenders(s);
+    if (!['receive', 'replyReceive', 'close', 'destroyNode'].includes(op.op))
+      for (const seq of nsBefore.keys()) if (!nsAfter.has(seq)) bump('no-senders notice withdrawn');
     for (const c of m.completions) bump(`completion ${c.op} ${c.result.ok ? 'ok' : c.result.error}`);
     if ('ok' in m.result && m.result.ok && op.op === 'receive') {
       for (const d of (
