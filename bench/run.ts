@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
+import { brokerAccounts, formatAccounts } from './broker';
 
 /** The baseline groups the performance targets (targets() below) are ratios against. */
 const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
@@ -340,6 +341,36 @@ export function formatTargets(ts: Target[]): string {
     .join('\n');
 }
 
+/** The broker's rows as ratios to the C AF_UNIX rows of the same run. */
+function brokerRatios(rs: BenchRecord[]): string[] {
+  const row = (name: string, inc: string[], regime?: string) =>
+    rs.find(
+      (r) =>
+        r.name === name &&
+        r.skipped === undefined &&
+        inc.every((i) => r.variant.includes(i)) &&
+        (regime === undefined || r.regime === regime),
+    );
+  const out: string[] = [];
+  const unix = row('xproc.c.unix.pingpong', ['64B']);
+  for (const regime of ['spinning', 'sleeping']) {
+    const b = row('xproc.broker.call', ['64B'], regime);
+    if (b?.medianRttUs && unix?.medianRttUs)
+      out.push(
+        `  call round trip, ${regime}: broker ${b.medianRttUs.toFixed(2)} us / C AF_UNIX ping-pong ${unix.medianRttUs.toFixed(2)} us = ${(b.medianRttUs / unix.medianRttUs).toFixed(2)}`,
+      );
+  }
+  for (const size of ['64B', '64KiB']) {
+    const b = row('xproc.broker.stream', [size]);
+    const u = row('xproc.c.unix.stream', [size]);
+    if (b?.msgsPerSec && u?.msgsPerSec)
+      out.push(
+        `  one-way ${size} messages/s, spinning: broker ${Math.round(b.msgsPerSec)} / C AF_UNIX ${Math.round(u.msgsPerSec)} = ${(b.msgsPerSec / u.msgsPerSec).toFixed(2)}`,
+      );
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<number> {
   const quick = argv.includes('--quick');
   const jsonAt = argv.indexOf('--json');
@@ -387,6 +418,15 @@ async function main(argv: string[]): Promise<number> {
   if (crossProcess.length > 0) {
     console.log('\ncross-process baselines (two OS processes; median of the runs, [min..max] over the runs):');
     console.log(formatSpreadTable(crossProcess));
+  }
+  const brokerLines = brokerRatios(crossProcess);
+  if (brokerLines.length > 0) {
+    console.log('\nthe broker against C AF_UNIX between processes (same run; < 1 is faster):');
+    for (const l of brokerLines) console.log(l);
+    if (brokerAccounts.length > 0) {
+      console.log("where the broker's time goes (timed inside the broker's thread over the call rows):");
+      for (const l of formatAccounts()) console.log(l);
+    }
   }
   console.log('\nratios against the performance targets (same run):');
   console.log(formatTargets(ts));

@@ -122,6 +122,34 @@ export function notify(i32: Int32Array, index: number, count?: number): number {
   return addon().notify(i32, index, count);
 }
 
+/** One word of a shared segment and the value a waiter expects it to hold (waitAny). */
+export interface WaitWord {
+  i32: Int32Array;
+  index: number;
+  value: number;
+}
+
+/**
+ * Blocks this thread while every word holds its value, up to timeoutMs (default forever): one
+ * futex_waitv (Linux 5.16) over 1 to 128 words, possibly in different segments. "ok": a notify on
+ * one of them (from any process) woke it, or a spurious wake: re-check the words; "not-equal": a
+ * word differed already. A server waiting for any of its clients sleeps once, on one word in each
+ * client's own segment, so no client can write (or hold still) another's word. Throws ENOSYS
+ * where the kernel lacks futex_waitv (capabilities().futexWaitv).
+ */
+export function waitAny(words: readonly WaitWord[], timeoutMs?: number): WaitResult {
+  return addon().waitAny(words, timeoutMs);
+}
+
+/**
+ * Gives this thread's CPU to another runnable thread, if any (sched_yield). A thread spinning for
+ * a word that another process will write calls it when spinning threads may outnumber CPUs, so
+ * that the writer gets the CPU instead of waiting for the end of the spinner's time slice.
+ */
+export function yieldCpu(): void {
+  addon().yieldCpu();
+}
+
 /** Futex waiting: reaches every process that maps the segment (and threads of this one). */
 export const processWaiting: Waiting = { wait, waitAsync, notify };
 

@@ -24,6 +24,11 @@ export interface RawAddon {
     | { async: false; value: 'not-equal' | 'timed-out' }
     | { async: true; value: Promise<'ok' | 'not-equal' | 'timed-out'> };
   notify(i32: Int32Array, index: number, count: number | undefined): number;
+  waitAny(
+    words: readonly { i32: Int32Array; index: number; value: number }[],
+    timeoutMs: number | undefined,
+  ): 'ok' | 'not-equal' | 'timed-out';
+  yieldCpu(): void;
   pidfdOpen(pid: number): number;
   pidfdAlive(fd: number): boolean;
   pidfdWaitExit(fd: number, timeoutMs: number | undefined): boolean;
@@ -42,7 +47,7 @@ export interface RawAddon {
 }
 
 /** The ABI of the C++ side this loader was written for (a stale binary is rebuilt, not trusted). */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** What build.js recorded in native/build/status.json. */
 export interface BuildStatus {

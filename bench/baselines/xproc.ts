@@ -20,6 +20,7 @@ import { buildCBench, runC } from './c';
 import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
+import { brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
 import type { XChildTask, XPingResult, XStreamResult } from './xproc-child';
@@ -40,6 +41,8 @@ export const XPROC_GROUP_IDS: readonly string[] = [
   'xproc.c.scm.stream',
   'xproc.net.pingpong',
   'xproc.net.stream',
+  'xproc.broker.call',
+  'xproc.broker.stream',
 ];
 
 interface XSizes {
@@ -350,8 +353,45 @@ function configs(z: XSizes, log: Log): Config[] {
     add('xproc.net.stream', 'xproc.net.stream', netv, 'sleeping', async () =>
       renamed(await netStream({ ...flow, msgSize: size, maxMs: z.maxMs }), 'xproc.net.stream', netv),
     );
+    brokerConfigs(size, rtt, flow, z, add);
   }
   return out;
+}
+
+/** The broker's rows (bench/broker): call round trips spinning and sleeping at 64 B, streams at both sizes. */
+function brokerConfigs(
+  size: number,
+  rtt: { iterations: number; warmup: number },
+  flow: { count: number; warmup: number },
+  z: XSizes,
+  add: (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) => void,
+): void {
+  const s = sizeLabel(size);
+  const spin = `spin ${SPIN_US}us then futex`;
+  const brokered = `${s} through the broker: 3 processes (the broker's owner with its thread, two peers, each mapping only its own segment)`;
+  if (size === 64)
+    for (const [spinUs, regime, how] of [
+      [SPIN_US, 'spinning', spin],
+      [0, 'sleeping', 'futex only'],
+    ] as const) {
+      const cv = `${brokered}; call, the server's waiting receive, reply; ${how}`;
+      add('xproc.broker.call', 'xproc.broker.call', cv, regime, async () => {
+        const r = await brokerCall('xproc.broker.call', cv, {
+          spinUs,
+          msgSize: size,
+          ...rtt,
+          maxMs: z.maxMs,
+          account: true,
+        });
+        recordAccount(regime, r.account);
+        return r.record;
+      });
+    }
+  const bv = `${brokered}; blocking sends, 32 in flight, received in batches of 64; ${spin}`;
+  const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
+  add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
+    brokerStream('xproc.broker.stream', bv, { spinUs: SPIN_US, msgSize: size, count, window: 32 }),
+  );
 }
 
 // ------------------------------------------------------------------------------ runs and spread

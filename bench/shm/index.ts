@@ -373,10 +373,11 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
   const q = opts.quick === true;
   const reps = opts.reps ?? (q ? 1 : 3);
   // The RPC pool pairs interleave their two servers over rounds: --reps of them, at least 3.
-  const workloads = shmWorkloads(q, log, Math.max(3, opts.reps ?? (q ? 3 : 5)));
+  const rounds = Math.max(3, opts.reps ?? (q ? 3 : 5));
+  const workloads = shmWorkloads(q, log, rounds);
   const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
   log(
-    `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
+    `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each; rpcpool pairs: ${rounds} interleaved rounds); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
   );
   const out: BenchRecord[] = [];
   for (const id of ids) {

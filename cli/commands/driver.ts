@@ -12,6 +12,7 @@ import { createReferenceDriver } from '../../drivers/reference';
 import { createShmDriver } from '../../drivers/shm';
 import { createShmWorkerDriver } from '../../drivers/shm-workers';
 import { createShmProcessDriver } from '../../drivers/shm-processes';
+import { createBrokerDriver } from '../../drivers/broker';
 
 export interface Implementation {
   name: string;
@@ -55,6 +56,13 @@ export const IMPLEMENTATIONS: Implementation[] = [
     completionGraceMs: 50,
   },
   {
+    name: 'broker',
+    summary:
+      'the broker: the bus in a thread of this process, every peer a process of its own that maps only its own segment (virtual clock, concurrency)',
+    createDriver: () => createBrokerDriver(),
+    concurrent: { clients: 3 },
+  },
+  {
     name: 'mutant:shm-deferred-send',
     summary:
       "a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client's next operation",
@@ -63,7 +71,6 @@ export const IMPLEMENTATIONS: Implementation[] = [
         fault: { name: 'shm-deferred-send', module: require.resolve('../../conformance/mutants/shm-deferred-send') },
       }),
     concurrent: { clients: 3 },
-    completionGraceMs: 50,
   },
   ...MUTANTS.map((m) => ({
     name: `mutant:${m.name}`,

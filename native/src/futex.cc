@@ -5,6 +5,7 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,49 +56,55 @@ int FutexWait(int32_t* addr, int32_t expected, const struct timespec* deadline, 
 
 long FutexWake(int32_t* addr, int count) { return syscall(SYS_futex, addr, FUTEX_WAKE, count, nullptr, nullptr, 0); }
 
-bool ArgWord(const FunctionCallbackInfo<Value>& args, const char* fn, int32_t** addr,
-             std::shared_ptr<v8::BackingStore>* keep) {
-  Isolate* isolate = args.GetIsolate();
-  if (!args[0]->IsInt32Array()) {
-    ThrowType(isolate, std::string(fn) + ": the first argument must be an Int32Array over a SharedArrayBuffer, got " +
-                           Describe(isolate, args[0]));
+// The word (array, index) designates, after the checks every futex function makes; `what` names
+// the pair in messages ("" for the first two arguments, "words[3]" for an entry of waitAny).
+static bool WordOf(Isolate* isolate, const char* fn, const std::string& what, Local<Value> arrayValue,
+                   Local<Value> index, int32_t** addr, std::shared_ptr<v8::BackingStore>* keep) {
+  const std::string prefix = std::string(fn) + ": " + (what.empty() ? "" : what + ": ");
+  if (!arrayValue->IsInt32Array()) {
+    ThrowType(isolate, prefix + (what.empty() ? "the first argument" : "i32") +
+                           " must be an Int32Array over a SharedArrayBuffer, got " + Describe(isolate, arrayValue));
     return false;
   }
-  Local<v8::Int32Array> array = args[0].As<v8::Int32Array>();
+  Local<v8::Int32Array> array = arrayValue.As<v8::Int32Array>();
   Local<Value> buffer = array->Buffer();
   if (!buffer->IsSharedArrayBuffer()) {
-    ThrowType(isolate, std::string(fn) +
-                           ": the Int32Array must view a SharedArrayBuffer (a futex on private memory reaches no "
+    ThrowType(isolate, prefix +
+                           "the Int32Array must view a SharedArrayBuffer (a futex on private memory reaches no "
                            "other process), got one over an ArrayBuffer");
     return false;
   }
   size_t length = array->Length();
-  Local<Value> index = args[1];
   if (!index->IsNumber()) {
-    ThrowType(isolate, std::string(fn) + ": index must be an integer, got " + Describe(isolate, index));
+    ThrowType(isolate, prefix + "index must be an integer, got " + Describe(isolate, index));
     return false;
   }
   double i = index.As<v8::Number>()->Value();
   if (!std::isfinite(i) || i != std::floor(i)) {
-    ThrowRange(isolate, std::string(fn) + ": index must be an integer (a word index, not a byte offset), got " +
+    ThrowRange(isolate, prefix + "index must be an integer (a word index, not a byte offset), got " +
                             Describe(isolate, index));
     return false;
   }
   if (i < 0 || i >= static_cast<double>(length)) {
-    ThrowRange(isolate, std::string(fn) + ": index " + Describe(isolate, index) +
-                            " is out of range: the Int32Array has " + std::to_string(length) + " elements");
+    ThrowRange(isolate, prefix + "index " + Describe(isolate, index) + " is out of range: the Int32Array has " +
+                            std::to_string(length) + " elements");
     return false;
   }
   std::shared_ptr<v8::BackingStore> store = buffer.As<v8::SharedArrayBuffer>()->GetBackingStore();
   char* base = static_cast<char*>(store->Data()) + array->ByteOffset();
   int32_t* word = reinterpret_cast<int32_t*>(base) + static_cast<size_t>(i);
   if (reinterpret_cast<uintptr_t>(word) % 4 != 0) {  // an Int32Array is always aligned; a futex must be
-    ThrowRange(isolate, std::string(fn) + ": the word is not 4-byte aligned");
+    ThrowRange(isolate, prefix + "the word is not 4-byte aligned");
     return false;
   }
   *addr = word;
   if (keep) *keep = std::move(store);
   return true;
+}
+
+bool ArgWord(const FunctionCallbackInfo<Value>& args, const char* fn, int32_t** addr,
+             std::shared_ptr<v8::BackingStore>* keep) {
+  return WordOf(args.GetIsolate(), fn, "", args[0], args[1], addr, keep);
 }
 
 static bool ArgValue(const FunctionCallbackInfo<Value>& args, const char* fn, int32_t* value) {
@@ -174,10 +181,108 @@ static void Notify(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(v8::Number::New(isolate, static_cast<double>(woken)));
 }
 
+struct FutexWaitv {  // struct futex_waitv (Linux 5.16)
+  uint64_t val;
+  uint64_t uaddr;
+  uint32_t flags;
+  uint32_t reserved;
+};
+const uint32_t kFutexSize32 = 2;  // FUTEX2_SIZE_U32; shared (no FUTEX2_PRIVATE), so other processes wake it
+const uint32_t kWaitvMax = 128;   // FUTEX_WAITV_MAX
+
+// waitAny(words, timeoutMs?) -> "ok" | "not-equal" | "timed-out": one futex_waitv (Linux 5.16) on up to
+// 128 words, each {i32, index, value}. Blocks this thread while every word holds its value, until a
+// notify (from any process) on one of them or the deadline. "not-equal": some word differed already.
+// A server waiting for any of several clients, each with a word in its own segment, sleeps once and
+// no client can write another's word.
+static void WaitAny(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  Local<Context> context = isolate->GetCurrentContext();
+  const char* fn = "waitAny";
+  if (!GetCapabilities().futexWaitv) {
+    return ThrowErrno(isolate, ENOSYS, "futex_waitv", std::string(fn) + ": this kernel has no futex_waitv (Linux 5.16)");
+  }
+  if (!args[0]->IsArray()) {
+    return ThrowType(isolate, std::string(fn) + ": words must be an array of {i32, index, value}, got " +
+                                  Describe(isolate, args[0]));
+  }
+  Local<v8::Array> list = args[0].As<v8::Array>();
+  uint32_t n = list->Length();
+  if (n < 1 || n > kWaitvMax) {
+    return ThrowRange(isolate, std::string(fn) + ": words must hold 1 to " + std::to_string(kWaitvMax) +
+                                   " entries, got " + std::to_string(n));
+  }
+  FutexWaitv v[kWaitvMax];
+  for (uint32_t k = 0; k < n; k++) {
+    const std::string what = "words[" + std::to_string(k) + "]";
+    Local<Value> entry;
+    if (!list->Get(context, k).ToLocal(&entry)) return;
+    if (!entry->IsObject()) {
+      return ThrowType(isolate, std::string(fn) + ": " + what + " must be an object {i32, index, value}, got " +
+                                    Describe(isolate, entry));
+    }
+    Local<Object> o = entry.As<Object>();
+    Local<Value> i32, index, value;
+    if (!o->Get(context, Str(isolate, "i32")).ToLocal(&i32) ||
+        !o->Get(context, Str(isolate, "index")).ToLocal(&index) ||
+        !o->Get(context, Str(isolate, "value")).ToLocal(&value))
+      return;
+    int32_t* addr;
+    if (!WordOf(isolate, fn, what, i32, index, &addr, nullptr)) return;
+    double d = value->IsNumber() ? value.As<v8::Number>()->Value() : NAN;
+    if (!value->IsNumber() || d != std::floor(d) || d < INT32_MIN || d > INT32_MAX) {
+      return ThrowRange(isolate, std::string(fn) + ": " + what + ": value must be an integer in the int32 range, got " +
+                                     Describe(isolate, value));
+    }
+    v[k].val = static_cast<uint64_t>(static_cast<uint32_t>(static_cast<int32_t>(d)));
+    v[k].uaddr = reinterpret_cast<uint64_t>(addr);
+    v[k].flags = kFutexSize32;
+    v[k].reserved = 0;
+  }
+  double ms = 0;
+  bool forever;
+  if (!ArgTimeoutMs(args, 1, fn, &ms, &forever)) return;
+  WaitResult result;
+  if (!forever && ms == 0) {
+    result = WaitResult::kTimedOut;
+    for (uint32_t k = 0; k < n; k++)
+      if (static_cast<uint32_t>(__atomic_load_n(reinterpret_cast<int32_t*>(v[k].uaddr), __ATOMIC_SEQ_CST)) !=
+          static_cast<uint32_t>(v[k].val))
+        result = WaitResult::kNotEqual;
+  } else {
+    struct timespec deadline;
+    if (!forever) deadline = DeadlineAfterMs(ms);
+    for (;;) {
+      long r = syscall(449 /* SYS_futex_waitv */, v, n, 0, forever ? nullptr : &deadline, CLOCK_MONOTONIC);
+      if (r >= 0) {
+        result = WaitResult::kOk;
+        break;
+      }
+      if (errno == EAGAIN) {
+        result = WaitResult::kNotEqual;
+        break;
+      }
+      if (errno == ETIMEDOUT) {
+        result = WaitResult::kTimedOut;
+        break;
+      }
+      // A signal interrupted the wait: the deadline is absolute, so resume.
+      if (errno != EINTR) return ThrowErrno(isolate, errno, "futex_waitv", fn);
+    }
+  }
+  args.GetReturnValue().Set(Str(isolate, WaitResultName(result)));
+}
+
+// yieldCpu(): sched_yield. A thread spinning for a word another thread of this machine will write
+// gives its CPU to that thread when both share one (more spinning threads than CPUs).
+static void YieldCpu(const FunctionCallbackInfo<Value>& args) { sched_yield(); }
+
 void InitFutex(Local<Context> context, Local<Object> exports, Local<v8::External> data) {
   SetMethod(context, exports, "wait", Wait, data);
   SetMethod(context, exports, "waitAsync", WaitAsync, data);
   SetMethod(context, exports, "notify", Notify, data);
+  SetMethod(context, exports, "waitAny", WaitAny, data);
+  SetMethod(context, exports, "yieldCpu", YieldCpu, data);
 }
 
 }  // namespace tessera

@@ -1,0 +1,193 @@
+/**
+ * The broker between processes: three processes (the broker's owner, with the broker's thread;
+ * a server peer; a client peer), each peer mapping only its own segment. Rows:
+ *   xproc.broker.call:   CALL-1 round trips of 64 B (call, the server's waiting receive completes,
+ *                        reply, the call completes), spinning and sleeping;
+ *   xproc.broker.stream: one-way blocking sends of 64 B and 64 KiB, received in batches of 64.
+ * With `account`, the broker times its request path (reading a request out of the ring and
+ * decoding it, running it on the bus, encoding and writing the answers) over the call rows.
+ */
+import { fork, type ChildProcess } from 'child_process';
+import { Broker } from '../../backends/broker';
+import { nativeAvailability } from '../../native';
+import { emptyRecord, rttStats, siblingEntry, skippedRecord } from '../baselines/common';
+import type { BenchRecord } from '../baselines/common';
+import type { BrokerChildResult, BrokerChildTask, FromBrokerChild } from './child';
+
+interface Child {
+  proc: ChildProcess;
+  next(): Promise<FromBrokerChild>;
+}
+
+function forkChild(): Child {
+  const { file, execArgv } = siblingEntry(__dirname, 'child');
+  const proc = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const queue: FromBrokerChild[] = [];
+  const waiters: { resolve: (m: FromBrokerChild) => void; reject: (e: Error) => void }[] = [];
+  proc.on('message', (m: FromBrokerChild) => {
+    const w = waiters.shift();
+    if (w) w.resolve(m);
+    else queue.push(m);
+  });
+  proc.once('exit', (code, signal) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`a broker bench peer exited (${code ?? signal})`));
+  });
+  return {
+    proc,
+    next: () =>
+      queue.length > 0
+        ? Promise.resolve(queue.shift()!)
+        : new Promise<FromBrokerChild>((resolve, reject) => waiters.push({ resolve, reject })),
+  };
+}
+
+async function expectResult(c: Child): Promise<BrokerChildResult> {
+  const m = await c.next();
+  if ('error' in m) throw new Error(`broker bench peer: ${m.error}`);
+  if (!('result' in m)) throw new Error(`broker bench peer: unexpected ${JSON.stringify(m)}`);
+  return m.result;
+}
+
+/** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
+async function setup(
+  spinUs: number,
+): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
+  const broker = await Broker.start({ spinUs });
+  const owner = forkChild();
+  const other = forkChild();
+  const stop = async () => {
+    owner.proc.kill('SIGKILL');
+    other.proc.kill('SIGKILL');
+    await broker.stop();
+  };
+  try {
+    const credentials = (pid: number) => ({ uid: 0, gid: 0, pid });
+    const o = await broker.expect(owner.proc.pid!, { credentials: credentials(owner.proc.pid!) });
+    owner.proc.send({ connect: { socketPath: broker.socketPath, spinUs, owner: true } });
+    const ready = await owner.next();
+    if (!('ready' in ready)) throw new Error(`broker bench owner: ${JSON.stringify(ready)}`);
+    await o.connected;
+    const x = await broker.expect(other.proc.pid!, {
+      credentials: credentials(other.proc.pid!),
+      bootstrap: [{ fromPeer: ready.ready.peer, handle: ready.ready.handle! }],
+    });
+    other.proc.send({ connect: { socketPath: broker.socketPath, spinUs, owner: false } });
+    const r2 = await other.next();
+    if (!('ready' in r2)) throw new Error(`broker bench peer: ${JSON.stringify(r2)}`);
+    await x.connected;
+    return { broker, owner, other, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** The request-path accounts of every call row run, by regime (the bench prints their medians). */
+export const brokerAccounts: { regime: string; account: BrokerAccount }[] = [];
+
+export function recordAccount(regime: string, account: BrokerAccount | null): void {
+  if (account) brokerAccounts.push({ regime, account });
+}
+
+/** The median account of each regime, one line each. */
+export function formatAccounts(): string[] {
+  const out: string[] = [];
+  for (const regime of [...new Set(brokerAccounts.map((a) => a.regime))]) {
+    const runs = brokerAccounts.filter((a) => a.regime === regime).map((a) => a.account);
+    const med = (f: (a: BrokerAccount) => number) => {
+      const v = runs.map(f).sort((x, y) => x - y);
+      return v[Math.floor((v.length - 1) / 2)];
+    };
+    const d = med((a) => a.decodeUsPerRequest),
+      r = med((a) => a.runUsPerRequest),
+      e = med((a) => a.encodeUsPerRequest);
+    out.push(
+      `  ${regime}: per request ${d.toFixed(2)} us reading it out of the ring and decoding it, ${r.toFixed(2)} us running it on the bus, ` +
+        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all; a call round trip is 2 requests, ` +
+        `plus the server's receive; median of ${runs.length} runs)`,
+    );
+  }
+  return out;
+}
+
+export interface BrokerAccount {
+  requests: number;
+  decodeUsPerRequest: number;
+  runUsPerRequest: number;
+  encodeUsPerRequest: number;
+}
+
+/** Call round trips between two peer processes through the broker. */
+export async function brokerCall(
+  name: string,
+  variant: string,
+  o: { spinUs: number; msgSize: number; warmup: number; iterations: number; maxMs: number; account?: boolean },
+): Promise<{ record: BenchRecord; account: BrokerAccount | null }> {
+  const a = nativeAvailability();
+  if (!a.available) return { record: skippedRecord(name, variant, a.error.message), account: null };
+  const { broker, owner, other, stop } = await setup(o.spinUs);
+  try {
+    const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
+    owner.proc.send({ role: 'server', ...base, count: Number.MAX_SAFE_INTEGER } satisfies BrokerChildTask);
+    if (o.account) await broker.times(true);
+    other.proc.send({
+      role: 'client',
+      ...base,
+      msgSize: o.msgSize,
+      warmup: o.warmup,
+      iterations: o.iterations,
+      maxMs: o.maxMs,
+    } satisfies BrokerChildTask);
+    const r = await expectResult(other);
+    const t = o.account ? await broker.times(false) : null;
+    const samples = r.samples ?? [];
+    const { medianUs, p99Us } = rttStats(samples, samples.length);
+    const record = emptyRecord(name, variant);
+    record.medianRttUs = medianUs;
+    record.p99RttUs = p99Us;
+    record.samples = samples.length;
+    const account =
+      t && t.requests > 0
+        ? {
+            requests: t.requests,
+            decodeUsPerRequest: t.decodeNs / t.requests / 1000,
+            runUsPerRequest: t.runNs / t.requests / 1000,
+            encodeUsPerRequest: t.encodeNs / t.requests / 1000,
+          }
+        : null;
+    return { record, account };
+  } finally {
+    await stop();
+  }
+}
+
+/** One-way blocking sends from one peer process to another through the broker. */
+export async function brokerStream(
+  name: string,
+  variant: string,
+  o: { spinUs: number; msgSize: number; count: number; window: number },
+): Promise<BenchRecord> {
+  const a = nativeAvailability();
+  if (!a.available) return skippedRecord(name, variant, a.error.message);
+  const { broker, owner, other, stop } = await setup(o.spinUs);
+  try {
+    const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
+    owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
+    other.proc.send({
+      role: 'source',
+      ...base,
+      msgSize: o.msgSize,
+      count: o.count,
+      window: o.window,
+    } satisfies BrokerChildTask);
+    const [sink, src] = await Promise.all([expectResult(owner), expectResult(other)]);
+    const elapsedNs = Number(BigInt(sink.t!) - BigInt(src.t!));
+    const record = emptyRecord(name, variant);
+    record.msgsPerSec = (o.count * 1e9) / elapsedNs;
+    record.bytesPerSec = (o.count * o.msgSize * 1e9) / elapsedNs;
+    record.samples = o.count;
+    return record;
+  } finally {
+    await stop();
+  }
+}
