@@ -5,7 +5,7 @@
 // processes that died, and runs spec operations as given through its in-process
 // runner (runner.ts).
 import { Worker, type WorkerOptions } from 'worker_threads';
-import { createSegment, ProcessWatch, type Segment } from '../../native';
+import { createSegment, nativeAvailability, ProcessWatch, type Segment } from '../../native';
 import { createHash, randomBytes } from 'crypto';
 import type {
   Completion,
@@ -113,7 +113,7 @@ export class ShmBus implements RunnerBus {
     if (options.span !== undefined && !processes && options.span !== 'threads')
       throw new TesseraError('INVALID_ARGUMENT', 'ShmBus.create');
     this.segment = processes ? createSegment(this.layout.totalBytes, { name: 'tessera-bus' }) : null;
-    this.sab = this.segment?.buffer ?? new SharedArrayBuffer(this.layout.totalBytes);
+    this.sab = this.segment?.buffer ?? threadBusMemory(this.layout.totalBytes);
     const waiting = options.waiting ?? (processes ? processWaiting : threadWaiting);
     this.core = new BusCore(this.sab, this.layout, OWNER_TOKEN, 0, waiting);
     this.core.initialize();
@@ -337,4 +337,19 @@ export class ShmBus implements RunnerBus {
 
 function invalid(): Result {
   return { ok: false, error: errorCodeOf(STATUS.INVALID_ARGUMENT) };
+}
+
+/**
+ * The memory of a bus whose peers are threads of this process. V8's own SharedArrayBuffer is
+ * private anonymous memory, which Linux's overcommit check charges whole to every fork() of the
+ * process (a bus at the default limits is some hundreds of MiB, reserved though mostly never
+ * touched): a process holding a few dozen buses could no longer start a child (spawn ENOMEM). A
+ * shared mapping of a memfd is not charged at fork, so one is used where the native addon is
+ * built; the fd is closed at once (the mapping lives as long as the buffer, which threads share).
+ */
+function threadBusMemory(bytes: number): SharedArrayBuffer {
+  if (!nativeAvailability().available) return new SharedArrayBuffer(bytes);
+  const segment = createSegment(bytes, { name: 'tessera-bus' });
+  segment.close();
+  return segment.buffer;
 }
