@@ -5,12 +5,14 @@
 //                          [--baselines sab,net.pingpong,c.pingpong] [--reps N] [--xproc-reps N]
 // --only picks shm workloads (bench/shm SHM_WORKLOADS); --baselines picks baseline groups
 // (bench/baselines GROUP_IDS); --targets-only runs just the baselines the targets need.
+// rpcpool / rpcpool0 (spinning / sleeping): an RPC pool whose server answers by reply then receive
+// or by replyReceive, the two interleaved over rounds, printed with their ratio.
 // The cross-process baselines (xproc.*) print as a table of their own: each row the median of
 // --xproc-reps runs (default 5) with the spread of the runs, and its regime.
 import * as fs from 'fs';
-import { formatTable, type BenchRecord } from './baselines/common';
+import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
-import { runShmBenchmarks } from './shm';
+import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
 import { brokerAccounts, formatAccounts } from './broker';
 
 /** The baseline groups the performance targets (targets() below) are ratios against. */
@@ -241,6 +243,87 @@ export function crossProcessTargets(records: BenchRecord[]): Target[] {
   ];
 }
 
+/** (b)/(a) of one figure: of the two rows' medians, and of each round (a round runs a and b back to back). */
+interface PairedRatio {
+  ofMedians: number | null;
+  perRound: (number | null)[];
+  /** Least and greatest of the rounds' ratios. */
+  range?: [number, number];
+}
+
+type PoolFigure = 'medianRttUs' | 'meanRttUs' | 'msgsPerSec';
+
+function paired(a: BenchRecord, b: BenchRecord, f: PoolFigure): PairedRatio {
+  const ra = a.perRun?.[f] ?? [],
+    rb = b.perRun?.[f] ?? [];
+  const perRound = rb.map((v, i) => div(v, ra[i]));
+  const known = perRound.filter((v): v is number => v !== null);
+  return {
+    ofMedians: div(b[f], a[f]),
+    perRound,
+    ...(known.length > 0 ? { range: [Math.min(...known), Math.max(...known)] as [number, number] } : {}),
+  };
+}
+
+/** The RPC pool's two servers of one regime, measured in the same run: (b) replyReceive against (a) reply then receive. */
+interface PoolComparison {
+  regime: 'spinning' | 'sleeping';
+  rows: {
+    name: string;
+    callsPerSec: number | null;
+    meanRttUs: number | null;
+    medianRttUs: number | null;
+    wakesPerCall: number | null;
+  }[];
+  callsPerSec: PairedRatio;
+  medianRtt: PairedRatio;
+  meanRtt: PairedRatio;
+  /** Set when a spinning row's waiters mostly slept (the load took the spins): not the spinning regime. */
+  caveat?: string;
+}
+
+export function replyReceiveComparison(records: BenchRecord[]): PoolComparison[] {
+  const out: PoolComparison[] = [];
+  for (const regime of ['spinning', 'sleeping'] as const) {
+    const [a, b] = RPC_POOL_NAMES.map((n) => records.find((r) => r.name === n && r.regime === regime));
+    if (!a || !b) continue;
+    out.push({
+      regime,
+      rows: [a, b].map((r) => ({
+        name: r.name,
+        callsPerSec: r.msgsPerSec,
+        meanRttUs: r.meanRttUs ?? null,
+        medianRttUs: r.medianRttUs,
+        // a call is two messages: wakesPerMsg counts the sleeps of both sides per message
+        wakesPerCall: r.wakesPerMsg === null ? null : 2 * r.wakesPerMsg,
+      })),
+      callsPerSec: paired(a, b, 'msgsPerSec'),
+      medianRtt: paired(a, b, 'medianRttUs'),
+      meanRtt: paired(a, b, 'meanRttUs'),
+      caveat: notSpinning(a, b),
+    });
+  }
+  return out;
+}
+
+export function formatComparison(cs: PoolComparison[]): string {
+  const f = (v: number | null, d: number) => (v === null ? '-' : v.toFixed(d));
+  const ratio = (r: PairedRatio) =>
+    `${f(r.ofMedians, 3)}${r.range ? ` [rounds ${r.range[0].toFixed(2)}..${r.range[1].toFixed(2)}]` : ''}`;
+  const lines: string[] = [];
+  for (const c of cs) {
+    for (const r of c.rows)
+      lines.push(
+        `${c.regime.padEnd(9)} ${r.name.padEnd(26)} ${fmtSi(r.callsPerSec).padStart(7)} calls/s  mean ${f(r.meanRttUs, 2)} us  median ${f(r.medianRttUs, 2)} us  wakes/call ${f(r.wakesPerCall, 3)}`,
+      );
+    lines.push(
+      `${''.padEnd(9)} (b)/(a): calls/s ${ratio(c.callsPerSec)}, median RTT ${ratio(c.medianRtt)}, mean RTT ${ratio(c.meanRtt)}`,
+    );
+    if (c.caveat) lines.push(`${''.padEnd(9)} ${c.caveat}`);
+  }
+  return lines.join('\n');
+}
+
 function verdict(t: Target): string {
   if (t.ratio === null) return 'n/a (baseline missing or skipped)';
   if (t.caveat) return `n/a (${t.caveat})`;
@@ -294,6 +377,10 @@ async function main(argv: string[]): Promise<number> {
   const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
   const usage =
     'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N] [--xproc-reps N]';
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`${usage}\n--only: ${SHM_WORKLOADS.join(',')}`);
+    return 0;
+  }
   if (jsonAt >= 0 && !jsonFile) {
     console.error(usage);
     return 2;
@@ -343,6 +430,13 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log('\nratios against the performance targets (same run):');
   console.log(formatTargets(ts));
+  const pool = replyReceiveComparison(records);
+  if (pool.length > 0) {
+    console.log(
+      '\nRPC pool, replyReceive (b) vs reply + receive (a): same run, interleaved rounds; [rounds]: range over them',
+    );
+    console.log(formatComparison(pool));
+  }
   if (crossProcess.length > 0) {
     console.log('\nratios across processes (same run; regime of each side named; [runs]: range over the runs):');
     console.log(formatTargets(xts));
@@ -356,6 +450,7 @@ async function main(argv: string[]): Promise<number> {
           records,
           ratios: ts.map((t) => ({ ...t, verdict: verdict(t) })),
           crossProcessRatios: xts.map((t) => ({ ...t, verdict: verdict(t) })),
+          replyReceiveVsReplyThenReceive: pool,
         },
         null,
         2,

@@ -13,6 +13,8 @@ export interface BenchRecord {
   /** Configuration and measuring method, e.g. "spin 0 (Atomics.wait only); rtt: hrtime every 4th RT". */
   variant: string;
   medianRttUs: number | null;
+  /** Mean of the same round-trip samples (rows that report it; the pool rows of the shm bench). */
+  meanRttUs?: number | null;
   p99RttUs: number | null;
   msgsPerSec: number | null;
   bytesPerSec: number | null;
@@ -26,6 +28,8 @@ export interface BenchRecord {
   regime?: Regime;
   /** Runs the figures are the median of (cross-process rows). */
   runs?: number;
+  /** Each run's figures in run order (rows whose runs pair with another row's: the shm RPC pool). */
+  perRun?: Partial<Record<'medianRttUs' | 'meanRttUs' | 'msgsPerSec' | 'wakesPerMsg', (number | null)[]>>;
   /** The smallest and largest value of a figure over the runs. */
   spread?: Partial<Record<'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec', [number, number]>>;
 }

@@ -111,6 +111,7 @@ async function callReply(
     `${size === 64 ? '64B' : '64KiB'} call/reply, ${clients} client${clients > 1 ? 's' : ''} ${who} server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? `0 (${sleep} only)` : `<=${spin}us adaptive`}`,
   );
   rec.medianRttUs = medianUs;
+  rec.meanRttUs = all.length === 0 ? null : all.reduce((a, v) => a + v, 0) / all.length / 1000;
   rec.p99RttUs = p99Us;
   rec.msgsPerSec = (calls * 1e9) / elapsed;
   rec.bytesPerSec = (calls * size * 1e9) / elapsed;
@@ -171,10 +172,10 @@ async function stream(
 
 /** Median of each figure over repetitions (records of one workload). */
 function medianRecord(recs: BenchRecord[]): BenchRecord {
-  const med = (k: 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg') => {
+  const med = (k: 'medianRttUs' | 'meanRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg') => {
     const v = recs
       .map((r) => r[k])
-      .filter((x): x is number => x !== null)
+      .filter((x): x is number => typeof x === 'number')
       .sort((a, b) => a - b);
     return v.length === 0 ? null : v[Math.floor(v.length / 2)];
   };
@@ -182,12 +183,72 @@ function medianRecord(recs: BenchRecord[]): BenchRecord {
     ...recs[0],
     variant: `${recs[0].variant}; median of ${recs.length}`,
     medianRttUs: med('medianRttUs'),
+    ...(recs[0].meanRttUs !== undefined ? { meanRttUs: med('meanRttUs') } : {}),
     p99RttUs: med('p99RttUs'),
     msgsPerSec: med('msgsPerSec'),
     bytesPerSec: med('bytesPerSec'),
     wakesPerMsg: med('wakesPerMsg'),
     samples: recs.reduce((a, r) => a + r.samples, 0),
   };
+}
+
+/** The two ways the RPC pool's server answers the last call of each receive batch (the others get a plain reply). */
+const POOL_SERVERS = [
+  { handoff: false, how: 'reply then receive (two operations: replyBytes, receiveBatchSync)' },
+  { handoff: true, how: 'replyReceive (one step: replyBytesAndReceiveSync, with hand-off)' },
+] as const;
+
+/** The RPC pool's record name: what its server does, (a) reply + receive or (b) replyReceive. */
+export const RPC_POOL_NAMES = ['shm.rpcpool.reply+receive', 'shm.rpcpool.replyReceive'] as const;
+
+/**
+ * An RPC pool: `clients` client threads calling one node, served by one server thread (a node's
+ * deliveries queue at its one owner), the server answering by (a) reply then receive or (b)
+ * replyReceive. The two run in the same process run, interleaved round by round (a b, b a, ...)
+ * so that a load change on the shared machine falls on both: two records, each the median of its
+ * rounds with the rounds' spread.
+ */
+async function rpcPool(
+  spin: number,
+  clients: number,
+  rounds: number,
+  iterations: number,
+  warmup: number,
+  log: Log,
+): Promise<BenchRecord[]> {
+  const byServer: BenchRecord[][] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    for (const m of r % 2 === 0 ? [0, 1] : [1, 0])
+      byServer[m].push(await callReply(spin, clients, iterations, warmup, log, POOL_SERVERS[m].handoff));
+    const [a, b] = byServer.map((recs) => recs[r].msgsPerSec ?? NaN);
+    log(`    round ${r + 1}/${rounds}: replyReceive / reply + receive calls/s ${(b / a).toFixed(3)}`);
+  }
+  return byServer.map((recs, m) => {
+    const rec = medianRecord(recs);
+    const spread = (k: 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec'): [number, number] => {
+      const v = recs.map((x) => x[k]).filter((x): x is number => x !== null);
+      return [Math.min(...v), Math.max(...v)];
+    };
+    return {
+      ...rec,
+      name: RPC_POOL_NAMES[m],
+      variant: `64B, ${clients} client threads -> 1 server thread on one node, ${POOL_SERVERS[m].how}, spin ${spin === 0 ? '0 (Atomics.wait only)' : `<=${spin}us adaptive`}; median of ${rounds} interleaved rounds`,
+      regime: spin === 0 ? 'sleeping' : 'spinning',
+      runs: rounds,
+      perRun: {
+        medianRttUs: recs.map((x) => x.medianRttUs),
+        meanRttUs: recs.map((x) => x.meanRttUs ?? null),
+        msgsPerSec: recs.map((x) => x.msgsPerSec),
+        wakesPerMsg: recs.map((x) => x.wakesPerMsg),
+      },
+      spread: {
+        medianRttUs: spread('medianRttUs'),
+        p99RttUs: spread('p99RttUs'),
+        msgsPerSec: spread('msgsPerSec'),
+        bytesPerSec: spread('bytesPerSec'),
+      },
+    };
+  });
 }
 
 export const SHM_WORKLOADS = [
@@ -202,10 +263,16 @@ export const SHM_WORKLOADS = [
   'unicast',
   'multicast',
   'rpc',
+  'rpcpool',
+  'rpcpool0',
 ] as const;
 
 /** Every workload by id, sized for a quick or a full run. */
-function shmWorkloads(q: boolean, log: Log): Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord>> {
+function shmWorkloads(
+  q: boolean,
+  log: Log,
+  rounds: number,
+): Record<(typeof SHM_WORKLOADS)[number], () => Promise<BenchRecord | BenchRecord[]>> {
   const rtt = q ? { iterations: 2_000, warmup: 200 } : { iterations: 100_000, warmup: 10_000 };
   const small = q ? { count: 20_000, warmup: 2_000 } : { count: 1_000_000, warmup: 100_000 };
   const objects = q ? { count: 10_000, warmup: 1_000 } : { count: 200_000, warmup: 20_000 };
@@ -295,6 +362,9 @@ function shmWorkloads(q: boolean, log: Log): Record<(typeof SHM_WORKLOADS)[numbe
         8,
       ),
     rpc: () => callReply(50, 4, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
+    // Each runs its own interleaved rounds (--reps of them, at least 3): one record per server.
+    rpcpool: () => rpcPool(50, 4, rounds, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
+    rpcpool0: () => rpcPool(0, 4, rounds, Math.ceil(rtt.iterations / 4), rtt.warmup, log),
   };
 }
 
@@ -302,15 +372,22 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
   const log = opts.log ?? (() => undefined);
   const q = opts.quick === true;
   const reps = opts.reps ?? (q ? 1 : 3);
-  const workloads = shmWorkloads(q, log);
+  // The RPC pool pairs interleave their two servers over rounds: --reps of them, at least 3.
+  const rounds = Math.max(3, opts.reps ?? (q ? 3 : 5));
+  const workloads = shmWorkloads(q, log, rounds);
   const ids = SHM_WORKLOADS.filter((id) => !opts.only || opts.only.length === 0 || opts.only.includes(id));
   log(
-    `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
+    `shm workloads: ${ids.join(', ')} (${reps} repetition${reps === 1 ? '' : 's'} each; rpcpool pairs: ${rounds} interleaved rounds); 1-min load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} CPUs`,
   );
   const out: BenchRecord[] = [];
   for (const id of ids) {
-    const recs: BenchRecord[] = [];
-    for (let r = 0; r < reps; r++) recs.push(await workloads[id]());
+    const first = await workloads[id]();
+    if (Array.isArray(first)) {
+      out.push(...first);
+      continue;
+    }
+    const recs: BenchRecord[] = [first];
+    for (let r = 1; r < reps; r++) recs.push((await workloads[id]()) as BenchRecord);
     out.push(reps === 1 ? recs[0] : medianRecord(recs));
   }
   return out;
