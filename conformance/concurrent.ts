@@ -148,6 +148,8 @@ export async function runConcurrent(
       seed: o.seed,
       operations: [...info.operations],
       transfers: info.features.includes('transfers'),
+      // Every client holds a handle to node 0 (granted at attach): the node all plans aim at.
+      aim: { node: 'n0', owner: 0 },
       handles: [...v.handles.map((name, j) => ({ name, node: `n${j}` })), { name: roots[k], node: `n${k}` }],
     });
   }
@@ -162,8 +164,11 @@ export async function runConcurrent(
       const script = new ClientScript(plan);
       while (!script.done) {
         const step = script.next();
-        const r = await rec.invoke(plan.client, step.op);
+        // The recorder records the operation as it invokes it: its id is the next one. Read after the
+        // await, the last recorded operation may be another client's that overlapped this one.
+        const pending = rec.invoke(plan.client, step.op);
         targets.set(rec.ops[rec.ops.length - 1].id, step.targets);
+        const r = await pending;
         script.learn(step, r);
         // Let other clients in between our invocations (a microtask is not enough for some drivers).
         if (script.yieldNow()) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -48,6 +48,14 @@ export interface ClientPlan {
   seed: number;
   operations: string[];
   transfers: boolean;
+  /**
+   * The node every client's plan aims at (optional: without it each client spreads its operations over
+   * what it holds). Its owner serves it (receives and answers calls, and in the second half of its script
+   * revokes what was granted from its root); the other clients send and call through their handles to it.
+   * Different clients' operations then meet on one node and one call: a revoke racing a send through the
+   * handles it revokes (REVOKE-1, REVOKE-3), a call racing the reply to an earlier call (CALL-3, CALL-10).
+   */
+  aim?: { node: string; owner: number };
 }
 
 /** One operation a client ran, with the node labels it targeted (for the race statistics). */
@@ -69,11 +77,15 @@ export class ClientScript {
   private readonly calls: number[] = [];
   private readonly ops: Set<string>;
   private i = 0;
+  /** The step at which the owner of an aimed node revokes what was granted from its root. */
+  private readonly revokeAt: number;
 
   constructor(readonly plan: ClientPlan) {
     this.random = prng(plan.seed * 7919 + plan.client);
     this.nodeHandles = plan.handles.map((h) => ({ ...h }));
     this.ops = new Set(plan.operations);
+    const half = Math.floor(plan.opsPerClient / 2);
+    this.revokeAt = half + Math.floor(this.random() * (plan.opsPerClient - half));
   }
 
   get done(): boolean {
@@ -90,7 +102,8 @@ export class ClientScript {
       peer = this.plan.peer,
       i = this.i++;
     const choices: ScriptStep[] = [];
-    const target = this.pick(nodeHandles);
+    const aimed = nodeHandles.filter((h) => h.node === this.plan.aim?.node);
+    const target = aimed.length > 0 && random() < 0.6 ? this.pick(aimed) : this.pick(nodeHandles);
     const payload = { segments: [text(`c${k}.${i}`)] };
     // Sends and receives never wait (timeoutMs 0, TIME-4): each client keeps one operation in flight.
     const send: ScriptStep = {
@@ -118,8 +131,18 @@ export class ClientScript {
         ops.has('replyReceive') && random() < 0.5
           ? { op: { op: 'replyReceive', peer, handle: r, message: answer, max: 2, timeoutMs: 0 }, targets: [] }
           : { op: { op: 'reply', peer, handle: r, message: answer }, targets: [] };
+      // The server of an aimed node answers as soon as it holds a call, most of the time: the callers'
+      // next calls then meet its replies (CALL-3).
+      if (this.serves && random() < 0.6) {
+        this.replyHandles.shift();
+        return answerStep;
+      }
       choices.push(answerStep, answerStep);
     }
+    const aimedSteps = this.plan.aim ? this.aimedSteps(aimed, i, payload) : [];
+    // The owner's revoke is the step itself, not one choice among others.
+    if (aimedSteps[0]?.op.op === 'revoke' && ops.has('revoke')) return aimedSteps[0];
+    choices.push(...aimedSteps);
     // A caller gives up on one of its calls, racing whoever answers it (CANCEL-3).
     if (ops.has('cancel') && this.calls.length > 0 && random() < 0.5)
       choices.push({ op: { op: 'cancel', peer, ticket: this.calls[0] }, targets: [] });
@@ -155,6 +178,29 @@ export class ClientScript {
     if (chosen.op.op === 'reply' || chosen.op.op === 'replyReceive') this.replyHandles.shift();
     if (chosen.op.op === 'cancel') this.calls.shift();
     return chosen;
+  }
+
+  /** Whether this client owns the node the plan aims at, and so serves it. */
+  private get serves(): boolean {
+    return this.plan.aim?.owner === this.plan.client;
+  }
+
+  /** The extra weight of an aimed plan: the owner serves and revokes, the others send and call through `aimed`. */
+  private aimedSteps(aimed: LabelledHandle[], i: number, payload: { segments: string[] }): ScriptStep[] {
+    const { peer } = this.plan;
+    const node = this.plan.aim!.node;
+    if (this.serves) {
+      const receive: ScriptStep = { op: { op: 'receive', peer, max: 2, timeoutMs: 0 }, targets: [] };
+      // Revoking the root (which stays live, REVOKE-1) revokes every handle granted from it, mid-traffic:
+      // at one step of the second half drawn from the seed, and now and then after it.
+      if (aimed.length > 0 && (i === this.revokeAt || (i > this.revokeAt && this.random() < 0.3)))
+        return [{ op: { op: 'revoke', peer, handle: aimed[0].name }, targets: [`revoke:${node}`] }];
+      return [receive, receive];
+    }
+    if (aimed.length === 0) return [];
+    const h = this.pick(aimed);
+    const call: ScriptStep = { op: { op: 'call', peer, handle: h.name, message: payload }, targets: [node] };
+    return [call, call, { op: { op: 'send', peer, handle: h.name, message: payload, timeoutMs: 0 }, targets: [node] }];
   }
 
   /** Learn handles from a result: minted handles, transferred handles, reply handles; and its calls' tickets. */
