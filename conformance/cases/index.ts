@@ -10,6 +10,7 @@ import { OUTCOME_CASES } from './outcomes';
 import { ABANDON_CASES } from './abandon';
 import { DELIVERY_CASES } from './delivery';
 import { GAP_CASES } from './gaps';
+import { OPERATIONS } from '../../spec/registry/operations';
 
 export const CASES: readonly Case[] = [
   ...HANDLE_CASES,
@@ -27,24 +28,8 @@ export interface Requirements {
   features: Feature[];
 }
 
-const KNOWN_OPERATIONS = new Set<string>([
-  'attach',
-  'createNode',
-  'mint',
-  'release',
-  'revoke',
-  'destroyNode',
-  'sameNode',
-  'send',
-  'call',
-  'reply',
-  'replyReceive',
-  'multicast',
-  'receive',
-  'cancel',
-  'close',
-  'tick',
-]);
+/** The operations of the spec's registry: a case's steps need those it uses. */
+const KNOWN_OPERATIONS = new Set<string>(OPERATIONS.map((o) => o.name));
 
 /** TIME-4: an operation that may wait is one whose timeoutMs is left out or greater than 0. */
 const mayWait = (o: { timeoutMs?: unknown }) =>
