@@ -43,6 +43,18 @@ export interface BrokerTimes {
   runNs: number;
   /** Nanoseconds encoding results and completions and writing them into rings. */
   encodeNs: number;
+  /** Requests taken out of the rings (counted whether or not the path is timed). */
+  taken: number;
+  /** Rounds that found work, and the broker thread's sleeps on its futex words. */
+  busyRounds: number;
+  sleeps: number;
+  /** Futex wakes the broker issued that woke a peer thread. */
+  wakes: number;
+}
+
+/** Fresh totals. */
+export function zeroTimes(): BrokerTimes {
+  return { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0, taken: 0, busyRounds: 0, sleeps: 0, wakes: 0 };
 }
 
 export type Notify = (i32: Int32Array, index: number) => void;
@@ -64,7 +76,7 @@ export class BrokerCore {
   private readonly deadlines = new Map<number, number>();
   private earliestDeadline = Infinity;
   /** Timing of the request path (only with `timed`). */
-  readonly times: BrokerTimes = { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0 };
+  readonly times: BrokerTimes = zeroTimes();
   timed = false;
 
   constructor(
@@ -174,6 +186,7 @@ export class BrokerCore {
         this.execute(s, rec, t0);
       }
       executed += took;
+      this.times.taken += took;
       s.releaseRequests(this.notify);
       this.publishAll();
     }
@@ -181,6 +194,7 @@ export class BrokerCore {
       this.catchUp();
       this.publishAll();
     }
+    if (executed > 0) this.times.busyRounds++;
     return executed;
   }
 

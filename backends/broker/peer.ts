@@ -15,6 +15,14 @@ import { isFrameError, RingReader, RingWriter, type RecordRef } from './ring';
 import { SpinBudget, type SpinOptions } from './spin';
 import type { Handshake } from './server';
 
+/** A peer's waiting, counted (the benchmark reports wakes per message). */
+export interface PeerWaits {
+  spinsWon: number;
+  spinsLost: number;
+  sleeps: number;
+  wakes: number;
+}
+
 export interface BrokerPeerOptions extends SpinOptions {
   /** How long to wait for the broker to answer the connection (ms, default 10 s). */
   connectTimeoutMs?: number;
@@ -98,6 +106,8 @@ export class BrokerPeer {
   private closed = false;
   /** Requests the broker discarded because it could not read them (never, for this library's own requests). */
   discardedRequests = 0;
+  /** How this peer waited: spins that saw the broker's answer, spins that ran out, futex sleeps, and bells that woke the broker. */
+  readonly waits: PeerWaits = { spinsWon: 0, spinsLost: 0, sleeps: 0, wakes: 0 };
 
   constructor(
     private readonly socket: net.Socket,
@@ -164,7 +174,7 @@ export class BrokerPeer {
   private ring(): void {
     if (Atomics.load(this.i32, W.BROKER_SLEEPING) !== 0) {
       Atomics.add(this.i32, W.BELL, 1);
-      notify(this.i32, W.BELL, 1);
+      if (notify(this.i32, W.BELL, 1) > 0) this.waits.wakes++;
     }
   }
 
@@ -175,7 +185,10 @@ export class BrokerPeer {
     const seen = Atomics.load(i32, W.REQ_HEAD);
     Atomics.add(i32, W.ROOM_WAITERS, 1);
     this.ring();
-    if (Atomics.load(i32, W.REQ_HEAD) === seen) wait(i32, W.REQ_HEAD, seen, 5);
+    if (Atomics.load(i32, W.REQ_HEAD) === seen) {
+      this.waits.sleeps++;
+      wait(i32, W.REQ_HEAD, seen, 5);
+    }
     Atomics.sub(i32, W.ROOM_WAITERS, 1);
   }
 
@@ -331,12 +344,17 @@ export class BrokerPeer {
     const budget = this.budget;
     if (budget.spinWord(i32, W.CPL_TAIL, seen, budget.next()) !== seen) {
       budget.won();
+      this.waits.spinsWon++;
       return;
     }
     budget.lost();
+    this.waits.spinsLost++;
     Atomics.add(i32, W.PEER_SLEEPERS, 1);
     const left = Math.min(deadline - performance.now(), 1000);
-    if (Atomics.load(i32, W.CPL_TAIL) === seen && left > 0) wait(i32, W.CPL_TAIL, seen, left);
+    if (Atomics.load(i32, W.CPL_TAIL) === seen && left > 0) {
+      this.waits.sleeps++;
+      wait(i32, W.CPL_TAIL, seen, left);
+    }
     Atomics.sub(i32, W.PEER_SLEEPERS, 1);
   }
 

@@ -8,7 +8,7 @@
  *   source: sends one-way through the handle, blocking sends (SEND-7) pipelined up to a window;
  *   sink:   receives in batches until it has every message.
  */
-import { connectBroker, type BrokerPeer } from '../../backends/broker';
+import { connectBroker, type BrokerPeer, type PeerWaits } from '../../backends/broker';
 import type { Delivery, HandleName, Invocation } from '../../spec/types';
 
 export type BrokerChildTask =
@@ -33,6 +33,8 @@ export interface BrokerChildResult {
   /** process.hrtime.bigint() at the first send (source) or the last receive (sink), as a string. */
   t?: string;
   messages?: number;
+  /** How the peer waited during its task. */
+  waits?: PeerWaits;
 }
 
 const send = (m: FromBrokerChild): void => void process.send!(m);
@@ -120,7 +122,8 @@ process.on('message', (m: { connect?: { socketPath: string; spinUs: number; owne
       }
       const t = m as BrokerChildTask;
       const p = peer!;
-      const result =
+      Object.assign(p.waits, { spinsWon: 0, spinsLost: 0, sleeps: 0, wakes: 0 });
+      const result: BrokerChildResult =
         t.role === 'server'
           ? serve(p, t.count)
           : t.role === 'sink'
@@ -128,6 +131,7 @@ process.on('message', (m: { connect?: { socketPath: string; spinUs: number; owne
             : t.role === 'client'
               ? client(p, handle!, t)
               : source(p, handle!, t as Extract<BrokerChildTask, { role: 'source' }>);
+      result.waits = { ...p.waits };
       send({ result });
     } catch (e) {
       send({ error: (e as Error)?.stack ?? String(e) });

@@ -48,11 +48,28 @@ async function expectResult(c: Child): Promise<BrokerChildResult> {
   return m.result;
 }
 
+/**
+ * The bus limits of the broker's rows: the shm backend's rows use the same (queues of 1024
+ * messages and 4 MiB, a sender's quota as large), so that a stream measures the transport rather
+ * than the spec's default sender quota (16 messages, fewer than the 32 sends the source keeps in
+ * flight: every send beyond it would block until the sink's next receive).
+ */
+export const BROKER_BENCH_LIMITS = {
+  maxPeers: 8,
+  maxHandlesPerPeer: 4096,
+  maxPayloadBytes: 65_536,
+  maxHandlesPerMessage: 4,
+  queueCapacityMessages: 1024,
+  queueCapacityBytes: 4 * 1024 * 1024,
+  senderQuotaMessages: 1024,
+  senderQuotaBytes: 4 * 1024 * 1024,
+};
+
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
 async function setup(
   spinUs: number,
 ): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
-  const broker = await Broker.start({ spinUs });
+  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS });
   const owner = forkChild();
   const other = forkChild();
   const stop = async () => {
@@ -105,6 +122,36 @@ export function formatAccounts(): string[] {
       `  ${regime}: per request ${d.toFixed(2)} us reading it out of the ring and decoding it, ${r.toFixed(2)} us running it on the bus, ` +
         `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all; a call round trip is 2 requests, ` +
         `plus the server's receive; median of ${runs.length} runs)`,
+    );
+  }
+  return out;
+}
+
+/** What the broker and its peers did per message in each stream row run. */
+export interface StreamAccount {
+  size: number;
+  /** Requests the broker took per message sent (a send each, plus the sink's receives). */
+  requestsPerMsg: number;
+  /** Requests taken per round that found work: how much the broker batches. */
+  requestsPerBusyRound: number;
+  brokerSleepsPerMsg: number;
+  peerSleepsPerMsg: number;
+}
+
+export const streamAccounts: StreamAccount[] = [];
+
+/** The median stream account of each message size, one line each. */
+export function formatStreamAccounts(): string[] {
+  const out: string[] = [];
+  for (const size of [...new Set(streamAccounts.map((a) => a.size))]) {
+    const runs = streamAccounts.filter((a) => a.size === size);
+    const med = (f: (a: StreamAccount) => number) => {
+      const v = runs.map(f).sort((x, y) => x - y);
+      return v[Math.floor((v.length - 1) / 2)];
+    };
+    out.push(
+      `  stream of ${size} B: ${med((a) => a.requestsPerMsg).toFixed(3)} requests per message, ${med((a) => a.requestsPerBusyRound).toFixed(1)} per busy round; ` +
+        `sleeps per message: broker ${med((a) => a.brokerSleepsPerMsg).toFixed(4)}, peers ${med((a) => a.peerSleepsPerMsg).toFixed(4)} (median of ${runs.length} runs)`,
     );
   }
   return out;
@@ -172,6 +219,7 @@ export async function brokerStream(
   const { broker, owner, other, stop } = await setup(o.spinUs);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
+    await broker.times(false);
     owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
     other.proc.send({
       role: 'source',
@@ -181,11 +229,21 @@ export async function brokerStream(
       window: o.window,
     } satisfies BrokerChildTask);
     const [sink, src] = await Promise.all([expectResult(owner), expectResult(other)]);
+    const t = await broker.times(false);
     const elapsedNs = Number(BigInt(sink.t!) - BigInt(src.t!));
     const record = emptyRecord(name, variant);
     record.msgsPerSec = (o.count * 1e9) / elapsedNs;
     record.bytesPerSec = (o.count * o.msgSize * 1e9) / elapsedNs;
     record.samples = o.count;
+    // Futex wakes that woke a thread, by the broker and both peers, per message sent.
+    record.wakesPerMsg = (t.wakes + (sink.waits?.wakes ?? 0) + (src.waits?.wakes ?? 0)) / o.count;
+    streamAccounts.push({
+      size: o.msgSize,
+      requestsPerMsg: t.taken / o.count,
+      requestsPerBusyRound: t.busyRounds > 0 ? t.taken / t.busyRounds : 0,
+      brokerSleepsPerMsg: t.sleeps / o.count,
+      peerSleepsPerMsg: ((sink.waits?.sleeps ?? 0) + (src.waits?.sleeps ?? 0)) / o.count,
+    });
     return record;
   } finally {
     await stop();
