@@ -13,7 +13,7 @@ import type { Completion, Invocation, Limits, Operation, PeerId, Result } from '
 import { OPERATIONS } from '../../spec/registry/operations';
 import { ModelEngine } from './engine';
 import { Malformed, ValueReader, ValueWriter } from './codec';
-import { TAG, W, type SegmentLayout } from './layout';
+import { QUIET_PENDING, TAG, W, type SegmentLayout } from './layout';
 import { isFrameError, type RecordRef } from './ring';
 import { Session, type SessionCounters } from './session';
 
@@ -66,7 +66,7 @@ export class BrokerCore {
   private readonly sessions: Session[] = [];
   private readonly byPeer = new Map<PeerId, Session>();
   private readonly writer = new ValueWriter(64 * 1024);
-  private readonly reader = new ValueReader();
+  private readonly reader = new ValueReader({ bytesAsBase64: true });
   private next = 0;
   /** The bus clock as the broker last set it, and when it started (real clock). */
   private busNowMs = 0;
@@ -201,7 +201,9 @@ export class BrokerCore {
   /** One request: decode (from the private copy), check who may do what, run, answer. */
   private execute(s: Session, rec: RecordRef, t0: bigint): void {
     s.counters.requests++;
-    const decoded = this.reader.read(rec.body, 0, rec.bodyBytes);
+    const aux = rec.aux,
+      id = rec.id;
+    const decoded = this.reader.read(rec.body, rec.bodyStart, rec.bodyStart + rec.bodyBytes);
     const op = this.operationOf(s, decoded);
     let invocation: Invocation;
     let completions: Completion[] = [];
@@ -220,7 +222,8 @@ export class BrokerCore {
     }
     const t2 = this.timed ? process.hrtime.bigint() : 0n;
     if (!('pending' in invocation) && !invocation.ok) s.countError(invocation.error);
-    this.give(s, TAG.RESULT, rec.id, invocation);
+    // A pending answer to a peer that blocks until the completion wakes no one (QUIET_PENDING).
+    this.give(s, TAG.RESULT, id, invocation, !('pending' in invocation && (aux & QUIET_PENDING) !== 0));
     this.route(completions);
     if (this.timed) {
       const t3 = process.hrtime.bigint();
@@ -263,11 +266,11 @@ export class BrokerCore {
     }
   }
 
-  private give(s: Session, tag: number, id: number, value: unknown): void {
+  private give(s: Session, tag: number, id: number, value: unknown, wake = true): void {
     const w = this.writer;
     w.reset();
     w.write(value);
-    s.give(tag, id, w.buf, w.pos);
+    s.give(tag, id, w.buf, w.pos, wake);
   }
 
   private publishAll(): void {

@@ -10,7 +10,7 @@ import type { Completion, Delivery, HandleName, Invocation, Limits, PeerId, Resu
 import { TesseraError } from '../common';
 import { mapSegment, notify, receiveFds, segmentSeals, socketFd, wait, waitAsync } from '../../native';
 import { ValueReader, ValueWriter } from './codec';
-import { readLayout, RECORD_HEADER_BYTES, TAG, W, MORE, type SegmentLayout } from './layout';
+import { readLayout, QUIET_PENDING, RECORD_HEADER_BYTES, TAG, W, MORE, type SegmentLayout } from './layout';
 import { isFrameError, RingReader, RingWriter, type RecordRef } from './ring';
 import { SpinBudget, type SpinOptions } from './spin';
 import type { Handshake } from './server';
@@ -153,8 +153,12 @@ export class BrokerPeer {
 
   // ------------------------------------------------------------------ requests
 
-  /** Posts one operation; returns its request number (its answer is claimed by invoke / invokeSync). */
-  post(op: PeerRequest): number {
+  /**
+   * Posts one operation; returns its request number (its answer is claimed by invoke / invokeSync).
+   * `quietPending`: this thread will block until the operation completes, so a pending answer
+   * need not wake it (invokeUntilDoneSync).
+   */
+  post(op: PeerRequest, quietPending = false): number {
     if (this.closed) throw new Error('BrokerPeer: disconnected from the broker');
     const id = this.nextRequest;
     this.nextRequest = (this.nextRequest % 0xffffffff) + 1;
@@ -163,7 +167,8 @@ export class BrokerPeer {
     w.write(op);
     if (RECORD_HEADER_BYTES + w.pos > this.requests.maxBodyBytes / 2)
       throw new TesseraError('TOO_LARGE', `${op.op}: the request (${w.pos} bytes encoded) exceeds the ring`);
-    while (this.requests.write(TAG.REQUEST, id, 0, w.buf, 0, w.pos, false) < 0) this.waitForRoom();
+    const aux = quietPending ? QUIET_PENDING : 0;
+    while (this.requests.write(TAG.REQUEST, id, aux, w.buf, 0, w.pos, false) < 0) this.waitForRoom();
     this.inFlight.add(id);
     this.requests.publish();
     this.ring();
@@ -193,9 +198,9 @@ export class BrokerPeer {
   }
 
   /** post(), with a request too large for the ring answered as the error it is (a transport limit). */
-  postOrRefuse(op: PeerRequest): number | Invocation {
+  postOrRefuse(op: PeerRequest, quietPending = false): number | Invocation {
     try {
-      return this.post(op);
+      return this.post(op, quietPending);
     } catch (e) {
       if (e instanceof TesseraError) return { ok: false, error: e.code as never };
       throw e;
@@ -207,6 +212,17 @@ export class BrokerPeer {
     const id = this.postOrRefuse(op);
     if (typeof id !== 'number') return id;
     return this.resultSync(id);
+  }
+
+  /**
+   * One operation, blocking this thread until it is done: its result, or, when it is pending
+   * (a call, a receive or a send that waits), the result of its completion (TIME-2). Its pending
+   * answer does not wake this thread: one wake-up fewer per waiting operation when it sleeps.
+   */
+  invokeUntilDoneSync(op: PeerRequest): Result {
+    const id = this.postOrRefuse(op, true);
+    const r = typeof id === 'number' ? this.resultSync(id) : id;
+    return 'pending' in r ? this.waitCompletionSync(r.ticket)!.result : r;
   }
 
   /** The answer to request `id` (posted with post()), blocking this thread until it arrives. */
@@ -285,18 +301,20 @@ export class BrokerPeer {
 
   private take(rec: RecordRef): void {
     let body = rec.body,
-      bytes = rec.bodyBytes;
+      start = rec.bodyStart,
+      end = rec.bodyStart + rec.bodyBytes;
     if (rec.flags & MORE) {
-      this.fragments.push(Buffer.from(rec.body.subarray(0, rec.bodyBytes)));
+      this.fragments.push(Buffer.from(rec.body.subarray(start, end)));
       return;
     }
     if (this.fragments.length > 0) {
-      this.fragments.push(rec.body.subarray(0, rec.bodyBytes));
+      this.fragments.push(rec.body.subarray(start, end));
       body = Buffer.concat(this.fragments);
-      bytes = body.length;
+      start = 0;
+      end = body.length;
       this.fragments = [];
     }
-    const v = this.decoder.read(body, 0, bytes);
+    const v = this.decoder.read(body, start, end);
     switch (rec.tag) {
       case TAG.RESULT: {
         this.inFlight.delete(rec.id);
@@ -417,16 +435,14 @@ export class BrokerPeer {
 
   /** CALL-1 with one payload, blocking: the reply's payload, or a TesseraError for any other outcome. */
   callSync(handle: HandleName, payload: Uint8Array, timeoutMs?: number): Buffer {
-    const r = this.invokeSync({
+    const r = this.invokeUntilDoneSync({
       op: 'call',
       handle,
       message: { segments: [payload] },
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    if (!('pending' in r)) throw new TesseraError(r.ok ? 'INVALID_ARGUMENT' : r.error, 'call');
-    const c = this.waitCompletionSync(r.ticket)!;
-    if (!c.result.ok) throw new TesseraError(c.result.error, 'call');
-    return Buffer.from((c.result.value as { reply: { payload: string } }).reply.payload, 'base64');
+    if (!r.ok) throw new TesseraError(r.error, 'call');
+    return Buffer.from((r.value as { reply: { payload: string } }).reply.payload, 'base64');
   }
 
   /** CALL-3 with one payload, blocking until the broker ran it. */
@@ -443,8 +459,7 @@ export class BrokerPeer {
 
   /** RECV-1, RECV-2: up to max deliveries, waiting up to timeoutMs for the first. */
   receiveSync(max: number, timeoutMs = 0): Delivery[] {
-    const r = this.invokeSync({ op: 'receive', max, ...(timeoutMs > 0 ? { timeoutMs } : {}) });
-    const result = 'pending' in r ? this.waitCompletionSync(r.ticket)!.result : r;
+    const result = this.invokeUntilDoneSync({ op: 'receive', max, ...(timeoutMs > 0 ? { timeoutMs } : {}) });
     if (!result.ok) throw new TesseraError(result.error, 'receive');
     return (result.value as { deliveries: Delivery[] }).deliveries;
   }

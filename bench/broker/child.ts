@@ -46,8 +46,7 @@ function expectOk<V>(r: Invocation, what: string): V {
 
 /** Deliveries of one receive that waits (RECV-2). */
 function receive(p: BrokerPeer, max: number): Delivery[] {
-  const r = p.invokeSync({ op: 'receive', max, timeoutMs: 3_600_000 });
-  const result = 'pending' in r ? p.waitCompletionSync(r.ticket)!.result : r;
+  const result = p.invokeUntilDoneSync({ op: 'receive', max, timeoutMs: 3_600_000 });
   return expectOk<{ deliveries: Delivery[] }>(result, 'receive').deliveries;
 }
 
