@@ -44,6 +44,8 @@ export class RingWriter {
   private readonly mask: number;
   /** The segment as a Buffer (a view, no copy). */
   private readonly shared: Buffer;
+  private lastSrc: Uint8Array | null = null;
+  private lastSrc32: Int32Array = new Int32Array(0);
 
   constructor(
     private readonly i32: Int32Array,
@@ -116,14 +118,28 @@ export class RingWriter {
     if (n > 0) {
       // A Buffer copies without a view object per record; other arrays through a view.
       const to = at + RECORD_HEADER_BYTES;
-      if (n <= LOOP_COPY_BYTES) {
-        const u8 = this.u8;
-        for (let i = 0; i < n; i++) u8[to + i] = src[start + i];
+      if (n <= LOOP_COPY_BYTES && (src.byteOffset & 3) === 0 && (start & 3) === 0) {
+        // Word by word (the slot is 8-byte aligned and holds the body rounded up to 8 bytes).
+        const src32 = this.words(src),
+          from = start >> 2,
+          dst = to >> 2,
+          words = (n + 3) >> 2,
+          i32 = this.i32;
+        for (let i = 0; i < words; i++) i32[dst + i] = src32[from + i] | 0;
       } else if (Buffer.isBuffer(src)) src.copy(this.shared, to, start, start + n);
       else this.u8.set(src.subarray(start, start + n), to);
     }
     this.tail = (this.tail + align8(RECORD_HEADER_BYTES + n)) >>> 0;
     return n;
+  }
+
+  /** An Int32Array over src's bytes (cached: a writer encodes into one buffer over and over). */
+  private words(src: Uint8Array): Int32Array {
+    if (src !== this.lastSrc) {
+      this.lastSrc = src;
+      this.lastSrc32 = new Int32Array(src.buffer, src.byteOffset, src.byteLength >> 2);
+    }
+    return this.lastSrc32;
   }
 
   private pad(pos: number, bytes: number): void {

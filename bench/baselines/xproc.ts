@@ -389,8 +389,9 @@ function brokerConfigs(
     }
   const bv = `${brokered}; blocking sends, 32 in flight, received in batches of 64; ${spin}`;
   const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
+  const warmup = Math.floor(flow.warmup / (size === 64 ? 10 : 4));
   add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
-    brokerStream('xproc.broker.stream', bv, { spinUs: SPIN_US, msgSize: size, count, window: 32 }),
+    brokerStream('xproc.broker.stream', bv, { spinUs: SPIN_US, msgSize: size, count, window: 32, warmup }),
   );
 }
 

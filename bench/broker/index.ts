@@ -212,13 +212,20 @@ export async function brokerCall(
 export async function brokerStream(
   name: string,
   variant: string,
-  o: { spinUs: number; msgSize: number; count: number; window: number },
+  o: { spinUs: number; msgSize: number; count: number; window: number; warmup?: number },
 ): Promise<BenchRecord> {
   const a = nativeAvailability();
   if (!a.available) return skippedRecord(name, variant, a.error.message);
   const { broker, owner, other, stop } = await setup(o.spinUs);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
+    // A warm-up stream first, in the same processes (their code compiled, as the C rows' warm-up).
+    if ((o.warmup ?? 0) > 0) {
+      const w = { count: o.warmup!, msgSize: o.msgSize, window: o.window };
+      owner.proc.send({ role: 'sink', ...base, count: w.count } satisfies BrokerChildTask);
+      other.proc.send({ role: 'source', ...base, ...w } satisfies BrokerChildTask);
+      await Promise.all([expectResult(owner), expectResult(other)]);
+    }
     await broker.times(false);
     owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
     other.proc.send({
