@@ -12,7 +12,7 @@ import { connectBroker, type BrokerPeer, type PeerWaits } from '../../backends/b
 import type { Delivery, HandleName, Invocation } from '../../spec/types';
 
 export type BrokerChildTask =
-  | { role: 'server' | 'sink'; socketPath: string; spinUs: number; count: number }
+  | { role: 'server' | 'sink'; socketPath: string; spinUs: number; count: number; batch?: number }
   | {
       role: 'client';
       socketPath: string;
@@ -96,9 +96,9 @@ function source(p: BrokerPeer, handle: HandleName, t: Extract<BrokerChildTask, {
   return { t: String(start), messages: t.count };
 }
 
-function sink(p: BrokerPeer, count: number): BrokerChildResult {
+function sink(p: BrokerPeer, count: number, batch: number): BrokerChildResult {
   let got = 0;
-  while (got < count) got += receive(p, 64).length;
+  while (got < count) got += receive(p, batch).length;
   return { t: String(process.hrtime.bigint()), messages: got };
 }
 
@@ -126,7 +126,7 @@ process.on('message', (m: { connect?: { socketPath: string; spinUs: number; owne
         t.role === 'server'
           ? serve(p, t.count)
           : t.role === 'sink'
-            ? sink(p, t.count)
+            ? sink(p, t.count, t.batch ?? 64)
             : t.role === 'client'
               ? client(p, handle!, t)
               : source(p, handle!, t as Extract<BrokerChildTask, { role: 'source' }>);

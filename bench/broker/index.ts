@@ -68,8 +68,9 @@ export const BROKER_BENCH_LIMITS = {
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
 async function setup(
   spinUs: number,
+  completionRingBytes?: number,
 ): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
-  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS });
+  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS, completionRingBytes });
   const owner = forkChild();
   const other = forkChild();
   const stop = async () => {
@@ -212,22 +213,33 @@ export async function brokerCall(
 export async function brokerStream(
   name: string,
   variant: string,
-  o: { spinUs: number; msgSize: number; count: number; window: number; warmup?: number },
+  o: {
+    spinUs: number;
+    msgSize: number;
+    count: number;
+    window: number;
+    warmup?: number;
+    /** Deliveries per receive at most (default 64). */
+    batch?: number;
+    /** Each peer's completion ring, bytes (default: the broker's). */
+    completionRingBytes?: number;
+  },
 ): Promise<BenchRecord> {
   const a = nativeAvailability();
   if (!a.available) return skippedRecord(name, variant, a.error.message);
-  const { broker, owner, other, stop } = await setup(o.spinUs);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.completionRingBytes);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
+    const batch = o.batch ?? 64;
     // A warm-up stream first, in the same processes (their code compiled, as the C rows' warm-up).
     if ((o.warmup ?? 0) > 0) {
       const w = { count: o.warmup!, msgSize: o.msgSize, window: o.window };
-      owner.proc.send({ role: 'sink', ...base, count: w.count } satisfies BrokerChildTask);
+      owner.proc.send({ role: 'sink', ...base, count: w.count, batch } satisfies BrokerChildTask);
       other.proc.send({ role: 'source', ...base, ...w } satisfies BrokerChildTask);
       await Promise.all([expectResult(owner), expectResult(other)]);
     }
     await broker.times(false);
-    owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
+    owner.proc.send({ role: 'sink', ...base, count: o.count, batch } satisfies BrokerChildTask);
     other.proc.send({
       role: 'source',
       ...base,
