@@ -116,13 +116,16 @@ export function formatAccounts(): string[] {
       const v = runs.map(f).sort((x, y) => x - y);
       return v[Math.floor((v.length - 1) / 2)];
     };
+    const w = med((a) => a.wakesPerCall),
+      q = med((a) => a.requestsPerCall),
+      z = med((a) => a.brokerSleepsPerCall);
     const d = med((a) => a.decodeUsPerRequest),
       r = med((a) => a.runUsPerRequest),
       e = med((a) => a.encodeUsPerRequest);
     out.push(
       `  ${regime}: per request ${d.toFixed(2)} us reading it out of the ring and decoding it, ${r.toFixed(2)} us running it on the bus, ` +
-        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all; a call round trip is 2 requests, ` +
-        `plus the server's receive; median of ${runs.length} runs)`,
+        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all); per call ${q.toFixed(2)} requests ` +
+        `(call, reply, the server's next receive), ${w.toFixed(2)} futex wakes by the broker and the caller, ${z.toFixed(2)} broker sleeps; median of ${runs.length} runs`,
     );
   }
   return out;
@@ -160,6 +163,9 @@ export function formatStreamAccounts(): string[] {
 
 export interface BrokerAccount {
   requests: number;
+  requestsPerCall: number;
+  wakesPerCall: number;
+  brokerSleepsPerCall: number;
   decodeUsPerRequest: number;
   runUsPerRequest: number;
   encodeUsPerRequest: number;
@@ -189,6 +195,7 @@ export async function brokerCall(
     const r = await expectResult(other);
     const t = o.account ? await broker.times(false) : null;
     const samples = r.samples ?? [];
+    const calls = samples.length + o.warmup;
     const { medianUs, p99Us } = rttStats(samples, samples.length);
     const record = emptyRecord(name, variant);
     record.medianRttUs = medianUs;
@@ -201,8 +208,14 @@ export async function brokerCall(
             decodeUsPerRequest: t.decodeNs / t.requests / 1000,
             runUsPerRequest: t.runNs / t.requests / 1000,
             encodeUsPerRequest: t.encodeNs / t.requests / 1000,
+            requestsPerCall: t.requests / calls,
+            wakesPerCall: (t.wakes + (r.waits?.wakes ?? 0)) / calls,
+            brokerSleepsPerCall: t.sleeps / calls,
           }
         : null;
+    // Futex wakes that woke a thread, by the broker and the client (the server's own bells are not
+    // counted: it never ends), per call timed or warmed up.
+    record.wakesPerMsg = t ? (t.wakes + (r.waits?.wakes ?? 0)) / calls : null;
     return { record, account };
   } finally {
     await stop();
