@@ -90,6 +90,7 @@ const KEYS: readonly string[] = [
   'type',
 ];
 const KEY_IDS = new Map<string, number>(KEYS.map((k, i) => [k, i]));
+if (KEYS.length > 64) throw new Error("codec: the key table outgrew the decoder's 64-bit record of keys seen");
 
 /**
  * String values sent as one byte (T_ATOM, then the index): the spec's words, from its registries,
@@ -389,11 +390,31 @@ export class ValueReader {
     if (this.failure !== null) return null;
     if (n > this.left() / 2) return this.fail(`a count of ${n} fields with ${this.left()} bytes left`);
     const out: Record<string, unknown> = {};
+    // Keys seen, by number (KEYS has fewer than 64): a duplicate is found without a property
+    // lookup, unless a key given as text (which may spell a numbered one) came before.
+    let seenLow = 0,
+      seenHigh = 0,
+      anyText = false;
     for (let i = 0; i < n && this.failure === null; i++) {
+      const keyId = this.left() > 0 ? this.buf[this.pos] : -1;
       const k = this.key();
       if (k === null) break;
       const v = this.value(depth + 1);
-      if (Object.prototype.hasOwnProperty.call(out, k)) return this.fail(`the field ${JSON.stringify(k)} twice`);
+      let twice: boolean;
+      if (keyId === KEY_TEXT) {
+        anyText = true;
+        twice = Object.prototype.hasOwnProperty.call(out, k);
+      } else {
+        if (keyId < 32) {
+          twice = (seenLow & (1 << keyId)) !== 0;
+          seenLow |= 1 << keyId;
+        } else {
+          twice = (seenHigh & (1 << (keyId - 32))) !== 0;
+          seenHigh |= 1 << (keyId - 32);
+        }
+        if (!twice && anyText) twice = Object.prototype.hasOwnProperty.call(out, k);
+      }
+      if (twice) return this.fail(`the field ${JSON.stringify(k)} twice`);
       // An own property whatever the key, so "__proto__" never reaches the prototype.
       if (k === '__proto__')
         Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });

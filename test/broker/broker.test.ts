@@ -105,6 +105,16 @@ describe('broker: transport', function () {
     assert.deepEqual(r.read(words, 0, words.length), ['send', 'TIMED_OUT', 'revoked', 'not a word']);
     assert.equal(words.length < 5 + 3 * 2 + 5 + 7 + 5 + 10, true, 'the words are not sent as text');
     assert.ok(r.read(Buffer.from([9, 255]), 0, 2) instanceof Malformed);
+    // A field given twice is refused, by number, by text, or once each way.
+    const op = [...Buffer.from('op')];
+    for (const twice of [
+      [8, 2, 0, 0, 0, 0, 0, 0, 0],
+      [8, 2, 0, 0, 0, 0xff, 2, ...op, 0, 0xff, 2, ...op, 0],
+      [8, 2, 0, 0, 0, 0, 0, 0xff, 2, ...op, 0],
+      [8, 2, 0, 0, 0, 0xff, 2, ...op, 0, 0, 0],
+    ])
+      assert.ok(r.read(Buffer.from(twice), 0, twice.length) instanceof Malformed, JSON.stringify(twice));
+    assert.deepEqual(r.read(Buffer.from([8, 2, 0, 0, 0, 0, 0, 1, 0]), 0, 9), { op: null, peer: null });
     assert.ok(r.read(Buffer.from([9]), 0, 1) instanceof Malformed);
     assert.deepEqual(new ValueReader({ bytesAsBase64: true }).read(good, 0, good.length), {
       op: 'send',
