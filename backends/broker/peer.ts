@@ -188,6 +188,16 @@ export class BrokerPeer {
     this.pump();
     const i32 = this.i32;
     const seen = Atomics.load(i32, W.REQ_HEAD);
+    this.ring();
+    // Spin first, as for an answer: the broker makes room as it takes the requests before.
+    const budget = this.budget;
+    if (budget.spinWord(i32, W.REQ_HEAD, seen, budget.next()) !== seen) {
+      budget.won();
+      this.waits.spinsWon++;
+      return;
+    }
+    budget.lost();
+    this.waits.spinsLost++;
     Atomics.add(i32, W.ROOM_WAITERS, 1);
     this.ring();
     if (Atomics.load(i32, W.REQ_HEAD) === seen) {
