@@ -116,7 +116,7 @@ export class RingWriter {
     this.i32[w + 2] = id;
     this.i32[w + 3] = aux;
     if (n > 0) {
-      // A Buffer copies without a view object per record; other arrays through a view.
+      // Small aligned bodies word by word; larger ones by a native copy (from a Buffer without a view object).
       const to = at + RECORD_HEADER_BYTES;
       if (n <= LOOP_COPY_BYTES && (src.byteOffset & 3) === 0 && (start & 3) === 0) {
         // Word by word (the slot is 8-byte aligned and holds the body rounded up to 8 bytes).
