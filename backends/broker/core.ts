@@ -3,15 +3,16 @@
 // private memory, decodes and checks it, runs it on the bus, and writes the result and every
 // completion the step produced into the rings of the peers they belong to.
 //
-// The bus is the formal model's state in the broker's private memory, stepped in place by the
-// model's transition (engine.ts): the broker is the only writer of every table, tree, quota,
+// The bus is in the broker's private memory, run by one of two engines (engine.ts: the shm
+// backend's bus and its model-exact runner, or the formal model's state stepped in place): the
+// broker is the only writer of every table, tree, quota,
 // queue and of the bus order, and it checks nothing the bus checks (names, rights, sizes, limits
 // are the bus's rules, ERR-1). What it adds is what a process boundary needs: who is asking (the session, never a
 // field of the request), which operations a peer may invoke (not the owner's attach and tick),
 // and bytes that cannot be a request at all.
 import type { Completion, Invocation, Limits, Operation, PeerId, Result } from '../../spec/types';
 import { OPERATIONS } from '../../spec/registry/operations';
-import { ModelEngine } from './engine';
+import { createEngine, type BrokerEngine, type EngineName } from './engine';
 import { Malformed, ValueReader, ValueWriter } from './codec';
 import { QUIET_PENDING, TAG, W, type SegmentLayout } from './layout';
 import { isFrameError, type RecordRef } from './ring';
@@ -32,6 +33,11 @@ export interface BrokerBusOptions {
    * never early). 'virtual': only the owner's tick moves it (TIME-1, the conformance driver).
    */
   clock?: 'real' | 'virtual';
+  /**
+   * What runs the bus (engine.ts): 'shm' (default), the shm backend's bus in the broker's private
+   * memory; 'model', the formal model's state (the reference point). Same outcomes; handle names differ.
+   */
+  engine?: EngineName;
 }
 
 /** Totals over the broker's life, for the benchmark's account of where the time goes. */
@@ -62,7 +68,7 @@ export type Notify = (i32: Int32Array, index: number) => void;
 const INVALID: Invocation = { ok: false, error: 'INVALID_ARGUMENT' };
 
 export class BrokerCore {
-  readonly bus: ModelEngine;
+  readonly bus: BrokerEngine;
   private readonly sessions: Session[] = [];
   private readonly byPeer = new Map<PeerId, Session>();
   private readonly writer = new ValueWriter(64 * 1024);
@@ -83,12 +89,17 @@ export class BrokerCore {
     options: BrokerBusOptions,
     private readonly notify: Notify,
   ) {
-    this.bus = new ModelEngine(options.limits ?? {});
+    this.bus = createEngine(options.engine, options.limits ?? {});
     this.realClock = (options.clock ?? 'real') === 'real';
   }
 
   get limits(): Limits {
     return this.bus.limits;
+  }
+
+  /** The bus is not used after (a reset made a new one). */
+  dispose(): void {
+    this.bus.dispose();
   }
 
   // ------------------------------------------------------------------ the owner's side

@@ -1,9 +1,19 @@
-// The bus the broker runs: the formal model's state (model/state.ts) in the broker's private
-// memory, stepped in place by the model's own transition (applyInPlace), so every operation has
-// exactly the spec's outcome at the spec's current protocol, and no other process can reach a
-// word of it. The broker is its only writer (tables, trees, quotas, queues, the bus order).
+// The bus the broker runs, in the broker's private memory: no other process can reach a word of
+// it, and the broker is its only writer (tables, trees, quotas, queues, the bus order). Two
+// engines step it, behind one interface (BrokerEngine), both with every operation's outcome
+// exactly the spec's:
+// - 'shm' (ShmEngine, the default): the shared-memory backend's bus (backends/shm) driven by its
+//   model-exact runner (ShmBus.run), over memory only this process maps: a memfd mapping never
+//   passed to another process, or V8's own buffer. Its tables are fixed-size arrays indexed by
+//   slot, so an operation costs the same however many handles were made before it.
+// - 'model' (ModelEngine): the formal model's state (model/state.ts) stepped in place by the
+//   model's own transition (applyInPlace): the reference point, slower (its tables are objects
+//   keyed by name, growing with every reply handle).
+// Handle names differ between the two (slot and generation, or a counter, HANDLE-2); peers use
+// the names the bus gives them.
 import type { Completion, Invocation, Limits, Operation } from '../../spec/types';
 import { applyInPlace, initialState, type BusState } from '../../model';
+import { ShmBus } from '../shm';
 
 /** What is alive on the bus (INV-5: after every peer closed, all of it is zero). */
 export interface BusAudit {
@@ -15,11 +25,47 @@ export interface BusAudit {
   pending: number;
 }
 
-export class ModelEngine {
-  private readonly state: BusState;
+/** Which engine runs the broker's bus. */
+export type EngineName = 'shm' | 'model';
+
+/** The default engine: the faster one, with the same outcomes. */
+export const DEFAULT_ENGINE: EngineName = 'shm';
+
+/** What the broker needs of its bus. */
+export interface BrokerEngine {
+  readonly name: EngineName;
+  readonly limits: Limits;
+  /** The bus clock, ms (TIME-1: moved only by tick). */
+  readonly nowMs: number;
   /** The completions of the last run. */
+  readonly lastCompletions: Completion[];
+  /** Operations the engine threw on (never expected: counted, not trusted). */
+  readonly faults: number;
+  /**
+   * One operation, given as a plain object the broker built in its own memory (decoded from a
+   * private copy of a request, or the owner's). ERR-1: whatever is wrong with it, the engine
+   * answers the error and changes nothing.
+   */
+  run(op: Operation): Invocation;
+  audit(): BusAudit;
+  /** Lets go of the bus's memory (the engine is not used after). */
+  dispose(): void;
+}
+
+/** A new engine of that name over a new bus (BUS-1) with a virtual clock: the broker ticks it. */
+export function createEngine(name: EngineName | undefined, limits: Partial<Limits> = {}): BrokerEngine {
+  const engine = name ?? DEFAULT_ENGINE;
+  if (engine === 'shm') return new ShmEngine(limits);
+  if (engine === 'model') return new ModelEngine(limits);
+  throw new Error(`unknown broker engine ${String(engine)} (shm or model)`);
+}
+
+const FAULT: Invocation = { ok: false, error: 'INVALID_ARGUMENT' };
+
+export class ModelEngine implements BrokerEngine {
+  readonly name = 'model';
+  private readonly state: BusState;
   lastCompletions: Completion[] = [];
-  /** Operations the model threw on (never expected: its transition is total; counted, not trusted). */
   faults = 0;
 
   constructor(limits: Partial<Limits> = {}) {
@@ -34,11 +80,6 @@ export class ModelEngine {
     return this.state.nowMs;
   }
 
-  /**
-   * One operation, given as a plain object the broker built in its own memory (decoded from a
-   * private copy of a request, or the owner's). ERR-1: whatever is wrong with it, the model
-   * answers the error and changes nothing.
-   */
   run(op: Operation): Invocation {
     try {
       const out = applyInPlace(this.state, op);
@@ -47,15 +88,8 @@ export class ModelEngine {
     } catch {
       this.faults++;
       this.lastCompletions = [];
-      return { ok: false, error: 'INVALID_ARGUMENT' };
+      return FAULT;
     }
-  }
-
-  /** The earliest deadline of a pending operation on the bus clock (Infinity: none). */
-  earliestDeadlineMs(): number {
-    let next = Infinity;
-    for (const p of this.state.pending) if (p.deadline !== null && p.deadline < next) next = p.deadline;
-    return next;
   }
 
   audit(): BusAudit {
@@ -75,5 +109,60 @@ export class ModelEngine {
       queued,
       pending: s.pending.length,
     };
+  }
+
+  dispose(): void {}
+}
+
+export class ShmEngine implements BrokerEngine {
+  readonly name = 'shm';
+  private readonly bus: ShmBus;
+  lastCompletions: Completion[] = [];
+  faults = 0;
+  private clockMs = 0;
+  /**
+   * Tickets of the operations pending on the bus (calls, blocked sends, waiting receives): each
+   * ends in exactly one completion (TIME-2; CLOSE-1 and CANCEL-1 complete them too), so this is
+   * what the runner keeps waiting, counted without reaching into it.
+   */
+  private readonly pendingTickets = new Set<number>();
+
+  constructor(limits: Partial<Limits> = {}) {
+    // The thread span: memory of this process alone (a memfd mapping whose fd is closed at once,
+    // or V8's buffer), never a segment another process could map.
+    this.bus = ShmBus.create({ limits, clock: 'virtual', span: 'threads' });
+  }
+
+  get limits(): Limits {
+    return this.bus.limits;
+  }
+
+  get nowMs(): number {
+    return this.clockMs;
+  }
+
+  run(op: Operation): Invocation {
+    let r: Invocation;
+    try {
+      r = this.bus.run(op);
+    } catch {
+      this.faults++;
+      this.lastCompletions = [];
+      return FAULT;
+    }
+    const completions = this.bus.lastCompletions;
+    this.lastCompletions = completions;
+    if ('pending' in r) this.pendingTickets.add(r.ticket);
+    else if (r.ok && op.op === 'tick') this.clockMs = (r.value as { nowMs: number }).nowMs;
+    for (let i = 0; i < completions.length; i++) this.pendingTickets.delete(completions[i].ticket);
+    return r;
+  }
+
+  audit(): BusAudit {
+    return { ...this.bus.audit(), pending: this.pendingTickets.size };
+  }
+
+  dispose(): void {
+    this.bus.dispose();
   }
 }

@@ -6,5 +6,6 @@ export { Broker, type BrokerOptions, type Admission, type KernelIdentity, type H
 export { connectBroker, BrokerPeer, type BrokerPeerOptions, type PeerRequest, type PeerWaits } from './peer';
 export { zeroTimes, type BrokerBusOptions, type BrokerTimes } from './core';
 export type { SessionCounters } from './session';
+export { DEFAULT_ENGINE, type BusAudit, type EngineName } from './engine';
 export { BROKER_SPIN_POLICY, type SpinOptions } from './spin';
 export { segmentLayout, maxRequestBytes, type SegmentLayout } from './layout';

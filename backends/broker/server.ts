@@ -25,6 +25,7 @@ import type {
 import { resolveLimits } from '../../spec/registry/limits';
 import { createSegment, notify, peerCredentials, ProcessWatch, sendFds } from '../../native';
 import type { BrokerBusOptions, BrokerTimes } from './core';
+import type { BusAudit } from './engine';
 import { segmentLayout, writeLayout, type SegmentLayout } from './layout';
 import type { SessionCounters } from './session';
 import type { SpinOptions } from './spin';
@@ -98,7 +99,7 @@ export class Broker {
     const data: BrokerThreadData = {
       port: port2,
       control: controlSab,
-      bus: { limits: options.limits, clock: options.clock },
+      bus: { limits: options.limits, clock: options.clock, engine: options.engine },
       spin: { spinUs: options.spinUs, yieldCpu: options.yieldCpu },
     };
     this.worker = new Worker(THREAD_FILE, { workerData: data, transferList: [port2] });
@@ -127,8 +128,9 @@ export class Broker {
     return b;
   }
 
+  /** A bus's options; its engine, unless given, is the one the broker was started with. */
   private busOptions(o: BrokerBusOptions): BrokerBusOptions {
-    return { limits: o.limits, clock: o.clock };
+    return { limits: o.limits, clock: o.clock, engine: o.engine ?? this.options.engine };
   }
 
   get limits(): Limits {
@@ -191,7 +193,7 @@ export class Broker {
   }
 
   /** The bus's leak audit (INV-5). */
-  async audit(): Promise<{ peersOpen: number; handles: number; nodes: number; calls: number; queued: number }> {
+  async audit(): Promise<BusAudit> {
     return (await this.ask({ t: 'audit', id: 0 })) as never;
   }
 

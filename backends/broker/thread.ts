@@ -96,11 +96,12 @@ function serve(data: BrokerThreadData): void {
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
       const msg = m.message as ToBroker;
       if (msg.t === 'stop') {
-        answer(msg.id, () => true);
+        answer(msg.id, () => (core.dispose(), true));
         return false;
       }
       if (msg.t === 'reset') {
         answer(msg.id, () => {
+          core.dispose();
           core = new BrokerCore(msg.bus, wake);
           bellsAt.clear();
           muted.clear();
