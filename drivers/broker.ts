@@ -19,7 +19,7 @@ import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
 import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../protocol/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
-import { Broker } from '../backends/broker';
+import { Broker, type EngineName } from '../backends/broker';
 import { createSegment, notify, type Segment } from '../native';
 import type { FromPeerProcess, ToPeerProcess } from './broker-peer';
 
@@ -41,6 +41,8 @@ const BARRIER_TIMEOUT_MS = 10_000;
 export interface BrokerDriverOptions {
   /** Spin budget of the broker and the peers, microseconds (0: sleep at once). */
   spinUs?: number;
+  /** What runs the broker's bus (backends/broker/engine.ts); default the broker's default. */
+  engine?: EngineName;
 }
 
 interface PeerProcess {
@@ -101,7 +103,7 @@ class BrokerDriver implements ClientRunningDriver {
     if (this.broker === null) {
       this.clockSegment = createSegment(4096, { name: 'tessera-broker-driver-clock' });
       this.clock = new Int32Array(this.clockSegment.buffer);
-      this.broker = await Broker.start({ ...bus, spinUs: this.options.spinUs ?? 20 });
+      this.broker = await Broker.start({ ...bus, spinUs: this.options.spinUs ?? 20, engine: this.options.engine });
       return { ...this.broker.limits };
     }
     return { ...(await this.broker.reset(bus)) };

@@ -102,7 +102,9 @@ export class Broker {
       bus: { limits: options.limits, clock: options.clock, engine: options.engine },
       spin: { spinUs: options.spinUs, yieldCpu: options.yieldCpu },
     };
-    this.worker = new Worker(THREAD_FILE, { workerData: data, transferList: [port2] });
+    // Fds the thread closes were never opened through fs (the shm engine maps its bus from a memfd
+    // it closes at once): untracked, so closing them is no warning (the thread opens none through fs).
+    this.worker = new Worker(THREAD_FILE, { workerData: data, transferList: [port2], trackUnmanagedFds: false });
     this.worker.on('error', (e) => this.failAll(e));
     this.worker.on('exit', () => this.failAll(new Error('the broker thread exited')));
     this.port.on('message', (m: FromBroker) => {
