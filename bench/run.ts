@@ -353,21 +353,23 @@ function brokerRatios(rs: BenchRecord[]): string[] {
     );
   const out: string[] = [];
   const unix = row('xproc.c.unix.pingpong', ['64B']);
-  for (const regime of ['spinning', 'sleeping']) {
-    const b = row('xproc.broker.call', ['64B'], regime);
-    if (b?.medianRttUs && unix?.medianRttUs)
-      out.push(
-        `  call round trip, ${regime}: broker ${b.medianRttUs.toFixed(2)} us / C AF_UNIX ping-pong ${unix.medianRttUs.toFixed(2)} us = ${(b.medianRttUs / unix.medianRttUs).toFixed(2)}`,
-      );
-  }
-  for (const size of ['64B', '64KiB']) {
-    const b = row('xproc.broker.stream', [size]);
-    const u = row('xproc.c.unix.stream', [size]);
-    if (b?.msgsPerSec && u?.msgsPerSec)
-      out.push(
-        `  one-way ${size} messages/s, spinning: broker ${Math.round(b.msgsPerSec)} / C AF_UNIX ${Math.round(u.msgsPerSec)} = ${(b.msgsPerSec / u.msgsPerSec).toFixed(2)}`,
-      );
-  }
+  for (const engine of ['shm', 'model'])
+    for (const regime of ['spinning', 'sleeping']) {
+      const b = row('xproc.broker.call', ['64B', `${engine} engine`], regime);
+      if (b?.medianRttUs && unix?.medianRttUs)
+        out.push(
+          `  call round trip, ${regime}, ${engine} engine: broker ${b.medianRttUs.toFixed(2)} us / C AF_UNIX ping-pong ${unix.medianRttUs.toFixed(2)} us = ${(b.medianRttUs / unix.medianRttUs).toFixed(2)}`,
+        );
+    }
+  for (const engine of ['shm', 'model'])
+    for (const size of ['64B', '64KiB']) {
+      const b = row('xproc.broker.stream', [size, `${engine} engine`]);
+      const u = row('xproc.c.unix.stream', [size]);
+      if (b?.msgsPerSec && u?.msgsPerSec)
+        out.push(
+          `  one-way ${size} messages/s, spinning, ${engine} engine: broker ${Math.round(b.msgsPerSec)} / C AF_UNIX ${Math.round(u.msgsPerSec)} = ${(b.msgsPerSec / u.msgsPerSec).toFixed(2)}`,
+        );
+    }
   return out;
 }
 

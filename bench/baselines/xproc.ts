@@ -21,6 +21,13 @@ import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } fro
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
 import { brokerCall, brokerStream, recordAccount } from '../broker';
+import { DEFAULT_ENGINE, type EngineName } from '../../backends/broker';
+
+/** The broker's engines, the default first. */
+const BROKER_ENGINES: EngineName[] = [
+  DEFAULT_ENGINE,
+  ...(['shm', 'model'] as const).filter((e) => e !== DEFAULT_ENGINE),
+];
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
 import type { XChildTask, XPingResult, XStreamResult } from './xproc-child';
@@ -368,43 +375,48 @@ function brokerConfigs(
 ): void {
   const s = sizeLabel(size);
   const spin = `spin ${SPIN_US}us then futex`;
-  const brokered = `${s} through the broker: 3 processes (the broker's owner with its thread, two peers, each mapping only its own segment)`;
-  if (size === 64)
-    for (const [spinUs, regime, how] of [
-      [SPIN_US, 'spinning', spin],
-      [0, 'sleeping', 'futex only'],
-    ] as const) {
-      const cv = `${brokered}; call, the server's waiting receive, reply; ${how}`;
-      add('xproc.broker.call', 'xproc.broker.call', cv, regime, async () => {
-        const r = await brokerCall('xproc.broker.call', cv, {
-          spinUs,
-          msgSize: size,
-          ...rtt,
-          maxMs: z.maxMs,
-          account: true,
+  // Each row with each engine of the broker's bus (backends/broker/engine.ts), the default first.
+  for (const engine of BROKER_ENGINES) {
+    const brokered = `${s} through the broker, ${engine} engine: 3 processes (the broker's owner with its thread, two peers, each mapping only its own segment)`;
+    if (size === 64)
+      for (const [spinUs, regime, how] of [
+        [SPIN_US, 'spinning', spin],
+        [0, 'sleeping', 'futex only'],
+      ] as const) {
+        const cv = `${brokered}; call, the server's waiting receive, reply; ${how}`;
+        add('xproc.broker.call', 'xproc.broker.call', cv, regime, async () => {
+          const r = await brokerCall('xproc.broker.call', cv, {
+            spinUs,
+            engine,
+            msgSize: size,
+            ...rtt,
+            maxMs: z.maxMs,
+            account: true,
+          });
+          recordAccount(`${regime}, ${engine} engine`, r.account);
+          return r.record;
         });
-        recordAccount(regime, r.account);
-        return r.record;
-      });
-    }
-  // 64 KiB messages are received 16 at a time through a 4 MiB completion ring (a batch of 64 is
-  // 5.6 MB of base64, which would cross the default 256 KiB ring in many fragments, a hand-off each).
-  const batch = size === 64 ? 64 : 16;
-  const completionRingBytes = size === 64 ? undefined : 4 * 1024 * 1024;
-  const bv = `${brokered}; blocking sends, 32 in flight, received in batches of ${batch}${completionRingBytes ? ' (4 MiB completion ring)' : ''}; ${spin}`;
-  const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
-  const warmup = Math.floor(flow.warmup / (size === 64 ? 10 : 4));
-  add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
-    brokerStream('xproc.broker.stream', bv, {
-      spinUs: SPIN_US,
-      msgSize: size,
-      count,
-      window: 32,
-      warmup,
-      batch,
-      completionRingBytes,
-    }),
-  );
+      }
+    // 64 KiB messages are received 16 at a time through a 4 MiB completion ring (a batch of 64 is
+    // 5.6 MB of base64, which would cross the default 256 KiB ring in many fragments, a hand-off each).
+    const batch = size === 64 ? 64 : 16;
+    const completionRingBytes = size === 64 ? undefined : 4 * 1024 * 1024;
+    const bv = `${brokered}; blocking sends, 32 in flight, received in batches of ${batch}${completionRingBytes ? ' (4 MiB completion ring)' : ''}; ${spin}`;
+    const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
+    const warmup = Math.floor(flow.warmup / (size === 64 ? 10 : 4));
+    add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
+      brokerStream('xproc.broker.stream', bv, {
+        spinUs: SPIN_US,
+        engine,
+        msgSize: size,
+        count,
+        window: 32,
+        warmup,
+        batch,
+        completionRingBytes,
+      }),
+    );
+  }
 }
 
 // ------------------------------------------------------------------------------ runs and spread

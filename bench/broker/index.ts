@@ -6,9 +6,10 @@
  *   xproc.broker.stream: one-way blocking sends of 64 B and 64 KiB, received in batches of 64.
  * With `account`, the broker times its request path (reading a request out of the ring and
  * decoding it, running it on the bus, encoding and writing the answers) over the call rows.
+ * Every row runs with each engine of the broker's bus (its variant names it), in the same run.
  */
 import { fork, type ChildProcess } from 'child_process';
-import { Broker } from '../../backends/broker';
+import { Broker, type EngineName } from '../../backends/broker';
 import { nativeAvailability } from '../../native';
 import { emptyRecord, rttStats, siblingEntry, skippedRecord } from '../baselines/common';
 import type { BenchRecord } from '../baselines/common';
@@ -68,9 +69,10 @@ export const BROKER_BENCH_LIMITS = {
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
 async function setup(
   spinUs: number,
+  engine: EngineName,
   completionRingBytes?: number,
 ): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
-  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS, completionRingBytes });
+  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS, completionRingBytes, engine });
   const owner = forkChild();
   const other = forkChild();
   const stop = async () => {
@@ -100,31 +102,31 @@ async function setup(
   }
 }
 
-/** The request-path accounts of every call row run, by regime (the bench prints their medians). */
+/** The request-path accounts of every call row run, by regime and engine (the bench prints their medians). */
 export const brokerAccounts: { regime: string; account: BrokerAccount }[] = [];
 
 export function recordAccount(regime: string, account: BrokerAccount | null): void {
   if (account) brokerAccounts.push({ regime, account });
 }
 
-/** The median account of each regime, one line each. */
+/** The median account of each regime (and engine), one line each, the request path's figures with their [min..max] over the runs. */
 export function formatAccounts(): string[] {
   const out: string[] = [];
   for (const regime of [...new Set(brokerAccounts.map((a) => a.regime))]) {
     const runs = brokerAccounts.filter((a) => a.regime === regime).map((a) => a.account);
-    const med = (f: (a: BrokerAccount) => number) => {
-      const v = runs.map(f).sort((x, y) => x - y);
-      return v[Math.floor((v.length - 1) / 2)];
+    const sorted = (f: (a: BrokerAccount) => number) => runs.map(f).sort((x, y) => x - y);
+    const med = (f: (a: BrokerAccount) => number) => sorted(f)[Math.floor((runs.length - 1) / 2)];
+    const us = (f: (a: BrokerAccount) => number) => {
+      const v = sorted(f);
+      return `${med(f).toFixed(2)} [${v[0].toFixed(2)}..${v[v.length - 1].toFixed(2)}] us`;
     };
     const w = med((a) => a.wakesPerCall),
       q = med((a) => a.requestsPerCall),
       z = med((a) => a.brokerSleepsPerCall);
-    const d = med((a) => a.decodeUsPerRequest),
-      r = med((a) => a.runUsPerRequest),
-      e = med((a) => a.encodeUsPerRequest);
+    const all = (a: BrokerAccount) => a.decodeUsPerRequest + a.runUsPerRequest + a.encodeUsPerRequest;
     out.push(
-      `  ${regime}: per request ${d.toFixed(2)} us reading it out of the ring and decoding it, ${r.toFixed(2)} us running it on the bus, ` +
-        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all); per call ${q.toFixed(2)} requests ` +
+      `  ${regime}: per request ${us((a) => a.decodeUsPerRequest)} reading it out of the ring and decoding it, ${us((a) => a.runUsPerRequest)} running it on the bus, ` +
+        `${us((a) => a.encodeUsPerRequest)} encoding and writing the answers (${us(all)} in all); per call ${q.toFixed(2)} requests ` +
         `(call, reply, the server's next receive), ${w.toFixed(2)} futex wakes by the broker and the caller, ${z.toFixed(2)} broker sleeps; median of ${runs.length} runs`,
     );
   }
@@ -134,6 +136,7 @@ export function formatAccounts(): string[] {
 /** What the broker and its peers did per message in each stream row run. */
 export interface StreamAccount {
   size: number;
+  engine: EngineName;
   /** Requests the broker took per message sent (a send each, plus the sink's receives). */
   requestsPerMsg: number;
   /** Requests taken per round that found work: how much the broker batches. */
@@ -147,14 +150,15 @@ export const streamAccounts: StreamAccount[] = [];
 /** The median stream account of each message size, one line each. */
 export function formatStreamAccounts(): string[] {
   const out: string[] = [];
-  for (const size of [...new Set(streamAccounts.map((a) => a.size))]) {
-    const runs = streamAccounts.filter((a) => a.size === size);
+  const kinds = new Map(streamAccounts.map((a) => [`${a.size} ${a.engine}`, a]));
+  for (const { size, engine } of kinds.values()) {
+    const runs = streamAccounts.filter((a) => a.size === size && a.engine === engine);
     const med = (f: (a: StreamAccount) => number) => {
       const v = runs.map(f).sort((x, y) => x - y);
       return v[Math.floor((v.length - 1) / 2)];
     };
     out.push(
-      `  stream of ${size} B: ${med((a) => a.requestsPerMsg).toFixed(3)} requests per message, ${med((a) => a.requestsPerBusyRound).toFixed(1)} per busy round; ` +
+      `  stream of ${size} B, ${engine} engine: ${med((a) => a.requestsPerMsg).toFixed(3)} requests per message, ${med((a) => a.requestsPerBusyRound).toFixed(1)} per busy round; ` +
         `sleeps per message: broker ${med((a) => a.brokerSleepsPerMsg).toFixed(4)}, peers ${med((a) => a.peerSleepsPerMsg).toFixed(4)} (median of ${runs.length} runs)`,
     );
   }
@@ -175,11 +179,19 @@ export interface BrokerAccount {
 export async function brokerCall(
   name: string,
   variant: string,
-  o: { spinUs: number; msgSize: number; warmup: number; iterations: number; maxMs: number; account?: boolean },
+  o: {
+    spinUs: number;
+    engine: EngineName;
+    msgSize: number;
+    warmup: number;
+    iterations: number;
+    maxMs: number;
+    account?: boolean;
+  },
 ): Promise<{ record: BenchRecord; account: BrokerAccount | null }> {
   const a = nativeAvailability();
   if (!a.available) return { record: skippedRecord(name, variant, a.error.message), account: null };
-  const { broker, owner, other, stop } = await setup(o.spinUs);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
     owner.proc.send({ role: 'server', ...base, count: Number.MAX_SAFE_INTEGER } satisfies BrokerChildTask);
@@ -228,6 +240,7 @@ export async function brokerStream(
   variant: string,
   o: {
     spinUs: number;
+    engine: EngineName;
     msgSize: number;
     count: number;
     window: number;
@@ -240,7 +253,7 @@ export async function brokerStream(
 ): Promise<BenchRecord> {
   const a = nativeAvailability();
   if (!a.available) return skippedRecord(name, variant, a.error.message);
-  const { broker, owner, other, stop } = await setup(o.spinUs, o.completionRingBytes);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine, o.completionRingBytes);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
     const batch = o.batch ?? 64;
@@ -271,6 +284,7 @@ export async function brokerStream(
     record.wakesPerMsg = (t.wakes + (sink.waits?.wakes ?? 0) + (src.waits?.wakes ?? 0)) / o.count;
     streamAccounts.push({
       size: o.msgSize,
+      engine: o.engine,
       requestsPerMsg: t.taken / o.count,
       requestsPerBusyRound: t.busyRounds > 0 ? t.taken / t.busyRounds : 0,
       brokerSleepsPerMsg: t.sleeps / o.count,
