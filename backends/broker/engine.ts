@@ -29,7 +29,7 @@ export interface BusAudit {
 export type EngineName = 'shm' | 'model';
 
 /** The default engine: the faster one, with the same outcomes. */
-export const DEFAULT_ENGINE: EngineName = 'shm';
+export const DEFAULT_ENGINE: EngineName = 'model';
 
 /** What the broker needs of its bus. */
 export interface BrokerEngine {
