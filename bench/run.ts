@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
-import { brokerAccounts, formatAccounts, formatStreamAccounts, streamAccounts } from './broker';
+import { BROKER_ENGINES, brokerAccounts, formatAccounts, formatStreamAccounts, streamAccounts } from './broker';
 
 /** The baseline groups the performance targets (targets() below) are ratios against. */
 const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
@@ -353,7 +353,7 @@ function brokerRatios(rs: BenchRecord[]): string[] {
     );
   const out: string[] = [];
   const unix = row('xproc.c.unix.pingpong', ['64B']);
-  for (const engine of ['shm', 'model'])
+  for (const engine of BROKER_ENGINES)
     for (const regime of ['spinning', 'sleeping']) {
       const b = row('xproc.broker.call', ['64B', `${engine} engine`], regime);
       if (b?.medianRttUs && unix?.medianRttUs)
@@ -361,7 +361,7 @@ function brokerRatios(rs: BenchRecord[]): string[] {
           `  call round trip, ${regime}, ${engine} engine: broker ${b.medianRttUs.toFixed(2)} us / C AF_UNIX ping-pong ${unix.medianRttUs.toFixed(2)} us = ${(b.medianRttUs / unix.medianRttUs).toFixed(2)}`,
         );
     }
-  for (const engine of ['shm', 'model'])
+  for (const engine of BROKER_ENGINES)
     for (const size of ['64B', '64KiB']) {
       const b = row('xproc.broker.stream', [size, `${engine} engine`]);
       const u = row('xproc.c.unix.stream', [size]);

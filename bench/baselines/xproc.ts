@@ -20,14 +20,7 @@ import { buildCBench, runC } from './c';
 import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
-import { brokerCall, brokerStream, recordAccount } from '../broker';
-import { DEFAULT_ENGINE, type EngineName } from '../../backends/broker';
-
-/** The broker's engines, the default first. */
-const BROKER_ENGINES: EngineName[] = [
-  DEFAULT_ENGINE,
-  ...(['shm', 'model'] as const).filter((e) => e !== DEFAULT_ENGINE),
-];
+import { BROKER_ENGINES, brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
 import type { XChildTask, XPingResult, XStreamResult } from './xproc-child';

@@ -9,11 +9,17 @@
  * Every row runs with each engine of the broker's bus (its variant names it), in the same run.
  */
 import { fork, type ChildProcess } from 'child_process';
-import { Broker, type EngineName } from '../../backends/broker';
+import { Broker, DEFAULT_ENGINE, type EngineName } from '../../backends/broker';
 import { nativeAvailability } from '../../native';
 import { emptyRecord, rttStats, siblingEntry, skippedRecord } from '../baselines/common';
 import type { BenchRecord } from '../baselines/common';
 import type { BrokerChildResult, BrokerChildTask, FromBrokerChild } from './child';
+
+/** The engines of the broker's bus the rows run with, the default first. */
+export const BROKER_ENGINES: readonly EngineName[] = [
+  DEFAULT_ENGINE,
+  ...(['model', 'shm'] as const).filter((e) => e !== DEFAULT_ENGINE),
+];
 
 interface Child {
   proc: ChildProcess;
