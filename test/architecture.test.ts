@@ -18,7 +18,7 @@ export const ALLOWED_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'backends/common': ['spec', 'model'],
   'backends/reference': ['spec', 'model', 'backends/common'],
   'backends/shm': ['spec', 'model', 'backends/common', 'native'],
-  // The broker runs its bus on the shm backend's engine (ShmBus, in the broker's private memory).
+  // The broker can run its bus on the shm backend's engine (ShmBus, in the broker's private memory).
   'backends/broker': ['spec', 'model', 'backends/common', 'native', 'backends/shm'],
   drivers: [
     'spec',

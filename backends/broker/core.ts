@@ -34,8 +34,8 @@ export interface BrokerBusOptions {
    */
   clock?: 'real' | 'virtual';
   /**
-   * What runs the bus (engine.ts): 'shm' (default), the shm backend's bus in the broker's private
-   * memory; 'model', the formal model's state (the reference point). Same outcomes; handle names differ.
+   * What runs the bus (engine.ts): 'model' (default), the formal model's state; 'shm', the shm
+   * backend's bus in the broker's private memory. Same outcomes; handle names differ.
    */
   engine?: EngineName;
 }

@@ -13,8 +13,8 @@ import type { EngineName } from '../../backends/broker';
 /** The driver reports the completions an operation caused before its result: the suite need not wait. */
 const GRACE_MS = 0;
 
-/** Both engines of the broker's bus pass the whole suite (backends/broker/engine.ts): 'shm' is the default. */
-const ENGINES: EngineName[] = ['shm', 'model'];
+/** Both engines of the broker's bus pass the whole suite (backends/broker/engine.ts): 'model' is the default. */
+const ENGINES: EngineName[] = ['model', 'shm'];
 
 for (const engine of ENGINES)
   describe(`conformance suite against the broker (one process per peer), its bus run by the ${engine} engine`, function () {
