@@ -356,6 +356,9 @@ export function fitProfile(
   const fitSleeping = spinning && !!m.sleepingRttNs;
   // The fitting rounds predict only what they fit (at the quick sizes).
   const fitShape = { ...shape, largeRtt: false, lockHold: false };
+  // A spinning transport's call and reply as the last round found them, with the round trip's gap then.
+  let last: { gap: number; call: number; reply: number } | null = null;
+  let stuck = false;
   for (let i = 0; i < rounds; i++) {
     if (m.oneWayMsgsPerSec) {
       const pred = predictor(p, pool, true, bg, fitShape);
@@ -363,7 +366,21 @@ export function fitProfile(
     }
     if (m.cpuNsPerRoundTrip)
       matchRoundTripCpu(p, m.cpuNsPerRoundTrip, predictor(p, pool, true, bg, fitShape).cpuNsPerRoundTrip);
-    if (m.rttNs) moveToRoundTrip(p, m.rttNs, predictor(p, pool, true, bg, fitShape).rttNs);
+    if (m.rttNs && !stuck) {
+      const predicted = predictor(p, pool, true, bg, fitShape).rttNs;
+      const gap = Math.abs(m.rttNs - predicted);
+      // A spinning transport's simulated round trip is bimodal (its spins win, or lose to the
+      // background load and it sleeps, as the measured one may): when scaling call and reply did
+      // not bring it closer, they go back to what they were and stay.
+      if (spinning && last && gap > last.gap * 0.98) {
+        p.ops.call.cpu.ns = last.call;
+        p.ops.reply.cpu.ns = last.reply;
+        stuck = true;
+      } else {
+        last = { gap, call: p.ops.call.cpu.ns, reply: p.ops.reply.cpu.ns };
+        moveToRoundTrip(p, m.rttNs, predicted);
+      }
+    }
     if (fitSleeping) {
       const pred = predictor(p, pool, true, bg, fitShape).sleepingRttNs;
       if (pred !== undefined) moveSleepingToRoundTrip(p, m.sleepingRttNs!, pred);
@@ -382,7 +399,9 @@ export function fitProfile(
   if (m.rttNs) {
     if (spinning)
       for (const c of [p.ops.call.cpu, p.ops.reply.cpu])
-        c.source = `${note}; call and reply scaled together so the round trip matches`;
+        c.source = stuck
+          ? `${note}; call and reply scaled together to the round trip, kept where a further scaling did not bring the simulated round trip closer (it is bimodal: spins win or lose to the background load)`
+          : `${note}; call and reply scaled together so the round trip matches`;
     else p.wake.latency.source = `${note}; set so the round trip matches`;
   }
   if (fitSleeping) p.wake.latency.source = `${note}; set so the round trip without spinning (futex only) matches`;
