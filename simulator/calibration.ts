@@ -215,10 +215,10 @@ export function predict(
     if (sleeping.failure) throw new Error(`calibration run without spinning failed: ${sleeping.failure.message}`);
     out.sleepingRttNs = sleeping.results.latency.p50Ns;
   }
+  // One size for the fit and the check: a long 64 KiB stream can change regime midway (its sender's
+  // spins lose and the back-off has it sleep), so a shorter one would fit another regime.
   if (shape.large)
-    out.largeOneWayMsgsPerSec = run(
-      streamScenario(quick ? 1000 : 4000, background.stream, 65536, window),
-    ).messagesPerSec;
+    out.largeOneWayMsgsPerSec = run(streamScenario(4000, background.stream, 65536, window)).messagesPerSec;
   if (shape.largeRtt) out.largeRttNs = run(pingpongScenario(quick ? 500 : 2000, background.rtt, 65536)).latency.p50Ns;
   if (shape.lockHold && pp.lock && pp.lock.acquisitions > 0)
     out.lockHoldNsPerOp = Math.round(pp.lock.busyNs / pp.lock.acquisitions);
@@ -315,11 +315,13 @@ export function moveSleepingToRoundTrip(p: Profile, measuredRttNs: number, predi
 /**
  * Fit step 5 (when the 64 KiB stream was measured): move the copy cost per KiB by the gap in time
  * per message over the 64 KiB a message copies (the slower side of the stream pays one copy of
- * it); floor 1 ns. Returns it.
+ * it), by a factor within 1/2..2 per round (the simulated stream can change regime at a copy
+ * cost: its sender's spins start losing); floor 1 ns. Returns it.
  */
 export function moveCopyToLargeStream(p: Profile, measuredMsgsPerSec: number, predictedMsgsPerSec: number): number {
   const gapNs = 1e9 / measuredMsgsPerSec - 1e9 / predictedMsgsPerSec;
-  return (p.copyPerKiB.ns = Math.max(1, Math.round(p.copyPerKiB.ns + gapNs / 64)));
+  const c = p.copyPerKiB.ns;
+  return (p.copyPerKiB.ns = Math.max(1, Math.round(Math.min(2 * c, Math.max(c / 2, c + gapNs / 64)))));
 }
 
 /** A calibrated profile's description without the note of an earlier calibration. */
@@ -359,6 +361,8 @@ export function fitProfile(
   // A spinning transport's call and reply as the last round found them, with the round trip's gap then.
   let last: { gap: number; call: number; reply: number } | null = null;
   let stuck = false;
+  // The copy cost that came closest to the 64 KiB stream in the rounds (the last move is untried).
+  let bestCopy: { gap: number; ns: number } | null = null;
   for (let i = 0; i < rounds; i++) {
     if (m.oneWayMsgsPerSec) {
       const pred = predictor(p, pool, true, bg, fitShape);
@@ -387,9 +391,14 @@ export function fitProfile(
     }
     if (m.largeOneWayMsgsPerSec) {
       const pred = predictor(p, pool, true, bg, fitShape).largeOneWayMsgsPerSec;
-      if (pred) moveCopyToLargeStream(p, m.largeOneWayMsgsPerSec, pred);
+      if (pred) {
+        const gap = Math.abs(pred / m.largeOneWayMsgsPerSec - 1);
+        if (!bestCopy || gap < bestCopy.gap) bestCopy = { gap, ns: p.copyPerKiB.ns };
+        moveCopyToLargeStream(p, m.largeOneWayMsgsPerSec, pred);
+      }
     }
   }
+  if (bestCopy) p.copyPerKiB.ns = bestCopy.ns;
   const note = `calibrated (${label}): fitted to ${m.sources.join('; ')}`;
   if (m.oneWayMsgsPerSec)
     for (const c of perMessageCosts(p)) c.source = `${note}; per-message costs scaled together to the one-way stream`;
@@ -405,7 +414,8 @@ export function fitProfile(
     else p.wake.latency.source = `${note}; set so the round trip matches`;
   }
   if (fitSleeping) p.wake.latency.source = `${note}; set so the round trip without spinning (futex only) matches`;
-  if (m.largeOneWayMsgsPerSec) p.copyPerKiB.source = `${note}; set so the 64 KiB one-way stream matches`;
+  if (m.largeOneWayMsgsPerSec)
+    p.copyPerKiB.source = `${note}; the value of the fitting rounds that came closest to the 64 KiB one-way stream`;
   p.description = `${baseDescription(base.description)} [${note}]`;
   return { profile: p, prediction: predictor(p, pool, false, bg, shape) };
 }

@@ -1,7 +1,8 @@
-// Calibration: the fitting math on hand-computed numbers, `tessera calibrate`
-// with injected measurements (deterministic) and in --quick mode on this
-// machine (structure only: benchmarks are never timed pass/fail tests), the
-// reading of the shm bench's records, and the RPC-pool baseline's window.
+// Calibration: the fitting math on hand-computed numbers, fits that recover a
+// profile from its own simulated figures, `tessera calibrate` with injected
+// measurements (deterministic) and in --quick mode on this machine (structure
+// only: benchmarks are never timed pass/fail tests), the reading of the shm
+// bench's records, and the RPC-pool baseline's window.
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,15 +12,20 @@ import {
   checkPredictions,
   fitProfile,
   matchRoundTripCpu,
+  moveCopyToLargeStream,
+  moveSleepingToRoundTrip,
   moveToRoundTrip,
   predict,
   scaleToStream,
+  shapeOf,
+  sleepingProfile,
   type CheckRow,
   type Measurement,
   type Prediction,
 } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
-import { shmMeasurement } from '../../bench/calibration';
+import { requireAddon, shmMeasurement } from '../../bench/calibration';
+import { nativeAvailability } from '../../native';
 import { poolWindowRate, type BenchRecord } from '../../bench/baselines';
 import { emptyRecord } from '../../bench/baselines/common';
 import { tessera } from './support';
@@ -184,6 +190,92 @@ describe('calibration: the fitting math', () => {
   });
 });
 
+describe('calibration between processes: the fitting', () => {
+  it('moves the wake-up latency by half the gap of the round trip without spinning, and the copy cost by the 64 KiB stream', () => {
+    const p = structuredClone(loadProfile('tessera_shm_processes'));
+    p.wake.latency.ns = 3000;
+    assert.equal(moveSleepingToRoundTrip(p, 12_000, 8000), 5000);
+    assert.equal(moveSleepingToRoundTrip(p, 100, 50_000), 200, 'floored at 200 ns');
+    p.copyPerKiB.ns = 100;
+    // 40k/s measured, 50k/s predicted: 5 us more per message, over 64 KiB: +78.125 ns per KiB.
+    assert.equal(moveCopyToLargeStream(p, 40_000, 50_000), 178);
+    // At most a factor 2 (or 1/2) per round, and 1 ns at least.
+    assert.equal(moveCopyToLargeStream(p, 1000, 20_000), 356);
+    p.copyPerKiB.ns = 1;
+    assert.equal(moveCopyToLargeStream(p, 1e9, 1), 1, 'floored at 1 ns');
+    const s = sleepingProfile(loadProfile('tessera_broker'));
+    assert.deepEqual([s.spin.budget.ns, s.lock?.spin?.ns], [0, 0]);
+    assert.equal(loadProfile('tessera_broker').spin.budget.ns, 50_000, 'the profile given is left alone');
+  });
+
+  // The truth: each bundled profile with its costs moved; its own simulated figures are the
+  // measurement. A fit from the bundled profile must reproduce the fitted figures within 5% and
+  // predict the figures it was not fitted to within the check's 25%.
+  for (const transport of ['tessera_shm_processes', 'tessera_broker'] as const)
+    it(`fits ${transport} to a profile's own figures: the round trips with and without spinning and both streams within 5%, the rest within 25%`, function () {
+      this.timeout(120_000);
+      const truth = structuredClone(loadProfile(transport));
+      truth.wake.latency.ns *= 2;
+      // Twice the copy cost: the broker's simulated 64 KiB stream changes regime near three times
+      // (its sender's spins start losing), where no copy cost reproduces it closely.
+      truth.copyPerKiB.ns *= 2;
+      for (const o of [truth.ops.send, truth.ops.receive]) o.cpu.ns = Math.round(o.cpu.ns * 1.5);
+      const shape = { sleeping: true, large: true, largeRtt: true, lockHold: truth.lock !== undefined };
+      const window = transport === 'tessera_broker' ? 32 : undefined;
+      const t = predict(truth, DEFAULT_POOL, false, {}, { ...shape, streamWindowMessages: window });
+      const m: Measurement = {
+        transport,
+        rttNs: t.rttNs,
+        sleepingRttNs: t.sleepingRttNs,
+        oneWayMsgsPerSec: t.oneWayMsgsPerSec,
+        largeOneWayMsgsPerSec: t.largeOneWayMsgsPerSec,
+        largeRttNs: t.largeRttNs,
+        lockHoldNsPerOp: t.lockHoldNsPerOp ?? null,
+        rpcPoolCallsPerSec: t.rpcPoolCallsPerSec,
+        ...(window ? { streamWindowMessages: window } : {}),
+        sources: ['the simulator, on a profile with known costs'],
+      };
+      assert.deepEqual(shapeOf(m), { ...shape, ...(window ? { streamWindowMessages: window } : {}) });
+      const { profile, prediction } = fitProfile(loadProfile(transport), m, 'test');
+      parseProfile(JSON.parse(JSON.stringify(profile)));
+      const rows = checkPredictions(m, prediction);
+      const fitted = [
+        'call/reply round trip (ns)',
+        'call/reply round trip, no spinning (ns)',
+        'one-way msgs/s',
+        'one-way 64 KiB msgs/s',
+      ];
+      assert.deepEqual(
+        rows.filter((r) => fitted.includes(r.metric)).map((r) => r.metric),
+        fitted,
+      );
+      for (const r of rows)
+        assert.ok(
+          Math.abs(r.error!) <= (fitted.includes(r.metric) ? 0.05 : 0.25),
+          `${r.metric}: measured ${r.measured}, predicted ${r.predicted}`,
+        );
+      assert.match(profile.wake.latency.source, /set so the round trip without spinning \(futex only\) matches/);
+      assert.match(profile.copyPerKiB.source, /came closest to the 64 KiB one-way stream/);
+      // A second calibration of the calibrated profile keeps one note in its description.
+      const again = fitProfile(profile, m, 'again', 1);
+      assert.equal(again.profile.description.match(/\[calibrated/g)?.length, 1);
+    });
+
+  it('says the native addon is missing, before anything is measured, for the transports between processes', () => {
+    const missing = { available: false as const, error: new Error('no build/Release/tessera_native.node') };
+    for (const t of ['tessera_shm_processes', 'tessera_broker'] as const)
+      assert.throws(
+        () => requireAddon(t, missing),
+        (e: Error) =>
+          e.name === 'InputError' &&
+          e.message.includes(`${t}: the native addon is not built`) &&
+          e.message.includes('no build/Release/tessera_native.node') &&
+          e.message.includes('npm run build:native'),
+      );
+    for (const t of ['af_unix', 'tessera_shm'] as const) requireAddon(t, missing);
+  });
+});
+
 describe('tessera calibrate (the command)', function () {
   this.timeout(60_000);
   const dir = tempDirs('calibrate');
@@ -207,7 +299,8 @@ describe('tessera calibrate (the command)', function () {
     const notJson = path.join(d, 'not.json');
     fs.writeFileSync(notJson, '{');
     const cases: [string[], RegExp][] = [
-      [['calibrate', '--only', 'pipes'], /--only takes af_unix or tessera_shm/],
+      [['calibrate', '--only', 'pipes'], /--only: no calibrated transport "pipes"/],
+      [['calibrate', '--only', 'tessera_brokr'], /did you mean tessera_broker/],
       [['calibrate', '--rounds', '0'], /--rounds takes an integer 1\.\.50/],
       [['calibrate', 'extra'], /unexpected argument extra/],
       [['calibrate', '--measurements', badField, '--out', d], /invalid measurement at \/0\/rttNs/],
@@ -323,6 +416,59 @@ describe('tessera calibrate (the command)', function () {
     assert.match(m.sources[3], /^(c|net)\.rpcpool \(64B call\/reply, 4 clients, 1 server thread/);
     parseProfile(JSON.parse(fs.readFileSync(path.join(d, 'calibrated-af_unix.json'), 'utf8')));
     assert.match(r.out, /af_unix +RPC pool calls\/s/);
+  });
+});
+
+describe('tessera calibrate between processes (the command, on this machine)', function () {
+  this.timeout(600_000);
+  const dir = tempDirs('calibrate-processes');
+
+  it('--quick measures Tessera and the broker between processes and fits both profiles, each fitted figure checked against its measurement', async function () {
+    const a = nativeAvailability();
+    if (!a.available) {
+      console.log(`      skipped: the native addon is not built (${a.error.message})`);
+      this.skip();
+    }
+    const d = dir();
+    const r = await tessera(
+      'calibrate',
+      '--quick',
+      '--only',
+      'tessera_shm_processes,tessera_broker',
+      '--out',
+      d,
+      '--rounds',
+      '2',
+    );
+    assert.ok(r.code === 0 || r.code === 1, `${r.code}\n${r.err}`);
+    const ms = JSON.parse(fs.readFileSync(path.join(d, 'measurements.json'), 'utf8')) as Measurement[];
+    assert.deepEqual(
+      ms.map((m) => m.transport),
+      ['tessera_shm_processes', 'tessera_broker'],
+    );
+    for (const m of ms) {
+      for (const v of [m.rttNs, m.sleepingRttNs, m.oneWayMsgsPerSec, m.largeOneWayMsgsPerSec])
+        assert.ok(typeof v === 'number' && v > 0, JSON.stringify(m));
+      assert.match(m.sources[0], /^xproc\.(tessera|broker)\.call \(64B .*; spinning\)/);
+      assert.match(m.sources[1], /^xproc\.(tessera|broker)\.call \(64B .*; sleeping\)/);
+      for (const k of ['rtt', 'stream'] as const)
+        assert.ok(typeof m.backgroundCpus?.[k] === 'number', JSON.stringify(m.backgroundCpus));
+    }
+    assert.ok(ms[0].largeRttNs! > 0);
+    assert.ok(ms[1].lockHoldNsPerOp! > 0, "the broker's account of its request path");
+    assert.equal(ms[1].streamWindowMessages, 32);
+    // The check rows are the fitted profiles' simulated figures against these measurements.
+    const rows = JSON.parse(fs.readFileSync(path.join(d, 'check.json'), 'utf8')) as CheckRow[];
+    for (const m of ms) {
+      const profile = parseProfile(JSON.parse(fs.readFileSync(path.join(d, `calibrated-${m.transport}.json`), 'utf8')));
+      const again = checkPredictions(m, predict(profile, m.rpcPool, false, m.backgroundCpus, shapeOf(m)));
+      assert.deepEqual(
+        again,
+        rows.filter((x) => x.transport === m.transport),
+      );
+      assert.ok(again.length >= 6, JSON.stringify(again));
+    }
+    assert.match(r.out, /tessera_broker +bus lock held per operation/);
   });
 });
 
