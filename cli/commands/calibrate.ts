@@ -28,12 +28,16 @@ import {
 import type { Profile } from '../../simulator/types';
 import { CALIBRATED_TRANSPORTS, measureForCalibration, requireAddon } from '../../bench/calibration';
 
+import { CALIBRATION_METHODS } from '../../simulator/calibration-methods';
+
 /**
  * The transports whose bundled profile is the output of `tessera calibrate` (simulator/profiles/),
  * which --install replaces. The bundled af_unix and tessera_shm profiles come from baselines
  * measured by hand; their calibrations stay in simulator/calibration-results/.
  */
-export const INSTALLED_TRANSPORTS: readonly string[] = ['tessera_shm_processes', 'tessera_broker'];
+export const INSTALLED_TRANSPORTS: readonly string[] = CALIBRATION_METHODS.filter((m) => m.bundled).map(
+  (m) => m.transport,
+);
 
 function readMeasurements(file: string): Measurement[] {
   let parsed: unknown;
