@@ -94,7 +94,7 @@ ${codeBlock(excerpt.join('\n'), 'jsonl')}`;
 }
 
 /** How each profile `tessera calibrate` fits is calibrated, and the committed check of the bundled ones. */
-function calibrationSection(site: Site, linker: Linker): string {
+function calibrationSection(site: Site): string {
   const methods = table(
     ['Transport', 'Measured', 'Fitted (figure: profile costs)', 'Predicted, not fitted', 'Bundled profile'],
     CALIBRATION_METHODS.map((m) => [
@@ -196,7 +196,7 @@ ${def('Profile', 'Profile')}
 <h3>OpCost</h3><p>${descr('Profile', 'OpCost')}</p>${def('Profile', 'OpCost')}
 <h3>spin.backoff</h3>${def('Profile', 'SpinBackoff')}`);
 
-  section('calibration', 'Calibration', calibrationSection(site, linker));
+  section('calibration', 'Calibration', calibrationSection(site));
 
   section('lock', 'The bus lock', `<h2>The bus lock</h2>
 <p>${descr('Profile', 'BusLock')}</p>
