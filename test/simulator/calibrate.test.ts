@@ -24,7 +24,9 @@ import {
   type Prediction,
 } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
-import { requireAddon, shmMeasurement } from '../../bench/calibration';
+import { CALIBRATED_TRANSPORTS, requireAddon, shmMeasurement } from '../../bench/calibration';
+import { BUNDLED_CALIBRATION_COMMAND, CALIBRATION_METHODS } from '../../simulator/calibration-methods';
+import { INSTALLED_TRANSPORTS } from '../../cli/commands/calibrate';
 import { nativeAvailability } from '../../native';
 import { poolWindowRate, type BenchRecord } from '../../bench/baselines';
 import { emptyRecord } from '../../bench/baselines/common';
@@ -260,6 +262,24 @@ describe('calibration between processes: the fitting', () => {
       const again = fitProfile(profile, m, 'again', 1);
       assert.equal(again.profile.description.match(/\[calibrated/g)?.length, 1);
     });
+
+  it('documents every transport calibrate measures, and the bundled profiles are the ones --install writes', () => {
+    assert.deepEqual(
+      CALIBRATION_METHODS.map((m) => m.transport),
+      [...CALIBRATED_TRANSPORTS],
+    );
+    assert.deepEqual(INSTALLED_TRANSPORTS, ['tessera_shm_processes', 'tessera_broker']);
+    assert.equal(
+      BUNDLED_CALIBRATION_COMMAND,
+      'npx tessera calibrate --only tessera_shm_processes,tessera_broker --install --out simulator/calibration-results/processes',
+    );
+    // Each bundled calibrated profile says it was calibrated, on what.
+    for (const t of INSTALLED_TRANSPORTS) {
+      const p = loadProfile(t);
+      assert.match(p.description, /\[calibrated \(/, t);
+      assert.match(p.wake.latency.source, /round trip without spinning/, t);
+    }
+  });
 
   it('says the native addon is missing, before anything is measured, for the transports between processes', () => {
     const missing = { available: false as const, error: new Error('no build/Release/tessera_native.node') };
