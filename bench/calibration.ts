@@ -268,9 +268,6 @@ function spreadSource(r: BenchRecord): string {
   return `${r.name} (${r.variant}; ${r.regime}): ${v === null ? '-' : show(v)}${s && (r.runs ?? 1) > 1 ? `, median of ${r.runs} runs [${show(s[0])}..${show(s[1])}]` : ''}`;
 }
 
-const mean2 = (a: number | null, b: number | null) =>
-  a === null ? b : b === null ? a : Math.round(((a + b) / 2) * 100) / 100;
-
 /**
  * tessera_shm_processes: Tessera between two OS processes (bench/shm tesseraAcrossProcesses, the
  * xproc.tessera rows): call/reply with the shm backend's adaptive spin and with none (futex
@@ -298,6 +295,7 @@ async function measureShmProcesses(quick: boolean, log: (s: string) => void): Pr
   );
   const m = processMeasurement('tessera_shm_processes', { spin, sleep, small, large }, undefined, log);
   m.largeRttNs = largeRtt.record.medianRttUs === null ? null : Math.round(largeRtt.record.medianRttUs * 1000);
+  m.backgroundCpus!.largeRtt = largeRtt.backgroundCpus;
   m.sources.push(spreadSource(largeRtt.record));
   return m;
 }
@@ -321,8 +319,10 @@ function processMeasurement(
     rpcPoolCallsPerSec: null,
     ...(streamWindowMessages ? { streamWindowMessages } : {}),
     backgroundCpus: {
-      rtt: mean2(spin.backgroundCpus, sleep.backgroundCpus),
-      stream: mean2(small.backgroundCpus, large.backgroundCpus),
+      rtt: spin.backgroundCpus,
+      sleepingRtt: sleep.backgroundCpus,
+      stream: small.backgroundCpus,
+      largeStream: large.backgroundCpus,
     },
     sources: [spin, sleep, small, large].map((r) => spreadSource(r.record) + (r === spin ? note : '')),
   };

@@ -55,9 +55,9 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = [
       { figure: STREAM, costs: PER_MESSAGE },
       { figure: SPINNING_RTT, costs: 'call and reply costs, scaled together' },
       { figure: SLEEPING_RTT, costs: 'wake-up latency' },
-      { figure: LARGE_STREAM, costs: 'copy cost per KiB' },
+      { figure: 'call/reply round trip of 64 KiB messages, spinning (two payload copies)', costs: 'copy cost per KiB' },
     ],
-    predicted: ['call/reply round trip of 64 KiB messages, spinning'],
+    predicted: [`${LARGE_STREAM} (its sink copies each message out again)`],
     bundled: true,
   },
   {

@@ -13,9 +13,10 @@
 // into CPU work and off-CPU waiting, which a pool of clients shares very
 // differently. What is not fitted: the RPC-pool throughput, which is then an
 // out-of-sample check of the model (when a measurement exists). Between
-// processes also: (5) the copy cost per KiB, so the simulated 64 KiB one-way
-// stream matches; out of sample there: the 64 KiB round trip, and where one
-// thread runs every operation (the broker), how long it holds the bus per operation.
+// processes also: (5) the copy cost per KiB, so the simulated 64 KiB round trip
+// matches (or, where none was measured, the 64 KiB one-way stream); out of sample
+// there: the other 64 KiB figure, and where one thread runs every operation (the
+// broker), how long it holds the bus per operation.
 import type { Profile, Scenario } from './types';
 import { runScenario } from './run';
 import { textTable } from './report';
@@ -53,7 +54,15 @@ export interface Measurement {
    * time (/proc/stat) minus this process tree's, over the run's wall time. The simulated
    * scenarios run with the same background (Scenario.background): an input, not a fit.
    */
-  backgroundCpus?: { rtt?: number | null; stream?: number | null; pool?: number | null };
+  backgroundCpus?: {
+    rtt?: number | null;
+    stream?: number | null;
+    pool?: number | null;
+    /** During the round trip without spinning, and the 64 KiB stream and round trip (else rtt, stream). */
+    sleepingRtt?: number | null;
+    largeStream?: number | null;
+    largeRtt?: number | null;
+  };
   /** Where each number comes from (bench record names and variants). */
   sources: string[];
 }
@@ -208,7 +217,7 @@ export function predict(
   };
   if (shape.sleeping) {
     const sleeping = runScenario({
-      scenario: pingpongScenario(quick ? 1000 : 3000, background.rtt),
+      scenario: pingpongScenario(quick ? 1000 : 3000, background.sleepingRtt ?? background.rtt),
       profile: sleepingProfile(profile),
       seed: SEED,
     });
@@ -218,8 +227,13 @@ export function predict(
   // One size for the fit and the check: a long 64 KiB stream can change regime midway (its sender's
   // spins lose and the back-off has it sleep), so a shorter one would fit another regime.
   if (shape.large)
-    out.largeOneWayMsgsPerSec = run(streamScenario(4000, background.stream, 65536, window)).messagesPerSec;
-  if (shape.largeRtt) out.largeRttNs = run(pingpongScenario(quick ? 500 : 2000, background.rtt, 65536)).latency.p50Ns;
+    out.largeOneWayMsgsPerSec = run(
+      streamScenario(4000, background.largeStream ?? background.stream, 65536, window),
+    ).messagesPerSec;
+  if (shape.largeRtt)
+    out.largeRttNs = run(
+      pingpongScenario(quick ? 500 : 2000, background.largeRtt ?? background.rtt, 65536),
+    ).latency.p50Ns;
   if (shape.lockHold && pp.lock && pp.lock.acquisitions > 0)
     out.lockHoldNsPerOp = Math.round(pp.lock.busyNs / pp.lock.acquisitions);
   return out;
@@ -328,6 +342,16 @@ export function moveCopyToLargeStream(p: Profile, measuredMsgsPerSec: number, pr
   return (p.copyPerKiB.ns = Math.max(1, Math.round(Math.min(2 * c, Math.max(c / 2, c + gapNs / 64)))));
 }
 
+/**
+ * Fit step 5 with the 64 KiB round trip measured: move the copy cost per KiB by the round trip's
+ * gap over the 2 x 64 KiB it copies, by a factor within 1/2..2 per round; floor 1 ns. Returns it.
+ */
+export function moveCopyToLargeRoundTrip(p: Profile, measuredRttNs: number, predictedRttNs: number): number {
+  const c = p.copyPerKiB.ns;
+  const moved = c + (measuredRttNs - predictedRttNs) / 128;
+  return (p.copyPerKiB.ns = Math.max(1, Math.round(Math.min(2 * c, Math.max(c / 2, moved)))));
+}
+
 /** A calibrated profile's description without the note of an earlier calibration. */
 function baseDescription(d: string): string {
   return d.replace(/ \[calibrated \(.*\]$/s, '');
@@ -361,9 +385,10 @@ export function fitProfile(
   const shape = shapeOf(m);
   const fitSleeping = spinning && !!m.sleepingRttNs;
   // The fitting rounds predict only what they fit (at the quick sizes).
-  const fitShape = { ...shape, largeRtt: false, lockHold: false };
-  // A spinning transport's call and reply as the last round found them, with the round trip's gap then.
-  let last: { gap: number; call: number; reply: number } | null = null;
+  // The 64 KiB figure the copy cost is fitted to: the round trip when measured, else the stream.
+  const fitShape = { ...shape, large: shape.large && !shape.largeRtt, lockHold: false };
+  // A spinning transport's call and reply as the last round found them, with the round trip simulated then.
+  let last: { predicted: number; sum: number; call: number; reply: number } | null = null;
   let stuck = false;
   // The copy cost that came closest to the 64 KiB stream in the rounds (the last move is untried).
   let bestCopy: { gap: number; ns: number } | null = null;
@@ -376,18 +401,17 @@ export function fitProfile(
       matchRoundTripCpu(p, m.cpuNsPerRoundTrip, predictor(p, pool, true, bg, fitShape).cpuNsPerRoundTrip);
     if (m.rttNs && !stuck) {
       const predicted = predictor(p, pool, true, bg, fitShape).rttNs;
-      const gap = Math.abs(m.rttNs - predicted);
+      const sum = p.ops.call.cpu.ns + p.ops.reply.cpu.ns;
       // A spinning transport's simulated round trip is bimodal (its spins win, or lose to the
-      // background load and it sleeps, as the measured one may): when scaling call and reply did
-      // not bring it closer, they go back to what they were and stay. (Scaling them with the
-      // per-message costs instead was tried: under load the stream's cost per message is mostly
-      // scheduling, and the round trip without spinning then came out slower than measured.)
-      if (spinning && last && gap > last.gap * 0.98) {
+      // background load and it sleeps, as the measured one may): when it moved by less than half
+      // what the last scaling moved call and reply by, it is not following them (it sleeps), and
+      // they go back to what they were and stay.
+      if (spinning && last && Math.abs(predicted - last.predicted) < 0.5 * Math.abs(sum - last.sum)) {
         p.ops.call.cpu.ns = last.call;
         p.ops.reply.cpu.ns = last.reply;
         stuck = true;
       } else {
-        last = { gap, call: p.ops.call.cpu.ns, reply: p.ops.reply.cpu.ns };
+        last = { predicted, sum, call: p.ops.call.cpu.ns, reply: p.ops.reply.cpu.ns };
         moveToRoundTrip(p, m.rttNs, predicted);
       }
     }
@@ -395,7 +419,15 @@ export function fitProfile(
       const pred = predictor(p, pool, true, bg, fitShape).sleepingRttNs;
       if (pred !== undefined) moveSleepingToRoundTrip(p, m.sleepingRttNs!, pred);
     }
-    if (m.largeOneWayMsgsPerSec) {
+    if (m.largeRttNs) {
+      // A 64 KiB round trip copies its payload twice (call and reply), as the protocol does.
+      const pred = predictor(p, pool, true, bg, fitShape).largeRttNs;
+      if (pred) {
+        const gap = Math.abs(pred / m.largeRttNs - 1);
+        if (!bestCopy || gap < bestCopy.gap) bestCopy = { gap, ns: p.copyPerKiB.ns };
+        moveCopyToLargeRoundTrip(p, m.largeRttNs, pred);
+      }
+    } else if (m.largeOneWayMsgsPerSec) {
       const pred = predictor(p, pool, true, bg, fitShape).largeOneWayMsgsPerSec;
       if (pred) {
         const gap = Math.abs(pred / m.largeOneWayMsgsPerSec - 1);
@@ -415,13 +447,13 @@ export function fitProfile(
     if (spinning)
       for (const c of [p.ops.call.cpu, p.ops.reply.cpu])
         c.source = stuck
-          ? `${note}; call and reply scaled together to the round trip, kept where a further scaling did not bring the simulated round trip closer (it is bimodal: spins win or lose to the background load)`
+          ? `${note}; call and reply scaled together to the round trip, kept where the simulated round trip stopped following them (it is bimodal: its spins win, or lose to the background load and it sleeps)`
           : `${note}; call and reply scaled together so the round trip matches`;
     else p.wake.latency.source = `${note}; set so the round trip matches`;
   }
   if (fitSleeping) p.wake.latency.source = `${note}; set so the round trip without spinning (futex only) matches`;
-  if (m.largeOneWayMsgsPerSec)
-    p.copyPerKiB.source = `${note}; the value of the fitting rounds that came closest to the 64 KiB one-way stream`;
+  if (m.largeRttNs || m.largeOneWayMsgsPerSec)
+    p.copyPerKiB.source = `${note}; the value of the fitting rounds that came closest to the 64 KiB ${m.largeRttNs ? 'call/reply round trip' : 'one-way stream'}`;
   p.description = `${baseDescription(base.description)} [${note}]`;
   return { profile: p, prediction: predictor(p, pool, false, bg, shape) };
 }

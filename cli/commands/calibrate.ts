@@ -68,7 +68,7 @@ function readMeasurements(file: string): Measurement[] {
     if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= 1024)) throw bad('streamWindowMessages');
     if (m.backgroundCpus !== undefined) {
       if (typeof m.backgroundCpus !== 'object' || m.backgroundCpus === null) throw bad('backgroundCpus');
-      for (const k of ['rtt', 'stream', 'pool'] as const) {
+      for (const k of ['rtt', 'stream', 'pool', 'sleepingRtt', 'largeStream', 'largeRtt'] as const) {
         const v = m.backgroundCpus[k];
         if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0)) throw bad(`backgroundCpus/${k}`);
       }

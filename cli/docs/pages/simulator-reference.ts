@@ -113,9 +113,14 @@ function calibrationSection(site: Site): string {
     const ms = JSON.parse(fs.readFileSync(path.join(dir, 'measurements.json'), 'utf8')) as Measurement[];
     const fittedMetric = (r: CheckRow) => !/64 KiB call|lock held|RPC pool/.test(r.metric);
     const bg = ms
-      .map((m) => `<code>${esc(m.transport)}</code> ${m.backgroundCpus?.rtt ?? '-'} / ${m.backgroundCpus?.stream ?? '-'}`)
-      .join(', ');
-    results = `<p>The committed calibration (<code>${esc(BUNDLED_CALIBRATION_DIR)}/</code>: the measurements, the fitted profiles, the check rows): each fitted profile run in the simulator on the calibration workloads at seed <code>0xca1</code>, with the background load measured during the rows (CPU-equivalents of other processes, round trips / streams: ${bg}), against the measurement. Tolerance: 25%.</p>
+      .map(
+        (m) =>
+          `<code>${esc(m.transport)}</code> ${Object.entries(m.backgroundCpus ?? {})
+            .map(([k, v]) => `${esc(k)} ${v ?? '-'}`)
+            .join(', ')}`,
+      )
+      .join('; ');
+    results = `<p>The committed calibration (<code>${esc(BUNDLED_CALIBRATION_DIR)}/</code>: the measurements, the fitted profiles, the check rows): each fitted profile run in the simulator on the calibration workloads at seed <code>0xca1</code>, with the background load measured during the rows (CPU-equivalents of other processes, by row: ${bg}), against the measurement. Tolerance: 25%.</p>
 ${table(
   ['Transport', 'Figure', 'Measured', 'Simulated', 'Error', 'Within 25%'],
   rows
