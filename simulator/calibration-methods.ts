@@ -63,7 +63,7 @@ export const CALIBRATION_METHODS: readonly CalibrationMethod[] = [
   {
     transport: 'tessera_broker',
     measured:
-      "the bench's xproc.broker rows, three processes (the broker's owner with its thread, two peers), 5 interleaved runs, the median of each: call round trips spinning (the broker's 50 us policy) and with no spinning, one-way streams of 64 B and 64 KiB (blocking sends, 32 in flight); the broker's own account of its request path over the spinning calls",
+      "the bench's xproc.broker rows, three processes (the broker's owner with its thread, two peers), 5 interleaved runs, the median of each: call round trips spinning (the broker's 50 us policy) and with no spinning, one-way streams of 64 B and 64 KiB (blocking sends, 32 in flight, a warm-up stream first; 64 KiB received 16 at a time through a 4 MiB completion ring); the broker's own account of its request path over the spinning calls",
     fitted: [
       { figure: `${STREAM} (32 in flight)`, costs: PER_MESSAGE },
       { figure: SPINNING_RTT, costs: 'call and reply costs, scaled together' },
