@@ -400,13 +400,21 @@ export function fitProfile(
     if (m.cpuNsPerRoundTrip)
       matchRoundTripCpu(p, m.cpuNsPerRoundTrip, predictor(p, pool, true, bg, fitShape).cpuNsPerRoundTrip);
     if (m.rttNs && !stuck) {
-      const predicted = predictor(p, pool, true, bg, fitShape).rttNs;
+      const pred = predictor(p, pool, true, bg, fitShape);
+      const predicted = pred.rttNs;
+      // The simulated spinning round trip is the sleeping one (within 10%): its spins lose to the
+      // background load, and call and reply are not what it is made of; leave them this round.
+      const spinsLose =
+        spinning &&
+        pred.sleepingRttNs !== undefined &&
+        Math.abs(predicted - pred.sleepingRttNs) < 0.1 * pred.sleepingRttNs;
       const sum = p.ops.call.cpu.ns + p.ops.reply.cpu.ns;
       // A spinning transport's simulated round trip is bimodal (its spins win, or lose to the
       // background load and it sleeps, as the measured one may): when it moved by less than half
       // what the last scaling moved call and reply by, it is not following them (it sleeps), and
       // they go back to what they were and stay.
-      if (spinning && last && Math.abs(predicted - last.predicted) < 0.5 * Math.abs(sum - last.sum)) {
+      if (spinsLose) stuck = stuck || i === rounds - 1;
+      else if (spinning && last && Math.abs(predicted - last.predicted) < 0.5 * Math.abs(sum - last.sum)) {
         p.ops.call.cpu.ns = last.call;
         p.ops.reply.cpu.ns = last.reply;
         stuck = true;
