@@ -187,7 +187,8 @@ export async function brokerCall(
   variant: string,
   o: {
     spinUs: number;
-    engine: EngineName;
+    /** Default: the broker's default engine. */
+    engine?: EngineName;
     msgSize: number;
     warmup: number;
     iterations: number;
@@ -197,7 +198,7 @@ export async function brokerCall(
 ): Promise<{ record: BenchRecord; account: BrokerAccount | null }> {
   const a = nativeAvailability();
   if (!a.available) return { record: skippedRecord(name, variant, a.error.message), account: null };
-  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine ?? DEFAULT_ENGINE);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
     owner.proc.send({ role: 'server', ...base, count: Number.MAX_SAFE_INTEGER } satisfies BrokerChildTask);
@@ -246,7 +247,8 @@ export async function brokerStream(
   variant: string,
   o: {
     spinUs: number;
-    engine: EngineName;
+    /** Default: the broker's default engine. */
+    engine?: EngineName;
     msgSize: number;
     count: number;
     window: number;
@@ -259,7 +261,7 @@ export async function brokerStream(
 ): Promise<BenchRecord> {
   const a = nativeAvailability();
   if (!a.available) return skippedRecord(name, variant, a.error.message);
-  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine, o.completionRingBytes);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.engine ?? DEFAULT_ENGINE, o.completionRingBytes);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
     const batch = o.batch ?? 64;
@@ -290,7 +292,7 @@ export async function brokerStream(
     record.wakesPerMsg = (t.wakes + (sink.waits?.wakes ?? 0) + (src.waits?.wakes ?? 0)) / o.count;
     streamAccounts.push({
       size: o.msgSize,
-      engine: o.engine,
+      engine: o.engine ?? DEFAULT_ENGINE,
       requestsPerMsg: t.taken / o.count,
       requestsPerBusyRound: t.busyRounds > 0 ? t.taken / t.busyRounds : 0,
       brokerSleepsPerMsg: t.sleeps / o.count,
