@@ -195,7 +195,6 @@ export class ShmFastPaths {
       I = seat.int32;
     if (!isName(replyHandle) || !ShmFastPaths.batchValid(batch, max, timeoutMs) || !core.staged.setBytes(bytes))
       seat.refused(STATUS.INVALID_ARGUMENT, 'reply');
-    const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     let status: Status,
       n = 0,
       registration = 0,
@@ -207,11 +206,9 @@ export class ShmFastPaths {
         if (core.queued(seat.slot) > 0) n = takeBatch(core, seat.slot, max, batch);
         else if (timeoutMs > 0 && batchFitsMailbox(core, batch)) {
           registration = registerHandOff(core, seat.slot);
-          // announced inside the hold: an enqueue committed after it bumps the wake word
-          if (registration !== 0) {
-            Atomics.add(I, seat.waitingAt, 1);
-            seen = Atomics.load(I, seat.wakeAt);
-          }
+          // A registered mailbox counts as a waiting receiver (Wakeups.publish): an enqueue
+          // committed after this hold bumps the wake word read here.
+          if (registration !== 0) seen = Atomics.load(I, seat.wakeAt);
         }
       }
     } catch (e) {
@@ -221,16 +218,22 @@ export class ShmFastPaths {
     core.unlock();
     if (status !== OK) fail(status, 'reply');
     if (n > 0) return n;
-    if (registration === 0) return this.receiveInto(batch, max, deadline);
-    try {
-      return this.awaitHandOff(registration, seen, batch, max, deadline);
-    } finally {
-      Atomics.sub(I, seat.waitingAt, 1);
-    }
+    if (registration === 0) return this.receiveInto(batch, max, timeoutMs > 0 ? now() + timeoutMs : 0);
+    return this.awaitHandOff(registration, seen, batch, max, timeoutMs);
   }
 
-  /** Wait for hand-off registration `registration` to be filled (or something else to arrive, or the deadline). */
-  private awaitHandOff(registration: number, seen: number, batch: ReceiveBatch, max: number, deadline: number): number {
+  /**
+   * Wait for hand-off registration `registration` to be filled (or something else to arrive, or
+   * timeoutMs). No clock is read unless the spin ends without the hand-off: the deadline counts
+   * from the spin's end, so a wait that times out may run late by the spin budget at most.
+   */
+  private awaitHandOff(
+    registration: number,
+    seen: number,
+    batch: ReceiveBatch,
+    max: number,
+    timeoutMs: number,
+  ): number {
     const seat = this.seat,
       I = seat.int32;
     if (Atomics.load(I, seat.readyAt) === registration) return this.readMailbox(batch);
@@ -242,6 +245,7 @@ export class ShmFastPaths {
       else seat.spin.spinWon();
       if (ended === SPIN_EQUALS) return this.readMailbox(batch);
     }
+    const deadline = now() + timeoutMs;
     for (;;) {
       if (Atomics.load(I, seat.wakeAt) === seen) {
         Atomics.add(I, seat.sleepAt, 1);
