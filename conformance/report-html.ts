@@ -83,7 +83,7 @@ function propertySection(p: ReportProperty, timeline: string | undefined): strin
 <h3>property ${esc(p.name)}: <span class="status ${p.status}">${p.status.toUpperCase()}</span> after ${p.runs} runs (seed ${p.seed}), ${p.steps} operations</h3>
 ${p.status === 'fail' || p.status === 'error' ? failureBlock(p) : ''}
 ${conditions}
-${p.trace?.length ? `<details open><summary>counterexample (shrunk), ${p.trace.length} steps</summary>${stepsTable(p.trace)}</details>` : ''}
+${p.trace?.length ? `<details open><summary>counterexample (${p.notShrunk ? 'as found' : 'shrunk'}), ${p.trace.length} steps</summary>${stepsTable(p.trace)}</details>` : ''}
 ${!p.trace?.length && p.counterexample?.length ? `<details open><summary>smallest failing history</summary><pre>${esc(p.counterexample.join('\n'))}</pre></details>` : ''}
 ${timeline ? `<figure>${timeline}<figcaption>${p.timeline ? `<a href="${esc(p.timeline)}">timeline.svg</a>: ` : ''}one lane per client; numbers: the order of the longest linearization; red: the operation that cannot be placed</figcaption></figure>` : ''}
 </section>`;

@@ -63,7 +63,9 @@ function propertyXml(p: ReportProperty): string {
     : (p.message ?? '').split('\n')[0];
   const body = [
     p.message ?? '',
-    ...(p.trace?.length ? ['counterexample (shrunk):', ...formatSteps(p.trace)] : (p.counterexample ?? [])),
+    ...(p.trace?.length
+      ? [`counterexample (${p.notShrunk ? 'as found' : 'shrunk'}):`, ...formatSteps(p.trace)]
+      : (p.counterexample ?? [])),
     ...(p.replay ? [`replay: ${p.replay}`] : []),
   ].join('\n');
   const tag = p.status === 'fail' ? 'failure' : 'error';

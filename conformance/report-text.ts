@@ -67,7 +67,7 @@ function propertyLines(p: ReportProperty): string[] {
   }
   if (p.message) lines.push(...indent(p.message.split('\n')));
   if (p.trace?.length || p.counterexample?.length) {
-    lines.push('  counterexample (shrunk):');
+    lines.push(`  counterexample (${p.notShrunk ? 'as found' : 'shrunk'}):`);
     if (p.conditions) lines.push(...indent(conditionLines(p.conditions), '    '));
     lines.push(...indent(p.trace?.length ? formatSteps(p.trace) : p.counterexample!, '    '));
   }

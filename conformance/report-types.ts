@@ -97,8 +97,10 @@ export interface ReportProperty {
   seed: number;
   path?: string;
   message?: string;
-  /** The shrunk counterexample, one operation per line. */
+  /** The counterexample (shrunk unless `notShrunk`), one operation per line. */
   counterexample?: string[];
+  /** True when the run was asked not to shrink: the counterexample is the failing run as found. */
+  notShrunk?: boolean;
   /** One command line that replays the failure. */
   replay?: string;
   diagnosis?: ReportDiagnosis;

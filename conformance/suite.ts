@@ -35,6 +35,11 @@ export interface SuiteOptions {
   levels?: string[];
   /** Stop at the first failure. */
   bail?: boolean;
+  /**
+   * Shrink a failing property run to a smallest counterexample (default true). Off, the
+   * verdict comes as soon as a run fails and the counterexample is that run as found.
+   */
+  shrink?: boolean;
   /** Clients of the concurrent runs; 1 or less: no concurrent runs. */
   concurrency?: number;
   /**
@@ -219,6 +224,7 @@ async function sequentialProperty(
     counter,
     situations,
     completionGraceMs: o.completionGraceMs,
+    shrink: o.shrink,
     onRun: () => o.progress?.(0.3 + 0.6 * Math.min(1, ++run / o.runs), 'sequential property'),
   });
   const entry: ReportProperty = {
@@ -232,6 +238,7 @@ async function sequentialProperty(
     ...(p.path ? { path: p.path } : {}),
     ...(p.message ? { message: p.message } : {}),
     ...(p.counterexample ? { counterexample: p.counterexample } : {}),
+    ...(p.counterexample && o.shrink === false ? { notShrunk: true } : {}),
     ...(p.failure?.diagnosis ? { diagnosis: p.failure.diagnosis } : {}),
     ...(p.failure?.steps.length ? { trace: p.failure.steps } : {}),
     ...(p.failure?.conditions ? { conditions: p.failure.conditions } : {}),

@@ -73,6 +73,9 @@ const flags = {
   ),
   list: bool('list the levels and the cases (with --case, --clause or --level: those selected) and exit'),
   bail: bool('stop at the first failure'),
+  'no-shrink': bool(
+    'report a failing property run as found, without shrinking it to a smallest counterexample (a faster verdict)',
+  ),
   concurrency: integer('K', 'clients per concurrent (linearizability) run; 0 or 1 turns the concurrent phase off', {
     min: 0,
     max: MAX_CONCURRENCY,
@@ -206,6 +209,7 @@ export const command = defineCommand({
         clauses: f.clause,
         levels: f.level,
         bail: f.bail,
+        shrink: !f['no-shrink'],
         concurrency,
         concurrent,
         concurrentRuns: f['concurrent-runs'],
