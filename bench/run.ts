@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
-import { brokerAccounts, formatAccounts } from './broker';
+import { brokerAccounts, formatAccounts, formatStreamAccounts, streamAccounts } from './broker';
 
 /** The baseline groups the performance targets (targets() below) are ratios against. */
 const TARGET_BASELINES = ['sab.pingpong', 'sab.stream', 'net.pingpong', 'c.pingpong'];
@@ -426,6 +426,10 @@ async function main(argv: string[]): Promise<number> {
     if (brokerAccounts.length > 0) {
       console.log("where the broker's time goes (timed inside the broker's thread over the call rows):");
       for (const l of formatAccounts()) console.log(l);
+    }
+    if (streamAccounts.length > 0) {
+      console.log("the broker's streams (counted by the broker and both peers):");
+      for (const l of formatStreamAccounts()) console.log(l);
     }
   }
   console.log('\nratios against the performance targets (same run):');

@@ -8,6 +8,14 @@
 // Every length is checked against the bytes that remain, every count is bounded by them (each
 // item takes at least one byte), nesting is bounded, and a key never reaches an object's
 // prototype. A malformed value is reported, never thrown past the decoder.
+//
+// The hot values cost no per-character work: the spec's own words (operation names, error codes,
+// kinds, rights, notice types) travel as one-byte atoms and decode to the table's own strings,
+// and the broker's reader turns bytes straight into the base64 the bus keeps (one native pass,
+// no intermediate copy).
+import { ERROR_CODES } from '../../spec/registry/errors';
+import { NOTICES } from '../../spec/registry/notices';
+import { OPERATIONS } from '../../spec/registry/operations';
 
 /** Value tags. */
 const T_NULL = 0,
@@ -18,7 +26,8 @@ const T_NULL = 0,
   T_STRING = 5,
   T_BYTES = 6,
   T_ARRAY = 7,
-  T_OBJECT = 8;
+  T_OBJECT = 8,
+  T_ATOM = 9;
 
 /** A key given by its bytes rather than its number in KEYS. */
 const KEY_TEXT = 0xff;
@@ -81,6 +90,41 @@ const KEYS: readonly string[] = [
   'type',
 ];
 const KEY_IDS = new Map<string, number>(KEYS.map((k, i) => [k, i]));
+if (KEYS.length > 64) throw new Error("codec: the key table outgrew the decoder's 64-bit record of keys seen");
+
+/**
+ * String values sent as one byte (T_ATOM, then the index): the spec's words, from its registries,
+ * so both sides of a ring built from one spec agree on them. Any other string travels as text.
+ */
+const ATOMS: readonly string[] = [
+  ...new Set([
+    ...OPERATIONS.map((o) => o.name),
+    ...ERROR_CODES,
+    ...NOTICES.map((n) => n.type),
+    'message',
+    'call',
+    'reply',
+    'notice',
+    'node',
+    'send',
+    'grant',
+  ]),
+].slice(0, 256);
+const ATOM_IDS = new Map<string, number>(ATOMS.map((a, i) => [a, i]));
+const LONGEST_ATOM = Math.max(...ATOMS.map((a) => a.length));
+
+/** Stores a 32-bit word little-endian at buf[at] (byte stores: cheaper than Buffer's checked writers here). */
+function put32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v;
+  buf[at + 1] = v >>> 8;
+  buf[at + 2] = v >>> 16;
+  buf[at + 3] = v >>> 24;
+}
+
+/** The little-endian 32-bit word at buf[at], as a signed int32 (the caller checked the bytes are there). */
+function get32(buf: Buffer, at: number): number {
+  return buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24);
+}
 
 /** Why a value could not be decoded. */
 export class Malformed {
@@ -113,7 +157,7 @@ export class ValueWriter {
   }
 
   private u32(v: number): void {
-    this.buf.writeUInt32LE(v, this.pos);
+    put32(this.buf, this.pos, v);
     this.pos += 4;
   }
 
@@ -125,7 +169,7 @@ export class ValueWriter {
       case 'number':
         if ((v | 0) === v && !(v === 0 && 1 / v < 0)) {
           buf[this.pos++] = T_I32;
-          buf.writeInt32LE(v, this.pos);
+          put32(buf, this.pos, v);
           this.pos += 4;
         } else {
           buf[this.pos++] = T_F64;
@@ -176,7 +220,7 @@ export class ValueWriter {
       this.write(field, depth + 1);
       count++;
     }
-    this.buf.writeUInt32LE(count, countAt);
+    put32(this.buf, countAt, count);
   }
 
   private key(k: string): void {
@@ -202,17 +246,25 @@ export class ValueWriter {
       if (c >= 0x80) return false;
       buf[at + i] = c;
     }
-    buf.writeUInt32LE(s.length, this.pos);
+    put32(buf, this.pos, s.length);
     this.pos = at + s.length;
     return true;
   }
 
   private string(s: string): void {
     this.room(5 + 3 * s.length);
+    if (s.length <= LONGEST_ATOM) {
+      const atom = ATOM_IDS.get(s);
+      if (atom !== undefined) {
+        this.buf[this.pos++] = T_ATOM;
+        this.buf[this.pos++] = atom;
+        return;
+      }
+    }
     this.buf[this.pos++] = T_STRING;
     if (s.length <= SHORT_STRING_BYTES && this.ascii(s)) return;
     const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.buf.writeUInt32LE(n, this.pos);
+    put32(this.buf, this.pos, n);
     this.pos += 4 + n;
   }
 }
@@ -226,6 +278,12 @@ export class ValueReader {
   private pos = 0;
   private end = 0;
   private failure: string | null = null;
+
+  /**
+   * With `bytesAsBase64`, bytes decode to their base64 text (what the bus keeps for a payload
+   * segment, SEND-2) instead of a Uint8Array copy.
+   */
+  constructor(private readonly options: { bytesAsBase64?: boolean } = {}) {}
 
   read(buf: Buffer, start: number, end: number): unknown {
     this.buf = buf;
@@ -248,7 +306,7 @@ export class ValueReader {
 
   private u32(): number {
     if (this.left() < 4) return this.fail('truncated') ?? 0;
-    const v = this.buf.readUInt32LE(this.pos);
+    const v = get32(this.buf, this.pos) >>> 0;
     this.pos += 4;
     return v;
   }
@@ -265,7 +323,7 @@ export class ValueReader {
         return true;
       case T_I32: {
         if (this.left() < 4) return this.fail('truncated');
-        const v = this.buf.readInt32LE(this.pos);
+        const v = get32(this.buf, this.pos);
         this.pos += 4;
         return v;
       }
@@ -284,10 +342,16 @@ export class ValueReader {
         this.pos += n;
         if (tag === T_STRING)
           return n <= SHORT_STRING_BYTES ? this.shortString(at, n) : this.buf.toString('utf8', at, at + n);
+        if (this.options.bytesAsBase64) return this.buf.toString('base64', at, at + n);
         // Bytes are copied out of the decode buffer, which is reused for the next request.
         const bytes = new Uint8Array(n);
         bytes.set(this.buf.subarray(at, at + n));
         return bytes;
+      }
+      case T_ATOM: {
+        if (this.left() < 1) return this.fail('truncated');
+        const id = this.buf[this.pos++];
+        return id < ATOMS.length ? ATOMS[id] : this.fail(`unknown atom number ${id}`);
       }
       case T_ARRAY:
         return this.array(depth);
@@ -326,11 +390,31 @@ export class ValueReader {
     if (this.failure !== null) return null;
     if (n > this.left() / 2) return this.fail(`a count of ${n} fields with ${this.left()} bytes left`);
     const out: Record<string, unknown> = {};
+    // Keys seen, by number (KEYS has fewer than 64): a duplicate is found without a property
+    // lookup, unless a key given as text (which may spell a numbered one) came before.
+    let seenLow = 0,
+      seenHigh = 0,
+      anyText = false;
     for (let i = 0; i < n && this.failure === null; i++) {
+      const keyId = this.left() > 0 ? this.buf[this.pos] : -1;
       const k = this.key();
       if (k === null) break;
       const v = this.value(depth + 1);
-      if (Object.prototype.hasOwnProperty.call(out, k)) return this.fail(`the field ${JSON.stringify(k)} twice`);
+      let twice: boolean;
+      if (keyId === KEY_TEXT) {
+        anyText = true;
+        twice = Object.prototype.hasOwnProperty.call(out, k);
+      } else {
+        if (keyId < 32) {
+          twice = (seenLow & (1 << keyId)) !== 0;
+          seenLow |= 1 << keyId;
+        } else {
+          twice = (seenHigh & (1 << (keyId - 32))) !== 0;
+          seenHigh |= 1 << (keyId - 32);
+        }
+        if (!twice && anyText) twice = Object.prototype.hasOwnProperty.call(out, k);
+      }
+      if (twice) return this.fail(`the field ${JSON.stringify(k)} twice`);
       // An own property whatever the key, so "__proto__" never reaches the prototype.
       if (k === '__proto__')
         Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });

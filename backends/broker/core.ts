@@ -13,7 +13,7 @@ import type { Completion, Invocation, Limits, Operation, PeerId, Result } from '
 import { OPERATIONS } from '../../spec/registry/operations';
 import { ModelEngine } from './engine';
 import { Malformed, ValueReader, ValueWriter } from './codec';
-import { TAG, W, type SegmentLayout } from './layout';
+import { QUIET_PENDING, TAG, W, type SegmentLayout } from './layout';
 import { isFrameError, type RecordRef } from './ring';
 import { Session, type SessionCounters } from './session';
 
@@ -43,6 +43,18 @@ export interface BrokerTimes {
   runNs: number;
   /** Nanoseconds encoding results and completions and writing them into rings. */
   encodeNs: number;
+  /** Requests taken out of the rings (counted whether or not the path is timed). */
+  taken: number;
+  /** Rounds that found work, and the broker thread's sleeps on its futex words. */
+  busyRounds: number;
+  sleeps: number;
+  /** Futex wakes the broker issued that woke a peer thread. */
+  wakes: number;
+}
+
+/** Fresh totals. */
+export function zeroTimes(): BrokerTimes {
+  return { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0, taken: 0, busyRounds: 0, sleeps: 0, wakes: 0 };
 }
 
 export type Notify = (i32: Int32Array, index: number) => void;
@@ -54,7 +66,7 @@ export class BrokerCore {
   private readonly sessions: Session[] = [];
   private readonly byPeer = new Map<PeerId, Session>();
   private readonly writer = new ValueWriter(64 * 1024);
-  private readonly reader = new ValueReader();
+  private readonly reader = new ValueReader({ bytesAsBase64: true });
   private next = 0;
   /** The bus clock as the broker last set it, and when it started (real clock). */
   private busNowMs = 0;
@@ -64,7 +76,7 @@ export class BrokerCore {
   private readonly deadlines = new Map<number, number>();
   private earliestDeadline = Infinity;
   /** Timing of the request path (only with `timed`). */
-  readonly times: BrokerTimes = { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0 };
+  readonly times: BrokerTimes = zeroTimes();
   timed = false;
 
   constructor(
@@ -174,6 +186,7 @@ export class BrokerCore {
         this.execute(s, rec, t0);
       }
       executed += took;
+      this.times.taken += took;
       s.releaseRequests(this.notify);
       this.publishAll();
     }
@@ -181,13 +194,16 @@ export class BrokerCore {
       this.catchUp();
       this.publishAll();
     }
+    if (executed > 0) this.times.busyRounds++;
     return executed;
   }
 
   /** One request: decode (from the private copy), check who may do what, run, answer. */
   private execute(s: Session, rec: RecordRef, t0: bigint): void {
     s.counters.requests++;
-    const decoded = this.reader.read(rec.body, 0, rec.bodyBytes);
+    const aux = rec.aux,
+      id = rec.id;
+    const decoded = this.reader.read(rec.body, rec.bodyStart, rec.bodyStart + rec.bodyBytes);
     const op = this.operationOf(s, decoded);
     let invocation: Invocation;
     let completions: Completion[] = [];
@@ -206,7 +222,8 @@ export class BrokerCore {
     }
     const t2 = this.timed ? process.hrtime.bigint() : 0n;
     if (!('pending' in invocation) && !invocation.ok) s.countError(invocation.error);
-    this.give(s, TAG.RESULT, rec.id, invocation);
+    // A pending answer to a peer that blocks until the completion wakes no one (QUIET_PENDING).
+    this.give(s, TAG.RESULT, id, invocation, !('pending' in invocation && (aux & QUIET_PENDING) !== 0));
     this.route(completions);
     if (this.timed) {
       const t3 = process.hrtime.bigint();
@@ -249,11 +266,11 @@ export class BrokerCore {
     }
   }
 
-  private give(s: Session, tag: number, id: number, value: unknown): void {
+  private give(s: Session, tag: number, id: number, value: unknown, wake = true): void {
     const w = this.writer;
     w.reset();
     w.write(value);
-    s.give(tag, id, w.buf, w.pos);
+    s.give(tag, id, w.buf, w.pos, wake);
   }
 
   private publishAll(): void {

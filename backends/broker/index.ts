@@ -3,8 +3,8 @@
 // bus and serves every peer's rings, a Unix socket that seats processes by their kernel identity);
 // connectBroker / BrokerPeer is a peer process's side.
 export { Broker, type BrokerOptions, type Admission, type KernelIdentity, type Handshake, type Seat } from './server';
-export { connectBroker, BrokerPeer, type BrokerPeerOptions, type PeerRequest } from './peer';
-export type { BrokerBusOptions, BrokerTimes } from './core';
+export { connectBroker, BrokerPeer, type BrokerPeerOptions, type PeerRequest, type PeerWaits } from './peer';
+export { zeroTimes, type BrokerBusOptions, type BrokerTimes } from './core';
 export type { SessionCounters } from './session';
 export { BROKER_SPIN_POLICY, type SpinOptions } from './spin';
 export { segmentLayout, maxRequestBytes, type SegmentLayout } from './layout';

@@ -38,7 +38,7 @@ export const W = {
 
 /** "TBR1": a segment laid out by this file. */
 export const MAGIC = 0x31524254;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** The rings start on the second page. */
 export const HEADER_BYTES = 4096;
@@ -62,6 +62,13 @@ export const TAG = {
   /** Either way: skip to the ring's end. */
   PAD: 5,
 } as const;
+
+/**
+ * A request's `aux` word, bit 0: the peer blocks until the operation completes, so a pending
+ * answer need not wake it (it is read with the completion, or at once by a peer still spinning).
+ * A hint about the peer's own wake-ups; the broker ignores the other bits.
+ */
+export const QUIET_PENDING = 1;
 
 /** Tag flag: the body continues in the next record (broker -> peer only). */
 export const MORE = 0x100;

@@ -11,13 +11,18 @@
 // and treats a consumer position that cannot be right as a full ring.
 import { align8, MORE, PAD_HEADER_BYTES, RECORD_HEADER_BYTES, TAG } from './layout';
 
-/** A record copied out of a ring: its header fields and its body in `body[0 .. bodyBytes)`. */
+/**
+ * A record copied out of a ring: its header fields and its body in
+ * `body[bodyStart .. bodyStart + bodyBytes)` (the reader's private copy; the reader reuses this
+ * object and its buffer for the next record, so nothing is allocated per record).
+ */
 export interface RecordRef {
   tag: number;
   flags: number;
   id: number;
   aux: number;
   body: Buffer;
+  bodyStart: number;
   bodyBytes: number;
 }
 
@@ -27,6 +32,9 @@ export interface FrameError {
   bytes: number;
 }
 
+/** Records up to this many bytes are copied by a loop (a native copy's set-up costs more for them). */
+const LOOP_COPY_BYTES = 256;
+
 /** A fragment smaller than this is not written at a ring's end: the writer pads and starts over. */
 const SMALLEST_FRAGMENT_BYTES = 64;
 
@@ -34,6 +42,10 @@ export class RingWriter {
   /** The next byte to write, as a wrapping count (this side's own copy; only published). */
   private tail: number;
   private readonly mask: number;
+  /** The segment as a Buffer (a view, no copy). */
+  private readonly shared: Buffer;
+  private lastSrc: Uint8Array | null = null;
+  private lastSrc32: Int32Array = new Int32Array(0);
 
   constructor(
     private readonly i32: Int32Array,
@@ -45,6 +57,7 @@ export class RingWriter {
   ) {
     this.tail = i32[tailIndex] >>> 0;
     this.mask = capacityBytes - 1;
+    this.shared = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
   }
 
   /** Bytes free, by the consumer's published head; 0 when that head cannot be right. */
@@ -102,9 +115,31 @@ export class RingWriter {
     this.i32[w + 1] = tag | (n < bodyBytes ? MORE : 0);
     this.i32[w + 2] = id;
     this.i32[w + 3] = aux;
-    if (n > 0) this.u8.set(src.subarray(start, start + n), at + RECORD_HEADER_BYTES);
+    if (n > 0) {
+      // Small aligned bodies word by word; larger ones by a native copy (from a Buffer without a view object).
+      const to = at + RECORD_HEADER_BYTES;
+      if (n <= LOOP_COPY_BYTES && (src.byteOffset & 3) === 0 && (start & 3) === 0) {
+        // Word by word (the slot is 8-byte aligned and holds the body rounded up to 8 bytes).
+        const src32 = this.words(src),
+          from = start >> 2,
+          dst = to >> 2,
+          words = (n + 3) >> 2,
+          i32 = this.i32;
+        for (let i = 0; i < words; i++) i32[dst + i] = src32[from + i] | 0;
+      } else if (Buffer.isBuffer(src)) src.copy(this.shared, to, start, start + n);
+      else this.u8.set(src.subarray(start, start + n), to);
+    }
     this.tail = (this.tail + align8(RECORD_HEADER_BYTES + n)) >>> 0;
     return n;
+  }
+
+  /** An Int32Array over src's bytes (cached: a writer encodes into one buffer over and over). */
+  private words(src: Uint8Array): Int32Array {
+    if (src !== this.lastSrc) {
+      this.lastSrc = src;
+      this.lastSrc32 = new Int32Array(src.buffer, src.byteOffset, src.byteLength >> 2);
+    }
+    return this.lastSrc32;
   }
 
   private pad(pos: number, bytes: number): void {
@@ -130,6 +165,11 @@ export class RingReader {
   private head: number;
   private readonly mask: number;
   private scratch: Buffer;
+  /** The scratch buffer as words (it starts on its own ArrayBuffer: aligned). */
+  private scratch32: Int32Array;
+  /** The ring's segment as a Buffer (a view, no copy), to copy records out without allocating. */
+  private readonly shared: Buffer;
+  private readonly record: RecordRef;
   /** The published tail as last read. */
   private tail = 0;
 
@@ -149,7 +189,10 @@ export class RingReader {
   ) {
     this.head = i32[headIndex] >>> 0;
     this.mask = capacityBytes - 1;
-    this.scratch = Buffer.allocUnsafe(Math.min(maxRecordBytes, 64 * 1024));
+    this.scratch = Buffer.from(new ArrayBuffer(Math.min(maxRecordBytes, 64 * 1024)));
+    this.scratch32 = new Int32Array(this.scratch.buffer);
+    this.shared = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    this.record = { tag: 0, flags: 0, id: 0, aux: 0, body: this.scratch, bodyStart: RECORD_HEADER_BYTES, bodyBytes: 0 };
   }
 
   /** Loads the producer's tail (once); whether anything is published beyond what was read. */
@@ -202,17 +245,27 @@ export class RingReader {
           `a record at ${pos} with length ${length} and tag word 0x${tagWord.toString(16)} (${avail} bytes published)`,
         );
       // One copy out of shared memory; the header's id and aux are read from the copy.
-      if (this.scratch.length < length) this.scratch = Buffer.allocUnsafe(Math.max(length, 2 * this.scratch.length));
-      this.scratch.set(this.u8.subarray(at, at + length), 0);
+      if (this.scratch.length < slot) {
+        this.scratch = Buffer.from(new ArrayBuffer(Math.max(slot, 2 * this.scratch.length)));
+        this.scratch32 = new Int32Array(this.scratch.buffer);
+      }
+      if (slot <= LOOP_COPY_BYTES) {
+        // Word by word: a record's slot is 8-byte aligned in the ring and in the scratch buffer.
+        const from = at >> 2,
+          words = slot >> 2,
+          src = this.i32,
+          dst = this.scratch32;
+        for (let i = 0; i < words; i++) dst[i] = src[from + i];
+      } else this.shared.copy(this.scratch, 0, at, at + length);
       this.head = (this.head + slot) >>> 0;
-      return {
-        tag,
-        flags,
-        id: this.scratch.readUInt32LE(8),
-        aux: this.scratch.readUInt32LE(12),
-        body: this.scratch.subarray(RECORD_HEADER_BYTES, length),
-        bodyBytes: length - RECORD_HEADER_BYTES,
-      };
+      const r = this.record;
+      r.tag = tag;
+      r.flags = flags;
+      r.id = this.scratch.readUInt32LE(8);
+      r.aux = this.scratch.readUInt32LE(12);
+      r.body = this.scratch;
+      r.bodyBytes = length - RECORD_HEADER_BYTES;
+      return r;
     }
   }
 

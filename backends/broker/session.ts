@@ -44,6 +44,8 @@ export class Session {
   private owedBytes = 0;
   /** Written since the last publish. */
   dirty = false;
+  /** Whether a record written since the last publish must wake the peer's sleeping threads. */
+  private wakeDue = false;
   /** The bell's value when the broker last looked. */
   bellSeen = 0;
   /** False once the process is gone (its peer closed); the session is then dropped. */
@@ -98,9 +100,11 @@ export class Session {
 
   /**
    * Owes the peer a record with body src[0 .. bytes): written now as far as the ring has room,
-   * the rest (in fragments) when the peer has read what is before it.
+   * the rest (in fragments) when the peer has read what is before it. `wake`: false for a record
+   * no sleeping thread of the peer waits for (it is published, but wakes no one).
    */
-  give(tag: number, id: number, src: Buffer, bytes: number): void {
+  give(tag: number, id: number, src: Buffer, bytes: number, wake = true): void {
+    if (wake) this.wakeDue = true;
     if (this.owed.length === 0) {
       const n = this.completions.write(tag, id, 0, src, 0, bytes, true);
       if (n >= 0) this.dirty = true;
@@ -126,6 +130,7 @@ export class Session {
   /** Writes what is owed as far as the ring has room; whether anything was written. */
   flush(): boolean {
     let wrote = false;
+    this.wakeDue = true;
     while (this.owed.length > 0) {
       const o = this.owed[0];
       const left = o.bytes.length - o.written;
@@ -148,6 +153,8 @@ export class Session {
     if (!this.dirty) return;
     this.dirty = false;
     this.completions.publish();
+    if (!this.wakeDue) return;
+    this.wakeDue = false;
     if (Atomics.load(this.i32, W.PEER_SLEEPERS) !== 0) notify(this.i32, W.CPL_TAIL);
   }
 

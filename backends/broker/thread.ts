@@ -7,7 +7,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'worker_threads';
 import { capabilities, notify, wait, waitAny, type WaitWord } from '../../native';
 import type { Operation, PeerId } from '../../spec/types';
-import { BrokerCore, type BrokerBusOptions } from './core';
+import { BrokerCore, zeroTimes, type BrokerBusOptions } from './core';
 import type { SegmentLayout } from './layout';
 import { W } from './layout';
 import { IdleSpin, SpinBudget, type SpinOptions } from './spin';
@@ -61,7 +61,7 @@ function control1(core: BrokerCore, msg: Exclude<ToBroker, { t: 'stop' } | { t: 
     case 'times': {
       const t = { ...core.times };
       core.timed = msg.timed;
-      Object.assign(core.times, { requests: 0, decodeNs: 0, runNs: 0, encodeNs: 0 });
+      Object.assign(core.times, zeroTimes());
       return t;
     }
   }
@@ -70,7 +70,9 @@ function control1(core: BrokerCore, msg: Exclude<ToBroker, { t: 'stop' } | { t: 
 function serve(data: BrokerThreadData): void {
   const { port } = data;
   const control = new Int32Array(data.control);
-  const wake = (i32: Int32Array, index: number) => void notify(i32, index);
+  const wake = (i32: Int32Array, index: number) => {
+    if (notify(i32, index) > 0) core.times.wakes++;
+  };
   let core = new BrokerCore(data.bus, wake);
   const budget = new SpinBudget(data.spin);
   const idle = new IdleSpin(budget);
@@ -126,6 +128,7 @@ function serve(data: BrokerThreadData): void {
     });
     let timeoutMs = core.msToDeadline();
     if (polled || !waitv) timeoutMs = Math.min(timeoutMs, POLL_MS);
+    core.times.sleeps++;
     if (waitv) waitAny(words, timeoutMs);
     else wait(control, 0, seenControl, timeoutMs);
     core.wake();

@@ -387,10 +387,23 @@ function brokerConfigs(
         return r.record;
       });
     }
-  const bv = `${brokered}; blocking sends, 32 in flight, received in batches of 64; ${spin}`;
+  // 64 KiB messages are received 16 at a time through a 4 MiB completion ring (a batch of 64 is
+  // 5.6 MB of base64, which would cross the default 256 KiB ring in many fragments, a hand-off each).
+  const batch = size === 64 ? 64 : 16;
+  const completionRingBytes = size === 64 ? undefined : 4 * 1024 * 1024;
+  const bv = `${brokered}; blocking sends, 32 in flight, received in batches of ${batch}${completionRingBytes ? ' (4 MiB completion ring)' : ''}; ${spin}`;
   const count = Math.max(100, Math.floor(flow.count / (size === 64 ? 10 : 4)));
+  const warmup = Math.floor(flow.warmup / (size === 64 ? 10 : 4));
   add('xproc.broker.stream', 'xproc.broker.stream', bv, 'spinning', () =>
-    brokerStream('xproc.broker.stream', bv, { spinUs: SPIN_US, msgSize: size, count, window: 32 }),
+    brokerStream('xproc.broker.stream', bv, {
+      spinUs: SPIN_US,
+      msgSize: size,
+      count,
+      window: 32,
+      warmup,
+      batch,
+      completionRingBytes,
+    }),
   );
 }
 

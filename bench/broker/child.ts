@@ -8,11 +8,11 @@
  *   source: sends one-way through the handle, blocking sends (SEND-7) pipelined up to a window;
  *   sink:   receives in batches until it has every message.
  */
-import { connectBroker, type BrokerPeer } from '../../backends/broker';
+import { connectBroker, type BrokerPeer, type PeerWaits } from '../../backends/broker';
 import type { Delivery, HandleName, Invocation } from '../../spec/types';
 
 export type BrokerChildTask =
-  | { role: 'server' | 'sink'; socketPath: string; spinUs: number; count: number }
+  | { role: 'server' | 'sink'; socketPath: string; spinUs: number; count: number; batch?: number }
   | {
       role: 'client';
       socketPath: string;
@@ -33,6 +33,8 @@ export interface BrokerChildResult {
   /** process.hrtime.bigint() at the first send (source) or the last receive (sink), as a string. */
   t?: string;
   messages?: number;
+  /** How the peer waited during its task. */
+  waits?: PeerWaits;
 }
 
 const send = (m: FromBrokerChild): void => void process.send!(m);
@@ -44,8 +46,7 @@ function expectOk<V>(r: Invocation, what: string): V {
 
 /** Deliveries of one receive that waits (RECV-2). */
 function receive(p: BrokerPeer, max: number): Delivery[] {
-  const r = p.invokeSync({ op: 'receive', max, timeoutMs: 3_600_000 });
-  const result = 'pending' in r ? p.waitCompletionSync(r.ticket)!.result : r;
+  const result = p.invokeUntilDoneSync({ op: 'receive', max, timeoutMs: 3_600_000 });
   return expectOk<{ deliveries: Delivery[] }>(result, 'receive').deliveries;
 }
 
@@ -95,9 +96,9 @@ function source(p: BrokerPeer, handle: HandleName, t: Extract<BrokerChildTask, {
   return { t: String(start), messages: t.count };
 }
 
-function sink(p: BrokerPeer, count: number): BrokerChildResult {
+function sink(p: BrokerPeer, count: number, batch: number): BrokerChildResult {
   let got = 0;
-  while (got < count) got += receive(p, 64).length;
+  while (got < count) got += receive(p, batch).length;
   return { t: String(process.hrtime.bigint()), messages: got };
 }
 
@@ -120,14 +121,16 @@ process.on('message', (m: { connect?: { socketPath: string; spinUs: number; owne
       }
       const t = m as BrokerChildTask;
       const p = peer!;
-      const result =
+      Object.assign(p.waits, { spinsWon: 0, spinsLost: 0, sleeps: 0, wakes: 0 });
+      const result: BrokerChildResult =
         t.role === 'server'
           ? serve(p, t.count)
           : t.role === 'sink'
-            ? sink(p, t.count)
+            ? sink(p, t.count, t.batch ?? 64)
             : t.role === 'client'
               ? client(p, handle!, t)
               : source(p, handle!, t as Extract<BrokerChildTask, { role: 'source' }>);
+      result.waits = { ...p.waits };
       send({ result });
     } catch (e) {
       send({ error: (e as Error)?.stack ?? String(e) });

@@ -48,11 +48,29 @@ async function expectResult(c: Child): Promise<BrokerChildResult> {
   return m.result;
 }
 
+/**
+ * The bus limits of the broker's rows: the shm backend's rows use the same (queues of 1024
+ * messages and 4 MiB, a sender's quota as large), so that a stream measures the transport rather
+ * than the spec's default sender quota (16 messages, fewer than the 32 sends the source keeps in
+ * flight: every send beyond it would block until the sink's next receive).
+ */
+export const BROKER_BENCH_LIMITS = {
+  maxPeers: 8,
+  maxHandlesPerPeer: 4096,
+  maxPayloadBytes: 65_536,
+  maxHandlesPerMessage: 4,
+  queueCapacityMessages: 1024,
+  queueCapacityBytes: 4 * 1024 * 1024,
+  senderQuotaMessages: 1024,
+  senderQuotaBytes: 4 * 1024 * 1024,
+};
+
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
 async function setup(
   spinUs: number,
+  completionRingBytes?: number,
 ): Promise<{ broker: Broker; owner: Child; other: Child; stop: () => Promise<void> }> {
-  const broker = await Broker.start({ spinUs });
+  const broker = await Broker.start({ spinUs, limits: BROKER_BENCH_LIMITS, completionRingBytes });
   const owner = forkChild();
   const other = forkChild();
   const stop = async () => {
@@ -98,13 +116,46 @@ export function formatAccounts(): string[] {
       const v = runs.map(f).sort((x, y) => x - y);
       return v[Math.floor((v.length - 1) / 2)];
     };
+    const w = med((a) => a.wakesPerCall),
+      q = med((a) => a.requestsPerCall),
+      z = med((a) => a.brokerSleepsPerCall);
     const d = med((a) => a.decodeUsPerRequest),
       r = med((a) => a.runUsPerRequest),
       e = med((a) => a.encodeUsPerRequest);
     out.push(
       `  ${regime}: per request ${d.toFixed(2)} us reading it out of the ring and decoding it, ${r.toFixed(2)} us running it on the bus, ` +
-        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all; a call round trip is 2 requests, ` +
-        `plus the server's receive; median of ${runs.length} runs)`,
+        `${e.toFixed(2)} us encoding and writing the answers (${(d + r + e).toFixed(2)} us in all); per call ${q.toFixed(2)} requests ` +
+        `(call, reply, the server's next receive), ${w.toFixed(2)} futex wakes by the broker and the caller, ${z.toFixed(2)} broker sleeps; median of ${runs.length} runs`,
+    );
+  }
+  return out;
+}
+
+/** What the broker and its peers did per message in each stream row run. */
+export interface StreamAccount {
+  size: number;
+  /** Requests the broker took per message sent (a send each, plus the sink's receives). */
+  requestsPerMsg: number;
+  /** Requests taken per round that found work: how much the broker batches. */
+  requestsPerBusyRound: number;
+  brokerSleepsPerMsg: number;
+  peerSleepsPerMsg: number;
+}
+
+export const streamAccounts: StreamAccount[] = [];
+
+/** The median stream account of each message size, one line each. */
+export function formatStreamAccounts(): string[] {
+  const out: string[] = [];
+  for (const size of [...new Set(streamAccounts.map((a) => a.size))]) {
+    const runs = streamAccounts.filter((a) => a.size === size);
+    const med = (f: (a: StreamAccount) => number) => {
+      const v = runs.map(f).sort((x, y) => x - y);
+      return v[Math.floor((v.length - 1) / 2)];
+    };
+    out.push(
+      `  stream of ${size} B: ${med((a) => a.requestsPerMsg).toFixed(3)} requests per message, ${med((a) => a.requestsPerBusyRound).toFixed(1)} per busy round; ` +
+        `sleeps per message: broker ${med((a) => a.brokerSleepsPerMsg).toFixed(4)}, peers ${med((a) => a.peerSleepsPerMsg).toFixed(4)} (median of ${runs.length} runs)`,
     );
   }
   return out;
@@ -112,6 +163,9 @@ export function formatAccounts(): string[] {
 
 export interface BrokerAccount {
   requests: number;
+  requestsPerCall: number;
+  wakesPerCall: number;
+  brokerSleepsPerCall: number;
   decodeUsPerRequest: number;
   runUsPerRequest: number;
   encodeUsPerRequest: number;
@@ -141,6 +195,7 @@ export async function brokerCall(
     const r = await expectResult(other);
     const t = o.account ? await broker.times(false) : null;
     const samples = r.samples ?? [];
+    const calls = samples.length + o.warmup;
     const { medianUs, p99Us } = rttStats(samples, samples.length);
     const record = emptyRecord(name, variant);
     record.medianRttUs = medianUs;
@@ -153,8 +208,14 @@ export async function brokerCall(
             decodeUsPerRequest: t.decodeNs / t.requests / 1000,
             runUsPerRequest: t.runNs / t.requests / 1000,
             encodeUsPerRequest: t.encodeNs / t.requests / 1000,
+            requestsPerCall: t.requests / calls,
+            wakesPerCall: (t.wakes + (r.waits?.wakes ?? 0)) / calls,
+            brokerSleepsPerCall: t.sleeps / calls,
           }
         : null;
+    // Futex wakes that woke a thread, by the broker and the client (the server's own bells are not
+    // counted: it never ends), per call timed or warmed up.
+    record.wakesPerMsg = t ? (t.wakes + (r.waits?.wakes ?? 0)) / calls : null;
     return { record, account };
   } finally {
     await stop();
@@ -165,14 +226,33 @@ export async function brokerCall(
 export async function brokerStream(
   name: string,
   variant: string,
-  o: { spinUs: number; msgSize: number; count: number; window: number },
+  o: {
+    spinUs: number;
+    msgSize: number;
+    count: number;
+    window: number;
+    warmup?: number;
+    /** Deliveries per receive at most (default 64). */
+    batch?: number;
+    /** Each peer's completion ring, bytes (default: the broker's). */
+    completionRingBytes?: number;
+  },
 ): Promise<BenchRecord> {
   const a = nativeAvailability();
   if (!a.available) return skippedRecord(name, variant, a.error.message);
-  const { broker, owner, other, stop } = await setup(o.spinUs);
+  const { broker, owner, other, stop } = await setup(o.spinUs, o.completionRingBytes);
   try {
     const base = { socketPath: broker.socketPath, spinUs: o.spinUs };
-    owner.proc.send({ role: 'sink', ...base, count: o.count } satisfies BrokerChildTask);
+    const batch = o.batch ?? 64;
+    // A warm-up stream first, in the same processes (their code compiled, as the C rows' warm-up).
+    if ((o.warmup ?? 0) > 0) {
+      const w = { count: o.warmup!, msgSize: o.msgSize, window: o.window };
+      owner.proc.send({ role: 'sink', ...base, count: w.count, batch } satisfies BrokerChildTask);
+      other.proc.send({ role: 'source', ...base, ...w } satisfies BrokerChildTask);
+      await Promise.all([expectResult(owner), expectResult(other)]);
+    }
+    await broker.times(false);
+    owner.proc.send({ role: 'sink', ...base, count: o.count, batch } satisfies BrokerChildTask);
     other.proc.send({
       role: 'source',
       ...base,
@@ -181,11 +261,21 @@ export async function brokerStream(
       window: o.window,
     } satisfies BrokerChildTask);
     const [sink, src] = await Promise.all([expectResult(owner), expectResult(other)]);
+    const t = await broker.times(false);
     const elapsedNs = Number(BigInt(sink.t!) - BigInt(src.t!));
     const record = emptyRecord(name, variant);
     record.msgsPerSec = (o.count * 1e9) / elapsedNs;
     record.bytesPerSec = (o.count * o.msgSize * 1e9) / elapsedNs;
     record.samples = o.count;
+    // Futex wakes that woke a thread, by the broker and both peers, per message sent.
+    record.wakesPerMsg = (t.wakes + (sink.waits?.wakes ?? 0) + (src.waits?.wakes ?? 0)) / o.count;
+    streamAccounts.push({
+      size: o.msgSize,
+      requestsPerMsg: t.taken / o.count,
+      requestsPerBusyRound: t.busyRounds > 0 ? t.taken / t.busyRounds : 0,
+      brokerSleepsPerMsg: t.sleeps / o.count,
+      peerSleepsPerMsg: ((sink.waits?.sleeps ?? 0) + (src.waits?.sleeps ?? 0)) / o.count,
+    });
     return record;
   } finally {
     await stop();

@@ -97,5 +97,49 @@ describe('broker: transport', function () {
     assert.ok(!(proto instanceof Malformed));
     assert.equal(Object.getPrototypeOf(proto), Object.prototype);
     assert.equal(Object.prototype.hasOwnProperty.call(proto, '__proto__'), true);
+    // The spec's words travel as one-byte atoms (tag 9) and come back as themselves; a number past
+    // the table is refused; the broker's reader turns bytes into the bus's base64.
+    w.reset();
+    w.write(['send', 'TIMED_OUT', 'revoked', 'not a word']);
+    const words = Buffer.from(w.buf.subarray(0, w.pos));
+    assert.deepEqual(r.read(words, 0, words.length), ['send', 'TIMED_OUT', 'revoked', 'not a word']);
+    assert.equal(words.length < 5 + 3 * 2 + 5 + 7 + 5 + 10, true, 'the words are not sent as text');
+    assert.ok(r.read(Buffer.from([9, 255]), 0, 2) instanceof Malformed);
+    // A field given twice is refused, by number, by text, or once each way.
+    const op = [...Buffer.from('op')];
+    for (const twice of [
+      [8, 2, 0, 0, 0, 0, 0, 0, 0],
+      [8, 2, 0, 0, 0, 0xff, 2, ...op, 0, 0xff, 2, ...op, 0],
+      [8, 2, 0, 0, 0, 0, 0, 0xff, 2, ...op, 0],
+      [8, 2, 0, 0, 0, 0xff, 2, ...op, 0, 0, 0],
+    ])
+      assert.ok(r.read(Buffer.from(twice), 0, twice.length) instanceof Malformed, JSON.stringify(twice));
+    assert.deepEqual(r.read(Buffer.from([8, 2, 0, 0, 0, 0, 0, 1, 0]), 0, 9), { op: null, peer: null });
+    assert.ok(r.read(Buffer.from([9]), 0, 1) instanceof Malformed);
+    assert.deepEqual(new ValueReader({ bytesAsBase64: true }).read(good, 0, good.length), {
+      op: 'send',
+      handle: 3,
+      message: { segments: ['AQID'] },
+      text: 'é',
+    });
+  });
+
+  it('a peer blocking until its operation completes gets the completion, and the pending answer before it wakes it no earlier [TIME-2, RECV-2]', async () => {
+    const broker = await Broker.start({ spinUs: 0 });
+    try {
+      const seat = await broker.expect(process.pid, { credentials: { uid: 1, gid: 1, pid: process.pid } });
+      const p = await connectBroker(broker.socketPath, { spinUs: 0 });
+      await seat.connected;
+      expectOk(p.invokeSync({ op: 'createNode' }));
+      Object.assign(p.waits, { spinsWon: 0, spinsLost: 0, sleeps: 0, wakes: 0 });
+      // Nothing to receive: the receive is pending until its deadline, on the broker's real clock.
+      const r = p.invokeUntilDoneSync({ op: 'receive', max: 1, timeoutMs: 50 });
+      assert.deepEqual(r, { ok: true, value: { deliveries: [] } });
+      // The pending answer was published without a wake: the one sleep ended with the completion.
+      assert.equal(p.waits.sleeps, 1);
+      p.disconnect();
+    } finally {
+      await broker.stop();
+    }
   });
 });

@@ -190,7 +190,10 @@ function lies(
       byId.delete(rec.id);
       answered++;
       // The answer, decoded as an honest peer decodes it.
-      const v = decoder.read(rec.body, 0, rec.bodyBytes) as { ok?: boolean; error?: string };
+      const v = decoder.read(rec.body, rec.bodyStart, rec.bodyStart + rec.bodyBytes) as {
+        ok?: boolean;
+        error?: string;
+      };
       const code: string =
         want !== undefined && v.ok === false && v.error === want ? want : `${JSON.stringify(v)} (expected ${want})`;
       answers[code] = (answers[code] ?? 0) + 1;
