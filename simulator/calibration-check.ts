@@ -15,6 +15,7 @@ import {
   checkPredictions,
   checkTable,
   predict,
+  shapeOf,
   summarize,
   summaryTable,
   type CheckRow,
@@ -25,7 +26,10 @@ export function runCheck(measurements: Measurement[], profileFor: (transport: st
   const rows: CheckRow[] = [];
   for (const m of measurements)
     rows.push(
-      ...checkPredictions(m, predict(loadProfile(profileFor(m.transport)), m.rpcPool, false, m.backgroundCpus)),
+      ...checkPredictions(
+        m,
+        predict(loadProfile(profileFor(m.transport)), m.rpcPool, false, m.backgroundCpus, shapeOf(m)),
+      ),
     );
   return rows;
 }

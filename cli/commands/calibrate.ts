@@ -1,16 +1,20 @@
 // `tessera calibrate`: measure this machine and write simulator profiles.
-// The measurements are the benchmarks' (bench/calibration.ts: AF_UNIX baselines
-// and the shm backend's bench); each profile is fitted on the round trip (time,
-// and CPU when measured) and the stream only; the RPC pool is the out-of-sample
-// check. The fitted profiles, the measurements and the check rows are written to
+// The measurements are the benchmarks' (bench/calibration.ts: AF_UNIX baselines,
+// the shm backend's bench, its cross-process rows, the broker's rows); each
+// profile is fitted on the round trip (time, and CPU when measured; for a spinning
+// transport between processes also without spinning) and the 64 B stream only;
+// the RPC pool and the 64 KiB stream are the out-of-sample checks. The fitted profiles, the measurements and the check rows are written to
 // --out (checked and created before anything is measured); the check table is printed.
 // --measurements FILE skips measuring and fits to a measurements.json written earlier (or by hand).
+// --install also writes the fitted profiles of the transports whose bundled profile is a
+// calibration (INSTALLED_TRANSPORTS) over the bundled ones, for the repository's maintainers.
 import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { UsageError, defineCommand } from '../command';
-import { bool, choice, inputFile, integer, outputDir } from '../flags';
+import { bool, choiceList, inputFile, integer, outputDir } from '../flags';
 import { OutputDir } from '../output';
-import { InputError, loadProfile } from '../../simulator/load';
+import { InputError, PROFILE_DIR, loadProfile } from '../../simulator/load';
 import {
   adoptKernelCosts,
   checkPredictions,
@@ -22,7 +26,18 @@ import {
   type Measurement,
 } from '../../simulator/calibration';
 import type { Profile } from '../../simulator/types';
-import { CALIBRATED_TRANSPORTS, measureForCalibration, type CalibratedTransport } from '../../bench/calibration';
+import { CALIBRATED_TRANSPORTS, measureForCalibration, requireAddon } from '../../bench/calibration';
+
+import { CALIBRATION_METHODS } from '../../simulator/calibration-methods';
+
+/**
+ * The transports whose bundled profile is the output of `tessera calibrate` (simulator/profiles/),
+ * which --install replaces. The bundled af_unix and tessera_shm profiles come from baselines
+ * measured by hand; their calibrations stay in simulator/calibration-results/.
+ */
+export const INSTALLED_TRANSPORTS: readonly string[] = CALIBRATION_METHODS.filter((m) => m.bundled).map(
+  (m) => m.transport,
+);
 
 function readMeasurements(file: string): Measurement[] {
   let parsed: unknown;
@@ -36,13 +51,24 @@ function readMeasurements(file: string): Measurement[] {
     const bad = (field: string) => new InputError(`${file}: invalid measurement at /${i}/${field}`);
     if (typeof m !== 'object' || m === null) throw bad('');
     if (typeof m.transport !== 'string') throw bad('transport');
-    for (const k of ['rttNs', 'oneWayMsgsPerSec', 'rpcPoolCallsPerSec', 'cpuNsPerRoundTrip'] as const) {
+    for (const k of [
+      'rttNs',
+      'oneWayMsgsPerSec',
+      'rpcPoolCallsPerSec',
+      'cpuNsPerRoundTrip',
+      'sleepingRttNs',
+      'largeOneWayMsgsPerSec',
+      'largeRttNs',
+      'lockHoldNsPerOp',
+    ] as const) {
       const v = m[k];
       if (v !== undefined && v !== null && !(typeof v === 'number' && v > 0)) throw bad(k);
     }
+    const w = m.streamWindowMessages;
+    if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= 1024)) throw bad('streamWindowMessages');
     if (m.backgroundCpus !== undefined) {
       if (typeof m.backgroundCpus !== 'object' || m.backgroundCpus === null) throw bad('backgroundCpus');
-      for (const k of ['rtt', 'stream', 'pool'] as const) {
+      for (const k of ['rtt', 'stream', 'pool', 'sleepingRtt', 'largeStream', 'largeRtt'] as const) {
         const v = m.backgroundCpus[k];
         if (v !== undefined && v !== null && !(typeof v === 'number' && v >= 0)) throw bad(`backgroundCpus/${k}`);
       }
@@ -64,6 +90,7 @@ function fitAll(
   out: OutputDir,
   folder: string,
   log: (s: string) => void,
+  install = false,
 ): CheckRow[] {
   const rows: CheckRow[] = [];
   const files: [string, unknown][] = [[`${folder}measurements.json`, measurements]];
@@ -71,6 +98,7 @@ function fitAll(
     (a, b) => Number(b.transport === 'af_unix') - Number(a.transport === 'af_unix'),
   );
   let kernel: Profile | null = null;
+  const fitted: Profile[] = [];
   for (const m of ordered) {
     log(
       `${m.transport}: fitting the profile (rtt ${m.rttNs?.toFixed(0) ?? '-'} ns, CPU per round trip ${m.cpuNsPerRoundTrip?.toFixed(0) ?? '-'} ns, stream ${m.oneWayMsgsPerSec?.toFixed(0) ?? '-'} msgs/s, background ${JSON.stringify(m.backgroundCpus ?? {})})...`,
@@ -82,6 +110,7 @@ function fitAll(
       log('  tessera_shm: no af_unix fit in this run: the kernel wake-up costs stay the bundled ones');
     const { profile, prediction } = fitProfile(base, m, label, rounds);
     if (m.transport === 'af_unix') kernel = profile;
+    fitted.push(profile);
     files.push([`${folder}calibrated-${m.transport}.json`, profile]);
     rows.push(...checkPredictions(m, prediction));
   }
@@ -91,6 +120,13 @@ function fitAll(
     if (name.includes('calibrated-')) console.log(`wrote ${file}  (use: tessera sim pingpong --profile ${file})`);
   }
   console.log(`wrote ${out.path(`${folder}measurements.json`)} and ${out.path(`${folder}check.json`)}\n`);
+  if (install)
+    for (const p of fitted.filter((x) => INSTALLED_TRANSPORTS.includes(x.name))) {
+      const file = path.join(PROFILE_DIR(), `${p.name}.json`);
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(p, null, 2) + '\n');
+      fs.renameSync(`${file}.tmp`, file);
+      console.log(`installed ${file} (the bundled ${p.name} profile)`);
+    }
   return rows;
 }
 
@@ -98,7 +134,7 @@ function fitAll(
 async function measureOnce(
   i: number,
   repeat: number,
-  only: CalibratedTransport | undefined,
+  only: readonly string[],
   quick: boolean,
   shmResultsFile: string | undefined,
   log: (s: string) => void,
@@ -114,13 +150,13 @@ async function measureOnce(
     );
   const measurements: Measurement[] = [];
   for (const transport of CALIBRATED_TRANSPORTS)
-    if (only === undefined || only === transport)
+    if (only.length === 0 || only.includes(transport))
       measurements.push(await measureForCalibration(transport, { quick, log, shmResultsFile }));
   return measurements;
 }
 
 const FITTED =
-  '\nFitted on the round trip (time, and CPU when measured) and the one-way stream; the RPC pool is predicted out of sample.';
+  '\nFitted on the round trip (time, and CPU when measured; between processes also without spinning) and the 64 B one-way stream; the RPC pool and the 64 KiB stream are predicted out of sample.';
 
 const labelNow = () =>
   `${os.hostname()} ${new Date().toISOString().slice(0, 16)}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`;
@@ -129,7 +165,13 @@ const flags = {
   out: outputDir('the folder for the measurements, the calibrated profiles and the check rows', {
     defaultText: 'calibration',
   }),
-  only: choice(() => CALIBRATED_TRANSPORTS, 'measure and fit this transport only'),
+  only: choiceList(() => CALIBRATED_TRANSPORTS, 'measure and fit these transports only (comma-separated)', {
+    value: 'TRANSPORT',
+    noun: 'calibrated transport',
+  }),
+  install: bool(
+    `also write the fitted ${INSTALLED_TRANSPORTS.join(' and ')} profiles over the bundled ones (simulator/profiles/)`,
+  ),
   quick: bool('small sizes: a few seconds in all (noisier)'),
   'shm-json': inputFile(
     'FILE',
@@ -152,10 +194,10 @@ const flags = {
 export const command = defineCommand({
   name: 'calibrate',
   summary:
-    'Measure this machine (AF_UNIX baselines incl. an RPC pool, the shm bench) and write calibrated simulator profiles',
+    'Measure this machine (AF_UNIX baselines incl. an RPC pool, the shm bench, Tessera and the broker between processes) and write calibrated simulator profiles',
   usage: [
-    '[--out DIR] [--only af_unix|tessera_shm] [--quick] [--shm-json FILE] [--rounds N] [--repeat N]',
-    '--measurements FILE [--out DIR] [--rounds N]',
+    `[--out DIR] [--only ${CALIBRATED_TRANSPORTS.join('|')},...] [--quick] [--shm-json FILE] [--rounds N] [--repeat N] [--install]`,
+    '--measurements FILE [--out DIR] [--rounds N] [--install]',
   ],
   flags,
   notes: [
@@ -163,6 +205,10 @@ export const command = defineCommand({
   ],
   examples: [
     ['tessera calibrate --quick --only af_unix', 'a few seconds: the AF_UNIX profile of this machine'],
+    [
+      'tessera calibrate --only tessera_shm_processes,tessera_broker --install --out simulator/calibration-results/processes',
+      'the profiles between processes (needs the native addon), installed as the bundled ones',
+    ],
     ['tessera calibrate --repeat 3 --out /tmp/cal', 'three full runs and their spread'],
     ['tessera calibrate --measurements calibration/measurements.json --out /tmp/refit', 'refit earlier measurements'],
   ],
@@ -171,8 +217,11 @@ export const command = defineCommand({
       throw new UsageError('--repeat measures again each time: not with --measurements');
     if (f.measurements !== undefined && (f.quick || f['shm-json'] !== undefined))
       throw new UsageError('--measurements measures nothing: not with --quick or --shm-json');
-    if (f['shm-json'] !== undefined && f.only === 'af_unix')
-      throw new UsageError('--shm-json gives tessera_shm records: not with --only af_unix');
+    if (f['shm-json'] !== undefined && f.only.length > 0 && !f.only.includes('tessera_shm'))
+      throw new UsageError(`--shm-json gives tessera_shm records: not with --only ${f.only.join(',')}`);
+    // The transports between processes need the native addon: say so before anything is measured.
+    if (f.measurements === undefined)
+      for (const t of CALIBRATED_TRANSPORTS) if (f.only.length === 0 || f.only.includes(t)) requireAddon(t);
     // Read and check a measurements file now, before the output folder is touched.
     const given = f.measurements === undefined ? undefined : readMeasurements(f.measurements);
     for (const m of given ?? []) loadProfile(m.transport);
@@ -185,13 +234,21 @@ export const command = defineCommand({
       for (let i = 0; i < f.repeat; i++) {
         loadAverages.push(os.loadavg()[0]);
         const measurements = given
-          ? given.filter((m) => f.only === undefined || m.transport === f.only)
+          ? given.filter((m) => f.only.length === 0 || f.only.includes(m.transport))
           : await measureOnce(i, f.repeat, f.only, f.quick, f['shm-json'], log);
         if (measurements.length === 0) {
           log('nothing measured');
           return 1;
         }
-        const rows = fitAll(measurements, labelNow(), f.rounds, out, f.repeat > 1 ? `run${i + 1}/` : '', log);
+        const rows = fitAll(
+          measurements,
+          labelNow(),
+          f.rounds,
+          out,
+          f.repeat > 1 ? `run${i + 1}/` : '',
+          log,
+          f.install && i === f.repeat - 1,
+        );
         console.log(checkTable(rows));
         reps.push(rows);
       }

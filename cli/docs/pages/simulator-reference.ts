@@ -3,8 +3,15 @@
 // its type, unit, default and an example from the shipped files; the script step language; the
 // faults; derived profiles and the bus lock; sweeps; the metric registry; the trace format, with
 // the bus events of a real trace.
+import * as fs from 'fs';
 import * as path from 'path';
 import { METRICS } from '../../../simulator/metrics';
+import type { CheckRow, Measurement } from '../../../simulator/calibration';
+import {
+  BUNDLED_CALIBRATION_COMMAND,
+  BUNDLED_CALIBRATION_DIR,
+  CALIBRATION_METHODS,
+} from '../../../simulator/calibration-methods';
 import { loadProfile, loadScenario } from '../../../simulator/load';
 import { runScenario } from '../../../simulator/run';
 import { TRACE_EVENT_FIELDS, TRACE_OPERATION_FIELDS, type TraceField } from '../../../simulator/trace-format';
@@ -86,6 +93,56 @@ ${codeBlock(excerpt.join('\n'), 'jsonl')}`;
   return html;
 }
 
+/** How each profile `tessera calibrate` fits is calibrated, and the committed check of the bundled ones. */
+function calibrationSection(site: Site): string {
+  const methods = table(
+    ['Transport', 'Measured', 'Fitted (figure: profile costs)', 'Predicted, not fitted', 'Bundled profile'],
+    CALIBRATION_METHODS.map((m) => [
+      `<code>${esc(m.transport)}</code>`,
+      esc(m.measured),
+      `<ul>${m.fitted.map((f) => `<li>${esc(f.figure)}: ${esc(f.costs)}</li>`).join('')}</ul>${m.taken ? `<p>Taken: ${esc(m.taken)}.</p>` : ''}`,
+      esc(m.predicted.join('; ')),
+      m.bundled ? 'this calibration' : 'hand-picked baselines (calibrations in <code>simulator/calibration-results/</code>)',
+    ]),
+    'calibration',
+  );
+  const dir = path.join(site.root, BUNDLED_CALIBRATION_DIR);
+  let results = '<p class="muted">No committed calibration of the bundled profiles.</p>';
+  if (fs.existsSync(path.join(dir, 'check.json'))) {
+    const rows = JSON.parse(fs.readFileSync(path.join(dir, 'check.json'), 'utf8')) as CheckRow[];
+    const ms = JSON.parse(fs.readFileSync(path.join(dir, 'measurements.json'), 'utf8')) as Measurement[];
+    const fittedMetric = (r: CheckRow) => !/64 KiB call|lock held|RPC pool/.test(r.metric);
+    const bg = ms
+      .map(
+        (m) =>
+          `<code>${esc(m.transport)}</code> ${Object.entries(m.backgroundCpus ?? {})
+            .map(([k, v]) => `${esc(k)} ${v ?? '-'}`)
+            .join(', ')}`,
+      )
+      .join('; ');
+    results = `<p>The committed calibration (<code>${esc(BUNDLED_CALIBRATION_DIR)}/</code>: the measurements, the fitted profiles, the check rows): each fitted profile run in the simulator on the calibration workloads at seed <code>0xca1</code>, with the background load measured during the rows (CPU-equivalents of other processes, by row: ${bg}), against the measurement. Tolerance: 25%.</p>
+${table(
+  ['Transport', 'Figure', 'Measured', 'Simulated', 'Error', 'Within 25%'],
+  rows
+    .filter((r) => r.measured !== null)
+    .map((r) => [
+      `<code>${esc(r.transport)}</code>`,
+      `${esc(r.metric)}${fittedMetric(r) ? ' <span class="muted">fitted</span>' : ' <strong>predicted</strong>'}`,
+      r.measured!.toFixed(0),
+      r.predicted.toFixed(0),
+      r.error === null ? '-' : `${(r.error * 100).toFixed(1)}%`,
+      r.ok ? 'yes' : '<strong>no</strong>',
+    ]),
+  'calibration-check',
+)}`;
+  }
+  return `<h2>Calibration</h2>
+<p><code>tessera calibrate</code> measures this machine with the project's benchmarks and fits a transport's profile to the measurements in a few deterministic rounds, each running the simulator on the same workloads: per-message costs to the 64 B one-way stream, the wake-up path to the round trip's CPU time (when measured), the wake-up latency to a sleeping round trip, a spinning transport's call and reply to its spinning round trip, the copy cost to a 64 KiB stream. Each simulated workload runs with the background load measured during its bench row (<code>background</code>). What is not fitted is predicted and checked: the out-of-sample rows. It writes the measurements, the fitted profiles and the check rows (<code>--out</code>); <code>calibration-check</code> re-runs the check from them.</p>
+${methods}
+<p>The bundled profiles of the transports between processes are calibration outputs; re-calibrated, after a change to their code, with <code>${esc(BUNDLED_CALIBRATION_COMMAND)}</code> (a few minutes; needs the native addon), then the pinned simulator digests and the docs regenerated.</p>
+${results}`;
+}
+
 export function simulatorReferencePage(site: Site): PageBody {
   const linker = site.linker.forPage('simulator-reference.html');
   const s = site.schemas;
@@ -143,6 +200,8 @@ ${def('Profile', 'Profile')}
 <h3>Cost</h3><p>${descr('Profile', 'Cost')}</p>${def('Profile', 'Cost')}
 <h3>OpCost</h3><p>${descr('Profile', 'OpCost')}</p>${def('Profile', 'OpCost')}
 <h3>spin.backoff</h3>${def('Profile', 'SpinBackoff')}`);
+
+  section('calibration', 'Calibration', calibrationSection(site));
 
   section('lock', 'The bus lock', `<h2>The bus lock</h2>
 <p>${descr('Profile', 'BusLock')}</p>
