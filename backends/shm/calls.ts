@@ -138,27 +138,13 @@ export function callResult(b: BusCore, c: number): Result {
  * still holds it, so nothing else writes it): the reply's bytes copied into `out` (as many as
  * fit); its length, or minus the error status.
  */
-export function replyInto(
-  b: BusCore,
-  c: number,
-  out: Uint8Array,
-  outLength: number,
-  outWords: Int32Array | null,
-): number {
+export function replyInto(b: BusCore, c: number, out: Uint8Array, outLength: number): number {
   const I = b.int32,
     cr = b.callAt(c);
   const outcome = I[cr + C_OUTCOME];
   if (outcome !== OK) return -outcome;
   const n = I[cr + C_RBYTES];
-  const base = b.replyAreaAt(c),
-    B = b.bytes;
   const k = n < outLength ? n : outLength;
-  if (outWords !== null && k <= 512) {
-    // reply areas are 64-aligned; outWords views out's bytes
-    const w = k >> 2,
-      from = base >> 2;
-    for (let i = 0; i < w; i++) outWords[i] = I[from + i];
-    for (let i = w << 2; i < k; i++) out[i] = B[base + i];
-  } else out.set(B.subarray(base, base + k));
+  if (k > 0) out.set(b.replyBytes(b.replyAreaAt(c), k));
   return n;
 }

@@ -121,6 +121,12 @@ export class BusCore extends BusRecords {
   /** The in-process runner's waits, when this thread runs one. */
   localWaits: LocalWaits | null = null;
 
+  /** One cached view each of a mailbox's and a reply area's payload (copying through a view beats a word loop; making one per copy would allocate). */
+  private mailboxViewAt = -1;
+  private mailboxView: Uint8Array = new Uint8Array(0);
+  private replyViewAt = -1;
+  private replyView: Uint8Array = new Uint8Array(0);
+
   constructor(
     sab: SharedArrayBuffer,
     layout: Layout,
@@ -201,6 +207,24 @@ export class BusCore extends BusRecords {
    */
   takeOverLock(deadToken: number, deadJournalArea: number): number {
     return this.busLock.takeOver(deadToken) ? this.journal.rollbackDeadThread(deadJournalArea) : 0;
+  }
+
+  /** The `length` bytes at byte offset `at` of a mailbox's payload, as a view (the last one made, when it is the same). */
+  mailboxBytes(at: number, length: number): Uint8Array {
+    if (at !== this.mailboxViewAt || length !== this.mailboxView.length) {
+      this.mailboxViewAt = at;
+      this.mailboxView = this.bytes.subarray(at, at + length);
+    }
+    return this.mailboxView;
+  }
+
+  /** The same for a reply area. */
+  replyBytes(at: number, length: number): Uint8Array {
+    if (at !== this.replyViewAt || length !== this.replyView.length) {
+      this.replyViewAt = at;
+      this.replyView = this.bytes.subarray(at, at + length);
+    }
+    return this.replyView;
   }
 
   // ------------------------------------------------------------------ order counters (written plainly: they only grow)

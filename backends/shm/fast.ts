@@ -16,11 +16,12 @@ import * as status from './status';
 import { isBlocked, type Status } from './status';
 import * as spin from './spin';
 import { now, spinUntilEqualsOrChanged, spinUntilChanged } from './spin';
+import { destOfHandle, lookup } from './tables';
 import * as layout from './layout';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { NONE, P_ROOM, P_ROOM_WAITERS } = layout;
+const { C_STATE, ENTRY_CALL, H_CALL, MB_STATE, NONE, P_FREE, P_ROOM, P_ROOM_WAITERS } = layout;
 const { OK, STATUS } = status;
 const { SPIN_EQUALS, SPIN_TIMED_OUT } = spin;
 const { isCount, isName } = rules;
@@ -28,9 +29,8 @@ const { isCount, isName } = rules;
 export class ShmFastPaths {
   /** Names given to releaseEach, read once. */
   private readonly releaseNames: Float64Array;
-  /** One cached word view of the caller's last reply buffer. */
-  private replyOut: Uint8Array | null = null;
-  private replyOutWords: Int32Array | null = null;
+  /** Where warmCall and warmReply leave what they read (a store the compiler cannot drop). */
+  private warmed = 0;
 
   constructor(private readonly seat: PeerSeat) {
     this.releaseNames = new Float64Array(seat.core.tableSize);
@@ -80,15 +80,42 @@ export class ShmFastPaths {
     const outLength = bytesLength(replyOut);
     const c = seat.startCall(handle, timeoutMs !== 0); // TIME-4: a call that may not wait
     seat.awaitCall(c, core.callGen(c), timeoutMs === undefined ? Infinity : now() + timeoutMs);
-    if (replyOut !== this.replyOut) {
-      this.replyOut = replyOut;
-      this.replyOutWords =
-        (replyOut.byteOffset & 3) === 0 ? new Int32Array(replyOut.buffer, replyOut.byteOffset, outLength >> 2) : null;
-    }
-    const n = replyInto(core, c, replyOut, outLength, this.replyOutWords);
+    this.warmCall(handle); // for the next call, while the reply is read
+    const n = replyInto(core, c, replyOut, outLength);
     seat.uncollectedCall = c;
     if (n < 0) fail(-n, 'call');
     return n;
+  }
+
+  /**
+   * Once a call's outcome is seen: read (and drop) a word of each line of the callee that the
+   * next call's hold will read first and that the callee's hold wrote: its peer record, the table
+   * record its next reply handle takes, its mailbox. Between processes each is a cache miss; read
+   * here, together (and with the reply's), they overlap, where inside the next hold each would
+   * wait for the one before. Racy reads decide nothing: a hold reads every word again under the lock.
+   */
+  private warmCall(handle: number): void {
+    const core = this.seat.core,
+      I = core.int32;
+    const dest = destOfHandle(core, this.seat.slot, handle);
+    if (dest === NONE) return;
+    const t = I[core.peerAt(dest) + P_FREE];
+    let w = I[core.mailboxAt(dest) + MB_STATE];
+    if (t >>> 0 < core.tableSize) w += I[core.handleAt(dest * core.tableSize + t)];
+    this.warmed = w;
+  }
+
+  /** The same for the reply a delivered call will get: its reply handle's record, the call record it leads to, this peer's record. */
+  private warmReply(replyHandle: number): void {
+    const core = this.seat.core,
+      I = core.int32;
+    let w = I[core.peerAt(this.seat.slot) + P_FREE];
+    const r = lookup(core, this.seat.slot, replyHandle);
+    if (r !== NONE) {
+      const c = I[core.handleAt(r) + H_CALL];
+      if (c >>> 0 < core.peers * core.callSlots) w += I[core.callAt(c) + C_STATE];
+    }
+    this.warmed = w;
   }
 
   /** CALL-3 with one payload: straight into the caller's reply area (CALL-6). */
@@ -195,7 +222,6 @@ export class ShmFastPaths {
       I = seat.int32;
     if (!isName(replyHandle) || !ShmFastPaths.batchValid(batch, max, timeoutMs) || !core.staged.setBytes(bytes))
       seat.refused(STATUS.INVALID_ARGUMENT, 'reply');
-    const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     let status: Status,
       n = 0,
       registration = 0,
@@ -207,11 +233,9 @@ export class ShmFastPaths {
         if (core.queued(seat.slot) > 0) n = takeBatch(core, seat.slot, max, batch);
         else if (timeoutMs > 0 && batchFitsMailbox(core, batch)) {
           registration = registerHandOff(core, seat.slot);
-          // announced inside the hold: an enqueue committed after it bumps the wake word
-          if (registration !== 0) {
-            Atomics.add(I, seat.waitingAt, 1);
-            seen = Atomics.load(I, seat.wakeAt);
-          }
+          // A registered mailbox counts as a waiting receiver (Wakeups.publish): an enqueue
+          // committed after this hold bumps the wake word read here.
+          if (registration !== 0) seen = Atomics.load(I, seat.wakeAt);
         }
       }
     } catch (e) {
@@ -221,16 +245,22 @@ export class ShmFastPaths {
     core.unlock();
     if (status !== OK) fail(status, 'reply');
     if (n > 0) return n;
-    if (registration === 0) return this.receiveInto(batch, max, deadline);
-    try {
-      return this.awaitHandOff(registration, seen, batch, max, deadline);
-    } finally {
-      Atomics.sub(I, seat.waitingAt, 1);
-    }
+    if (registration === 0) return this.receiveInto(batch, max, timeoutMs > 0 ? now() + timeoutMs : 0);
+    return this.awaitHandOff(registration, seen, batch, max, timeoutMs);
   }
 
-  /** Wait for hand-off registration `registration` to be filled (or something else to arrive, or the deadline). */
-  private awaitHandOff(registration: number, seen: number, batch: ReceiveBatch, max: number, deadline: number): number {
+  /**
+   * Wait for hand-off registration `registration` to be filled (or something else to arrive, or
+   * timeoutMs). No clock is read unless the spin ends without the hand-off: the deadline counts
+   * from the spin's end, so a wait that times out may run late by the spin budget at most.
+   */
+  private awaitHandOff(
+    registration: number,
+    seen: number,
+    batch: ReceiveBatch,
+    max: number,
+    timeoutMs: number,
+  ): number {
     const seat = this.seat,
       I = seat.int32;
     if (Atomics.load(I, seat.readyAt) === registration) return this.readMailbox(batch);
@@ -242,6 +272,7 @@ export class ShmFastPaths {
       else seat.spin.spinWon();
       if (ended === SPIN_EQUALS) return this.readMailbox(batch);
     }
+    const deadline = now() + timeoutMs;
     for (;;) {
       if (Atomics.load(I, seat.wakeAt) === seen) {
         Atomics.add(I, seat.sleepAt, 1);
@@ -272,7 +303,9 @@ export class ShmFastPaths {
 
   private readMailbox(batch: ReceiveBatch): number {
     this.seat.handedOff++;
-    return readHandOff(this.seat.core, this.seat.slot, batch);
+    const n = readHandOff(this.seat.core, this.seat.slot, batch);
+    if (batch.kind[0] === ENTRY_CALL) this.warmReply(batch.replyHandle[0]);
+    return n;
   }
 
   /** Under the lock: the mailbox's delivery if it was filled, else withdraw it (unless `keep`) and take the queue if it `moved`. */

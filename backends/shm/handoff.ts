@@ -153,10 +153,7 @@ export function readHandOff(b: BusCore, slot: number, batch: ReceiveBatch): numb
   } else {
     batch.buf[0] = batch.data;
     batch.offset[0] = 0;
-    const words = batch.dataWords,
-      from = base >> 2,
-      w = (bytes + 3) >> 2;
-    for (let k = 0; k < w; k++) words[k] = I[from + k];
+    if (bytes > 0) batch.data.set(b.mailboxBytes(base, bytes));
     batch.dataUsed = bytes;
   }
   batch.count = 1;

@@ -387,11 +387,13 @@ export function call(
     return QUEUE_FULL;
   }
   if (!mayWait) return TIMED_OUT; // TIME-4: as if abandoned the moment it was made (CALL-8)
-  if (b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING; // BOUND-2
   let c = NONE;
   for (let k = 0; k < b.callSlots && c === NONE; k++)
     if (I[b.callAt(slot * b.callSlots + k) + C_STATE] === 0) c = slot * b.callSlots + k;
   if (c === NONE) return TOO_MANY_PENDING; // a slot per pending operation (BOUND-2): a resolved call not yet collected
+  // BOUND-2: with a call slot free and no runner waits, fewer calls than slots (= the limit) are
+  // pending: the count (a read of every call record) is needed only with the runner's waits.
+  if (b.localWaits !== null && b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING;
   const ticket = b.nextTicket();
   const cr = b.callAt(c);
   // A free call record (C_STATE 0 -> 1, journaled): its other fields are written plainly.

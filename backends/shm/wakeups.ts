@@ -11,7 +11,7 @@ import type { Waiting } from './waiting';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { C_CALLER, P_MBREADY, P_ROOM, P_ROOM_WAITERS, P_SLEEP, P_WAITING, P_WAKE } = layout;
+const { C_CALLER, MB_STATE, P_MBREADY, P_ROOM, P_ROOM_WAITERS, P_SLEEP, P_WAITING, P_WAKE } = layout;
 
 export class Wakeups {
   private readonly queueChangedList: Int32Array;
@@ -120,7 +120,10 @@ export class Wakeups {
       this.queueChangedFlag[slot] = 0;
       const p = rec.peerAt(slot);
       // A busy receiver is not waiting: leave its wake line alone (no line transfer per message).
-      if (Atomics.load(I, p + P_WAITING) === 0) continue;
+      // A receiver waits when it announced itself in P_WAITING, or registered its hand-off mailbox
+      // (MB_STATE 1, set in its own lock hold, so seen by any hold after it, and by this read,
+      // which follows this hold's lock acquisition).
+      if (Atomics.load(I, p + P_WAITING) === 0 && I[rec.mailboxAt(slot) + MB_STATE] !== 1) continue;
       Atomics.add(I, p + P_WAKE, 1);
       if (Atomics.load(I, p + P_SLEEP) !== 0) waiting.wake(I, p + P_WAKE, Infinity);
     }

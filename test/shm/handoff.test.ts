@@ -6,6 +6,7 @@ import * as path from 'path';
 import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus } from '../../backends/shm';
+import { MB_STATE } from '../../backends/shm/layout';
 
 const WORKER = path.join(__dirname, 'worker.js');
 const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
@@ -55,6 +56,30 @@ describe('shm hand-off to a sleeping server', function () {
     assert.ok(st.handedOff > 0, 'no delivery was handed off');
     me.close();
     await Promise.all([s, ...cs].map((c) => c.exited));
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it('a message too large for the mailbox, sent while the server sleeps in ReplyRecv, is queued and wakes it [RECV-1, SEND-1]', async () => {
+    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 0 });
+    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
+    const s = collector(server.worker);
+    const { node } = await s.next<{ node: number }>();
+    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const me = bus.attach(cred(99), grant);
+    // One call answered with ReplyRecv: the server then waits with its mailbox registered (and
+    // nothing else happens on the bus: a close, say, would wake it and end the registration).
+    const out = new Uint8Array(64);
+    assert.strictEqual(me.fast.callBytesSync(me.bootstrap[0], Buffer.from('ping'), out, 10_000), 4);
+    const mailbox = bus.core.mailboxAt(bus.slotOf(server.peer)!);
+    while (Atomics.load(bus.core.int32, mailbox + MB_STATE) !== 1) await new Promise((r) => setTimeout(r, 1));
+    // Over the mailbox's payload size: it cannot be handed off, so only the wake word can end the wait.
+    me.send(me.bootstrap[0], { payload: new Uint8Array(4 * 1024) });
+    const stopped = s.next<{ messages: number; emptyWaits: number; calls: number }>();
+    me.send(me.bootstrap[0], { payload: 'stop' });
+    const st = await stopped;
+    assert.deepStrictEqual([st.calls, st.messages, st.emptyWaits], [1, 1, 0]);
+    me.close();
+    await s.exited;
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 });

@@ -154,9 +154,10 @@ function handoffServer(): void {
   const node2 = peer.createNode();
   post({ node, node2 });
   const batch = createReceiveBatch(16, 4096, { views: data.views === true });
-  const stats = { calls: 0, messages: 0, notices: 0, noSenders: 0, handlesLive: 0, handlesFlagged: 0 };
+  const stats = { calls: 0, messages: 0, notices: 0, noSenders: 0, handlesLive: 0, handlesFlagged: 0, emptyWaits: 0 };
   let n = peer.fast.receiveBatchSync(batch, 16, 10_000);
   for (;;) {
+    if (n === 0) stats.emptyWaits++; // a wait that ended at its deadline with nothing
     let last = -1;
     let lastReply = new Uint8Array(0);
     for (let i = 0; i < n; i++) {
