@@ -19,6 +19,7 @@ import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
 import { DriverError, PROTOCOL_VERSION, type DriverInfo, type Feature } from '../protocol/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
+import { runArmedClients, type ClientHost } from './client-runs';
 import { Broker, type EngineName } from '../backends/broker';
 import { createSegment, notify, type Segment } from '../native';
 import type { FromPeerProcess, ToPeerProcess } from './broker-peer';
@@ -45,14 +46,10 @@ export interface BrokerDriverOptions {
   engine?: EngineName;
 }
 
-interface PeerProcess {
+interface PeerProcess extends ClientHost {
   child: ChildProcess;
   peer: number | null;
-  waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
   onJoined?: () => void;
-  onRan?: (ops: RecordedOp[]) => void;
-  onArmed?: () => void;
-  failure?: Error;
 }
 
 export function createBrokerDriver(options: BrokerDriverOptions = {}): ClientRunningDriver {
@@ -271,40 +268,19 @@ class BrokerDriver implements ClientRunningDriver {
   async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
     const run = ++this.runNumber;
     this.batchCalls = new Map();
-    const procs = plans.map((plan) => {
-      const p = this.peers.get(plan.peer);
-      if (!p) throw new DriverError(`runClients: no process runs peer ${plan.peer}`);
-      return p;
-    });
-    let armed = 0;
-    const allArmed = new Promise<void>((resolve) => {
-      for (const p of procs)
-        p.onArmed = () => {
-          if (++armed === procs.length) resolve();
-        };
-    });
-    const results = procs.map(
-      (p) =>
-        new Promise<RecordedOp[]>((resolve, reject) => {
-          p.onRan = resolve;
-          if (p.failure) reject(p.failure);
-          p.waiting.set(-1, { resolve: () => undefined, reject });
-        }),
-    );
-    plans.forEach((plan, k) => procs[k].child.send({ type: 'run', plan, run } satisfies ToPeerProcess));
-    await Promise.race([allArmed, Promise.all(results)]);
-    Atomics.store(this.clock!, 1, run);
-    notify(this.clock!, 1); // futex: the scripts wait in other processes
     try {
-      const out = await Promise.all(results);
-      return out.flat();
+      return await runArmedClients(
+        plans,
+        (peer) => this.peers.get(peer),
+        'process',
+        (p, plan) => p.child.send({ type: 'run', plan, run } satisfies ToPeerProcess),
+        () => {
+          Atomics.store(this.clock!, 1, run);
+          notify(this.clock!, 1); // futex: the scripts wait in other processes
+        },
+      );
     } finally {
       this.batchCalls = null;
-      for (const p of procs) {
-        p.waiting.delete(-1);
-        p.onRan = undefined;
-        p.onArmed = undefined;
-      }
     }
   }
 

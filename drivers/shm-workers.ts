@@ -24,6 +24,7 @@ import { OPERATIONS } from '../spec/registry/operations';
 import { DEFAULT_LIMITS, resolveLimits } from '../spec/registry/limits';
 import { DriverError, type DriverInfo, type Feature } from '../protocol/driver';
 import type { ClientPlan, ClientRunningDriver, RecordedOp } from '../protocol/clients';
+import { runArmedClients, type ClientHost } from './client-runs';
 import { ShmBus, TesseraError, type PeerDescriptor } from '../backends/shm';
 import { SHM_PROTOCOL_VERSION, shmBusForConformance } from './shm';
 import type { DriverWorkerData, FromWorker, ToWorker } from './shm-workers-thread';
@@ -94,14 +95,10 @@ function threadHosts(): PeerHosts {
   };
 }
 
-interface PeerWorker {
+interface PeerWorker extends ClientHost {
   worker: PeerHost;
   /** The peer it runs on the current bus, if any. */
   peer: number | null;
-  waiting: Map<number, { resolve: (r: Invocation) => void; reject: (e: Error) => void }>;
-  onRan?: (ops: RecordedOp[]) => void;
-  onArmed?: () => void;
-  failure?: Error;
 }
 
 export function createShmWorkerDriver(options: ShmWorkerDriverOptions = {}): ClientRunningDriver {
@@ -285,43 +282,19 @@ class ShmWorkerDriver implements ClientRunningDriver {
   async runClients(plans: ClientPlan[]): Promise<RecordedOp[]> {
     const run = ++this.runNumber;
     this.batchCalls = new Map();
-    const workers = plans.map((plan) => {
-      const p = this.peers.get(plan.peer);
-      if (!p) throw new DriverError(`runClients: no worker runs peer ${plan.peer}`);
-      return p;
-    });
-    let armed = 0;
-    const allArmed = new Promise<void>((resolve) => {
-      for (const p of workers)
-        p.onArmed = () => {
-          if (++armed === workers.length) resolve();
-        };
-    });
-    const results = workers.map(
-      (p) =>
-        new Promise<RecordedOp[]>((resolve, reject) => {
-          p.onRan = resolve;
-          const prior = p.failure;
-          if (prior) reject(prior);
-          p.waiting.set(-1, { resolve: () => undefined, reject });
-        }),
-    );
-    plans.forEach((plan, k) => workers[k].worker.post({ type: 'run', plan, run } satisfies ToWorker));
-    await Promise.race([allArmed, Promise.all(results)]);
-    // Release every client at once.
-    Atomics.store(this.clock, 1, run);
-    this.hosts.notifyStart();
     try {
-      // The suite adopts the records in the continuation of this promise: no message is handled in between.
-      const out = await Promise.all(results);
-      return out.flat();
+      return await runArmedClients(
+        plans,
+        (peer) => this.peers.get(peer),
+        'worker',
+        (p, plan) => p.worker.post({ type: 'run', plan, run } satisfies ToWorker),
+        () => {
+          Atomics.store(this.clock, 1, run);
+          this.hosts.notifyStart();
+        },
+      );
     } finally {
       this.batchCalls = null;
-      for (const p of workers) {
-        p.waiting.delete(-1);
-        p.onRan = undefined;
-        p.onArmed = undefined;
-      }
     }
   }
 
