@@ -193,8 +193,8 @@ function notSpinning(...rs: (BenchRecord | undefined)[]): string | undefined {
  * (bench/baselines/xproc.ts), 64 B, each ratio with its regime and its range over the runs.
  */
 export function crossProcessTargets(records: BenchRecord[]): Target[] {
-  const callSpin = find(records, 'xproc.tessera.call', ['64B', 'adaptive']);
-  const callSleep = find(records, 'xproc.tessera.call', ['64B', 'spin 0']);
+  const callSpin = find(records, 'xproc.tessera.call', ['64B', 'adaptive'], ['V8 default']);
+  const callSleep = find(records, 'xproc.tessera.call', ['64B', 'spin 0'], ['V8 default']);
   const sabSpin = find(records, 'xproc.sab.pingpong', ['64B', 'spin 30us']);
   const cUnix = find(records, 'xproc.c.unix.pingpong', ['64B']);
   const net = find(records, 'xproc.net.pingpong', ['64B']);

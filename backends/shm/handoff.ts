@@ -153,7 +153,13 @@ export function readHandOff(b: BusCore, slot: number, batch: ReceiveBatch): numb
   } else {
     batch.buf[0] = batch.data;
     batch.offset[0] = 0;
-    if (bytes > 0) batch.data.set(b.mailboxBytes(base, bytes));
+    if (bytes > 0 && bytes <= 512) {
+      // Word by word: both sides 4-aligned, and a batch that takes hand-offs has room for a mailbox's whole words.
+      const from = base >> 2,
+        words = batch.dataWords,
+        n = (bytes + 3) >> 2;
+      for (let k = 0; k < n; k++) words[k] = I[from + k];
+    } else if (bytes > 0) batch.data.set(b.mailboxBytes(base, bytes));
     batch.dataUsed = bytes;
   }
   batch.count = 1;

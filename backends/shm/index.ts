@@ -16,6 +16,7 @@ export { processWaiting, threadWaiting, type Waiting, type WaitOutcome } from '.
 export {
   joinSpawnedBus,
   offerSeat,
+  PEER_V8_FLAGS,
   takeSeat,
   seatOf,
   SEAT_ENV,

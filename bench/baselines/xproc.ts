@@ -256,6 +256,19 @@ function tesseraRows(
     add('xproc.tessera.call', 'xproc.tessera.call', `${s} spin ${spinUs}`, regime, async () => {
       return skipT('xproc.tessera.call') ?? tessera.call(size, spinUs, rtt.iterations, rtt.warmup, log);
     });
+  // The same processes with V8's default inlining budget (spawnProcess's PEER_V8_FLAGS left out): what the flag buys.
+  if (size === 64)
+    add(
+      'xproc.tessera.call',
+      'xproc.tessera.call',
+      `${s} spin ${TESSERA_SPIN_US} V8 defaults`,
+      'spinning',
+      async () => {
+        return (
+          skipT('xproc.tessera.call') ?? tessera.call(size, TESSERA_SPIN_US, rtt.iterations, rtt.warmup, log, false)
+        );
+      },
+    );
   add('xproc.tessera.stream', 'xproc.tessera.stream', s, 'spinning', async () => {
     return skipT('xproc.tessera.stream') ?? tessera.stream(size, flow.count, flow.warmup, log);
   });

@@ -49,11 +49,12 @@ async function spawn(
   bus: ShmBus,
   data: Record<string, unknown>,
   bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = [],
+  tuneV8 = true,
 ) {
   const file = bus.segment ? PROCESS_JS : WORKER_JS;
   if (!fs.existsSync(file)) throw new Error(`${file} missing: run from the compiled output (npm run bench)`);
   const r = bus.segment
-    ? await bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' } })
+    ? await bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' }, tuneV8 })
     : bus.spawnPeer(file, { credentials: { uid: 0, gid: 0, pid: process.pid }, bootstrap, workerData: data });
   const host = 'worker' in r ? r.worker : r.child;
   const queue: unknown[] = [];
@@ -84,13 +85,19 @@ async function callReply(
   handoff = true,
   span: Span = 'threads',
   size = 64,
+  tuneV8 = true,
 ): Promise<BenchRecord> {
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin, span });
-  const server = await spawn(bus, { role: 'server', size, handoff: handoff ? 1 : 0 });
+  const server = await spawn(bus, { role: 'server', size, handoff: handoff ? 1 : 0 }, [], tuneV8);
   const { node } = await server.next<{ node: number }>();
   const cs = await Promise.all(
     Array.from({ length: clients }, () =>
-      spawn(bus, { role: 'client', size, iterations, warmup }, [{ from: server.peer, handle: node, rights: ['send'] }]),
+      spawn(
+        bus,
+        { role: 'client', size, iterations, warmup },
+        [{ from: server.peer, handle: node, rights: ['send'] }],
+        tuneV8,
+      ),
     ),
   );
   const results = await Promise.all(cs.map((c) => c.next<{ samples: Float64Array; elapsedNs: number } & WaitReport>()));
@@ -108,7 +115,7 @@ async function callReply(
   const sleep = span === 'processes' ? 'futex' : 'Atomics.wait';
   const rec = emptyRecord(
     span === 'processes' ? 'xproc.tessera.call' : clients === 1 ? 'shm.call' : 'shm.rpc',
-    `${size === 64 ? '64B' : '64KiB'} call/reply, ${clients} client${clients > 1 ? 's' : ''} ${who} server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? `0 (${sleep} only)` : `<=${spin}us adaptive`}`,
+    `${size === 64 ? '64B' : '64KiB'} call/reply, ${clients} client${clients > 1 ? 's' : ''} ${who} server${handoff ? '' : ' (queue, no hand-off)'}, spin ${spin === 0 ? `0 (${sleep} only)` : `<=${spin}us adaptive`}${span === 'processes' && !tuneV8 ? ', V8 default inlining budget' : ''}`,
   );
   rec.medianRttUs = medianUs;
   rec.meanRttUs = all.length === 0 ? null : all.reduce((a, v) => a + v, 0) / all.length / 1000;
@@ -398,9 +405,12 @@ export async function runShmBenchmarks(opts: ShmBenchOptions = {}): Promise<Benc
  * the cross-process table's rows (bench/baselines/xproc.ts runs them interleaved with its baselines).
  */
 export const tesseraAcrossProcesses = {
-  /** Call/reply RTT, one client process and one server process. spinUs 0: the sleeping regime. */
-  call: (size: number, spinUs: number, iterations: number, warmup: number, log: Log) =>
-    callReply(spinUs, 1, iterations, warmup, log, true, 'processes', size),
+  /**
+   * Call/reply RTT, one client process and one server process. spinUs 0: the sleeping regime.
+   * tuneV8 false: the processes keep V8's default inlining budget (spawnProcess's PEER_V8_FLAGS left out).
+   */
+  call: (size: number, spinUs: number, iterations: number, warmup: number, log: Log, tuneV8 = true) =>
+    callReply(spinUs, 1, iterations, warmup, log, true, 'processes', size, tuneV8),
   /** One-way stream: sendBytesSync -> receiveBatchSync (64 B copied; 64 KiB as views, each copied out). */
   stream: (size: number, count: number, warmup: number, log: Log) =>
     stream(
