@@ -91,7 +91,20 @@ function chaosHistory(peer: ShmPeer, data: { seed: number; ops: number }): void 
   });
 }
 
-const roles: Record<string, (peer: ShmPeer, data: never) => void> = { echo, client, introduce, holdLock, chaosHistory };
+/** Reports the V8 flags this process was started with, then closes its peer. */
+function flags(peer: ShmPeer): void {
+  peer.close();
+  post({ execArgv: process.execArgv });
+}
+
+const roles: Record<string, (peer: ShmPeer, data: never) => void> = {
+  echo,
+  client,
+  introduce,
+  holdLock,
+  chaosHistory,
+  flags,
+};
 
 joinSpawnedBus().then(
   ({ peer, data }) => {

@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import * as path from 'path';
 import type { ChildProcess } from 'child_process';
-import { ShmBus, TesseraError, type ProcessPeer } from '../../backends/shm';
+import { PEER_V8_FLAGS, ShmBus, TesseraError, type ProcessPeer } from '../../backends/shm';
 import { createSegment, notify, type Segment } from '../../native';
 import type { HistoryOp } from '../../conformance/linearizability';
 import { requireNative } from '../native/support';
@@ -137,6 +137,20 @@ describe('shm backend across OS processes', function () {
         0,
         'no lock waiter is left counted (layout HDR_LOCK_WAITERS)',
       );
+    } finally {
+      bus.dispose();
+    }
+  });
+
+  it('spawnProcess runs a peer with the V8 flags the hot paths need (PEER_V8_FLAGS) unless told not to, keeping the execArgv it was given [BUS-2]', async () => {
+    const bus = ShmBus.create({ span: 'processes' });
+    try {
+      const tuned = await spawn(bus, CHILD, { data: { role: 'flags' }, fork: { execArgv: ['--stack-size=2000'] } });
+      const plain = await spawn(bus, CHILD, { data: { role: 'flags' }, tuneV8: false });
+      const [a, b] = await Promise.all([tuned, plain].map((p) => nextMessage<{ execArgv: string[] }>(p.child)));
+      assert.deepStrictEqual(a.execArgv, ['--stack-size=2000', ...PEER_V8_FLAGS]);
+      assert.ok(!b.execArgv.some((f) => PEER_V8_FLAGS.includes(f)), `flags given with tuneV8 false: ${b.execArgv}`);
+      await Promise.all([tuned, plain].map((p) => exited(p.child)));
     } finally {
       bus.dispose();
     }
