@@ -17,6 +17,7 @@ export {
   joinSpawnedBus,
   offerSeat,
   PEER_V8_FLAGS,
+  acceptsPeerV8Flags,
   takeSeat,
   seatOf,
   SEAT_ENV,

@@ -12,7 +12,7 @@
 // - offerSeat / takeSeat: a seat and the segment's fd sent over a Unix socket the
 //   receiver reads with the addon (SCM_RIGHTS), for a process that outlives a bus and
 //   joins the next one (the conformance driver's pooled processes).
-import { fork, type ChildProcess, type ForkOptions } from 'child_process';
+import { fork, spawnSync, type ChildProcess, type ForkOptions } from 'child_process';
 import * as net from 'net';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -53,7 +53,8 @@ export interface SpawnProcessOptions {
   joinTimeoutMs?: number;
   /**
    * Whether the child's V8 gets the larger inlining budget the bus's hot paths need
-   * (PEER_V8_FLAGS, appended to its execArgv; default true). DESIGN.md, "V8's inlining budget".
+   * (PEER_V8_FLAGS, appended to its execArgv, when this Node accepts them; default true).
+   * DESIGN.md, "Processes".
    */
   tuneV8?: boolean;
 }
@@ -66,6 +67,18 @@ export interface SpawnProcessOptions {
  * CPU of a round trip falls by ~14% on one thread, and the call RTT between processes by ~20-30%.
  */
 export const PEER_V8_FLAGS: readonly string[] = ['--max-inlined-bytecode-size-cumulative=3000'];
+
+let peerV8FlagsAccepted: boolean | null = null;
+
+/**
+ * Whether this Node starts with PEER_V8_FLAGS: V8's flags are not a stable interface, and Node
+ * refuses to start with one its V8 does not know. Asked once, of a child that does nothing.
+ */
+export function acceptsPeerV8Flags(): boolean {
+  peerV8FlagsAccepted ??=
+    spawnSync(process.execPath, [...PEER_V8_FLAGS, '-e', ''], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  return peerV8FlagsAccepted;
+}
 
 export interface ProcessPeer {
   child: ChildProcess;
@@ -100,7 +113,7 @@ export async function spawnProcessPeer(
   });
   const { args = [], ...forkOptions } = options.fork ?? {};
   const execArgv = forkOptions.execArgv ?? process.execArgv;
-  if (options.tuneV8 !== false)
+  if (options.tuneV8 !== false && acceptsPeerV8Flags())
     forkOptions.execArgv = [
       ...execArgv.filter((a) => !PEER_V8_FLAGS.some((f) => a.startsWith(f.split('=')[0]))),
       ...PEER_V8_FLAGS,
