@@ -63,6 +63,13 @@ export const IMPLEMENTATIONS: Implementation[] = [
     concurrent: { clients: 3 },
   },
   {
+    name: 'broker-shm',
+    summary:
+      "the broker with the shm backend's bus (its model-exact runner, in the broker's private memory) as its engine instead of the model's state",
+    createDriver: () => createBrokerDriver({ engine: 'shm' }),
+    concurrent: { clients: 3 },
+  },
+  {
     name: 'mutant:shm-deferred-send',
     summary:
       "a deliberately wrong shm-workers: a send answers ok at once and takes effect only after the client's next operation",
