@@ -126,7 +126,7 @@ export class ShmFastPaths {
     core.lock();
     let status: Status;
     try {
-      status = seat.open() ? operations.reply(core, seat.slot, replyHandle) : STATUS.CLOSED;
+      status = seat.open() ? operations.replyDropping(core, seat.slot, replyHandle) : STATUS.CLOSED;
     } catch (e) {
       core.abort();
       throw e;
@@ -208,7 +208,8 @@ export class ShmFastPaths {
    * queued, or, with an empty queue, offer this peer's mailbox for a direct hand-off and wait:
    * the next sender or caller delivers straight into it in its own lock hold, so a call/reply
    * round trip takes one lock hold on each side. Payloads over the mailbox's size, notices and
-   * multicasts still come through the queue. Throws (and receives nothing) if the reply fails.
+   * multicasts still come through the queue. A reply to a caller that is gone is dropped and the
+   * receive goes on (CALL-10); any other failure of the reply throws, and nothing is received.
    */
   replyBytesAndReceiveSync(
     replyHandle: HandleName,
@@ -228,7 +229,8 @@ export class ShmFastPaths {
       seen = 0;
     core.lock();
     try {
-      status = seat.open() ? operations.reply(core, seat.slot, replyHandle) : STATUS.CLOSED;
+      // CALL-10: a reply to a caller that is gone is dropped (the reply handle consumed) and the receive goes on.
+      status = seat.open() ? operations.replyDropping(core, seat.slot, replyHandle) : STATUS.CLOSED;
       if (status === OK) {
         if (core.queued(seat.slot) > 0) n = takeBatch(core, seat.slot, max, batch);
         else if (timeoutMs > 0 && batchFitsMailbox(core, batch)) {

@@ -257,4 +257,35 @@ describe('shm backend API (one thread)', () => {
     a.send(n, { payload: 'abc', handles: [{ handle: m, move: true }] });
     assert.strictEqual((a.tryReceive()[0] as { handles: unknown[] }).handles.length, 1);
   });
+
+  it('the fast ReplyRecv drops a reply to a caller that timed out and goes on to receive [CALL-10, CALL-9, TIME-4]', async () => {
+    const bus = ShmBus.create({ limits });
+    const server = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = server.createNode();
+    const client = bus.attach({ uid: 2, gid: 2, pid: 2 }, [{ from: server.id, handle: node, rights: ['send'] }]);
+    // The server takes the call; the caller gives up before the answer (its reply handle is then abandoned).
+    const call = client.call(client.bootstrap[0], { payload: 'late' }, { timeoutMs: 20 });
+    const batch = createReceiveBatch(4, 64);
+    assert.strictEqual(server.fast.receiveBatchSync(batch, 1, 0), 1);
+    assert.strictEqual(batch.kind[0], 2); // the call
+    const replyHandle = batch.replyHandle[0];
+    await assert.rejects(call, (e: unknown) => e instanceof TesseraError && e.code === 'TIMED_OUT');
+    client.send(client.bootstrap[0], { payload: 'next' });
+    const n = server.fast.replyBytesAndReceiveSync(replyHandle, Buffer.from('too late'), batch, 4, 1000);
+    const kinds = Array.from(batch.kind.subarray(0, n));
+    // The call-abandoned notice (CALL-8) and the message: received, not a CALLER_GONE.
+    assert.ok(kinds.includes(1), `the message was not received: kinds ${kinds}`);
+    const m = kinds.indexOf(1);
+    assert.strictEqual(
+      Buffer.from(batch.buf[m].subarray(batch.offset[m], batch.offset[m] + batch.length[m])).toString(),
+      'next',
+    );
+    assert.strictEqual(
+      code(() => server.release(replyHandle)),
+      'BAD_HANDLE',
+    ); // consumed by the dropped reply
+    client.close();
+    server.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
 });
