@@ -139,6 +139,8 @@ export class BusCore extends BusRecords {
     this.busLock = new BusLock(this.int32, token, waiting);
     this.wakeups = new Wakeups(this, waiting);
     this.transferRecords = new Int32Array(this.maxHandlesPerMessage + 1);
+    this.heldSends = new Int32Array(this.peers * this.peers);
+    this.heldSendsOf = new Int32Array(this.peers);
     const H = this.tableSize;
     this.nameShift = (H & (H - 1)) === 0 ? 31 - Math.clz32(H) : -1;
     this.nameMask = H - 1;
@@ -287,15 +289,29 @@ export class BusCore extends BusRecords {
     return this.int32[this.peerAt(slot) + P_USED];
   }
 
-  /** SEND-8: whether the peer in `slot` has a blocked send waiting for `dest`'s queue (the runner keeps them). */
+  /**
+   * Blocked sends of the peer API's promise flavour (ShmPeer.sendWait) of this thread's peers, by
+   * sender slot x peers + destination slot, and by sender slot: a peer runs in one thread, so its
+   * blocked sends are known to the thread that checks its operations (SEND-8, BOUND-2).
+   */
+  readonly heldSends: Int32Array;
+  readonly heldSendsOf: Int32Array;
+
+  /** SEND-8: whether the peer in `slot` has a blocked send waiting for `dest`'s queue (the runner's, or the promise API's). */
   blockedSendTo(slot: number, _peerId: number, dest: number): boolean {
-    return this.localWaits !== null && this.localWaits.blockedSendTo(slot, dest);
+    if (this.localWaits !== null) return this.localWaits.blockedSendTo(slot, dest);
+    return this.heldSendsOf[slot] !== 0 && this.heldSends[slot * this.peers + dest] !== 0;
+  }
+
+  /** Whether the peer in `slot` has pending operations besides its calls (the runner's waits, held promise sends). */
+  hasOwnWaits(slot: number): boolean {
+    return this.localWaits !== null || this.heldSendsOf[slot] !== 0;
   }
 
   /** BOUND-2: the pending operations of the peer in `slot`: its calls awaiting their outcome and its runner waits. */
   pendingOf(slot: number): number {
     const I = this.int32;
-    let n = this.localWaits !== null ? this.localWaits.waitingOf(slot) : 0;
+    let n = this.localWaits !== null ? this.localWaits.waitingOf(slot) : this.heldSendsOf[slot];
     for (let k = 0; k < this.callSlots; k++) if (I[this.callAt(slot * this.callSlots + k) + C_STATE] === 1) n++;
     return n;
   }

@@ -393,7 +393,7 @@ export function call(
   if (c === NONE) return TOO_MANY_PENDING; // a slot per pending operation (BOUND-2): a resolved call not yet collected
   // BOUND-2: with a call slot free and no runner waits, fewer calls than slots (= the limit) are
   // pending: the count (a read of every call record) is needed only with the runner's waits.
-  if (b.localWaits !== null && b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING;
+  if (b.hasOwnWaits(slot) && b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING;
   const ticket = b.nextTicket();
   const cr = b.callAt(c);
   // A free call record (C_STATE 0 -> 1, journaled): its other fields are written plainly.

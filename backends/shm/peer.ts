@@ -50,6 +50,23 @@ export interface CallOptions {
   replierCredentials?: boolean;
 }
 
+/** Wait until `p` settles or `ms` passed, whichever is first (the timer is cleared either way). */
+async function settledOrAfter(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, Math.min(ms, 2 ** 31 - 1))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A blocked promise send of a peer (ShmPeer.sendWait): ended by `end`, waiting for `before`. */
+interface Held {
+  done: Promise<void>;
+  end: () => void;
+  before: Promise<void> | null;
+}
+
 export class ShmPeer {
   /** The allocation-free fast paths of this peer (bytes, batches, zero-copy views, ReplyRecv). */
   readonly fast: ShmFastPaths;
@@ -214,26 +231,87 @@ export class ShmPeer {
     }
   }
 
-  /** SEND-7, promise flavour: without limit or up to timeoutMs (TIME-4). */
+  /**
+   * SEND-7, promise flavour: without limit or up to timeoutMs (TIME-4). A send short of room
+   * becomes a blocked send of this peer (BOUND-2 counts it: TOO_MANY_PENDING at the limit, as the
+   * last check): until it ends, every later operation of this peer that would enqueue on that
+   * queue is short of room (SEND-8: `send` and `call` fail QUEUE_FULL, a later `sendWait` waits
+   * behind it), and the blocked sends of this peer to one queue are retried oldest first.
+   */
   async sendWait(handle: HandleName, message: MessageInput, options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = ShmPeer.waitTimeout(options);
     // A copy of its own: other operations of this thread use the staging area while this one waits.
     const mine = new MessageRead();
     if (timeoutMs === MALFORMED || !isName(handle) || !mine.read(message, true))
       return this.seat.refused(STATUS.INVALID_ARGUMENT, 'send');
-    const seat = this.seat;
+    const seat = this.seat,
+      core = this.core;
     const deadline = now() + timeoutMs,
       block = timeoutMs > 0;
-    for (;;) {
-      const { dest, seen } = seat.roomWord(handle);
-      this.core.staged.copyFrom(mine);
-      const status = seat.trySend(handle, block);
-      if (status === OK) return;
-      if (!isBlocked(status)) fail(status, 'send');
-      const left = deadline - now();
-      if (left <= 0) fail(STATUS.TIMED_OUT, 'send');
-      if (dest !== NONE) await seat.waitForRoomAsync(dest, seen, left);
+    const first = seat.roomWord(handle);
+    core.staged.copyFrom(mine);
+    const status = seat.trySend(handle, block);
+    if (status === OK) return;
+    if (!isBlocked(status) || first.dest === NONE) fail(status, 'send');
+    if (core.pendingOf(seat.slot) >= core.limits.maxPendingPerPeer) fail(STATUS.TOO_MANY_PENDING, 'send'); // BOUND-2
+    const held = this.holdSend(first.dest);
+    try {
+      // SEND-7: never enqueued before an older blocked send of this peer to the same queue.
+      while (held.before !== null) {
+        const left = deadline - now();
+        if (left <= 0) fail(STATUS.TIMED_OUT, 'send');
+        await settledOrAfter(held.before, left);
+        held.before = this.heldBefore(first.dest, held);
+      }
+      for (;;) {
+        const { dest, seen } = seat.roomWord(handle);
+        core.staged.copyFrom(mine);
+        const retry = seat.trySend(handle, block, true);
+        if (retry === OK) return;
+        if (!isBlocked(retry)) fail(retry, 'send');
+        const left = deadline - now();
+        if (left <= 0) fail(STATUS.TIMED_OUT, 'send');
+        if (dest !== NONE) await seat.waitForRoomAsync(dest, seen, left);
+      }
+    } finally {
+      this.releaseHeld(first.dest, held);
     }
+  }
+
+  /** This peer's blocked promise sends, by destination slot, oldest first (SEND-8). */
+  private readonly held = new Map<number, Held[]>();
+  /** A blocked send of this peer to `dest` begins: counted (SEND-8, BOUND-2) and queued behind the older ones. */
+  private holdSend(dest: number): Held {
+    let end: () => void = () => undefined;
+    const done = new Promise<void>((r) => (end = r));
+    const list = this.held.get(dest) ?? [];
+    const h: Held = { done, end, before: list.length > 0 ? list[list.length - 1].done : null };
+    list.push(h);
+    this.held.set(dest, list);
+    const core = this.core;
+    core.heldSends[this.seat.slot * core.peers + dest]++;
+    core.heldSendsOf[this.seat.slot]++;
+    return h;
+  }
+
+  /** The end of the blocked send of this peer to `dest` just before `h` still held, or null. */
+  private heldBefore(dest: number, h: Held): Promise<void> | null {
+    const list = this.held.get(dest) ?? [];
+    const i = list.indexOf(h);
+    return i > 0 ? list[i - 1].done : null;
+  }
+
+  /** A blocked send ended (enqueued, failed or timed out): the next one of this peer to `dest` may go. */
+  private releaseHeld(dest: number, h: Held): void {
+    const list = this.held.get(dest) ?? [];
+    const i = list.indexOf(h);
+    if (i < 0) return; // released already (by close)
+    list.splice(i, 1);
+    if (list.length === 0) this.held.delete(dest);
+    const core = this.core;
+    core.heldSends[this.seat.slot * core.peers + dest]--;
+    core.heldSendsOf[this.seat.slot]--;
+    h.end();
   }
 
   /** The call's deadline: none when no timeout is given. */
@@ -374,6 +452,9 @@ export class ShmPeer {
   close(): void {
     this.seat.uncollectedCall = NONE;
     this.hold('close', OPS.close, 0, 0);
+    // Its blocked promise sends end CLOSED at their next retry; they hold nothing from now on (a
+    // later peer in this slot starts with no blocked sends).
+    for (const [dest, list] of this.held) for (const h of [...list]) this.releaseHeld(dest, h);
   }
 }
 

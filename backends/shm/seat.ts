@@ -86,14 +86,15 @@ export class PeerSeat {
 
   /**
    * One send attempt under the lock with what is staged (the handle checked for shape): a
-   * status, BLOCKED_BY_* when there is no room and `block` (SEND-7).
+   * status, BLOCKED_BY_* when there is no room and `block` (SEND-7). `retried`: the retry of this
+   * peer's oldest blocked send to that queue (SEND-8 holds every other send behind it).
    */
-  trySend(handle: number, block: boolean): Status {
+  trySend(handle: number, block: boolean, retried = false): Status {
     const core = this.core;
     core.lock();
     let status: Status;
     try {
-      status = this.open() ? send(core, this.slot, this.id, handle, block) : STATUS.CLOSED;
+      status = this.open() ? send(core, this.slot, this.id, handle, block, retried) : STATUS.CLOSED;
     } catch (e) {
       core.abort();
       throw e;

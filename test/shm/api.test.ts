@@ -288,4 +288,49 @@ describe('shm backend API (one thread)', () => {
     server.close();
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
+
+  it("a peer's blocked promise send holds its later sends to that queue behind it, and its blocked sends go oldest first [SEND-8, SEND-7, ORDER-2]", async () => {
+    const bus = ShmBus.create({
+      limits: {
+        ...limits,
+        queueCapacityMessages: 8,
+        queueCapacityBytes: 48,
+        senderQuotaMessages: 8,
+        senderQuotaBytes: 48,
+      },
+    });
+    const r = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = r.createNode();
+    const grant = [{ from: r.id, handle: node, rights: ['send'] as 'send'[] }];
+    const x = bus.attach({ uid: 2, gid: 2, pid: 2 }, grant);
+    const a = bus.attach({ uid: 3, gid: 3, pid: 3 }, grant);
+    const bytes = (text: string, n: number) => Buffer.from(text.padEnd(n, '.'));
+    x.send(x.bootstrap[0], { payload: bytes('x', 32) }); // 32 of the queue's 48 bytes
+    const first = a.sendWait(a.bootstrap[0], { payload: bytes('a1', 32) }, { timeoutMs: 5000 }); // short of room: blocked
+    // 8 bytes would fit, but a2 would overtake a1: short of room while a1 is blocked (SEND-8).
+    assert.strictEqual(
+      code(() => a.send(a.bootstrap[0], { payload: bytes('a2', 8) })),
+      'QUEUE_FULL',
+    );
+    assert.strictEqual(
+      code(() => a.callSync(a.bootstrap[0], { payload: 'c' }, { timeoutMs: 0 })),
+      'QUEUE_FULL',
+    );
+    const third = a.sendWait(a.bootstrap[0], { payload: bytes('a3', 8) }, { timeoutMs: 5000 }); // waits behind a1
+    x.send(x.bootstrap[0], { payload: bytes('x2', 8) }); // another sender is not held back (40 of 48)
+    const texts = (ds: { kind: string; payload?: string }[]) =>
+      ds.map((d) =>
+        Buffer.from(d.payload ?? '', 'base64')
+          .toString()
+          .replace(/\.+$/, ''),
+      );
+    assert.deepStrictEqual(texts(r.tryReceive(1)), ['x']); // room for a1 now
+    await first;
+    await third;
+    assert.deepStrictEqual(texts(r.tryReceive(8)), ['x2', 'a1', 'a3']);
+    a.send(a.bootstrap[0], { payload: 'after' }); // nothing blocked any more
+    assert.deepStrictEqual(texts(r.tryReceive(8)), ['after']);
+    for (const p of [a, x, r]) p.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
 });
