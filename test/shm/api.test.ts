@@ -333,4 +333,27 @@ describe('shm backend API (one thread)', () => {
     for (const p of [a, x, r]) p.close();
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
+
+  it('blocked promise sends count as pending operations: at the limit one more fails TOO_MANY_PENDING, as its last check [BOUND-2, SEND-7]', async () => {
+    const bus = ShmBus.create({ limits: { ...limits, maxPendingPerPeer: 1, queueCapacityMessages: 1 } });
+    const r = bus.attach({ uid: 1, gid: 1, pid: 1 });
+    const node = r.createNode();
+    const a = bus.attach({ uid: 3, gid: 3, pid: 3 }, [{ from: r.id, handle: node, rights: ['send'] }]);
+    a.send(a.bootstrap[0], { payload: 'fills the queue' });
+    const blocked = a.sendWait(a.bootstrap[0], { payload: 'one' }, { timeoutMs: 5000 });
+    await assert.rejects(
+      a.sendWait(a.bootstrap[0], { payload: 'two' }, { timeoutMs: 5000 }),
+      (e: unknown) => e instanceof TesseraError && e.code === 'TOO_MANY_PENDING',
+    );
+    // The check is the last one: a malformed send still fails INVALID_ARGUMENT first.
+    await assert.rejects(
+      a.sendWait(-1, { payload: 'bad' }),
+      (e: unknown) => e instanceof TesseraError && e.code === 'INVALID_ARGUMENT',
+    );
+    assert.strictEqual(r.tryReceive(1).length, 1);
+    await blocked;
+    assert.strictEqual(r.tryReceive(1).length, 1);
+    for (const p of [a, r]) p.close();
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
 });
