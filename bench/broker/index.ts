@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'child_process';
 import { Broker, DEFAULT_ENGINE, type EngineName } from '../../backends/broker';
 import { nativeAvailability } from '../../native';
 import { emptyRecord, rttStats, siblingEntry, skippedRecord } from '../baselines/common';
+import { BENCH_LIMITS } from '../shm';
 import type { BenchRecord } from '../baselines/common';
 import type { BrokerChildResult, BrokerChildTask, FromBrokerChild } from './child';
 
@@ -56,21 +57,12 @@ async function expectResult(c: Child): Promise<BrokerChildResult> {
 }
 
 /**
- * The bus limits of the broker's rows: the shm backend's rows use the same (queues of 1024
- * messages and 4 MiB, a sender's quota as large), so that a stream measures the transport rather
+ * The bus limits of the broker's rows: the shm backend's rows' own (queues of 1024 messages and
+ * 4 MiB, a sender's quota as large), so that a stream measures the transport rather
  * than the spec's default sender quota (16 messages, fewer than the 32 sends the source keeps in
  * flight: every send beyond it would block until the sink's next receive).
  */
-export const BROKER_BENCH_LIMITS = {
-  maxPeers: 8,
-  maxHandlesPerPeer: 4096,
-  maxPayloadBytes: 65_536,
-  maxHandlesPerMessage: 4,
-  queueCapacityMessages: 1024,
-  queueCapacityBytes: 4 * 1024 * 1024,
-  senderQuotaMessages: 1024,
-  senderQuotaBytes: 4 * 1024 * 1024,
-};
+export const BROKER_BENCH_LIMITS = BENCH_LIMITS;
 
 /** A broker and two seated peer processes: the owner of a node, and a peer granted a send handle to it. */
 async function setup(

@@ -23,7 +23,7 @@ const PROCESS_JS = path.join(__dirname, 'process-child.js');
 const KIB64 = 65_536;
 
 // Tables larger than a queue: handles in flight in a full queue never fill the receiver's table.
-const BENCH_LIMITS = {
+export const BENCH_LIMITS = {
   maxPeers: 8,
   maxHandlesPerPeer: 4096,
   maxPayloadBytes: KIB64,

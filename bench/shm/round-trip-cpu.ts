@@ -13,24 +13,14 @@ import { readHandOff, registerHandOff } from '../../backends/shm/handoff';
 import { reply } from '../../backends/shm/operations';
 import { replyInto } from '../../backends/shm/calls';
 import type { PeerSeat } from '../../backends/shm/seat';
-
-const LIMITS = {
-  maxPeers: 8,
-  maxHandlesPerPeer: 4096,
-  maxPayloadBytes: 65_536,
-  maxHandlesPerMessage: 4,
-  queueCapacityMessages: 1024,
-  queueCapacityBytes: 4 * 1024 * 1024,
-  senderQuotaMessages: 1024,
-  senderQuotaBytes: 4 * 1024 * 1024,
-};
+import { BENCH_LIMITS } from './index';
 
 /** The seat behind a peer's fast paths (the benchmark drives its holds directly). */
 const seatOf = (p: ShmPeer): PeerSeat => (p.fast as unknown as { seat: PeerSeat }).seat;
 
 /** One run: a fresh bus, a server waiting in ReplyRecv and a caller, n round trips; ns of CPU per round trip. */
 function run(n: number): number {
-  const bus = ShmBus.create({ limits: LIMITS, spin: 0 });
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: 0 });
   const server = bus.attach({ uid: 0, gid: 0, pid: 1 });
   const node = server.createNode();
   const client = bus.attach({ uid: 0, gid: 0, pid: 2 }, [{ from: server.id, handle: node, rights: ['send'] }]);
@@ -38,7 +28,7 @@ function run(n: number): number {
   const cs = seatOf(client),
     ss = seatOf(server),
     core = cs.core;
-  const batch = createReceiveBatch(64, LIMITS.maxPayloadBytes);
+  const batch = createReceiveBatch(64, BENCH_LIMITS.maxPayloadBytes);
   const request = new Uint8Array(64),
     answer = new Uint8Array(64),
     out = new Uint8Array(64);
