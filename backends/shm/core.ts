@@ -308,7 +308,7 @@ export class BusCore extends BusRecords {
     return this.localWaits !== null || this.heldSendsOf[slot] !== 0;
   }
 
-  /** BOUND-2: the pending operations of the peer in `slot`: its calls awaiting their outcome and its runner waits. */
+  /** BOUND-2: the pending operations of the peer in `slot`: its calls awaiting their outcome, its runner waits or its blocked promise sends. */
   pendingOf(slot: number): number {
     const I = this.int32;
     let n = this.localWaits !== null ? this.localWaits.waitingOf(slot) : this.heldSendsOf[slot];

@@ -391,8 +391,9 @@ export function call(
   for (let k = 0; k < b.callSlots && c === NONE; k++)
     if (I[b.callAt(slot * b.callSlots + k) + C_STATE] === 0) c = slot * b.callSlots + k;
   if (c === NONE) return TOO_MANY_PENDING; // a slot per pending operation (BOUND-2): a resolved call not yet collected
-  // BOUND-2: with a call slot free and no runner waits, fewer calls than slots (= the limit) are
-  // pending: the count (a read of every call record) is needed only with the runner's waits.
+  // BOUND-2: with a call slot free and no waits of the peer's own (the runner's, or its blocked
+  // promise sends), fewer calls than slots (= the limit) are pending: the count (a read of every
+  // call record) is needed only with such waits.
   if (b.hasOwnWaits(slot) && b.pendingOf(slot) >= b.limits.maxPendingPerPeer) return TOO_MANY_PENDING;
   const ticket = b.nextTicket();
   const cr = b.callAt(c);
