@@ -280,15 +280,19 @@ describe('shm backend across OS processes', function () {
   }
 
   it("chaos across processes: processes doing random operations while two are killed with SIGKILL at random moments; every call gets one outcome, nothing leaks, and the history (real-time intervals, the dead processes' operations in flight optional) is linearizable [CLOSE-1, CLOSE-2, CLOSE-3, CALL-2, INV-5, INV-6, ATOMIC-1]", async function () {
-    // A few episodes here (each forks four processes); TESSERA_LONG=1 runs twenty in a row.
-    const episodes = process.env.TESSERA_LONG ? 20 : 2;
-    this.timeout(episodes * 120_000);
+    // A few episodes here (each forks four processes); TESSERA_LONG=1 runs twenty in a row. The
+    // linearizability search gives up on about 4 histories in 10 within its budget (they overlap
+    // more, the faster the processes run): more episodes run, up to six, until one is checked
+    // (all six giving up: ~0.4% at that rate).
+    const episodes = process.env.TESSERA_LONG ? 20 : 2,
+      maxEpisodes = process.env.TESSERA_LONG ? 20 : 6;
+    this.timeout(maxEpisodes * 120_000);
     const n = 4,
       opsPerProcess = 80,
       budget = 15_000;
     const lines: string[] = [];
     let conclusive = 0;
-    for (let e = 0; e < episodes; e++) {
+    for (let e = 0; e < maxEpisodes && (e < episodes || (SHM_SPEAKS_SUITE_PROTOCOL && conclusive === 0)); e++) {
       const started = Date.now();
       const ep = await chaosEpisode(101 + 10 * e, n, opsPerProcess);
       if (process.env.TESSERA_CHAOS_DUMP)
