@@ -281,9 +281,8 @@ describe('shm backend across OS processes', function () {
 
   it("chaos across processes: processes doing random operations while two are killed with SIGKILL at random moments; every call gets one outcome, nothing leaks, and the history (real-time intervals, the dead processes' operations in flight optional) is linearizable [CLOSE-1, CLOSE-2, CLOSE-3, CALL-2, INV-5, INV-6, ATOMIC-1]", async function () {
     // A few episodes here (each forks four processes); TESSERA_LONG=1 runs twenty in a row. The
-    // linearizability search gives up on about 4 histories in 10 within its budget (they overlap
-    // more, the faster the processes run): more episodes run, up to six, until one is checked
-    // (all six giving up: ~0.4% at that rate).
+    // linearizability search gave up on 8 histories in 20 within its budget (a TESSERA_LONG run):
+    // more episodes run, up to six, until one is checked (all six giving up: ~0.4% at that rate).
     const episodes = process.env.TESSERA_LONG ? 20 : 2,
       maxEpisodes = process.env.TESSERA_LONG ? 20 : 6;
     this.timeout(maxEpisodes * 120_000);
