@@ -26,12 +26,17 @@ export interface BenchRecord {
   skipped?: string;
   /** How the waiters wait: spinning (spin, then sleep) or sleeping (straight to the kernel). */
   regime?: Regime;
+  /**
+   * Cross-process rows: the share of samples in which the run's two busiest processes last ran on
+   * the same vCPU (bench/baselines/placement.ts); null where it could not be sampled.
+   */
+  sameVcpu?: number | null;
   /** Runs the figures are the median of (cross-process rows). */
   runs?: number;
   /** Each run's figures in run order (rows whose runs pair with another row's: the shm RPC pool). */
   perRun?: Partial<Record<'medianRttUs' | 'meanRttUs' | 'msgsPerSec' | 'wakesPerMsg', (number | null)[]>>;
   /** The smallest and largest value of a figure over the runs. */
-  spread?: Partial<Record<'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec', [number, number]>>;
+  spread?: Partial<Record<'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'sameVcpu', [number, number]>>;
 }
 
 /**

@@ -20,6 +20,7 @@ import { buildCBench, runC } from './c';
 import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
+import { PlacementSampler, type Placement } from './placement';
 import { BROKER_ENGINES, brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
@@ -427,8 +428,8 @@ function brokerConfigs(
 
 // ------------------------------------------------------------------------------ runs and spread
 
-type Figure = 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg';
-const FIGURES: Figure[] = ['medianRttUs', 'p99RttUs', 'msgsPerSec', 'bytesPerSec', 'wakesPerMsg'];
+type Figure = 'medianRttUs' | 'p99RttUs' | 'msgsPerSec' | 'bytesPerSec' | 'wakesPerMsg' | 'sameVcpu';
+const FIGURES: Figure[] = ['medianRttUs', 'p99RttUs', 'msgsPerSec', 'bytesPerSec', 'wakesPerMsg', 'sameVcpu'];
 
 /** One record per configuration: each figure's median over the runs, its min..max in `spread`. */
 export function aggregateRuns(runs: BenchRecord[], regime: Regime): BenchRecord {
@@ -438,7 +439,7 @@ export function aggregateRuns(runs: BenchRecord[], regime: Regime): BenchRecord 
   for (const f of FIGURES) {
     const v = runs
       .map((r) => r[f])
-      .filter((x): x is number => x !== null)
+      .filter((x): x is number => typeof x === 'number')
       .sort((a, b) => a - b);
     out[f] = v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     if (v.length > 0 && f !== 'wakesPerMsg') out.spread![f] = [v[0], v[v.length - 1]];
@@ -456,6 +457,19 @@ export interface CrossProcessOptions {
   reps?: number;
 }
 
+/** A row's run, with where its two busiest processes ran (PlacementSampler) in `sameVcpu`. */
+async function sampledRun(row: Config): Promise<BenchRecord> {
+  const sampler = new PlacementSampler();
+  let placement: Placement | null = null;
+  try {
+    const rec = await row.run();
+    placement = sampler.stop();
+    return rec.skipped === undefined ? { ...rec, sameVcpu: placement?.sameVcpu ?? null } : rec;
+  } finally {
+    if (placement === null) sampler.stop();
+  }
+}
+
 export async function runCrossProcess(opts: CrossProcessOptions = {}): Promise<BenchRecord[]> {
   const z = opts.quick ? QUICK : FULL;
   const log = opts.log ?? (() => undefined);
@@ -466,7 +480,7 @@ export async function runCrossProcess(opts: CrossProcessOptions = {}): Promise<B
   const runs: BenchRecord[][] = rows.map(() => []);
   for (let rep = 0; rep < reps; rep++) {
     const t0 = Date.now();
-    for (let i = 0; i < rows.length; i++) runs[i].push(await rows[i].run());
+    for (let i = 0; i < rows.length; i++) runs[i].push(await sampledRun(rows[i]));
     log(`  run ${rep + 1}/${reps} of every configuration in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   return rows.map((row, i) => aggregateRuns(runs[i], row.regime));
@@ -476,7 +490,7 @@ export async function runCrossProcess(opts: CrossProcessOptions = {}): Promise<B
 
 function withSpread(r: BenchRecord, f: Figure, show: (v: number | null) => string): string {
   const s = r.spread?.[f as Exclude<Figure, 'wakesPerMsg'>];
-  const v = show(r[f]);
+  const v = show(r[f] ?? null);
   return s && r.runs !== undefined && r.runs > 1 ? `${v} [${show(s[0])}..${show(s[1])}]` : v;
 }
 
@@ -491,12 +505,13 @@ export function formatSpreadTable(records: BenchRecord[]): string {
     'msgs/s [runs]',
     'MB/s [runs]',
     'wakes/msg',
+    'same vCPU [runs]',
     'runs',
     'variant',
   ];
   const rows = records.map((r) =>
     r.skipped !== undefined
-      ? [r.name, r.regime ?? '', `skipped: ${r.skipped}`, '', '', '', '', '0', r.variant]
+      ? [r.name, r.regime ?? '', `skipped: ${r.skipped}`, '', '', '', '', '', '0', r.variant]
       : [
           r.name,
           r.regime ?? '',
@@ -505,6 +520,7 @@ export function formatSpreadTable(records: BenchRecord[]): string {
           withSpread(r, 'msgsPerSec', fmtSi),
           withSpread(r, 'bytesPerSec', mb),
           r.wakesPerMsg === null ? '-' : r.wakesPerMsg.toFixed(3),
+          withSpread(r, 'sameVcpu', (v) => fmtNum(v, 2)),
           String(r.runs ?? 1),
           r.variant,
         ],
@@ -518,7 +534,7 @@ export function formatSpreadTable(records: BenchRecord[]): string {
     row[2].startsWith('skipped')
       ? `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`
       : row
-          .map((cell, c) => (c >= 2 && c <= 7 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+          .map((cell, c) => (c >= 2 && c <= 8 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
           .join('  ')
           .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

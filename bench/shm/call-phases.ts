@@ -1,0 +1,99 @@
+// Where the time of a call/reply round trip between two processes goes (backends/shm
+// DESIGN.md, "Where the time goes"): the benchmark's 64-byte call (a client process calling a
+// server process that answers by ReplyRecv), with each side timing the phases of its own lock
+// holds: acquiring the bus lock, the hold (from acquired to unlocked, the two below included),
+// the lock's release (it waits for the hold's stores to leave the core), the publication after
+// it (the completion or ready word the peer spins on, and a futex wake when the peer sleeps),
+// and the time between one hold and the next. Per run it prints the round trip's median, how
+// the waits ended, the share of samples with both processes on one vCPU, and per side each
+// phase's median / 90th percentile in ns. The timing itself (four clock reads per hold) adds
+// to the round trip: compare phases with each other, and round trips with `npm run bench`.
+//
+//   node dist/bench/shm/call-phases.js [spin us, default 50; 0: the sleeping regime] [runs, default 3] [calls per run, default 200000]
+import * as path from 'path';
+import { ShmBus } from '../../backends/shm';
+import { SPIN_POLICY } from '../../backends/shm/spin-policy';
+import { PlacementSampler } from '../baselines/placement';
+import { rttStats } from '../baselines/common';
+import { BENCH_LIMITS } from './index';
+import { PHASES, type PhaseFigures } from './hold-phases';
+
+const CHILD = path.join(__dirname, 'call-phases-child.js');
+
+interface Report {
+  sleeps: number;
+  spinsWon: number;
+  spinsLost: number;
+  phases: PhaseFigures;
+}
+
+async function spawn(
+  bus: ShmBus,
+  data: Record<string, number | string>,
+  bootstrap: { from: number; handle: number; rights: ['send'] }[] = [],
+) {
+  const r = await bus.spawnProcess(CHILD, { bootstrap, data, fork: { serialization: 'advanced' } });
+  const queue: unknown[] = [];
+  const waiters: ((m: unknown) => void)[] = [];
+  r.child.on('message', (m: unknown) => {
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  const exited = new Promise((resolve) => r.child.once('exit', resolve));
+  const next = <T>(): Promise<T> =>
+    queue.length > 0
+      ? Promise.resolve(queue.shift() as T)
+      : new Promise<T>((res) => waiters.push(res as (m: unknown) => void));
+  return { peer: r.peer, next, exited };
+}
+
+const phases = (p: PhaseFigures) => PHASES.map((k) => `${k} ${p[k][0].toFixed(0)}/${p[k][1].toFixed(0)}`).join(', ');
+
+async function run(spinUs: number, calls: number): Promise<string> {
+  const sampler = new PlacementSampler();
+  const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: spinUs, span: 'processes' });
+  const server = await spawn(bus, { role: 'server', size: 64, handoff: 1 });
+  const { node } = await server.next<{ node: number }>();
+  const client = await spawn(bus, { role: 'client', size: 64, iterations: calls, warmup: Math.ceil(calls / 10) }, [
+    { from: server.peer, handle: node, rights: ['send'] },
+  ]);
+  const c = await client.next<Report & { samples: Float64Array }>();
+  const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
+  stopper.send(stopper.bootstrap[0], { payload: 'stop' });
+  const s = await server.next<Report>();
+  const placement = sampler.stop();
+  stopper.close();
+  await Promise.all([server.exited, client.exited]);
+  bus.dispose();
+  const { medianUs } = rttStats(c.samples, c.samples.length);
+  const same = placement === null ? 'not sampled' : placement.sameVcpu.toFixed(2);
+  return [
+    `round trip median ${medianUs?.toFixed(2)} us (timed); client spins won/lost ${c.spinsWon}/${c.spinsLost}, sleeps ${c.sleeps}; server sleeps ${s.sleeps}; same vCPU ${same}`,
+    `  client, ns median/p90: ${phases(c.phases)}`,
+    `  server, ns median/p90: ${phases(s.phases)}`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const [spinUs, runs, calls] = [
+    process.argv[2] ?? SPIN_POLICY.budgetUs,
+    process.argv[3] ?? 3,
+    process.argv[4] ?? 200_000,
+  ].map(Number);
+  if (!Number.isInteger(spinUs) || spinUs < 0 || spinUs > 10_000)
+    throw new Error(`spin: an integer of us from 0 to 10000, not ${process.argv[2]}`);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 50)
+    throw new Error(`runs: an integer from 1 to 50, not ${process.argv[3]}`);
+  if (!Number.isInteger(calls) || calls < 1000 || calls > 2_000_000)
+    throw new Error(`calls per run: an integer from 1000 to 2000000, not ${process.argv[4]}`);
+  console.log(
+    `64-byte call/reply between two processes, spin ${spinUs === 0 ? '0 (sleeping regime)' : `<= ${spinUs} us adaptive (spinning regime)`}, ${runs} run${runs === 1 ? '' : 's'} of ${calls} calls`,
+  );
+  for (let r = 0; r < runs; r++) console.log(await run(spinUs, calls));
+}
+
+main().catch((e: Error) => {
+  console.error(`call-phases: ${e.message}`);
+  process.exitCode = 1;
+});
