@@ -94,12 +94,20 @@ export interface XPingPong {
   u8: Uint8Array;
   msgSize: number;
   spinIters: number;
+  /** Busy work (ns) each side does between taking a message and answering it (0: none). */
+  workNs: number;
   c: XCounters;
   buf: Uint8Array;
   bufW: Int32Array;
 }
 
-export function makeXPingPong(w: Waiting, sab: SharedArrayBuffer, msgSize: number, spinIters: number): XPingPong {
+export function makeXPingPong(
+  w: Waiting,
+  sab: SharedArrayBuffer,
+  msgSize: number,
+  spinIters: number,
+  workNs = 0,
+): XPingPong {
   const buf = new Uint8Array(msgSize);
   for (let i = 0; i < msgSize; i++) buf[i] = i & 0xff;
   return {
@@ -108,10 +116,18 @@ export function makeXPingPong(w: Waiting, sab: SharedArrayBuffer, msgSize: numbe
     u8: new Uint8Array(sab),
     msgSize,
     spinIters,
+    workNs,
     c: newCounters(),
     buf,
     bufW: new Int32Array(buf.buffer, 0, msgSize >> 2),
   };
+}
+
+/** Keep the CPU busy for `ns` (a request prepared, a reply computed): the clock read until it passed. */
+function work(ns: number): void {
+  if (ns <= 0) return;
+  const end = process.hrtime.bigint() + BigInt(ns);
+  while (process.hrtime.bigint() < end);
 }
 
 function put(p: XPingPong, byteOffset: number): void {
@@ -147,6 +163,7 @@ export function xPingLoop(
     if (stopAtEnd && (late || i === iters - 1)) Atomics.store(p.i32, PP.STOP, 1);
     const timed = sampleEvery > 0 && i % sampleEvery === 0;
     const t0 = timed ? process.hrtime.bigint() : 0n;
+    work(p.workNs);
     p.bufW[0] = ++seq;
     put(p, ab);
     xPublish(p.w, p.i32, PP.SEQ_AB, seq, PP.SLEEP_B, p.c);
@@ -168,6 +185,7 @@ export function xPongLoop(p: XPingPong, resetAfter: number): number {
     seq = xAwaitChange(p.w, p.i32, PP.SEQ_AB, seq, PP.SLEEP_B, p.spinIters, p.c);
     take(p, ab);
     if (p.bufW[0] !== seq) throw new Error(`pong: payload ${p.bufW[0]} for ${seq}`);
+    work(p.workNs);
     put(p, ba);
     const stop = Atomics.load(p.i32, PP.STOP) !== 0;
     xPublish(p.w, p.i32, PP.SEQ_BA, seq, PP.SLEEP_A, p.c);

@@ -75,6 +75,8 @@ const SPIN_US = 30;
 /** Tessera's spin budget in the spinning regime (its adaptive policy's, as the threads' shm.call row). */
 const TESSERA_SPIN_US = 50;
 const RING_BYTES = 2 * 1024 * 1024;
+/** The busy work per side of the sleeping ping-pong that works (about a Tessera call's CPU per side). */
+const WORK_NS = 1000;
 const TWO_PROCESSES = '2 processes';
 
 interface Config {
@@ -138,6 +140,8 @@ interface SabPingPongRun {
   iterations: number;
   warmup: number;
   maxMs: number;
+  /** Busy work per side between taking a message and answering it, ns. */
+  workNs?: number;
 }
 
 async function xsabPingPong(name: string, variant: string, o: SabPingPongRun): Promise<BenchRecord> {
@@ -147,7 +151,7 @@ async function xsabPingPong(name: string, variant: string, o: SabPingPongRun): P
   const seg = createSegment(pingPongBytes(o.msgSize), { name: 'bench-pingpong' });
   try {
     const children = [forkXChild(seg.fd), forkXChild(seg.fd)];
-    const common = { msgSize: o.msgSize, spinIters, warmup: o.warmup };
+    const common = { msgSize: o.msgSize, spinIters, warmup: o.warmup, workNs: o.workNs ?? 0 };
     const [pong, ping] = await runChildren<(XCounters & { echoed: number }) | XPingResult>(
       children,
       [
@@ -310,6 +314,13 @@ function configs(z: XSizes, log: Log): Config[] {
       );
     }
     if (size === 64) {
+      // A round trip that does some work on each side, as every real exchange (Tessera's call among
+      // them) does: on some virtual machines this alone decides whether a sleeping vCPU wakes fast.
+      const worked = `${memfd}; futex only, ${WORK_NS / 1000} us of busy work per side before each answer`;
+      const wp = { msgSize: size, spinUs: 0, asyncPong: false, ...rtt, maxMs: z.maxMs, workNs: WORK_NS };
+      add('xproc.sab.pingpong', 'xproc.sab.pingpong', worked, 'sleeping', () =>
+        xsabPingPong('xproc.sab.pingpong', worked, wp),
+      );
       const variant = `${memfd}; futex only, the pong waits on its event loop (waitAsync: a pool thread wakes the loop)`;
       const pp = { msgSize: size, spinUs: 0, asyncPong: true, ...rtt, maxMs: z.maxMs };
       add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, 'sleeping', () =>
