@@ -6,7 +6,7 @@
 import type { BusCore } from './core';
 import type { ReceiveBatch } from './batch';
 import { carryTransfer, nameOf, place } from './tables';
-import { copyStaged, stampCredentials } from './queues';
+import { copyStaged, stampCredentials, WORD_COPY_MAX_BYTES } from './queues';
 import { releaseMoved } from './release';
 import * as layout from './layout';
 
@@ -153,7 +153,7 @@ export function readHandOff(b: BusCore, slot: number, batch: ReceiveBatch): numb
   } else {
     batch.buf[0] = batch.data;
     batch.offset[0] = 0;
-    if (bytes > 0 && bytes <= 512) {
+    if (bytes > 0 && bytes <= WORD_COPY_MAX_BYTES) {
       // Word by word: both sides 4-aligned, and a batch that takes hand-offs has room for a mailbox's whole words.
       const from = base >> 2,
         words = batch.dataWords,

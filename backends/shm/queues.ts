@@ -33,6 +33,12 @@ export function slotBytes(n: number): number {
 }
 
 /** What roomFor found. */
+/**
+ * Payloads of at most this many bytes are copied word by word into a batch (queues' copyOut,
+ * a hand-off's read): below it the loop beats a TypedArray.set (a call and a view per copy).
+ */
+export const WORD_COPY_MAX_BYTES = 512;
+
 export const ROOM = 0;
 export const NO_CAPACITY = 1;
 export const OVER_QUOTA = 2;
@@ -233,7 +239,7 @@ export function copyOut(
   const base = b.ringAt(slot),
     ringBytes = b.ringBytes;
   const first = ringBytes - off < n ? ringBytes - off : n;
-  if (dstWords !== null && n <= 512 && (dstOff & 3) === 0) {
+  if (dstWords !== null && n <= WORD_COPY_MAX_BYTES && (dstOff & 3) === 0) {
     // 4-aligned on both sides; the padding words of the ring slot fit in dst's (4-aligned) room
     const I = b.int32;
     let from = (base + off) >> 2,
