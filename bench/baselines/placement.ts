@@ -10,7 +10,8 @@
  *
  * Every `everyMs` the orchestrating process reads the stat files of its descendants (children
  * and their children: the C benchmarks fork), keeps the last CPU each ran on and its CPU time,
- * and at the end takes the two that used the most CPU. Linux only (null elsewhere). A sample
+ * and at the end takes the two that used the most CPU (itself and its one child when it has
+ * only one: it is then a side of the run). Linux only (null elsewhere). A sample
  * costs the orchestrator a few tens of microseconds on one of the vCPUs, about 1% of it at the
  * default interval.
  */
@@ -85,7 +86,7 @@ export class PlacementSampler {
 
   private sample(): void {
     const index = this.samples++;
-    for (const pid of descendants(process.pid, [])) {
+    for (const pid of [process.pid, ...descendants(process.pid, [])]) {
       const text = readText(`/proc/${pid}/stat`);
       const s = text === null ? null : parseStat(text);
       if (s === null) continue;
@@ -104,7 +105,11 @@ export class PlacementSampler {
   stop(): Placement | null {
     if (this.timer === null) return null;
     clearInterval(this.timer);
-    const busiest = [...this.seen.values()]
+    // This process only when it is one of the two sides (a run with a single child: Node net's).
+    const others = [...this.seen.entries()].filter(([pid]) => pid !== process.pid).map(([, e]) => e);
+    const self = this.seen.get(process.pid);
+    const candidates = others.length >= 2 || self === undefined ? others : [...others, self];
+    const busiest = candidates
       .sort((a, b) => b.lastTicks - b.firstTicks - (a.lastTicks - a.firstTicks) || b.running - a.running)
       .slice(0, 2);
     if (busiest.length < 2) return null;

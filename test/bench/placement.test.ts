@@ -77,6 +77,16 @@ describe('bench: where the processes of a cross-process run ran', () => {
       assert.equal((await sampled([0, 1])).sameVcpu, 0);
     });
 
+    it('counts this process as a side when it has a single child', async () => {
+      const c = spawn('taskset', ['-c', '0', process.execPath, '-e', 'setTimeout(() => {}, 400)'], { stdio: 'ignore' });
+      children.push(c);
+      const sampler = new PlacementSampler(5);
+      await new Promise((resolve) => c.once('exit', resolve));
+      const p = sampler.stop();
+      assert.ok(p !== null && p.samples >= 3, `sampled: ${JSON.stringify(p)}`);
+      assert.ok(p.sameVcpu >= 0 && p.sameVcpu <= 1);
+    });
+
     it('gives no figure when nothing ran', () => {
       assert.equal(new PlacementSampler(5).stop(), null);
     });
