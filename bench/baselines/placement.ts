@@ -101,8 +101,16 @@ export class PlacementSampler {
     }
   }
 
+  /** The outcome of the first stop (later stops return it again). */
+  private result: Placement | null | undefined = undefined;
+
   /** The run's figure, or null: no /proc, fewer than two processes seen, or too few samples with both. */
   stop(): Placement | null {
+    if (this.result === undefined) this.result = this.figure();
+    return this.result;
+  }
+
+  private figure(): Placement | null {
     if (this.timer === null) return null;
     clearInterval(this.timer);
     // This process only when it is one of the two sides (a run with a single child: Node net's).

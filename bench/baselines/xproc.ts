@@ -20,7 +20,7 @@ import { buildCBench, runC } from './c';
 import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } from './common';
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
-import { PlacementSampler, type Placement } from './placement';
+import { PlacementSampler } from './placement';
 import { BROKER_ENGINES, brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
@@ -471,13 +471,11 @@ export interface CrossProcessOptions {
 /** A row's run, with where its two busiest processes ran (PlacementSampler) in `sameVcpu`. */
 async function sampledRun(row: Config): Promise<BenchRecord> {
   const sampler = new PlacementSampler();
-  let placement: Placement | null = null;
   try {
     const rec = await row.run();
-    placement = sampler.stop();
-    return rec.skipped === undefined ? { ...rec, sameVcpu: placement?.sameVcpu ?? null } : rec;
+    return rec.skipped === undefined ? { ...rec, sameVcpu: sampler.stop()?.sameVcpu ?? null } : rec;
   } finally {
-    if (placement === null) sampler.stop();
+    sampler.stop(); // a run that threw stops the sampling too (stop is idempotent)
   }
 }
 

@@ -90,6 +90,16 @@ describe('bench: where the processes of a cross-process run ran', () => {
     it('gives no figure when nothing ran', () => {
       assert.equal(new PlacementSampler(5).stop(), null);
     });
+
+    it('stops once: a second stop gives the first figure again', async () => {
+      const sampler = new PlacementSampler(5);
+      const s = spinners([0, 0], 200);
+      await s.done;
+      const first = sampler.stop();
+      assert.ok(first !== null);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(sampler.stop(), first);
+    });
   });
 
   it('reports the median share over the runs with its spread, and "-" when no run had one', () => {
