@@ -150,6 +150,11 @@ export function yieldCpu(): void {
   addon().yieldCpu();
 }
 
+/** The CPU the calling thread runs on now (sched_getcpu), or -1 when the kernel cannot say. */
+export function currentCpu(): number {
+  return addon().currentCpu();
+}
+
 /** Futex waiting: reaches every process that maps the segment (and threads of this one). */
 export const processWaiting: Waiting = { wait, waitAsync, notify };
 

@@ -29,6 +29,7 @@ export interface RawAddon {
     timeoutMs: number | undefined,
   ): 'ok' | 'not-equal' | 'timed-out';
   yieldCpu(): void;
+  currentCpu(): number;
   pidfdOpen(pid: number): number;
   pidfdAlive(fd: number): boolean;
   pidfdWaitExit(fd: number, timeoutMs: number | undefined): boolean;
@@ -47,7 +48,7 @@ export interface RawAddon {
 }
 
 /** The ABI of the C++ side this loader was written for (a stale binary is rebuilt, not trusted). */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** What build.js recorded in native/build/status.json. */
 export interface BuildStatus {

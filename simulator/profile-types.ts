@@ -196,6 +196,12 @@ export interface SpinBackoff {
    */
   probeEvery: number;
   /**
+   * A wait that had to sleep shrinks the budget only when another thread waits for the spinner's
+   * CPU (the two share it: the spin only delayed the other); a spin that ran out while the CPU was
+   * its own leaves the budget whole. Absent or false: every such wait shrinks it.
+   */
+  shrinkOnlyWhenShared?: boolean;
+  /**
    * Where the rule comes from.
    * @maxLength 4096
    */

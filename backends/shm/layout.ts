@@ -69,6 +69,11 @@ export const P_WAITING = 48;
  * the lock's slow path): recovering a process killed while it slept on the lock takes its count back.
  */
 export const P_LOCK_WAITING = 49;
+/**
+ * The CPU the peer's thread ran on when a spin of its own last ran out, plus 1 (0: not known).
+ * Written only by that thread; read by other peers' threads when their spins run out (spin.ts).
+ */
+export const P_CPU = 50;
 export const P_ROOM = 32; // futex word: bumped whenever this queue frees room
 export const P_ROOM_WAITERS = 33; // senders sleeping on P_ROOM
 /**

@@ -16,16 +16,24 @@ import * as status from './status';
 import { errorCodeOf, type Status } from './status';
 import { now, SpinPolicy, spinUntilChanged, spinUntilEquals } from './spin';
 import * as layout from './layout';
+import { currentCpu, nativeAvailability } from '../../native';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { NONE, P_MBREADY, P_ROOM, P_ROOM_WAITERS, P_SLEEP, P_WAITING, P_WAKE } = layout;
+const { NONE, P_CPU, P_MBREADY, P_ROOM, P_ROOM_WAITERS, P_SLEEP, P_STATUS, P_WAITING, P_WAKE } = layout;
 const { OK, STATUS } = status;
 
 /** A sleeper re-checks a call under the lock this often (a resolver that died between commit and publication). */
 export const CALL_RECHECK_MS = 50;
 /** A sender waiting for room re-tries at least this often. */
 const ROOM_RECHECK_MS = 50;
+
+/** Whether this thread can learn the CPU it runs on (the native addon loads here); asked once. */
+let cpuKnownHere: boolean | null = null;
+function cpuKnown(): boolean {
+  if (cpuKnownHere === null) cpuKnownHere = nativeAvailability().available && currentCpu() >= 0;
+  return cpuKnownHere;
+}
 
 export function fail(status: Status, op: string): never {
   throw new TesseraError(errorCodeOf(status), op);
@@ -66,6 +74,7 @@ export class PeerSeat {
     spinUs: number,
   ) {
     this.spin = new SpinPolicy(spinUs);
+    if (spinUs > 0 && cpuKnown()) this.spin.sharesCpu = () => this.sharesCpu();
     this.int32 = core.int32;
     const p = core.peerAt(slot);
     this.wakeAt = p + P_WAKE;
@@ -141,6 +150,27 @@ export class PeerSeat {
     }
     core.unlock();
     return result;
+  }
+
+  /**
+   * A spin of this thread ran out: publish the CPU it runs on (P_CPU) and say whether another open
+   * peer that is not asleep last published the same (it may be the one to answer, and it cannot
+   * run while this thread spins). A peer's P_CPU is as old as its last lost spin: a stale yes
+   * shrinks the budget as every lost spin once did; a stale no costs one more full spin, until
+   * the peer, whose own spins run out while this thread holds their CPU, publishes where it runs.
+   */
+  private sharesCpu(): boolean {
+    const core = this.core,
+      I = this.int32;
+    const cpu = currentCpu() + 1;
+    if (cpu <= 0) return true;
+    Atomics.store(I, core.peerAt(this.slot) + P_CPU, cpu);
+    for (let s = 0; s < core.peers; s++) {
+      const p = core.peerAt(s);
+      if (s === this.slot || Atomics.load(I, p + P_STATUS) !== 1 || Atomics.load(I, p + P_SLEEP) !== 0) continue;
+      if (Atomics.load(I, p + P_CPU) === cpu) return true;
+    }
+    return false;
   }
 
   stats(): WaitStats {

@@ -11,4 +11,10 @@ export const SPIN_POLICY = {
   floorUs: 1,
   /** At budget 0, every probeEvery-th wait spins the full budget again (a probe). */
   probeEvery: 64,
+  /**
+   * A wait that had to sleep shrinks the budget only when a peer that may answer last ran on the
+   * waiter's CPU (both share it: spinning only delays the other); a peer slow on another CPU
+   * leaves it whole. Where the CPU cannot be known (no native addon), every such wait shrinks it.
+   */
+  shrinkOnlyWhenShared: true,
 } as const;

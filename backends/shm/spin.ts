@@ -69,13 +69,18 @@ export function spinUntilEqualsOrChanged(
 const PROBE_EVERY = SPIN_POLICY.probeEvery;
 const DIVISOR = SPIN_POLICY.divisor;
 const FLOOR_MS = SPIN_POLICY.floorUs / 1000;
+const SHRINK_ONLY_WHEN_SHARED = SPIN_POLICY.shrinkOnlyWhenShared;
 
 /**
  * One peer's spin budget (SPIN_POLICY). A wait that ends while spinning resets it to the maximum;
  * one that had to sleep divides it by the divisor, down to 0 below the floor; at 0 every
- * probeEvery-th wait spins the full budget again (a probe). On 2 vCPUs a spin pays only while the other side runs at the same time; when both
- * share a vCPU every spin only delays the other, so the budget must collapse fast, and the
- * probes find out when spinning pays again.
+ * probeEvery-th wait spins the full budget again (a probe). On 2 vCPUs a spin pays only while the
+ * other side runs at the same time; when both share a vCPU every spin only delays the other, so
+ * the budget must collapse fast, and the probes find out when spinning pays again. But a spin
+ * also runs out when the peer on another vCPU is slow for a moment (descheduled, collecting
+ * garbage): shrinking then makes both sides sleep, and pay a wake-up each way, for the next
+ * probeEvery waits. So with `sharesCpu` (the seat's: whether a peer that may answer last ran on
+ * this thread's CPU) a wait that had to sleep shrinks the budget only when the peer shares the CPU.
  */
 export class SpinPolicy {
   /** Longest spin, ms; 0 never spins. */
@@ -85,6 +90,8 @@ export class SpinPolicy {
   /** Waits that ended while spinning / after the spin ran out. */
   won = 0;
   lost = 0;
+  /** Whether a peer that may answer shares this thread's CPU; null: not known (every lost spin shrinks the budget). */
+  sharesCpu: (() => boolean) | null = null;
 
   constructor(spinUs: number) {
     this.maxMs = spinUs > 0 ? spinUs / 1000 : 0;
@@ -107,6 +114,7 @@ export class SpinPolicy {
 
   spinLost(): void {
     this.lost++;
+    if (this.currentMs > 0 && SHRINK_ONLY_WHEN_SHARED && this.sharesCpu !== null && !this.sharesCpu()) return;
     const next = this.currentMs / DIVISOR;
     this.currentMs = next < FLOOR_MS ? 0 : next;
   }

@@ -277,12 +277,19 @@ static void WaitAny(const FunctionCallbackInfo<Value>& args) {
 // gives its CPU to that thread when both share one (more spinning threads than CPUs).
 static void YieldCpu(const FunctionCallbackInfo<Value>& args) { sched_yield(); }
 
+// The CPU the calling thread runs on now (sched_getcpu: a vDSO read, no system call where the
+// kernel offers it), or -1 when the kernel cannot say.
+static void CurrentCpu(const FunctionCallbackInfo<Value>& args) {
+  args.GetReturnValue().Set(static_cast<int32_t>(sched_getcpu()));
+}
+
 void InitFutex(Local<Context> context, Local<Object> exports, Local<v8::External> data) {
   SetMethod(context, exports, "wait", Wait, data);
   SetMethod(context, exports, "waitAsync", WaitAsync, data);
   SetMethod(context, exports, "notify", Notify, data);
   SetMethod(context, exports, "waitAny", WaitAny, data);
   SetMethod(context, exports, "yieldCpu", YieldCpu, data);
+  SetMethod(context, exports, "currentCpu", CurrentCpu, data);
 }
 
 }  // namespace tessera

@@ -84,10 +84,17 @@ export class Spin {
     if (this.sim.profile.spin.backoff) t.wait.spinBudgetNs = this.sim.profile.spin.budget.ns;
   }
 
-  /** A wait that had to sleep divides the back-off budget, down to 0 below its floor. */
+  /**
+   * A wait that had to sleep divides the back-off budget, down to 0 below its floor; with
+   * shrinkOnlyWhenShared only when another thread waits for the spinner's CPU.
+   */
   lost(t: ThreadRt): void {
     const b = this.sim.profile.spin.backoff;
     if (!b) return;
+    if (b.shrinkOnlyWhenShared === true && t.wait.spinBudgetNs > 0) {
+      const cpu = t.sched.cpu >= 0 ? this.sim.scheduler.cpus[t.sched.cpu] : undefined;
+      if (cpu === undefined || cpu.queue.length === 0) return;
+    }
     const next = t.wait.spinBudgetNs / b.divisor;
     t.wait.spinBudgetNs = next < b.floorNs ? 0 : next;
   }

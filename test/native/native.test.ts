@@ -4,10 +4,12 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import * as os from 'os';
 import {
   capabilities,
   createSegment,
+  currentCpu,
   mapSegment,
   notify,
   openSegment,
@@ -232,6 +234,30 @@ describe('native: futex wait and notify across processes', function () {
     const code = await new Promise<number | null>((resolve) => alone.once('exit', resolve));
     assert.equal(code, 0);
     assert.equal(out, 'settled timed-out\n');
+  });
+});
+
+describe('native: the CPU a thread runs on', function () {
+  before(function () {
+    requireNative(this);
+  });
+
+  it('currentCpu names a CPU of this machine, and the one a process is pinned to', function () {
+    const cpu = currentCpu();
+    assert.ok(Number.isInteger(cpu) && cpu >= 0 && cpu < os.cpus().length, `currentCpu() = ${cpu}`);
+    if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) return; // no taskset: the range is all
+    const native = path.join(__dirname, '..', '..', 'native');
+    for (const pin of os.cpus().length > 1 ? [0, 1] : [0]) {
+      const r = spawnSync(
+        'taskset',
+        ['-c', String(pin), process.execPath, '-e', `console.log(require(${JSON.stringify(native)}).currentCpu())`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(Number(r.stdout.trim()), pin);
+    }
   });
 });
 

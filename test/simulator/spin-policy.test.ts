@@ -5,7 +5,7 @@ import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { loadProfile } from '../../simulator/load';
 
 describe('the spin policy shared by the shm backend and its simulator profile', () => {
-  it("the tessera_shm profile spins by the shm backend's policy: budget, back-off divisor and floor, probe interval", () => {
+  it("the tessera_shm profile spins by the shm backend's policy: budget, back-off divisor and floor, probe interval, when a lost spin shrinks the budget", () => {
     const spin = loadProfile('tessera_shm').spin;
     assert.equal(spin.adaptive, true);
     assert.deepEqual(
@@ -14,6 +14,7 @@ describe('the spin policy shared by the shm backend and its simulator profile', 
         divisor: spin.backoff?.divisor,
         floorUs: (spin.backoff?.floorNs ?? NaN) / 1000,
         probeEvery: spin.backoff?.probeEvery,
+        shrinkOnlyWhenShared: spin.backoff?.shrinkOnlyWhenShared,
       },
       { ...SPIN_POLICY },
     );

@@ -1,0 +1,150 @@
+// The shm backend's spin budget (SpinPolicy): how a lost spin shrinks it, only when the CPU is
+// shared once the seat can tell, and the seat's rule for telling (a peer that may answer, open
+// and awake, last ran on this thread's CPU).
+import { strict as assert } from 'assert';
+import { SpinPolicy } from '../../backends/shm/spin';
+import { SPIN_POLICY } from '../../backends/shm/spin-policy';
+import { ShmBus, type ShmPeer } from '../../backends/shm';
+import type { PeerSeat } from '../../backends/shm/seat';
+import { P_CPU, P_SLEEP, P_STATUS } from '../../backends/shm/layout';
+import { currentCpu } from '../../native';
+import { requireNative } from '../native/support';
+
+const MAX_MS = SPIN_POLICY.budgetUs / 1000;
+
+/** The budgets of successive waits after each outcome in turn ('w' won, 'l' lost). */
+function budgets(p: SpinPolicy, outcomes: string): number[] {
+  return [...outcomes].map((o) => {
+    const b = p.budget();
+    if (o === 'w') p.spinWon();
+    else p.spinLost();
+    return b;
+  });
+}
+
+describe('shm: the spin budget', () => {
+  it('without a way to tell a shared CPU, every lost spin divides the budget, to 0 below the floor; a won one restores it', () => {
+    const p = new SpinPolicy(SPIN_POLICY.budgetUs);
+    const d = SPIN_POLICY.divisor;
+    assert.deepEqual(budgets(p, 'lll'), [MAX_MS, MAX_MS / d, MAX_MS / d / d]);
+    assert.equal(p.budget(), 0, 'collapsed: the next wait sleeps at once');
+    p.spinWon();
+    assert.equal(p.budget(), MAX_MS);
+  });
+
+  it('a lost spin shrinks the budget only when the peer shares the CPU, and asks once per lost spin', () => {
+    const p = new SpinPolicy(SPIN_POLICY.budgetUs);
+    let shared = false,
+      asked = 0;
+    p.sharesCpu = () => {
+      asked++;
+      return shared;
+    };
+    assert.deepEqual(
+      budgets(p, 'llll'),
+      [MAX_MS, MAX_MS, MAX_MS, MAX_MS],
+      'a slow peer elsewhere: the budget stays whole',
+    );
+    assert.equal(asked, 4);
+    shared = true;
+    budgets(p, 'lll');
+    assert.equal(p.budget(), 0, 'a peer on this CPU: three lost spins collapse it as before');
+    assert.equal(p.lost, 7);
+  });
+
+  it('at budget 0 the waits sleep at once and every 64th probes the full budget; a lost probe is not asked about', () => {
+    const p = new SpinPolicy(SPIN_POLICY.budgetUs);
+    let asked = 0;
+    p.sharesCpu = () => {
+      asked++;
+      return true;
+    };
+    budgets(p, 'lll');
+    asked = 0;
+    const seen = Array.from({ length: 2 * SPIN_POLICY.probeEvery }, () => {
+      const b = p.budget();
+      if (b > 0) p.spinLost();
+      return b;
+    });
+    assert.deepEqual(
+      seen.map((b, i) => [i, b]).filter(([, b]) => b > 0),
+      [
+        [SPIN_POLICY.probeEvery - 1, MAX_MS],
+        [2 * SPIN_POLICY.probeEvery - 1, MAX_MS],
+      ],
+    );
+    assert.equal(asked, 0);
+  });
+
+  it('spin 0 never spins, whatever the outcomes', () => {
+    const p = new SpinPolicy(0);
+    p.sharesCpu = () => false;
+    assert.deepEqual(budgets(p, 'lwl'), [0, 0, 0]);
+  });
+});
+
+describe("shm: a seat's answer to 'does a peer share my CPU'", function () {
+  before(function () {
+    requireNative(this);
+  });
+
+  const seatOf = (p: ShmPeer): PeerSeat => (p.fast as unknown as { seat: PeerSeat }).seat;
+
+  it('yes for an open, awake peer that last published this CPU; no once it sleeps, runs elsewhere or closed', () => {
+    const bus = ShmBus.create({ spin: SPIN_POLICY.budgetUs });
+    try {
+      const a = bus.attach({ uid: 0, gid: 0, pid: 1 });
+      const b = bus.attach({ uid: 0, gid: 0, pid: 2 });
+      const sa = seatOf(a),
+        sb = seatOf(b);
+      const I = sa.int32,
+        pa = sa.core.peerAt(sa.slot);
+      const ask = (s: PeerSeat) => {
+        assert.ok(s.spin.sharesCpu !== null, 'the seat can tell (the addon loads)');
+        return s.spin.sharesCpu();
+      };
+      assert.equal(ask(sb), false, 'a has not published a CPU yet');
+      // Each check runs again if the thread moved to another CPU in the middle of it.
+      const onOneCpu = (f: () => boolean): boolean => {
+        for (let i = 0; i < 100; i++) {
+          const cpu = currentCpu();
+          const r = f();
+          if (currentCpu() === cpu) return r;
+        }
+        throw new Error('the thread kept moving between CPUs');
+      };
+      const published = () => {
+        ask(sa); // a publishes the CPU this thread runs on
+        return I[pa + P_CPU] === currentCpu() + 1;
+      };
+      assert.ok(onOneCpu(published), 'a published the CPU it runs on, plus 1');
+      assert.equal(
+        onOneCpu(() => (ask(sa), ask(sb))),
+        true,
+        'a, open and awake, last ran on this CPU',
+      );
+      const asleep = () => {
+        ask(sa);
+        Atomics.store(I, pa + P_SLEEP, 1);
+        const r = ask(sb);
+        Atomics.store(I, pa + P_SLEEP, 0);
+        return r;
+      };
+      assert.equal(onOneCpu(asleep), false, 'a sleeps: it does not compete for the CPU');
+      const elsewhere = () => {
+        Atomics.store(I, pa + P_CPU, currentCpu() + 2);
+        return ask(sb);
+      };
+      assert.equal(onOneCpu(elsewhere), false, 'a last ran on another CPU');
+      a.close();
+      assert.notEqual(I[pa + P_STATUS], 1);
+      assert.equal(
+        onOneCpu(() => (ask(sa), ask(sb))),
+        false,
+        'a closed',
+      );
+    } finally {
+      bus.dispose();
+    }
+  });
+});
