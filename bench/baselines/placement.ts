@@ -24,7 +24,7 @@ export interface Placement {
 }
 
 interface Seen {
-  /** The CPU the process last ran on, per sample index (-1: not seen in that sample). */
+  /** The CPU the process last ran on, per sample index (a hole: not seen in that sample). */
   cpu: number[];
   firstTicks: number;
   lastTicks: number;

@@ -15,7 +15,7 @@ import { ShmBus } from '../../backends/shm';
 import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { PlacementSampler } from '../baselines/placement';
 import { rttStats } from '../baselines/common';
-import { BENCH_LIMITS } from './index';
+import { BENCH_LIMITS, spawn } from './index';
 import { PHASES, type PhaseFigures } from './hold-phases';
 
 const CHILD = path.join(__dirname, 'call-phases-child.js');
@@ -27,37 +27,20 @@ interface Report {
   phases: PhaseFigures;
 }
 
-async function spawn(
-  bus: ShmBus,
-  data: Record<string, number | string>,
-  bootstrap: { from: number; handle: number; rights: ['send'] }[] = [],
-) {
-  const r = await bus.spawnProcess(CHILD, { bootstrap, data, fork: { serialization: 'advanced' } });
-  const queue: unknown[] = [];
-  const waiters: ((m: unknown) => void)[] = [];
-  r.child.on('message', (m: unknown) => {
-    const w = waiters.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  const exited = new Promise((resolve) => r.child.once('exit', resolve));
-  const next = <T>(): Promise<T> =>
-    queue.length > 0
-      ? Promise.resolve(queue.shift() as T)
-      : new Promise<T>((res) => waiters.push(res as (m: unknown) => void));
-  return { peer: r.peer, next, exited };
-}
-
 const phases = (p: PhaseFigures) => PHASES.map((k) => `${k} ${p[k][0].toFixed(0)}/${p[k][1].toFixed(0)}`).join(', ');
 
 async function run(spinUs: number, calls: number): Promise<string> {
   const sampler = new PlacementSampler();
   const bus = ShmBus.create({ limits: BENCH_LIMITS, spin: spinUs, span: 'processes' });
-  const server = await spawn(bus, { role: 'server', size: 64, handoff: 1 });
+  const server = await spawn(bus, { role: 'server', size: 64, handoff: 1 }, [], true, CHILD);
   const { node } = await server.next<{ node: number }>();
-  const client = await spawn(bus, { role: 'client', size: 64, iterations: calls, warmup: Math.ceil(calls / 10) }, [
-    { from: server.peer, handle: node, rights: ['send'] },
-  ]);
+  const client = await spawn(
+    bus,
+    { role: 'client', size: 64, iterations: calls, warmup: Math.ceil(calls / 10) },
+    [{ from: server.peer, handle: node, rights: ['send'] }],
+    true,
+    CHILD,
+  );
   const c = await client.next<Report & { samples: Float64Array }>();
   const stopper = bus.attach({ uid: 0, gid: 0, pid: 0 }, [{ from: server.peer, handle: node, rights: ['send'] }]);
   stopper.send(stopper.bootstrap[0], { payload: 'stop' });

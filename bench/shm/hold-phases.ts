@@ -3,7 +3,7 @@
 // clock reads per hold).
 import { performance } from 'perf_hooks';
 import type { ShmPeer } from '../../backends/shm';
-import type { PeerSeat } from '../../backends/shm/seat';
+import { peerSeat } from './index';
 
 /** The phases of a hold, in the order they happen (between: from one hold's end to the next one's start). */
 export const PHASES = ['acquire', 'hold', 'release', 'publish', 'between'] as const;
@@ -16,7 +16,7 @@ const CAPACITY = 400_000;
 
 /** Starts timing `p`'s holds; the function returned gives the figures so far. */
 export function instrument(p: ShmPeer): () => PhaseFigures {
-  const core = (p.fast as unknown as { seat: PeerSeat }).seat.core;
+  const core = peerSeat(p).core;
   const t = Object.fromEntries(PHASES.map((k) => [k, new Float64Array(CAPACITY)])) as Record<Phase, Float64Array>;
   let i = 0,
     start = 0,

@@ -5,7 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import { once } from 'events';
 import type { Worker } from 'worker_threads';
-import { ShmBus } from '../../backends/shm';
+import { ShmBus, type ShmPeer } from '../../backends/shm';
+import type { PeerSeat } from '../../backends/shm/seat';
 import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { emptyRecord, rttStats, type BenchRecord, type Log } from '../baselines/common';
 
@@ -44,14 +45,22 @@ interface WaitReport {
 /** Where a workload's peers run: worker threads of this process, or OS processes (a bus spanning processes). */
 export type Span = 'threads' | 'processes';
 
-/** A peer running a role (roles.ts) in a worker thread, or in a process when the bus spans processes. */
-async function spawn(
+/** The seat behind a peer's fast paths (benchmarks that drive or time its holds directly). */
+export const peerSeat = (p: ShmPeer): PeerSeat => (p.fast as unknown as { seat: PeerSeat }).seat;
+
+/**
+ * A peer running a role (roles.ts) in a worker thread, or in a process when the bus spans
+ * processes; `processFile`: another compiled entry for that process (one that joins the bus and
+ * runs a role too).
+ */
+export async function spawn(
   bus: ShmBus,
   data: Record<string, unknown>,
   bootstrap: { from: number; handle: number; rights?: ('send' | 'grant')[] }[] = [],
   tuneV8 = true,
+  processFile = PROCESS_JS,
 ) {
-  const file = bus.segment ? PROCESS_JS : WORKER_JS;
+  const file = bus.segment ? processFile : WORKER_JS;
   if (!fs.existsSync(file)) throw new Error(`${file} missing: run from the compiled output (npm run bench)`);
   const r = bus.segment
     ? await bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' }, tuneV8 })

@@ -8,15 +8,11 @@
 //
 //   node dist/bench/shm/round-trip-cpu.js [round trips per run, default 100000]
 //   node --max-inlined-bytecode-size-cumulative=3000 dist/bench/shm/round-trip-cpu.js   (the peers' V8 flags)
-import { ShmBus, createReceiveBatch, type ShmPeer } from '../../backends/shm';
+import { ShmBus, createReceiveBatch } from '../../backends/shm';
 import { readHandOff, registerHandOff } from '../../backends/shm/handoff';
 import { reply } from '../../backends/shm/operations';
 import { replyInto } from '../../backends/shm/calls';
-import type { PeerSeat } from '../../backends/shm/seat';
-import { BENCH_LIMITS } from './index';
-
-/** The seat behind a peer's fast paths (the benchmark drives its holds directly). */
-const seatOf = (p: ShmPeer): PeerSeat => (p.fast as unknown as { seat: PeerSeat }).seat;
+import { BENCH_LIMITS, peerSeat } from './index';
 
 /** One run: a fresh bus, a server waiting in ReplyRecv and a caller, n round trips; ns of CPU per round trip. */
 function run(n: number): number {
@@ -25,8 +21,8 @@ function run(n: number): number {
   const node = server.createNode();
   const client = bus.attach({ uid: 0, gid: 0, pid: 2 }, [{ from: server.id, handle: node, rights: ['send'] }]);
   const handle = client.bootstrap[0];
-  const cs = seatOf(client),
-    ss = seatOf(server),
+  const cs = peerSeat(client),
+    ss = peerSeat(server),
     core = cs.core;
   const batch = createReceiveBatch(64, BENCH_LIMITS.maxPayloadBytes);
   const request = new Uint8Array(64),

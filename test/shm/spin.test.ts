@@ -4,7 +4,8 @@
 import { strict as assert } from 'assert';
 import { SpinPolicy } from '../../backends/shm/spin';
 import { SPIN_POLICY } from '../../backends/shm/spin-policy';
-import { ShmBus, type ShmPeer } from '../../backends/shm';
+import { ShmBus } from '../../backends/shm';
+import { peerSeat } from '../../bench/shm';
 import type { PeerSeat } from '../../backends/shm/seat';
 import { P_CPU, P_SLEEP, P_STATUS } from '../../backends/shm/layout';
 import { currentCpu } from '../../native';
@@ -88,15 +89,13 @@ describe("shm: a seat's answer to 'does a peer share my CPU'", function () {
     requireNative(this);
   });
 
-  const seatOf = (p: ShmPeer): PeerSeat => (p.fast as unknown as { seat: PeerSeat }).seat;
-
   it('yes for an open, awake peer that last published this CPU; no once it sleeps, runs elsewhere or closed', () => {
     const bus = ShmBus.create({ spin: SPIN_POLICY.budgetUs });
     try {
       const a = bus.attach({ uid: 0, gid: 0, pid: 1 });
       const b = bus.attach({ uid: 0, gid: 0, pid: 2 });
-      const sa = seatOf(a),
-        sb = seatOf(b);
+      const sa = peerSeat(a),
+        sb = peerSeat(b);
       const I = sa.int32,
         pa = sa.core.peerAt(sa.slot);
       const ask = (s: PeerSeat) => {
