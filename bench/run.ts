@@ -12,6 +12,7 @@
 import * as fs from 'fs';
 import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
+import { ADDON_SPIN } from './baselines/xproc';
 import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
 import { BROKER_ENGINES, brokerAccounts, formatAccounts, formatStreamAccounts, streamAccounts } from './broker';
 
@@ -195,7 +196,8 @@ function notSpinning(...rs: (BenchRecord | undefined)[]): string | undefined {
 export function crossProcessTargets(records: BenchRecord[]): Target[] {
   const callSpin = find(records, 'xproc.tessera.call', ['64B', 'adaptive'], ['V8 default']);
   const callSleep = find(records, 'xproc.tessera.call', ['64B', 'spin 0'], ['V8 default']);
-  const sabSpin = find(records, 'xproc.sab.pingpong', ['64B', 'spin 30us']);
+  // The bare ping-pong that spins as Tessera's processes do: in the addon's loop (spin.ts).
+  const sabSpin = find(records, 'xproc.sab.pingpong', ['64B', 'spin 30us', ADDON_SPIN]);
   const cUnix = find(records, 'xproc.c.unix.pingpong', ['64B']);
   const net = find(records, 'xproc.net.pingpong', ['64B']);
   const futexSleep = find(records, 'xproc.c.futex.pingpong', ['64B', 'futex only']);

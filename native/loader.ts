@@ -30,6 +30,14 @@ export interface RawAddon {
   ): 'ok' | 'not-equal' | 'timed-out';
   yieldCpu(): void;
   currentCpu(): number;
+  spinWait(
+    i32: Int32Array,
+    wantIndex: number,
+    want: number,
+    seenIndex: number,
+    seen: number,
+    budgetMs: number,
+  ): 0 | 1 | 2;
   pidfdOpen(pid: number): number;
   pidfdAlive(fd: number): boolean;
   pidfdWaitExit(fd: number, timeoutMs: number | undefined): boolean;
@@ -48,7 +56,7 @@ export interface RawAddon {
 }
 
 /** The ABI of the C++ side this loader was written for (a stale binary is rebuilt, not trusted). */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /** What build.js recorded in native/build/status.json. */
 export interface BuildStatus {

@@ -1,7 +1,10 @@
 // Spinning on shared words before sleeping, and the adaptive budget of one peer
 // (DESIGN.md, "Wake-ups and spinning"). A spin is plain loads of a shared word: it
-// works the same between processes as between threads.
+// works the same between processes as between threads. Where the native addon loads, the
+// loop runs in it, with the CPU's spin-wait hint between probes (which JavaScript cannot
+// issue); the JavaScript loops below are the same spins without the hint.
 import { performance } from 'perf_hooks';
+import { nativeAvailability } from '../../native';
 import { SPIN_POLICY } from './spin-policy';
 
 export const now = (): number => performance.now();
@@ -10,8 +13,68 @@ export const now = (): number => performance.now();
 // (the common case of a round trip whose peer runs) never reads the clock, which costs about as
 // much as the probes themselves. A budget is therefore exceeded by at most 64 probes.
 
+/** What ended spinUntilEqualsOrChanged (the native spinWait's codes). */
+export const SPIN_TIMED_OUT = 0;
+export const SPIN_EQUALS = 1;
+export const SPIN_CHANGED = 2;
+
+type NativeSpin = (
+  i32: Int32Array,
+  wantIndex: number,
+  want: number,
+  seenIndex: number,
+  seen: number,
+  budgetMs: number,
+) => number;
+
+/**
+ * The environment variable that keeps every spin of this process in JavaScript (value `js`):
+ * for measuring what the native loop is worth, and for running as where the addon is absent.
+ */
+export const SPIN_ENV = 'TESSERA_SHM_SPIN';
+
+function loadNativeSpin(): NativeSpin | null {
+  if (process.env[SPIN_ENV] === 'js') return null;
+  const a = nativeAvailability();
+  return a.available ? a.addon.spinWait : null;
+}
+
+/** The addon's spin loop, or null where it does not load (every spin then runs in JavaScript). */
+const nativeSpin: NativeSpin | null = loadNativeSpin();
+
+/** Whether this thread's spins run in the native addon (with the CPU's spin-wait hint). */
+export const spinsNatively = (): boolean => nativeSpin !== null;
+
 /** Spin until `words[index]` moves away from `seen` or `budgetMs` passed; whether it moved. */
 export function spinUntilChanged(words: Int32Array, index: number, seen: number, budgetMs: number): boolean {
+  if (nativeSpin !== null) return nativeSpin(words, -1, 0, index, seen, budgetMs) === SPIN_CHANGED;
+  return jsSpinUntilChanged(words, index, seen, budgetMs);
+}
+
+/** Spin until `words[index]` equals `want` or `budgetMs` passed; whether it does. */
+export function spinUntilEquals(words: Int32Array, index: number, want: number, budgetMs: number): boolean {
+  if (nativeSpin !== null) return nativeSpin(words, index, want, -1, 0, budgetMs) === SPIN_EQUALS;
+  return jsSpinUntilEquals(words, index, want, budgetMs);
+}
+
+/**
+ * Spin until `words[wantIndex]` equals `want` (first) or `words[seenIndex]` moves away from
+ * `seen`, or `budgetMs` passed. Both words on one line make it one line to watch.
+ */
+export function spinUntilEqualsOrChanged(
+  words: Int32Array,
+  wantIndex: number,
+  want: number,
+  seenIndex: number,
+  seen: number,
+  budgetMs: number,
+): number {
+  if (nativeSpin !== null) return nativeSpin(words, wantIndex, want, seenIndex, seen, budgetMs);
+  return jsSpinUntilEqualsOrChanged(words, wantIndex, want, seenIndex, seen, budgetMs);
+}
+
+/** spinUntilChanged in JavaScript. */
+export function jsSpinUntilChanged(words: Int32Array, index: number, seen: number, budgetMs: number): boolean {
   let t0 = -1;
   for (let i = 1; ; i++) {
     if (Atomics.load(words, index) !== seen) return true;
@@ -23,8 +86,8 @@ export function spinUntilChanged(words: Int32Array, index: number, seen: number,
   }
 }
 
-/** Spin until `words[index]` equals `want` or `budgetMs` passed; whether it does. */
-export function spinUntilEquals(words: Int32Array, index: number, want: number, budgetMs: number): boolean {
+/** spinUntilEquals in JavaScript. */
+export function jsSpinUntilEquals(words: Int32Array, index: number, want: number, budgetMs: number): boolean {
   let t0 = -1;
   for (let i = 1; ; i++) {
     if (Atomics.load(words, index) === want) return true;
@@ -36,16 +99,8 @@ export function spinUntilEquals(words: Int32Array, index: number, want: number, 
   }
 }
 
-/** What ended spinUntilEqualsOrChanged. */
-export const SPIN_TIMED_OUT = 0;
-export const SPIN_EQUALS = 1;
-export const SPIN_CHANGED = 2;
-
-/**
- * Spin until `words[wantIndex]` equals `want` (first) or `words[seenIndex]` moves away from
- * `seen`, or `budgetMs` passed. Both words on one line make it one line to watch.
- */
-export function spinUntilEqualsOrChanged(
+/** spinUntilEqualsOrChanged in JavaScript. */
+export function jsSpinUntilEqualsOrChanged(
   words: Int32Array,
   wantIndex: number,
   want: number,

@@ -27,8 +27,17 @@ export type XChildTask =
       maxMs: number;
       /** Busy work per side between taking a message and answering it, ns (default 0). */
       workNs?: number;
+      /** When > 0, spin this long in the addon's loop instead of spinIters loads (default 0). */
+      nativeSpinMs?: number;
     }
-  | { role: 'pong' | 'pong-async'; msgSize: number; spinIters: number; warmup: number; workNs?: number }
+  | {
+      role: 'pong' | 'pong-async';
+      msgSize: number;
+      spinIters: number;
+      warmup: number;
+      workNs?: number;
+      nativeSpinMs?: number;
+    }
   | {
       role: 'producer' | 'consumer';
       msgSize: number;
@@ -55,7 +64,7 @@ export interface XStreamResult extends XCounters {
 const FD = 4;
 
 function ping(t: Extract<XChildTask, { role: 'ping' }>, sab: SharedArrayBuffer): XPingResult {
-  const p = makeXPingPong(processWaiting, sab, t.msgSize, t.spinIters, t.workNs);
+  const p = makeXPingPong(processWaiting, sab, t.msgSize, t.spinIters, t.workNs, t.nativeSpinMs);
   const samples = new Float64Array(Math.ceil(Math.max(t.iterations, t.warmup) / t.sampleEvery) + 2);
   const never = process.hrtime.bigint() + 3600n * 1_000_000_000n;
   const w = xPingLoop(p, 0, t.warmup, t.sampleEvery, samples, never, false);
@@ -88,7 +97,7 @@ async function run(t: XChildTask): Promise<unknown> {
     case 'ping':
       return ping(t, sab);
     case 'pong': {
-      const p = makeXPingPong(processWaiting, sab, t.msgSize, t.spinIters, t.workNs);
+      const p = makeXPingPong(processWaiting, sab, t.msgSize, t.spinIters, t.workNs, t.nativeSpinMs);
       const echoed = xPongLoop(p, t.warmup);
       return { echoed, ...p.c };
     }

@@ -8,7 +8,7 @@
  * re-reads the word, and only then waits on it (the futex compares the word in the kernel); the
  * publisher stores the word, then reads the peer's flag and notifies only if it is set.
  */
-import type { Waiting } from '../../native';
+import { spinWait, type Waiting } from '../../native';
 import { copyWords, PP, payloadOffsets, RING } from './sab-core';
 
 export interface XCounters {
@@ -22,7 +22,11 @@ export interface XCounters {
 
 export const newCounters = (): XCounters => ({ notifies: 0, wakes: 0, sleeps: 0 });
 
-/** Wait until i32[idx] !== old: spin `spinIters` loads, then sleep in w.wait; returns the new value. */
+/**
+ * Wait until i32[idx] !== old: spin `spinIters` loads (or, when nativeSpinMs > 0, spin that long
+ * in the addon's loop, with the CPU's spin-wait hint between probes), then sleep in w.wait;
+ * returns the new value.
+ */
 export function xAwaitChange(
   w: Waiting,
   i32: Int32Array,
@@ -31,12 +35,17 @@ export function xAwaitChange(
   sleepIdx: number,
   spinIters: number,
   c: XCounters,
+  nativeSpinMs = 0,
 ): number {
   let v = Atomics.load(i32, idx);
   if (v !== old) return v;
-  for (let k = 0; k < spinIters; k++) {
-    v = Atomics.load(i32, idx);
-    if (v !== old) return v;
+  if (nativeSpinMs > 0) {
+    if (spinWait(i32, -1, 0, idx, old, nativeSpinMs) !== 0) return Atomics.load(i32, idx);
+  } else {
+    for (let k = 0; k < spinIters; k++) {
+      v = Atomics.load(i32, idx);
+      if (v !== old) return v;
+    }
   }
   for (;;) {
     Atomics.store(i32, sleepIdx, 1);
@@ -94,6 +103,8 @@ export interface XPingPong {
   u8: Uint8Array;
   msgSize: number;
   spinIters: number;
+  /** When > 0, waits spin this long in the addon's loop (spinWait) instead of spinIters loads. */
+  nativeSpinMs: number;
   /** Busy work (ns) each side does between taking a message and answering it (0: none). */
   workNs: number;
   c: XCounters;
@@ -107,6 +118,7 @@ export function makeXPingPong(
   msgSize: number,
   spinIters: number,
   workNs = 0,
+  nativeSpinMs = 0,
 ): XPingPong {
   const buf = new Uint8Array(msgSize);
   for (let i = 0; i < msgSize; i++) buf[i] = i & 0xff;
@@ -116,6 +128,7 @@ export function makeXPingPong(
     u8: new Uint8Array(sab),
     msgSize,
     spinIters,
+    nativeSpinMs,
     workNs,
     c: newCounters(),
     buf,
@@ -168,7 +181,7 @@ export function xPingLoop(
     put(p, ab);
     xPublish(p.w, p.i32, PP.SEQ_AB, seq, PP.SLEEP_B, p.c);
     let got = Atomics.load(p.i32, PP.SEQ_BA);
-    while (got !== seq) got = xAwaitChange(p.w, p.i32, PP.SEQ_BA, got, PP.SLEEP_A, p.spinIters, p.c);
+    while (got !== seq) got = xAwaitChange(p.w, p.i32, PP.SEQ_BA, got, PP.SLEEP_A, p.spinIters, p.c, p.nativeSpinMs);
     take(p, ba);
     if (timed) samples[nSamples++] = Number(process.hrtime.bigint() - t0);
     if (p.bufW[0] !== seq) throw new Error(`ping: reply ${p.bufW[0]} for ${seq}`);
@@ -182,7 +195,7 @@ export function xPongLoop(p: XPingPong, resetAfter: number): number {
   const { ab, ba } = payloadOffsets(p.msgSize);
   let seq = 0;
   for (let n = 1; ; n++) {
-    seq = xAwaitChange(p.w, p.i32, PP.SEQ_AB, seq, PP.SLEEP_B, p.spinIters, p.c);
+    seq = xAwaitChange(p.w, p.i32, PP.SEQ_AB, seq, PP.SLEEP_B, p.spinIters, p.c, p.nativeSpinMs);
     take(p, ab);
     if (p.bufW[0] !== seq) throw new Error(`pong: payload ${p.bufW[0]} for ${seq}`);
     work(p.workNs);

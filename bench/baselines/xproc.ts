@@ -72,6 +72,8 @@ const QUICK: XSizes = {
 
 const KIB64 = 65_536;
 const SPIN_US = 30;
+/** The variant words of the bare ping-pong row whose waits spin in the addon, as Tessera's do. */
+export const ADDON_SPIN = 'spinning in the addon (PAUSE between probes)';
 /** Tessera's spin budget in the spinning regime (its adaptive policy's, as the threads' shm.call row). */
 const TESSERA_SPIN_US = 50;
 const RING_BYTES = 2 * 1024 * 1024;
@@ -142,6 +144,8 @@ interface SabPingPongRun {
   maxMs: number;
   /** Busy work per side between taking a message and answering it, ns. */
   workNs?: number;
+  /** Spin in the addon's loop (the CPU's spin-wait hint between probes) rather than JavaScript loads. */
+  nativeSpin?: boolean;
 }
 
 async function xsabPingPong(name: string, variant: string, o: SabPingPongRun): Promise<BenchRecord> {
@@ -151,7 +155,8 @@ async function xsabPingPong(name: string, variant: string, o: SabPingPongRun): P
   const seg = createSegment(pingPongBytes(o.msgSize), { name: 'bench-pingpong' });
   try {
     const children = [forkXChild(seg.fd), forkXChild(seg.fd)];
-    const common = { msgSize: o.msgSize, spinIters, warmup: o.warmup, workNs: o.workNs ?? 0 };
+    const nativeSpinMs = o.nativeSpin === true && o.spinUs > 0 ? o.spinUs / 1000 : 0;
+    const common = { msgSize: o.msgSize, spinIters, warmup: o.warmup, workNs: o.workNs ?? 0, nativeSpinMs };
     const [pong, ping] = await runChildren<(XCounters & { echoed: number }) | XPingResult>(
       children,
       [
@@ -314,6 +319,13 @@ function configs(z: XSizes, log: Log): Config[] {
       );
     }
     if (size === 64) {
+      // The same spin run by the addon, as Tessera's own spins are where the addon loads: a
+      // polling loop with the CPU's spin-wait hint, which JavaScript cannot issue.
+      const nativeVariant = `${memfd}; ${spin}, ${ADDON_SPIN}`;
+      const np = { msgSize: size, spinUs: SPIN_US, asyncPong: false, ...rtt, maxMs: z.maxMs, nativeSpin: true };
+      add('xproc.sab.pingpong', 'xproc.sab.pingpong', nativeVariant, 'spinning', () =>
+        xsabPingPong('xproc.sab.pingpong', nativeVariant, np),
+      );
       // A round trip that does some work on each side, as every real exchange (Tessera's call among
       // them) does: on some virtual machines this alone decides whether a sleeping vCPU wakes fast.
       const worked = `${memfd}; futex only, ${WORK_NS / 1000} us of busy work per side before each answer`;

@@ -81,6 +81,16 @@ async function main(): Promise<void> {
       return pong(4, Number(arg));
     case 'receive-fd':
       return receiveSegment(4);
+    case 'store-later': {
+      // Stores arg into the ping word 30 ms after saying it is ready: the parent spins meanwhile.
+      const i32 = new Int32Array(mapSegment(4));
+      send({ ready: true });
+      setTimeout(() => {
+        Atomics.store(i32, WORDS.ping, Number(arg));
+        send({ stored: true });
+      }, 30);
+      return;
+    }
     case 'sleep':
       setInterval(() => undefined, 1000);
       send({ ready: true });

@@ -21,6 +21,7 @@ import {
   segmentSeals,
   sendFds,
   socketPair,
+  spinWait,
   wait,
   waitAsync,
 } from '../../native';
@@ -261,6 +262,59 @@ describe('native: the CPU a thread runs on', function () {
   });
 });
 
+describe('native: spinning on a shared word', function () {
+  this.timeout(60_000);
+  before(function () {
+    requireNative(this);
+  });
+
+  it('spinWait answers at once for a word already there, in the order want then changed, and leaves the words as they were', () => {
+    const i32 = new Int32Array(createSegment(4096).buffer);
+    i32[WORDS.ping] = 7;
+    i32[WORDS.pong] = 3;
+    assert.equal(spinWait(i32, WORDS.ping, 7, -1, 0, 1000), 1);
+    assert.equal(spinWait(i32, -1, 0, WORDS.pong, 2, 1000), 2);
+    assert.equal(spinWait(i32, WORDS.ping, 7, WORDS.pong, 2, 1000), 1, 'both hold: want is reported');
+    assert.equal(spinWait(i32, WORDS.ping, 8, WORDS.pong, 2, 1000), 2);
+    assert.deepEqual([i32[WORDS.ping], i32[WORDS.pong]], [7, 3]);
+  });
+
+  it('spinWait gives up once its budget has passed, and not before', () => {
+    const i32 = new Int32Array(createSegment(4096).buffer);
+    for (const budgetMs of [0, 5, 30]) {
+      const t0 = process.hrtime.bigint();
+      assert.equal(spinWait(i32, WORDS.ping, 1, WORDS.pong, 0, budgetMs), 0);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      assert.ok(ms >= budgetMs, `budget ${budgetMs} ms, returned after ${ms.toFixed(3)} ms`);
+      assert.ok(ms < budgetMs + 5_000, `budget ${budgetMs} ms, returned after ${ms.toFixed(0)} ms`);
+    }
+  });
+
+  it("spinWait sees another process's store while it spins: the wanted value, and a change", async () => {
+    for (const [wantIndex, code] of [
+      [WORDS.ping, 1],
+      [-1, 2],
+    ] as const) {
+      const seg = createSegment(4096);
+      try {
+        const i32 = new Int32Array(seg.buffer);
+        const child = forkChild(['store-later', '42'], [seg.fd]);
+        assert.deepEqual(await child.next(), { ready: true });
+        const t0 = process.hrtime.bigint();
+        const r = spinWait(i32, wantIndex, 42, WORDS.ping, 0, 20_000);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        assert.equal(r, code, `ended with ${r} after ${ms.toFixed(1)} ms`);
+        assert.equal(Atomics.load(i32, WORDS.ping), 42);
+        assert.ok(ms < 15_000, `saw the store only after ${ms.toFixed(0)} ms`);
+        assert.deepEqual(await child.next(), { stored: true });
+        assert.deepEqual(await child.exited, { code: 0, signal: null });
+      } finally {
+        seg.close();
+      }
+    }
+  });
+});
+
 describe('native: process liveness', function () {
   this.timeout(60_000);
   before(function () {
@@ -389,6 +443,17 @@ describe('native: bad arguments', function () {
       [() => notify(i32, 1, -1), RangeError, /^notify: count must be between 0 and/],
       [() => notify(i32, 1, 0.5), RangeError, /^notify: count must be an integer, got 0\.5/],
       [() => notify(null as never, 1), TypeError, /^notify: the first argument must be an Int32Array .*got null/],
+      [() => spinWait(i32, -1, 0, -1, 0, 1), RangeError, /^spinWait: wantIndex and seenIndex are both -1/],
+      [() => spinWait(i32, 1024, 0, -1, 0, 1), RangeError, /^spinWait: wantIndex: index 1024 is out of range/],
+      [() => spinWait(i32, -1, 0, 2.5, 0, 1), RangeError, /^spinWait: seenIndex: index must be an integer/],
+      [
+        () => spinWait(new Int32Array(4), 0, 0, -1, 0, 1),
+        TypeError,
+        /^spinWait: wantIndex: the Int32Array must view a SharedArrayBuffer/,
+      ],
+      [() => spinWait(i32, 1, 2 ** 31, -1, 0, 1), RangeError, /^spinWait: want must be between/],
+      [() => spinWait(i32, 1, 5, -1, 0, NaN), RangeError, /^spinWait: budgetMs must be between 0 and 1e6, got NaN/],
+      [() => spinWait(i32, 1, 5, -1, 0, '1' as never), TypeError, /^spinWait: budgetMs must be a number/],
       [() => ProcessWatch.open(0), RangeError, /^pidfdOpen: pid must be between 1 and 2147483647, got 0/],
     ];
     for (const [fn, type, message] of cases) expectThrow(fn, type, message);

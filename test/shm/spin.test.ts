@@ -2,6 +2,10 @@
 // shared once the seat can tell, and the seat's rule for telling (a peer that may answer, open
 // and awake, last ran on this thread's CPU).
 import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import * as spin from '../../backends/shm/spin';
 import { SpinPolicy } from '../../backends/shm/spin';
 import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { ShmBus } from '../../backends/shm';
@@ -146,4 +150,83 @@ describe("shm: a seat's answer to 'does a peer share my CPU'", function () {
       bus.dispose();
     }
   });
+});
+
+describe('shm: the spin loops (native, and JavaScript where the addon is absent)', function () {
+  this.timeout(60_000);
+
+  const impls = {
+    dispatched: {
+      changed: spin.spinUntilChanged,
+      equals: spin.spinUntilEquals,
+      either: spin.spinUntilEqualsOrChanged,
+    },
+    javascript: {
+      changed: spin.jsSpinUntilChanged,
+      equals: spin.jsSpinUntilEquals,
+      either: spin.jsSpinUntilEqualsOrChanged,
+    },
+  };
+
+  it('where the addon loads the spins run in it, and TESSERA_SHM_SPIN=js keeps them in JavaScript', function () {
+    requireNative(this);
+    assert.equal(spin.spinsNatively(), process.env[spin.SPIN_ENV] !== 'js');
+    const file = path.join(__dirname, '..', '..', 'backends', 'shm', 'spin.js');
+    const ask = (env: NodeJS.ProcessEnv) =>
+      spawnSync(
+        process.execPath,
+        ['-e', `process.stdout.write(String(require(${JSON.stringify(file)}).spinsNatively()))`],
+        {
+          encoding: 'utf8',
+          env,
+        },
+      );
+    const js = ask({ ...process.env, [spin.SPIN_ENV]: 'js' });
+    assert.equal(js.stdout, 'false', js.stderr);
+    const native = ask({ ...process.env, [spin.SPIN_ENV]: '' });
+    assert.equal(native.stdout, 'true', native.stderr);
+  });
+
+  for (const [name, f] of Object.entries(impls)) {
+    it(`${name}: a word already there ends the spin at once, want before changed, with the words unchanged`, () => {
+      const I = new Int32Array(new SharedArrayBuffer(256));
+      I[0] = 5;
+      I[16] = 9;
+      assert.equal(f.changed(I, 16, 8, 1000), true);
+      assert.equal(f.equals(I, 0, 5, 1000), true);
+      assert.equal(f.either(I, 0, 5, 16, 8, 1000), spin.SPIN_EQUALS);
+      assert.equal(f.either(I, 0, 4, 16, 8, 1000), spin.SPIN_CHANGED);
+      assert.deepEqual([I[0], I[16]], [5, 9]);
+    });
+
+    it(`${name}: a spin that sees nothing gives up after its budget, not before`, () => {
+      const I = new Int32Array(new SharedArrayBuffer(256));
+      for (const [run, budgetMs] of [
+        [() => f.changed(I, 16, 0, 3), 3],
+        [() => f.equals(I, 0, 1, 3), 3],
+        [() => f.either(I, 0, 1, 16, 0, 3), 3],
+      ] as const) {
+        const t0 = performance.now();
+        const r = run();
+        const ms = performance.now() - t0;
+        assert.ok(r === false || r === spin.SPIN_TIMED_OUT, `ended with ${String(r)}`);
+        assert.ok(ms >= budgetMs, `gave up after ${ms.toFixed(3)} ms, budget ${budgetMs}`);
+      }
+    });
+
+    it(`${name}: a store by another thread ends the spin`, async () => {
+      const I = new Int32Array(new SharedArrayBuffer(256));
+      const w = new Worker(
+        'const { workerData: I } = require("worker_threads"); setTimeout(() => { Atomics.store(I, 0, 7); Atomics.store(I, 16, 3); }, 20);',
+        { eval: true, workerData: I },
+      );
+      try {
+        assert.equal(f.either(I, 0, 7, 16, 0, 20_000), spin.SPIN_EQUALS);
+        assert.equal(f.changed(I, 16, 0, 20_000), true);
+        assert.equal(f.equals(I, 16, 3, 20_000), true);
+      } finally {
+        await w.terminate();
+      }
+    });
+  }
 });
