@@ -30,14 +30,7 @@ export interface RawAddon {
   ): 'ok' | 'not-equal' | 'timed-out';
   yieldCpu(): void;
   currentCpu(): number;
-  spinWait(
-    i32: Int32Array,
-    wantIndex: number,
-    want: number,
-    seenIndex: number,
-    seen: number,
-    budgetMs: number,
-  ): 0 | 1 | 2;
+  spinWait: SpinWait;
   pidfdOpen(pid: number): number;
   pidfdAlive(fd: number): boolean;
   pidfdWaitExit(fd: number, timeoutMs: number | undefined): boolean;
@@ -54,6 +47,16 @@ export interface RawAddon {
     timeoutMs: number | undefined,
   ): { data: Uint8Array; fds: number[] } | null;
 }
+
+/** The addon's spin loop (index.ts spinWait says what it does). */
+export type SpinWait = (
+  i32: Int32Array,
+  wantIndex: number,
+  want: number,
+  seenIndex: number,
+  seen: number,
+  budgetMs: number,
+) => 0 | 1 | 2;
 
 /** The ABI of the C++ side this loader was written for (a stale binary is rebuilt, not trusted). */
 const ABI_VERSION = 4;

@@ -4,7 +4,7 @@
 // loop runs in it, with the CPU's spin-wait hint between probes (which JavaScript cannot
 // issue); the JavaScript loops below are the same spins without the hint.
 import { performance } from 'perf_hooks';
-import { nativeAvailability } from '../../native';
+import { nativeAvailability, SPIN_CHANGED, SPIN_EQUALS, SPIN_TIMED_OUT, type SpinWait } from '../../native';
 import { SPIN_POLICY } from './spin-policy';
 
 export const now = (): number => performance.now();
@@ -13,19 +13,8 @@ export const now = (): number => performance.now();
 // (the common case of a round trip whose peer runs) never reads the clock, which costs about as
 // much as the probes themselves. A budget is therefore exceeded by at most 64 probes.
 
-/** What ended spinUntilEqualsOrChanged (the native spinWait's codes). */
-export const SPIN_TIMED_OUT = 0;
-export const SPIN_EQUALS = 1;
-export const SPIN_CHANGED = 2;
-
-type NativeSpin = (
-  i32: Int32Array,
-  wantIndex: number,
-  want: number,
-  seenIndex: number,
-  seen: number,
-  budgetMs: number,
-) => number;
+/** What ended spinUntilEqualsOrChanged: the native spinWait's codes. */
+export { SPIN_CHANGED, SPIN_EQUALS, SPIN_TIMED_OUT };
 
 /**
  * The environment variable that keeps every spin of this process in JavaScript (value `js`):
@@ -33,14 +22,14 @@ type NativeSpin = (
  */
 export const SPIN_ENV = 'TESSERA_SHM_SPIN';
 
-function loadNativeSpin(): NativeSpin | null {
+function loadSpinWait(): SpinWait | null {
   if (process.env[SPIN_ENV] === 'js') return null;
   const a = nativeAvailability();
   return a.available ? a.addon.spinWait : null;
 }
 
 /** The addon's spin loop, or null where it does not load (every spin then runs in JavaScript). */
-const nativeSpin: NativeSpin | null = loadNativeSpin();
+const nativeSpin: SpinWait | null = loadSpinWait();
 
 /** Whether this thread's spins run in the native addon (with the CPU's spin-wait hint). */
 export const spinsNatively = (): boolean => nativeSpin !== null;
