@@ -216,12 +216,17 @@ describe('shm: the spin loops (native, and JavaScript where the addon is absent)
 
     it(`${name}: a store by another thread ends the spin`, async () => {
       const I = new Int32Array(new SharedArrayBuffer(256));
+      // The worker stores I[0], waits for this thread to have seen it (I[32]), then stores I[16]:
+      // each spin sees exactly one change, whatever the scheduling.
       const w = new Worker(
-        'const { workerData: I } = require("worker_threads"); setTimeout(() => { Atomics.store(I, 0, 7); Atomics.store(I, 16, 3); }, 20);',
+        'const { workerData: I } = require("worker_threads"); setTimeout(() => { Atomics.store(I, 0, 7); Atomics.wait(I, 32, 0, 30000); Atomics.store(I, 16, 3); }, 20);',
         { eval: true, workerData: I },
       );
       try {
         assert.equal(f.either(I, 0, 7, 16, 0, 20_000), spin.SPIN_EQUALS);
+        assert.equal(I[16], 0);
+        Atomics.store(I, 32, 1);
+        Atomics.notify(I, 32);
         assert.equal(f.changed(I, 16, 0, 20_000), true);
         assert.equal(f.equals(I, 16, 3, 20_000), true);
       } finally {
