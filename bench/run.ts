@@ -2,17 +2,20 @@
 // with ratios against the performance targets (targets() below: each a ratio to a baseline
 // measured in the same run). Never a pass/fail test.
 //   node dist/bench/run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...]
-//                          [--baselines sab,net.pingpong,c.pingpong] [--reps N] [--xproc-reps N]
+//                          [--baselines sab,net.pingpong,c.pingpong] [--reps N] [--xproc-reps N] [--pin]
 // --only picks shm workloads (bench/shm SHM_WORKLOADS); --baselines picks baseline groups
 // (bench/baselines GROUP_IDS); --targets-only runs just the baselines the targets need.
 // rpcpool / rpcpool0 (spinning / sleeping): an RPC pool whose server answers by reply then receive
 // or by replyReceive, the two interleaved over rounds, printed with their ratio.
 // The cross-process baselines (xproc.*) print as a table of their own: each row the median of
-// --xproc-reps runs (default 5) with the spread of the runs, and its regime.
+// --xproc-reps runs (default 5) with the spread of the runs, and its regime. With --pin each side
+// of a two-process row runs on a vCPU of its own (bench/baselines/pin.ts), so that a spinning row
+// is two processes spinning side by side, not wherever the scheduler put them.
 import * as fs from 'fs';
 import { fmtSi, formatTable, type BenchRecord } from './baselines/common';
 import { formatSpreadTable, runBaselines } from './baselines';
 import { ADDON_SPIN } from './baselines/xproc';
+import { pinningUnavailable } from './baselines/pin';
 import { RPC_POOL_NAMES, SHM_WORKLOADS, runShmBenchmarks } from './shm';
 import { BROKER_ENGINES, brokerAccounts, formatAccounts, formatStreamAccounts, streamAccounts } from './broker';
 
@@ -380,7 +383,7 @@ async function main(argv: string[]): Promise<number> {
   const jsonAt = argv.indexOf('--json');
   const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
   const usage =
-    'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N] [--xproc-reps N]';
+    'usage: run.js [--quick] [--json FILE] [--skip-baselines] [--only call,stream64,...] [--baselines sab,...] [--targets-only] [--reps N] [--xproc-reps N] [--pin]';
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(`${usage}\n--only: ${SHM_WORKLOADS.join(',')}`);
     return 0;
@@ -409,18 +412,25 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
+  const pin = argv.includes('--pin');
+  const cannotPin = pin ? pinningUnavailable() : null;
+  if (cannotPin !== null) {
+    console.error(`--pin: ${cannotPin}`);
+    return 2;
+  }
   const log = (line: string) => console.error(line);
   const records: BenchRecord[] = [];
   log(`tessera bench (${quick ? 'quick' : 'full'}): shm backend, then baselines, in one process run`);
   records.push(...(await runShmBenchmarks({ quick, log, only, reps })));
   if (!argv.includes('--skip-baselines'))
-    records.push(...(await runBaselines({ quick, log, only: baselines, xprocReps })));
+    records.push(...(await runBaselines({ quick, log, only: baselines, xprocReps, xprocPin: pin })));
   const ts = targets(records);
   const xts = crossProcessTargets(records);
   const crossProcess = records.filter((r) => r.name.startsWith('xproc.'));
   console.log(formatTable(records.filter((r) => !r.name.startsWith('xproc.'))));
   if (crossProcess.length > 0) {
-    console.log('\ncross-process baselines (two OS processes; median of the runs, [min..max] over the runs):');
+    const pinned = pin ? ', each side pinned to a vCPU of its own (--pin)' : '';
+    console.log(`\ncross-process baselines (two OS processes${pinned}; median of the runs, [min..max] over the runs):`);
     console.log(formatSpreadTable(crossProcess));
   }
   const brokerLines = brokerRatios(crossProcess);

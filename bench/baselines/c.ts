@@ -8,6 +8,7 @@ import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BenchRecord, emptyRecord, Log, noLog, skippedRecord } from './common';
+import { cBenchPinEnv } from './pin';
 import { sizeLabel } from './sab';
 
 const SOURCE_REL = path.join('bench', 'c', 'ipc_bench.c');
@@ -77,13 +78,23 @@ interface CResult {
 }
 
 /** Run the C bench binary once; its last stdout line is one JSON result. */
-export function runC<T = CResult>(binary: string, args: string[], maxMs: number): Promise<T> {
+export function runC<T = CResult>(
+  binary: string,
+  args: string[],
+  maxMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(
       binary,
       args,
       {
-        env: { ...process.env, IPC_BENCH_MAX_MS: String(Math.max(1, Math.round(maxMs))) },
+        env: {
+          ...process.env,
+          IPC_BENCH_MAX_MS: String(Math.max(1, Math.round(maxMs))),
+          ...cBenchPinEnv(),
+          ...extraEnv,
+        },
         timeout: maxMs * 2 + 60_000,
         maxBuffer: 1 << 20,
       },

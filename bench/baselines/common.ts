@@ -31,6 +31,8 @@ export interface BenchRecord {
    * the same vCPU (bench/baselines/placement.ts); null where it could not be sampled.
    */
   sameVcpu?: number | null;
+  /** Cross-process rows of a --pin run: whether this row's sides were pinned to vCPUs of their own (bench/baselines/pin.ts). */
+  pinned?: boolean;
   /** Runs the figures are the median of (cross-process rows). */
   runs?: number;
   /** Each run's figures in run order (rows whose runs pair with another row's: the shm RPC pool). */

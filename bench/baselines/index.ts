@@ -43,6 +43,8 @@ export interface RunBaselinesOptions {
   log?: (line: string) => void;
   /** Runs of each cross-process configuration (default 5, 2 with quick). */
   xprocReps?: number;
+  /** Pin each side of a cross-process run to a vCPU of its own (pin.ts). */
+  xprocPin?: boolean;
 }
 
 interface Sizes {
@@ -157,7 +159,9 @@ export async function runBaselines(opts: RunBaselinesOptions = {}): Promise<Benc
   }
   const xproc = ids.filter((id) => XPROC_GROUP_IDS.includes(id));
   if (xproc.length > 0)
-    out.push(...(await runCrossProcess({ quick: opts.quick, log, groups: xproc, reps: opts.xprocReps })));
+    out.push(
+      ...(await runCrossProcess({ quick: opts.quick, log, groups: xproc, reps: opts.xprocReps, pin: opts.xprocPin })),
+    );
   return out;
 }
 export { cRpcPool, cRpcPoolRun, netRpcPool, netRpcPoolRun, poolWindowRate, rpcPoolShape } from './rpc-pool';

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BenchRecord, emptyRecord, Log, noLog, PingPongClock, rttStats, siblingEntry } from './common';
 import { FrameReader, makeFrame } from './frames';
+import { pinStarted } from './pin';
 import { sizeLabel } from './sab';
 
 interface Conn {
@@ -40,6 +41,7 @@ function connectChild(args: string[], timeoutMs: number): Promise<Conn> {
     server.listen(socketPath, () => {
       const { file, execArgv } = siblingEntry(__dirname, 'net-child');
       child = fork(file, [socketPath, ...args], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      pinStarted(child.pid);
       child.once('exit', (code) => {
         if (code !== 0) reject(new Error(`net child exited with ${code}`));
       });

@@ -21,6 +21,7 @@ import { emptyRecord, fmtNum, fmtSi, rttStats, siblingEntry, skippedRecord } fro
 import type { BenchRecord, Log, Regime } from './common';
 import { netPingPong, netStream } from './net';
 import { PlacementSampler } from './placement';
+import { beginRun, pinningEnabled, pinStarted, runWasPinned, setPinning, withOrchestratorPinned } from './pin';
 import { BROKER_ENGINES, brokerCall, brokerStream, recordAccount } from '../broker';
 import { getSpinItersPerUs, sizeLabel } from './sab';
 import { pingPongBytes, ringBytes } from './sab-core';
@@ -93,7 +94,9 @@ interface Config {
 
 function forkXChild(fd: number): ChildProcess {
   const { file, execArgv } = siblingEntry(__dirname, 'xproc-child');
-  return fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd] });
+  const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd] });
+  pinStarted(child.pid);
+  return child;
 }
 
 /** Gives each child its task and collects one result from each; kills all on error or timeout. */
@@ -292,6 +295,54 @@ function tesseraRows(
 
 // ------------------------------------------------------------------------------ the rows
 
+/** The bare SharedArrayBuffer rows through the addon: ping-pong and ring, spinning and sleeping. */
+function sabRows(
+  add: Add,
+  size: number,
+  rtt: { iterations: number; warmup: number },
+  flow: { count: number; warmup: number },
+  z: XSizes,
+): void {
+  const s = sizeLabel(size);
+  const spin = `spin ${SPIN_US}us then futex`;
+  const memfd = `${s} ${TWO_PROCESSES}, one memfd mapped by the addon`;
+  for (const [spinUs, regime, how] of [
+    [SPIN_US, 'spinning', spin],
+    [0, 'sleeping', 'futex only'],
+  ] as const) {
+    const variant = `${memfd}; ${how}`;
+    const pp = { msgSize: size, spinUs, asyncPong: false, ...rtt, maxMs: z.maxMs };
+    add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, regime, () =>
+      xsabPingPong('xproc.sab.pingpong', variant, pp),
+    );
+    const sv = `${memfd}, ${ringSlots(size)} slots; ${how}`;
+    add('xproc.sab.stream', 'xproc.sab.stream', sv, regime, () =>
+      xsabStream('xproc.sab.stream', sv, { msgSize: size, spinUs, ...flow, maxMs: z.maxMs }),
+    );
+  }
+  if (size === 64) {
+    // The same spin run by the addon, as Tessera's own spins are where the addon loads: a
+    // polling loop with the CPU's spin-wait hint, which JavaScript cannot issue.
+    const nativeVariant = `${memfd}; ${spin}, ${ADDON_SPIN}`;
+    const np = { msgSize: size, spinUs: SPIN_US, asyncPong: false, ...rtt, maxMs: z.maxMs, nativeSpin: true };
+    add('xproc.sab.pingpong', 'xproc.sab.pingpong', nativeVariant, 'spinning', () =>
+      xsabPingPong('xproc.sab.pingpong', nativeVariant, np),
+    );
+    // A round trip that does some work on each side, as every real exchange (Tessera's call among
+    // them) does: on some virtual machines this alone decides whether a sleeping vCPU wakes fast.
+    const worked = `${memfd}; futex only, ${WORK_NS / 1000} us of busy work per side before each answer`;
+    const wp = { msgSize: size, spinUs: 0, asyncPong: false, ...rtt, maxMs: z.maxMs, workNs: WORK_NS };
+    add('xproc.sab.pingpong', 'xproc.sab.pingpong', worked, 'sleeping', () =>
+      xsabPingPong('xproc.sab.pingpong', worked, wp),
+    );
+    const variant = `${memfd}; futex only, the pong waits on its event loop (waitAsync: a pool thread wakes the loop)`;
+    const pp = { msgSize: size, spinUs: 0, asyncPong: true, ...rtt, maxMs: z.maxMs };
+    add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, 'sleeping', () =>
+      xsabPingPong('xproc.sab.pingpong', variant, pp),
+    );
+  }
+}
+
 function configs(z: XSizes, log: Log): Config[] {
   const out: Config[] = [];
   const add = (group: string, name: string, variant: string, regime: Regime, run: () => Promise<BenchRecord>) =>
@@ -303,42 +354,7 @@ function configs(z: XSizes, log: Log): Config[] {
     const flow = size === 64 ? z.small : z.large;
     const s = sizeLabel(size);
     tesseraRows(add, size, rtt, flow, log);
-    const memfd = `${s} ${TWO_PROCESSES}, one memfd mapped by the addon`;
-    for (const [spinUs, regime, how] of [
-      [SPIN_US, 'spinning', spin],
-      [0, 'sleeping', 'futex only'],
-    ] as const) {
-      const variant = `${memfd}; ${how}`;
-      const pp = { msgSize: size, spinUs, asyncPong: false, ...rtt, maxMs: z.maxMs };
-      add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, regime, () =>
-        xsabPingPong('xproc.sab.pingpong', variant, pp),
-      );
-      const sv = `${memfd}, ${ringSlots(size)} slots; ${how}`;
-      add('xproc.sab.stream', 'xproc.sab.stream', sv, regime, () =>
-        xsabStream('xproc.sab.stream', sv, { msgSize: size, spinUs, ...flow, maxMs: z.maxMs }),
-      );
-    }
-    if (size === 64) {
-      // The same spin run by the addon, as Tessera's own spins are where the addon loads: a
-      // polling loop with the CPU's spin-wait hint, which JavaScript cannot issue.
-      const nativeVariant = `${memfd}; ${spin}, ${ADDON_SPIN}`;
-      const np = { msgSize: size, spinUs: SPIN_US, asyncPong: false, ...rtt, maxMs: z.maxMs, nativeSpin: true };
-      add('xproc.sab.pingpong', 'xproc.sab.pingpong', nativeVariant, 'spinning', () =>
-        xsabPingPong('xproc.sab.pingpong', nativeVariant, np),
-      );
-      // A round trip that does some work on each side, as every real exchange (Tessera's call among
-      // them) does: on some virtual machines this alone decides whether a sleeping vCPU wakes fast.
-      const worked = `${memfd}; futex only, ${WORK_NS / 1000} us of busy work per side before each answer`;
-      const wp = { msgSize: size, spinUs: 0, asyncPong: false, ...rtt, maxMs: z.maxMs, workNs: WORK_NS };
-      add('xproc.sab.pingpong', 'xproc.sab.pingpong', worked, 'sleeping', () =>
-        xsabPingPong('xproc.sab.pingpong', worked, wp),
-      );
-      const variant = `${memfd}; futex only, the pong waits on its event loop (waitAsync: a pool thread wakes the loop)`;
-      const pp = { msgSize: size, spinUs: 0, asyncPong: true, ...rtt, maxMs: z.maxMs };
-      add('xproc.sab.pingpong', 'xproc.sab.pingpong', variant, 'sleeping', () =>
-        xsabPingPong('xproc.sab.pingpong', variant, pp),
-      );
-    }
+    sabRows(add, size, rtt, flow, z);
     const shared = `${s} ${TWO_PROCESSES} (fork), shared anonymous mapping`;
     const cFutex: [number, Regime, string][] =
       size === 64
@@ -385,10 +401,18 @@ function configs(z: XSizes, log: Log): Config[] {
     );
     const netv = `${s} Node net over a Unix socket, ${TWO_PROCESSES} (fork), length-prefixed frames`;
     add('xproc.net.pingpong', 'xproc.net.pingpong', netv, 'sleeping', async () =>
-      renamed(await netPingPong({ ...rtt, msgSize: size, maxMs: z.maxMs }), 'xproc.net.pingpong', netv),
+      renamed(
+        await withOrchestratorPinned(() => netPingPong({ ...rtt, msgSize: size, maxMs: z.maxMs })),
+        'xproc.net.pingpong',
+        netv,
+      ),
     );
     add('xproc.net.stream', 'xproc.net.stream', netv, 'sleeping', async () =>
-      renamed(await netStream({ ...flow, msgSize: size, maxMs: z.maxMs }), 'xproc.net.stream', netv),
+      renamed(
+        await withOrchestratorPinned(() => netStream({ ...flow, msgSize: size, maxMs: z.maxMs })),
+        'xproc.net.stream',
+        netv,
+      ),
     );
     brokerConfigs(size, rtt, flow, z, add);
   }
@@ -478,14 +502,18 @@ export interface CrossProcessOptions {
   groups?: readonly string[];
   /** Runs per configuration (default 5; 2 with quick). */
   reps?: number;
+  /** Pin each side of a two-process run to a vCPU of its own (pin.ts). */
+  pin?: boolean;
 }
 
 /** A row's run, with where its two busiest processes ran (PlacementSampler) in `sameVcpu`. */
 async function sampledRun(row: Config): Promise<BenchRecord> {
+  beginRun();
   const sampler = new PlacementSampler();
   try {
     const rec = await row.run();
-    return rec.skipped === undefined ? { ...rec, sameVcpu: sampler.stop()?.sameVcpu ?? null } : rec;
+    const pinned = pinningEnabled() ? { pinned: runWasPinned() } : {};
+    return rec.skipped === undefined ? { ...rec, sameVcpu: sampler.stop()?.sameVcpu ?? null, ...pinned } : rec;
   } finally {
     sampler.stop(); // a run that threw stops the sampling too (stop is idempotent)
   }
@@ -497,12 +525,20 @@ export async function runCrossProcess(opts: CrossProcessOptions = {}): Promise<B
   const reps = opts.reps ?? z.reps;
   const wanted = new Set(opts.groups ?? XPROC_GROUP_IDS);
   const rows = configs(z, log).filter((c) => wanted.has(c.group));
-  log(`cross-process baselines: ${rows.length} configurations x ${reps} runs, interleaved`);
+  const pin = opts.pin === true;
+  log(
+    `cross-process baselines: ${rows.length} configurations x ${reps} runs, interleaved${pin ? '; each side of a run pinned to a vCPU of its own' : ''}`,
+  );
   const runs: BenchRecord[][] = rows.map(() => []);
-  for (let rep = 0; rep < reps; rep++) {
-    const t0 = Date.now();
-    for (let i = 0; i < rows.length; i++) runs[i].push(await sampledRun(rows[i]));
-    log(`  run ${rep + 1}/${reps} of every configuration in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  setPinning(pin);
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const t0 = Date.now();
+      for (let i = 0; i < rows.length; i++) runs[i].push(await sampledRun(rows[i]));
+      log(`  run ${rep + 1}/${reps} of every configuration in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    setPinning(false);
   }
   return rows.map((row, i) => aggregateRuns(runs[i], row.regime));
 }
@@ -543,7 +579,7 @@ export function formatSpreadTable(records: BenchRecord[]): string {
           r.wakesPerMsg === null ? '-' : r.wakesPerMsg.toFixed(3),
           withSpread(r, 'sameVcpu', (v) => fmtNum(v, 2)),
           String(r.runs ?? 1),
-          r.variant,
+          r.pinned === false ? `${r.variant}; not pinned (more than two processes)` : r.variant,
         ],
   );
   const widths = header.map((h, c) =>

@@ -25,7 +25,8 @@
  * divided by every call made, warm-up included).
  * Round trips are timed one by one with clock_gettime(CLOCK_MONOTONIC).
  * Environment IPC_BENCH_MAX_MS (default 7000) caps each measured phase; "samples" then tells how
- * many round trips / messages were actually measured.
+ * many round trips / messages were actually measured. IPC_BENCH_PIN="<a>,<b>" pins the parent to
+ * CPU a and every forked child to CPU b (sched_setaffinity), before anything is measured.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -46,6 +48,32 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
+
+
+/* IPC_BENCH_PIN="<a>,<b>": the CPU of the parent (side 0) and of each forked child (side 1). */
+static void pin_side(int side) {
+  const char *e = getenv("IPC_BENCH_PIN");
+  if (!e) return;
+  int a, b;
+  if (sscanf(e, "%d,%d", &a, &b) != 2 || a < 0 || b < 0 || a >= CPU_SETSIZE || b >= CPU_SETSIZE) {
+    fprintf(stderr, "ipc_bench: IPC_BENCH_PIN must be \"<cpu>,<cpu>\", not \"%s\"\n", e);
+    exit(2);
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(side == 0 ? a : b, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    perror("ipc_bench: sched_setaffinity (IPC_BENCH_PIN)");
+    exit(2);
+  }
+}
+
+/* fork(), with the child pinned (IPC_BENCH_PIN) before it returns into its loop. */
+static pid_t fork_side(void) {
+  pid_t pid = fork();
+  if (pid == 0) pin_side(1);
+  return pid;
+}
 
 static uint64_t max_ns = 7000ull * 1000000ull;
 
@@ -126,7 +154,7 @@ static int run_pingpong(long warm, long iters, size_t size) {
   int sv[2];
   make_pair(sv);
   char *buf = calloc(1, size);
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     close(sv[0]);
@@ -192,7 +220,7 @@ static int run_stream(long warm, long msgs, size_t size) {
   char *msg = malloc(size);
   memset(msg, 5, size);
   char ack = 0;
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     close(sv[0]);
@@ -319,7 +347,7 @@ static int run_scm(long warm, long iters, size_t size, int fdmode) {
   int fixed = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fixed < 0) die("open /dev/null");
   int want = fdmode ? 1 : 0;
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     close(sv[0]);
@@ -372,7 +400,7 @@ static int run_scmstream(long warm, long msgs, size_t size) {
   char *buf = calloc(1, size);
   int fixed = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fixed < 0) die("open /dev/null");
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     close(sv[0]);
@@ -489,7 +517,7 @@ static int run_futex(long warm, long iters, size_t size, uint64_t spin_ns) {
   struct fx_shared *sh = (struct fx_shared *)map;
   char *ab = map + sizeof *sh, *ba = ab + size + 64;
   char *buf = calloc(1, size);
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     int seen = 0;
@@ -556,7 +584,7 @@ static int run_futexstream(long warm, long msgs, size_t size, uint64_t spin_ns) 
    * consumer sleeps on head; a_sleep: the producer sleeps on tail. stop.v: the measured count
    * when the producer stopped early (else total). */
   fx_store(&sh->stop.v, (int)total);
-  pid_t pid = fork();
+  pid_t pid = fork_side();
   if (pid < 0) die("fork");
   if (pid == 0) {
     char *msg = malloc(size);
@@ -642,7 +670,7 @@ static int run_rpcpool(long warm, long iters, size_t size, int clients) {
   for (int c = 0; c < clients; c++) {
     int sv[2];
     make_pair(sv);
-    pid_t pid = fork();
+    pid_t pid = fork_side();
     if (pid < 0) die("fork");
     if (pid == 0) {
       close(sv[0]);
@@ -783,6 +811,7 @@ int main(int argc, char **argv) {
   const char *mx = getenv("IPC_BENCH_MAX_MS");
   if (mx && atol(mx) > 0) max_ns = (uint64_t)atol(mx) * 1000000ull;
   setvbuf(stdout, NULL, _IOLBF, 0);
+  pin_side(0);
   if (strcmp(argv[1], "pingpong") == 0) return run_pingpong(warm, n, size);
   if (strcmp(argv[1], "stream") == 0) return run_stream(warm, n, size);
   if (strcmp(argv[1], "scm") == 0) return run_scm(warm, n, size, argc > 5 ? atoi(argv[5]) : 1);
