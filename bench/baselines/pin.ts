@@ -7,7 +7,8 @@
  * A run's processes are pinned in the order they are started: the first to vCPU 1, the second to
  * vCPU 0, and so on alternately (a server or pong before its client or ping). Node children are
  * pinned with `taskset -a -p` (every thread) as soon as they are forked, long before their
- * first measured message; the C benchmark pins itself and its forked child (IPC_BENCH_PIN); a row
+ * first measured message; a Tessera peer process, which may start calling as soon as it joined
+ * (when its spawn resolves), is forked while this process is on its vCPU and inherits it; the C benchmark pins itself and its forked child (IPC_BENCH_PIN); a row
  * whose other side is this orchestrating process (Node net) pins the orchestrator to vCPU 0 for
  * the run and gives it back its affinity after. Rows that run more than two processes (the
  * broker) are not pinned, and say so in the record (`pinned`).
@@ -63,12 +64,36 @@ export function beginRun(): void {
 /** Whether the run since beginRun pinned anything. */
 export const runWasPinned = (): boolean => pinnedThisRun;
 
+/** The vCPU of the next process this run starts. */
+const nextCpu = (): string => String(started++ % 2 === 0 ? 1 : 0);
+
 /** Pins a process just started by this run (and every thread it has or will have) to its vCPU. */
 export function pinStarted(pid: number | undefined): void {
   if (!enabled) return;
   if (pid === undefined) throw new Error('--pin: a child process without a pid (it failed to start)');
-  setAffinity(pid, String(started++ % 2 === 0 ? 1 : 0));
+  setAffinity(pid, nextCpu());
   pinnedThisRun = true;
+}
+
+/** Runs fn with this process (every thread) on `cpus`, then gives it back the affinity it had, even when fn throws. */
+async function withAffinity<T>(cpus: string, fn: () => Promise<T>): Promise<T> {
+  const before = affinityOf(process.pid);
+  setAffinity(process.pid, cpus);
+  pinnedThisRun = true;
+  try {
+    return await fn();
+  } finally {
+    setAffinity(process.pid, before);
+  }
+}
+
+/**
+ * Starts a process of this run on its vCPU from its first instruction: `start` forks it while
+ * this process is on that vCPU (a child inherits its parent's affinity), and this process gets
+ * its own back once `start` resolved.
+ */
+export function startPinned<T>(start: () => Promise<T>): Promise<T> {
+  return enabled ? withAffinity(nextCpu(), start) : start();
 }
 
 /** The environment that makes the C benchmark pin its parent to vCPU 0 and its child to vCPU 1. */
@@ -79,14 +104,6 @@ export function cBenchPinEnv(): Record<string, string> {
 }
 
 /** Runs fn with this process on vCPU 0 (its child, started first, is on vCPU 1), then restores its affinity. */
-export async function withOrchestratorPinned<T>(fn: () => Promise<T>): Promise<T> {
-  if (!enabled) return fn();
-  const before = affinityOf(process.pid);
-  setAffinity(process.pid, '0');
-  pinnedThisRun = true;
-  try {
-    return await fn();
-  } finally {
-    setAffinity(process.pid, before);
-  }
+export function withOrchestratorPinned<T>(fn: () => Promise<T>): Promise<T> {
+  return enabled ? withAffinity('0', fn) : fn();
 }

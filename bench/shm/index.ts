@@ -9,7 +9,7 @@ import { ShmBus, type ShmPeer } from '../../backends/shm';
 import type { PeerSeat } from '../../backends/shm/seat';
 import { SPIN_POLICY } from '../../backends/shm/spin-policy';
 import { emptyRecord, rttStats, type BenchRecord, type Log } from '../baselines/common';
-import { pinStarted } from '../baselines/pin';
+import { startPinned } from '../baselines/pin';
 
 export interface ShmBenchOptions {
   quick?: boolean;
@@ -64,9 +64,8 @@ export async function spawn(
   const file = bus.segment ? processFile : WORKER_JS;
   if (!fs.existsSync(file)) throw new Error(`${file} missing: run from the compiled output (npm run bench)`);
   const r = bus.segment
-    ? await bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' }, tuneV8 })
+    ? await startPinned(() => bus.spawnProcess(file, { bootstrap, data, fork: { serialization: 'advanced' }, tuneV8 }))
     : bus.spawnPeer(file, { credentials: { uid: 0, gid: 0, pid: process.pid }, bootstrap, workerData: data });
-  if ('child' in r) pinStarted(r.child.pid);
   const host = 'worker' in r ? r.worker : r.child;
   const queue: unknown[] = [];
   const waiters: ((m: unknown) => void)[] = [];

@@ -12,6 +12,7 @@ import {
   pinStarted,
   runWasPinned,
   setPinning,
+  startPinned,
   withOrchestratorPinned,
 } from '../../bench/baselines/pin';
 
@@ -66,6 +67,20 @@ describe('bench: pinning the sides of a cross-process run', function () {
     const d = sleeper();
     pinStarted(d.pid);
     assert.equal(allowed(d.pid!), '1');
+  });
+
+  it('a process started by startPinned is on its vCPU from the fork on, and the orchestrator gets its affinity back', async () => {
+    const before = allowed(process.pid);
+    setPinning(true);
+    beginRun();
+    const first = await startPinned(async () => {
+      assert.equal(allowed(process.pid), '1', 'the orchestrator, while it forks');
+      return sleeper();
+    });
+    const second = await startPinned(async () => sleeper());
+    assert.deepEqual([allowed(first.pid!), allowed(second.pid!)], ['1', '0']);
+    assert.equal(allowed(process.pid), before);
+    assert.equal(runWasPinned(), true);
   });
 
   it('the orchestrator is on vCPU 0 while a run of its own goes on, and gets its affinity back after, even when the run throws', async () => {
