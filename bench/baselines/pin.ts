@@ -7,10 +7,11 @@
  * A run's processes are pinned in the order they are started: the first to vCPU 1, the second to
  * vCPU 0, and so on alternately (a server or pong before its client or ping). Node children are
  * pinned with `taskset -a -p` (every thread) as soon as they are forked, long before their
- * first measured message; a Tessera peer process, which may start calling as soon as it joined
- * (when its spawn resolves), is forked while this process is on its vCPU and inherits it; the C benchmark pins itself and its forked child (IPC_BENCH_PIN); a row
- * whose other side is this orchestrating process (Node net) pins the orchestrator to vCPU 0 for
- * the run and gives it back its affinity after. Rows that run more than two processes (the
+ * first measured message. A Tessera peer process, which may start calling as soon as it has
+ * joined (when its spawn resolves), is forked while this process is on its vCPU and inherits it.
+ * The C benchmark pins itself and its forked child (IPC_BENCH_PIN). A row whose other side is
+ * this orchestrating process (Node net) pins the orchestrator to vCPU 0 for the run and gives it
+ * back its affinity after. Rows that run more than two processes (the
  * broker) are not pinned, and say so in the record (`pinned`).
  */
 import { execFileSync } from 'child_process';
