@@ -5,9 +5,16 @@
 // (saying what is missing and how to get it) when the addon could not be built. See README.md.
 import * as fs from 'fs';
 import type * as net from 'net';
-import { loadAddon, type RawAddon, type SpinWait } from './loader';
+import { loadAddon, type PrefetchWrite, type RawAddon, type SpinWait } from './loader';
 
-export { NativeUnavailableError, nativeAvailability, readBuildStatus, type BuildStatus, type SpinWait } from './loader';
+export {
+  NativeUnavailableError,
+  nativeAvailability,
+  readBuildStatus,
+  type BuildStatus,
+  type PrefetchWrite,
+  type SpinWait,
+} from './loader';
 
 let loaded: RawAddon | undefined;
 /** The addon, loaded at the first call (which throws NativeUnavailableError when it cannot be). */
@@ -170,6 +177,21 @@ export const SPIN_CHANGED = 2;
  */
 export function spinWait(...args: Parameters<SpinWait>): 0 | 1 | 2 {
   return addon().spinWait(...args);
+}
+
+/** The most indices one prefetchWrite takes. */
+export const PREFETCH_MAX = 8;
+
+/**
+ * Asks the core for the line of each word `i32[index]` in a state it may write (x86 PREFETCHW,
+ * arm64 PRFM PSTL1KEEP) and returns without waiting for any (at most 8 indices; -1 leaves a place
+ * empty). A hint: nothing is read or written, and a line another core writes meanwhile just moves
+ * back. Code about to write several lines that another process wrote last starts all the transfers
+ * at once, where its loads and stores would meet each miss in turn; JavaScript has no way to ask
+ * for a line without waiting for it.
+ */
+export function prefetchWrite(...args: Parameters<PrefetchWrite>): void {
+  addon().prefetchWrite(...args);
 }
 
 /** Futex waiting: reaches every process that maps the segment (and threads of this one). */

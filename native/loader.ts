@@ -31,6 +31,7 @@ export interface RawAddon {
   yieldCpu(): void;
   currentCpu(): number;
   spinWait: SpinWait;
+  prefetchWrite: PrefetchWrite;
   pidfdOpen(pid: number): number;
   pidfdAlive(fd: number): boolean;
   pidfdWaitExit(fd: number, timeoutMs: number | undefined): boolean;
@@ -58,8 +59,11 @@ export type SpinWait = (
   budgetMs: number,
 ) => 0 | 1 | 2;
 
+/** The addon's write prefetch (index.ts prefetchWrite says what it does). */
+export type PrefetchWrite = (i32: Int32Array, ...indices: number[]) => void;
+
 /** The ABI of the C++ side this loader was written for (a stale binary is rebuilt, not trusted). */
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /** What build.js recorded in native/build/status.json. */
 export interface BuildStatus {

@@ -18,10 +18,12 @@ import * as spin from './spin';
 import { now, spinUntilEqualsOrChanged, spinUntilChanged } from './spin';
 import { destOfHandle, lookup } from './tables';
 import * as layout from './layout';
+import { prefetchWrite } from './prefetch';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { C_STATE, ENTRY_CALL, H_CALL, MB_STATE, NONE, P_FREE, P_ROOM, P_ROOM_WAITERS } = layout;
+const { C_OUTCOME, C_REPLY, C_STATE, ENTRY_CALL, HDR_LOCK, H_CALL, MB_STATE, NONE, P_FREE, P_ROOM, P_ROOM_WAITERS } =
+  layout;
 const { OK, STATUS } = status;
 const { SPIN_EQUALS, SPIN_TIMED_OUT } = spin;
 const { isCount, isName } = rules;
@@ -31,6 +33,8 @@ export class ShmFastPaths {
   private readonly releaseNames: Float64Array;
   /** Where warmCall and warmReply leave what they read (a store the compiler cannot drop). */
   private warmed = 0;
+  /** The bus lock's contended acquisitions of this thread when it last prefetched (see quiet). */
+  private contendedSeen = 0;
 
   constructor(private readonly seat: PeerSeat) {
     this.releaseNames = new Float64Array(seat.core.tableSize);
@@ -79,8 +83,12 @@ export class ShmFastPaths {
     if (!valid) seat.refused(STATUS.INVALID_ARGUMENT, 'call');
     const outLength = bytesLength(replyOut);
     const c = seat.startCall(handle, timeoutMs !== 0); // TIME-4: a call that may not wait
+    const I = core.int32,
+      replyRecord = I[core.callAt(c) + C_REPLY]; // the callee's record the next call's reply handle takes (LIFO)
     seat.awaitCall(c, core.callGen(c), timeoutMs === undefined ? Infinity : now() + timeoutMs);
-    this.warmCall(handle); // for the next call, while the reply is read
+    // The reply's two lines (its outcome and its bytes) at once, then the next call's: all overlap.
+    this.warmed = I[core.callAt(c) + C_OUTCOME] + I[core.replyAreaAt(c) >> 2];
+    this.warmCall(handle, c, replyRecord);
     const n = replyInto(core, c, replyOut, outLength);
     seat.uncollectedCall = c;
     if (n < 0) fail(-n, 'call');
@@ -88,34 +96,75 @@ export class ShmFastPaths {
   }
 
   /**
-   * Once a call's outcome is seen: read (and drop) a word of each line of the callee that the
-   * next call's hold will read first and that the callee's hold wrote: its peer record, the table
-   * record its next reply handle takes, its mailbox. Between processes each is a cache miss; read
-   * here, together (and with the reply's), they overlap, where inside the next hold each would
-   * wait for the one before. Racy reads decide nothing: a hold reads every word again under the lock.
+   * Once a call's outcome is seen, the lines of the callee that the next call's hold will write
+   * and that the callee's hold wrote last: the bus lock, its peer record, its mailbox and payload,
+   * the table record its next reply handle takes (the one this call's took: the free list is LIFO),
+   * and this call's record. Between processes each is a cache miss that the hold would meet in
+   * turn; asked for here, together and while the reply is read, they overlap. With the addon they
+   * are prefetched for writing (the hold then finds them writable); without it, or while others
+   * contend for the lock (see quiet), a word of each is read instead. Racy reads decide nothing:
+   * a hold reads every word again under the lock.
    */
-  private warmCall(handle: number): void {
+  private warmCall(handle: number, c: number, replyRecord: number): void {
     const core = this.seat.core,
       I = core.int32;
     const dest = destOfHandle(core, this.seat.slot, handle);
     if (dest === NONE) return;
-    const t = I[core.peerAt(dest) + P_FREE];
-    let w = I[core.mailboxAt(dest) + MB_STATE];
-    if (t >>> 0 < core.tableSize) w += I[core.handleAt(dest * core.tableSize + t)];
+    const record = replyRecord >>> 0 < core.peers * core.tableSize ? core.handleAt(replyRecord) : -1;
+    if (prefetchWrite !== null && this.quiet()) {
+      prefetchWrite(
+        I,
+        HDR_LOCK,
+        core.peerAt(dest) + P_FREE,
+        core.mailboxAt(dest) + MB_STATE,
+        core.mailboxPayloadAt(dest) >> 2,
+        record,
+        core.callAt(c) + C_STATE,
+      );
+      return;
+    }
+    let w = I[core.peerAt(dest) + P_FREE] + I[core.mailboxAt(dest) + MB_STATE];
+    if (record >= 0) w += I[record];
     this.warmed = w;
   }
 
-  /** The same for the reply a delivered call will get: its reply handle's record, the call record it leads to, this peer's record. */
+  /**
+   * The same for the reply a delivered call will get: the bus lock, this peer's record and
+   * mailbox, the reply handle's record, the call record it leads to and the call's reply area.
+   */
   private warmReply(replyHandle: number): void {
     const core = this.seat.core,
       I = core.int32;
-    let w = I[core.peerAt(this.seat.slot) + P_FREE];
     const r = lookup(core, this.seat.slot, replyHandle);
-    if (r !== NONE) {
-      const c = I[core.handleAt(r) + H_CALL];
-      if (c >>> 0 < core.peers * core.callSlots) w += I[core.callAt(c) + C_STATE];
+    const c = r === NONE ? NONE : I[core.handleAt(r) + H_CALL];
+    const known = c >>> 0 < core.peers * core.callSlots;
+    if (prefetchWrite !== null && this.quiet()) {
+      prefetchWrite(
+        I,
+        HDR_LOCK,
+        core.peerAt(this.seat.slot) + P_FREE,
+        core.mailboxAt(this.seat.slot) + MB_STATE,
+        r === NONE ? -1 : core.handleAt(r),
+        known ? core.callAt(c) + C_STATE : -1,
+        known ? core.replyAreaAt(c) >> 2 : -1,
+      );
+      return;
     }
+    let w = I[core.peerAt(this.seat.slot) + P_FREE];
+    if (known) w += I[core.callAt(c) + C_STATE];
     this.warmed = w;
+  }
+
+  /**
+   * Whether no acquisition of the bus lock by this thread met another holder since the last
+   * prefetch. A write prefetch takes a line away from whoever holds it; while others contend for
+   * the lock, the lines may be in a holder's hands, and taking them would lengthen that hold.
+   */
+  private quiet(): boolean {
+    const n = this.seat.core.busLock.contended;
+    const quiet = n === this.contendedSeen;
+    this.contendedSeen = n;
+    return quiet;
   }
 
   /** CALL-3 with one payload: straight into the caller's reply area (CALL-6). */

@@ -19,7 +19,7 @@ static void Init(v8::Local<v8::Object> exports, v8::Local<v8::Value> module, v8:
   SetProp(context, c, "pidfd", v8::Boolean::New(isolate, caps.pidfd));
   SetProp(context, c, "peerPidfd", v8::Boolean::New(isolate, caps.peerPidfd));
   SetProp(context, exports, "capabilities", c);
-  SetProp(context, exports, "abiVersion", v8::Integer::New(isolate, 4));
+  SetProp(context, exports, "abiVersion", v8::Integer::New(isolate, 5));
 }
 
 }  // namespace tessera

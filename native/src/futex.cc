@@ -59,43 +59,53 @@ long FutexWake(int32_t* addr, int count) { return syscall(SYS_futex, addr, FUTEX
 
 // The word (array, index) designates, after the checks every futex function makes; `what` names
 // the pair in messages ("" for the first two arguments, "words[3]" for an entry of waitAny).
-static bool WordOf(Isolate* isolate, const char* fn, const std::string& what, Local<Value> arrayValue,
-                   Local<Value> index, int32_t** addr, std::shared_ptr<v8::BackingStore>* keep) {
-  const std::string prefix = std::string(fn) + ": " + (what.empty() ? "" : what + ": ");
+// Nothing is allocated unless a check fails: the spin and the waits call this on every wait.
+static bool WordOf(Isolate* isolate, const char* fn, const char* what, Local<Value> arrayValue, Local<Value> index,
+                   int32_t** addr, std::shared_ptr<v8::BackingStore>* keep) {
+  const bool named = what[0] != '\0';
+  auto prefix = [&]() { return std::string(fn) + ": " + (named ? std::string(what) + ": " : std::string()); };
   if (!arrayValue->IsInt32Array()) {
-    ThrowType(isolate, prefix + (what.empty() ? "the first argument" : "i32") +
+    ThrowType(isolate, prefix() + (named ? "i32" : "the first argument") +
                            " must be an Int32Array over a SharedArrayBuffer, got " + Describe(isolate, arrayValue));
     return false;
   }
   Local<v8::Int32Array> array = arrayValue.As<v8::Int32Array>();
   Local<Value> buffer = array->Buffer();
   if (!buffer->IsSharedArrayBuffer()) {
-    ThrowType(isolate, prefix +
+    ThrowType(isolate, prefix() +
                            "the Int32Array must view a SharedArrayBuffer (a futex on private memory reaches no "
                            "other process), got one over an ArrayBuffer");
     return false;
   }
   size_t length = array->Length();
   if (!index->IsNumber()) {
-    ThrowType(isolate, prefix + "index must be an integer, got " + Describe(isolate, index));
+    ThrowType(isolate, prefix() + "index must be an integer, got " + Describe(isolate, index));
     return false;
   }
   double i = index.As<v8::Number>()->Value();
   if (!std::isfinite(i) || i != std::floor(i)) {
-    ThrowRange(isolate, prefix + "index must be an integer (a word index, not a byte offset), got " +
+    ThrowRange(isolate, prefix() + "index must be an integer (a word index, not a byte offset), got " +
                             Describe(isolate, index));
     return false;
   }
   if (i < 0 || i >= static_cast<double>(length)) {
-    ThrowRange(isolate, prefix + "index " + Describe(isolate, index) + " is out of range: the Int32Array has " +
+    ThrowRange(isolate, prefix() + "index " + Describe(isolate, index) + " is out of range: the Int32Array has " +
                             std::to_string(length) + " elements");
     return false;
   }
-  std::shared_ptr<v8::BackingStore> store = buffer.As<v8::SharedArrayBuffer>()->GetBackingStore();
-  char* base = static_cast<char*>(store->Data()) + array->ByteOffset();
+  // The backing store is taken (a reference count) only for a wait that outlives this call.
+  std::shared_ptr<v8::BackingStore> store;
+  void* data;
+  if (keep) {
+    store = buffer.As<v8::SharedArrayBuffer>()->GetBackingStore();
+    data = store->Data();
+  } else {
+    data = buffer.As<v8::SharedArrayBuffer>()->Data();
+  }
+  char* base = static_cast<char*>(data) + array->ByteOffset();
   int32_t* word = reinterpret_cast<int32_t*>(base) + static_cast<size_t>(i);
   if (reinterpret_cast<uintptr_t>(word) % 4 != 0) {  // an Int32Array is always aligned; a futex must be
-    ThrowRange(isolate, prefix + "the word is not 4-byte aligned");
+    ThrowRange(isolate, prefix() + "the word is not 4-byte aligned");
     return false;
   }
   *addr = word;
@@ -229,7 +239,7 @@ static void WaitAny(const FunctionCallbackInfo<Value>& args) {
         !o->Get(context, Str(isolate, "value")).ToLocal(&value))
       return;
     int32_t* addr;
-    if (!WordOf(isolate, fn, what, i32, index, &addr, nullptr)) return;
+    if (!WordOf(isolate, fn, what.c_str(), i32, index, &addr, nullptr)) return;
     double d = value->IsNumber() ? value.As<v8::Number>()->Value() : NAN;
     if (!value->IsNumber() || d != std::floor(d) || d < INT32_MIN || d > INT32_MAX) {
       return ThrowRange(isolate, std::string(fn) + ": " + what + ": value must be an integer in the int32 range, got " +
@@ -343,6 +353,48 @@ static void SpinWait(const FunctionCallbackInfo<Value>& args) {
   }
 }
 
+// prefetchWrite(i32, ...indices): asks the core for the line of each named word in a state it may
+// write (x86 PREFETCHW, arm64 PRFM PSTL1KEEP) and returns without waiting for any of them; at most
+// 8 indices, -1 leaves a place empty. A hint only: no word is read or written, and a line another
+// core writes meanwhile just moves back. A caller that will write lines another process wrote last
+// starts every transfer at once, where its loads and stores would wait for each in turn.
+static constexpr int kMaxPrefetch = 8;
+static void PrefetchWrite(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  const char* fn = "prefetchWrite";
+  const int n = args.Length() - 1;
+  if (n > kMaxPrefetch)
+    return ThrowRange(isolate, std::string(fn) + ": at most " + std::to_string(kMaxPrefetch) + " indices, got " +
+                                   std::to_string(n));
+  if (!args[0]->IsInt32Array() || !args[0].As<v8::Int32Array>()->Buffer()->IsSharedArrayBuffer())
+    return ThrowType(isolate, std::string(fn) + ": the first argument must be an Int32Array over a SharedArrayBuffer, got " +
+                                  Describe(isolate, args[0]));
+  Local<v8::Int32Array> array = args[0].As<v8::Int32Array>();
+  const size_t length = array->Length();
+  int32_t* base = reinterpret_cast<int32_t*>(static_cast<char*>(array->Buffer().As<v8::SharedArrayBuffer>()->Data()) +
+                                             array->ByteOffset());
+  int32_t* words[kMaxPrefetch];
+  int k = 0;
+  for (int a = 1; a <= n; a++) {
+    const double i = args[a]->IsNumber() ? args[a].As<v8::Number>()->Value() : NAN;
+    if (i == -1) continue;
+    if (!std::isfinite(i) || i != std::floor(i) || i < 0 || i >= static_cast<double>(length)) {
+      const std::string at = std::string(fn) + ": indices[" + std::to_string(a - 1) + "] ";
+      if (!args[a]->IsNumber()) return ThrowType(isolate, at + "must be an integer, got " + Describe(isolate, args[a]));
+      return ThrowRange(isolate, at + "must be -1 or a word of the Int32Array (0 to " + std::to_string(length) +
+                                     " exclusive), got " + Describe(isolate, args[a]));
+    }
+    words[k++] = base + static_cast<size_t>(i);
+  }
+  for (int j = 0; j < k; j++) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("prefetchw %0" ::"m"(*words[j]));
+#elif defined(__aarch64__)
+    __asm__ __volatile__("prfm pstl1keep, %0" ::"Q"(*words[j]));
+#endif
+  }
+}
+
 void InitFutex(Local<Context> context, Local<Object> exports, Local<v8::External> data) {
   SetMethod(context, exports, "wait", Wait, data);
   SetMethod(context, exports, "waitAsync", WaitAsync, data);
@@ -351,6 +403,7 @@ void InitFutex(Local<Context> context, Local<Object> exports, Local<v8::External
   SetMethod(context, exports, "yieldCpu", YieldCpu, data);
   SetMethod(context, exports, "currentCpu", CurrentCpu, data);
   SetMethod(context, exports, "spinWait", SpinWait, data);
+  SetMethod(context, exports, "prefetchWrite", PrefetchWrite, data);
 }
 
 }  // namespace tessera

@@ -21,6 +21,8 @@ import {
   segmentSeals,
   sendFds,
   socketPair,
+  PREFETCH_MAX,
+  prefetchWrite,
   spinWait,
   wait,
   waitAsync,
@@ -279,6 +281,21 @@ describe('native: spinning on a shared word', function () {
     assert.deepEqual([i32[WORDS.ping], i32[WORDS.pong]], [7, 3]);
   });
 
+  it('prefetchWrite takes 0 to 8 words (-1 leaves a place empty) and reads or writes none of them', () => {
+    const i32 = new Int32Array(createSegment(4096).buffer);
+    for (let i = 0; i < i32.length; i++) i32[i] = i * 7 - 3;
+    const before = i32.slice();
+    assert.equal(prefetchWrite(i32), undefined);
+    prefetchWrite(i32, WORDS.ping);
+    prefetchWrite(i32, -1, WORDS.pong, -1);
+    prefetchWrite(i32, ...Array.from({ length: PREFETCH_MAX }, (_, k) => k * 16));
+    prefetchWrite(i32, 0, i32.length - 1, 0, 0, 0, 0, 0, 0);
+    // A view at an offset: its indices count from the view's start.
+    const view = new Int32Array(i32.buffer, 64, 16);
+    prefetchWrite(view, 0, 15);
+    assert.deepEqual(i32, before);
+  });
+
   it('spinWait gives up once its budget has passed, and not before', () => {
     const i32 = new Int32Array(createSegment(4096).buffer);
     for (const budgetMs of [0, 5, 30]) {
@@ -454,6 +471,26 @@ describe('native: bad arguments', function () {
       [() => spinWait(i32, 1, 2 ** 31, -1, 0, 1), RangeError, /^spinWait: want must be between/],
       [() => spinWait(i32, 1, 5, -1, 0, NaN), RangeError, /^spinWait: budgetMs must be between 0 and 1e6, got NaN/],
       [() => spinWait(i32, 1, 5, -1, 0, '1' as never), TypeError, /^spinWait: budgetMs must be a number/],
+      [() => prefetchWrite(i32, 0, 1, 2, 3, 4, 5, 6, 7, 8), RangeError, /^prefetchWrite: at most 8 indices, got 9$/],
+      [
+        () => prefetchWrite(i32, 0, 1024),
+        RangeError,
+        /^prefetchWrite: indices\[1\] must be -1 or a word of the Int32Array \(0 to 1024 exclusive\), got 1024/,
+      ],
+      [() => prefetchWrite(i32, -2), RangeError, /^prefetchWrite: indices\[0\] must be -1 or a word .*got -2/],
+      [() => prefetchWrite(i32, 0.5), RangeError, /^prefetchWrite: indices\[0\] must be -1 or a word .*got 0\.5/],
+      [() => prefetchWrite(i32, NaN), RangeError, /^prefetchWrite: indices\[0\] must be -1 or a word .*got NaN/],
+      [() => prefetchWrite(i32, '3' as never), TypeError, /^prefetchWrite: indices\[0\] must be an integer, got "3"/],
+      [
+        () => prefetchWrite(new Int32Array(4), 0),
+        TypeError,
+        /^prefetchWrite: the first argument must be an Int32Array over a SharedArrayBuffer, got an Int32Array/,
+      ],
+      [
+        () => prefetchWrite({} as never, 0),
+        TypeError,
+        /^prefetchWrite: the first argument must be an Int32Array over a SharedArrayBuffer, got an Object$/,
+      ],
       [() => ProcessWatch.open(0), RangeError, /^pidfdOpen: pid must be between 1 and 2147483647, got 0/],
     ];
     for (const [fn, type, message] of cases) expectThrow(fn, type, message);

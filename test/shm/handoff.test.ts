@@ -7,6 +7,8 @@ import { once } from 'events';
 import type { Worker } from 'worker_threads';
 import { ShmBus } from '../../backends/shm';
 import { MB_STATE } from '../../backends/shm/layout';
+import { PREFETCH_ENV } from '../../backends/shm/prefetch';
+import { nativeAvailability } from '../../native';
 
 const WORKER = path.join(__dirname, 'worker.js');
 const cred = (pid: number) => ({ uid: 1000, gid: 1000, pid });
@@ -56,6 +58,53 @@ describe('shm hand-off to a sleeping server', function () {
     assert.ok(st.handedOff > 0, 'no delivery was handed off');
     me.close();
     await Promise.all([s, ...cs].map((c) => c.exited));
+    assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
+  });
+
+  it("spinning callers get their own replies whether they prefetch the next call's lines for writing or only read them ahead, alone or contending [CALL-1, CALL-3, CALL-6]", async () => {
+    // Three clients of one server: one prefetching (where the addon loads), one with the
+    // prefetches turned off, then both at once, so that contended acquisitions send the
+    // prefetching one down the read-ahead path as well.
+    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 50 });
+    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
+    const s = collector(server.worker);
+    const { node } = await s.next<{ node: number }>();
+    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const client = (pid: number, prefetch: boolean, calls: number) => {
+      const c = bus.spawnPeer(WORKER, {
+        credentials: cred(pid),
+        bootstrap: grant,
+        worker: { env: { ...process.env, [PREFETCH_ENV]: prefetch ? '' : 'off' } },
+        workerData: { role: 'fastClient', calls },
+      });
+      return collector(c.worker);
+    };
+    type Done = { bad: number; prefetches: boolean };
+    const native = nativeAvailability().available;
+    const alone = [client(10, true, 3000)];
+    const a = await alone[0].next<Done>();
+    const off = [client(11, false, 3000)];
+    const b = await off[0].next<Done>();
+    assert.deepStrictEqual(
+      [a, b],
+      [
+        { done: true, bad: 0, prefetches: native },
+        { done: true, bad: 0, prefetches: false },
+      ],
+    );
+    const both = [client(12, true, 3000), client(13, true, 3000)];
+    const results = await Promise.all(both.map((c) => c.next<Done>()));
+    assert.deepStrictEqual(
+      results.map((r) => r.bad),
+      [0, 0],
+    );
+    const me = bus.attach(cred(99), grant);
+    const stopped = s.next<{ calls: number; handedOff: number }>();
+    me.send(me.bootstrap[0], { payload: 'stop' });
+    const st = await stopped;
+    assert.strictEqual(st.calls, 12_000);
+    me.close();
+    await Promise.all([s, ...alone, ...off, ...both].map((c) => c.exited));
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
 

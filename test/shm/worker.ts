@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'worker_threads';
 import { createReceiveBatch, joinBus, TesseraError, type PeerDescriptor } from '../../backends/shm';
 import type { Delivery } from '../../spec/types';
 import { runChaosHistory } from './chaos-history';
+import { prefetchesNatively } from '../../backends/shm/prefetch';
 
 const { tessera, data } = workerData as { tessera: PeerDescriptor; data: Record<string, unknown> };
 const peer = joinBus(tessera);
@@ -206,7 +207,7 @@ function fastClient(): void {
     if (Buffer.from(out.subarray(0, len)).toString() !== msg.toString()) bad++;
   }
   peer.close();
-  post({ done: true, bad });
+  post({ done: true, bad, prefetches: prefetchesNatively() });
 }
 
 function handleClient(): void {
