@@ -22,7 +22,7 @@ import { prefetchWrite } from './prefetch';
 
 // Other modules' constants as this module's own: the JIT folds these, where it would load a
 // property of the other module's exports on every use (a hot path reads hundreds).
-const { C_OUTCOME, C_REPLY, C_STATE, ENTRY_CALL, HDR_LOCK, H_CALL, MB_STATE, NONE, P_FREE, P_ROOM, P_ROOM_WAITERS } =
+const { C_OUTCOME, C_REPLY, C_STATE, ENTRY_CALL, HDR_LOCK, MB_CALL, MB_STATE, NONE, P_FREE, P_ROOM, P_ROOM_WAITERS } =
   layout;
 const { OK, STATUS } = status;
 const { SPIN_EQUALS, SPIN_TIMED_OUT } = spin;
@@ -129,28 +129,36 @@ export class ShmFastPaths {
   }
 
   /**
-   * The same for the reply a delivered call will get: the bus lock, this peer's record and
-   * mailbox, the reply handle's record, the call record it leads to and the call's reply area.
+   * The same for the reply a delivered call will get, as soon as the mailbox's header is read: the
+   * bus lock, this peer's record and mailbox, the reply handle's record, the call record and the
+   * call's reply area. The record comes from the reply handle's name and the call from the
+   * mailbox (MB_CALL), not from the record itself: reading the record first would be one more miss
+   * in a row before the others could start.
    */
   private warmReply(replyHandle: number): void {
     const core = this.seat.core,
-      I = core.int32;
-    const r = lookup(core, this.seat.slot, replyHandle);
-    const c = r === NONE ? NONE : I[core.handleAt(r) + H_CALL];
+      I = core.int32,
+      slot = this.seat.slot;
+    const r =
+      (replyHandle | 0) === replyHandle && replyHandle >= 0 && core.nameShift >= 0
+        ? slot * core.tableSize + (replyHandle & core.nameMask)
+        : lookup(core, slot, replyHandle);
+    const c = I[core.mailboxAt(slot) + MB_CALL];
     const known = c >>> 0 < core.peers * core.callSlots;
     if (prefetchWrite !== null && this.quiet()) {
       prefetchWrite(
         I,
         HDR_LOCK,
-        core.peerAt(this.seat.slot) + P_FREE,
-        core.mailboxAt(this.seat.slot) + MB_STATE,
+        core.peerAt(slot) + P_FREE,
+        core.mailboxAt(slot) + MB_STATE,
         r === NONE ? -1 : core.handleAt(r),
         known ? core.callAt(c) + C_STATE : -1,
         known ? core.replyAreaAt(c) >> 2 : -1,
       );
       return;
     }
-    let w = I[core.peerAt(this.seat.slot) + P_FREE];
+    let w = I[core.peerAt(slot) + P_FREE];
+    if (r !== NONE) w += I[core.handleAt(r)];
     if (known) w += I[core.callAt(c) + C_STATE];
     this.warmed = w;
   }

@@ -16,6 +16,7 @@ const {
   ENTRY_CALL,
   HF_BADGE,
   H_KIND,
+  H_CALL,
   H_NODE,
   H_RIGHTS,
   KIND_REPLY,
@@ -27,6 +28,7 @@ const {
   MBF_PID,
   MBF_REPLY,
   MBF_UID,
+  MB_CALL,
   MB_CRED,
   MB_KIND,
   MB_LEN,
@@ -77,6 +79,7 @@ export function handOff(b: BusCore, slot: number, target: number, kind: number, 
     F[mf + MBF_NAMES + i] = nameOf(b, nr);
   }
   F[mf + MBF_REPLY] = reply === NONE ? -1 : place(b, reply);
+  I[mb + MB_CALL] = reply === NONE ? NONE : I[b.handleAt(reply) + H_CALL];
   b.journal.set(mb + MB_STATE, 2);
   // No queueChanged(dest): the ready word is the receiver's signal (Wakeups bumps the wake word only for a sleeper).
   b.wakeups.mailboxFilled(dest, I[mb + MB_REG]);

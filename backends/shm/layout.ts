@@ -212,6 +212,7 @@ export const MB_KIND = 2; // 1 message, 2 call
 export const MB_LEN = 3; // payload bytes
 export const MB_NH = 4; // handles delivered
 export const MB_CRED = 5;
+export const MB_CALL = 6; // a handed-off call's call record (what its reply handle's record leads to): read ahead by the receiver
 /** i32 word of the block where its f64 fields start (f64 index = (block + MB_F64) / 2). */
 export const MB_F64 = 8;
 export const MBF_NODE = 0;
