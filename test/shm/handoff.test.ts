@@ -29,15 +29,21 @@ function collector(w: Worker) {
   return { next, exited };
 }
 
+/** A bus whose server worker answers calls by ReplyRecv (worker.ts handoffServer), and a grant to call it. */
+async function handOffServer(spin: number) {
+  const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin });
+  const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
+  const s = collector(server.worker);
+  const { node } = await s.next<{ node: number }>();
+  const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+  return { bus, server, s, grant };
+}
+
 describe('shm hand-off to a sleeping server', function () {
   this.timeout(60_000);
 
   it('with spin 0 every call handed off to a server asleep in ReplyRecv wakes it and gets its own reply [CALL-1, CALL-3, CALL-6, RECV-1]', async () => {
-    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 0 });
-    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
-    const s = collector(server.worker);
-    const { node } = await s.next<{ node: number; node2: number }>();
-    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const { bus, s, grant } = await handOffServer(0);
     const clients = [0, 1].map((i) =>
       bus.spawnPeer(WORKER, {
         credentials: cred(10 + i),
@@ -65,11 +71,7 @@ describe('shm hand-off to a sleeping server', function () {
     // Three clients of one server: one prefetching (where the addon loads), one with the
     // prefetches turned off, then both at once, so that contended acquisitions send the
     // prefetching one down the read-ahead path as well.
-    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 50 });
-    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
-    const s = collector(server.worker);
-    const { node } = await s.next<{ node: number }>();
-    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const { bus, s, grant } = await handOffServer(50);
     const client = (pid: number, prefetch: boolean, calls: number) => {
       const c = bus.spawnPeer(WORKER, {
         credentials: cred(pid),
@@ -109,11 +111,7 @@ describe('shm hand-off to a sleeping server', function () {
   });
 
   it('a message too large for the mailbox, sent while the server sleeps in ReplyRecv, is queued and wakes it [RECV-1, SEND-1]', async () => {
-    const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin: 0 });
-    const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
-    const s = collector(server.worker);
-    const { node } = await s.next<{ node: number }>();
-    const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+    const { bus, server, s, grant } = await handOffServer(0);
     const me = bus.attach(cred(99), grant);
     // One call answered with ReplyRecv: the server then waits with its mailbox registered (and
     // nothing else happens on the bus: a close, say, would wake it and end the registration).
