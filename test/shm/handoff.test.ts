@@ -29,14 +29,26 @@ function collector(w: Worker) {
   return { next, exited };
 }
 
+type Grant = { from: number; handle: number; rights: 'send'[] }[];
+
 /** A bus whose server worker answers calls by ReplyRecv (worker.ts handoffServer), and a grant to call it. */
 async function handOffServer(spin: number) {
   const bus = ShmBus.create({ limits: { maxPeers: 8, maxHandlesPerPeer: 64 }, spin });
   const server = bus.spawnPeer(WORKER, { credentials: cred(1), workerData: { role: 'handoffServer', views: false } });
   const s = collector(server.worker);
   const { node } = await s.next<{ node: number }>();
-  const grant = [{ from: server.peer, handle: node, rights: ['send'] as 'send'[] }];
+  const grant: Grant = [{ from: server.peer, handle: node, rights: ['send'] }];
   return { bus, server, s, grant };
+}
+
+/** Stops handOffServer's server (a 'stop' message from a peer of its own, closed after) and returns its account. */
+async function stopServer(bus: ShmBus, s: ReturnType<typeof collector>, grant: Grant) {
+  const me = bus.attach(cred(99), grant);
+  const stopped = s.next<{ calls: number; handedOff: number }>();
+  me.send(me.bootstrap[0], { payload: 'stop' });
+  const st = await stopped;
+  me.close();
+  return st;
 }
 
 describe('shm hand-off to a sleeping server', function () {
@@ -56,13 +68,9 @@ describe('shm hand-off to a sleeping server', function () {
       (await Promise.all(cs.map((c) => c.next<{ bad: number }>()))).map((r) => r.bad),
       [0, 0],
     );
-    const me = bus.attach(cred(99), grant);
-    const stopped = s.next<{ calls: number; handedOff: number }>();
-    me.send(me.bootstrap[0], { payload: 'stop' });
-    const st = await stopped;
+    const st = await stopServer(bus, s, grant);
     assert.strictEqual(st.calls, 3000);
     assert.ok(st.handedOff > 0, 'no delivery was handed off');
-    me.close();
     await Promise.all([s, ...cs].map((c) => c.exited));
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
@@ -100,12 +108,7 @@ describe('shm hand-off to a sleeping server', function () {
       results.map((r) => r.bad),
       [0, 0],
     );
-    const me = bus.attach(cred(99), grant);
-    const stopped = s.next<{ calls: number; handedOff: number }>();
-    me.send(me.bootstrap[0], { payload: 'stop' });
-    const st = await stopped;
-    assert.strictEqual(st.calls, 12_000);
-    me.close();
+    assert.strictEqual((await stopServer(bus, s, grant)).calls, 12_000);
     await Promise.all([s, ...alone, ...off, ...both].map((c) => c.exited));
     assert.deepStrictEqual(bus.audit(), { peersOpen: 0, handles: 0, nodes: 0, calls: 0, queued: 0 });
   });
