@@ -16,7 +16,7 @@ import * as status from './status';
 import { isBlocked, type Status } from './status';
 import * as spin from './spin';
 import { now, spinUntilEqualsOrChanged, spinUntilChanged } from './spin';
-import { destOfHandle, lookup } from './tables';
+import { destOfHandle, recordNamed } from './tables';
 import * as layout from './layout';
 import { prefetchWrite } from './prefetch';
 
@@ -139,10 +139,7 @@ export class ShmFastPaths {
     const core = this.seat.core,
       I = core.int32,
       slot = this.seat.slot;
-    const r =
-      (replyHandle | 0) === replyHandle && replyHandle >= 0 && core.nameShift >= 0
-        ? slot * core.tableSize + (replyHandle & core.nameMask)
-        : lookup(core, slot, replyHandle);
+    const r = recordNamed(core, slot, replyHandle);
     const c = I[core.mailboxAt(slot) + MB_CALL];
     const known = c >>> 0 < core.peers * core.callSlots;
     if (prefetchWrite !== null && this.quiet()) {

@@ -70,6 +70,15 @@ function lookupOtherName(b: BusCore, slot: number, name: number): number {
   return b.int32[h + H_GEN] === gen && b.int32[h + H_STATE] === 2 ? r : NONE;
 }
 
+/**
+ * The record of `slot`'s table that `name` would denote, its generation and state unchecked (NONE
+ * for what is not a name): for a read-ahead, which must not wait for the record's own line.
+ */
+export function recordNamed(b: BusCore, slot: number, name: number): number {
+  if ((name | 0) === name && name >= 0 && b.nameShift >= 0) return slot * b.tableSize + (name & b.nameMask);
+  return isName(name) ? slot * b.tableSize + (name % b.tableSize) : NONE;
+}
+
 /** HANDLE-6: a name resolved to a usable handle of a kind: its record, or minus the error status. */
 export function usable(b: BusCore, slot: number, name: number, kind: number): number {
   const r = lookup(b, slot, name);
