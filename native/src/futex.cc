@@ -366,12 +366,15 @@ static void PrefetchWrite(const FunctionCallbackInfo<Value>& args) {
   if (n > kMaxPrefetch)
     return ThrowRange(isolate, std::string(fn) + ": at most " + std::to_string(kMaxPrefetch) + " indices, got " +
                                    std::to_string(n));
-  if (!args[0]->IsInt32Array() || !args[0].As<v8::Int32Array>()->Buffer()->IsSharedArrayBuffer())
+  if (!args[0]->IsInt32Array())
     return ThrowType(isolate, std::string(fn) + ": the first argument must be an Int32Array over a SharedArrayBuffer, got " +
                                   Describe(isolate, args[0]));
   Local<v8::Int32Array> array = args[0].As<v8::Int32Array>();
+  Local<Value> buffer = array->Buffer();
+  if (!buffer->IsSharedArrayBuffer())
+    return ThrowType(isolate, std::string(fn) + ": the Int32Array must view a SharedArrayBuffer, got one over an ArrayBuffer");
   const size_t length = array->Length();
-  int32_t* base = reinterpret_cast<int32_t*>(static_cast<char*>(array->Buffer().As<v8::SharedArrayBuffer>()->Data()) +
+  int32_t* base = reinterpret_cast<int32_t*>(static_cast<char*>(buffer.As<v8::SharedArrayBuffer>()->Data()) +
                                              array->ByteOffset());
   int32_t* words[kMaxPrefetch];
   int k = 0;

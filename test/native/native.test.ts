@@ -484,7 +484,7 @@ describe('native: bad arguments', function () {
       [
         () => prefetchWrite(new Int32Array(4), 0),
         TypeError,
-        /^prefetchWrite: the first argument must be an Int32Array over a SharedArrayBuffer, got an Int32Array/,
+        /^prefetchWrite: the Int32Array must view a SharedArrayBuffer, got one over an ArrayBuffer$/,
       ],
       [
         () => prefetchWrite({} as never, 0),
